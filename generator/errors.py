@@ -1,0 +1,96 @@
+"""One error hierarchy for every stage of the pipeline.
+
+Every error carries what a user needs to find the problem: the spreadsheet row and column for
+grant data, the key for a plan file, the template and field for a template. The CLI prints
+``str(error)``; tracebacks appear only with ``--verbose``.
+"""
+
+from __future__ import annotations
+
+
+class GrantgenError(Exception):
+    """Base class of every error grantgen raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(GrantgenError):
+    """Raised when the command line or the files it names cannot be used at all."""
+
+    exit_code = 2
+
+
+class InputError(GrantgenError):
+    """Raised when a grants file cannot be read as a whole (missing column, not a CSV, ...)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class RecordError(GrantgenError):
+    """Raised (or collected) when one value of one grant row cannot be accepted."""
+
+    def __init__(
+        self,
+        row: int,
+        column: str,
+        message: str,
+        *,
+        value: str | None = None,
+        grant_id: str | None = None,
+        rule: str = "parse",
+    ) -> None:
+        self.row = row
+        self.column = column
+        self.message = message
+        self.value = value
+        self.grant_id = grant_id
+        self.rule = rule
+        shown = "" if value is None else f" (value {value!r})"
+        super().__init__(f"row {row}, column {column}: {message}{shown}")
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "grant_id": self.grant_id,
+            "rule": self.rule,
+            "message": str(self),
+        }
+
+
+class PlanError(GrantgenError):
+    """Raised when a plan file is missing, unreadable, or has a missing or ill-typed term."""
+
+    def __init__(self, path: str, key: str | None, message: str) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}: key '{key}'" if key else path
+        super().__init__(f"{where}: {message}")
+
+
+class TemplateError(GrantgenError):
+    """Raised when a template cannot be read or rendered (syntax error, unknown field, ...)."""
+
+    def __init__(self, template: str, message: str, *, field: str | None = None) -> None:
+        self.template = template
+        self.field = field
+        super().__init__(f"template {template}: {message}")
+
+
+class ConvertError(GrantgenError):
+    """Raised when LibreOffice cannot turn a DOCX into a PDF (missing, crashed, timed out)."""
+
+
+class SofficeNotFoundError(ConvertError):
+    """Raised when no LibreOffice ``soffice`` binary can be found."""
+
+
+class AssembleError(GrantgenError):
+    """Raised when a converted PDF cannot be made into a signature-ready packet."""
+
+
+class OutputError(GrantgenError):
+    """Raised when a result cannot be written to the output folder."""

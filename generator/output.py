@@ -1,0 +1,91 @@
+"""Writing results: safe file names inside the output folder, atomic writes, the manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .errors import OutputError
+
+# Files are created with the permissions the user's umask gives new files (mkstemp uses 0600).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
+
+# Names Windows reserves whatever the extension; a grant id may be one of them.
+_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
+
+
+def safe_stem(grant_id: str, used: set[str]) -> str:
+    """A file-name stem for a grant id: only ``[A-Za-z0-9_-]``, never reserved, unique in
+    ``used`` regardless of case (which it updates)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", grant_id).strip("._")[:64] or "grant"
+    if stem.lower() in _RESERVED:
+        stem += "_"
+    candidate, n = stem, 1
+    while candidate.lower() in used:
+        n += 1
+        candidate = f"{stem}-{n}"
+    used.add(candidate.lower())
+    return candidate
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that ``path`` is never seen half-written.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
+    renamed over ``path`` in one step.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        os.fchmod(fd, _FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_json(path: Path, data: Any) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    write_atomic(path, text.encode("utf-8"))
+
+
+def prepare_out(out: Path) -> Path:
+    """Create the output folder; raise a clear error when it cannot be used."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the output folder {out}: {exc.strerror}") from exc
+    if not os.access(out, os.W_OK):
+        raise OutputError(f"the output folder {out} is not writable")
+    return out
+
+
+@contextlib.contextmanager
+def work_dir(out: Path) -> Iterator[Path]:
+    """A scratch folder inside ``out`` for intermediate files, removed afterwards."""
+    try:
+        path = Path(tempfile.mkdtemp(prefix=".grantgen-work-", dir=out))
+    except OSError as exc:
+        raise OutputError(f"cannot write in the output folder {out}: {exc.strerror}") from exc
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,435 @@
+"""Read a grants spreadsheet (CSV) into typed, frozen grant records.
+
+Every value is parsed before anything is rendered. A value that cannot be parsed becomes a
+:class:`~generator.errors.RecordError` naming the spreadsheet row (header = row 1, first grant
+= row 2), the column and the value; the row is then left out, and the other rows go on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .errors import InputError, RecordError
+
+AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
+
+#: Canonical column names, and the header spellings that mean them. Header names are compared
+#: after removing case, spaces, underscores and hyphens.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "grant_id": ("grantid", "id"),
+    "participant": ("participant",),
+    "address": ("address",),
+    "grant_date": ("grantdate",),
+    "shares": ("shares",),
+    "exercise_price": ("exerciseprice",),
+    "award_type": ("awardtype",),
+    "is_employee": ("isemployee",),
+}
+REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
+
+# C0 controls other than tab/newline/carriage return, and DEL. A form feed in a name must not
+# become a page break, and must not silently disappear: it is refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+
+
+@dataclass(frozen=True)
+class GrantRecord:
+    """One option grant, as read from one spreadsheet row."""
+
+    row: int
+    """Spreadsheet row number: the header is row 1, the first grant row 2."""
+    grant_id: str
+    """Unique id of the grant: letters, digits, ``-`` and ``_`` (derived when not given)."""
+    participant: str
+    """The director's full legal name, exactly as given (outer whitespace removed)."""
+    grant_date: date
+    """The Grant Date."""
+    shares: int
+    """Number of shares: a positive whole number."""
+    exercise_price: Decimal
+    """Price per share in dollars, with the precision the input had."""
+    address: tuple[str, ...] = ()
+    """Address lines for the acceptance page (may be empty)."""
+    award_type: str = "option"
+    """One of :data:`AWARD_TYPES`."""
+    is_employee: bool = False
+    """Whether the participant is an employee of the Company."""
+    grant_id_derived: bool = False
+    """True when the grant id was not in the input but derived from the grant's terms."""
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What :func:`read_grants` found: good records, row errors, and file-level warnings."""
+
+    records: tuple[GrantRecord, ...]
+    errors: tuple[RecordError, ...]
+    warnings: tuple[str, ...] = ()
+    columns: dict[str, str] = field(default_factory=dict)
+    """Each header as written in the file → the canonical column it was read as."""
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+_HEADER_INDEX = {alias: canon for canon, aliases in COLUMNS.items() for alias in aliases}
+
+
+# --- value parsers: each returns the parsed value or raises ValueError with a short reason ----
+
+
+def parse_date(text: str) -> date:
+    """``2005-05-16``, ``5/16/2005`` or ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
+    s = text.strip()
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        return _make_date(y, mo, d)
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", s)
+    if m:
+        mo, d = int(m.group(1)), int(m.group(2))
+        if len(m.group(3)) != 4:
+            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
+        return _make_date(int(m.group(3)), mo, d)
+    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{2,4})", s)
+    if m:
+        month = _MONTHS.get(m.group(1).lower())
+        if month is None:
+            raise ValueError(f"{m.group(1)!r} is not a month name")
+        if len(m.group(3)) != 4:
+            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
+        return _make_date(int(m.group(3)), month, int(m.group(2)))
+    if re.fullmatch(r"\d{4,6}(\.0+)?", s):
+        raise ValueError(
+            "looks like an Excel date serial number; write the date as 2005-05-16 or 5/16/2005"
+        )
+    raise ValueError("not a date; write it as 2005-05-16, 5/16/2005 or May 16, 2005")
+
+
+def _make_date(y: int, mo: int, d: int) -> date:
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"there is no such date (year {y}, month {mo}, day {d})") from None
+
+
+def parse_shares(text: str) -> int:
+    """A positive whole number, with or without thousands separators: ``15000``, ``15,000``."""
+    s = text.strip()
+    if re.fullmatch(r"\d+|\d{1,3}(,\d{3})+", s):
+        n = int(s.replace(",", ""))
+        if n <= 0:
+            raise ValueError("the number of shares must be positive (Agreement 3(a))")
+        return n
+    if re.fullmatch(r"[-\u2212]\s*[\d,.]+", s):
+        raise ValueError("the number of shares must be positive (Agreement 3(a))")
+    if re.search(r"\d[eE][+-]?\d", s):
+        raise ValueError("scientific notation is not accepted; write the whole number")
+    if re.fullmatch(r"\d+\.\d+", s):
+        raise ValueError(
+            "whole shares only (Agreement 3(a)); if this is a European thousands separator, "
+            "write 15000 or 15,000"
+        )
+    if re.fullmatch(r"[\d,]+", s):
+        raise ValueError("misplaced thousands separator; write 15000 or 15,000")
+    raise ValueError("not a whole number of shares")
+
+
+def parse_price(text: str) -> Decimal:
+    """Dollars per share: ``3.25``, ``$3.25``, ``3.2500``, ``$1,234.50``."""
+    s = text.strip()
+    if s.startswith("$"):
+        s = s[1:].strip()
+    if re.fullmatch(r"[-\u2212].*", s):
+        raise ValueError("the exercise price must be positive")
+    if not re.fullmatch(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?|\.\d+", s):
+        if re.search(r"\d[eE][+-]?\d", s):
+            raise ValueError("scientific notation is not accepted; write the price in dollars")
+        raise ValueError("not a price in dollars; write it as 3.25 or $3.25")
+    try:
+        value = Decimal(s.replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern above admits only decimals
+        raise ValueError("not a price in dollars") from None
+    if value <= 0:
+        raise ValueError("the exercise price must be positive")
+    return value
+
+
+_TRUE = {"yes", "y", "true", "t", "1"}
+_FALSE = {"no", "n", "false", "f", "0"}
+
+
+def parse_bool(text: str) -> bool:
+    s = text.strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueError("write yes or no (also true/false, y/n, 1/0)")
+
+
+def parse_award_type(text: str) -> str:
+    s = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    if s not in AWARD_TYPES:
+        raise ValueError(f"unknown award type; use one of {', '.join(AWARD_TYPES)}")
+    return s
+
+
+def parse_address(text: str) -> tuple[str, ...]:
+    """Lines separated by a newline or `` / ``; empty lines are dropped."""
+    parts = re.split(r"\r\n|\r|\n| / ", text)
+    return tuple(line.strip() for line in parts if line.strip())
+
+
+def derive_grant_id(participant: str, grant_date: date, shares: int, price: Decimal) -> str:
+    """A stable id made from the grant's terms: the same grant always gets the same id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", participant.lower()).strip("-")[:32].strip("-") or "grant"
+    digest = hashlib.sha256(
+        f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()
+    ).hexdigest()[:6]
+    return f"{slug}-{grant_date:%Y%m%d}-{digest}"
+
+
+# --- reading the file ----------------------------------------------------------------------
+
+
+def _decode(path: Path, raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            str(path),
+            f"is not UTF-8 (bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); it may be "
+            "Latin-1 or Windows-1252: save it as 'CSV UTF-8' and try again",
+        ) from None
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
+    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(str(path), "is not a CSV text file (it contains NUL bytes)")
+    text = _decode(path, raw)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        for number, cells in enumerate(reader, start=1):
+            yield number, cells
+    except csv.Error as exc:
+        raise InputError(str(path), f"row {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def read_grants(path: str | Path) -> ReadResult:
+    """Parse every row of a grants CSV; bad values become row/column errors, not exceptions."""
+    path = Path(path)
+    rows = _rows(path)
+    header: list[str] | None = None
+    for _, cells in rows:
+        if any(c.strip() for c in cells):
+            header = cells
+            break
+    if header is None:
+        raise InputError(str(path), "is empty: expected a header row and at least one grant")
+
+    columns: dict[str, str] = {}
+    index: dict[str, int] = {}
+    warnings: list[str] = []
+    unknown: list[str] = []
+    for i, name in enumerate(header):
+        canon = _HEADER_INDEX.get(normalise_header(name))
+        if canon is None:
+            if name.strip():
+                unknown.append(name)
+            continue
+        if canon in index:
+            raise InputError(
+                str(path),
+                f"columns {header[index[canon]]!r} and {name!r} both mean {canon!r}",
+            )
+        index[canon] = i
+        columns[name] = canon
+    missing = [c for c in REQUIRED if c not in index]
+    if missing:
+        raise InputError(
+            str(path),
+            f"missing required column(s): {', '.join(missing)} (the header row has: "
+            f"{', '.join(repr(h) for h in header)})",
+        )
+    if unknown:
+        warnings.append(f"unknown column(s) ignored: {', '.join(repr(u) for u in unknown)}")
+
+    records: list[GrantRecord] = []
+    errors: list[RecordError] = []
+    seen_rows = 0
+    for number, cells in rows:
+        if not any(c.strip() for c in cells):
+            continue  # blank rows are skipped, not errors
+        seen_rows += 1
+        record, row_errors = _parse_row(number, cells, header, index)
+        if record is not None:
+            records.append(record)
+        errors.extend(row_errors)
+    if seen_rows == 0:
+        raise InputError(str(path), "has a header row but no grants")
+    records, duplicates = _drop_repeated_ids(records, columns, index, header)
+    errors.extend(duplicates)
+    errors.sort(key=lambda e: e.row)
+    return ReadResult(tuple(records), tuple(errors), tuple(warnings), columns)
+
+
+def _drop_repeated_ids(
+    records: list[GrantRecord], columns: dict[str, str], index: dict[str, int], header: list[str]
+) -> tuple[list[GrantRecord], list[RecordError]]:
+    """A grant id used by an earlier row is an error on the later row (files are named by id)."""
+    first: dict[str, int] = {}
+    kept: list[GrantRecord] = []
+    errors: list[RecordError] = []
+    column = header[index["grant_id"]] if "grant_id" in index else "grant_id"
+    for rec in records:
+        if rec.grant_id in first:
+            errors.append(
+                RecordError(
+                    rec.row,
+                    column,
+                    f"repeated grant id: row {first[rec.grant_id]} already uses it",
+                    value=rec.grant_id,
+                    grant_id=rec.grant_id,
+                    rule="unique-grant-id",
+                )
+            )
+            continue
+        first[rec.grant_id] = rec.row
+        kept.append(rec)
+    return kept, errors
+
+
+def _parse_row(
+    row: int, cells: list[str], header: list[str], index: dict[str, int]
+) -> tuple[GrantRecord | None, list[RecordError]]:
+    errors: list[RecordError] = []
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        errors.append(
+            RecordError(
+                row,
+                f"(cell {len(header) + 1})",
+                f"this row has {len(cells)} cells but the header has {len(header)}",
+            )
+        )
+
+    def raw(column: str) -> str | None:
+        i = index.get(column)
+        if i is None:
+            return None
+        if i >= len(cells):
+            return ""
+        return cells[i]
+
+    def column_name(column: str) -> str:
+        return header[index[column]] if column in index else column
+
+    grant_id_text = (raw("grant_id") or "").strip()
+
+    def get(column: str, parse: Callable[[str], object], *, required: bool) -> object:
+        text = raw(column)
+        if text is None or not text.strip():
+            if required:
+                errors.append(
+                    RecordError(
+                        row,
+                        column_name(column),
+                        "a value is required",
+                        grant_id=grant_id_text or None,
+                        rule="required",
+                    )
+                )
+            return None
+        bad = _CONTROL.search(text)
+        multiline = column == "address"
+        if bad is None and not multiline:
+            bad = re.search(r"[\t\r\n]", text)
+        if bad is not None:
+            errors.append(
+                RecordError(
+                    row,
+                    column_name(column),
+                    f"contains the control character U+{ord(bad.group()):04X} at position "
+                    f"{bad.start() + 1}, which is not allowed in this column",
+                    value=text,
+                    grant_id=grant_id_text or None,
+                    rule="control-character",
+                )
+            )
+            return None
+        try:
+            return parse(text)
+        except ValueError as exc:
+            errors.append(
+                RecordError(
+                    row,
+                    column_name(column),
+                    str(exc),
+                    value=text,
+                    grant_id=grant_id_text or None,
+                )
+            )
+            return None
+
+    participant = get("participant", lambda s: s.strip(), required=True)
+    grant_date = get("grant_date", parse_date, required=True)
+    shares = get("shares", parse_shares, required=True)
+    price = get("exercise_price", parse_price, required=True)
+    address = get("address", parse_address, required=False) or ()
+    award_type = get("award_type", parse_award_type, required=False) or "option"
+    is_employee = get("is_employee", parse_bool, required=False) or False
+
+    grant_id = grant_id_text
+    if grant_id and not _GRANT_ID.fullmatch(grant_id):
+        errors.append(
+            RecordError(
+                row,
+                column_name("grant_id"),
+                "a grant id may use only letters, digits, '-' and '_' (at most 64 characters)",
+                value=grant_id,
+            )
+        )
+    if errors:
+        return None, errors
+    assert isinstance(participant, str)
+    assert isinstance(grant_date, date)
+    assert isinstance(shares, int)
+    assert isinstance(price, Decimal)
+    derived = not grant_id
+    if derived:
+        grant_id = derive_grant_id(participant, grant_date, shares, price)
+    return (
+        GrantRecord(
+            row=row,
+            grant_id=grant_id,
+            participant=participant,
+            grant_date=grant_date,
+            shares=shares,
+            exercise_price=price,
+            address=tuple(address),  # type: ignore[arg-type]
+            award_type=str(award_type),
+            is_employee=bool(is_employee),
+            grant_id_derived=derived,
+        ),
+        [],
+    )
