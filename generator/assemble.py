@@ -98,7 +98,9 @@ def page_lines(reader: PdfReader, index: int) -> list[TextLine]:
     return lines
 
 
-def find_fields(reader: PdfReader, specs: Sequence[FieldSpec] = SIGNATURE_FIELDS) -> list[FieldPlacement]:
+def find_fields(
+    reader: PdfReader, specs: Sequence[FieldSpec] = SIGNATURE_FIELDS
+) -> list[FieldPlacement]:
     """Locate each signature line under its label; raise naming the label when one is missing."""
     pages = [page_lines(reader, i) for i in range(len(reader.pages))]
     found: list[FieldPlacement] = []
@@ -165,13 +167,9 @@ def _signature_field(
             NameObject("/Type"): NameObject("/Annot"),
             NameObject("/Subtype"): NameObject("/Widget"),
             NameObject("/F"): NumberObject(4),  # print
-            NameObject("/Rect"): ArrayObject(
-                [FloatObject(round(v, 2)) for v in placement.rect]
-            ),
+            NameObject("/Rect"): ArrayObject([FloatObject(round(v, 2)) for v in placement.rect]),
             NameObject("/P"): page.indirect_reference,
-            NameObject("/AP"): DictionaryObject(
-                {NameObject("/N"): writer._add_object(appearance)}
-            ),
+            NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)}),
         }
     )
     return field
@@ -218,17 +216,19 @@ def assemble(
         page = writer.pages[placement.page]
         if "/Annots" not in page:
             page[NameObject("/Annots")] = ArrayObject()
-        page["/Annots"].append(ref)  # type: ignore[union-attr]
+        annots = page["/Annots"]
+        assert isinstance(annots, ArrayObject)
+        annots.append(ref)
         annotations.append(ref)
     if annotations:
         writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
             {NameObject("/Fields"): ArrayObject(annotations)}
         )
 
-    writer.add_outline_item("Agreement", 0)
+    writer.add_outline_item(title="Agreement", page_number=0)
     if acceptance is not None:
-        writer.add_outline_item("Participant's Acceptance", acceptance)
-    writer.add_outline_item("Plan", agreement_pages)
+        writer.add_outline_item(title="Participant's Acceptance", page_number=acceptance)
+    writer.add_outline_item(title="Plan", page_number=agreement_pages)
     writer.page_mode = "/UseOutlines"
 
     writer.add_metadata(

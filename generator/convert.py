@@ -9,6 +9,7 @@ batch call did not produce is retried once on its own before it is reported as f
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shutil
@@ -200,14 +201,10 @@ class Converter:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the process and anything it started (soffice.bin is a child of soffice)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
         proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
-        pass
 
 
 def _is_pdf(path: Path) -> bool:
@@ -219,4 +216,3 @@ def _is_pdf(path: Path) -> bool:
     except OSError:
         return False
     return head == b"%PDF-" and b"%%EOF" in tail
-

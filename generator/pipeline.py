@@ -1,7 +1,7 @@
 """The stages wired together: the one place that knows their order.
 
-    grants.csv ─► records ─► rules ─► render (DOCX) ─► convert (LibreOffice) ─► assemble (PDF)
-                                                                                 └► manifest.json
+grants.csv ─► records ─► rules ─► render (DOCX) ─► convert (LibreOffice) ─► assemble (PDF)
+                                                                             └► manifest.json
 """
 
 from __future__ import annotations
@@ -106,12 +106,13 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     result.warnings += [str(f) for f in findings if f.severity != ERROR]
 
     if todo:
-        with Converter(options.jobs, timeout=options.timeout) as converter, work_dir(
-            result.out
-        ) as work:
+        with (
+            Converter(options.jobs, timeout=options.timeout) as converter,
+            work_dir(result.out) as work,
+        ):
             _make_documents(todo, plan, templates, converter, work, result, progress)
 
-    result.errors.sort(key=lambda e: (e.get("row") or 0))
+    result.errors.sort(key=lambda e: e.get("row") or 0)
     result.documents.sort(key=lambda d: d.row)
     write_json(result.manifest, _manifest(options, plan.source, result))
     result.seconds = time.monotonic() - started

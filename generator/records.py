@@ -93,7 +93,7 @@ _HEADER_INDEX = {alias: canon for canon, aliases in COLUMNS.items() for alias in
 
 
 def parse_date(text: str) -> date:
-    """``2005-05-16``, ``5/16/2005`` or ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
+    """``2005-05-16``, ``5/16/2005``, ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
     s = text.strip()
     m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
     if m:
@@ -230,8 +230,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     text = _decode(path, raw)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        for number, cells in enumerate(reader, start=1):
-            yield number, cells
+        yield from enumerate(reader, start=1)
     except csv.Error as exc:
         raise InputError(str(path), f"row {reader.line_num}: not valid CSV ({exc})") from None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -69,14 +69,15 @@ class _Environment(SandboxedEnvironment):
     def __init__(self) -> None:
         super().__init__(undefined=jinja2.StrictUndefined, autoescape=True)
         self._compiled: dict[str, jinja2.Template] = {}
-        self.filters.update(
-            longdate=format_date, money=format_price, number=format_shares
-        )
+        self.filters.update(longdate=format_date, money=format_price, number=format_shares)
 
-    def from_string(  # type: ignore[override]
-        self, source: str, globals: Mapping[str, Any] | None = None, template_class: Any = None
+    def from_string(
+        self,
+        source: str | jinja2.nodes.Template,
+        globals: MutableMapping[str, Any] | None = None,
+        template_class: Any = None,
     ) -> jinja2.Template:
-        if globals is None and template_class is None:
+        if isinstance(source, str) and globals is None and template_class is None:
             cached = self._compiled.get(source)
             if cached is None:
                 cached = super().from_string(source)

@@ -316,7 +316,7 @@ def plan_paragraphs(text: str) -> list[tuple[int, str]]:
     agreement = next(i for i, ln in enumerate(lines) if "NONSTATUTORY STOCK OPTION AGREEMENT" in ln)
     agreement = max(i for i in range(agreement) if lines[i].strip() == "ART TECHNOLOGY GROUP, INC.")
     amendment = next(i for i, ln in enumerate(lines) if ln.strip() == "AMENDMENT NO. 1")
-    chosen = lines[start:agreement] + [""] + lines[amendment:]
+    chosen = [*lines[start:agreement], "", *lines[amendment:]]
     paras: list[tuple[int, str]] = []
     block: list[str] = []
 

@@ -1,0 +1,50 @@
+# grantgen: the one entry point for people and CI.
+#   make demo   environment + LibreOffice/fonts when missing + the sample batch -> output/sample/
+#   make test   the test suite (real LibreOffice)
+#   make lint   ruff (lint + format check) and mypy
+#   make bench  the batch benchmark (see bench/)
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench system-deps venv clean templates
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@sh tools/install-system-deps.sh
+
+demo: venv system-deps
+	$(BIN)/grantgen generate data/grants/sample.csv --out output/sample
+	@echo
+	@echo "Done: the Word agreements, PDF packets and manifest.json are in output/sample/"
+
+test: venv system-deps
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv system-deps
+	$(BIN)/python bench/bench.py $(BENCH_ARGS)
+
+# Rebuild templates/*.docx from the approved form text (throws away edits made in Word).
+templates: venv
+	$(BIN)/python tools/build_templates.py
+
+clean:
+	rm -rf output/sample build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from generator.pipeline import GenerateOptions, GenerateResult, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "grants" / "sample.csv"
+HEADER = [
+    "grant_id",
+    "participant",
+    "address",
+    "grant_date",
+    "shares",
+    "exercise_price",
+    "award_type",
+    "is_employee",
+]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> Path:
+    header = header or HEADER
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: row.get(k, "") for k in header})
+    return path
+
+
+def grant(**values: str) -> dict[str, str]:
+    base = {
+        "grant_id": "G-1",
+        "participant": "Alex Example",
+        "address": "",
+        "grant_date": "2005-05-16",
+        "shares": "15,000",
+        "exercise_price": "$3.25",
+        "award_type": "option",
+        "is_employee": "no",
+    }
+    base.update(values)
+    return base
+
+
+def pdf_text(path: Path) -> list[str]:
+    return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    assert found, "LibreOffice is required for these tests: run `make test` (it installs it)"
+    return found
+
+
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory: pytest.TempPathFactory, soffice: str) -> GenerateResult:
+    """The bundled sample batch, generated once for the whole session."""
+    out = tmp_path_factory.mktemp("sample")
+    return generate(GenerateOptions(grants=SAMPLE, out=out))
+
+
+@pytest.fixture
+def run_batch(tmp_path: Path, soffice: str) -> Callable[..., GenerateResult]:
+    def run(rows: list[dict[str, str]], **kwargs: object) -> GenerateResult:
+        grants = write_csv(tmp_path / "grants.csv", rows)
+        return generate(GenerateOptions(grants=grants, out=tmp_path / "out", **kwargs))  # type: ignore[arg-type]
+
+    return run
+
+
+def pdftotext_words(pdf: Path, page: int) -> list[tuple[str, float, float, float, float]]:
+    """Words on a 1-based page with their boxes, from poppler's pdftotext (PDF coordinates)."""
+    out = subprocess.run(
+        ["pdftotext", "-bbox", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    height = float(_attr(out, "page", "height"))
+    words = []
+    import re
+
+    for m in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', out
+    ):
+        x1, y1, x2, y2 = (float(m.group(i)) for i in range(1, 5))
+        words.append((m.group(5), x1, height - y2, x2, height - y1))
+    return words
+
+
+def _attr(xml: str, tag: str, name: str) -> str:
+    import re
+
+    m = re.search(rf'<{tag}[^>]*\b{name}="([\d.]+)"', xml)
+    assert m, f"no {tag} {name} in pdftotext output"
+    return m.group(1)

@@ -1,0 +1,239 @@
+"""Reading grants: every accepted form parses; every bad value names its row and column."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.errors import InputError
+from generator.records import (
+    derive_grant_id,
+    parse_address,
+    parse_bool,
+    parse_date,
+    parse_price,
+    parse_shares,
+    read_grants,
+)
+
+from .conftest import grant, write_csv
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2005-05-16",
+        "5/16/2005",
+        "05/16/2005",
+        "May 16, 2005",
+        "May 16 2005",
+        "may 16, 2005",
+        "Sept. 16, 2005",
+    ],
+)
+def test_dates_in_every_accepted_form(text: str) -> None:
+    expected = date(2005, 9, 16) if text.startswith("Sept") else date(2005, 5, 16)
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("02/30/2005", "no such date"),
+        ("5/16/05", "four digits"),
+        ("38488", "Excel date serial"),
+        ("16.05.2005", "not a date"),
+        ("Mai 16, 2005", "not a month"),
+        ("2005-13-01", "no such date"),
+    ],
+)
+def test_bad_dates_say_why(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_date(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("15000", 15000), ("15,000", 15000), (" 1,000,000 ", 1000000), ("1", 1)]
+)
+def test_shares(text: str, value: int) -> None:
+    assert parse_shares(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("1,5000", "thousands separator"),
+        ("15.000", "whole shares"),
+        ("1e6", "scientific"),
+        ("-10", "positive"),
+        ("0", "positive"),
+        ("ten", "not a whole number"),
+        ("1500.5", "whole shares"),
+    ],
+)
+def test_bad_shares(text: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        parse_shares(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("3.25", "3.25"),
+        ("$3.25", "3.25"),
+        ("3.2500", "3.2500"),
+        ("$1,234.5", "1234.5"),
+        (".5", "0.5"),
+        ("3", "3"),
+    ],
+)
+def test_prices_keep_their_precision(text: str, value: str) -> None:
+    assert parse_price(text) == Decimal(value)
+    assert str(parse_price(text)) == str(Decimal(value))
+
+
+@pytest.mark.parametrize("text", ["-3.25", "0", "$0.00", "3,25", "1e2", "three", "$"])
+def test_bad_prices(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_price(text)
+
+
+def test_booleans_and_addresses() -> None:
+    for yes in ("yes", "Y", "true", "1", "TRUE"):
+        assert parse_bool(yes) is True
+    for no in ("no", "N", "false", "0"):
+        assert parse_bool(no) is False
+    with pytest.raises(ValueError):
+        parse_bool("maybe")
+    assert parse_address("1 Main St / Boston, MA") == ("1 Main St", "Boston, MA")
+    assert parse_address("1 Main St\nBoston, MA\n\n") == ("1 Main St", "Boston, MA")
+    assert parse_address("A/B Street") == ("A/B Street",)
+
+
+def test_headers_match_without_case_spaces_or_underscores(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "Grant ID,PARTICIPANT,Grant Date,shares,Exercise_Price,Mystery\n"
+        'G-7,Ann Lee,2005-05-16,"1,000",$2.50,x\n',
+        encoding="utf-8-sig",  # with a BOM, as Excel writes it
+    )
+    result = read_grants(path)
+    assert not result.errors
+    (rec,) = result.records
+    assert (rec.grant_id, rec.participant, rec.shares, rec.exercise_price) == (
+        "G-7",
+        "Ann Lee",
+        1000,
+        Decimal("2.50"),
+    )
+    assert rec.row == 2 and rec.award_type == "option" and rec.is_employee is False
+    assert any("Mystery" in w for w in result.warnings)
+
+
+def test_each_bad_value_names_row_and_column_and_good_rows_survive(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="OK-1"),
+        grant(grant_id="BAD-DATE", grant_date="02/30/2005"),
+        grant(grant_id="BAD-NUM", shares="1,5000"),
+        grant(grant_id="EMPTY", participant="   "),
+        grant(grant_id="OK-2", participant="Bo Chen"),
+    ]
+    result = read_grants(write_csv(tmp_path / "g.csv", rows))
+    assert [r.grant_id for r in result.records] == ["OK-1", "OK-2"]
+    got = {(e.row, e.column) for e in result.errors}
+    assert got == {(3, "grant_date"), (4, "shares"), (5, "participant")}
+    for e in result.errors:
+        assert f"row {e.row}, column {e.column}" in str(e)
+    assert "'02/30/2005'" in str(next(e for e in result.errors if e.row == 3))
+
+
+def test_blank_rows_are_skipped_but_keep_row_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "participant,grant_date,shares,exercise_price\n"
+        "Ann Lee,2005-05-16,10,1.00\n"
+        ",,,\n"
+        "\n"
+        "Bo Chen,2005-05-16,x,1.00\n",
+        encoding="utf-8",
+    )
+    result = read_grants(path)
+    assert [r.row for r in result.records] == [2]
+    assert [(e.row, e.column) for e in result.errors] == [(5, "shares")]
+
+
+def test_missing_column_and_empty_files_are_file_errors(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="empty"):
+        read_grants(empty)
+    header_only = tmp_path / "h.csv"
+    header_only.write_text("participant,grant_date,shares,exercise_price\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no grants"):
+        read_grants(header_only)
+    no_price = tmp_path / "p.csv"
+    no_price.write_text("participant,grant_date,shares\nA,2005-05-16,1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="exercise_price"):
+        read_grants(no_price)
+
+
+def test_latin1_file_is_refused_with_the_encoding_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        "participant,grant_date,shares,exercise_price\nZoë,2005-05-16,1,1\n".encode("latin-1")
+    )
+    with pytest.raises(InputError, match=r"not UTF-8.*Latin-1"):
+        read_grants(path)
+
+
+def test_utf16_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes(
+        "participant,grant_date,shares,exercise_price\nZoë,2005-05-16,1,1\n".encode("utf-16")
+    )
+    (rec,) = read_grants(path).records
+    assert rec.participant == "Zoë"
+
+
+def test_control_characters_are_refused_not_stripped(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="FF", participant="Ann\x0cLee"),
+        grant(grant_id="TAB", participant="Ann\tLee"),
+    ]
+    result = read_grants(write_csv(tmp_path / "g.csv", rows))
+    assert not result.records
+    assert [(e.row, e.column) for e in result.errors] == [(2, "participant"), (3, "participant")]
+    assert "U+000C" in str(result.errors[0])
+
+
+def test_repeated_and_unsafe_grant_ids(tmp_path: Path) -> None:
+    rows = [grant(grant_id="A"), grant(grant_id="A"), grant(grant_id="../../etc/x")]
+    result = read_grants(write_csv(tmp_path / "g.csv", rows))
+    assert [r.row for r in result.records] == [2]
+    assert [(e.row, e.column) for e in result.errors] == [(3, "grant_id"), (4, "grant_id")]
+    assert "row 2 already uses it" in str(result.errors[0])
+
+
+def test_derived_grant_ids_are_stable_and_safe(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="", participant="Zoë O'Brien"),
+        grant(grant_id="", participant="Bo Chen"),
+    ]
+    first = read_grants(write_csv(tmp_path / "a.csv", rows)).records
+    second = read_grants(write_csv(tmp_path / "b.csv", list(reversed(rows)))).records
+    assert {r.grant_id for r in first} == {r.grant_id for r in second}
+    for r in first:
+        assert r.grant_id_derived
+        assert r.grant_id.replace("-", "").isalnum()
+
+
+@given(st.text(min_size=1, max_size=80), st.integers(1, 10**7))
+def test_derived_ids_are_always_file_safe(name: str, shares: int) -> None:
+    gid = derive_grant_id(name, date(2005, 5, 16), shares, Decimal("1.5"))
+    assert all(c.isascii() and (c.isalnum() or c == "-") for c in gid)
+    assert len(gid) <= 64

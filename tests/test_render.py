@@ -1,0 +1,134 @@
+"""Rendering: strict, sandboxed, autoescaped; blanks formatted as the form writes them."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import docx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator.errors import TemplateError
+from generator.plan import load_plan
+from generator.records import GrantRecord
+from generator.render import (
+    DocumentTemplate,
+    TemplateSet,
+    format_date,
+    format_price,
+    format_shares,
+)
+from generator.resources import templates_dir
+
+
+def make_template(tmp_path: Path, text: str) -> Path:
+    d = docx.Document()
+    d.add_paragraph(text)
+    path = tmp_path / "t.docx"
+    d.save(str(path))
+    return path
+
+
+def rendered_text(data: bytes) -> str:
+    return "\n".join(p.text for p in docx.Document(io.BytesIO(data)).paragraphs)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("3.25", "$3.25"),
+        ("3.2500", "$3.25"),
+        ("3", "$3.00"),
+        ("3.125", "$3.125"),
+        ("1234.5", "$1,234.50"),
+        ("0.0001", "$0.0001"),
+    ],
+)
+def test_price_has_two_decimals_at_least_and_never_rounds(value: str, text: str) -> None:
+    assert format_price(Decimal(value)) == text
+
+
+def test_date_and_shares_formats() -> None:
+    assert format_date(date(2005, 5, 6)) == "May 6, 2005"
+    assert format_shares(15000) == "15,000"
+    assert format_shares(1234567) == "1,234,567"
+
+
+def test_unknown_field_is_an_error_naming_field_and_template(tmp_path: Path) -> None:
+    tpl = DocumentTemplate.from_file(make_template(tmp_path, "Dear {{ director_nickname }},"))
+    with pytest.raises(TemplateError) as err:
+        tpl.render({"participant": "A"}, {})
+    assert err.value.field == "director_nickname"
+    assert "t.docx" in str(err.value) and "director_nickname" in str(err.value)
+
+
+def test_sandbox_refuses_python_internals(tmp_path: Path) -> None:
+    tpl = DocumentTemplate.from_file(make_template(tmp_path, "{{ participant.__class__.__mro__ }}"))
+    with pytest.raises(TemplateError, match="unsafe"):
+        tpl.render({"participant": "A"}, {})
+
+
+def test_syntax_error_names_the_template(tmp_path: Path) -> None:
+    tpl = DocumentTemplate.from_file(make_template(tmp_path, "Grant to {{ participant "))
+    with pytest.raises(TemplateError, match=r"t\.docx.*syntax error"):
+        tpl.render({"participant": "A"}, {})
+
+
+NASTY = 'Zoë O\'Brien & Sons <Trust> "QA"'
+
+
+def test_special_characters_are_escaped_into_word_xml_and_read_back_exactly(tmp_path: Path) -> None:
+    tpl = DocumentTemplate.from_file(make_template(tmp_path, "to {{ participant }}, a director"))
+    out = tpl.render({"participant": NASTY}, {})
+    assert rendered_text(out) == f"to {NASTY}, a director"
+    xml = zipfile.ZipFile(io.BytesIO(out)).read("word/document.xml").decode()
+    assert "&amp; Sons &lt;Trust&gt;" in xml
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cs", "Cc"), blacklist_characters="\u2028\u2029\x85"
+        ),
+        min_size=1,
+        max_size=120,
+    )
+)
+def test_any_printable_value_round_trips_into_the_docx(value: str) -> None:
+    tpl = _ROUND_TRIP
+    assert rendered_text(tpl.render({"participant": value}, {})) == f"[{value}]"
+
+
+def _round_trip_template() -> DocumentTemplate:
+    d = docx.Document()
+    d.add_paragraph("[{{ participant }}]")
+    buf = io.BytesIO()
+    d.save(buf)
+    return DocumentTemplate("round-trip.docx", buf.getvalue())
+
+
+_ROUND_TRIP = _round_trip_template()
+
+
+def test_rendering_is_deterministic() -> None:
+    ts = TemplateSet(templates_dir())
+    rec = GrantRecord(2, "G-1", "Ann Lee", date(2005, 5, 16), 1000, Decimal("3.25"))
+    plan = load_plan()
+    assert ts.render_grant(rec, plan) == ts.render_grant(rec, plan)
+
+
+def test_bundled_templates_fill_every_blank() -> None:
+    ts = TemplateSet(templates_dir())
+    rec = GrantRecord(
+        2, "G-1", "Ann Lee", date(2005, 5, 6), 1500, Decimal("3.2500"), ("1 Main St",)
+    )
+    text = rendered_text(ts.render_grant(rec, load_plan()))
+    assert 'on May 6, 2005 (the "Grant Date") to Ann Lee, a director' in text
+    assert "a total of 1,500 shares" in text and "at $3.25 per Share" in text
+    assert "{{" not in text and "{%" not in text
