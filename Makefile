@@ -23,7 +23,8 @@ system-deps:
 	@sh tools/install-system-deps.sh
 
 demo: venv system-deps
-	$(BIN)/grantgen generate data/grants/sample.csv --out output/sample
+	$(BIN)/grantgen generate data/grants/sample.csv --prices data/prices/atg-sample-prices.csv \
+		--ledger output/sample-ledger.sqlite --out output/sample
 	@echo
 	@echo "Done: the Word agreements, PDF packets and manifest.json are in output/sample/"
 

@@ -89,3 +89,31 @@ def work_dir(out: Path) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+# --- spreadsheet cells (OWASP CSV injection) -------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+
+
+def neutralise_cell(value: str) -> str:
+    """Make a cell safe to open in a spreadsheet: text that a spreadsheet would run as a
+    formula gets a leading ``'``. Real numbers (``-10``, ``-3.25``) stay numbers; a value that
+    already starts with ``'`` gets one more, so :func:`restore_cell` gives back the original."""
+    if not value:
+        return value
+    if value.startswith("'") or (value.startswith(_FORMULA_START) and not _NUMBER.match(value)):
+        return "'" + value
+    return value
+
+
+def restore_cell(value: str) -> str:
+    """The inverse of :func:`neutralise_cell`."""
+    if (
+        len(value) > 1
+        and value[0] == "'"
+        and (value[1] in "'" or value[1:].startswith(_FORMULA_START))
+    ):
+        return value[1:]
+    return value

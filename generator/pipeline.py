@@ -1,11 +1,13 @@
 """The stages wired together: the one place that knows their order.
 
-grants.csv ─► records ─► rules ─► render (DOCX) ─► convert (LibreOffice) ─► assemble (PDF)
+grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (DOCX) ─► convert (PDF)
+                                                              ─► assemble ─► publish + ledger
                                                                              └► manifest.json
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +18,14 @@ from . import __version__
 from .assemble import PacketInfo, assemble
 from .convert import Converter
 from .errors import ConvertError
+from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
-from .plan import load_plan
-from .records import GrantRecord, read_grants
+from .plan import Plan, load_plan
+from .prices import PriceTable, load_prices
+from .records import GrantRecord, ReadResult, read_grants
 from .render import TemplateSet
 from .resources import templates_dir
-from .rules import ERROR, check
+from .rules import ERROR, Finding, Report, check, parse_findings
 
 #: Called as progress(stage, done, total) while a batch runs.
 Progress = Callable[[str, int, int], None]
@@ -37,8 +41,14 @@ class GenerateOptions:
     """The output folder."""
     plan: Path | None = None
     """The plan file; the bundled ATG plan when None."""
+    prices: Path | None = None
+    """The closing-price file for Section 5(b); prices go unchecked (a warning) when None."""
+    ledger: Path | None = None
+    """The share ledger; ``$GRANTGEN_LEDGER`` or ``grantgen-ledger.sqlite`` when None."""
     templates: Path | None = None
     """The templates folder; the bundled templates when None."""
+    draft: bool = False
+    """Drafts: DRAFT on every page, no signature fields, ``.draft`` names, no ledger."""
     jobs: int = 0
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
@@ -55,6 +65,9 @@ class Document:
     docx: str
     pdf: str
     sha256: dict[str, str]
+    final_exercise_date: str
+    price_source: str
+    findings: list[dict[str, object]]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,6 +77,9 @@ class Document:
             "docx": self.docx,
             "pdf": self.pdf,
             "sha256": self.sha256,
+            "final_exercise_date": self.final_exercise_date,
+            "price_source": self.price_source,
+            "findings": self.findings,
         }
 
 
@@ -72,9 +88,10 @@ class GenerateResult:
     """What a batch produced and what it refused."""
 
     out: Path
+    draft: bool = False
     documents: list[Document] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -86,56 +103,146 @@ class GenerateResult:
         return len({e["row"] for e in self.errors if e.get("row") is not None})
 
 
+@dataclass
+class Checked:
+    """A batch read and checked: what ``validate`` reports and ``generate`` starts from."""
+
+    plan: Plan
+    grants: ReadResult
+    report: Report
+    prices: PriceTable | None
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.report.findings
+
+    def summary(self) -> dict[str, Any]:
+        pool = self.report.pool
+        assert pool is not None
+        refused = self.report.refused_rows
+        rows = {r.row for r in self.grants.records} | {e.row for e in self.grants.errors}
+        return {
+            "grants": len(rows),
+            "ok": len(rows - refused),
+            "refused": len(refused),
+            "errors": self.report.count(ERROR),
+            "warnings": self.report.count("warning"),
+            "notes": self.report.count("note"),
+            "reserve": pool.reserve,
+            "used_before": pool.used,
+            "available_before": pool.available,
+            "batch_shares": self.report.batch_shares,
+            "available_after": pool.available - self.report.batch_shares,
+            "non_option_cap": pool.non_option_cap,
+            "non_option_available_before": pool.non_option_available,
+        }
+
+
 def _noop(stage: str, done: int, total: int) -> None:
     pass
 
 
-def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
-    """Read, check, render, convert and assemble a batch; write the manifest last."""
-    started = time.monotonic()
-    plan = load_plan(options.plan)
-    templates = TemplateSet(options.templates or templates_dir())
-    grants = read_grants(options.grants)
-    findings = check(grants.records, plan)
-    refused = {f.row for f in findings if f.severity == ERROR}
-    todo = [r for r in grants.records if r.row not in refused]
+def check_batch(
+    grants: Path,
+    plan_path: Path | None = None,
+    prices: Path | None = None,
+    ledger: Path | None = None,
+    *,
+    documents: bool = False,
+) -> Checked:
+    """Read the grants and run every rule against the plan, the prices and the ledger.
 
-    result = GenerateResult(out=prepare_out(options.out), warnings=list(grants.warnings))
-    result.errors += [e.as_dict() for e in grants.errors]
-    result.errors += [f.as_dict() for f in findings if f.severity == ERROR]
-    result.warnings += [str(f) for f in findings if f.severity != ERROR]
+    Reads the ledger and writes nothing. ``documents``: also refuse awards the agreement form
+    cannot document (only options have a form).
+    """
+    plan = load_plan(plan_path)
+    table = load_prices(prices) if prices is not None else None
+    read = read_grants(grants)
+    with Ledger(ledger_path(ledger), create=False) as book:
+        pool = book.pool(plan)
+    report = check(read.records, plan, table, pool)
+    report.findings[:0] = parse_findings(read.errors, plan)
+    if documents:
+        for rec in read.records:
+            if rec.award_type not in plan.option_types and rec.row not in report.refused_rows:
+                report.findings.append(
+                    Finding(
+                        rec.row,
+                        rec.grant_id,
+                        "agreement-form",
+                        "Plan Section 5",
+                        ERROR,
+                        f"the agreement form documents options only; a {rec.award_type} award "
+                        "needs another form",
+                        "award_type",
+                    )
+                )
+    report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
+    return Checked(plan, read, report, table)
+
+
+def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
+    """Check, render, convert, assemble; publish the files and record the ledger together."""
+    started = time.monotonic()
+    templates = TemplateSet(options.templates or templates_dir())
+    checked = check_batch(
+        options.grants, options.plan, options.prices, options.ledger, documents=True
+    )
+    plan, report = checked.plan, checked.report
+    refused = report.refused_rows
+    todo = [r for r in checked.grants.records if r.row not in refused]
+
+    result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
+    result.warnings += [{"row": None, "message": w} for w in checked.grants.warnings]
+    result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
+    result.warnings += [
+        f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None
+    ]
 
     if todo:
         with (
             Converter(options.jobs, timeout=options.timeout) as converter,
             work_dir(result.out) as work,
         ):
-            _make_documents(todo, plan, templates, converter, work, result, progress)
+            staged = _make_documents(
+                todo, plan, templates, converter, work, options, result, progress
+            )
+            _publish(staged, checked, options, result)
 
     result.errors.sort(key=lambda e: e.get("row") or 0)
     result.documents.sort(key=lambda d: d.row)
-    write_json(result.manifest, _manifest(options, plan.source, result))
+    write_json(result.manifest, _manifest(options, plan, result))
     result.seconds = time.monotonic() - started
     return result
 
 
+@dataclass(frozen=True)
+class _Staged:
+    record: GrantRecord
+    docx: Path
+    pdf: Path
+    docx_hash: str
+    pdf_hash: str
+
+
 def _make_documents(
     todo: list[GrantRecord],
-    plan: Any,
+    plan: Plan,
     templates: TemplateSet,
     converter: Converter,
     work: Path,
+    options: GenerateOptions,
     result: GenerateResult,
     progress: Progress,
-) -> None:
+) -> list[_Staged]:
     total = len(todo)
     # render: one DOCX per grant, and the Plan once for the whole batch
     plan_docx = work / "plan.docx"
-    plan_docx.write_bytes(templates.render_plan(plan))
+    plan_docx.write_bytes(templates.render_plan(plan, draft=options.draft))
     sources: list[Path] = []
     for i, record in enumerate(todo):
         source = work / f"g{i:06d}.docx"
-        source.write_bytes(templates.render_grant(record, plan))
+        write_atomic(source, templates.render_grant(record, plan, draft=options.draft))
         sources.append(source)
         progress("render", i + 1, total)
 
@@ -153,22 +260,22 @@ def _make_documents(
         raise ConvertError(f"the Plan document could not be converted: {outcomes[0].error}")
     plan_identity = sha256(plan_docx.read_bytes())
 
-    # assemble: packet PDF with signature fields; both files moved into place atomically
-    used: set[str] = set()
+    # assemble: the packet PDF, staged in the work folder until it is published
+    staged: list[_Staged] = []
     for i, (record, source, outcome) in enumerate(zip(todo, sources, outcomes[1:], strict=True)):
         if outcome.pdf is None:
             result.errors.append(
-                {
-                    "row": record.row,
-                    "column": None,
-                    "grant_id": record.grant_id,
-                    "rule": "convert",
-                    "message": f"row {record.row}: the PDF could not be made: {outcome.error}",
-                }
+                Finding(
+                    record.row,
+                    record.grant_id,
+                    "convert",
+                    "LibreOffice",
+                    ERROR,
+                    f"the PDF could not be made: {outcome.error}",
+                ).as_dict()
             )
             continue
-        docx = source.read_bytes()
-        docx_hash = sha256(docx)
+        docx_hash = sha256(source.read_bytes())
         packet = assemble(
             outcome.pdf,
             plan_pdf,
@@ -176,32 +283,112 @@ def _make_documents(
                 title=f"Nonstatutory Stock Option Agreement: {record.participant}",
                 author=plan.company.name,
                 subject=f"Option grant under the {plan.name}, with the Participant's "
-                "Acceptance and a copy of the Plan",
+                "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
                 keywords=f"grant_id={record.grant_id}; plan={plan.id}",
             ),
             identity=f"{docx_hash}|{plan_identity}",
+            signature_fields=not options.draft,
         )
-        stem = safe_stem(record.grant_id, used)
-        write_atomic(result.out / f"{stem}.docx", docx)
-        write_atomic(result.out / f"{stem}.pdf", packet)
-        result.documents.append(
-            Document(
-                grant_id=record.grant_id,
-                participant=record.participant,
-                row=record.row,
-                docx=f"{stem}.docx",
-                pdf=f"{stem}.pdf",
-                sha256={"docx": docx_hash, "pdf": sha256(packet)},
-            )
-        )
+        pdf = work / f"packet-{i:06d}.pdf"
+        write_atomic(pdf, packet)
+        staged.append(_Staged(record, source, pdf, docx_hash, sha256(packet)))
         progress("assemble", i + 1, total)
+    return staged
 
 
-def _manifest(options: GenerateOptions, plan_source: str, result: GenerateResult) -> Any:
+def _publish(
+    staged: list[_Staged], checked: Checked, options: GenerateOptions, result: GenerateResult
+) -> None:
+    """Move the files into place; for a final batch, inside the ledger transaction."""
+    plan, report = checked.plan, checked.report
+    used: set[str] = set()
+    names = {
+        s.record.grant_id: safe_stem(s.record.grant_id, used) + (".draft" if options.draft else "")
+        for s in staged
+    }
+    by_id = {s.record.grant_id: s for s in staged}
+    placed: list[Path] = []
+
+    def move(ids: list[str]) -> None:
+        for grant_id in ids:
+            s = by_id[grant_id]
+            stem = names[grant_id]
+            for src, dst in (
+                (s.docx, result.out / f"{stem}.docx"),
+                (s.pdf, result.out / f"{stem}.pdf"),
+            ):
+                os.replace(src, dst)
+                placed.append(dst)
+            facts = report.facts[s.record.row]
+            result.documents.append(
+                Document(
+                    grant_id=grant_id,
+                    participant=s.record.participant,
+                    row=s.record.row,
+                    docx=f"{stem}.docx",
+                    pdf=f"{stem}.pdf",
+                    sha256={"docx": s.docx_hash, "pdf": s.pdf_hash},
+                    final_exercise_date=facts.final_exercise_date.isoformat(),
+                    price_source=facts.price_source,
+                    findings=[
+                        f.as_dict()
+                        for f in report.findings
+                        if f.row == s.record.row and f.rule != "already-recorded"
+                    ],
+                )
+            )
+
+    if options.draft:
+        move(list(by_id))
+        _sync_dir(result.out)
+        return
+    entries = [
+        Entry(
+            s.record,
+            s.record.award_type in plan.option_types,
+            report.facts[s.record.row].final_exercise_date,
+            f"generate {options.grants.name}",
+        )
+        for s in staged
+    ]
+
+    def publish(rec: Recorded) -> None:
+        move(rec.added + rec.already)
+        _sync_dir(result.out)
+
+    try:
+        with Ledger(ledger_path(options.ledger)) as book:
+            # the files are moved into place inside the ledger transaction: if a move fails
+            # (disk full, folder gone), the transaction rolls back and the files placed so
+            # far are taken away again, so the ledger and the folder agree
+            recorded = book.record(plan, entries, publish)
+    except BaseException:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        result.documents.clear()
+        raise
+    for grant_id, reason in recorded.refused.items():
+        rec = by_id[grant_id].record
+        result.errors.append(
+            Finding(rec.row, grant_id, "ledger", "ledger", ERROR, reason, "grant_id").as_dict()
+        )
+
+
+def _sync_dir(folder: Path) -> None:
+    """Flush the folder's entries (the renames) to disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:
     return {
         "generator": f"grantgen {__version__}",
-        "input": str(options.grants),
-        "plan": plan_source,
+        "input": options.grants.name,
+        "plan": plan.id,
+        "draft": options.draft,
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,
         "warnings": result.warnings,

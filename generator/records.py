@@ -33,6 +33,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "exercise_price": ("exerciseprice",),
     "award_type": ("awardtype",),
     "is_employee": ("isemployee",),
+    "substitute": ("substitute",),
+    "fair_market_value": ("fairmarketvalue", "fmv"),
+    "final_exercise_date": ("finalexercisedate", "expirationdate", "expirydate"),
+    "term_years": ("termyears", "term"),
 }
 REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 
@@ -43,6 +47,14 @@ _GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _MONTHS["sept"] = 9
+
+
+class RuleValueError(ValueError):
+    """A value that parses but breaks a rule of the agreement (e.g. fractional shares)."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,14 @@ class GrantRecord:
     """Whether the participant is an employee of the Company."""
     grant_id_derived: bool = False
     """True when the grant id was not in the input but derived from the grant's terms."""
+    substitute: bool = False
+    """Section 5(f): an option granted in substitution for another entity's award in a merger."""
+    fair_market_value: Decimal | None = None
+    """Section 5(b)(2): the Board-determined fair market value, where the stock is not traded."""
+    final_exercise_date: date | None = None
+    """A Final Exercise Date the record asks for (checked against the plan's term)."""
+    term_years: int | None = None
+    """An option term in years the record asks for (checked against the plan's term)."""
 
 
 @dataclass(frozen=True)
@@ -133,16 +153,16 @@ def parse_shares(text: str) -> int:
     if re.fullmatch(r"\d+|\d{1,3}(,\d{3})+", s):
         n = int(s.replace(",", ""))
         if n <= 0:
-            raise ValueError("the number of shares must be positive (Agreement 3(a))")
+            raise RuleValueError("the number of shares must be positive", "whole-shares")
         return n
     if re.fullmatch(r"[-\u2212]\s*[\d,.]+", s):
-        raise ValueError("the number of shares must be positive (Agreement 3(a))")
+        raise RuleValueError("the number of shares must be positive", "whole-shares")
     if re.search(r"\d[eE][+-]?\d", s):
         raise ValueError("scientific notation is not accepted; write the whole number")
     if re.fullmatch(r"\d+\.\d+", s):
-        raise ValueError(
-            "whole shares only (Agreement 3(a)); if this is a European thousands separator, "
-            "write 15000 or 15,000"
+        raise RuleValueError(
+            "whole shares only; if this is a European thousands separator, write 15000 or 15,000",
+            "whole-shares",
         )
     if re.fullmatch(r"[\d,]+", s):
         raise ValueError("misplaced thousands separator; write 15000 or 15,000")
@@ -187,6 +207,14 @@ def parse_award_type(text: str) -> str:
     if s not in AWARD_TYPES:
         raise ValueError(f"unknown award type; use one of {', '.join(AWARD_TYPES)}")
     return s
+
+
+def parse_years(text: str) -> int:
+    """A whole number of years: ``10``."""
+    s = text.strip()
+    if not re.fullmatch(r"\d{1,3}", s) or int(s) == 0:
+        raise ValueError("write the term as a whole number of years, e.g. 10")
+    return int(s)
 
 
 def parse_address(text: str) -> tuple[str, ...]:
@@ -386,6 +414,7 @@ def _parse_row(
                     str(exc),
                     value=text,
                     grant_id=grant_id_text or None,
+                    rule=getattr(exc, "rule", "parse"),
                 )
             )
             return None
@@ -397,6 +426,10 @@ def _parse_row(
     address = get("address", parse_address, required=False) or ()
     award_type = get("award_type", parse_award_type, required=False) or "option"
     is_employee = get("is_employee", parse_bool, required=False) or False
+    substitute = get("substitute", parse_bool, required=False) or False
+    fmv = get("fair_market_value", parse_price, required=False)
+    final_date = get("final_exercise_date", parse_date, required=False)
+    term_years = get("term_years", parse_years, required=False)
 
     grant_id = grant_id_text
     if grant_id and not _GRANT_ID.fullmatch(grant_id):
@@ -429,6 +462,10 @@ def _parse_row(
             award_type=str(award_type),
             is_employee=bool(is_employee),
             grant_id_derived=derived,
+            substitute=bool(substitute),
+            fair_market_value=fmv if isinstance(fmv, Decimal) else None,
+            final_exercise_date=final_date if isinstance(final_date, date) else None,
+            term_years=term_years if isinstance(term_years, int) else None,
         ),
         [],
     )

@@ -162,7 +162,18 @@ class DocumentTemplate:
     def __init__(self, name: str, docx: bytes, env: SandboxedEnvironment | None = None) -> None:
         self.name = name
         self._docx = _preserve_spaces(docx)
+        self._draft: bytes | None = None
         self._env = env or make_environment()
+
+    def _draft_source(self) -> bytes:
+        """The template with the DRAFT mark in its headers (made once)."""
+        if self._draft is None:
+            document = Document(io.BytesIO(self._docx))
+            _mark_draft(document)
+            buf = io.BytesIO()
+            document.save(buf)
+            self._draft = buf.getvalue()
+        return self._draft
 
     @classmethod
     def from_file(cls, path: Path, env: SandboxedEnvironment | None = None) -> DocumentTemplate:
@@ -184,9 +195,13 @@ class DocumentTemplate:
         base.save(buf)
         return cls(f"{first.name} + {then.name}", buf.getvalue(), env)
 
-    def render(self, context: Mapping[str, Any], properties: Mapping[str, str]) -> bytes:
-        """Render to DOCX bytes; ``properties`` set the core properties (title, subject, ...)."""
-        tpl = DocxTemplate(io.BytesIO(self._docx))
+    def render(
+        self, context: Mapping[str, Any], properties: Mapping[str, str], *, draft: bool = False
+    ) -> bytes:
+        """Render to DOCX bytes; ``properties`` set the core properties (title, subject, ...).
+
+        ``draft`` puts a DRAFT mark at the top of every page (in each section's header)."""
+        tpl = DocxTemplate(io.BytesIO(self._draft_source() if draft else self._docx))
         try:
             tpl.render(dict(context), self._env, autoescape=True)
         except jinja2.UndefinedError as exc:
@@ -215,6 +230,28 @@ class DocumentTemplate:
         return normalise_docx(buf.getvalue())
 
 
+DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
+
+
+def _mark_draft(document: Any) -> None:
+    """Put the DRAFT mark first in every section's header, so it is on every page."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt, RGBColor
+
+    for section in document.sections:
+        for header in (section.header, section.first_page_header, section.even_page_header):
+            if header.is_linked_to_previous and header is not section.header:
+                continue
+            header.is_linked_to_previous = False
+            first = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+            mark = first.insert_paragraph_before()
+            mark.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = mark.add_run(DRAFT_MARK)
+            run.bold = True
+            run.font.size = Pt(14)
+            run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
 def _undefined_name(message: str) -> str:
     m = re.search(r"'([^']+)' is undefined", message) or re.search(
         r"has no attribute '([^']+)'", message
@@ -233,7 +270,7 @@ class TemplateSet:
         )
         self.plan = DocumentTemplate.from_file(directory / "plan.docx", env)
 
-    def render_grant(self, record: GrantRecord, plan: Plan) -> bytes:
+    def render_grant(self, record: GrantRecord, plan: Plan, *, draft: bool = False) -> bytes:
         return self.agreement.render(
             grant_context(record, plan),
             {
@@ -244,9 +281,10 @@ class TemplateSet:
                 "comments": "",
                 "identifier": record.grant_id,
             },
+            draft=draft,
         )
 
-    def render_plan(self, plan: Plan) -> bytes:
+    def render_plan(self, plan: Plan, *, draft: bool = False) -> bytes:
         return self.plan.render(
             plan_context(plan),
             {
@@ -256,4 +294,5 @@ class TemplateSet:
                 "keywords": plan.id,
                 "comments": "",
             },
+            draft=draft,
         )

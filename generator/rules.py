@@ -1,29 +1,39 @@
-"""Plan rules: one function per rule, each returning findings that cite the plan section.
+"""Plan rules: every rule of the plan that bears on a grant, each finding citing its section.
 
-This module starts with the rules the agreement form itself depends on; the full set of plan
-rules (share reserve, exercise price, plan term, ...) is built on the same shape.
+Per-grant rules are small functions ``rule(record, ctx) -> findings``; the rules that need
+the whole batch (the share reserve and the non-option cap, in row order on top of the ledger;
+repeated grants) run after them. Nothing stops at the first finding: :func:`check` reports
+them all. Section numbers come from the plan file, so another plan cites its own sections.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 
+from .errors import RecordError
+from .ledger import Pool, terms_hash
 from .plan import Plan
+from .prices import PriceTable
 from .records import GrantRecord
+from .render import format_date, format_price
 
 ERROR = "error"
 WARNING = "warning"
 NOTE = "note"
+#: A quote older than this many days before the grant date earns a warning (a gap in the file?).
+STALE_QUOTE_DAYS = 5
 
 
 @dataclass(frozen=True)
 class Finding:
-    """What one rule found about one grant."""
+    """What one rule found about one grant (or, with ``row`` None, about the whole batch)."""
 
-    row: int
-    """Spreadsheet row of the grant (header = 1)."""
-    grant_id: str
+    row: int | None
+    """Spreadsheet row of the grant (header = 1); None for a batch-level finding."""
+    grant_id: str | None
     """The grant's id."""
     rule: str
     """Short rule name, e.g. ``eligibility``."""
@@ -48,58 +58,430 @@ class Finding:
         }
 
     def __str__(self) -> str:
-        where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message} [{self.rule}, Plan Section {self.section}]"
+        where = "batch" if self.row is None else f"row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        cite = f"Plan Section {self.section}" if self.section[:1].isdigit() else self.section
+        return f"{where}: {self.message} [{self.rule}, {cite}]"
 
 
-Rule = Callable[[GrantRecord, Plan], Iterable[Finding]]
+@dataclass(frozen=True)
+class Facts:
+    """What the rules worked out for a grant: shown in the manifest and reports."""
+
+    final_exercise_date: date
+    """Section 5(c): the tenth anniversary of the grant date (or the plan's term)."""
+    expected_price: Decimal | None = None
+    """Section 5(b): the exercise price the plan requires, when it could be worked out."""
+    price_day: date | None = None
+    """The day the expected price was reported."""
+    price_source: str = "not checked"
+    """Where the expected price came from, in words."""
 
 
-def eligibility(record: GrantRecord, plan: Plan) -> Iterable[Finding]:
-    """Section 2: only a director who is not an employee of the Company may receive an award."""
-    if record.is_employee:
-        yield Finding(
-            record.row,
-            record.grant_id,
+@dataclass
+class Report:
+    """Every finding for a batch, the facts per grant and the share pool before and after."""
+
+    findings: list[Finding] = field(default_factory=list)
+    facts: dict[int, Facts] = field(default_factory=dict)
+    pool: Pool | None = None
+    batch_shares: int = 0
+    """Shares this batch adds to the ledger (grants without errors, not already recorded)."""
+
+    @property
+    def refused_rows(self) -> set[int]:
+        return {f.row for f in self.findings if f.severity == ERROR and f.row is not None}
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the per-grant rules may consult."""
+
+    plan: Plan
+    prices: PriceTable | None
+
+
+def anniversary(day: date, years: int, leap_rule: str = "feb28") -> date:
+    """``day`` plus whole years; a February 29 lands on Feb 28 (or Mar 1) in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # February 29 in a common year
+        feb28 = day.replace(year=day.year + years, day=28)
+        return feb28 + timedelta(days=1) if leap_rule == "mar1" else feb28
+
+
+def final_exercise_date(record: GrantRecord, plan: Plan) -> date:
+    return anniversary(record.grant_date, plan.term_years, plan.leap_day_anniversary)
+
+
+# --- per-grant rules ---------------------------------------------------------------------
+
+
+def _finding(
+    rec: GrantRecord, rule: str, section: str, severity: str, message: str, column: str | None
+) -> Finding:
+    return Finding(rec.row, rec.grant_id, rule, section, severity, message, column)
+
+
+def eligibility(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 2: awards go only to directors who are not employees of the Company."""
+    if rec.is_employee and not rec.substitute:
+        yield _finding(
+            rec,
             "eligibility",
-            "2",
+            ctx.plan.section("eligibility"),
             ERROR,
-            f"{record.participant} is marked as an employee; only directors who are not "
-            "employees of the Company are Eligible Directors",
+            f"{rec.participant} is marked as an employee; only directors who are not employees "
+            "of the Company are Eligible Directors",
             "is_employee",
         )
 
 
-def option_form(record: GrantRecord, plan: Plan) -> Iterable[Finding]:
-    """Section 5(a): the form is a nonstatutory option agreement; other awards need other forms."""
-    if record.award_type == "incentive_option":
-        yield Finding(
-            record.row,
-            record.grant_id,
-            "nonstatutory-only",
-            "5(a)",
+def award_type(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 5(a): options are nonstatutory; the award type must be one the plan allows."""
+    plan = ctx.plan
+    if rec.award_type == "incentive_option":
+        if not plan.incentive_options and not rec.substitute:
+            yield _finding(
+                rec,
+                "nonstatutory",
+                plan.section("nonstatutory"),
+                ERROR,
+                "none of the Options granted under the Plan are intended to be incentive stock "
+                "options; an incentive option is refused",
+                "award_type",
+            )
+    elif rec.award_type not in plan.award_types:
+        yield _finding(
+            rec,
+            "award-type",
+            plan.section("nonstatutory"),
             ERROR,
-            "none of the Options granted under the Plan are intended to be incentive stock "
-            "options; an incentive option cannot be granted",
+            f"the Plan does not provide for {rec.award_type!r} awards "
+            f"(it allows: {', '.join(plan.award_types)})",
             "award_type",
         )
-    elif record.award_type != "option":
-        yield Finding(
-            record.row,
-            record.grant_id,
-            "option-form",
-            "5(a)",
+
+
+def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 5(b): the price is the last reported sale price on the grant date (or the
+    nearest preceding day with one); where not traded, the Board's fair market value."""
+    plan, section = ctx.plan, ctx.plan.section("exercise_price")
+    if rec.substitute:
+        return
+    given = format_price(rec.exercise_price)
+    if rec.fair_market_value is not None or plan.exercise_price == "fair_market_value":
+        if rec.fair_market_value is None:
+            yield _finding(
+                rec,
+                "exercise-price",
+                section,
+                ERROR,
+                "the Plan prices options at the Board-determined fair market value, and the "
+                "record gives none",
+                "fair_market_value",
+            )
+        elif rec.exercise_price != rec.fair_market_value:
+            yield _finding(
+                rec,
+                "exercise-price",
+                section,
+                ERROR,
+                f"exercise price {given} given; the Plan requires the fair market value "
+                f"determined by the Board, {format_price(rec.fair_market_value)}",
+                "exercise_price",
+            )
+        return
+    if ctx.prices is None:
+        return  # reported once for the batch
+    quote = ctx.prices.on_or_before(rec.grant_date)
+    if quote is None:
+        yield _finding(
+            rec,
+            "exercise-price",
+            section,
             ERROR,
-            f"award type {record.award_type!r} is not an option; the Nonstatutory Stock Option "
-            "Agreement can document options only",
-            "award_type",
+            f"no reported price on or before the grant date {format_date(rec.grant_date)} in "
+            f"{ctx.prices.source}; the exercise price cannot be confirmed",
+            "grant_date",
+        )
+        return
+    when = (
+        "the grant date"
+        if quote.day == rec.grant_date
+        else f"{format_date(quote.day)}, the nearest preceding day with a reported price"
+    )
+    if rec.exercise_price != quote.close:
+        yield _finding(
+            rec,
+            "exercise-price",
+            section,
+            ERROR,
+            f"exercise price {given} given; the Plan requires {format_price(quote.close)}, the "
+            f"last reported sale price on {when}",
+            "exercise_price",
+        )
+    if (rec.grant_date - quote.day).days > STALE_QUOTE_DAYS:
+        yield _finding(
+            rec,
+            "stale-price",
+            section,
+            WARNING,
+            f"the nearest reported price is from {format_date(quote.day)}, "
+            f"{(rec.grant_date - quote.day).days} days before the grant date: is the price "
+            "file missing days?",
+            "grant_date",
         )
 
 
-RULES: tuple[Rule, ...] = (eligibility, option_form)
+def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 5(c) and Agreement 1: the option expires on the tenth anniversary."""
+    plan, section = ctx.plan, ctx.plan.section("term")
+    if rec.substitute:
+        return
+    final = final_exercise_date(rec, plan)
+    asked: list[tuple[date, str]] = []
+    if rec.final_exercise_date is not None:
+        asked.append((rec.final_exercise_date, "final_exercise_date"))
+    if rec.term_years is not None:
+        asked.append(
+            (anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary), "term_years")
+        )
+    for day, column in asked:
+        if day > final:
+            yield _finding(
+                rec,
+                "term",
+                section,
+                ERROR,
+                f"asks for a Final Exercise Date of {format_date(day)}, later than "
+                f"{format_date(final)}, {plan.term_years} years from the grant date",
+                column,
+            )
+        elif day < final:
+            yield _finding(
+                rec,
+                "term",
+                section,
+                WARNING,
+                f"asks for a Final Exercise Date of {format_date(day)}, but the agreement "
+                f"fixes it at the tenth anniversary, {format_date(final)}",
+                column,
+            )
 
 
-def check(records: Iterable[GrantRecord], plan: Plan) -> list[Finding]:
-    """Every finding of every rule for every record, in row order."""
-    findings = [f for record in records for rule in RULES for f in rule(record, plan)]
-    return sorted(findings, key=lambda f: f.row)
+def plan_term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 10(c): no award before the plan took effect or after its last grant date."""
+    plan, section = ctx.plan, ctx.plan.section("plan_term")
+    if rec.grant_date > plan.last_grant_date:
+        yield _finding(
+            rec,
+            "plan-term",
+            section,
+            ERROR,
+            f"no Awards may be granted under the Plan after {format_date(plan.last_grant_date)}",
+            "grant_date",
+        )
+    elif rec.grant_date < plan.effective_date:
+        yield _finding(
+            rec,
+            "plan-term",
+            section,
+            ERROR,
+            f"the Plan took effect on {format_date(plan.effective_date)}; no Award before it",
+            "grant_date",
+        )
+
+
+def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 5(f): substitute options in a merger, notwithstanding Section 5 and Section 2."""
+    if rec.substitute:
+        yield _finding(
+            rec,
+            "substitute",
+            ctx.plan.section("substitute"),
+            NOTE,
+            "substitute option: the limits of Section 5 (exercise price, term, incentive "
+            "options) and Section 2 (eligibility) are waived for it",
+            "substitute",
+        )
+
+
+RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
+    eligibility,
+    award_type,
+    exercise_price,
+    term,
+    plan_term,
+    substitute,
+)
+
+
+# --- the batch ---------------------------------------------------------------------------
+
+
+def parse_findings(errors: Iterable[RecordError], plan: Plan) -> list[Finding]:
+    """Row/column errors from reading the file, as findings (whole shares cite Agreement 3(a))."""
+    out = []
+    for e in errors:
+        section = plan.section("whole_shares") if e.rule == "whole-shares" else "input"
+        out.append(Finding(e.row, e.grant_id, e.rule, section, ERROR, _strip(str(e)), e.column))
+    return out
+
+
+def _strip(text: str) -> str:
+    # RecordError's text starts with "row N, column C: "; Finding adds its own
+    return text.split(": ", 1)[1] if text.startswith("row ") and ": " in text else text
+
+
+def check(
+    records: Sequence[GrantRecord],
+    plan: Plan,
+    prices: PriceTable | None,
+    pool: Pool,
+) -> Report:
+    """Every finding of every rule for every grant, plus the reserve and cap in row order."""
+    ctx = Context(plan, prices)
+    report = Report(pool=pool)
+    for rec in records:
+        report.facts[rec.row] = _facts(rec, ctx)
+        report.findings.extend(f for rule in RULES for f in rule(rec, ctx))
+    report.findings.extend(_batch_findings(records, ctx))
+    _repeats(records, report)
+    _reserve(records, plan, pool, report)
+    report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
+    return report
+
+
+def _facts(rec: GrantRecord, ctx: Context) -> Facts:
+    final = final_exercise_date(rec, ctx.plan)
+    if rec.substitute:
+        return Facts(final, price_source="substitute option (Section 5(f))")
+    if rec.fair_market_value is not None:
+        return Facts(final, rec.fair_market_value, rec.grant_date, "fair market value (Board)")
+    if ctx.prices is not None:
+        quote = ctx.prices.on_or_before(rec.grant_date)
+        if quote is not None:
+            kind = (
+                "close on grant date"
+                if quote.day == rec.grant_date
+                else "close, nearest preceding day"
+            )
+            return Facts(final, quote.close, quote.day, f"{kind} {quote.day.isoformat()}")
+    return Facts(final)
+
+
+def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Finding]:
+    plan = ctx.plan
+    needs_quote = (
+        any(not r.substitute and r.fair_market_value is None for r in records)
+        and plan.exercise_price == "last_sale"
+    )
+    if ctx.prices is None and needs_quote:
+        yield Finding(
+            None,
+            None,
+            "exercise-price",
+            plan.section("exercise_price"),
+            WARNING,
+            "exercise prices were not checked: no price file was given (--prices)",
+        )
+    if not plan.restatement_approved:
+        yield Finding(
+            None,
+            None,
+            "restatement",
+            plan.section("restatement"),
+            WARNING,
+            "stockholder approval of the restatement is not recorded in the plan file; the "
+            "restatement is not effective, and no option is exercisable, until it is",
+        )
+
+
+def _repeats(records: Sequence[GrantRecord], report: Report) -> None:
+    seen: dict[tuple[str, date], int] = {}
+    for rec in records:
+        key = (" ".join(rec.participant.split()).casefold(), rec.grant_date)
+        if key in seen:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "repeat-grant",
+                    "—",
+                    WARNING,
+                    f"{rec.participant} already has a grant on {format_date(rec.grant_date)} "
+                    f"in row {seen[key]}",
+                    "participant",
+                )
+            )
+        else:
+            seen[key] = rec.row
+
+
+def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Report) -> None:
+    """Sections 4(a) and 4(b), in row order, on top of what the ledger already holds."""
+    refused = report.refused_rows
+    available = pool.available
+    non_option = pool.non_option_available
+    for rec in records:
+        if rec.row in refused:
+            continue
+        if rec.grant_id in pool.known:
+            if pool.known[rec.grant_id] != terms_hash(rec):
+                report.findings.append(
+                    _finding(
+                        rec,
+                        "ledger-conflict",
+                        "ledger",
+                        ERROR,
+                        f"grant id {rec.grant_id} is already in the ledger with different terms",
+                        "grant_id",
+                    )
+                )
+            else:
+                report.findings.append(
+                    _finding(
+                        rec,
+                        "already-recorded",
+                        "ledger",
+                        NOTE,
+                        "already recorded in the ledger with the same terms; not counted again",
+                        None,
+                    )
+                )
+            continue
+        is_option = rec.award_type in plan.option_types or rec.award_type == "incentive_option"
+        if rec.shares > available:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "reserve",
+                    plan.section("reserve"),
+                    ERROR,
+                    f"{rec.shares:,} shares exceed the shares available under the Plan: "
+                    f"{available:,} of the {pool.reserve:,} reserved remain",
+                    "shares",
+                )
+            )
+            continue
+        if not is_option and rec.shares > non_option:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "non-option-cap",
+                    plan.section("non_option_cap"),
+                    ERROR,
+                    f"{rec.shares:,} shares exceed the limit on Awards other than Options: "
+                    f"{non_option:,} of {pool.non_option_cap:,} remain",
+                    "shares",
+                )
+            )
+            continue
+        available -= rec.shares
+        if not is_option:
+            non_option -= rec.shares
+        report.batch_shares += rec.shares

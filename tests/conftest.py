@@ -13,6 +13,7 @@ from generator.pipeline import GenerateOptions, GenerateResult, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "grants" / "sample.csv"
+PRICES = ROOT / "data" / "prices" / "atg-sample-prices.csv"
 HEADER = [
     "grant_id",
     "participant",
@@ -54,6 +55,14 @@ def pdf_text(path: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(path).pages]
 
 
+@pytest.fixture(autouse=True)
+def _ledger_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own ledger file, never one in the working folder."""
+    path = tmp_path / "ledger.sqlite"
+    monkeypatch.setenv("GRANTGEN_LEDGER", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def soffice() -> str:
     found = shutil.which("soffice") or shutil.which("libreoffice")
@@ -65,7 +74,8 @@ def soffice() -> str:
 def sample_batch(tmp_path_factory: pytest.TempPathFactory, soffice: str) -> GenerateResult:
     """The bundled sample batch, generated once for the whole session."""
     out = tmp_path_factory.mktemp("sample")
-    return generate(GenerateOptions(grants=SAMPLE, out=out))
+    ledger = out.parent / "sample-ledger.sqlite"
+    return generate(GenerateOptions(grants=SAMPLE, out=out, ledger=ledger, prices=PRICES))
 
 
 @pytest.fixture

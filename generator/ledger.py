@@ -1,0 +1,511 @@
+"""The share ledger: a SQLite file recording every grant, forfeiture and Section 8 adjustment.
+
+* Shares used = the outstanding shares of every recorded award. Forfeited, expired or cancelled
+  shares go back to the pool (Section 4(a)).
+* The reserve and the non-option cap are the plan file's numbers times the cumulative ratio of
+  the Section 8 adjustments recorded here, rounded down.
+* A split ``N:D`` multiplies shares by N/D and divides exercise prices by it. Fractions: an
+  award's shares are rounded down to a whole share (the fraction is dropped) and its exercise
+  price is rounded up to the cent, so the aggregate exercise price is never reduced. The old
+  values are kept in ``grant_history``.
+* The check of the reserve and the insert of a grant happen in one ``BEGIN IMMEDIATE``
+  transaction: two runs at once can never both take the last shares.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import io
+import os
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .errors import GrantgenError
+from .plan import Plan
+from .records import GrantRecord, parse_date, parse_price
+
+DEFAULT_LEDGER = "grantgen-ledger.sqlite"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pools (
+    plan_id TEXT PRIMARY KEY,
+    ratio_num INTEGER NOT NULL DEFAULT 1,
+    ratio_den INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS grants (
+    grant_id TEXT PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    participant TEXT NOT NULL,
+    grant_date TEXT NOT NULL,
+    award_type TEXT NOT NULL,
+    is_option INTEGER NOT NULL,
+    shares INTEGER NOT NULL,          -- outstanding shares, in today's units
+    exercise_price TEXT NOT NULL,     -- in today's units
+    forfeited INTEGER NOT NULL DEFAULT 0,
+    original_shares INTEGER NOT NULL,
+    original_price TEXT NOT NULL,
+    final_exercise_date TEXT,
+    terms_hash TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    grant_id TEXT,
+    kind TEXT NOT NULL,               -- grant | forfeit | adjust | import
+    day TEXT NOT NULL,
+    shares INTEGER NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS adjustments (
+    id INTEGER PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    ratio TEXT NOT NULL,
+    reserve_before INTEGER NOT NULL,
+    reserve_after INTEGER NOT NULL,
+    cap_before INTEGER NOT NULL,
+    cap_after INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS grant_history (
+    adjustment_id INTEGER NOT NULL REFERENCES adjustments(id),
+    grant_id TEXT NOT NULL,
+    shares_before INTEGER NOT NULL,
+    shares_after INTEGER NOT NULL,
+    price_before TEXT NOT NULL,
+    price_after TEXT NOT NULL
+);
+"""
+EXPORT_COLUMNS = (
+    "grant_id",
+    "plan_id",
+    "participant",
+    "grant_date",
+    "award_type",
+    "shares",
+    "exercise_price",
+    "forfeited",
+    "original_shares",
+    "original_price",
+    "final_exercise_date",
+)
+
+
+class LedgerError(GrantgenError):
+    """Raised when the ledger cannot be read or written, or an operation on it is refused."""
+
+
+def ledger_path(given: str | Path | None) -> Path:
+    """``--ledger``, else ``$GRANTGEN_LEDGER``, else ``grantgen-ledger.sqlite`` here."""
+    if given:
+        return Path(given)
+    return Path(os.environ.get("GRANTGEN_LEDGER") or DEFAULT_LEDGER)
+
+
+def terms_hash(record: GrantRecord) -> str:
+    """What makes two grants with the same id the same grant."""
+    terms = "|".join(
+        [
+            record.participant,
+            record.grant_date.isoformat(),
+            str(record.shares),
+            str(record.exercise_price.normalize()),
+            record.award_type,
+        ]
+    )
+    return hashlib.sha256(terms.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The share pool of one plan as the ledger has it now."""
+
+    reserve: int
+    """Section 4(a) reserve after Section 8 adjustments."""
+    used: int
+    """Outstanding shares of all recorded awards."""
+    non_option_cap: int
+    """Section 4(b) cap after adjustments."""
+    non_option_used: int
+    """Outstanding shares of recorded awards other than options."""
+    known: dict[str, str] = field(default_factory=dict)
+    """Recorded grant ids → their terms hash."""
+    by_type: dict[str, int] = field(default_factory=dict)
+    """Outstanding shares by award type."""
+
+    @property
+    def available(self) -> int:
+        return self.reserve - self.used
+
+    @property
+    def non_option_available(self) -> int:
+        return self.non_option_cap - self.non_option_used
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A grant to record, with what the rules worked out for it."""
+
+    record: GrantRecord
+    is_option: bool
+    final_exercise_date: date | None
+    source: str = ""
+
+
+@dataclass
+class Recorded:
+    """What one recording transaction did."""
+
+    added: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)
+
+
+class Ledger:
+    """One SQLite ledger file. Use as a context manager."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            except (OSError, sqlite3.Error) as exc:
+                raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.executescript(SCHEMA)
+        except sqlite3.Error as exc:
+            raise LedgerError(f"{self.path} is not a usable grantgen ledger: {exc}") from exc
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any error."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise LedgerError(f"cannot lock the ledger {self.path}: {exc}") from exc
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _ratio(self, plan_id: str) -> Fraction:
+        row = self.conn.execute(
+            "SELECT ratio_num, ratio_den FROM pools WHERE plan_id = ?", (plan_id,)
+        ).fetchone()
+        return Fraction(row[0], row[1]) if row else Fraction(1)
+
+    def pool(self, plan: Plan) -> Pool:
+        ratio = self._ratio(plan.id)
+        rows = self.conn.execute(
+            "SELECT grant_id, terms_hash, award_type, is_option, shares FROM grants "
+            "WHERE plan_id = ?",
+            (plan.id,),
+        ).fetchall()
+        by_type: dict[str, int] = {}
+        for _, _, kind, _, shares in rows:
+            by_type[kind] = by_type.get(kind, 0) + shares
+        return Pool(
+            reserve=int(plan.reserve * ratio),
+            used=sum(r[4] for r in rows),
+            non_option_cap=int(plan.non_option_cap * ratio),
+            non_option_used=sum(r[4] for r in rows if not r[3]),
+            known={r[0]: r[1] for r in rows},
+            by_type=by_type,
+        )
+
+    def grants(self, plan_id: str | None = None) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM grants"
+        args: tuple[str, ...] = ()
+        if plan_id is not None:
+            sql += " WHERE plan_id = ?"
+            args = (plan_id,)
+        cur = self.conn.execute(sql + " ORDER BY grant_date, grant_id", args)
+        return [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+
+    def history(self, plan_id: str) -> list[dict[str, Any]]:
+        cur = self.conn.execute(
+            "SELECT day, ratio, reserve_before, reserve_after, cap_before, cap_after "
+            "FROM adjustments WHERE plan_id = ? ORDER BY id",
+            (plan_id,),
+        )
+        names = ("day", "ratio", "reserve_before", "reserve_after", "cap_before", "cap_after")
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        plan: Plan,
+        entries: Sequence[Entry],
+        before_commit: Callable[[Recorded], None] | None = None,
+        *,
+        today: date | None = None,
+    ) -> Recorded:
+        """Record grants in one transaction, re-checking the reserve and cap inside it.
+
+        A grant already recorded with the same terms is left alone (re-running a batch is a
+        no-op); the same id with other terms, or a grant the pool cannot hold any more, is
+        refused. ``before_commit(result)`` runs inside the transaction (to move the grants'
+        files into place), so documents and ledger finish together: if it raises, nothing is
+        recorded.
+        """
+        result = Recorded()
+        day = (today or date.today()).isoformat()
+        with self.transaction() as conn:
+            pool = self.pool(plan)
+            available, non_option = pool.available, pool.non_option_available
+            for entry in entries:
+                rec = entry.record
+                digest = terms_hash(rec)
+                if rec.grant_id in pool.known:
+                    if pool.known[rec.grant_id] == digest:
+                        result.already.append(rec.grant_id)
+                    else:
+                        result.refused[rec.grant_id] = (
+                            f"grant id {rec.grant_id} is already in the ledger with other terms"
+                        )
+                    continue
+                if rec.shares > available:
+                    result.refused[rec.grant_id] = (
+                        f"{rec.shares:,} shares exceed the {available:,} still available "
+                        f"under the reserve (Section {plan.section('reserve')})"
+                    )
+                    continue
+                if not entry.is_option and rec.shares > non_option:
+                    result.refused[rec.grant_id] = (
+                        f"{rec.shares:,} shares exceed the {non_option:,} still available for "
+                        f"awards other than options (Section {plan.section('non_option_cap')})"
+                    )
+                    continue
+                available -= rec.shares
+                if not entry.is_option:
+                    non_option -= rec.shares
+                conn.execute(
+                    "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
+                    " is_option, shares, exercise_price, original_shares, original_price,"
+                    " final_exercise_date, terms_hash, source)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        rec.grant_id,
+                        plan.id,
+                        rec.participant,
+                        rec.grant_date.isoformat(),
+                        rec.award_type,
+                        int(entry.is_option),
+                        rec.shares,
+                        str(rec.exercise_price),
+                        rec.shares,
+                        str(rec.exercise_price),
+                        entry.final_exercise_date.isoformat()
+                        if entry.final_exercise_date
+                        else None,
+                        digest,
+                        entry.source,
+                    ),
+                )
+                conn.execute(
+                    "INSERT INTO events (plan_id, grant_id, kind, day, shares, detail)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (plan.id, rec.grant_id, "grant", day, rec.shares, entry.source),
+                )
+                result.added.append(rec.grant_id)
+            if before_commit is not None:
+                before_commit(result)
+        return result
+
+    def forfeit(self, plan: Plan, grant_id: str, shares: int, day: date) -> int:
+        """Return ``shares`` of a grant to the pool; the grant's outstanding shares after it."""
+        if shares <= 0:
+            raise LedgerError("the number of shares to forfeit must be positive")
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT shares FROM grants WHERE grant_id = ? AND plan_id = ?", (grant_id, plan.id)
+            ).fetchone()
+            if row is None:
+                raise LedgerError(f"grant {grant_id} is not in the ledger for plan {plan.id}")
+            if shares > row[0]:
+                raise LedgerError(
+                    f"grant {grant_id} has only {row[0]:,} outstanding shares; "
+                    f"cannot forfeit {shares:,}"
+                )
+            conn.execute(
+                "UPDATE grants SET shares = shares - ?, forfeited = forfeited + ? "
+                "WHERE grant_id = ?",
+                (shares, shares, grant_id),
+            )
+            conn.execute(
+                "INSERT INTO events (plan_id, grant_id, kind, day, shares) VALUES (?,?,?,?,?)",
+                (plan.id, grant_id, "forfeit", day.isoformat(), shares),
+            )
+            return int(row[0]) - shares
+
+    def adjust(self, plan: Plan, new: int, old: int, day: date) -> dict[str, int]:
+        """Section 8: a split of ``new`` shares for every ``old``; returns the pool change."""
+        if new <= 0 or old <= 0:
+            raise LedgerError("a split ratio needs two positive whole numbers, e.g. 2:1")
+        step = Fraction(new, old)
+        with self.transaction() as conn:
+            before = self.pool(plan)
+            ratio = self._ratio(plan.id) * step
+            conn.execute(
+                "INSERT INTO pools (plan_id, ratio_num, ratio_den) VALUES (?,?,?) "
+                "ON CONFLICT(plan_id) DO UPDATE SET ratio_num = excluded.ratio_num, "
+                "ratio_den = excluded.ratio_den",
+                (plan.id, ratio.numerator, ratio.denominator),
+            )
+            after_reserve = int(plan.reserve * ratio)
+            after_cap = int(plan.non_option_cap * ratio)
+            cur = conn.execute(
+                "INSERT INTO adjustments (plan_id, day, ratio, reserve_before, reserve_after,"
+                " cap_before, cap_after) VALUES (?,?,?,?,?,?,?)",
+                (
+                    plan.id,
+                    day.isoformat(),
+                    f"{new}:{old}",
+                    before.reserve,
+                    after_reserve,
+                    before.non_option_cap,
+                    after_cap,
+                ),
+            )
+            adjustment = cur.lastrowid
+            rows = conn.execute(
+                "SELECT grant_id, shares, exercise_price, forfeited FROM grants WHERE plan_id = ?",
+                (plan.id,),
+            ).fetchall()
+            for grant_id, shares, price, forfeited in rows:
+                new_shares = int(shares * step)
+                new_price = adjust_price(Decimal(price), step)
+                conn.execute(
+                    "UPDATE grants SET shares = ?, exercise_price = ?, forfeited = ? "
+                    "WHERE grant_id = ?",
+                    (new_shares, str(new_price), int(forfeited * step), grant_id),
+                )
+                conn.execute(
+                    "INSERT INTO grant_history VALUES (?,?,?,?,?,?)",
+                    (adjustment, grant_id, shares, new_shares, price, str(new_price)),
+                )
+            conn.execute(
+                "INSERT INTO events (plan_id, kind, day, detail) VALUES (?,?,?,?)",
+                (plan.id, "adjust", day.isoformat(), f"split {new}:{old}"),
+            )
+        return {"reserve_before": before.reserve, "reserve_after": after_reserve}
+
+    # --- export / import -------------------------------------------------------------------
+
+    def export_csv(self, plan_id: str | None = None) -> str:
+        from .output import neutralise_cell
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(EXPORT_COLUMNS)
+        for row in self.grants(plan_id):
+            writer.writerow(
+                [neutralise_cell("" if row[c] is None else str(row[c])) for c in EXPORT_COLUMNS]
+            )
+        return buf.getvalue()
+
+    def import_csv(self, plan: Plan, text: str, *, source: str = "import") -> Recorded:
+        """Bring in an existing grant history (the format ``export`` writes)."""
+        from .output import restore_cell
+
+        reader = csv.DictReader(io.StringIO(text))
+        missing = {
+            "grant_id",
+            "participant",
+            "grant_date",
+            "award_type",
+            "shares",
+            "exercise_price",
+        }
+        missing -= set(reader.fieldnames or [])
+        if missing:
+            raise LedgerError(f"the import file lacks the column(s): {', '.join(sorted(missing))}")
+        entries: list[tuple[Entry, int]] = []
+        for number, raw in enumerate(reader, start=2):
+            row = {k: restore_cell(v or "") for k, v in raw.items() if k}
+            try:
+                rec = GrantRecord(
+                    row=number,
+                    grant_id=row["grant_id"].strip(),
+                    participant=row["participant"].strip(),
+                    grant_date=parse_date(row["grant_date"]),
+                    shares=int(row.get("original_shares") or row["shares"]),
+                    exercise_price=parse_price(row.get("original_price") or row["exercise_price"]),
+                    award_type=row["award_type"].strip() or "option",
+                )
+                forfeited = int(row.get("forfeited") or 0)
+            except (ValueError, KeyError) as exc:
+                raise LedgerError(f"import row {number}: {exc}") from None
+            if not rec.grant_id or not rec.participant:
+                raise LedgerError(f"import row {number}: grant_id and participant are required")
+            final = row.get("final_exercise_date") or ""
+            entries.append(
+                (
+                    Entry(
+                        rec,
+                        rec.award_type in plan.option_types,
+                        parse_date(final) if final else None,
+                        source,
+                    ),
+                    forfeited,
+                )
+            )
+        result = self.record(plan, [e for e, _ in entries])
+        if result.refused:
+            first = next(iter(result.refused.items()))
+            raise LedgerError(f"import refused: {first[0]}: {first[1]}")
+        for entry, forfeited in entries:
+            if forfeited and entry.record.grant_id in result.added:
+                self.forfeit(plan, entry.record.grant_id, forfeited, entry.record.grant_date)
+        return result
+
+
+def adjust_price(price: Decimal, step: Fraction) -> Decimal:
+    """Divide a price by the split ratio, rounded up to the cent (or to the finer precision
+    the price already had), so the aggregate exercise price is never reduced."""
+    exponent = price.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    exact = price * Decimal(step.denominator) / Decimal(step.numerator)
+    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING)
+
+
+def parse_split(text: str) -> tuple[int, int]:
+    """``2:1`` → (2, 1): two new shares for each old one."""
+    parts = text.replace("-for-", ":").replace("/", ":").split(":")
+    try:
+        new, old = (int(p) for p in parts)
+    except ValueError:
+        raise LedgerError(f"{text!r} is not a split ratio; write it as 2:1 or 1:10") from None
+    if new <= 0 or old <= 0 or new == old:
+        raise LedgerError(f"{text!r} is not a split ratio; write it as 2:1 or 1:10")
+    return new, old
+
+
+def entries_for(records: Iterable[GrantRecord], plan: Plan, finals: dict[int, date]) -> list[Entry]:
+    return [
+        Entry(r, r.award_type in plan.option_types, finals.get(r.row), "generate") for r in records
+    ]

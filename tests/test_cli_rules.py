@@ -1,0 +1,178 @@
+"""`grantgen validate`, the ledger commands, and generate's use of rules, prices and ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from generator.cli import main
+from generator.ledger import Ledger
+from generator.plan import load_plan
+from generator.render import DRAFT_MARK
+
+from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
+
+PLAN = load_plan()
+
+
+def invoke(*args: str) -> object:
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_validate_sample_passes_and_reports_the_reserve(tmp_path: Path) -> None:
+    r = invoke("validate", SAMPLE, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    assert "every grant complies" in r.output  # type: ignore[attr-defined]
+    assert "800,000 available before this batch, 737,500 after" in r.output  # type: ignore[attr-defined]
+    assert not (tmp_path / "l.sqlite").exists(), "validate must not create a ledger"
+
+
+def test_validate_json_lists_every_finding_with_section(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="OK", grant_date="2005-05-20", exercise_price="3.31"),
+        grant(grant_id="EMP", is_employee="yes", grant_date="2005-05-21", exercise_price="3.31"),
+        grant(grant_id="CHEAP", grant_date="2005-05-21", exercise_price="3.00"),
+        grant(grant_id="LATE", grant_date="2014-01-01", exercise_price="3.31"),
+        grant(grant_id="FRAC", shares="15.5"),
+    ]
+    path = write_csv(tmp_path / "g.csv", rows)
+    r = invoke("validate", path, "--prices", PRICES, "--format", "json")
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    data = json.loads(r.output)  # type: ignore[attr-defined]
+    got = {(f["row"], f["rule"], f["section"], f["severity"]) for f in data["findings"]}
+    assert (3, "eligibility", "2", "error") in got
+    assert (4, "exercise-price", "5(b)", "error") in got
+    assert (5, "plan-term", "10(c)", "error") in got
+    assert (6, "whole-shares", "Agreement 3(a)", "error") in got
+    for f in data["findings"]:
+        assert set(f) >= {"row", "grant_id", "rule", "section", "severity", "message"}
+    cheap = next(f for f in data["findings"] if f["rule"] == "exercise-price")
+    assert "$3.00 given" in cheap["message"] and "$3.31" in cheap["message"]
+    assert "May 20, 2005" in cheap["message"]  # the day the price came from
+    assert data["summary"]["refused"] == 4 and data["summary"]["ok"] == 1
+
+
+def test_validate_warnings_pass_unless_strict(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    assert invoke("validate", path).exit_code == 0  # type: ignore[attr-defined]
+    strict = invoke("validate", path, "--strict")
+    assert strict.exit_code == 1  # type: ignore[attr-defined]
+    assert "no price file" in strict.output  # type: ignore[attr-defined]
+
+
+def test_generate_records_the_ledger_once_and_reruns_are_no_ops(
+    tmp_path: Path, soffice: str
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    path = write_csv(
+        tmp_path / "g.csv", [grant(grant_id="A"), grant(grant_id="B", participant="Bo")]
+    )
+    out = tmp_path / "o"
+    first = invoke("generate", path, "-o", out, "--ledger", ledger, "--prices", PRICES, "-q")
+    manifest1 = (out / "manifest.json").read_text(encoding="utf-8")
+    again = invoke("generate", path, "-o", out, "--ledger", ledger, "--prices", PRICES, "-q")
+    assert first.exit_code == 0 and again.exit_code == 0, again.output  # type: ignore[attr-defined]
+    assert (out / "manifest.json").read_text(encoding="utf-8") == manifest1
+    with Ledger(ledger) as book:
+        assert book.pool(PLAN).used == 30000
+    doc = json.loads(manifest1)["documents"][0]
+    assert doc["final_exercise_date"] == "2015-05-16"
+    assert doc["price_source"] == "close on grant date 2005-05-16"
+    changed = write_csv(tmp_path / "g2.csv", [grant(grant_id="A", shares="15,001")])
+    r = invoke("generate", changed, "-o", tmp_path / "o2", "--ledger", ledger, "-q")
+    assert r.exit_code == 1 and "different terms" in r.stderr  # type: ignore[attr-defined]
+    assert not (tmp_path / "o2" / "A.pdf").exists()
+
+
+def test_generate_refuses_the_grant_that_overflows_the_reserve(
+    tmp_path: Path, soffice: str
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    big = write_csv(tmp_path / "big.csv", [grant(grant_id="BIG", shares=str(PLAN.reserve - 20000))])
+    assert invoke("generate", big, "-o", tmp_path / "o1", "--ledger", ledger, "-q").exit_code == 0  # type: ignore[attr-defined]
+    rows = [
+        grant(grant_id="R1"),
+        grant(grant_id="R2", participant="Bo"),
+        grant(grant_id="R3", participant="Cy", shares="5000"),
+    ]
+    batch = write_csv(tmp_path / "b.csv", rows)
+    r = invoke("generate", batch, "-o", tmp_path / "o2", "--ledger", ledger, "-q")
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    assert "row 3, column shares" in r.stderr and "5,000 of the 800,000" in r.stderr  # type: ignore[attr-defined]
+    assert "Plan Section 4(a)" in r.stderr  # type: ignore[attr-defined]
+    assert sorted(p.name for p in (tmp_path / "o2").glob("*.pdf")) == ["R1.pdf", "R3.pdf"]
+    with Ledger(ledger) as book:
+        assert book.pool(PLAN).available == 0
+
+
+def test_draft_marks_every_page_has_no_fields_and_records_nothing(
+    tmp_path: Path, soffice: str
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    path = write_csv(tmp_path / "g.csv", [grant(grant_id="D1")])
+    out = tmp_path / "o"
+    r = invoke("generate", path, "-o", out, "--ledger", ledger, "--draft")
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    assert "draft document(s) made" in r.output  # type: ignore[attr-defined]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "D1.draft.docx",
+        "D1.draft.pdf",
+        "manifest.json",
+    ]
+    pages = pdf_text(out / "D1.draft.pdf")
+    assert len(pages) > 5 and all(DRAFT_MARK in page for page in pages)
+    assert not PdfReader(out / "D1.draft.pdf").get_fields()
+    with Ledger(ledger, create=False) as book:
+        assert book.pool(PLAN).used == 0
+    assert json.loads((out / "manifest.json").read_text())["draft"] is True
+
+
+def test_strict_generate_makes_nothing_when_there_are_warnings(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    r = invoke("generate", path, "-o", tmp_path / "o", "--strict")
+    assert r.exit_code == 1 and "--strict" in r.stderr  # type: ignore[attr-defined]
+    assert not (tmp_path / "o").exists()
+
+
+def test_ledger_commands(tmp_path: Path, soffice: str) -> None:
+    ledger = tmp_path / "l.sqlite"
+    path = write_csv(tmp_path / "g.csv", [grant(grant_id="A", shares="15,001")])
+    assert invoke("generate", path, "-o", tmp_path / "o", "--ledger", ledger, "-q").exit_code == 0  # type: ignore[attr-defined]
+    show = invoke("ledger", "show", "--ledger", ledger, "--format", "json")
+    assert json.loads(show.output)["used"] == 15001  # type: ignore[attr-defined]
+    f = invoke(
+        "ledger", "forfeit", "A", "--shares", "1", "--date", "2006-01-01", "--ledger", ledger
+    )
+    assert f.exit_code == 0 and "785,000 available" in f.output  # type: ignore[attr-defined]
+    a = invoke("ledger", "adjust", "--split", "2:1", "--date", "2007-01-02", "--ledger", ledger)
+    assert a.exit_code == 0 and "800,000 -> 1,600,000" in a.output  # type: ignore[attr-defined]
+    text = invoke("ledger", "show", "--ledger", ledger)
+    assert "1,600,000" in text.output and "split 2:1" in text.output  # type: ignore[attr-defined]
+    export = tmp_path / "export.csv"
+    assert invoke("ledger", "export", "--ledger", ledger, "-o", export).exit_code == 0  # type: ignore[attr-defined]
+    assert "A," in export.read_text()
+    other = tmp_path / "other.sqlite"
+    imp = invoke("ledger", "import", export, "--ledger", other)
+    assert imp.exit_code == 0 and "1 grant(s) imported" in imp.output  # type: ignore[attr-defined]
+    bad = CliRunner().invoke(
+        main, ["ledger", "adjust", "--split", "x", "--date", "2007-01-02", "--ledger", str(ledger)]
+    )
+    assert bad.exit_code == 2
+    missing = CliRunner().invoke(
+        main,
+        [
+            "ledger",
+            "forfeit",
+            "ZZ",
+            "--shares",
+            "1",
+            "--date",
+            "2006-01-01",
+            "--ledger",
+            str(ledger),
+        ],
+    )
+    assert missing.exit_code == 1 and "not in the ledger" in missing.stderr

@@ -1,0 +1,204 @@
+"""The SQLite share ledger: recording, forfeitures, splits, export/import, and races."""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.ledger import Entry, Ledger, LedgerError, adjust_price, parse_split
+from generator.plan import load_plan
+from generator.records import GrantRecord
+
+PLAN = load_plan()
+
+
+def grant(gid: str, shares: int, kind: str = "option", price: str = "3.25") -> Entry:
+    rec = GrantRecord(
+        2, gid, f"Director {gid}", date(2005, 5, 16), shares, Decimal(price), award_type=kind
+    )
+    return Entry(rec, kind in PLAN.option_types, date(2015, 5, 16), "test")
+
+
+def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        first = book.record(PLAN, [grant("A", 1000), grant("B", 2000)])
+        assert first.added == ["A", "B"]
+        again = book.record(PLAN, [grant("A", 1000), grant("B", 2000)])
+        assert again.added == [] and again.already == ["A", "B"]
+        other = book.record(PLAN, [grant("A", 1001)])
+        assert "other terms" in other.refused["A"]
+        pool = book.pool(PLAN)
+        assert (pool.used, pool.available) == (3000, PLAN.reserve - 3000)
+
+
+def test_reserve_is_rechecked_inside_the_transaction(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("BIG", PLAN.reserve - 10)])
+        got = book.record(PLAN, [grant("FITS", 10), grant("OVER", 1)])
+        assert got.added == ["FITS"] and "exceed the 0 still available" in got.refused["OVER"]
+        assert book.pool(PLAN).available == 0
+
+
+def test_failure_before_commit_records_nothing(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+
+        def boom(_: object) -> None:
+            raise OSError("disk full")
+
+        with pytest.raises(OSError):
+            book.record(PLAN, [grant("A", 1000)], boom)
+        assert book.pool(PLAN).used == 0
+        assert book.grants() == []
+
+
+def test_forfeit_returns_shares_to_the_pool(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000)])
+        assert book.forfeit(PLAN, "A", 400, date(2006, 1, 1)) == 600
+        assert book.pool(PLAN).used == 600
+        with pytest.raises(LedgerError, match="only 600 outstanding"):
+            book.forfeit(PLAN, "A", 601, date(2006, 1, 1))
+        with pytest.raises(LedgerError, match="not in the ledger"):
+            book.forfeit(PLAN, "NOPE", 1, date(2006, 1, 1))
+
+
+def test_split_adjusts_reserve_caps_shares_and_prices_and_keeps_history(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(
+            PLAN, [grant("A", 15001, price="3.25"), grant("R", 1001, "restricted_stock", "0.01")]
+        )
+        change = book.adjust(PLAN, 3, 2, date(2006, 6, 1))
+        assert change == {"reserve_before": 800000, "reserve_after": 1200000}
+        pool = book.pool(PLAN)
+        assert pool.reserve == 1200000 and pool.non_option_cap == 150000
+        rows = {g["grant_id"]: g for g in book.grants()}
+        assert rows["A"]["shares"] == 22501  # 22,501.5 rounded down
+        assert rows["A"]["exercise_price"] == "2.17"  # 2.1666… rounded up to the cent
+        assert rows["A"]["original_shares"] == 15001 and rows["A"]["original_price"] == "3.25"
+        assert pool.non_option_used == 1501
+        (adj,) = book.history(PLAN.id)
+        assert adj["ratio"] == "3:2" and adj["reserve_before"] == 800000
+        hist = book.conn.execute(
+            "SELECT shares_before, shares_after FROM grant_history WHERE grant_id='A'"
+        ).fetchone()
+        assert hist == (15001, 22501)
+        # re-running the original batch after the split is still recognised as the same grant
+        assert book.record(PLAN, [grant("A", 15001, price="3.25")]).already == ["A"]
+
+
+def test_split_ratios_parse() -> None:
+    assert parse_split("2:1") == (2, 1)
+    assert parse_split("1:10") == (1, 10)
+    assert parse_split("3-for-2") == (3, 2)
+    for bad in ("2", "a:b", "0:1", "1:1", "-2:1"):
+        with pytest.raises(LedgerError):
+            parse_split(bad)
+    assert adjust_price(Decimal("3.25"), Fraction(1, 10)) == Decimal("32.50")
+    assert adjust_price(Decimal("0.0001"), Fraction(3, 1)) == Decimal("0.0001")
+
+
+def test_export_import_round_trip_with_hostile_names(tmp_path: Path) -> None:
+    hostile = replace(grant("X", 500).record, participant='=HYPERLINK("http://x")')
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000), Entry(hostile, True, None, "test")])
+        book.forfeit(PLAN, "A", 100, date(2006, 1, 1))
+        text = book.export_csv(PLAN.id)
+        before = book.grants()
+    assert "'=HYPERLINK" in text  # neutralised against formula injection
+    with Ledger(tmp_path / "b.sqlite") as other:
+        done = other.import_csv(PLAN, text)
+        assert sorted(done.added) == ["A", "X"]
+        after = other.grants()
+        assert [(g["grant_id"], g["participant"], g["shares"], g["forfeited"]) for g in after] == [
+            (g["grant_id"], g["participant"], g["shares"], g["forfeited"]) for g in before
+        ]
+        assert other.pool(PLAN).used == 900 + 500
+
+
+def test_validate_never_creates_a_ledger_file(tmp_path: Path) -> None:
+    path = tmp_path / "none.sqlite"
+    with Ledger(path, create=False) as book:
+        assert book.pool(PLAN).used == 0
+    assert not path.exists()
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("grant"),
+            st.integers(1, 300_000),
+            st.sampled_from(["option", "restricted_stock"]),
+        ),
+        st.tuples(st.just("forfeit"), st.integers(0, 20), st.integers(1, 100_000)),
+        st.tuples(st.just("split"), st.integers(1, 4), st.integers(1, 4)),
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=operations)
+def test_used_plus_available_is_always_the_reserve(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple]
+) -> None:
+    path = tmp_path_factory.mktemp("prop") / "l.sqlite"
+    ids: list[str] = []
+    with Ledger(path) as book:
+        for n, op in enumerate(ops):
+            if op[0] == "grant":
+                got = book.record(PLAN, [grant(f"G{n}", op[1], op[2])])
+                ids += got.added
+            elif op[0] == "forfeit" and ids:
+                gid = ids[op[1] % len(ids)]
+                outstanding = next(g["shares"] for g in book.grants() if g["grant_id"] == gid)
+                if outstanding:
+                    book.forfeit(PLAN, gid, min(op[2], outstanding), date(2006, 1, 1))
+            elif op[0] == "split" and op[1] != op[2]:
+                book.adjust(PLAN, op[1], op[2], date(2007, 1, 1))
+            pool = book.pool(PLAN)
+            outstanding_total = sum(g["shares"] for g in book.grants())
+            assert pool.used == outstanding_total
+            assert pool.used + pool.available == pool.reserve
+            assert pool.available >= 0
+            assert 0 <= pool.non_option_used <= pool.non_option_cap
+
+
+def _take_last_shares(
+    path: str, gid: str, start: multiprocessing.synchronize.Event, out: multiprocessing.Queue
+) -> None:  # type: ignore[name-defined]
+    with Ledger(path) as book:
+        start.wait()
+        got = book.record(PLAN, [grant(gid, 1000)])
+        out.put((gid, got.added))
+
+
+def test_two_processes_racing_for_the_last_shares_exactly_one_wins(tmp_path: Path) -> None:
+    path = tmp_path / "race.sqlite"
+    with Ledger(path) as book:
+        book.record(PLAN, [grant("BIG", PLAN.reserve - 1000)])
+    ctx = multiprocessing.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_take_last_shares, args=(str(path), g, start, out)) for g in ("P1", "P2")
+    ]
+    for p in procs:
+        p.start()
+    start.set()
+    results = dict(out.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(60)
+    winners = [gid for gid, added in results.items() if added]
+    assert len(winners) == 1
+    with Ledger(path) as book:
+        assert book.pool(PLAN).available == 0
+        assert {g["grant_id"] for g in book.grants()} == {"BIG", winners[0]}

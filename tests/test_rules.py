@@ -1,0 +1,262 @@
+"""Each plan rule with a grant that passes and one that fails, at its boundary."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.ledger import Pool
+from generator.plan import load_plan
+from generator.prices import PriceTable
+from generator.records import GrantRecord
+from generator.rules import ERROR, NOTE, WARNING, anniversary, check
+
+PLAN = load_plan()
+# Invented prices: Friday 2005-05-20 closes at 3.31; nothing on the weekend; Memorial Day gap.
+PRICES = PriceTable(
+    {
+        date(2005, 5, 19): Decimal("3.29"),
+        date(2005, 5, 20): Decimal("3.31"),
+        date(2005, 5, 23): Decimal("3.30"),
+        date(2005, 5, 27): Decimal("3.35"),
+        date(2005, 5, 31): Decimal("3.38"),
+        date(2013, 12, 31): Decimal("10.00"),
+        date(2014, 1, 2): Decimal("10.10"),
+        date(2004, 2, 27): Decimal("4.00"),
+    },
+    "test-prices",
+)
+
+
+def rec(row: int = 2, **kw: object) -> GrantRecord:
+    base = GrantRecord(
+        row=row,
+        grant_id=f"G-{row}",
+        participant=f"Director {row}",
+        grant_date=date(2005, 5, 20),
+        shares=15000,
+        exercise_price=Decimal("3.31"),
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def empty_pool(**kw: int) -> Pool:
+    values = {"reserve": PLAN.reserve, "used": 0, "non_option_cap": PLAN.non_option_cap}
+    values.update(kw)
+    return Pool(
+        reserve=values["reserve"],
+        used=values["used"],
+        non_option_cap=values["non_option_cap"],
+        non_option_used=values.get("non_option_used", 0),
+    )
+
+
+def findings(*records: GrantRecord, pool: Pool | None = None, prices: PriceTable | None = PRICES):
+    return check(list(records), PLAN, prices, pool or empty_pool()).findings
+
+
+def rules_of(
+    *records: GrantRecord, severity: str = ERROR, **kw: object
+) -> list[tuple[int | None, str]]:
+    return [(f.row, f.rule) for f in findings(*records, **kw) if f.severity == severity]  # type: ignore[arg-type]
+
+
+def test_a_clean_grant_has_no_findings() -> None:
+    assert findings(rec()) == []
+
+
+def test_section_2_employee_is_refused_and_cited() -> None:
+    (f,) = findings(rec(is_employee=True))
+    assert (f.rule, f.section, f.severity, f.column) == ("eligibility", "2", ERROR, "is_employee")
+    assert "Plan Section 2" in str(f)
+
+
+def test_section_4a_reserve_boundary_exactly_full_passes_one_more_fails() -> None:
+    pool = empty_pool(used=PLAN.reserve - 15000)
+    assert rules_of(rec(shares=15000), pool=pool) == []
+    (f,) = findings(rec(shares=15001), pool=pool)
+    assert (f.rule, f.section) == ("reserve", "4(a)")
+    assert "15,000 of the 800,000 reserved remain" in f.message
+
+
+def test_section_4a_counts_the_batch_in_row_order_and_flags_the_first_overflow() -> None:
+    pool = empty_pool(used=PLAN.reserve - 25000)
+    batch = [rec(2, shares=10000), rec(3, shares=10000), rec(4, shares=10000), rec(5, shares=5000)]
+    assert rules_of(*batch, pool=pool) == [
+        (4, "reserve")
+    ]  # row 5 still fits after row 4 is refused
+    report = check(batch, PLAN, PRICES, pool)
+    assert report.batch_shares == 25000
+    assert "5,000 of the 800,000 reserved remain" in next(f.message for f in report.findings)
+
+
+def test_refused_grants_do_not_use_the_reserve() -> None:
+    pool = empty_pool(used=PLAN.reserve - 15000)
+    assert rules_of(rec(2, is_employee=True), rec(3)) == [(2, "eligibility")]
+    assert rules_of(rec(2, is_employee=True), rec(3), pool=pool) == [(2, "eligibility")]
+
+
+def test_section_4b_cap_on_awards_other_than_options() -> None:
+    pool = empty_pool(non_option_used=PLAN.non_option_cap - 1000)
+    ok = rec(award_type="restricted_stock", shares=1000)
+    assert rules_of(ok, pool=pool) == []
+    assert rules_of(replace(ok, shares=1001), pool=pool) == [(2, "non-option-cap")]
+    # options do not count against the 4(b) cap
+    assert rules_of(rec(shares=50000), pool=pool) == []
+
+
+def test_section_5a_incentive_option_is_refused() -> None:
+    (f,) = findings(rec(award_type="incentive_option"))
+    assert (f.rule, f.section) == ("nonstatutory", "5(a)")
+
+
+def test_section_5b_price_on_the_grant_date() -> None:
+    assert rules_of(rec(exercise_price=Decimal("3.3100"))) == []
+    (f,) = findings(rec(exercise_price=Decimal("3.30")))
+    assert (f.rule, f.section, f.column) == ("exercise-price", "5(b)", "exercise_price")
+    assert "$3.30 given" in f.message and "$3.31" in f.message and "the grant date" in f.message
+
+
+def test_section_5b_saturday_grant_priced_at_fridays_close_passes() -> None:
+    saturday = date(2005, 5, 21)
+    assert saturday.weekday() == 5
+    assert rules_of(rec(grant_date=saturday, exercise_price=Decimal("3.31"))) == []
+    (f,) = findings(rec(grant_date=saturday, exercise_price=Decimal("3.30")))
+    assert "May 20, 2005, the nearest preceding day" in f.message
+    report = check([rec(grant_date=saturday)], PLAN, PRICES, empty_pool())
+    assert report.facts[2].price_day == date(2005, 5, 20)
+    assert "nearest preceding day 2005-05-20" in report.facts[2].price_source
+
+
+def test_section_5b_holiday_gap_uses_the_day_before() -> None:
+    memorial_day = date(2005, 5, 30)
+    assert rules_of(rec(grant_date=memorial_day, exercise_price=Decimal("3.35"))) == []
+
+
+def test_section_5b_no_price_on_or_before_is_an_error_not_a_guess() -> None:
+    early = rec(grant_date=date(2004, 1, 5), exercise_price=Decimal("4.00"))
+    (f,) = findings(early)
+    assert f.rule == "exercise-price" and "no reported price on or before" in f.message
+
+
+def test_section_5b_stale_price_is_a_warning() -> None:
+    late = rec(grant_date=date(2005, 5, 27) + timedelta(days=10), exercise_price=Decimal("3.38"))
+    assert rules_of(late, severity=WARNING) == [(2, "stale-price")]
+
+
+def test_section_5b_board_fair_market_value_when_not_traded() -> None:
+    ok = rec(fair_market_value=Decimal("2.00"), exercise_price=Decimal("2.00"))
+    assert rules_of(ok, prices=None) == []
+    (f,) = findings(replace(ok, exercise_price=Decimal("2.50")), prices=None)
+    assert f.rule == "exercise-price" and "$2.00" in f.message
+
+
+def test_no_price_file_is_one_batch_warning() -> None:
+    got = findings(rec(2), rec(3), prices=None)
+    assert [(f.row, f.rule, f.severity) for f in got] == [(None, "exercise-price", WARNING)]
+
+
+def test_section_5c_longer_term_is_refused_and_final_exercise_date_computed() -> None:
+    report = check([rec()], PLAN, PRICES, empty_pool())
+    assert report.facts[2].final_exercise_date == date(2015, 5, 20)
+    assert rules_of(rec(final_exercise_date=date(2015, 5, 20))) == []
+    (f,) = findings(rec(final_exercise_date=date(2015, 5, 21)))
+    assert (f.rule, f.section) == ("term", "5(c), Agreement 1")
+    assert rules_of(rec(term_years=11)) == [(2, "term")]
+    assert rules_of(rec(term_years=5), severity=WARNING) == [(2, "term")]
+
+
+def test_leap_day_anniversary_is_configurable() -> None:
+    assert anniversary(date(2004, 2, 29), 10) == date(2014, 2, 28)
+    assert anniversary(date(2004, 2, 29), 10, "mar1") == date(2014, 3, 1)
+    assert anniversary(date(2004, 2, 29), 8) == date(2012, 2, 29)
+
+
+def test_section_10c_last_grant_date_boundary() -> None:
+    last = rec(grant_date=date(2013, 12, 31), exercise_price=Decimal("10.00"))
+    assert rules_of(last) == []
+    after = rec(grant_date=date(2014, 1, 1), exercise_price=Decimal("10.00"))
+    (f,) = findings(after)
+    assert (f.rule, f.section, f.column) == ("plan-term", "10(c)", "grant_date")
+
+
+def test_section_10c_before_the_plan_took_effect() -> None:
+    before = rec(
+        grant_date=PLAN.effective_date - timedelta(days=1),
+        fair_market_value=Decimal("1"),
+        exercise_price=Decimal("1"),
+    )
+    assert rules_of(before) == [(2, "plan-term")]
+
+
+def test_section_5f_substitute_waives_sections_2_and_5_with_a_note() -> None:
+    sub = rec(
+        substitute=True,
+        is_employee=True,
+        exercise_price=Decimal("0.50"),
+        term_years=12,
+        award_type="incentive_option",
+    )
+    got = findings(sub)
+    assert [(f.rule, f.severity, f.section) for f in got] == [("substitute", NOTE, "5(f)")]
+    # 10(c) and 4(a) still apply to substitutes
+    assert rules_of(replace(sub, grant_date=date(2014, 1, 2))) == [(2, "plan-term")]
+
+
+def test_repeated_participant_on_same_date_warns() -> None:
+    got = rules_of(rec(2), rec(3, participant="director  2"), severity=WARNING)
+    assert got == [(3, "repeat-grant")]
+
+
+def test_ledger_conflicts_and_already_recorded() -> None:
+    from generator.ledger import terms_hash
+
+    pool = Pool(PLAN.reserve, 15000, PLAN.non_option_cap, 0, known={"G-2": terms_hash(rec())})
+    got = findings(rec(), pool=pool)
+    assert [(f.rule, f.severity) for f in got] == [("already-recorded", NOTE)]
+    assert check([rec()], PLAN, PRICES, pool).batch_shares == 0
+    assert rules_of(rec(shares=1), pool=pool) == [(2, "ledger-conflict")]
+
+
+def test_plan_sections_come_from_the_plan_file(tmp_path: Path) -> None:
+    from generator.plan import load_plan as load
+
+    text = (
+        Path(PLAN.source)
+        .read_text(encoding="utf-8")
+        .replace('eligibility = "2"', 'eligibility = "3.1"')
+    )
+    other = tmp_path / "other.toml"
+    other.write_text(text, encoding="utf-8")
+    (f,) = check([rec(is_employee=True)], load(other), PRICES, empty_pool()).findings
+    assert f.section == "3.1"
+
+
+@given(
+    st.dates(min_value=date(1999, 1, 1), max_value=date(2030, 12, 31)),
+    st.sampled_from(["feb28", "mar1"]),
+)
+def test_final_exercise_date_is_never_later_than_ten_years(day: date, rule: str) -> None:
+    final = anniversary(day, 10, rule)
+    try:
+        exact = day.replace(year=day.year + 10)
+    except ValueError:  # February 29: ten years on is the day after February 28
+        exact = date(day.year + 10, 3, 1)
+    assert exact - timedelta(days=1) <= final <= exact
+    if (day.month, day.day) != (2, 29):
+        assert final == exact
+
+
+@pytest.mark.parametrize("severity", [ERROR, WARNING, NOTE])
+def test_findings_render_with_row_rule_and_section(severity: str) -> None:
+    from generator.rules import Finding
+
+    f = Finding(7, "G-7", "reserve", "4(a)", severity, "too many shares", "shares")
+    assert str(f) == "row 7, column shares: too many shares [reserve, Plan Section 4(a)]"
+    assert f.as_dict()["section"] == "4(a)" and f.as_dict()["row"] == 7
