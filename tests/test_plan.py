@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,43 @@ def test_unreadable_plan_files(tmp_path: Path) -> None:
     bad.write_text("[plan\nname=", encoding="utf-8")
     with pytest.raises(PlanError, match="not valid TOML"):
         load_plan(bad)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("reserve = 800000", 'reserve = "800,000"', "shares.reserve"),
+        ("reserve = 800000", "reserve = true", "shares.reserve"),
+        ("last_grant_date = 2013-12-31", 'last_grant_date = "2013-12-31"', "plan.last_grant_date"),
+        (
+            'leap_day_anniversary = "feb28"',
+            'leap_day_anniversary = "feb29"',
+            "options.leap_day_anniversary",
+        ),
+        ('exercise_price = "last_sale"', 'exercise_price = "whatever"', "options.exercise_price"),
+        ('eligibility = "2"\n', "", "sections.eligibility"),
+        (
+            "restatement_approved = true",
+            'restatement_approved = "yes"',
+            "plan.restatement_approved",
+        ),
+        ('option_types = ["option"]', 'option_types = ["warrant"]', "awards.option_types"),
+        ("term_years = 10", "term_years = 0", "options.term_years"),
+    ],
+)
+def test_rule_terms_are_checked_by_key(tmp_path: Path, old: str, new: str, key: str) -> None:
+    text = default_plan().read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "plan.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(PlanError, match=f"key '{re.escape(key)}'"):
+        load_plan(path)
+
+
+def test_bundled_plan_terms_match_the_form() -> None:
+    plan = load_plan()
+    assert (plan.reserve, plan.non_option_cap, plan.term_years) == (800000, 100000, 10)
+    assert str(plan.last_grant_date) == "2013-12-31"
+    assert plan.post_service_exercise_years == 1 and not plan.incentive_options
+    assert plan.sections["reserve"] == "4(a)" and plan.sections["plan_term"] == "10(c)"
+    assert [(a.number, str(a.date)) for a in plan.amendments] == [(1, "2005-02-03")]
