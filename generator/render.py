@@ -16,7 +16,8 @@ import io
 import re
 import zipfile
 from collections.abc import Mapping, MutableMapping
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from docx import Document
 from docxcompose.composer import Composer
 from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
+from lxml import etree
 
 from .errors import TemplateError
 from .plan import Plan
@@ -143,37 +145,97 @@ def _preserve_spaces(docx: bytes) -> bytes:
     return out.getvalue()
 
 
-def normalise_docx(docx: bytes) -> bytes:
-    """Rewrite a DOCX with fixed zip timestamps, so the same input gives the same bytes."""
-    src = zipfile.ZipFile(io.BytesIO(docx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info))
-    return out.getvalue()
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered document: its DOCX bytes, and the parts a batch conversion reuses."""
+
+    docx: bytes
+    """The complete DOCX file."""
+    body: str
+    """The rendered ``<w:body>`` element, as XML text."""
+    parts: dict[str, bytes]
+    """Rendered header, footer and footnote parts, by zip member name."""
+
+
+_HEADER_TYPES = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer",
+)
+_FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+
+
+class _Prepared:
+    """A template taken apart once: every zip member, and a compiled Jinja template for the
+    body and for each header, footer and footnotes part (docxtpl's tag clean-up applied)."""
+
+    def __init__(self, name: str, docx: bytes, env: SandboxedEnvironment) -> None:
+        self.name = name
+        with zipfile.ZipFile(io.BytesIO(docx)) as z:
+            self.files = {info.filename: z.read(info) for info in z.infolist()}
+        self.helper = DocxTemplate(io.BytesIO(docx))
+        self.helper.init_docx()
+        document = self.files["word/document.xml"].decode("utf-8")
+        start, end = document.find("<w:body"), document.rfind("</w:body>")
+        if start < 0 or end < 0:
+            raise TemplateError(name, "has no document body")
+        self.head, self.tail = document[:start], document[end + len("</w:body>") :]
+        self.env = env
+        self.body = self._compile(self.helper.get_xml())
+        self.parts: dict[str, jinja2.Template] = {}
+        package = self.helper.docx.part.package
+        for part in package.parts:
+            is_header = any(
+                rel.reltype in _HEADER_TYPES and not rel.is_external and rel.target_part is part
+                for rel in self.helper.docx.part.rels.values()
+            )
+            if is_header or part.content_type == _FOOTNOTES:
+                member = str(part.partname).lstrip("/")
+                xml = self.files[member].decode("utf-8")
+                xml = re.sub(r"^<\?xml[^>]*\?>\s*", "", xml)
+                self.parts[member] = self._compile(xml)
+
+    def _compile(self, xml: str) -> jinja2.Template:
+        src = self.helper.patch_xml(xml)
+        src = re.sub(r"<w:p([ >])", r"\n<w:p\1", src)
+        try:
+            return self.env.from_string(src)
+        except jinja2.TemplateSyntaxError as exc:
+            lines = src.splitlines()
+            lo = max((exc.lineno or 1) - 3, 0)
+            near = " ".join(re.sub(r"<[^>]+>", "", ln).strip() for ln in lines[lo : lo + 5])
+            raise TemplateError(
+                self.name, f"syntax error: {exc.message} near {near.strip()[:160]!r}"
+            ) from exc
+
+    def finish(self, xml: str) -> str:
+        """docxtpl's clean-up after Jinja: paragraphs rejoined, escaped braces restored."""
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        for escaped, brace in (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}")):
+            xml = xml.replace(escaped, brace)
+        return str(self.helper.resolve_listing(xml))
 
 
 class DocumentTemplate:
-    """A Word template loaded once and rendered many times."""
+    """A Word template loaded and compiled once, rendered many times."""
 
     def __init__(self, name: str, docx: bytes, env: SandboxedEnvironment | None = None) -> None:
         self.name = name
-        self._docx = _preserve_spaces(docx)
-        self._draft: bytes | None = None
         self._env = env or make_environment()
+        self._docx = _preserve_spaces(docx)
+        self._prepared: dict[bool, _Prepared] = {False: self._prepare(self._docx)}
 
-    def _draft_source(self) -> bytes:
-        """The template with the DRAFT mark in its headers (made once)."""
-        if self._draft is None:
+    def _prepare(self, docx: bytes) -> _Prepared:
+        return _Prepared(self.name, docx, self._env)
+
+    def prepared(self, draft: bool = False) -> _Prepared:
+        """The template taken apart (with the DRAFT mark in its headers for ``draft``)."""
+        if draft not in self._prepared:
             document = Document(io.BytesIO(self._docx))
             _mark_draft(document)
             buf = io.BytesIO()
             document.save(buf)
-            self._draft = buf.getvalue()
-        return self._draft
+            self._prepared[draft] = self._prepare(_preserve_spaces(buf.getvalue()))
+        return self._prepared[draft]
 
     @classmethod
     def from_file(cls, path: Path, env: SandboxedEnvironment | None = None) -> DocumentTemplate:
@@ -201,9 +263,20 @@ class DocumentTemplate:
         """Render to DOCX bytes; ``properties`` set the core properties (title, subject, ...).
 
         ``draft`` puts a DRAFT mark at the top of every page (in each section's header)."""
-        tpl = DocxTemplate(io.BytesIO(self._draft_source() if draft else self._docx))
+        return self.render_parts(context, properties, draft=draft).docx
+
+    def render_parts(
+        self, context: Mapping[str, Any], properties: Mapping[str, str], *, draft: bool = False
+    ) -> Rendered:
+        """Render, returning the DOCX and the rendered parts (see :class:`Rendered`)."""
+        prep = self.prepared(draft)
+        ctx = dict(context)
         try:
-            tpl.render(dict(context), self._env, autoescape=True)
+            body = self._body(prep, prep.finish(prep.body.render(ctx)))
+            parts = {
+                member: prep.finish(tpl.render(ctx)).encode("utf-8")
+                for member, tpl in prep.parts.items()
+            }
         except jinja2.UndefinedError as exc:
             field = _undefined_name(str(exc.message or exc))
             raise TemplateError(
@@ -211,23 +284,79 @@ class DocumentTemplate:
             ) from exc
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(self.name, f"tried an unsafe operation: {exc}") from exc
-        except jinja2.TemplateSyntaxError as exc:
-            near = " ".join(s.strip() for s in getattr(exc, "docx_context", []) if s.strip())
-            raise TemplateError(self.name, f"syntax error: {exc.message} near {near!r}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(self.name, str(exc)) from exc
-        props = tpl.docx.core_properties
-        for key, value in properties.items():
-            setattr(props, key, value)
-        stamp = datetime(*FIXED_ZIP_TIME)
-        props.created = stamp
-        props.modified = stamp
-        props.last_printed = stamp
-        props.last_modified_by = "grantgen"
-        props.revision = 1
-        buf = io.BytesIO()
-        tpl.save(buf)
-        return normalise_docx(buf.getvalue())
+        for member, xml in parts.items():
+            _well_formed(self.name, member, xml)
+        files = dict(prep.files)
+        files["word/document.xml"] = (prep.head + body + prep.tail).encode("utf-8")
+        for member, xml in parts.items():
+            files[member] = _XML_DECLARATION + xml
+        files["docProps/core.xml"] = core_properties(properties)
+        return Rendered(zip_files(files), body, parts)
+
+    def _body(self, prep: _Prepared, xml: str) -> str:
+        _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))
+        tree = prep.helper.fix_tables(xml)
+        prep.helper.docx_ids_index = 1000
+        prep.helper.fix_docpr_ids(tree)
+        return str(etree.tostring(tree, encoding="unicode"))
+
+
+_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+
+
+def _well_formed(template: str, member: str, xml: bytes) -> None:
+    try:
+        etree.fromstring(xml)
+    except etree.XMLSyntaxError as exc:
+        raise TemplateError(
+            template, f"rendering {member} gave malformed Word XML ({exc}); check its tags"
+        ) from exc
+
+
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    """A DOCX (zip) of ``files``, with fixed timestamps: the same parts give the same bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
+        for name, data in files.items():
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            dst.writestr(info, data, compresslevel=1)
+    return out.getvalue()
+
+
+def core_properties(properties: Mapping[str, str]) -> bytes:
+    """docProps/core.xml with the given title, subject, ... and fixed dates."""
+    from xml.sax.saxutils import escape
+
+    tags = {
+        "title": "dc:title",
+        "subject": "dc:subject",
+        "author": "dc:creator",
+        "keywords": "cp:keywords",
+        "comments": "dc:description",
+        "identifier": "dc:identifier",
+    }
+    body = "".join(
+        f"<{tags[key]}>{escape(value)}</{tags[key]}>"
+        for key, value in properties.items()
+        if key in tags and value
+    )
+    stamp = "1980-01-01T00:00:00Z"
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
+        'core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:dcterms="http://purl.org/dc/terms/" xmlns:dcmitype="http://purl.org/dc/dcmitype/" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        f"{body}<cp:lastModifiedBy>grantgen</cp:lastModifiedBy><cp:revision>1</cp:revision>"
+        f'<dcterms:created xsi:type="dcterms:W3CDTF">{stamp}</dcterms:created>'
+        f'<dcterms:modified xsi:type="dcterms:W3CDTF">{stamp}</dcterms:modified>'
+        "</cp:coreProperties>"
+    )
+    return xml.encode("utf-8")
 
 
 DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
@@ -271,14 +400,18 @@ class TemplateSet:
         self.plan = DocumentTemplate.from_file(directory / "plan.docx", env)
 
     def render_grant(self, record: GrantRecord, plan: Plan, *, draft: bool = False) -> bytes:
-        return self.agreement.render(
+        return self.render_grant_parts(record, plan, draft=draft).docx
+
+    def render_grant_parts(
+        self, record: GrantRecord, plan: Plan, *, draft: bool = False
+    ) -> Rendered:
+        return self.agreement.render_parts(
             grant_context(record, plan),
             {
                 "title": f"Nonstatutory Stock Option Agreement: {record.participant}",
                 "author": plan.company.name,
                 "subject": f"Option grant under the {plan.name}",
                 "keywords": f"grant_id={record.grant_id}",
-                "comments": "",
                 "identifier": record.grant_id,
             },
             draft=draft,

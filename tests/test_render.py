@@ -73,10 +73,10 @@ def test_sandbox_refuses_python_internals(tmp_path: Path) -> None:
         tpl.render({"participant": "A"}, {})
 
 
-def test_syntax_error_names_the_template(tmp_path: Path) -> None:
-    tpl = DocumentTemplate.from_file(make_template(tmp_path, "Grant to {{ participant "))
-    with pytest.raises(TemplateError, match=r"t\.docx.*syntax error"):
-        tpl.render({"participant": "A"}, {})
+def test_syntax_error_is_refused_when_the_template_is_loaded(tmp_path: Path) -> None:
+    path = make_template(tmp_path, "Grant to {{ participant ")
+    with pytest.raises(TemplateError, match=r"t\.docx.*syntax error.*Grant to"):
+        DocumentTemplate.from_file(path)
 
 
 NASTY = 'Zoë O\'Brien & Sons <Trust> "QA"'
