@@ -13,8 +13,8 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+import pypdfium2 as pdfium
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import (
     ArrayObject,
@@ -28,9 +28,6 @@ from pypdf.generic import (
 )
 
 from .errors import AssembleError
-
-#: Advance width of "_" in Times New Roman / Liberation Serif, in ems.
-UNDERSCORE_EM = 0.5
 
 
 @dataclass(frozen=True)
@@ -53,16 +50,6 @@ ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
 
 
 @dataclass(frozen=True)
-class TextLine:
-    """One run of text as drawn on a page: position of its start, in PDF points."""
-
-    text: str
-    x: float
-    y: float
-    size: float
-
-
-@dataclass(frozen=True)
 class FieldPlacement:
     """A signature field's page (0-based, within the packet) and rectangle."""
 
@@ -81,36 +68,51 @@ class PacketInfo:
     keywords: str
 
 
-def page_lines(reader: PdfReader, index: int) -> list[TextLine]:
-    """The text runs of one page with their positions (via pypdf's text visitor)."""
-    lines: list[TextLine] = []
+class PageText:
+    """The text of one PDF page with the position of every character (PDFium)."""
 
-    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
-        if not text.strip():
-            return
-        # position = tm × cm (PDF matrices are row vectors: [a b c d e f])
-        x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
-        y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-        scale = (tm[0] * cm[0] + tm[1] * cm[2]) or 1.0
-        lines.append(TextLine(text.strip("\n"), x, y, abs(size * scale)))
+    def __init__(self, page: pdfium.PdfPage) -> None:
+        self._tp = page.get_textpage()
+        self.text: str = self._tp.get_text_range()
 
-    reader.pages[index].extract_text(visitor_text=visit)
-    return lines
+    def box(self, index: int) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top) of a character, with the font's full height."""
+        left, bottom, right, top = self._tp.get_charbox(index, loose=True)
+        return (float(left), float(bottom), float(right), float(top))
+
+    def lines_equal(self, label: str) -> list[int]:
+        """Indexes where ``label`` stands alone on its line."""
+        found, start = [], 0
+        while (i := self.text.find(label, start)) >= 0:
+            start = i + 1
+            before = self.text[i - 1] if i else "\n"
+            after = self.text[i + len(label) : i + len(label) + 1] or "\n"
+            if before in "\r\n" and after in "\r\n":
+                found.append(i)
+        return found
+
+    def underscore_runs(self) -> list[tuple[float, float, float, float]]:
+        """The boxes of every run of three or more underscores."""
+        runs, start = [], 0
+        while (i := self.text.find("___", start)) >= 0:
+            j = i
+            while j < len(self.text) and self.text[j] == "_":
+                j += 1
+            first, last = self.box(i), self.box(j - 1)
+            runs.append((first[0], min(first[1], last[1]), last[2], max(first[3], last[3])))
+            start = j
+        return runs
 
 
 def find_fields(
-    reader: PdfReader, specs: Sequence[FieldSpec] = SIGNATURE_FIELDS
+    pages: Sequence[PageText], specs: Sequence[FieldSpec] = SIGNATURE_FIELDS
 ) -> list[FieldPlacement]:
     """Locate each signature line under its label; raise naming the label when one is missing."""
-    pages = [page_lines(reader, i) for i in range(len(reader.pages))]
     found: list[FieldPlacement] = []
     for spec in specs:
         start = 0
         if spec.after is not None:
-            start = next(
-                (i for i, lines in enumerate(pages) if any(spec.after in ln.text for ln in lines)),
-                len(pages),
-            )
+            start = next((i for i, p in enumerate(pages) if spec.after in p.text), len(pages))
         placement = None
         for index in range(start, len(pages)):
             placement = _place(spec, index, pages[index])
@@ -126,22 +128,22 @@ def find_fields(
     return found
 
 
-def _place(spec: FieldSpec, index: int, lines: list[TextLine]) -> FieldPlacement | None:
-    for label in (ln for ln in lines if ln.text.strip() == spec.label):
+def _place(spec: FieldSpec, index: int, page: PageText) -> FieldPlacement | None:
+    runs = page.underscore_runs()
+    for at in page.lines_equal(spec.label):
+        label = page.box(at)
+        height = label[3] - label[1]
         below = [
-            ln
-            for ln in lines
-            if set(ln.text.strip()) == {"_"}
-            and abs(ln.x - label.x) < 24
-            and 0 < label.y - ln.y < 6 * label.size
+            run
+            for run in runs
+            if abs(run[0] - label[0]) < 24
+            and run[3] <= label[1] + 1
+            and label[1] - run[3] < 5 * height
         ]
         if not below:
             continue
-        line = max(below, key=lambda ln: ln.y)  # the nearest line below the label
-        width = len(line.text.strip()) * UNDERSCORE_EM * line.size
-        bottom = line.y - 0.3 * line.size
-        top = label.y - 0.3 * label.size
-        return FieldPlacement(spec.name, index, (line.x, bottom, line.x + width, top))
+        line = max(below, key=lambda run: run[3])  # the nearest line below the label
+        return FieldPlacement(spec.name, index, (line[0], line[1], line[2], label[1]))
     return None
 
 
@@ -176,39 +178,32 @@ def _signature_field(
 
 
 def assemble(
-    agreement_pdf: Path,
-    plan_pdf: Path,
+    source: PdfReader,
+    pages: range,
+    text: pdfium.PdfDocument,
+    plan: PdfReader,
     info: PacketInfo,
     *,
     identity: str,
     signature_fields: bool = True,
 ) -> bytes:
-    """The packet for one grant: agreement + acceptance (one PDF), then the Plan.
+    """The packet for one grant: its agreement pages (``pages`` of ``source``, whose text
+    ``text`` is the same PDF opened in PDFium), then the Plan, with fields and metadata.
 
     ``identity`` (e.g. the hashes of the DOCX files the PDFs came from) seeds the PDF file
     identifier, so the same input gives the same bytes.
     """
     try:
-        agreement = PdfReader(agreement_pdf)
-        plan = PdfReader(plan_pdf)
-        placements = find_fields(agreement) if signature_fields else []
-        acceptance = next(
-            (
-                i
-                for i in range(len(agreement.pages))
-                if ACCEPTANCE_TITLE in (agreement.pages[i].extract_text() or "")
-            ),
-            None,
-        )
+        page_text = [PageText(text[i]) for i in pages]
+        placements = find_fields(page_text) if signature_fields else []
+        acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)
+        writer = PdfWriter()
+        writer.append(source, pages=(pages.start, pages.stop))
+        writer.append(plan, import_outline=False)
     except AssembleError:
         raise
     except Exception as exc:
-        raise AssembleError(f"cannot read the converted PDF {agreement_pdf.name}: {exc}") from exc
-
-    writer = PdfWriter()
-    writer.append(agreement)
-    agreement_pages = len(agreement.pages)
-    writer.append(plan, import_outline=False)
+        raise AssembleError(f"cannot assemble the packet from the converted PDF: {exc}") from exc
 
     annotations = []
     for placement in placements:
@@ -228,7 +223,7 @@ def assemble(
     writer.add_outline_item(title="Agreement", page_number=0)
     if acceptance is not None:
         writer.add_outline_item(title="Participant's Acceptance", page_number=acceptance)
-    writer.add_outline_item(title="Plan", page_number=agreement_pages)
+    writer.add_outline_item(title="Plan", page_number=len(pages))
     writer.page_mode = "/UseOutlines"
 
     writer.add_metadata(

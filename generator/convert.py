@@ -1,15 +1,19 @@
 """Convert DOCX files to PDF with LibreOffice (``soffice --headless``).
 
-A :class:`Converter` keeps one LibreOffice user profile per worker (two ``soffice`` processes
-must never share a profile) and feeds each worker many documents per start, because starting
-LibreOffice costs about a second and converting one more document costs a few hundredths.
-Every conversion has a timeout; on a timeout the whole process group is killed. A document a
-batch call did not produce is retried once on its own before it is reported as failed.
+A :class:`Converter` runs up to ``jobs`` conversions at once, each worker with its own
+LibreOffice user profile (two ``soffice`` processes must never share one). Profiles live in
+the user's cache folder and are reused across runs (a new profile costs seconds to create),
+each guarded by a lock file so that two grantgen runs never share one either. Starting
+LibreOffice costs about a second and laying out one more agreement a few hundredths, so the
+pipeline hands each start a document holding many agreements (see :mod:`.batchdoc`). Every
+conversion has a timeout; on a timeout the whole process group is killed. A document a call
+did not produce is retried once on its own before it is reported as failed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
 import os
 import shutil
@@ -18,10 +22,11 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .batchdoc import PDF_FILTER
 from .errors import ConvertError, SofficeNotFoundError
 
 INSTALL_HINT = (
@@ -69,12 +74,54 @@ class Outcome:
     """Why the conversion failed."""
 
 
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "grantgen"
+
+
 class _Worker:
     """One LibreOffice profile; at most one ``soffice`` runs on it at a time."""
 
-    def __init__(self, root: Path, number: int) -> None:
-        self.profile = root / f"profile-{number}"
+    def __init__(self, profile: Path, lock_file: int | None) -> None:
+        self.profile = profile
         self.lock = threading.Lock()
+        self._lock_file = lock_file
+
+    def release(self) -> None:
+        if self._lock_file is not None:
+            os.close(self._lock_file)  # closing the descriptor drops the flock
+            self._lock_file = None
+
+    def reset(self) -> None:
+        """Throw the profile away (after a crash or hang it may be damaged)."""
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:
+    """``count`` profiles: reusable ones from the cache when they can be locked, else new."""
+    workers: list[_Worker] = []
+    root = _cache_root()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        root = scratch
+    slot = 0
+    while len(workers) < count and slot < count + 8:
+        path = root / f"lo-profile-{slot}"
+        slot += 1
+        try:
+            fd = os.open(f"{path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        workers.append(_Worker(path, fd))
+    while len(workers) < count:
+        workers.append(_Worker(scratch / f"profile-{len(workers)}", None))
+    return workers
 
 
 class Converter:
@@ -88,9 +135,10 @@ class Converter:
         self.timeout = timeout
         self.per_document = per_document
         self._root = Path(tempfile.mkdtemp(prefix="grantgen-lo-"))
-        self._workers = [_Worker(self._root, i) for i in range(self.jobs)]
+        self._workers = _claim_profiles(self.jobs, self._root)
         self._next = 0
         self._pick = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="soffice")
 
     def __enter__(self) -> Converter:
         return self
@@ -99,7 +147,25 @@ class Converter:
         self.close()
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self._workers:
+            worker.release()
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def submit(self, source: Path, outdir: Path, weight: int = 1) -> Future[Outcome]:
+        """Convert one DOCX (holding ``weight`` agreements) in the background."""
+        outdir.mkdir(parents=True, exist_ok=True)
+        return self._pool.submit(self._convert_one, source, outdir, weight)
+
+    def _convert_one(self, source: Path, outdir: Path, weight: int) -> Outcome:
+        pdf = outdir / f"{source.stem}.pdf"
+        error = self._run([source], outdir, weight)
+        if not _is_pdf(pdf):
+            # once more, on a fresh profile: a crash or a hang can leave the profile damaged
+            error = self._run([source], outdir, weight, fresh=True) or error
+        if _is_pdf(pdf):
+            return Outcome(source, pdf)
+        return Outcome(source, None, error or "LibreOffice exited without writing a PDF")
 
     def _worker(self) -> _Worker:
         with self._pick:
@@ -145,7 +211,7 @@ class Converter:
                 outcomes.append(Outcome(source, pdf))
                 continue
             # Not made by the batch call: once more on its own, then give up with the reason.
-            retry_error = self._run([source], outdir)
+            retry_error = self._run([source], outdir, fresh=True)
             if _is_pdf(pdf):
                 outcomes.append(Outcome(source, pdf))
             else:
@@ -153,11 +219,15 @@ class Converter:
                 outcomes.append(Outcome(source, None, reason))
         return outcomes
 
-    def _run(self, sources: list[Path], outdir: Path) -> str | None:
+    def _run(
+        self, sources: list[Path], outdir: Path, weight: int = 0, *, fresh: bool = False
+    ) -> str | None:
         """Run one ``soffice`` over ``sources``; the error text, or None when it exited 0."""
         worker = self._worker()
-        timeout = self.timeout + self.per_document * len(sources)
+        timeout = self.timeout + self.per_document * max(weight, len(sources))
         with worker.lock:
+            if fresh:
+                worker.reset()
             for pdf in (outdir / f"{s.stem}.pdf" for s in sources):
                 pdf.unlink(missing_ok=True)
             cmd = [
@@ -170,7 +240,7 @@ class Converter:
                 "--norestore",
                 "--nolockcheck",
                 "--convert-to",
-                "pdf:writer_pdf_Export",
+                PDF_FILTER,
                 "--outdir",
                 str(outdir),
                 *(str(s) for s in sources),
@@ -189,10 +259,12 @@ class Converter:
                 _, err = proc.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
+                worker.reset()
                 return f"LibreOffice did not finish within {timeout:.0f} s and was stopped"
             finally:
                 _kill_group(proc)
             if proc.returncode != 0:
+                worker.reset()
                 detail = err.decode("utf-8", "replace").strip().splitlines()
                 tail = f": {detail[-1]}" if detail else ""
                 return f"LibreOffice exited with status {proc.returncode}{tail}"

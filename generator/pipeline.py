@@ -7,23 +7,30 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 
 from __future__ import annotations
 
+import math
 import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pypdfium2 as pdfium
+from pypdf import PdfReader
+
 from . import __version__
 from .assemble import PacketInfo, assemble
-from .convert import Converter
+from .batchdoc import combine, split_points
+from .convert import Converter, Outcome
 from .errors import ConvertError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
 from .records import GrantRecord, ReadResult, read_grants
-from .render import TemplateSet
+from .render import Rendered, TemplateSet
 from .resources import templates_dir
 from .rules import ERROR, Finding, Report, check, parse_findings
 
@@ -225,6 +232,10 @@ class _Staged:
     pdf_hash: str
 
 
+#: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
+CHUNK = 100
+
+
 def _make_documents(
     todo: list[GrantRecord],
     plan: Plan,
@@ -235,65 +246,141 @@ def _make_documents(
     result: GenerateResult,
     progress: Progress,
 ) -> list[_Staged]:
+    """Render, convert and assemble in chunks, streaming: LibreOffice converts one chunk while
+    the next is rendered and the last assembled; at most ``jobs + 1`` chunks are in flight."""
     total = len(todo)
-    # render: one DOCX per grant, and the Plan once for the whole batch
+    pdf_dir = work / "pdf"
     plan_docx = work / "plan.docx"
-    plan_docx.write_bytes(templates.render_plan(plan, draft=options.draft))
-    sources: list[Path] = []
-    for i, record in enumerate(todo):
-        source = work / f"g{i:06d}.docx"
-        write_atomic(source, templates.render_grant(record, plan, draft=options.draft))
-        sources.append(source)
-        progress("render", i + 1, total)
-
-    # convert: every DOCX to PDF with LibreOffice workers
-    converted = 0
-
-    def step(n: int) -> None:
-        nonlocal converted
-        converted += n
-        progress("convert", min(converted, total), total)
-
-    outcomes = converter.convert([plan_docx, *sources], work / "pdf", step)
-    plan_pdf = outcomes[0].pdf
-    if plan_pdf is None:
-        raise ConvertError(f"the Plan document could not be converted: {outcomes[0].error}")
-    plan_identity = sha256(plan_docx.read_bytes())
-
-    # assemble: the packet PDF, staged in the work folder until it is published
+    write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
+    plan_job = converter.submit(plan_docx, pdf_dir)
+    prep = templates.agreement.prepared(options.draft)
+    size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
+    pending: deque[_Chunk] = deque()
     staged: list[_Staged] = []
-    for i, (record, source, outcome) in enumerate(zip(todo, sources, outcomes[1:], strict=True)):
-        if outcome.pdf is None:
-            result.errors.append(
-                Finding(
-                    record.row,
-                    record.grant_id,
-                    "convert",
-                    "LibreOffice",
-                    ERROR,
-                    f"the PDF could not be made: {outcome.error}",
-                ).as_dict()
+    plan_pdf: PdfReader | None = None
+    done = 0
+
+    def finish(chunk: _Chunk) -> None:
+        nonlocal plan_pdf, done
+        if plan_pdf is None:
+            outcome = plan_job.result()
+            if outcome.pdf is None:
+                raise ConvertError(f"the Plan document could not be converted: {outcome.error}")
+            plan_pdf = PdfReader(outcome.pdf)
+        for number, pages in _converted(chunk, converter, pdf_dir):
+            record, source = chunk.records[number], chunk.sources[number]
+            if isinstance(pages, str):
+                result.errors.append(
+                    Finding(
+                        record.row,
+                        record.grant_id,
+                        "convert",
+                        "LibreOffice",
+                        ERROR,
+                        f"the PDF could not be made: {pages}",
+                    ).as_dict()
+                )
+                continue
+            reader, text, span = pages
+            staged.append(
+                _assemble_one(record, source, reader, text, span, plan_pdf, plan, options, work)
             )
-            continue
-        docx_hash = sha256(source.read_bytes())
-        packet = assemble(
-            outcome.pdf,
-            plan_pdf,
-            PacketInfo(
-                title=f"Nonstatutory Stock Option Agreement: {record.participant}",
-                author=plan.company.name,
-                subject=f"Option grant under the {plan.name}, with the Participant's "
-                "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
-                keywords=f"grant_id={record.grant_id}; plan={plan.id}",
-            ),
-            identity=f"{docx_hash}|{plan_identity}",
-            signature_fields=not options.draft,
-        )
-        pdf = work / f"packet-{i:06d}.pdf"
-        write_atomic(pdf, packet)
-        staged.append(_Staged(record, source, pdf, docx_hash, sha256(packet)))
-        progress("assemble", i + 1, total)
+            done += 1
+            progress("assemble", done, total)
+
+    for first in range(0, total, size):
+        records = todo[first : first + size]
+        rendered: list[Rendered] = []
+        sources: list[Path] = []
+        for i, record in enumerate(records, start=first):
+            doc = templates.render_grant_parts(record, plan, draft=options.draft)
+            source = work / f"g{i:06d}.docx"
+            source.write_bytes(doc.docx)
+            rendered.append(doc)
+            sources.append(source)
+        batch = work / f"chunk{first:06d}.docx"
+        batch.write_bytes(combine(prep, rendered))
+        del rendered
+        progress("render", first + len(records), total)
+        job = converter.submit(batch, pdf_dir, weight=len(records))
+        pending.append(_Chunk(records, sources, batch, job))
+        while len(pending) > converter.jobs:
+            finish(pending.popleft())
+    while pending:
+        finish(pending.popleft())
     return staged
+
+
+@dataclass
+class _Chunk:
+    records: list[GrantRecord]
+    sources: list[Path]
+    batch: Path
+    job: Future[Outcome]
+
+
+_Pages = tuple[PdfReader, pdfium.PdfDocument, range]
+
+
+def _converted(
+    chunk: _Chunk, converter: Converter, pdf_dir: Path
+) -> Iterator[tuple[int, _Pages | str]]:
+    """Each document of a chunk with its pages, or the reason it has none.
+
+    When the chunk's conversion fails (LibreOffice crashed, hung, wrote nothing, or the PDF
+    is not what was asked for), each agreement is converted on its own instead, so one bad
+    document cannot take the others with it.
+    """
+    outcome = chunk.job.result()
+    if outcome.pdf is not None:
+        try:
+            spans = split_points(outcome.pdf, len(chunk.records))
+            reader, text = PdfReader(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
+        except ConvertError:
+            pass
+        else:
+            for number, span in enumerate(spans):
+                yield number, (reader, text, span)
+            return
+    singles = converter.convert(chunk.sources, pdf_dir / "single")
+    for number, single in enumerate(singles):
+        if single.pdf is None:
+            yield number, single.error or outcome.error or "LibreOffice failed"
+            continue
+        reader = PdfReader(single.pdf)
+        yield number, (reader, pdfium.PdfDocument(single.pdf), range(len(reader.pages)))
+
+
+def _assemble_one(
+    record: GrantRecord,
+    source: Path,
+    reader: PdfReader,
+    text: pdfium.PdfDocument,
+    span: range,
+    plan_pdf: PdfReader,
+    plan: Plan,
+    options: GenerateOptions,
+    work: Path,
+) -> _Staged:
+    docx_hash = sha256(source.read_bytes())
+    packet = assemble(
+        reader,
+        span,
+        text,
+        plan_pdf,
+        PacketInfo(
+            title=f"Nonstatutory Stock Option Agreement: {record.participant}",
+            author=plan.company.name,
+            subject=f"Option grant under the {plan.name}, with the Participant's "
+            "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
+            keywords=f"grant_id={record.grant_id}; plan={plan.id}",
+        ),
+        identity=f"{docx_hash}|{plan.id}",
+        signature_fields=not options.draft,
+    )
+    pdf = source.with_suffix(".packet.pdf")
+    pdf.write_bytes(packet)
+    return _Staged(record, source, pdf, docx_hash, sha256(packet))
 
 
 def _publish(
@@ -339,6 +426,7 @@ def _publish(
             )
 
     if options.draft:
+        os.sync()
         move(list(by_id))
         _sync_dir(result.out)
         return
@@ -353,6 +441,7 @@ def _publish(
     ]
 
     def publish(rec: Recorded) -> None:
+        os.sync()  # the staged files reach the disk before they are renamed into place
         move(rec.added + rec.already)
         _sync_dir(result.out)
 

@@ -1,0 +1,183 @@
+"""Batch conversion: many rendered agreements in one DOCX, one LibreOffice run, one PDF split
+back into one page range per agreement.
+
+Starting LibreOffice and loading a document cost far more than laying out a few more pages,
+so the convert stage hands LibreOffice one document holding a chunk of agreements. Each
+agreement becomes its own section (or sections): it starts on a new page, its page numbers
+restart at 1, and it keeps its own rendered headers and footers. A bookmark at the start of
+each agreement becomes a named destination in the PDF, which says where to split.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import posixpath
+from collections.abc import Sequence
+from pathlib import Path
+
+from lxml import etree
+from pypdf import PdfReader
+
+from .errors import ConvertError
+from .render import _XML_DECLARATION, Rendered, _Prepared, zip_files
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+CT = "http://schemas.openxmlformats.org/package/2006/content-types"
+_REF_TYPES = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer",
+)
+#: LibreOffice PDF export options: Writer bookmarks become PDF named destinations.
+PDF_FILTER = (
+    'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
+)
+
+
+def w(tag: str) -> str:
+    return f"{{{W}}}{tag}"
+
+
+def marker(index: int) -> str:
+    """The bookmark (and PDF destination) name at the start of the index-th document."""
+    return f"grantgen{index:06d}"
+
+
+def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
+    """One DOCX holding every document of ``docs``, each in its own sections."""
+    if not docs:
+        raise ValueError("nothing to combine")
+    files = dict(prep.files)
+    rels = etree.fromstring(files["word/_rels/document.xml.rels"])
+    types = etree.fromstring(files["[Content_Types].xml"])
+    overrides = {o.get("PartName"): o.get("ContentType") for o in types if o.get("PartName")}
+    by_member: dict[str, tuple[str, str]] = {}  # member -> (rId, type)
+    for rel in rels:
+        if rel.get("Type") in _REF_TYPES and rel.get("TargetMode") != "External":
+            member = posixpath.normpath(posixpath.join("word", rel.get("Target", "")))
+            by_member[member] = (rel.get("Id", ""), rel.get("Type", ""))
+
+    pieces: list[str] = []
+    for index, doc in enumerate(docs):
+        body = etree.fromstring(doc.body.encode("utf-8"))
+        remap: dict[str, str] = {}
+        for n, (member, xml) in enumerate(sorted(doc.parts.items())):
+            if member not in by_member:
+                continue  # footnotes: shared by the whole batch
+            old_id, kind = by_member[member]
+            folder, name = posixpath.split(member)
+            new_member = posixpath.join(folder, f"gg{index:06d}_{name}")
+            new_id = f"rIdGg{index}n{n}"
+            files[new_member] = _XML_DECLARATION + xml
+            own_rels = posixpath.join(folder, "_rels", f"{name}.rels")
+            if own_rels in prep.files:
+                files[posixpath.join(folder, "_rels", f"gg{index:06d}_{name}.rels")] = prep.files[
+                    own_rels
+                ]
+            rel = etree.SubElement(rels, f"{{{PKG}}}Relationship")
+            rel.set("Id", new_id)
+            rel.set("Type", kind)
+            rel.set("Target", posixpath.relpath(new_member, "word"))
+            override = etree.SubElement(types, f"{{{CT}}}Override")
+            override.set("PartName", "/" + new_member)
+            override.set("ContentType", overrides.get("/" + member, ""))
+            remap[old_id] = new_id
+        for ref in body.iter(w("headerReference"), w("footerReference")):
+            old = ref.get(f"{{{R}}}id")
+            if old in remap:
+                ref.set(f"{{{R}}}id", remap[old])
+        _mark_start(body, index)
+        _restart_section(body)
+        last = index == len(docs) - 1
+        children = list(body)
+        if not last and children and children[-1].tag == w("sectPr"):
+            _end_section(body, children[-1])
+        pieces.extend(etree.tostring(child, encoding="unicode") for child in body)
+
+    files["word/_rels/document.xml.rels"] = etree.tostring(
+        rels, xml_declaration=True, encoding="UTF-8", standalone=True
+    )
+    files["[Content_Types].xml"] = etree.tostring(
+        types, xml_declaration=True, encoding="UTF-8", standalone=True
+    )
+    document = prep.head + f'<w:body xmlns:w="{W}">' + "".join(pieces) + "</w:body>" + prep.tail
+    files["word/document.xml"] = document.encode("utf-8")
+    return zip_files(files)
+
+
+def _mark_start(body: etree._Element, index: int) -> None:
+    """A bookmark at the start of the first paragraph: the split point."""
+    first = next(body.iter(w("p")), None)
+    if first is None:
+        first = etree.Element(w("p"))
+        body.insert(0, first)
+    at = 1 if len(first) and first[0].tag == w("pPr") else 0
+    start = etree.Element(w("bookmarkStart"))
+    start.set(w("id"), str(900000 + index))
+    start.set(w("name"), marker(index))
+    end = etree.Element(w("bookmarkEnd"))
+    end.set(w("id"), str(900000 + index))
+    first.insert(at, end)
+    first.insert(at, start)
+
+
+def _restart_section(body: etree._Element) -> None:
+    """The document's first section starts a new page and numbers its pages from 1."""
+    sect = next(body.iter(w("sectPr")), None)
+    if sect is None:
+        return
+    kind = sect.find(w("type"))
+    if kind is not None and kind.get(w("val")) in ("continuous", "nextColumn"):
+        kind.set(w("val"), "nextPage")
+    numbering = sect.find(w("pgNumType"))
+    if numbering is None:
+        numbering = etree.Element(w("pgNumType"))
+        cols = sect.find(w("cols"))
+        if cols is not None:
+            cols.addprevious(numbering)
+        else:
+            sect.append(numbering)
+    if numbering.get(w("start")) is None:
+        numbering.set(w("start"), "1")
+
+
+def _end_section(body: etree._Element, sect: etree._Element) -> None:
+    """Move the body's final section properties into its last paragraph (a section break)."""
+    body.remove(sect)
+    blocks = list(body)
+    last = blocks[-1] if blocks else None
+    if last is None or last.tag != w("p"):
+        last = etree.SubElement(body, w("p"))
+    ppr = last.find(w("pPr"))
+    if ppr is None:
+        ppr = etree.Element(w("pPr"))
+        last.insert(0, ppr)
+    ppr.append(copy.deepcopy(sect))
+
+
+def split_points(pdf: Path, count: int) -> list[range]:
+    """The page range of each of the ``count`` documents in a converted batch PDF."""
+    try:
+        reader = PdfReader(pdf)
+        total = len(reader.pages)
+        dests = reader.named_destinations
+        starts: list[int] = []
+        for index in range(count):
+            name = marker(index)
+            dest = dests.get(name) or dests.get("/" + name)
+            if dest is None:
+                raise ConvertError(f"the batch PDF lacks the start mark of document {index + 1}")
+            page = reader.get_destination_page_number(dest)
+            if page is None:
+                raise ConvertError(f"the start mark of document {index + 1} points nowhere")
+            starts.append(page)
+    except ConvertError:
+        raise
+    except Exception as exc:
+        raise ConvertError(f"cannot read the batch PDF {pdf.name}: {exc}") from exc
+    bounds = [*starts, total]
+    if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
+        raise ConvertError(f"the documents in the batch PDF {pdf.name} are out of order")
+    return [range(bounds[i], bounds[i + 1]) for i in range(count)]
