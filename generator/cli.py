@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .cliutil import errors, verbose
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .output import write_atomic
@@ -27,38 +26,6 @@ from .records import parse_date
 PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
 LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
 PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
-
-
-@contextmanager
-def _errors(verbose: bool) -> Iterator[None]:
-    """Turn grantgen errors into a one-line message and an exit code (traceback: --verbose)."""
-    try:
-        yield
-    except GrantgenError as exc:
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except click.ClickException:
-        raise  # usage errors: click prints them and exits 2
-    except Exception as exc:  # an unexpected failure is still one line unless --verbose
-        if verbose:
-            traceback.print_exc()
-        else:
-            click.echo(
-                f"error: unexpected {type(exc).__name__}: {exc} (run with --verbose for details)",
-                err=True,
-            )
-        sys.exit(1)
-
-
-def _verbose() -> bool:
-    ctx = click.get_current_context()
-    root = ctx.find_root()
-    return bool((root.obj or {}).get("verbose"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,7 +155,7 @@ def generate_command(
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """
-    with _errors(_verbose()):
+    with errors(verbose()):
         if strict:
             checked = check_batch(grants, plan, prices, ledger, documents=True)
             if checked.report.count("warning"):
@@ -238,7 +205,7 @@ def validate_command(
     section it cites, plus the share reserve before and after the batch. Exit 0 when there is
     no error (warnings pass unless --strict), 1 when there is.
     """
-    with _errors(_verbose()):
+    with errors(verbose()):
         checked = check_batch(grants, plan, prices, ledger)
         summary = checked.summary()
         if fmt == "json":
@@ -304,7 +271,7 @@ def _day(text: str) -> date:
 @format_option
 def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
     """Print the reserve, the shares used and available, per award type."""
-    with _errors(_verbose()):
+    with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
             pool = book.pool(terms)
@@ -351,7 +318,7 @@ def ledger_forfeit(
     grant_id: str, shares: int, day: str, plan: Path | None, ledger: Path | None
 ) -> None:
     """Return forfeited, expired or cancelled shares of GRANT_ID to the pool (Section 4(a))."""
-    with _errors(_verbose()):
+    with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger)) as book:
             left = book.forfeit(terms, grant_id, shares, _day(day))
@@ -373,7 +340,7 @@ def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) 
     Shares are multiplied by NEW/OLD and rounded down to whole shares (fractions dropped);
     exercise prices are divided by it and rounded up to the cent. Old values stay in history.
     """
-    with _errors(_verbose()):
+    with errors(verbose()):
         terms = load_plan(plan)
         try:
             new, old = parse_split(split)
@@ -393,7 +360,7 @@ def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) 
 @ledger_option
 def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> None:
     """Write every recorded grant as CSV (to stdout, or --out); import reads it back."""
-    with _errors(_verbose()):
+    with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
             text = book.export_csv(terms.id)
@@ -409,8 +376,16 @@ def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> N
 @ledger_option
 def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> None:
     """Bring an existing grant history (CSV, as export writes it) into the ledger."""
-    with _errors(_verbose()):
+    with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger)) as book:
             done = book.import_csv(terms, csv_file.read_text(encoding="utf-8-sig"))
         click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")
+
+
+# --- sign / verify (generator.cli_sign) ------------------------------------------------------
+
+from .cli_sign import sign_command, verify_command  # noqa: E402
+
+main.add_command(sign_command, "sign")
+main.add_command(verify_command, "verify")

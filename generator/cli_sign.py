@@ -1,0 +1,260 @@
+"""``grantgen sign`` and ``grantgen verify``: the Company's countersignature and its proof.
+
+The commands are registered on the main group by ``cli.py``; they handle errors the way the
+other commands do: one ``error: ...`` line on stderr and exit status 1, a traceback only with
+``grantgen --verbose``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .cliutil import errors, verbose
+from .credentials import load_credentials
+from .plan import load_plan
+from .signing import (
+    COMPANY_FIELD,
+    Appearance,
+    CredentialError,
+    Credentials,
+    SignResult,
+    http_timestamper,
+    sign_batch,
+    verify_path,
+)
+from .verify import FileCheck, VerifyResult
+
+
+def _passphrase(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise CredentialError(path, f"cannot be read: {exc.strerror or exc}") from None
+    return text.splitlines()[0] if text.strip() else b""
+
+
+def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> Credentials:
+    passphrase = _passphrase(passphrase_file)
+    try:
+        return load_credentials(cert, key, passphrase)
+    except CredentialError as exc:
+        if not exc.needs_passphrase or passphrase_file is not None:
+            raise
+        if not sys.stdin.isatty():
+            raise CredentialError(exc.path, "needs a passphrase: use --passphrase-file") from None
+        typed = click.prompt(f"Passphrase for {exc.path}", hide_input=True, err=True)
+    return load_credentials(cert, key, typed.encode("utf-8"))
+
+
+@click.command("sign")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--cert",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The signer's PKCS#12 file (.p12/.pfx), or PEM certificate (its chain may follow).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="PEM private key, when --cert is a PEM certificate without its key.",
+)
+@click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File whose first line is the passphrase of the key or PKCS#12 file "
+    "(asked for on a terminal when needed and not given).",
+)
+@click.option(
+    "--field",
+    default=COMPANY_FIELD,
+    show_default=True,
+    help="Signature field to sign.",
+)
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Plan file whose officer (name, title) the visible signature shows. "
+    "Default: the bundled data/plans/atg-1999.toml.",
+)
+@click.option(
+    "--timestamp-url",
+    metavar="URL",
+    help="RFC 3161 time-stamp server: makes a PAdES B-T signature (default B-B, no network).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the signed file, when PATH is one PDF. "
+    "Default: <name>.signed.pdf beside it.",
+)
+@click.option("--force", is_flag=True, help="Sign again packets the manifest shows as signed.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@click.pass_context
+def sign_command(
+    ctx: click.Context,
+    path: Path,
+    cert: Path,
+    key: Path | None,
+    passphrase_file: Path | None,
+    field: str,
+    plan: Path | None,
+    timestamp_url: str | None,
+    output: Path | None,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Sign the PDF packets of a generated batch (PATH a folder), or one PDF, for the Company.
+
+    Each <grant_id>.pdf the batch's manifest lists is signed in its company_signature field
+    with a PAdES signature (B-B; B-T with --timestamp-url) whose visible appearance shows the
+    plan's officer, their title and the date. The signature is an incremental update that
+    certifies the packet and allows only form filling and signing afterwards, so the
+    participant_signature field stays open. The signed copy is written beside the original as
+    <grant_id>.signed.pdf (the original is never changed) and recorded in manifest.json with
+    its sha256. A packet whose bytes differ from the manifest's record is refused.
+
+    Exit status: 0 all signed (or already signed), 1 any packet failed or the key, passphrase
+    or certificate cannot be used.
+    """
+    with errors(verbose()):
+        credentials = _credentials(cert, key, passphrase_file)
+        look = None
+        if field == COMPANY_FIELD:
+            officer = load_plan(plan).company.officer
+            look = Appearance(officer.name, officer.title)
+        result = sign_batch(
+            path,
+            credentials,
+            field=field,
+            appearance=look,
+            timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
+            output=output,
+            force=force,
+        )
+        _sign_report(result, quiet)
+        sys.exit(1 if result.errors else 0)
+
+
+def _sign_report(result: SignResult, quiet: bool) -> None:
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for done in result.signed if not quiet else ():
+        click.echo(
+            f"signed {done.output} ({done.field}, {done.signer}, PAdES {done.level}, "
+            f"sha256 {done.sha256[:16]}…)"
+        )
+    for note in result.skipped if not quiet else ():
+        click.echo(f"skipped {note}")
+    for error in result.errors:
+        click.echo(f"error: {error}", err=True)
+    if not quiet:
+        where = f"; manifest: {result.manifest}" if result.manifest else ""
+        click.echo(
+            f"{len(result.signed)} signed, {len(result.skipped)} already signed, "
+            f"{len(result.errors)} failed{where}"
+        )
+
+
+@click.command("verify")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--trust",
+    "trust",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
+    "There is no default trust store.",
+)
+@click.option(
+    "--manifest",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The batch's manifest.json. Default: the one beside the PDFs.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+def verify_command(
+    ctx: click.Context, path: Path, trust: tuple[Path, ...], manifest: Path | None, fmt: str
+) -> None:
+    """Verify the signed PDFs of a batch (PATH a folder; unsigned PDFs are skipped) or one PDF.
+
+    For each signature: is it intact (the signed bytes and the signature value check out), is
+    the signer's certificate trusted (--trust; an intact but untrusted signature is reported as
+    untrusted, not broken), and was the document changed after signing other than by later
+    signatures and form filling. For each file: is the signed content the approved one (a
+    revision before the first signature hashes to the sha256 the manifest recorded for the
+    packet, and the text of every signed revision, and of the file now, is that packet's
+    text), and which signature fields are signed and which are still empty.
+
+    Exit status: 0 everything checks; 1 otherwise, with one `error: FILE: reason` line per
+    problem on stderr.
+    """
+    with errors(verbose()):
+        result = verify_path(path, trust=trust, manifest=manifest)
+        if fmt == "json":
+            click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+        else:
+            click.echo(format_table(result, base=path if path.is_dir() else None))
+        for check in result.files:
+            for reason in check.reasons:
+                click.echo(
+                    f"error: {_shown(check, path if path.is_dir() else None)}: {reason}", err=True
+                )
+        if fmt != "json":
+            bad = sum(not f.ok for f in result.files)
+            click.echo(
+                f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
+            )
+        sys.exit(0 if result.ok else 1)
+
+
+def _shown(check: FileCheck, base: Path | None) -> str:
+    return Path(check.path).name if base is not None else check.path
+
+
+def _status(check: FileCheck, index: int) -> str:
+    sig = check.signatures[index]
+    if not sig.intact:
+        return "BROKEN"
+    words = ["intact", "trusted" if sig.trusted else "UNTRUSTED"]
+    if any("changed after signing" in p for p in sig.problems):
+        words.append("FORBIDDEN CHANGES")
+    return ", ".join(words) + f" ({sig.level}, {sig.signed_at or 'no signing time'})"
+
+
+def format_table(result: VerifyResult, base: Path | None = None) -> str:
+    """The verification result as a plain-text table, one row per signature field."""
+    rows = [("FILE", "GRANT", "CONTENT", "FIELD", "SIGNER", "SIGNATURE")]
+    for check in result.files:
+        first = (
+            _shown(check, base),
+            check.grant_id or "?",
+            "approved" if check.approved else "NOT APPROVED",
+        )
+        for i, sig in enumerate(check.signatures):
+            rows.append(
+                (*(first if i == 0 else ("", "", "")), sig.field, sig.signer, _status(check, i))
+            )
+        for name in check.empty_fields:
+            rows.append((*(first if not check.signatures else ("", "", "")), name, "-", "empty"))
+        if not check.signatures and not check.empty_fields:
+            rows.append((*first, "-", "-", "no signature"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows
+    ]
+    return "\n".join(line.rstrip() for line in lines)

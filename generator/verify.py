@@ -1,0 +1,326 @@
+"""Verify signed packets: every signature intact, no change after signing except later signatures
+and form filling, and the signed content the approved one.
+
+The approved packet is the ``<grant_id>.pdf`` whose sha256 the batch's manifest holds. Signing
+is an incremental update, so a genuine signed packet starts with exactly those bytes: some
+revision before the first signature must hash to the manifest's value (the chain leads back to
+the manifest entry), and the text of every signed revision — and of the file as it is now — must
+be the text of that approved packet.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.settings import KeyUsageConstraints
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+from pypdf import PdfReader
+
+from .output import sha256
+from .signing import (
+    SIGNED_SUFFIX,
+    SigningError,
+    VerifyError,
+    iso_time,
+    iter_fields,
+    read_manifest,
+)
+
+#: An officer's certificate may carry either usage; pyHanko's default wants non-repudiation.
+KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
+
+_CHANGES = {
+    ModificationLevel.NONE: "none",
+    ModificationLevel.LTA_UPDATES: "validation data",
+    ModificationLevel.FORM_FILLING: "later signatures / form filling",
+    ModificationLevel.ANNOTATIONS: "annotations",
+    ModificationLevel.OTHER: "other changes",
+}
+
+
+@dataclass(frozen=True)
+class SignatureCheck:
+    """One signature: who signed which field, and what was found wrong (nothing, if ok)."""
+
+    field: str
+    signer: str
+    signed_at: str | None
+    level: str
+    intact: bool
+    trusted: bool
+    changes_after: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """One PDF: its signatures, its empty signature fields, and whether it is the approved one."""
+
+    path: str
+    grant_id: str | None
+    signatures: tuple[SignatureCheck, ...]
+    empty_fields: tuple[str, ...]
+    approved: bool
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.signatures) and not self.problems and all(s.ok for s in self.signatures)
+
+    @property
+    def reasons(self) -> list[str]:
+        """Every problem, signature problems prefixed with their field."""
+        found = [f"{s.field}: {p}" for s in self.signatures for p in s.problems]
+        return list(self.problems) + found
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    files: tuple[FileCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.files) and all(f.ok for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        files = [dict(asdict(f), ok=f.ok) for f in self.files]
+        for out, check in zip(files, self.files, strict=True):
+            out["signatures"] = [dict(asdict(s), ok=s.ok) for s in check.signatures]
+        return {"ok": self.ok, "files": files}
+
+
+def load_trust_roots(paths: Sequence[Path]) -> list[Any]:
+    """Certificates (PEM, one or many per file, or DER) to trust as roots."""
+    roots: list[Any] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+            certs = (
+                x509.load_pem_x509_certificates(data)
+                if b"-----BEGIN" in data
+                else [x509.load_der_x509_certificate(data)]
+            )
+        except (OSError, ValueError) as exc:
+            raise VerifyError(f"{path}: not a usable trust root certificate: {exc}") from None
+        roots += [translate_pyca_cryptography_cert_to_asn1(c) for c in certs]
+    return roots
+
+
+def verify_path(
+    path: Path, *, trust: Sequence[Path] = (), manifest: Path | None = None
+) -> VerifyResult:
+    """Check every signed PDF in a batch folder (unsigned ones are skipped), or one PDF."""
+    roots = load_trust_roots(trust)
+    folder = path if path.is_dir() else path.parent
+    if not path.exists():
+        raise VerifyError(f"{path}: no such file or folder")
+    manifest = manifest or folder / "manifest.json"
+    docs: list[dict[str, Any]] = []
+    if manifest.is_file():
+        try:
+            docs = [d for d in read_manifest(manifest)["documents"] if isinstance(d, dict)]
+        except SigningError as exc:
+            raise VerifyError(str(exc)) from None
+    files = sorted(path.glob("*.pdf")) if path.is_dir() else [path]
+    checks = [check_file(f, roots, docs, must_be_signed=not path.is_dir()) for f in files]
+    if path.is_dir():  # a packet the manifest records as signed must still be there
+        names = {f.name for f in files}
+        for doc in docs:
+            done = doc.get("signed")
+            if isinstance(done, dict) and str(done.get("pdf")) not in names:
+                missing = ("missing: the manifest records this signed packet",)
+                checks.append(FileCheck(str(path / str(done.get("pdf"))), doc.get("grant_id"),
+                                        (), (), False, missing))  # fmt: skip
+    found = tuple(c for c in checks if c is not None)
+    if not found:
+        raise VerifyError(f"{path}: no signed PDF to verify (sign the batch with grantgen sign)")
+    return VerifyResult(found)
+
+
+def check_file(
+    file: Path, roots: list[Any], docs: list[dict[str, Any]], *, must_be_signed: bool = True
+) -> FileCheck | None:
+    """Verify one PDF; None for an unsigned one unless ``must_be_signed``."""
+    name = str(file)
+    try:
+        data = file.read_bytes()
+        reader = PdfFileReader(io.BytesIO(data))
+        sigs = list(reader.embedded_regular_signatures)
+        fields = list(iter_fields(reader))
+    except Exception as exc:
+        return FileCheck(name, None, (), (), False, (f"not a readable PDF: {exc}",))
+    if not sigs:
+        if not must_be_signed:
+            return None
+        return FileCheck(name, None, (), tuple(n for n, _ in fields), False, ("no signature",))
+    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    signatures = tuple(_check_signature(sig, context) for sig in sigs)
+    grant_id, problems = _check_approved(file.name, data, sigs, docs)
+    empty = tuple(n for n, signed in fields if not signed)
+    return FileCheck(name, grant_id, signatures, empty, not problems, tuple(problems))
+
+
+def _signer(sig: Any) -> str:
+    subject = sig.signer_cert.subject
+    return str(subject.native.get("common_name") or subject.human_friendly)
+
+
+def _check_signature(sig: Any, context: Any) -> SignatureCheck:
+    field, signer = str(sig.field_name), _signer(sig)
+    when = sig.self_reported_timestamp
+    signed_at = iso_time(when) if when is not None else None
+    try:
+        status = validate_pdf_signature(sig, context, key_usage_settings=KEY_USAGE)
+    except Exception as exc:
+        problem = f"cannot be validated: {type(exc).__name__}: {exc}"
+        return SignatureCheck(field, signer, signed_at, "?", False, False, "?", (problem,))
+    problems: list[str] = []
+    intact = bool(status.intact and status.valid)
+    if not status.intact:
+        problems.append("broken: the signed bytes were changed after signing (digest mismatch)")
+    elif not status.valid:
+        problems.append("broken: the signature value does not verify with the signer's key")
+    if status.coverage is None or status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append("the signature does not cover a whole revision of the file")
+    level = status.modification_level
+    changes = _CHANGES.get(level, "unknown") if level is not None else "not analysed"
+    if intact and status.docmdp_ok is False:
+        diff = status.diff_result
+        detail = changes
+        if isinstance(diff, SuspiciousModification):  # pyHanko's first line says what changed
+            detail = _clip(str(diff).splitlines()[0] if str(diff) else changes, 120)
+        problems.append(f"the document was changed after signing, which it forbids: {detail}")
+    if intact and not status.trusted:
+        indic = status.trust_problem_indic
+        reason = str(getattr(indic, "name", indic or "no trusted path"))
+        reason = reason.lower().replace("_", " ")
+        problems.append(
+            f"intact but untrusted signer certificate ({reason}); add its root with --trust"
+        )
+    stamp = status.timestamp_validity
+    if stamp is not None and not (stamp.intact and stamp.valid):
+        problems.append("its signature time-stamp token is broken")
+    elif stamp is not None and not stamp.trusted:
+        problems.append("its time-stamp authority is not trusted; add its root with --trust")
+    if stamp is not None:
+        signed_at = iso_time(stamp.timestamp)
+    return SignatureCheck(
+        field,
+        signer,
+        signed_at,
+        "B-T" if stamp is not None else "B-B",
+        intact,
+        bool(status.trusted),
+        changes,
+        tuple(problems),
+    )
+
+
+def _revision_ends(data: bytes, limit: int) -> list[int]:
+    """Offsets just after each ``%%EOF`` marker (with and without its end of line)."""
+    ends: set[int] = set()
+    for m in re.finditer(rb"%%EOF(\r\n|\r|\n)?", data[:limit]):
+        ends.update({m.start() + 5, m.end()})
+    return sorted(ends)
+
+
+def _check_approved(
+    name: str, data: bytes, sigs: list[Any], docs: list[dict[str, Any]]
+) -> tuple[str | None, list[str]]:
+    """The manifest entry this file's first revisions hash to, and any reason it is not the
+    approved packet."""
+    by_name = next((d for d in docs if _stem(name) == _stem(str(d.get("pdf", "")))), None)
+    by_hash = {str(d.get("sha256", {}).get("pdf")): d for d in docs}
+    first = sigs[0].byte_range
+    match = next(
+        (
+            (end, by_hash[h])
+            for end in _revision_ends(data, first[1])
+            if (h := sha256(data[:end])) in by_hash
+        ),
+        None,
+    )
+    if match is None:
+        grant = str(by_name["grant_id"]) if by_name else None
+        if not docs:
+            return grant, ["no manifest lists this packet, so it cannot be proved the approved one"]
+        return grant, [
+            "no revision before the first signature is an approved packet: nothing in the "
+            "file hashes to a sha256 the manifest recorded"
+        ]
+    end, entry = match
+    grant_id = str(entry.get("grant_id"))
+    problems: list[str] = []
+    if by_name is not None and by_name is not entry:
+        problems.append(f"the file is named for {by_name.get('grant_id')} but holds {grant_id}")
+    texts: dict[int, list[str] | str] = {}
+    approved = _text(data, end, texts)
+    if isinstance(approved, str):
+        return grant_id, [*problems, approved]
+    ends = [s.byte_range[2] + s.byte_range[3] for s in sigs]
+    for sig, sig_end in zip(sigs, ends, strict=True):
+        diff = _text_diff(approved, _text(data, sig_end, texts))
+        if diff:
+            problems.append(f"the text {sig.field_name} signed is not the approved text: {diff}")
+    if len(data) > max(ends):
+        diff = _text_diff(approved, _text(data, len(data), texts))
+        if diff:
+            problems.append(f"the text was changed after the last signature: {diff}")
+    recorded = (
+        entry.get("signed", {}).get("sha256") if isinstance(entry.get("signed"), dict) else None
+    )
+    if recorded and all(sha256(data[:e]) != recorded for e in ends):
+        problems.append("no signed revision is the signed packet the manifest recorded")
+    return grant_id, problems
+
+
+def _stem(name: str) -> str:
+    base = name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
+    return base.split(".")[0]
+
+
+def _text(data: bytes, end: int, cache: dict[int, list[str] | str]) -> list[str] | str:
+    """The text of each page of the revision ending at ``end`` (a message if unreadable)."""
+    if end not in cache:
+        try:
+            reader = PdfReader(io.BytesIO(data[:end]))
+            cache[end] = [page.extract_text() or "" for page in reader.pages]
+        except Exception as exc:
+            cache[end] = f"the revision ending at byte {end} cannot be read: {exc}"
+    return cache[end]
+
+
+def _text_diff(approved: list[str], other: list[str] | str) -> str | None:
+    if isinstance(other, str):
+        return other
+    for page, (a, b) in enumerate(zip(approved, other, strict=False), start=1):
+        if a != b:
+            old, new = a.split(), b.split()
+            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new).get_opcodes():
+                if tag != "equal":
+                    was, now = _clip(" ".join(old[i1:i2])), _clip(" ".join(new[j1:j2]))
+                    return f"page {page}: {was!r} became {now!r}"
+            return f"page {page}: the layout of the text changed"
+    if len(approved) != len(other):
+        return f"{len(other)} pages where the approved packet has {len(approved)}"
+    return None
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,399 @@
+"""grantgen sign / verify: real batches, a test CA made here, tampering, independent validators.
+
+No key is stored in the repository: the certificate authority, the officer's, the participant's,
+an expired and a time-stamping certificate are made with ``cryptography`` for the session.
+``pyhanko sign validate`` (package pyhanko-cli) and poppler's ``pdfsig`` check each case too,
+where they are installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+from pypdf import PdfReader
+from pypdf.generic import ContentStream
+
+from generator.cli_sign import sign_command, verify_command
+from generator.credentials import load_credentials
+from generator.output import sha256
+from generator.signing import sign_pdf
+
+from .signing_tools import (
+    PASSPHRASE,
+    Pki,
+    append_page,
+    flip_byte,
+    independent_agree,
+    make_batch,
+    make_pki,
+    pdfsig_ok,
+    pyhanko_says,
+    replace_name,
+    tsa_server,
+)
+
+GRANTS = [("SIG-001", "Margaret A. Ellison"), ("SIG-002", "Daniel K. Osei")]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True)
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    ctx.obj = {"verbose": verbose}
+
+
+cli.add_command(sign_command, "sign")
+cli.add_command(verify_command, "verify")
+
+
+def run(*args: object) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def batches(tmp_path_factory: pytest.TempPathFactory, soffice: str) -> tuple[Path, Path]:
+    """The genuine batch, and a forged one: same grant SIG-001, another participant's name."""
+    root = tmp_path_factory.mktemp("sigbatches")
+    forged = [("SIG-001", "Mallory Q. Forger")]
+    return make_batch(root, "genuine", GRANTS), make_batch(root, "forged", forged)
+
+
+@pytest.fixture
+def batch(batches: tuple[Path, Path], tmp_path: Path) -> Path:
+    return Path(shutil.copytree(batches[0], tmp_path / "batch"))
+
+
+@pytest.fixture
+def signed(batch: Path, pki: Pki) -> Path:
+    result = run("sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile)
+    assert result.exit_code == 0, result.output
+    return batch
+
+
+def manifest(folder: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return data
+
+
+def verify_json(target: Path, *trust: Path) -> tuple[int, dict[str, Any]]:
+    args: list[object] = ["verify", target, "--format", "json"]
+    for root in trust:
+        args += ["--trust", root]
+    result = run(*args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def file_check(report: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [f for f in report["files"] if Path(f["path"]).name == name]
+    assert len(found) == 1, [f["path"] for f in report["files"]]
+    return found[0]
+
+
+def reasons(check: dict[str, Any]) -> str:
+    return " | ".join(check["problems"] + [p for s in check["signatures"] for p in s["problems"]])
+
+
+def test_sign_batch_writes_signed_copies_beside_originals_and_records_them(
+    batch: Path, pki: Pki
+) -> None:
+    before = manifest(batch)
+    originals = {d["pdf"]: (batch / d["pdf"]).read_bytes() for d in before["documents"]}
+    result = run("sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile)
+    assert result.exit_code == 0, result.output
+    assert "2 signed, 0 already signed, 0 failed" in result.stdout
+    after = manifest(batch)
+    for old, new in zip(before["documents"], after["documents"], strict=True):
+        record = new.pop("signed")
+        assert new == old  # every other key kept as it was
+        assert record["pdf"] == old["pdf"].replace(".pdf", ".signed.pdf")
+        assert record["field"] == "company_signature" and record["signer"] == "Julie M.B. Bradley"
+        assert record["signed_at"].endswith("Z")
+        data = (batch / record["pdf"]).read_bytes()
+        assert sha256(data) == record["sha256"]
+        original = (batch / old["pdf"]).read_bytes()
+        assert original == originals[old["pdf"]] and sha256(original) == old["sha256"]["pdf"]
+        assert data.startswith(original) and len(data) > len(original)  # incremental update
+    assert {k: v for k, v in after.items() if k != "documents"} == {
+        k: v for k, v in before.items() if k != "documents"
+    }
+
+
+def test_company_signature_certifies_with_form_filling_and_shows_officer(signed: Path) -> None:
+    reader = PdfReader(signed / "SIG-001.signed.pdf")
+    docmdp = reader.trailer["/Root"]["/Perms"]["/DocMDP"].get_object()
+    assert docmdp["/Reference"][0]["/TransformParams"]["/P"] == 2  # fill forms and sign only
+    widgets = [a.get_object() for page in reader.pages for a in page.get("/Annots") or []]
+    company = next(w for w in widgets if w["/T"] == "company_signature")
+    participant = next(w for w in widgets if w["/T"] == "participant_signature")
+    assert "/V" in company and "/V" not in participant
+    stream = company["/AP"]["/N"].get_object()
+    shown = [
+        str(ops[0]) for ops, op in ContentStream(stream, reader).operations if op == b"Tj" and ops
+    ]
+    assert shown[0] == "Digitally signed by Julie M.B. Bradley"
+    assert shown[1] == "Senior Vice President and Chief Financial Officer"
+    assert shown[2].startswith("Date: ") and shown[2][-4:].isdigit()
+
+
+def test_verify_signed_batch_ok_and_independent_validators_agree(signed: Path, pki: Pki) -> None:
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0 and report["ok"] is True
+    assert sorted(Path(f["path"]).name for f in report["files"]) == [
+        "SIG-001.signed.pdf",
+        "SIG-002.signed.pdf",
+    ]  # the unsigned originals are not reported
+    for check in report["files"]:
+        assert check["approved"] and check["empty_fields"] == ["participant_signature"]
+        (sig,) = check["signatures"]
+        assert sig["field"] == "company_signature" and sig["intact"] and sig["trusted"]
+        assert sig["level"] == "B-B" and sig["changes_after"] == "none"
+        independent_agree(Path(check["path"]), pki.ca, ok=True)
+    table = run("verify", signed, "--trust", pki.ca)
+    assert table.exit_code == 0
+    assert "participant_signature" in table.stdout and "empty" in table.stdout
+    assert "2 signed file(s): 2 ok, 0 failed" in table.stdout
+
+
+def test_participant_signs_after_the_company_and_both_stay_valid(signed: Path, pki: Pki) -> None:
+    final = signed / "SIG-001.countersigned.pdf"
+    result = run(
+        "sign", signed / "SIG-001.signed.pdf", "--field", "participant_signature",
+        "--cert", pki.participant_p12, "--passphrase-file", pki.passfile, "-o", final,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0, reasons(file_check(report, final.name))
+    check = file_check(report, final.name)
+    assert check["empty_fields"] == [] and check["grant_id"] == "SIG-001"
+    company, participant = check["signatures"]
+    assert company["signer"] == "Julie M.B. Bradley" and company["ok"]
+    assert company["changes_after"] == "later signatures / form filling"
+    assert participant["signer"] == "Margaret A. Ellison" and participant["ok"]
+    independent_agree(final, pki.ca, ok=True)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected", "pyhanko_word"),
+    [
+        (flip_byte, "broken: the signed bytes were changed after signing", "INVALID"),
+        (append_page, "pages where the approved packet has", "ILLEGAL_MODIFICATIONS"),
+        (
+            replace_name,
+            "'Margaret A. Ellison' became 'Mallory Q. Forger'",
+            "ILLEGAL_MODIFICATIONS",
+        ),
+    ],
+    ids=["one-byte", "unsigned-page", "name-replaced"],
+)
+def test_tampering_is_caught_and_named_and_validators_agree(
+    signed: Path,
+    pki: Pki,
+    batches: tuple[Path, Path],
+    tamper: Any,
+    expected: str,
+    pyhanko_word: str,
+) -> None:
+    target = signed / "SIG-001.signed.pdf"
+    target.write_bytes(tamper(target.read_bytes(), batches[1] / "SIG-001.pdf"))
+    result = run("verify", signed, "--trust", pki.ca)
+    assert result.exit_code == 1
+    assert "error: SIG-001.signed.pdf: " in result.stderr and expected in result.stderr
+    assert "SIG-002.signed.pdf" not in result.stderr  # the untouched packet still checks
+    code, report = verify_json(signed, pki.ca)
+    check = file_check(report, target.name)
+    assert code == 1 and not check["ok"] and expected in reasons(check)
+    assert file_check(report, "SIG-002.signed.pdf")["ok"]
+    if tamper is not flip_byte:  # the signature is intact; the later change is forbidden
+        assert "changed after signing, which it forbids" in reasons(check)
+    independent_agree(target, pki.ca, ok=False)
+    said = pyhanko_says(target, pki.ca)
+    assert said is None or pyhanko_word in said[1]
+
+
+def test_untrusted_but_intact_signature_is_reported_as_untrusted_not_broken(
+    signed: Path, pki: Pki
+) -> None:
+    code, report = verify_json(signed, pki.other_ca)
+    assert code == 1
+    for check in report["files"]:
+        (sig,) = check["signatures"]
+        assert sig["intact"] is True and sig["trusted"] is False
+        assert check["approved"] is True
+        assert "untrusted" in reasons(check) and "broken" not in reasons(check)
+    table = run("verify", signed)
+    assert table.exit_code == 1 and "intact, UNTRUSTED" in table.stdout
+    assert "BROKEN" not in table.stdout
+    target = signed / "SIG-001.signed.pdf"
+    said = pyhanko_says(target, pki.other_ca)
+    assert said is None or (said[0] == 1 and "INTACT:UNTRUSTED" in said[1])
+    assert pdfsig_ok(target) in (None, True)  # cryptographically intact for poppler too
+
+
+def test_pem_key_and_certificate_sign_like_pkcs12(batch: Path, pki: Pki) -> None:
+    result = run(
+        "sign", batch / "SIG-002.pdf", "--cert", pki.officer_cert, "--key", pki.officer_key,
+        "--passphrase-file", pki.passfile,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert manifest(batch)["documents"][1]["signed"]["pdf"] == "SIG-002.signed.pdf"
+    assert "signed" not in manifest(batch)["documents"][0]  # only the file named was signed
+    code, report = verify_json(batch / "SIG-002.signed.pdf", pki.ca)
+    assert code == 0, report
+    assert report["files"][0]["signatures"][0]["signer"] == "Julie M.B. Bradley"
+
+
+@pytest.mark.parametrize(
+    ("cert", "passfile", "expected"),
+    [
+        ("officer_p12", "wrong_passfile", "officer.p12: wrong passphrase"),
+        ("officer_cert", "wrong_passfile", "officer.key.pem: wrong passphrase for the private key"),
+        ("expired_p12", "passfile", "expired.p12: the certificate expired on "),
+        ("officer_p12", None, "officer.p12: needs a passphrase: use --passphrase-file"),
+    ],
+    ids=["p12-passphrase", "pem-passphrase", "expired", "no-passphrase"],
+)
+def test_unusable_credentials_are_one_clear_line_naming_the_file(
+    batch: Path, pki: Pki, cert: str, passfile: str | None, expected: str
+) -> None:
+    before = (batch / "manifest.json").read_bytes()
+    args: list[object] = ["sign", batch, "--cert", getattr(pki, cert)]
+    if cert == "officer_cert":
+        args += ["--key", pki.officer_key]
+    if passfile:
+        args += ["--passphrase-file", getattr(pki, passfile)]
+    result = run(*args)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and expected in line
+    assert not list(batch.glob("*.signed.pdf"))
+    assert (batch / "manifest.json").read_bytes() == before
+
+
+def test_missing_field_and_changed_original_are_errors_naming_the_file(
+    batch: Path, pki: Pki
+) -> None:
+    creds = ["--cert", pki.officer_p12, "--passphrase-file", pki.passfile]
+    result = run("sign", batch, "--field", "witness_signature", *creds)
+    assert result.exit_code == 1
+    assert "SIG-001.pdf: no signature field 'witness_signature'" in result.stderr
+    assert "SIG-002.pdf: no signature field 'witness_signature'" in result.stderr
+    with (batch / "SIG-002.pdf").open("ab") as fh:
+        fh.write(b"\n% changed after approval\n")
+    result = run("sign", batch, *creds)
+    assert result.exit_code == 1
+    assert "SIG-002.pdf: not the file the manifest recorded" in result.stderr
+    assert (batch / "SIG-001.signed.pdf").is_file() and not (batch / "SIG-002.signed.pdf").exists()
+    assert "signed" in manifest(batch)["documents"][0]
+    assert "signed" not in manifest(batch)["documents"][1]
+
+
+def test_signing_again_skips_signed_packets_unless_forced(signed: Path, pki: Pki) -> None:
+    first = manifest(signed)["documents"][0]["signed"]
+    creds = ["--cert", pki.officer_p12, "--passphrase-file", pki.passfile]
+    again = run("sign", signed, *creds)
+    assert again.exit_code == 0 and "0 signed, 2 already signed" in again.stdout
+    assert manifest(signed)["documents"][0]["signed"] == first
+    forced = run("sign", signed, *creds, "--force")
+    assert forced.exit_code == 0 and "2 signed, 0 already signed" in forced.stdout
+    record = manifest(signed)["documents"][0]["signed"]
+    assert record["sha256"] == sha256((signed / "SIG-001.signed.pdf").read_bytes())
+    changed = flip_byte((signed / "SIG-002.signed.pdf").read_bytes(), signed)
+    (signed / "SIG-002.signed.pdf").write_bytes(changed)  # evidence is never overwritten
+    refused = run("sign", signed, *creds)
+    assert refused.exit_code == 1 and "SIG-002.signed.pdf: changed since it was signed" in (
+        refused.stderr
+    )
+    assert (signed / "SIG-002.signed.pdf").read_bytes() == changed
+
+
+def test_timestamped_signature_is_pades_b_t(batch: Path, pki: Pki) -> None:
+    with tsa_server(pki.tsa) as url:
+        result = run(
+            "sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile,
+            "--timestamp-url", url,
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "PAdES B-T" in result.stdout
+    code, report = verify_json(batch, pki.ca)
+    assert code == 0, report
+    assert {s["level"] for f in report["files"] for s in f["signatures"]} == {"B-T"}
+    said = pyhanko_says(batch / "SIG-001.signed.pdf", pki.ca)
+    assert said is None or (said[0] == 0 and "TIMESTAMP_TOKEN<INTACT:TRUSTED>" in said[1])
+    code, report = verify_json(batch, pki.other_ca)  # neither signer nor TSA trusted now
+    assert code == 1 and "time-stamp authority is not trusted" in json.dumps(report)
+
+
+def test_unreachable_timestamp_server_is_an_error_naming_the_file(batch: Path, pki: Pki) -> None:
+    result = run(
+        "sign", batch / "SIG-001.pdf", "--cert", pki.officer_p12, "--passphrase-file",
+        pki.passfile, "--timestamp-url", "http://127.0.0.1:9/",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "SIG-001.pdf: signing failed:" in result.stderr
+    assert not (batch / "SIG-001.signed.pdf").exists()
+
+
+def test_content_changed_in_the_signing_revision_is_caught(
+    batch: Path, pki: Pki, batches: tuple[Path, Path]
+) -> None:
+    """A signature over a revision that already differs from the approved packet is valid to
+    any generic validator; only the comparison with the approved text catches it."""
+    changed = batch / "SIG-001.changed.pdf"
+    changed.write_bytes(
+        replace_name((batch / "SIG-001.pdf").read_bytes(), batches[1] / "SIG-001.pdf")
+    )
+    creds = load_credentials(pki.officer_p12, passphrase=PASSPHRASE)
+    sign_pdf(changed, batch / "SIG-001.signed.pdf", creds)
+    changed.unlink()
+    code, report = verify_json(batch / "SIG-001.signed.pdf", pki.ca)
+    check = report["files"][0]
+    assert code == 1 and check["signatures"][0]["ok"]  # the signature itself is fine
+    assert "not the approved text: page 1: 'Margaret A. Ellison' became" in reasons(check)
+
+
+def test_packet_renamed_as_another_grant_is_caught(signed: Path, pki: Pki) -> None:
+    shutil.copyfile(signed / "SIG-002.signed.pdf", signed / "SIG-001.signed.pdf")
+    code, report = verify_json(signed, pki.ca)
+    check = file_check(report, "SIG-001.signed.pdf")
+    assert code == 1 and check["grant_id"] == "SIG-002"
+    assert "named for SIG-001 but holds SIG-002" in reasons(check)
+
+
+def test_verify_reports_missing_signed_packet_and_nothing_to_verify(signed: Path, pki: Pki) -> None:
+    (signed / "SIG-002.signed.pdf").unlink()
+    code, report = verify_json(signed, pki.ca)
+    assert code == 1
+    assert "missing" in reasons(file_check(report, "SIG-002.signed.pdf"))
+    (signed / "SIG-001.signed.pdf").unlink()
+    (signed / "manifest.json").write_text('{"documents": []}', encoding="utf-8")
+    result = run("verify", signed)
+    assert result.exit_code == 1
+    assert (
+        result.stderr.strip()
+        == f"error: {signed}: no signed PDF to verify (sign the batch with grantgen sign)"
+    )
+
+
+def test_errors_show_a_traceback_only_with_verbose(batch: Path, pki: Pki) -> None:
+    args = ["sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.wrong_passfile]
+    assert "Traceback" not in run(*args).stderr
+    verbose = run("--verbose", *args)
+    assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+
+
+@pytest.mark.parametrize("command", [sign_command, verify_command], ids=["sign", "verify"])
+def test_commands_have_help(command: click.Command) -> None:
+    result = CliRunner().invoke(command, ["--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+    assert command.help is not None and len(command.help) > 200
