@@ -9,23 +9,13 @@ the same input always gives the same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pikepdf
 import pypdfium2 as pdfium
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    DictionaryObject,
-    FloatObject,
-    NameObject,
-    NumberObject,
-    StreamObject,
-    TextStringObject,
-)
+from pikepdf import Array, Dictionary, Name, OutlineItem, String
 
 from .errors import AssembleError
 
@@ -147,98 +137,81 @@ def _place(spec: FieldSpec, index: int, page: PageText) -> FieldPlacement | None
     return None
 
 
-def _signature_field(
-    writer: PdfWriter, page_index: int, placement: FieldPlacement
-) -> DictionaryObject:
-    page = writer.pages[page_index]
-    x1, y1, x2, y2 = placement.rect
-    appearance = StreamObject()
-    appearance.update(
-        {
-            NameObject("/Type"): NameObject("/XObject"),
-            NameObject("/Subtype"): NameObject("/Form"),
-            NameObject("/BBox"): ArrayObject(
-                [FloatObject(0), FloatObject(0), FloatObject(x2 - x1), FloatObject(y2 - y1)]
-            ),
-        }
-    )
-    field = DictionaryObject(
-        {
-            NameObject("/FT"): NameObject("/Sig"),
-            NameObject("/T"): TextStringObject(placement.name),
-            NameObject("/Type"): NameObject("/Annot"),
-            NameObject("/Subtype"): NameObject("/Widget"),
-            NameObject("/F"): NumberObject(4),  # print
-            NameObject("/Rect"): ArrayObject([FloatObject(round(v, 2)) for v in placement.rect]),
-            NameObject("/P"): page.indirect_reference,
-            NameObject("/AP"): DictionaryObject({NameObject("/N"): writer._add_object(appearance)}),
-        }
-    )
-    return field
+def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
+    """Empty signature fields (``/FT /Sig``) as widget annotations, listed in the AcroForm."""
+    fields = []
+    for placement in placements:
+        page = out.pages[placement.page]
+        x1, y1, x2, y2 = (round(v, 2) for v in placement.rect)
+        appearance = out.make_stream(
+            b"",
+            Type=Name.XObject,
+            Subtype=Name.Form,
+            BBox=[0, 0, round(x2 - x1, 2), round(y2 - y1, 2)],
+        )
+        widget = out.make_indirect(
+            Dictionary(
+                FT=Name.Sig,
+                T=String(placement.name),
+                Type=Name.Annot,
+                Subtype=Name.Widget,
+                F=4,  # print
+                Rect=[x1, y1, x2, y2],
+                P=page.obj,
+                AP=Dictionary(N=appearance),
+            )
+        )
+        if "/Annots" not in page.obj:
+            page.obj.Annots = Array()
+        page.obj.Annots.append(widget)
+        fields.append(widget)
+    if fields:
+        out.Root.AcroForm = Dictionary(Fields=Array(fields))
 
 
 def assemble(
-    source: PdfReader,
+    source: pikepdf.Pdf,
     pages: range,
     text: pdfium.PdfDocument,
-    plan: PdfReader,
+    plan: pikepdf.Pdf,
     info: PacketInfo,
     *,
-    identity: str,
     signature_fields: bool = True,
 ) -> bytes:
     """The packet for one grant: its agreement pages (``pages`` of ``source``, whose text
     ``text`` is the same PDF opened in PDFium), then the Plan, with fields and metadata.
 
-    ``identity`` (e.g. the hashes of the DOCX files the PDFs came from) seeds the PDF file
-    identifier, so the same input gives the same bytes.
+    The file identifier is derived from the content (qpdf's deterministic id), so the same
+    input gives the same bytes.
     """
     try:
         page_text = [PageText(text[i]) for i in pages]
         placements = find_fields(page_text) if signature_fields else []
         acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)
-        writer = PdfWriter()
-        writer.append(source, pages=(pages.start, pages.stop))
-        writer.append(plan, import_outline=False)
+        out = pikepdf.new()
+        out.pages.extend(source.pages[pages.start : pages.stop])
+        out.pages.extend(plan.pages)
     except AssembleError:
         raise
     except Exception as exc:
         raise AssembleError(f"cannot assemble the packet from the converted PDF: {exc}") from exc
-
-    annotations = []
-    for placement in placements:
-        ref = writer._add_object(_signature_field(writer, placement.page, placement))
-        page = writer.pages[placement.page]
-        if "/Annots" not in page:
-            page[NameObject("/Annots")] = ArrayObject()
-        annots = page["/Annots"]
-        assert isinstance(annots, ArrayObject)
-        annots.append(ref)
-        annotations.append(ref)
-    if annotations:
-        writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
-            {NameObject("/Fields"): ArrayObject(annotations)}
+    _add_fields(out, placements)
+    with out.open_outline() as outline:
+        outline.root.append(OutlineItem("Agreement", 0))
+        if acceptance is not None:
+            outline.root.append(OutlineItem("Participant's Acceptance", acceptance))
+        outline.root.append(OutlineItem("Plan", len(pages)))
+    out.Root.PageMode = Name.UseOutlines
+    out.docinfo = out.make_indirect(
+        Dictionary(
+            Title=String(info.title),
+            Author=String(info.author),
+            Subject=String(info.subject),
+            Keywords=String(info.keywords),
+            Creator=String("grantgen"),
+            Producer=String("grantgen (LibreOffice, qpdf)"),
         )
-
-    writer.add_outline_item(title="Agreement", page_number=0)
-    if acceptance is not None:
-        writer.add_outline_item(title="Participant's Acceptance", page_number=acceptance)
-    writer.add_outline_item(title="Plan", page_number=len(pages))
-    writer.page_mode = "/UseOutlines"
-
-    writer.add_metadata(
-        {
-            "/Title": info.title,
-            "/Author": info.author,
-            "/Subject": info.subject,
-            "/Keywords": info.keywords,
-            "/Creator": "grantgen",
-            "/Producer": "grantgen (LibreOffice, pypdf)",
-        }
     )
-    digest = hashlib.sha256(f"{identity}|{info!r}".encode())
-    ident = ByteStringObject(digest.digest()[:16])
-    writer._ID = ArrayObject([ident, ident])
     buf = io.BytesIO()
-    writer.write(buf)
+    out.save(buf, deterministic_id=True)
     return buf.getvalue()

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pikepdf
 import pypdfium2 as pdfium
-from pypdf import PdfReader
 
 from . import __version__
 from .assemble import PacketInfo, assemble
@@ -257,7 +257,7 @@ def _make_documents(
     size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
     pending: deque[_Chunk] = deque()
     staged: list[_Staged] = []
-    plan_pdf: PdfReader | None = None
+    plan_pdf: pikepdf.Pdf | None = None
     done = 0
 
     def finish(chunk: _Chunk) -> None:
@@ -266,7 +266,7 @@ def _make_documents(
             outcome = plan_job.result()
             if outcome.pdf is None:
                 raise ConvertError(f"the Plan document could not be converted: {outcome.error}")
-            plan_pdf = PdfReader(outcome.pdf)
+            plan_pdf = pikepdf.open(outcome.pdf)
         for number, pages in _converted(chunk, converter, pdf_dir):
             record, source = chunk.records[number], chunk.sources[number]
             if isinstance(pages, str):
@@ -319,7 +319,7 @@ class _Chunk:
     job: Future[Outcome]
 
 
-_Pages = tuple[PdfReader, pdfium.PdfDocument, range]
+_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range]
 
 
 def _converted(
@@ -335,7 +335,7 @@ def _converted(
     if outcome.pdf is not None:
         try:
             spans = split_points(outcome.pdf, len(chunk.records))
-            reader, text = PdfReader(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
+            reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
         except ConvertError:
             pass
         else:
@@ -347,17 +347,17 @@ def _converted(
         if single.pdf is None:
             yield number, single.error or outcome.error or "LibreOffice failed"
             continue
-        reader = PdfReader(single.pdf)
+        reader = pikepdf.open(single.pdf)
         yield number, (reader, pdfium.PdfDocument(single.pdf), range(len(reader.pages)))
 
 
 def _assemble_one(
     record: GrantRecord,
     source: Path,
-    reader: PdfReader,
+    reader: pikepdf.Pdf,
     text: pdfium.PdfDocument,
     span: range,
-    plan_pdf: PdfReader,
+    plan_pdf: pikepdf.Pdf,
     plan: Plan,
     options: GenerateOptions,
     work: Path,
@@ -375,7 +375,6 @@ def _assemble_one(
             "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
         ),
-        identity=f"{docx_hash}|{plan.id}",
         signature_fields=not options.draft,
     )
     pdf = source.with_suffix(".packet.pdf")

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
@@ -172,6 +174,7 @@ class _Prepared:
         self.name = name
         with zipfile.ZipFile(io.BytesIO(docx)) as z:
             self.files = {info.filename: z.read(info) for info in z.infolist()}
+        self.packed: dict[str, Deflated] = {}  # members compressed once, on first use
         self.helper = DocxTemplate(io.BytesIO(docx))
         self.helper.init_docx()
         document = self.files["word/document.xml"].decode("utf-8")
@@ -288,11 +291,20 @@ class DocumentTemplate:
             raise TemplateError(self.name, str(exc)) from exc
         for member, xml in parts.items():
             _well_formed(self.name, member, xml)
-        files = dict(prep.files)
-        files["word/document.xml"] = (prep.head + body + prep.tail).encode("utf-8")
+        changed: dict[str, bytes] = {
+            "word/document.xml": (prep.head + body + prep.tail).encode("utf-8"),
+            "docProps/core.xml": core_properties(properties),
+        }
         for member, xml in parts.items():
-            files[member] = _XML_DECLARATION + xml
-        files["docProps/core.xml"] = core_properties(properties)
+            changed[member] = _XML_DECLARATION + xml
+        files: dict[str, bytes | Deflated] = {}
+        for member, data in prep.files.items():
+            if member in changed:
+                files[member] = changed[member]
+            else:
+                if member not in prep.packed:
+                    prep.packed[member] = deflate(data)
+                files[member] = prep.packed[member]
         return Rendered(zip_files(files), body, parts)
 
     def _body(self, prep: _Prepared, xml: str) -> str:
@@ -315,16 +327,67 @@ def _well_formed(template: str, member: str, xml: bytes) -> None:
         ) from exc
 
 
-def zip_files(files: Mapping[str, bytes]) -> bytes:
-    """A DOCX (zip) of ``files``, with fixed timestamps: the same parts give the same bytes."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for name, data in files.items():
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            dst.writestr(info, data, compresslevel=1)
-    return out.getvalue()
+Deflated = tuple[int, bytes, int]
+"""A zip member compressed once: (CRC-32, raw deflate data, uncompressed size)."""
+
+
+def deflate(data: bytes) -> Deflated:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return zlib.crc32(data), packer.compress(data) + packer.flush(), len(data)
+
+
+def zip_files(files: Mapping[str, bytes | Deflated]) -> bytes:
+    """A DOCX (zip) of ``files`` with fixed timestamps: the same parts give the same bytes.
+
+    Members may be given already compressed (:func:`deflate`), so a template's unchanged
+    parts are compressed once per batch, not once per document.
+    """
+    out, central = bytearray(), bytearray()
+    stamp_time, stamp_date = 0, (0 << 9) | (1 << 5) | 1  # 1980-01-01 00:00:00
+    for name, data in files.items():
+        crc, packed, size = deflate(data) if isinstance(data, bytes) else data
+        raw_name = name.encode("utf-8")
+        flags = 0 if raw_name.isascii() else 0x800
+        offset = len(out)
+        out += struct.pack(
+            "<IHHHHHIIIHH",
+            0x04034B50,
+            20,
+            flags,
+            8,
+            stamp_time,
+            stamp_date,
+            crc,
+            len(packed),
+            size,
+            len(raw_name),
+            0,
+        )
+        out += raw_name + packed
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50,
+            (3 << 8) | 20,
+            20,
+            flags,
+            8,
+            stamp_time,
+            stamp_date,
+            crc,
+            len(packed),
+            size,
+            len(raw_name),
+            0,
+            0,
+            0,
+            0,
+            0o100644 << 16,
+            offset,
+        )
+        central += raw_name
+    count = len(files)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, len(central), len(out), 0)
+    return bytes(out + central + end)
 
 
 def core_properties(properties: Mapping[str, str]) -> bytes:

@@ -1,0 +1,176 @@
+"""Batch benchmark: grantgen end to end against LibreOffice alone, in one run.
+
+    make bench                                  # sizes 100 and 1,000
+    make bench BENCH_ARGS="--sizes 10000"       # the 10,000 batch (several minutes)
+    .venv/bin/python bench/bench.py --help
+
+For each size N it makes N synthetic grants (valid under the sample plan and sample prices),
+then times, on this machine:
+
+* grantgen: ``grantgen generate`` from start to exit (validation, DOCX, PDF packets with
+  signature fields and metadata, ledger, manifest), with the grantgen process's peak RSS;
+* baseline "one call": LibreOffice alone converting the same N DOCX files in one
+  ``soffice --headless --convert-to pdf`` call;
+* baseline "per doc": one ``soffice`` call per document, timed over 20 documents and scaled.
+
+and a cold single-grant ``grantgen generate`` (no LibreOffice running). Nothing here is a test:
+the numbers are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRICES = ROOT / "data" / "prices" / "atg-sample-prices.csv"
+RESERVE = 800_000
+RUNNER = """
+import resource, sys
+from generator.cli import main
+try:
+    main(sys.argv[1:], prog_name="grantgen")
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open(sys.argv[0] + ".rss", "w") as fh:
+    fh.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+sys.exit(code)
+"""
+
+
+def trading_days() -> list[tuple[date, str]]:
+    rows = [ln for ln in PRICES.read_text().splitlines() if ln and not ln.startswith("#")]
+    return [(date.fromisoformat(d), c) for d, c in csv.reader(rows[1:])]
+
+
+def make_grants(path: Path, n: int) -> None:
+    days = trading_days()
+    shares = max(1, RESERVE // n)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["grant_id", "participant", "address", "grant_date", "shares", "exercise_price"])
+        for i in range(n):
+            day, close = days[i % len(days)]
+            out.writerow(
+                [
+                    f"B-{i:06d}",
+                    f"Director {i:06d} Example-Name",
+                    f"{i} Main Street / Springfield, MA 0{i % 10000:04d}",
+                    day.isoformat(),
+                    shares,
+                    close,
+                ]
+            )
+
+
+def soffice() -> str:
+    return os.environ.get("GRANTGEN_SOFFICE") or shutil.which("soffice") or "soffice"
+
+
+def run_grantgen(grants: Path, out: Path, ledger: Path, jobs: int, work: Path) -> tuple[float, int, int]:
+    runner = work / "run_grantgen.py"
+    runner.write_text(RUNNER)
+    cmd = [sys.executable, str(runner), "generate", str(grants), "--out", str(out), "--prices",
+           str(PRICES), "--ledger", str(ledger), "--quiet"]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:], file=sys.stderr)
+    rss_kb = int((runner.with_suffix(".py.rss")).read_text() or 0)
+    return seconds, rss_kb, proc.returncode
+
+
+def baseline_one_call(docx: list[Path], work: Path) -> float:
+    profile = work / "lo-one"
+    out = work / "one"
+    out.mkdir()
+    started = time.perf_counter()
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(out), *map(str, docx)],
+                   capture_output=True, check=False)
+    seconds = time.perf_counter() - started
+    made = len(list(out.glob("*.pdf")))
+    if made != len(docx):
+        print(f"  (baseline one call made {made} of {len(docx)} PDFs)", file=sys.stderr)
+    return seconds
+
+
+def baseline_per_doc(docx: list[Path], work: Path, sample: int = 20) -> float:
+    profile = work / "lo-each"
+    out = work / "each"
+    out.mkdir()
+    chosen = docx[:sample]
+    # warm the profile once, as a real per-document loop would after its first call
+    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                    "--convert-to", "pdf", "--outdir", str(work), str(chosen[0])], capture_output=True)
+    started = time.perf_counter()
+    for path in chosen:
+        subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                        "--convert-to", "pdf", "--outdir", str(out), str(path)], capture_output=True)
+    return (time.perf_counter() - started) * len(docx) / len(chosen)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000", help="comma-separated batch sizes")
+    parser.add_argument("--jobs", type=int, default=0, help="grantgen --jobs (default: cores)")
+    parser.add_argument("--no-baselines", action="store_true", help="time grantgen only")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{subprocess.run([soffice(), '--version'], capture_output=True, text=True).stdout.strip()}")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="grantgen-bench-") as tmp:
+        work = Path(tmp)
+        # cold single grant: no LibreOffice running, the cached profile as a user would have it
+        one = work / "one.csv"
+        make_grants(one, 1)
+        cold, _, _ = run_grantgen(one, work / "out-1", work / "l-1.sqlite", args.jobs, work)
+        print(f"single grant, cold: {cold:.2f} s")
+        for n in sizes:
+            grants = work / f"grants-{n}.csv"
+            make_grants(grants, n)
+            out = work / f"out-{n}"
+            seconds, rss_kb, code = run_grantgen(grants, out, work / f"l-{n}.sqlite", args.jobs, work)
+            docs = len(list(out.glob("*.pdf")))
+            row = {"n": n, "docs": docs, "s": seconds, "rate": docs / seconds, "rss": rss_kb / 1024,
+                   "code": code}
+            if not args.no_baselines:
+                docx = sorted(out.glob("*.docx"))
+                sub = work / f"base-{n}"
+                sub.mkdir()
+                row["one"] = baseline_one_call(docx, sub)
+                row["each"] = baseline_per_doc(docx, sub)
+            rows.append(row)
+            shutil.rmtree(out, ignore_errors=True)
+    head = f"{'grants':>7} {'docs':>6} {'seconds':>8} {'docs/s':>7} {'peak MB':>8}"
+    if not args.no_baselines:
+        head += f" {'LO 1 call s':>11} {'x':>6} {'LO per-doc s':>12} {'x':>7}"
+    print(head)
+    for r in rows:
+        line = f"{r['n']:>7} {r['docs']:>6} {r['s']:>8.1f} {r['rate']:>7.1f} {r['rss']:>8.0f}"
+        if "one" in r:
+            line += (f" {r['one']:>11.1f} {r['one'] / r['s']:>5.1f}x {r['each']:>12.1f}"
+                     f" {r['each'] / r['s']:>6.1f}x")
+        if r["code"]:
+            line += f"  (grantgen exit {r['code']})"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
