@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -61,20 +62,52 @@ format_option = click.option(
 # --- generate ------------------------------------------------------------------------------
 
 
-def _progress(quiet: bool) -> Callable[[str, int, int], None]:
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on a terminal (documents made, rate, time left); silent otherwise."""
     if quiet or not sys.stderr.isatty():
-        return lambda stage, done, total: None
-    last: dict[str, int] = {}
+        yield lambda stage, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    class Rate(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:5.1f} docs/s" if speed else "     - docs/s")
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        Rate(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
 
     def show(stage: str, done: int, total: int) -> None:
-        if last.get(stage) == done:
-            return
-        last[stage] = done
-        click.echo(f"\r{stage:>8}: {done}/{total}", err=True, nl=False)
-        if done >= total:
-            click.echo("", err=True)
+        if stage not in tasks:
+            label = {"render": "Word files", "assemble": "PDF packets"}.get(stage, stage)
+            tasks[stage] = bar.add_task(f"{label:>11}", total=total)
+        bar.update(tasks[stage], completed=done)
 
-    return show
+    with bar:
+        yield show
 
 
 def _report(result: GenerateResult, quiet: bool) -> None:
@@ -163,20 +196,19 @@ def generate_command(
                     click.echo(f"{f.severity}: {f}", err=True)
                 click.echo("error: --strict: warnings found; nothing was generated", err=True)
                 sys.exit(1)
-        result = generate(
-            GenerateOptions(
-                grants=grants,
-                out=out,
-                plan=plan,
-                prices=prices,
-                ledger=ledger,
-                templates=templates,
-                draft=draft,
-                jobs=jobs,
-                timeout=timeout,
-            ),
-            progress=_progress(quiet),
+        options = GenerateOptions(
+            grants=grants,
+            out=out,
+            plan=plan,
+            prices=prices,
+            ledger=ledger,
+            templates=templates,
+            draft=draft,
+            jobs=jobs,
+            timeout=timeout,
         )
+        with _progress(quiet) as progress:
+            result = generate(options, progress=progress)
         _report(result, quiet)
         sys.exit(1 if result.errors else 0)
 
