@@ -22,7 +22,13 @@ from .ledger import Ledger, ledger_path, parse_split
 from .output import write_atomic
 from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from .plan import load_plan
-from .records import parse_date
+from .records import (
+    ReadOptions,
+    parse_date,
+    parse_mapping,
+    parse_rows,
+    parse_where,
+)
 
 PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
 LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
@@ -49,6 +55,48 @@ ledger_option = click.option(
     "--ledger", type=click.Path(dir_okay=False, path_type=Path), help=LEDGER_HELP
 )
 prices_option = click.option("--prices", type=_file(), help=PRICES_HELP)
+
+
+def _read_options(
+    sheet: str | None, mappings: tuple[str, ...], only: str | None, where: tuple[str, ...]
+) -> ReadOptions:
+    try:
+        return ReadOptions(
+            sheet=sheet,
+            mapping=parse_mapping(mappings),
+            only=parse_rows(only) if only else None,
+            where=parse_where(where),
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sheet, --map, --only, --where: how to read the grants file."""
+    for option in reversed(
+        [
+            click.option("--sheet", help="Excel: the sheet to read (default: the first)."),
+            click.option(
+                "--map",
+                "mappings",
+                multiple=True,
+                metavar="'HEADER=column'",
+                help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; "
+                "or a file of such lines).",
+            ),
+            click.option("--only", metavar="ROWS", help="Only these rows, e.g. 2-10,15."),
+            click.option(
+                "--where",
+                multiple=True,
+                metavar="column=value",
+                help="Only rows whose column equals value, e.g. participant='Ann Lee'.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 format_option = click.option(
     "--format",
     "fmt",
@@ -163,6 +211,7 @@ def _report(result: GenerateResult, quiet: bool) -> None:
     help="Seconds a LibreOffice start may take (plus 10 s per document it converts).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@read_options
 def generate_command(
     grants: Path,
     out: Path,
@@ -175,6 +224,10 @@ def generate_command(
     jobs: int,
     timeout: float,
     quiet: bool,
+    sheet: str | None,
+    mappings: tuple[str, ...],
+    only: str | None,
+    where: tuple[str, ...],
 ) -> None:
     """Make a Word agreement and a signature-ready PDF packet for every grant in GRANTS.
 
@@ -188,9 +241,10 @@ def generate_command(
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """
+    reading = _read_options(sheet, mappings, only, where)
     with errors(verbose()):
         if strict:
-            checked = check_batch(grants, plan, prices, ledger, documents=True)
+            checked = check_batch(grants, plan, prices, ledger, documents=True, read=reading)
             if checked.report.count("warning"):
                 for f in checked.findings:
                     click.echo(f"{f.severity}: {f}", err=True)
@@ -206,6 +260,7 @@ def generate_command(
             draft=draft,
             jobs=jobs,
             timeout=timeout,
+            read=reading,
         )
         with _progress(quiet) as progress:
             result = generate(options, progress=progress)
@@ -223,6 +278,7 @@ def generate_command(
 @ledger_option
 @format_option
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@read_options
 def validate_command(
     grants: Path,
     prices: Path | None,
@@ -230,6 +286,10 @@ def validate_command(
     ledger: Path | None,
     fmt: str,
     strict: bool,
+    sheet: str | None,
+    mappings: tuple[str, ...],
+    only: str | None,
+    where: tuple[str, ...],
 ) -> None:
     """Check every grant in GRANTS against the plan, the prices and the ledger; make nothing.
 
@@ -237,8 +297,9 @@ def validate_command(
     section it cites, plus the share reserve before and after the batch. Exit 0 when there is
     no error (warnings pass unless --strict), 1 when there is.
     """
+    reading = _read_options(sheet, mappings, only, where)
     with errors(verbose()):
-        checked = check_batch(grants, plan, prices, ledger)
+        checked = check_batch(grants, plan, prices, ledger, read=reading)
         summary = checked.summary()
         if fmt == "json":
             findings = [f.as_dict() for f in checked.findings]
@@ -421,3 +482,8 @@ from .cli_sign import sign_command, verify_command  # noqa: E402
 
 main.add_command(sign_command, "sign")
 main.add_command(verify_command, "verify")
+
+from .cli_preview import columns_command, preview_command  # noqa: E402
+
+main.add_command(columns_command, "columns")
+main.add_command(preview_command, "preview")

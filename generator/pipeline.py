@@ -29,7 +29,7 @@ from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
-from .records import GrantRecord, ReadResult, read_grants
+from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .render import Rendered, TemplateSet
 from .resources import templates_dir
 from .rules import ERROR, Finding, Report, check, parse_findings
@@ -60,6 +60,8 @@ class GenerateOptions:
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
     """Seconds one LibreOffice start may take, before the per-document allowance."""
+    read: ReadOptions = field(default_factory=ReadOptions)
+    """Sheet, header mapping and row selection for the grants file."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ def check_batch(
     ledger: Path | None = None,
     *,
     documents: bool = False,
+    read: ReadOptions | None = None,
 ) -> Checked:
     """Read the grants and run every rule against the plan, the prices and the ledger.
 
@@ -164,13 +167,13 @@ def check_batch(
     """
     plan = load_plan(plan_path)
     table = load_prices(prices) if prices is not None else None
-    read = read_grants(grants)
+    rows = read_grants(grants, read)
     with Ledger(ledger_path(ledger), create=False) as book:
         pool = book.pool(plan)
-    report = check(read.records, plan, table, pool)
-    report.findings[:0] = parse_findings(read.errors, plan)
+    report = check(rows.records, plan, table, pool)
+    report.findings[:0] = parse_findings(rows.errors, plan)
     if documents:
-        for rec in read.records:
+        for rec in rows.records:
             if rec.award_type not in plan.option_types and rec.row not in report.refused_rows:
                 report.findings.append(
                     Finding(
@@ -185,7 +188,7 @@ def check_batch(
                     )
                 )
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
-    return Checked(plan, read, report, table)
+    return Checked(plan, rows, report, table)
 
 
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
@@ -193,7 +196,12 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     started = time.monotonic()
     templates = TemplateSet(options.templates or templates_dir())
     checked = check_batch(
-        options.grants, options.plan, options.prices, options.ledger, documents=True
+        options.grants,
+        options.plan,
+        options.prices,
+        options.ledger,
+        documents=True,
+        read=options.read,
     )
     plan, report = checked.plan, checked.report
     refused = report.refused_rows

@@ -8,35 +8,59 @@ Every value is parsed before anything is rendered. A value that cannot be parsed
 from __future__ import annotations
 
 import calendar
-import csv
 import hashlib
-import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from . import sheets
 from .errors import InputError, RecordError
 
 AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
 
 #: Canonical column names, and the header spellings that mean them. Header names are compared
-#: after removing case, spaces, underscores and hyphens.
+#: after removing case and everything but letters and digits ("No. of Shares" = noofshares).
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "grant_id": ("grantid", "id"),
-    "participant": ("participant",),
-    "address": ("address",),
-    "grant_date": ("grantdate",),
-    "shares": ("shares",),
-    "exercise_price": ("exerciseprice",),
-    "award_type": ("awardtype",),
-    "is_employee": ("isemployee",),
-    "substitute": ("substitute",),
+    "grant_id": ("grantid", "id", "grantno", "grantnumber", "optionid", "awardid"),
+    "participant": (
+        "participant",
+        "director",
+        "name",
+        "directorname",
+        "participantname",
+        "optionee",
+        "grantee",
+        "fullname",
+        "legalname",
+    ),
+    "address": ("address", "mailingaddress", "homeaddress", "participantaddress"),
+    "grant_date": ("grantdate", "dateofgrant", "date", "awarddate", "optiondate"),
+    "shares": (
+        "shares",
+        "numberofshares",
+        "noofshares",
+        "numshares",
+        "sharesgranted",
+        "optionshares",
+        "quantity",
+    ),
+    "exercise_price": (
+        "exerciseprice",
+        "price",
+        "pricepershare",
+        "strikeprice",
+        "strike",
+        "optionprice",
+    ),
+    "award_type": ("awardtype", "type"),
+    "is_employee": ("isemployee", "employee"),
+    "substitute": ("substitute", "substituteoption"),
     "fair_market_value": ("fairmarketvalue", "fmv"),
     "final_exercise_date": ("finalexercisedate", "expirationdate", "expirydate"),
-    "term_years": ("termyears", "term"),
+    "term_years": ("termyears", "term", "optionterm"),
 }
 REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 
@@ -103,7 +127,77 @@ class ReadResult:
 
 
 def normalise_header(name: str) -> str:
-    return re.sub(r"[\s_\-]+", "", name).lower()
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a grants file: which sheet, how to map headers, which rows to keep."""
+
+    sheet: str | None = None
+    """Excel sheet name (the first sheet when None)."""
+    mapping: dict[str, str] = field(default_factory=dict)
+    """Header as written → canonical column, for headers that aren't recognised."""
+    only: frozenset[int] | None = None
+    """Spreadsheet row numbers to keep (None: all)."""
+    where: tuple[tuple[str, str], ...] = ()
+    """(canonical column, value): keep rows whose cell equals the value (case-insensitive)."""
+
+
+def parse_rows(text: str) -> frozenset[int]:
+    """``2-10,15`` → {2, …, 10, 15}."""
+    rows: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)|(\d+)", part)
+        if not m:
+            raise ValueError(f"{part!r} is not a row or a range of rows (e.g. 2-10,15)")
+        if m.group(3):
+            rows.add(int(m.group(3)))
+        else:
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if lo > hi:
+                raise ValueError(f"{part!r}: the range runs backwards")
+            rows.update(range(lo, hi + 1))
+    if not rows or min(rows) < 2:
+        raise ValueError("grant rows start at 2 (row 1 is the header)")
+    return frozenset(rows)
+
+
+def parse_mapping(items: Iterable[str]) -> dict[str, str]:
+    """``Director Name=participant`` (or a file of such lines) → {header: column}."""
+    mapping: dict[str, str] = {}
+    lines: list[str] = []
+    for item in items:
+        path = Path(item)
+        if "=" not in item and path.is_file():
+            lines += [ln for ln in path.read_text(encoding="utf-8-sig").splitlines()]
+        else:
+            lines.append(item)
+    for line in lines:
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        header, sep, column = line.rpartition("=")
+        column = column.strip()
+        if not sep or not header.strip():
+            raise ValueError(f"{line!r}: write a mapping as 'Header in the file=column'")
+        if column not in COLUMNS:
+            raise ValueError(
+                f"{line!r}: {column!r} is not a column (columns: {', '.join(COLUMNS)})"
+            )
+        mapping[normalise_header(header)] = column
+    return mapping
+
+
+def parse_where(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items:
+        column, sep, value = item.partition("=")
+        column = column.strip()
+        if not sep or column not in COLUMNS:
+            raise ValueError(f"{item!r}: write it as column=value (columns: {', '.join(COLUMNS)})")
+        out.append((column, value.strip()))
+    return tuple(out)
 
 
 _HEADER_INDEX = {alias: canon for canon, aliases in COLUMNS.items() for alias in aliases}
@@ -235,38 +329,20 @@ def derive_grant_id(participant: str, grant_date: date, shares: int, price: Deci
 # --- reading the file ----------------------------------------------------------------------
 
 
-def _decode(path: Path, raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            str(path),
-            f"is not UTF-8 (bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); it may be "
-            "Latin-1 or Windows-1252: save it as 'CSV UTF-8' and try again",
-        ) from None
+def map_header(header: list[str], mapping: dict[str, str]) -> list[str | None]:
+    """The canonical column each header cell is read as (None: not recognised)."""
+    out: list[str | None] = []
+    for name in header:
+        key = normalise_header(name)
+        out.append(mapping.get(key) or _HEADER_INDEX.get(key))
+    return out
 
 
-def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
-    if b"\x00" in raw and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise InputError(str(path), "is not a CSV text file (it contains NUL bytes)")
-    text = _decode(path, raw)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        yield from enumerate(reader, start=1)
-    except csv.Error as exc:
-        raise InputError(str(path), f"row {reader.line_num}: not valid CSV ({exc})") from None
-
-
-def read_grants(path: str | Path) -> ReadResult:
-    """Parse every row of a grants CSV; bad values become row/column errors, not exceptions."""
+def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadResult:
+    """Parse every row of a grants CSV or Excel file; bad values become row/column errors."""
     path = Path(path)
-    rows = _rows(path)
+    options = options or ReadOptions()
+    rows = sheets.rows(path, options.sheet)
     header: list[str] | None = None
     for _, cells in rows:
         if any(c.strip() for c in cells):
@@ -279,8 +355,9 @@ def read_grants(path: str | Path) -> ReadResult:
     index: dict[str, int] = {}
     warnings: list[str] = []
     unknown: list[str] = []
-    for i, name in enumerate(header):
-        canon = _HEADER_INDEX.get(normalise_header(name))
+    for i, (name, canon) in enumerate(
+        zip(header, map_header(header, options.mapping), strict=True)
+    ):
         if canon is None:
             if name.strip():
                 unknown.append(name)
@@ -309,6 +386,15 @@ def read_grants(path: str | Path) -> ReadResult:
         if not any(c.strip() for c in cells):
             continue  # blank rows are skipped, not errors
         seen_rows += 1
+        if options.only is not None and number not in options.only:
+            continue
+        if not all(
+            column in index
+            and index[column] < len(cells)
+            and cells[index[column]].strip().casefold() == value.casefold()
+            for column, value in options.where
+        ):
+            continue
         record, row_errors = _parse_row(number, cells, header, index)
         if record is not None:
             records.append(record)

@@ -1,0 +1,153 @@
+"""``grantgen columns`` and ``grantgen preview``: look before making a hundred documents."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import sheets
+from .cliutil import errors, verbose
+from .errors import InputError
+from .pipeline import GenerateOptions, generate
+from .records import COLUMNS, REQUIRED, ReadOptions, map_header
+
+
+def _file() -> click.Path:
+    return click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("columns")
+@click.argument("grants", type=_file())
+@click.option("--sheet", help="Excel: the sheet to read (default: the first).")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="'HEADER=column'",
+    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable).",
+)
+def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) -> None:
+    """Show how each header of GRANTS is understood: the column it is read as, or ignored.
+
+    Exit 1 when a required column (participant, grant_date, shares, exercise_price) has no
+    header; use --map 'Your Header=column' for headers that are not recognised.
+    """
+    from .cli import _read_options
+
+    options: ReadOptions = _read_options(sheet, mappings, None, ())
+    with errors(verbose()):
+        header = next((cells for _, cells in sheets.rows(grants, sheet) if any(cells)), None)
+        if header is None:
+            raise InputError(str(grants), "is empty")
+        canonical = map_header(header, options.mapping)
+        width = max(len(h) for h in header) + 2
+        for name, canon in zip(header, canonical, strict=True):
+            click.echo(f"{name!r:<{width}} -> {canon or '(ignored: not a known column)'}")
+        seen = {c for c in canonical if c}
+        missing = [c for c in REQUIRED if c not in seen]
+        unused = [c for c in COLUMNS if c not in seen and c not in REQUIRED]
+        if unused:
+            click.echo(f"optional columns not present: {', '.join(unused)}")
+        if missing:
+            click.echo(f"error: required column(s) missing: {', '.join(missing)}", err=True)
+            sys.exit(1)
+
+
+@click.command("preview")
+@click.argument("grants", type=_file())
+@click.option(
+    "--row", type=click.IntRange(min=2), required=True, help="Spreadsheet row (2 = first grant)."
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder (default: a new temporary one).",
+)
+@click.option("--plan", type=_file(), help="Plan terms (TOML).")
+@click.option("--prices", type=_file(), help="Closing prices (date,close).")
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Templates folder.",
+)
+@click.option("--sheet", help="Excel: the sheet to read.")
+@click.option("--map", "mappings", multiple=True, metavar="'HEADER=column'", help="Header mapping.")
+@click.option(
+    "--png/--no-png", default=True, show_default=True, help="Also PNG pages (needs pdftoppm)."
+)
+def preview_command(
+    grants: Path,
+    row: int,
+    out: Path | None,
+    plan: Path | None,
+    prices: Path | None,
+    templates: Path | None,
+    sheet: str | None,
+    mappings: tuple[str, ...],
+    png: bool,
+) -> None:
+    """Render one grant (spreadsheet row ROW) as a draft PDF, and PNG pages, and print the paths.
+
+    Nothing is recorded in the ledger; the files are drafts (DRAFT on every page, no signature
+    fields). Findings for the row are printed; a row with an error is not rendered (exit 1).
+    """
+    from .cli import _read_options
+
+    reading = _read_options(sheet, mappings, str(row), ())
+    with errors(verbose()):
+        folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
+        result = generate(
+            GenerateOptions(
+                grants=grants,
+                out=folder,
+                plan=plan,
+                prices=prices,
+                templates=templates,
+                draft=True,
+                jobs=1,
+                read=reading,
+            )
+        )
+        for warning in result.warnings:
+            click.echo(f"warning: {warning['message']}", err=True)
+        for error in result.errors:
+            click.echo(f"error: {error['message']}", err=True)
+        if not result.documents:
+            if not result.errors:
+                click.echo(f"error: row {row} holds no grant", err=True)
+            sys.exit(1)
+        doc = result.documents[0]
+        for finding in doc.findings:
+            click.echo(f"{finding['severity']}: {finding['message']}", err=True)
+        pdf = folder / doc.pdf
+        click.echo(f"docx: {folder / doc.docx}")
+        click.echo(f"pdf:  {pdf}")
+        for page in _png_pages(pdf) if png else []:
+            click.echo(f"png:  {page}")
+
+
+def _png_pages(pdf: Path) -> list[Path]:
+    tool = shutil.which("pdftoppm")
+    if tool is None:
+        click.echo(
+            "note: pdftoppm is not installed; no PNG pages (apt-get install poppler-utils)",
+            err=True,
+        )
+        return []
+    prefix = pdf.with_suffix("")
+    proc: Any = subprocess.run(
+        [tool, "-png", "-r", "80", str(pdf), str(prefix)], capture_output=True, timeout=120
+    )
+    if proc.returncode != 0:
+        click.echo(
+            f"note: pdftoppm failed: {proc.stderr.decode(errors='replace')[-200:]}", err=True
+        )
+        return []
+    return sorted(pdf.parent.glob(f"{prefix.name}-*.png"))

@@ -1,0 +1,161 @@
+"""Rows of cells from a grants spreadsheet: CSV (any common encoding, detected or refused with
+the encoding named) or Excel .xlsx (read with openpyxl, defusedxml guarding the XML).
+
+Every cell comes out as text, the form the record parsers read: an Excel date as
+``2005-05-16``, a number as its exact decimal text, a formula as its cached value. A hostile
+workbook (a zip bomb, thousands of members, XML entity declarations) is refused before it is
+parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: Limits for archives (DOCX templates, XLSX inputs) checked before anything is parsed.
+MAX_MEMBERS = 2000
+MAX_TOTAL_BYTES = 200 * 1024 * 1024
+MAX_RATIO = 200
+
+
+def check_archive(path: Path | str, data: bytes | None = None, *, what: str = "file") -> None:
+    """Refuse a zip that is a bomb: too many members, too large unpacked, or compressed far
+    beyond what documents compress to; and XML that declares entities (billion laughs, XXE)."""
+    source: Any = io.BytesIO(data) if data is not None else path
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(str(path), f"is not a valid {what} (not a zip archive: {exc})") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_MEMBERS:
+            raise InputError(str(path), f"has {len(members)} archive members; refused (zip bomb?)")
+        total = sum(m.file_size for m in members)
+        if total > MAX_TOTAL_BYTES:
+            raise InputError(str(path), f"unpacks to {total:,} bytes; refused (zip bomb?)")
+        for m in members:
+            if m.file_size > 1024 * 1024 and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+                raise InputError(
+                    str(path),
+                    f"member {m.filename} is compressed {m.file_size // max(m.compress_size, 1)}"
+                    ":1; refused (zip bomb?)",
+                )
+        for m in members:
+            if m.filename.endswith((".xml", ".rels")):
+                with archive.open(m) as fh:
+                    head = fh.read(64 * 1024)
+                if re.search(rb"<!(DOCTYPE|ENTITY)", head):
+                    raise InputError(
+                        str(path), f"member {m.filename} declares XML entities; refused"
+                    )
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """CSV bytes as text: UTF-8 (with or without BOM) or UTF-16 with a BOM; else refused."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(str(path), "claims UTF-16 (it has a BOM) but is not") from None
+    if b"\x00" in raw:
+        raise InputError(str(path), "is not a CSV text file (it contains NUL bytes)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            str(path),
+            f"is not UTF-8 (bad byte 0x{raw[exc.start]:02x} at offset {exc.start}); it may be "
+            "Latin-1 or Windows-1252: save it as 'CSV UTF-8' and try again",
+        ) from None
+
+
+def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells) for every row of a CSV file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(str(path), "is a zip archive (an Excel file?), not CSV: name it .xlsx")
+    text = decode(path, raw)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        yield from enumerate(reader, start=1)
+    except csv.Error as exc:
+        raise InputError(str(path), f"row {reader.line_num}: not valid CSV ({exc})") from None
+
+
+def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells as text) for every row of one sheet of a workbook."""
+    import openpyxl
+
+    check_archive(path, what="Excel workbook")
+    try:
+        values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(str(path), f"cannot be read as an Excel workbook: {exc}") from None
+    try:
+        names = values.sheetnames
+        if sheet is not None and sheet not in names:
+            raise InputError(str(path), f"has no sheet {sheet!r} (sheets: {', '.join(names)})")
+        name = sheet or names[0]
+        cached = values[name].iter_rows()
+        source = formulas[name].iter_rows()
+        for number, (row, raw) in enumerate(zip(cached, source, strict=True), start=1):
+            yield number, [_cell_text(path, number, c, f) for c, f in zip(row, raw, strict=True)]
+    finally:
+        values.close()
+        formulas.close()
+
+
+def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
+    value = cell.value
+    formula = isinstance(source.value, str) and source.value.startswith("=")
+    if value is None:
+        if formula:
+            raise InputError(
+                str(path),
+                f"cell {source.coordinate} (row {row}) holds the formula {source.value} with no "
+                "saved value: open the workbook in Excel and save it, then try again",
+            )
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            return value.isoformat(sep=" ")
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int):
+        fmt = getattr(cell, "number_format", "") or ""
+        if re.fullmatch(r"0+", fmt):  # a number shown with leading zeros, e.g. 00123
+            return str(value).zfill(len(fmt))
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return str(Decimal(repr(value)))
+    return str(value)
+
+
+def rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a CSV or Excel file, chosen by the file's name."""
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        return xlsx_rows(path, sheet)
+    if sheet is not None:
+        raise InputError(str(path), "--sheet applies to Excel workbooks only")
+    return csv_rows(path)

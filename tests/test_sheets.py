@@ -1,0 +1,237 @@
+"""Excel input, header aliases and mappings, row selection, `columns` and `preview`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.errors import InputError
+from generator.records import ReadOptions, parse_mapping, parse_rows, read_grants
+from generator.sheets import check_archive
+
+from .conftest import PRICES
+
+
+def workbook(path: Path, rows: list[list[object]], formats: dict[str, str] | None = None) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Grants"
+    for row in rows:
+        ws.append(row)
+    for coord, fmt in (formats or {}).items():
+        ws[coord].number_format = fmt
+    other = wb.create_sheet("Other")
+    other.append(["participant", "grant_date", "shares", "exercise_price"])
+    other.append(["Sheet Two Person", dt.date(2005, 5, 16), 100, 3.25])
+    wb.save(path)
+    return path
+
+
+HEADERS = ["Grant ID", "Director Name", "Date of Grant", "No. of Shares", "Price", "Employee?"]
+
+
+def test_excel_cells_are_read_as_what_they_are(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx",
+        [
+            HEADERS,
+            ["00123", "Zoë O'Brien & Sons", dt.datetime(2005, 5, 16), 15000, 3.25, False],
+            [124, "Bo Chen", dt.date(2005, 5, 20), 7500.0, 3.31, "no"],
+        ],
+        {"E2": '"$"#,##0.00', "E3": '"$"#,##0.00', "A3": "00000", "D2": "#,##0"},
+    )
+    result = read_grants(path, ReadOptions(mapping=parse_mapping(["Employee?=is_employee"])))
+    assert not result.errors, result.errors
+    first, second = result.records
+    assert first.grant_id == "00123"  # text keeps its leading zeros
+    assert second.grant_id == "00124"  # a number shown as 00124 is read as shown
+    assert (first.participant, first.grant_date, first.shares) == (
+        "Zoë O'Brien & Sons",
+        dt.date(2005, 5, 16),
+        15000,
+    )
+    assert first.exercise_price == Decimal("3.25") and second.exercise_price == Decimal("3.31")
+    assert second.shares == 7500 and first.is_employee is False
+    assert result.columns["Director Name"] == "participant"
+    assert result.columns["No. of Shares"] == "shares"
+
+
+def test_sheet_option_and_unknown_sheet(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx", [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), 1, 3.25]]
+    )
+    other = read_grants(path, ReadOptions(sheet="Other"))
+    assert [r.participant for r in other.records] == ["Sheet Two Person"]
+    with pytest.raises(InputError, match="no sheet 'Nope'.*Grants, Other"):
+        read_grants(path, ReadOptions(sheet="Nope"))
+
+
+def test_bad_excel_values_name_row_and_column(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx",
+        [
+            HEADERS[:5],
+            ["A-1", "Ann", "not a date", 1, 3.25],
+            ["A-2", "Bo", dt.date(2005, 5, 16), 1.5, 3.25],
+        ],
+    )
+    errs = {(e.row, e.column) for e in read_grants(path).errors}
+    assert errs == {(2, "Date of Grant"), (3, "No. of Shares")}
+
+
+def test_formula_without_a_cached_value_is_a_clear_error(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx", [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), "=1000*15", 3.25]]
+    )
+    with pytest.raises(InputError, match=r"D2.*formula.*no saved value"):
+        read_grants(path)
+
+
+def test_formula_with_a_cached_value_reads_the_value(tmp_path: Path) -> None:
+    source = workbook(
+        tmp_path / "src.xlsx", [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), "=1000*15", 3.25]]
+    )
+    saved = tmp_path / "saved.xlsx"
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(saved, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                # what Excel writes: the formula and its last computed value
+                assert b"<f>1000*15</f><v></v>" in data or b"<f>1000*15</f><v />" in data
+                data = data.replace(b"<f>1000*15</f><v></v>", b"<f>1000*15</f><v>15000</v>")
+                data = data.replace(b"<f>1000*15</f><v />", b"<f>1000*15</f><v>15000</v>")
+            dst.writestr(item, data)
+    (rec,) = read_grants(saved).records
+    assert rec.shares == 15000
+
+
+def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/worksheets/sheet1.xml", b"\0" * (40 * 1024 * 1024))
+    with pytest.raises(InputError, match="zip bomb"):
+        read_grants(bomb)
+    many = tmp_path / "many.xlsx"
+    with zipfile.ZipFile(many, "w") as z:
+        for i in range(2500):
+            z.writestr(f"x/{i}.txt", b"")
+    with pytest.raises(InputError, match="2500 archive members"):
+        read_grants(many)
+    good = workbook(
+        tmp_path / "ok.xlsx", [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), 1, 3.25]]
+    )
+    evil = tmp_path / "evil.xlsx"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(evil, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = b'<!DOCTYPE x [<!ENTITY a "aaaa">]>' + data
+            dst.writestr(item, data)
+    with pytest.raises(InputError, match="declares XML entities"):
+        read_grants(evil)
+    with pytest.raises(InputError, match="not a valid"):
+        check_archive(tmp_path / "x.docx", b"not a zip", what="Word template")
+
+
+def test_a_csv_that_is_really_a_workbook_is_named(tmp_path: Path) -> None:
+    good = workbook(tmp_path / "ok.xlsx", [HEADERS[:5]])
+    fake = tmp_path / "grants.csv"
+    fake.write_bytes(good.read_bytes())
+    with pytest.raises(InputError, match="zip archive"):
+        read_grants(fake)
+
+
+def test_only_and_where_select_rows(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "participant,grant_date,shares,exercise_price\n"
+        + "".join(f"P{i},2005-05-16,{i + 1},3.25\n" for i in range(20)),
+        encoding="utf-8",
+    )
+    got = read_grants(path, ReadOptions(only=parse_rows("2-4,10")))
+    assert [r.row for r in got.records] == [2, 3, 4, 10]
+    where = read_grants(path, ReadOptions(where=(("participant", "p7"),)))
+    assert [r.participant for r in where.records] == ["P7"]
+    for bad in ("1-3", "5-2", "x", ""):
+        with pytest.raises(ValueError):
+            parse_rows(bad)
+
+
+def test_mapping_validation() -> None:
+    assert parse_mapping(["Director Full Name=participant"]) == {"directorfullname": "participant"}
+    with pytest.raises(ValueError, match="not a column"):
+        parse_mapping(["Director=director"])
+
+
+def test_columns_command_shows_each_header(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("Director Full Name,Date of Grant,Shares,Strike,Notes\n", encoding="utf-8")
+    runner = CliRunner()
+    r = runner.invoke(main, ["columns", str(path)])
+    assert r.exit_code == 1 and "participant" in r.stderr
+    assert "'Notes'" in r.output and "ignored" in r.output
+    r = runner.invoke(main, ["columns", str(path), "--map", "Director Full Name=participant"])
+    assert r.exit_code == 0, r.output
+    assert "'Director Full Name'" in r.output and "-> participant" in r.output
+    assert "'Strike'" in r.output and "-> exercise_price" in r.output
+
+
+def test_generate_from_excel_with_mapping_and_only(tmp_path: Path, soffice: str) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx",
+        [
+            ["ID", "Optionee Full Name", "Date of Grant", "Number of Shares", "Price"],
+            ["X-1", "Ann Lee", dt.date(2005, 5, 16), 1000, 3.25],
+            ["X-2", "Bo Chen", dt.date(2005, 5, 20), 2000, 3.31],
+            ["X-3", "Cy Diaz", dt.date(2005, 5, 20), 3000, 3.31],
+        ],
+    )
+    out = tmp_path / "o"
+    r = CliRunner().invoke(
+        main,
+        [
+            "generate",
+            str(path),
+            "-o",
+            str(out),
+            "--prices",
+            str(PRICES),
+            "-q",
+            "--map",
+            "Optionee Full Name=participant",
+            "--only",
+            "3-4",
+            "--where",
+            "grant_date=2005-05-20",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["X-2.pdf", "X-3.pdf"]
+
+
+def test_preview_one_row(tmp_path: Path, soffice: str) -> None:
+    from .conftest import SAMPLE
+
+    out = tmp_path / "p"
+    r = CliRunner().invoke(
+        main, ["preview", str(SAMPLE), "--row", "3", "-o", str(out), "--prices", str(PRICES)]
+    )
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    pdf = Path(next(ln.split(None, 1)[1] for ln in lines if ln.startswith("pdf:")))
+    assert pdf.is_file() and pdf.name.endswith(".draft.pdf")
+    pngs = [Path(ln.split(None, 1)[1]) for ln in lines if ln.startswith("png:")]
+    assert len(pngs) >= 4 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert len(list(out.glob("*.pdf"))) == 1
+    bad = CliRunner().invoke(
+        main, ["preview", str(SAMPLE), "--row", "40", "-o", str(tmp_path / "q")]
+    )
+    assert bad.exit_code == 1 and "row 40" in bad.stderr
