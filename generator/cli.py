@@ -483,7 +483,12 @@ from .cli_sign import sign_command, verify_command  # noqa: E402
 main.add_command(sign_command, "sign")
 main.add_command(verify_command, "verify")
 
-from .cli_preview import columns_command, preview_command  # noqa: E402
+from .cli_preview import (  # noqa: E402
+    check_templates_command,
+    columns_command,
+    preview_command,
+)
 
 main.add_command(columns_command, "columns")
 main.add_command(preview_command, "preview")
+main.add_command(check_templates_command, "check-templates")

@@ -1,4 +1,5 @@
-"""``grantgen columns`` and ``grantgen preview``: look before making a hundred documents."""
+"""``grantgen columns``, ``grantgen preview``, ``grantgen check-templates``: look before
+making a hundred documents."""
 
 from __future__ import annotations
 
@@ -151,3 +152,32 @@ def _png_pages(pdf: Path) -> list[Path]:
         )
         return []
     return sorted(pdf.parent.glob(f"{prefix.name}-*.png"))
+
+
+@click.command("check-templates")
+@click.argument(
+    "directory",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--plan", type=_file(), help="Plan terms (TOML) to render the check with.")
+def check_templates_command(directory: Path | None, plan: Path | None) -> None:
+    """Check the Word templates in DIRECTORY (default: the bundled ones) before use.
+
+    Reports, with the template file and the text around it: tags split across paragraphs or
+    left unclosed, Jinja syntax errors and unbalanced tags, fields grantgen does not fill, and
+    files that are not sound .docx (zip bombs, XML entities). `generate` runs the same check
+    and refuses to render anything from a template with a problem. Exit 0 when all is well.
+    """
+    from .plan import load_plan
+    from .resources import templates_dir
+    from .templatecheck import check_templates
+
+    with errors(verbose()):
+        folder = directory or templates_dir()
+        problems, _ = check_templates(folder, load_plan(plan))
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        if problems:
+            sys.exit(1)
+        click.echo(f"templates in {folder}: no problems found")

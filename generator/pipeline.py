@@ -33,6 +33,7 @@ from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .render import Rendered, TemplateSet
 from .resources import templates_dir
 from .rules import ERROR, Finding, Report, check, parse_findings
+from .templatecheck import load_templates
 
 #: Called as progress(stage, done, total) while a batch runs.
 Progress = Callable[[str, int, int], None]
@@ -194,7 +195,6 @@ def check_batch(
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
     """Check, render, convert, assemble; publish the files and record the ledger together."""
     started = time.monotonic()
-    templates = TemplateSet(options.templates or templates_dir())
     checked = check_batch(
         options.grants,
         options.plan,
@@ -204,6 +204,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         read=options.read,
     )
     plan, report = checked.plan, checked.report
+    templates = load_templates(options.templates or templates_dir(), plan)
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
 

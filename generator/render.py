@@ -128,10 +128,19 @@ def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
 
 
 def _load(path: Path) -> bytes:
+    """A template's bytes, refused when it is not a sound .docx (zip bomb, XML entities)."""
+    from .errors import InputError
+    from .sheets import check_archive
+
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except OSError as exc:
         raise TemplateError(str(path), f"cannot be read: {exc.strerror}") from None
+    try:
+        check_archive(path, data, what="Word template")
+    except InputError as exc:
+        raise TemplateError(path.name, exc.message) from None
+    return data
 
 
 def _preserve_spaces(docx: bytes) -> bytes:
@@ -289,6 +298,9 @@ class DocumentTemplate:
             raise TemplateError(self.name, f"tried an unsafe operation: {exc}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(self.name, str(exc)) from exc
+        except (TypeError, ValueError, AttributeError, LookupError) as exc:
+            # e.g. {% include %} (templates have no loader: no file can be read)
+            raise TemplateError(self.name, f"cannot be rendered: {exc}") from exc
         for member, xml in parts.items():
             _well_formed(self.name, member, xml)
         changed: dict[str, bytes] = {

@@ -1,0 +1,182 @@
+"""Checking user-edited Word templates before anything is rendered.
+
+Counsel edits the templates in Word, and Word splits text into runs as it likes. A template is
+refused, with the file and the text around the problem, when: it is not a sound .docx (a zip
+bomb or XML entity declarations included); a tag is not closed within its paragraph (split
+across paragraphs, or a brace deleted); the Jinja is not valid (unbalanced ``{% if %}``, an
+unknown filter); or it names a field grantgen does not supply (checked by rendering it once
+with sample values, so ``{{ company.nmae }}`` is caught too).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta
+from lxml import etree
+
+from .errors import InputError, TemplateError
+from .plan import Plan
+from .records import GrantRecord
+from .render import TemplateSet
+from .sheets import check_archive
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+TEMPLATES = ("nso_agreement.docx", "acceptance.docx", "plan.docx")
+GRANT_FIELDS = frozenset(
+    {
+        "grant_id",
+        "participant",
+        "grant_date",
+        "shares",
+        "exercise_price",
+        "address_lines",
+        "award_type",
+        "company",
+        "officer",
+        "plan",
+    }
+)
+PLAN_FIELDS = frozenset({"company", "officer", "plan"})
+
+
+@dataclass(frozen=True)
+class TemplateProblem:
+    """One thing wrong with a template, and where."""
+
+    template: str
+    kind: str
+    message: str
+    near: str = ""
+
+    def __str__(self) -> str:
+        where = f" near {self.near!r}" if self.near else ""
+        return f"{self.template}: {self.kind}: {self.message}{where}"
+
+
+def _paragraph_texts(xml: bytes) -> list[str]:
+    root = etree.fromstring(xml)
+    return ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in root.iter(f"{W}p")]
+
+
+def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
+    """Tags must open and close within one paragraph."""
+    import zipfile
+
+    problems = []
+    with zipfile.ZipFile(io.BytesIO(docx)) as z:
+        parts = [
+            n
+            for n in z.namelist()
+            if re.fullmatch(r"word/(document|header\d*|footer\d*|footnotes)\.xml", n)
+        ]
+        for part in parts:
+            for text in _paragraph_texts(z.read(part)):
+                for open_, close in (("{{", "}}"), ("{%", "%}")):
+                    if text.count(open_) != text.count(close):
+                        problems.append(
+                            TemplateProblem(
+                                name,
+                                "split or unclosed tag",
+                                f"{open_} … {close} does not open and close within one "
+                                "paragraph (keep each tag in one piece)",
+                                text[:120],
+                            )
+                        )
+                        break
+    return problems
+
+
+def _fields(name: str, docx: bytes, allowed: frozenset[str]) -> list[TemplateProblem]:
+    """Top-level names the template uses that grantgen does not supply."""
+    from docxtpl import DocxTemplate
+
+    from .render import make_environment
+
+    tpl = DocxTemplate(io.BytesIO(docx))
+    tpl.init_docx()
+    env = make_environment()
+    problems = []
+    sources = [tpl.get_xml()] + [
+        tpl.get_part_xml(part)
+        for uri in (tpl.HEADER_URI, tpl.FOOTER_URI)
+        for _, part in tpl.get_headers_footers(uri)
+    ]
+    for xml in sources:
+        src = tpl.patch_xml(xml)
+        try:
+            used = meta.find_undeclared_variables(env.parse(src))
+        except jinja2.TemplateSyntaxError:
+            continue  # reported when the template is compiled
+        for field in sorted(used - allowed):
+            text = re.sub(r"<[^>]+>", "", src)
+            at = text.find(field)
+            problems.append(
+                TemplateProblem(
+                    name,
+                    "unknown field",
+                    f"{field!r} is not a field grantgen fills "
+                    f"(fields: {', '.join(sorted(allowed))})",
+                    text[max(0, at - 40) : at + 40].strip(),
+                )
+            )
+    return problems
+
+
+def sample_record() -> GrantRecord:
+    return GrantRecord(
+        row=2,
+        grant_id="CHECK-1",
+        participant="Sample Participant",
+        grant_date=date(2005, 5, 16),
+        shares=1000,
+        exercise_price=Decimal("1.00"),
+        address=("1 Sample Street",),
+    )
+
+
+def check_templates(
+    directory: Path, plan: Plan
+) -> tuple[list[TemplateProblem], TemplateSet | None]:
+    """Every problem in the templates folder (each with the file and the surrounding text),
+    and the loaded templates when there is none."""
+    problems: list[TemplateProblem] = []
+    for name in TEMPLATES:
+        path = directory / name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(TemplateProblem(name, "missing", f"cannot be read: {exc.strerror}"))
+            continue
+        try:
+            check_archive(path, data, what="Word template")
+        except InputError as exc:
+            problems.append(TemplateProblem(name, "unsafe file", exc.message))
+            continue
+        problems += _structure(name, data)
+        problems += _fields(name, data, PLAN_FIELDS if name == "plan.docx" else GRANT_FIELDS)
+    if problems:
+        return problems, None
+    try:  # compile and render once: syntax errors, and fields misspelt below the top level
+        templates = TemplateSet(directory)
+        templates.render_grant(sample_record(), plan)
+        templates.render_plan(plan)
+    except TemplateError as exc:
+        message = str(exc).split(": ", 1)[-1]
+        return [TemplateProblem(exc.template, "template error", message)], None
+    return [], templates
+
+
+def load_templates(directory: Path, plan: Plan) -> TemplateSet:
+    """The templates, checked; a :class:`TemplateError` listing every problem otherwise."""
+    problems, templates = check_templates(directory, plan)
+    if templates is None:
+        listed = "; ".join(str(p) for p in problems)
+        raise TemplateError(str(directory), f"{len(problems)} problem(s): {listed}")
+    return templates

@@ -1,0 +1,142 @@
+"""User-edited templates: every problem reported with file and text; sandbox holds."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+import docx
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.errors import TemplateError
+from generator.plan import load_plan
+from generator.render import DocumentTemplate
+from generator.resources import templates_dir
+from generator.templatecheck import check_templates, load_templates
+
+PLAN = load_plan()
+
+
+def copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "t"
+    shutil.copytree(templates_dir(), folder)
+    return folder
+
+
+def edit(folder: Path, name: str, text: str, *, split: bool = False) -> None:
+    d = docx.Document(str(folder / name))
+    p = d.add_paragraph()
+    if split:  # the tag broken over two paragraphs, as a stray Enter in Word does
+        p.add_run(text[: len(text) // 2])
+        d.add_paragraph(text[len(text) // 2 :])
+    else:
+        for piece in (text[:3], text[3:8], text[8:]):  # Word splits text into runs
+            p.add_run(piece)
+    d.save(str(folder / name))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kind", "needle"),
+    [
+        ("nso_agreement.docx", "Vesting per {{ vesting_schedule }}.", "unknown field", "vesting_schedule"),
+        ("acceptance.docx", "Dear {{ participant }", "split or unclosed tag", "Dear"),
+        ("nso_agreement.docx", "{% if participant %}Unclosed if", "template error", "endif"),
+        ("plan.docx", "{{ participant }}", "unknown field", "participant"),
+        ("nso_agreement.docx", "Bad {{ participant | nosuchfilter }}", "template error", "nosuchfilter"),
+        ("nso_agreement.docx", "{{ company.nmae }}", "template error", "nmae"),
+    ],
+)
+def test_each_problem_is_reported_with_file_and_text(
+    tmp_path: Path, name: str, text: str, kind: str, needle: str
+) -> None:
+    folder = copy(tmp_path)
+    edit(folder, name, text)
+    problems, templates = check_templates(folder, PLAN)
+    assert templates is None
+    assert any(p.template.startswith(name) and p.kind == kind and needle in str(p) for p in problems), problems
+
+
+def test_tag_split_across_paragraphs(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    edit(folder, "nso_agreement.docx", "Granted to {{ participant }} today", split=True)
+    problems, _ = check_templates(folder, PLAN)
+    assert [p.kind for p in problems] == ["split or unclosed tag", "split or unclosed tag"]
+
+
+def test_tag_split_across_runs_is_fine(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    edit(folder, "nso_agreement.docx", "Also granted to {{ participant }}.")
+    problems, templates = check_templates(folder, PLAN)
+    assert problems == [] and templates is not None
+
+
+def test_bundled_templates_are_clean_and_cli_says_so(tmp_path: Path) -> None:
+    assert check_templates(templates_dir(), PLAN)[0] == []
+    ok = CliRunner().invoke(main, ["check-templates"])
+    assert ok.exit_code == 0 and "no problems" in ok.output
+    folder = copy(tmp_path)
+    edit(folder, "nso_agreement.docx", "{{ vesting_schedule }}")
+    bad = CliRunner().invoke(main, ["check-templates", str(folder)])
+    assert bad.exit_code == 1 and "nso_agreement.docx: unknown field" in bad.stderr
+
+
+def test_generate_refuses_a_bad_template_before_rendering_anything(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    edit(folder, "acceptance.docx", "{% for x in address_lines %}no end")
+    with pytest.raises(TemplateError, match="acceptance.docx"):
+        load_templates(folder, PLAN)
+
+
+def test_zip_bomb_and_entities_in_a_template_are_refused(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    with zipfile.ZipFile(folder / "plan.docx", "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("word/media/huge.bin", b"\0" * (30 * 1024 * 1024))
+    problems, _ = check_templates(folder, PLAN)
+    assert [(p.template, p.kind) for p in problems] == [("plan.docx", "unsafe file")]
+    folder = copy(tmp_path / "b")
+    src = zipfile.ZipFile(templates_dir() / "acceptance.docx")
+    with zipfile.ZipFile(folder / "acceptance.docx", "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"?>", b'?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', 1)
+            dst.writestr(item, data)
+    problems, _ = check_templates(folder, PLAN)
+    assert any("declares XML entities" in p.message for p in problems)
+
+
+def one_paragraph(tmp_path: Path, text: str) -> DocumentTemplate:
+    d = docx.Document()
+    d.add_paragraph(text)
+    path = tmp_path / "evil.docx"
+    d.save(str(path))
+    return DocumentTemplate.from_file(path)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{{ participant.__class__.__mro__[1].__subclasses__() }}",
+        "{{ participant|attr('__class__') }}",
+        "{{ '{0.__class__}'.format(participant) }}",
+        "{{ '{x.__class__}'.format_map({'x': participant}) }}",
+        "{{ lipsum.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ self.__init__.__globals__ }}",
+    ],
+)
+def test_the_sandbox_refuses_python_internals(tmp_path: Path, payload: str) -> None:
+    tpl = one_paragraph(tmp_path, payload)
+    with pytest.raises(TemplateError) as err:
+        tpl.render({"participant": "Ann"}, {})
+    assert "unsafe" in str(err.value) or "no value" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize("payload", ["{% include '/etc/passwd' %}", "{% import 'os' as os %}"])
+def test_templates_cannot_read_files(tmp_path: Path, payload: str) -> None:
+    tpl = one_paragraph(tmp_path, payload)
+    with pytest.raises(TemplateError):
+        tpl.render({"participant": "Ann"}, {})
