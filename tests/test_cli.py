@@ -135,7 +135,7 @@ def test_missing_libreoffice_is_one_line_and_traceback_only_with_verbose(
 
 def test_bad_file_level_input_is_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "g.csv"
-    bad.write_text("name,when\nA,B\n", encoding="utf-8")
+    bad.write_text("who,when\nA,B\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["generate", str(bad), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "missing required column(s): participant, grant_date" in result.stderr
