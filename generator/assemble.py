@@ -177,15 +177,25 @@ def assemble(
     info: PacketInfo,
     *,
     signature_fields: bool = True,
+    must_show: str = "",
 ) -> bytes:
     """The packet for one grant: its agreement pages (``pages`` of ``source``, whose text
     ``text`` is the same PDF opened in PDFium), then the Plan, with fields and metadata.
 
     The file identifier is derived from the content (qpdf's deterministic id), so the same
-    input gives the same bytes.
+    input gives the same bytes. Every character of ``must_show`` (the participant's name) must
+    be in the converted text, or the packet is refused: nothing comes out silently mangled.
     """
     try:
         page_text = [PageText(text[i]) for i in pages]
+        shown = set("".join(p.text for p in page_text))
+        lost = sorted({c for c in must_show if not c.isspace() and c not in shown})
+        if lost:
+            raise AssembleError(
+                "the converted PDF does not show the character(s) "
+                + ", ".join(f"{c!r} (U+{ord(c):04X})" for c in lost)
+                + " of the participant's name"
+            )
         placements = find_fields(page_text) if signature_fields else []
         acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)
         out = pikepdf.new()

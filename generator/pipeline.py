@@ -24,7 +24,7 @@ from . import __version__
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
-from .errors import ConvertError
+from .errors import AssembleError, ConvertError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
 from .plan import Plan, load_plan
@@ -174,6 +174,7 @@ def check_batch(
     report = check(rows.records, plan, table, pool)
     report.findings[:0] = parse_findings(rows.errors, plan)
     if documents:
+        report.findings += _glyph_findings(rows.records)
         for rec in rows.records:
             if rec.award_type not in plan.option_types and rec.row not in report.refused_rows:
                 report.findings.append(
@@ -190,6 +191,32 @@ def check_batch(
                 )
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
     return Checked(plan, rows, report, table)
+
+
+def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> list[Finding]:
+    """Characters no installed font has: refused, naming the character, instead of a box."""
+    from .fonts import DOCUMENT_FONTS, describe, missing_glyphs
+
+    out = []
+    for rec in records:
+        for column, text in (("participant", rec.participant), ("address", " ".join(rec.address))):
+            missing = missing_glyphs(text)
+            if missing:
+                chars = ", ".join(describe(c) for c in missing)
+                out.append(
+                    Finding(
+                        rec.row,
+                        rec.grant_id,
+                        "glyph",
+                        "input",
+                        ERROR,
+                        f"{chars}: neither {DOCUMENT_FONTS[0]} ({DOCUMENT_FONTS[1]}) nor any "
+                        "installed font has this character, so the PDF could not show it "
+                        "(install a font that has it, e.g. fonts-noto-core, or correct the value)",
+                        column,
+                    )
+                )
+    return out
 
 
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
@@ -291,9 +318,17 @@ def _make_documents(
                 )
                 continue
             reader, text, span = pages
-            staged.append(
-                _assemble_one(record, source, reader, text, span, plan_pdf, plan, options, work)
-            )
+            try:
+                staged.append(
+                    _assemble_one(record, source, reader, text, span, plan_pdf, plan, options)
+                )
+            except AssembleError as exc:
+                result.errors.append(
+                    Finding(
+                        record.row, record.grant_id, "assemble", "PDF", ERROR, str(exc)
+                    ).as_dict()
+                )
+                continue
             done += 1
             progress("assemble", done, total)
 
@@ -369,7 +404,6 @@ def _assemble_one(
     plan_pdf: pikepdf.Pdf,
     plan: Plan,
     options: GenerateOptions,
-    work: Path,
 ) -> _Staged:
     docx_hash = sha256(source.read_bytes())
     packet = assemble(
@@ -385,6 +419,7 @@ def _assemble_one(
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
         ),
         signature_fields=not options.draft,
+        must_show=record.participant,
     )
     pdf = source.with_suffix(".packet.pdf")
     pdf.write_bytes(packet)

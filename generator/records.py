@@ -343,6 +343,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     path = Path(path)
     options = options or ReadOptions()
     rows = sheets.rows(path, options.sheet)
+    excel = path.suffix.lower() in sheets.EXCEL_SUFFIXES
     header: list[str] | None = None
     for _, cells in rows:
         if any(c.strip() for c in cells):
@@ -395,7 +396,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             for column, value in options.where
         ):
             continue
-        record, row_errors = _parse_row(number, cells, header, index)
+        record, row_errors = _parse_row(number, cells, header, index, excel)
         if record is not None:
             records.append(record)
         errors.extend(row_errors)
@@ -434,9 +435,18 @@ def _drop_repeated_ids(
 
 
 def _parse_row(
-    row: int, cells: list[str], header: list[str], index: dict[str, int]
+    row: int, cells: list[str], header: list[str], index: dict[str, int], excel: bool = False
 ) -> tuple[GrantRecord | None, list[RecordError]]:
     errors: list[RecordError] = []
+    if len(cells) < len(header) and not excel:
+        errors.append(
+            RecordError(
+                row,
+                header[len(cells)] if len(cells) < len(header) else "",
+                f"this row has {len(cells)} cells but the header has {len(header)} "
+                "(a missing comma or an unquoted line break?)",
+            )
+        )
     if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
         errors.append(
             RecordError(
@@ -461,6 +471,8 @@ def _parse_row(
 
     def get(column: str, parse: Callable[[str], object], *, required: bool) -> object:
         text = raw(column)
+        if column in index and index[column] >= len(cells) and not excel:
+            return None  # the short row is already reported
         if text is None or not text.strip():
             if required:
                 errors.append(

@@ -60,6 +60,9 @@ def check_archive(path: Path | str, data: bytes | None = None, *, what: str = "f
                     )
 
 
+_BINARY = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x7fELF", b"\xd0\xcf\x11\xe0")
+
+
 def decode(path: Path, raw: bytes) -> str:
     """CSV bytes as text: UTF-8 (with or without BOM) or UTF-16 with a BOM; else refused."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -67,8 +70,8 @@ def decode(path: Path, raw: bytes) -> str:
             return raw.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError(str(path), "claims UTF-16 (it has a BOM) but is not") from None
-    if b"\x00" in raw:
-        raise InputError(str(path), "is not a CSV text file (it contains NUL bytes)")
+    if raw.count(b"\x00") > max(8, len(raw) // 100) or raw.startswith(_BINARY):
+        raise InputError(str(path), "is not a CSV text file (it looks like a binary file)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

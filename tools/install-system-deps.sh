@@ -8,6 +8,9 @@ set -eu
 need=""
 command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
 if ! fc-list 2>/dev/null | grep -q "Liberation Serif"; then need="$need fonts-liberation fonts-liberation2"; fi
+# fallback fonts for names in other scripts: Greek, Cyrillic, Hebrew, Arabic (FreeSerif, DejaVu), Chinese, Japanese, Korean (Noto CJK)
+fc-list 2>/dev/null | grep -q "FreeSerif" || need="$need fonts-freefont-ttf fonts-dejavu-core"
+fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
 
 [ -z "$need" ] && exit 0
