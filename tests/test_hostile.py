@@ -153,7 +153,7 @@ def test_long_values_wrap_inside_the_page_and_clear_the_signature_fields(
     agreement_pages = len(pdfium.PdfDocument(pdf)) - 7
     for number in range(agreement_pages):
         for ch, (left, bottom, right, top) in boxes(pdf, number):
-            assert 0 <= left and right <= width and 0 <= bottom and top <= height, (number, ch)
+            assert left >= 0 and right <= width and bottom >= 0 and top <= height, (number, ch)
             for page, (x1, y1, x2, y2) in fields:
                 if page == number and ch != "_":
                     inside = left < x2 - 1 and right > x1 + 1 and bottom < y2 - 1 and top > y1 + 1

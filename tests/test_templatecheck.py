@@ -41,11 +41,21 @@ def edit(folder: Path, name: str, text: str, *, split: bool = False) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "kind", "needle"),
     [
-        ("nso_agreement.docx", "Vesting per {{ vesting_schedule }}.", "unknown field", "vesting_schedule"),
+        (
+            "nso_agreement.docx",
+            "Vesting per {{ vesting_schedule }}.",
+            "unknown field",
+            "vesting_schedule",
+        ),
         ("acceptance.docx", "Dear {{ participant }", "split or unclosed tag", "Dear"),
         ("nso_agreement.docx", "{% if participant %}Unclosed if", "template error", "endif"),
         ("plan.docx", "{{ participant }}", "unknown field", "participant"),
-        ("nso_agreement.docx", "Bad {{ participant | nosuchfilter }}", "template error", "nosuchfilter"),
+        (
+            "nso_agreement.docx",
+            "Bad {{ participant | nosuchfilter }}",
+            "template error",
+            "nosuchfilter",
+        ),
         ("nso_agreement.docx", "{{ company.nmae }}", "template error", "nmae"),
     ],
 )
@@ -56,7 +66,9 @@ def test_each_problem_is_reported_with_file_and_text(
     edit(folder, name, text)
     problems, templates = check_templates(folder, PLAN)
     assert templates is None
-    assert any(p.template.startswith(name) and p.kind == kind and needle in str(p) for p in problems), problems
+    assert any(
+        p.template.startswith(name) and p.kind == kind and needle in str(p) for p in problems
+    ), problems
 
 
 def test_tag_split_across_paragraphs(tmp_path: Path) -> None:
@@ -86,7 +98,7 @@ def test_bundled_templates_are_clean_and_cli_says_so(tmp_path: Path) -> None:
 def test_generate_refuses_a_bad_template_before_rendering_anything(tmp_path: Path) -> None:
     folder = copy(tmp_path)
     edit(folder, "acceptance.docx", "{% for x in address_lines %}no end")
-    with pytest.raises(TemplateError, match="acceptance.docx"):
+    with pytest.raises(TemplateError, match=r"acceptance\.docx"):
         load_templates(folder, PLAN)
 
 
@@ -102,7 +114,9 @@ def test_zip_bomb_and_entities_in_a_template_are_refused(tmp_path: Path) -> None
         for item in src.infolist():
             data = src.read(item)
             if item.filename == "word/document.xml":
-                data = data.replace(b"?>", b'?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', 1)
+                data = data.replace(
+                    b"?>", b'?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>', 1
+                )
             dst.writestr(item, data)
     problems, _ = check_templates(folder, PLAN)
     assert any("declares XML entities" in p.message for p in problems)

@@ -1,0 +1,598 @@
+"""The review packet: summary (HTML read back in headless Chromium, CSV, XLSX), packet.pdf,
+deviations from the approved form, and the board consent with its Exhibit A."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+from docx.oxml.ns import qn
+from pypdf import PdfReader
+
+from generator.convert import Converter
+from generator.deviations import (
+    Deviation,
+    DeviationError,
+    enforce,
+    find_deviations,
+)
+from generator.output import restore_cell
+from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
+from generator.plan import load_plan
+from generator.records import read_grants
+from generator.render import TemplateSet, format_date, format_price, format_shares
+from generator.resources import form_text, templates_dir
+from generator.review import (
+    ReviewBatch,
+    ReviewGrant,
+    ReviewResult,
+    agreement_pages,
+    batch_deviations,
+    review_batch,
+    write_review,
+)
+from generator.summary import summary_xlsx
+
+from .conftest import PRICES, SAMPLE, grant, write_csv
+
+FORM = form_text()
+TEMPLATES = templates_dir()
+PLAN = load_plan(None)
+HYPERLINK = '=HYPERLINK("http://example.invalid/?q=1","click me")'
+ZOE = 'Zoë O\'Brien & Sons <Trust> "QA"'
+SCRIPT = '<script>alert("x")</script> Smith'
+
+pytestmark = pytest.mark.soffice
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Reviewed:
+    result: GenerateResult
+    batch: ReviewBatch
+    review: ReviewResult
+
+
+def run_review(
+    grants: Path,
+    out: Path,
+    converter: Converter,
+    *,
+    templates: Path = TEMPLATES,
+    draft: bool = False,
+) -> Reviewed:
+    ledger = out.parent / f"{out.name}-ledger.sqlite"
+    checked = check_batch(grants, None, PRICES, ledger, documents=True)
+    result = generate(
+        GenerateOptions(
+            grants=grants,
+            out=out,
+            prices=PRICES,
+            ledger=ledger,
+            templates=templates,
+            draft=draft,
+        )
+    )
+    batch = review_batch(checked, result)
+    review = write_review(batch, templates_dir=templates, converter=converter, form_text=FORM)
+    return Reviewed(result, batch, review)
+
+
+class TableReader(HTMLParser):
+    """The cells of the table with a given id, as text; and every tag name seen."""
+
+    def __init__(self, table_id: str) -> None:
+        super().__init__()
+        self.table_id = table_id
+        self.rows: list[list[str]] = []
+        self.tags: set[str] = set()
+        self._inside = False
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if tag == "table" and dict(attrs).get("id") == self.table_id:
+            self._inside = True
+        elif self._inside and tag == "tr":
+            self.rows.append([])
+        elif self._inside and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._inside and tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(" ".join(" ".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def read_table(html: str, table_id: str) -> TableReader:
+    reader = TableReader(table_id)
+    reader.feed(html)
+    reader.close()
+    return reader
+
+
+def chromium_dom(page: Path, tmp: Path) -> str:
+    """The page as headless Chromium built it (its DOM after parsing), with no network."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "Chromium is required for this test: apt-get install chromium"
+    proc = subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-extensions",
+            f"--user-data-dir={tmp / 'chromium-profile'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "<table" in proc.stdout, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def consent_rows(path: Path) -> list[list[str]]:
+    """Exhibit A's rows (header first) from the consent DOCX."""
+    table = docx.Document(str(path)).tables[-1]
+    return [[c.text for c in row.cells] for row in table.rows]
+
+
+def edit_templates(tmp: Path, name: str, edit: Callable[[docx.document.Document], None]) -> Path:
+    """A copy of the bundled templates with ``name`` edited by ``edit``."""
+    folder = tmp / "edited-templates"
+    shutil.copytree(TEMPLATES, folder, dirs_exist_ok=True)
+    document = docx.Document(str(folder / name))
+    edit(document)
+    document.save(str(folder / name))
+    return folder
+
+
+def replace_text(old: str, new: str) -> Callable[[docx.document.Document], None]:
+    def edit(document: docx.document.Document) -> None:
+        hits = 0
+        for paragraph in document.paragraphs:
+            for run in paragraph.runs:
+                if old in run.text:
+                    run.text = run.text.replace(old, new)
+                    hits += 1
+        assert hits == 1, f"{old!r} found {hits} times"
+
+    return edit
+
+
+def delete_paragraph(start: str) -> Callable[[docx.document.Document], None]:
+    def edit(document: docx.document.Document) -> None:
+        (hit,) = [p for p in document.paragraphs if p.text.startswith(start)]
+        hit._element.getparent().remove(hit._element)
+
+    return edit
+
+
+# --- fixtures --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def converter(soffice: str) -> Iterator[Converter]:
+    with Converter(1) as conv:
+        yield conv
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory, converter: Converter) -> Reviewed:
+    out = tmp_path_factory.mktemp("review-sample") / "out"
+    reviewed = run_review(SAMPLE, out, converter)
+    assert not reviewed.result.errors, reviewed.result.errors
+    return reviewed
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory, converter: Converter) -> Reviewed:
+    """Good grants with hostile names, and two refused grants."""
+    folder = tmp_path_factory.mktemp("review-mixed")
+    rows = [
+        grant(grant_id="M-1", participant=HYPERLINK),
+        grant(grant_id="M-2", participant=ZOE, shares="7,500"),
+        grant(grant_id="M-3", participant="+Plus Minus", exercise_price="$3.00"),
+        grant(grant_id="M-4", participant="@Cmd Person", is_employee="yes"),
+        grant(grant_id="M-5", participant=SCRIPT, shares="1,000"),
+        grant(grant_id="M-6", participant="Unreadable Date", grant_date="02/30/2005"),
+    ]
+    reviewed = run_review(write_csv(folder / "mixed.csv", rows), folder / "out", converter)
+    assert [g.status for g in reviewed.batch.grants] == [
+        "generated",
+        "generated",
+        "refused",
+        "refused",
+        "generated",
+    ]
+    return reviewed
+
+
+# --- the summary -----------------------------------------------------------------------------
+
+
+def test_summary_opened_in_chromium_shows_every_grant(mixed: Reviewed, tmp_path: Path) -> None:
+    dom = chromium_dom(mixed.review.summary_html, tmp_path)
+    table = read_table(dom, "grants")
+    header, *rows = table.rows
+    assert header[:3] == ["Row", "Grant", "Participant"]
+    assert len(rows) == len(mixed.batch.grants) == 5
+    by_id = {r[1]: r for r in rows}
+    # hostile names come back literally, as text
+    assert by_id["M-1"][2] == HYPERLINK
+    assert by_id["M-2"][2] == ZOE
+    assert by_id["M-5"][2] == SCRIPT
+    assert "script" not in table.tags, "a participant's name became an element"
+    assert by_id["M-2"][3:6] == ["May 16, 2005", "7,500", "$3.25"]
+    assert by_id["M-1"][6] == "close on grant date 2005-05-16"
+    assert by_id["M-1"][7] == "May 16, 2015"
+    assert by_id["M-1"][8].startswith("generated")
+    assert by_id["M-3"][8] == "refused" and "5(b)" in by_id["M-3"][9]
+    assert "exercise price $3.00 given" in by_id["M-3"][9]
+    assert by_id["M-4"][8] == "refused" and "\u00a7 2 error" in by_id["M-4"][9].replace(
+        "\u00a0", " "
+    )
+    totals = {r[0]: r[1] for r in read_table(dom, "totals").rows}
+    assert totals["Share reserve (Section 4(a))"] == "800,000"
+    assert totals["Available before this batch"] == "800,000"
+    assert totals["Shares granted"] == "23,500"
+    assert totals["Available after this batch"] == "776,500"
+    assert totals["Refused"] == "2"
+    assert "row 7, column grant_date: there is no such date" in " ".join(dom.split())
+
+
+def test_summary_is_standalone(mixed: Reviewed) -> None:
+    html = mixed.review.summary_html.read_text(encoding="utf-8")
+    assert "<script" not in html.replace("&lt;script", "")
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", html)
+    assert not re.search(r"\bsrc=|@import|url\(|@font-face", html)
+    assert "Content-Security-Policy" in html and "default-src 'none'" in html
+    assert not re.search(r'href="(?!\.\./|summary|packet|board_consent)', html)
+    assert "&lt;script&gt;" in html and "Zoë O&#x27;Brien &amp; Sons &lt;Trust&gt;" in html
+
+
+def test_csv_cells_are_neutralised_and_numbers_stay_numbers(mixed: Reviewed) -> None:
+    text = mixed.review.summary_csv.read_bytes().decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    blank = lines.index([])
+    header, rows, totals = lines[0], lines[1:blank], dict(lines[blank + 1 :])
+    grants = [dict(zip(header, r, strict=True)) for r in rows]
+    by_id = {g["grant_id"]: g for g in grants}
+    assert by_id["M-1"]["participant"] == "'" + HYPERLINK
+    assert restore_cell(by_id["M-1"]["participant"]) == HYPERLINK
+    assert by_id["M-3"]["participant"] == "'+Plus Minus"
+    assert by_id["M-4"]["participant"] == "'@Cmd Person"
+    assert by_id["M-2"]["participant"] == ZOE
+    assert by_id["M-2"]["shares"] == "7500" and by_id["M-2"]["exercise_price"] == "3.25"
+    assert by_id["M-2"]["grant_date"] == "2005-05-16"
+    assert by_id["M-2"]["final_exercise_date"] == "2015-05-16"
+    assert "5(b)" in by_id["M-3"]["sections"] and "exercise-price" in by_id["M-3"]["findings"]
+    for g in grants:
+        for value in g.values():
+            assert not value.startswith(("=", "+", "-", "@")), value
+    assert totals["Available after this batch"] == "776500"
+
+
+def test_xlsx_cells_are_neutralised_and_typed(mixed: Reviewed) -> None:
+    book = openpyxl.load_workbook(mixed.review.summary_xlsx)
+    sheet = book["Grants"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)]
+    by_id = {r["grant_id"].value: r for r in rows}
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"formula in {ws.title}!{cell.coordinate}"
+    assert by_id["M-1"]["participant"].value == "'" + HYPERLINK
+    assert by_id["M-3"]["participant"].value == "'+Plus Minus"
+    assert by_id["M-2"]["participant"].value == ZOE
+    shares = by_id["M-2"]["shares"]
+    assert shares.data_type == "n" and shares.value == 7500
+    price = by_id["M-2"]["exercise_price"]
+    assert price.data_type == "n" and price.value == pytest.approx(3.25)
+    assert by_id["M-2"]["row"].value == 3
+    assert by_id["M-2"]["grant_date"].value == datetime(2005, 5, 16)
+    assert by_id["M-2"]["grant_date"].is_date
+    totals = {r[0].value: r[1].value for r in book["Totals"].iter_rows()}
+    assert totals["Available before this batch"] == 800000
+    assert totals["Available after this batch"] == 776500
+    assert summary_xlsx(mixed.batch) == mixed.review.summary_xlsx.read_bytes()  # same bytes
+
+
+def test_review_files_written_without_leftovers(sample: Reviewed) -> None:
+    names = sorted(p.name for p in sample.review.folder.iterdir())
+    assert names == [
+        "board_consent.docx",
+        "board_consent.pdf",
+        "packet.pdf",
+        "summary.csv",
+        "summary.html",
+        "summary.xlsx",
+    ]
+    assert not sample.review.problems
+
+
+# --- packet.pdf ------------------------------------------------------------------------------
+
+
+def outline(reader: PdfReader) -> list[tuple[str, int]]:
+    """The top-level bookmarks: (title, 0-based page)."""
+    out = []
+    for item in reader.outline:
+        assert not isinstance(item, list), "nested bookmarks"
+        page = reader.get_destination_page_number(item)
+        assert page is not None
+        out.append((str(item.title), page))
+    return out
+
+
+def test_packet_is_every_agreement_bookmarked_by_participant(sample: Reviewed) -> None:
+    assert sample.review.packet_pdf is not None
+    reader = PdfReader(sample.review.packet_pdf)
+    documents = sample.result.documents
+    titles = [title for title, _ in outline(reader)]
+    assert titles == [d.participant for d in documents]
+    lengths = [agreement_pages(PdfReader(sample.result.out / d.pdf)) for d in documents]
+    assert all(n >= 2 for n in lengths)
+    assert len(reader.pages) == sum(lengths)
+    starts = [page for _, page in outline(reader)]
+    assert starts == [sum(lengths[:i]) for i in range(len(lengths))]
+    for d, start, n in zip(documents, starts, lengths, strict=True):
+        first = reader.pages[start].extract_text()
+        last = reader.pages[start + n - 1].extract_text()
+        assert "NONSTATUTORY STOCK OPTION AGREEMENT" in first
+        assert d.grant_id in first
+        assert "PARTICIPANT'S ACCEPTANCE" in last
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "1. Purpose" not in text, "the Plan is not part of the review packet"
+    assert not reader.get_fields()
+
+
+def test_packet_leaves_out_refused_grants(mixed: Reviewed) -> None:
+    assert mixed.review.packet_pdf is not None
+    titles = [title for title, _ in outline(PdfReader(mixed.review.packet_pdf))]
+    assert titles == [HYPERLINK, ZOE, SCRIPT]
+
+
+# --- deviations ------------------------------------------------------------------------------
+
+
+def test_bundled_templates_have_no_deviations(sample: Reviewed) -> None:
+    assert set(sample.review.deviations) == {d.grant_id for d in sample.result.documents}
+    assert sample.review.deviation_count == 0
+    html = sample.review.summary_html.read_text(encoding="utf-8")
+    assert 'id="no-deviations"' in html
+    enforce(sample.review.deviations, strict=True, draft=False, accepted=False)
+
+
+def _render(templates: Path, tmp: Path) -> list[tuple[str, Path]]:
+    """Every sample grant rendered with ``templates``: (participant, DOCX)."""
+    out = []
+    for record in read_grants(SAMPLE).records:
+        path = tmp / f"{record.grant_id}.docx"
+        path.write_bytes(TemplateSet(templates).render_grant(record, PLAN))
+        out.append((record.participant, path))
+    return out
+
+
+@pytest.mark.parametrize("draft", [False, True])
+def test_every_sample_grant_renders_without_deviation(tmp_path: Path, draft: bool) -> None:
+    for record in read_grants(SAMPLE).records:
+        path = tmp_path / f"{record.grant_id}.docx"
+        path.write_bytes(TemplateSet(TEMPLATES).render_grant(record, PLAN, draft=draft))
+        assert find_deviations(path, FORM, participant=record.participant) == []
+        assert find_deviations(path, FORM) == []
+
+
+def test_a_changed_sentence_is_found_with_its_word_diff(tmp_path: Path) -> None:
+    templates = edit_templates(
+        tmp_path, "nso_agreement.docx", replace_text("ten (10) years", "twelve (12) years")
+    )
+    for participant, path in _render(templates, tmp_path):
+        (found,) = find_deviations(path, FORM, participant=participant)
+        assert found.kind == "changed" and found.part == "agreement"
+        assert found.form is not None and "ten (10) years from the date of grant" in found.form
+        assert found.rendered is not None and "twelve (12) years" in found.rendered
+        changes = [d for d in found.diff if d[0] != "equal"]
+        assert changes == [("delete", "ten (10)"), ("insert", "twelve (12)")]
+
+
+def test_an_added_sentence_is_found(tmp_path: Path) -> None:
+    added = "The Participant shall keep the terms of this option confidential."
+    templates = edit_templates(
+        tmp_path,
+        "nso_agreement.docx",
+        replace_text("with this option.", f"with this option. {added}"),
+    )
+    for participant, path in _render(templates, tmp_path):
+        assert find_deviations(path, FORM, participant=participant) == [
+            Deviation("added", "agreement", None, added, (("insert", added),))
+        ]
+
+
+def test_a_deleted_sentence_is_found(tmp_path: Path) -> None:
+    templates = edit_templates(
+        tmp_path, "nso_agreement.docx", delete_paragraph("This option may not be sold")
+    )
+    for participant, path in _render(templates, tmp_path):
+        (found,) = find_deviations(path, FORM, participant=participant)
+        assert found.kind == "removed" and found.rendered is None
+        assert found.form is not None and found.form.startswith("This option may not be sold")
+
+
+def test_an_edit_beside_a_blank_is_not_taken_for_the_value(tmp_path: Path) -> None:
+    templates = edit_templates(
+        tmp_path,
+        "nso_agreement.docx",
+        replace_text(", a director of the Company", ", an individual, a director of the Company"),
+    )
+    for participant, path in _render(templates, tmp_path):
+        (found,) = find_deviations(path, FORM, participant=participant)
+        assert found.kind == "changed"
+        assert [d for d in found.diff if d[0] != "equal"] == [("insert", "an individual,")]
+
+
+def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
+    templates = edit_templates(
+        tmp_path, "acceptance.docx", replace_text("hereby accepts", "hereby gratefully accepts")
+    )
+    for participant, path in _render(templates, tmp_path):
+        (found,) = find_deviations(path, FORM, participant=participant)
+        assert found.kind == "changed" and found.part == "acceptance"
+        assert [d for d in found.diff if d[0] != "equal"] == [("insert", "gratefully")]
+
+
+def test_strict_refuses_a_final_batch_from_an_edited_template(
+    tmp_path: Path, converter: Converter
+) -> None:
+    templates = edit_templates(
+        tmp_path, "nso_agreement.docx", replace_text("ten (10) years", "twelve (12) years")
+    )
+    reviewed = run_review(SAMPLE, tmp_path / "out", converter, templates=templates)
+    deviations = batch_deviations(reviewed.batch, FORM)
+    assert deviations == reviewed.review.deviations
+    assert len(deviations) == 5 and all(len(v) == 1 for v in deviations.values())
+    with pytest.raises(DeviationError, match=r"5 deviation\(s\) .* --accept-deviations"):
+        enforce(deviations, strict=True, draft=False, accepted=False)
+    enforce(deviations, strict=True, draft=False, accepted=True)  # approved
+    enforce(deviations, strict=False, draft=False, accepted=False)  # not --strict
+    enforce(deviations, strict=True, draft=True, accepted=False)  # drafts are for review
+    html = reviewed.review.summary_html.read_text(encoding="utf-8")
+    assert "<del>ten (10)</del> <ins>twelve (12)</ins>" in html
+    assert 'id="no-deviations"' not in html
+    assert "5 agreement(s): SAMPLE-2005-001, SAMPLE-2005-002" in html  # one entry for all
+
+
+# --- the board consent -----------------------------------------------------------------------
+
+
+def _expected_rows(grants: list[ReviewGrant]) -> list[list[str]]:
+    return [
+        [
+            g.participant,
+            format_shares(g.shares),
+            format_price(g.exercise_price),
+            format_date(g.grant_date),
+        ]
+        for g in grants
+        if g.status == "generated"
+    ]
+
+
+def test_board_consent_lists_exactly_the_valid_grants(mixed: Reviewed) -> None:
+    assert mixed.review.board_consent_docx and mixed.review.board_consent_pdf
+    header, *rows = consent_rows(mixed.review.board_consent_docx)
+    assert header == ["Participant", "Shares", "Exercise Price", "Grant Date"]
+    assert rows == _expected_rows(mixed.batch.grants)
+    assert [r[0] for r in rows] == [HYPERLINK, ZOE, SCRIPT]
+    reader = PdfReader(mixed.review.board_consent_pdf)
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "ACTION BY UNANIMOUS WRITTEN CONSENT" in text
+    assert "OF ART TECHNOLOGY GROUP, INC." in text
+    assert squash("Amended and Restated 1999 Outside Director Stock Option Plan") in squash(text)
+    for section in ("Section 5(a)", "Section 5(b)", "Section 5(c)"):
+        assert section in text
+    exhibit = squash(text[text.index("EXHIBIT A") :])
+    for participant, shares, price, day in rows:
+        assert squash(participant) in exhibit
+        assert squash(f"{shares}") in exhibit and squash(day) in exhibit and price in exhibit
+    for refused in ("+Plus Minus", "@Cmd Person"):
+        assert squash(refused) not in squash(text)
+    assert squash("3 option(s) covering 23,500 shares") in exhibit
+
+
+def test_board_consent_of_the_sample_batch(sample: Reviewed) -> None:
+    assert sample.review.board_consent_docx is not None
+    _, *rows = consent_rows(sample.review.board_consent_docx)
+    assert rows == _expected_rows(sample.batch.grants)
+    assert len(rows) == len(sample.result.documents) == 5
+
+
+def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated(
+    tmp_path: Path, converter: Converter
+) -> None:
+    grants = [
+        ReviewGrant(
+            row=i + 2,
+            grant_id=f"BIG-{i:03d}",
+            participant=f"Director Number {i:03d}",
+            grant_date=date(2005, 5, 16),
+            shares=1000 + i,
+            exercise_price=Decimal("3.25"),
+            price_source="close on grant date 2005-05-16",
+            final_exercise_date=date(2015, 5, 16),
+            status="generated",
+            findings=[],
+        )
+        for i in range(120)
+    ]
+    batch = ReviewBatch(
+        out=tmp_path / "big",
+        plan=PLAN,
+        grants=grants,
+        reserve=800_000,
+        available_before=800_000,
+        available_after=800_000 - sum(g.shares for g in grants),
+        draft=False,
+    )
+    review = write_review(batch, templates_dir=TEMPLATES, converter=converter, form_text=FORM)
+    assert review.board_consent_docx and review.board_consent_pdf and not review.problems
+    _, *rows = consent_rows(review.board_consent_docx)
+    assert rows == _expected_rows(grants) and len(rows) == 120
+    head_row = docx.Document(str(review.board_consent_docx)).tables[-1].rows[0]
+    assert head_row._tr.trPr is not None and head_row._tr.trPr.find(qn("w:tblHeader")) is not None
+
+    pages = [p.extract_text() for p in PdfReader(review.board_consent_pdf).pages]
+    first = next(i for i, t in enumerate(pages) if "EXHIBIT A" in t)
+    exhibit = pages[first:]
+    assert len(exhibit) >= 3, "120 rows fit on one page?"
+    for page in exhibit:
+        assert "Participant Shares Exercise Price Grant Date" in " ".join(page.split())
+    names = [n for page in exhibit for n in re.findall(r"Director Number (\d{3})", page)]
+    assert names == [f"{i:03d}" for i in range(120)], "every grant once, in order"
+    table = read_table(review.summary_html.read_text(encoding="utf-8"), "grants")
+    assert len(table.rows) == 121
+    assert review.packet_pdf is None  # no packets were made for these
+
+
+def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converter) -> None:
+    reviewed = run_review(SAMPLE, tmp_path / "out", converter, draft=True)
+    assert {g.status for g in reviewed.batch.grants} == {"draft"}
+    assert reviewed.review.deviation_count == 0
+    assert reviewed.batch.available_after == 800_000 - 62_500  # what a final batch would leave
+    assert reviewed.review.board_consent_pdf and reviewed.review.packet_pdf
+    pages = [p.extract_text() for p in PdfReader(reviewed.review.board_consent_pdf).pages]
+    assert all("DRAFT" in page for page in pages)
+    assert len(outline(PdfReader(reviewed.review.packet_pdf))) == 5
