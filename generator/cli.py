@@ -197,6 +197,11 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors: make nothing if any.")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Replace final documents that already exist with other content (never done silently).",
+)
+@click.option(
     "-j",
     "--jobs",
     type=click.IntRange(min=0),
@@ -221,6 +226,7 @@ def generate_command(
     templates: Path | None,
     draft: bool,
     strict: bool,
+    force: bool,
     jobs: int,
     timeout: float,
     quiet: bool,
@@ -258,6 +264,7 @@ def generate_command(
             ledger=ledger,
             templates=templates,
             draft=draft,
+            force=force,
             jobs=jobs,
             timeout=timeout,
             read=reading,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -80,15 +81,46 @@ def prepare_out(out: Path) -> Path:
 
 @contextlib.contextmanager
 def work_dir(out: Path) -> Iterator[Path]:
-    """A scratch folder inside ``out`` for intermediate files, removed afterwards."""
+    """A scratch folder inside ``out`` for intermediate files, removed afterwards.
+
+    The folder holds a lock for as long as the run lives; folders left by a run that was
+    killed (whose lock nobody holds any more) are removed first.
+    """
+    for stale in out.glob(".grantgen-work-*"):
+        _remove_if_abandoned(stale)
     try:
         path = Path(tempfile.mkdtemp(prefix=".grantgen-work-", dir=out))
+        lock = os.open(path / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
     except OSError as exc:
         raise OutputError(f"cannot write in the output folder {out}: {exc.strerror}") from exc
+    fcntl.flock(lock, fcntl.LOCK_EX)
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+        os.close(lock)
+
+
+def _remove_if_abandoned(folder: Path) -> None:
+    import time
+
+    try:  # a folder just made by a run starting now may not hold its lock yet
+        if time.time() - folder.stat().st_mtime < 60:
+            return
+    except OSError:
+        return
+    try:
+        lock = os.open(folder / ".lock", os.O_RDWR)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)  # killed before it took its lock
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another run is using it
+    finally:
+        os.close(lock)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- spreadsheet cells (OWASP CSV injection) -------------------------------------------------

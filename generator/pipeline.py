@@ -24,7 +24,7 @@ from . import __version__
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
-from .errors import AssembleError, ConvertError
+from .errors import AssembleError, ConvertError, OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
 from .plan import Plan, load_plan
@@ -57,6 +57,8 @@ class GenerateOptions:
     """The templates folder; the bundled templates when None."""
     draft: bool = False
     """Drafts: DRAFT on every page, no signature fields, ``.draft`` names, no ledger."""
+    force: bool = False
+    """Replace final documents that exist with other content."""
     jobs: int = 0
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
@@ -437,7 +439,15 @@ def _publish(
         for s in staged
     }
     by_id = {s.record.grant_id: s for s in staged}
-    placed: list[Path] = []
+    placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
+
+    if not options.force:
+        for grant_id, reason in _overwrites(staged, names, result.out).items():
+            rec = by_id.pop(grant_id).record
+            result.errors.append(
+                Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason).as_dict()
+            )
+        staged = [s for s in staged if s.record.grant_id in by_id]
 
     def move(ids: list[str]) -> None:
         for grant_id in ids:
@@ -447,8 +457,13 @@ def _publish(
                 (s.docx, result.out / f"{stem}.docx"),
                 (s.pdf, result.out / f"{stem}.pdf"),
             ):
-                os.replace(src, dst)
-                placed.append(dst)
+                existed = dst.exists()
+                try:
+                    os.replace(src, dst)
+                except OSError as exc:
+                    raise OutputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
+                if not existed:
+                    placed.append(dst)
             facts = report.facts[s.record.row]
             result.documents.append(
                 Document(
@@ -504,6 +519,30 @@ def _publish(
         result.errors.append(
             Finding(rec.row, grant_id, "ledger", "ledger", ERROR, reason, "grant_id").as_dict()
         )
+
+
+def _overwrites(staged: list[_Staged], names: dict[str, str], out: Path) -> dict[str, str]:
+    """Grants whose final files exist with other content, or that have a signed copy whose
+    original would change: these are not replaced without --force."""
+    found: dict[str, str] = {}
+    for s in staged:
+        stem = names[s.record.grant_id]
+        for suffix, digest in ((".docx", s.docx_hash), (".pdf", s.pdf_hash)):
+            path = out / f"{stem}{suffix}"
+            if path.exists() and sha256(path.read_bytes()) != digest:
+                found[s.record.grant_id] = (
+                    f"{path.name} already exists with other content; final documents are not "
+                    "replaced without --force"
+                )
+                break
+        else:
+            signed = out / f"{stem}.signed.pdf"
+            if signed.exists() and not (out / f"{stem}.pdf").exists():
+                found[s.record.grant_id] = (
+                    f"{signed.name} exists (a signed copy); its original is not replaced "
+                    "without --force"
+                )
+    return found
 
 
 def _sync_dir(folder: Path) -> None:

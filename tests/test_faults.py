@@ -1,0 +1,211 @@
+"""Faults: LibreOffice crashing mid-batch, the process killed at any moment, a full disk, and
+final documents that must not be replaced silently."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from generator.errors import OutputError
+from generator.ledger import Ledger
+from generator.pipeline import GenerateOptions, generate
+from generator.plan import load_plan
+
+from .conftest import PRICES, ROOT, grant, write_csv
+
+PLAN = load_plan()
+
+
+def poisoned_soffice(tmp_path: Path, real: str) -> str:
+    """A soffice that crashes on any document naming POISON, and is the real one otherwise."""
+    path = tmp_path / "soffice"
+    path.write_text(
+        f"""#!{sys.executable}
+import os, sys, zipfile
+for arg in sys.argv[1:]:
+    if arg.endswith(".docx"):
+        with zipfile.ZipFile(arg) as z:
+            if b"POISON" in z.read("word/document.xml"):
+                sys.stderr.write("simulated crash\\n")
+                os._exit(134)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+""",
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def test_a_crash_on_one_grant_loses_no_other(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRANTGEN_SOFFICE", poisoned_soffice(tmp_path, soffice))
+    rows = [grant(grant_id=f"C-{i}", participant=f"Director {i}") for i in range(6)]
+    rows[3]["participant"] = "POISON Pill"
+    ledger = tmp_path / "l.sqlite"
+    result = generate(
+        GenerateOptions(
+            grants=write_csv(tmp_path / "g.csv", rows), out=tmp_path / "o", ledger=ledger, jobs=2
+        )
+    )
+    assert [d.grant_id for d in result.documents] == ["C-0", "C-1", "C-2", "C-4", "C-5"]
+    (error,) = result.errors
+    assert error["row"] == 5 and error["grant_id"] == "C-3"
+    assert "status 134" in error["message"] and "simulated crash" in error["message"]
+    for doc in result.documents:  # each packet is its own grant's
+        with pikepdf.open(tmp_path / "o" / doc.pdf) as pdf:
+            assert doc.participant in str(pdf.docinfo.Title)
+    with Ledger(ledger) as book:
+        assert sorted(book.pool(PLAN).known) == ["C-0", "C-1", "C-2", "C-4", "C-5"]
+
+
+def run_cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "generator", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def assert_no_half_written_files(out: Path) -> None:
+    for path in out.iterdir():
+        if path.name.startswith("."):
+            continue  # temporary names, never a final name
+        if path.suffix == ".pdf":
+            with pikepdf.open(path) as pdf:
+                assert len(pdf.pages) > 0
+        elif path.suffix == ".docx":
+            with zipfile.ZipFile(path) as z:
+                assert z.testzip() is None
+        elif path.name == "manifest.json":
+            json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("kill_after", [0.8, 2.5, 4.0])
+def test_killed_at_any_moment_a_rerun_finishes_the_batch(
+    tmp_path: Path, soffice: str, kill_after: float
+) -> None:
+    rows = [
+        grant(grant_id=f"K-{i:02d}", participant=f"Director {i}", shares="1000") for i in range(12)
+    ]
+    grants = write_csv(tmp_path / "g.csv", rows)
+    env = {**os.environ}
+
+    def args(out: Path, ledger: Path) -> list[str]:
+        return [
+            "generate",
+            str(grants),
+            "-o",
+            str(out),
+            "--ledger",
+            str(ledger),
+            "--prices",
+            str(PRICES),
+            "-q",
+            "-j",
+            "2",
+        ]
+
+    reference = run_cli(args(tmp_path / "ref", tmp_path / "ref.sqlite"), env)
+    assert reference.wait(300) == 0
+
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    victim = run_cli(args(out, ledger), env)
+    time.sleep(kill_after)
+    os.killpg(victim.pid, signal.SIGKILL)  # grantgen and its LibreOffice workers
+    victim.wait(60)
+    if out.exists():
+        assert_no_half_written_files(out)
+    rerun = run_cli(args(out, ledger), env)
+    assert rerun.wait(300) == 0
+    assert_no_half_written_files(out)
+    got = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    want = json.loads((tmp_path / "ref" / "manifest.json").read_text(encoding="utf-8"))
+    assert got == want
+    with Ledger(ledger) as a, Ledger(tmp_path / "ref.sqlite") as b:
+        assert a.export_csv() == b.export_csv()
+        assert a.pool(PLAN).used == 12000
+    assert not list(out.glob(".grantgen-work-*")) or all(
+        time.time() - p.stat().st_mtime < 60 for p in out.glob(".grantgen-work-*")
+    )
+
+
+def test_a_full_disk_leaves_the_ledger_unchanged(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.pipeline as pipeline
+
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def full_disk(src: object, dst: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline.os, "replace", full_disk)
+    ledger = tmp_path / "l.sqlite"
+    rows = [grant(grant_id=f"D-{i}", participant=f"Director {i}") for i in range(3)]
+    with pytest.raises(OutputError, match="No space left on device"):
+        generate(
+            GenerateOptions(
+                grants=write_csv(tmp_path / "g.csv", rows), out=tmp_path / "o", ledger=ledger
+            )
+        )
+    with Ledger(ledger) as book:
+        assert book.pool(PLAN).used == 0 and book.grants() == []
+    leftovers = [p.name for p in (tmp_path / "o").iterdir() if p.suffix in (".pdf", ".docx")]
+    assert leftovers == [], "files of unrecorded grants were left under final names"
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot create the output folder"):
+        generate(
+            GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=blocker / "sub")
+        )
+
+
+def test_final_documents_are_not_replaced_without_force(tmp_path: Path, soffice: str) -> None:
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="F-1")])
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    first = generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    original = (out / "F-1.pdf").read_bytes()
+    # same run again: identical bytes, nothing to protect
+    again = generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    assert not again.errors and again.documents[0].sha256 == first.documents[0].sha256
+    # another signing officer: the same grant now renders differently
+    other_plan = tmp_path / "plan.toml"
+    other_plan.write_text(
+        Path(PLAN.source).read_text().replace(PLAN.company.officer.name, "Pat Q. Officer")
+    )
+    refused = generate(GenerateOptions(grants=grants, out=out, ledger=ledger, plan=other_plan))
+    (error,) = refused.errors
+    assert error["rule"] == "overwrite" and "--force" in error["message"]
+    assert (out / "F-1.pdf").read_bytes() == original
+    forced = generate(
+        GenerateOptions(grants=grants, out=out, ledger=ledger, plan=other_plan, force=True)
+    )
+    assert not forced.errors and (out / "F-1.pdf").read_bytes() != original
+    # a signed copy whose original is gone is not regenerated over
+    shutil.copy(out / "F-1.pdf", out / "F-1.signed.pdf")
+    (out / "F-1.pdf").unlink()
+    guarded = generate(GenerateOptions(grants=grants, out=out, ledger=ledger, plan=other_plan))
+    assert guarded.errors and "signed copy" in guarded.errors[0]["message"]
