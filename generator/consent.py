@@ -1,0 +1,134 @@
+"""The Board's action by unanimous written consent approving a batch's grants.
+
+``templates/board_consent.docx`` (made by ``tools/build_board_consent.py``) is rendered with
+the plan's values and one Exhibit A row per grant (docxtpl's ``{%tr for g in grants %}`` row
+loop, so a hundred grants make a hundred rows), then converted to PDF by LibreOffice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .convert import Converter
+from .errors import ConvertError
+from .output import work_dir, write_atomic
+from .plan import Plan
+from .render import (
+    DocumentTemplate,
+    format_date,
+    format_price,
+    format_shares,
+    plan_context,
+)
+from .resources import templates_dir
+
+TEMPLATE = "board_consent.docx"
+TITLE = "Action by Unanimous Written Consent of the Board of Directors"
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """One row of Exhibit A."""
+
+    participant: str
+    shares: int
+    exercise_price: Decimal
+    grant_date: date
+
+
+def consent_template(templates: Path) -> Path:
+    """``templates/board_consent.docx``, or the bundled one when that folder has none."""
+    path = templates / TEMPLATE
+    return path if path.is_file() else templates_dir() / TEMPLATE
+
+
+def _plan_section(plan: Plan, key: str) -> str:
+    # "5(c), Agreement 1" -> "5(c)": the consent cites the Plan's own section
+    return plan.section(key).split(",")[0].strip()
+
+
+def _years(n: int) -> str:
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    number = words[n] if 0 <= n < len(words) else str(n)
+    return f"{number} year" if n == 1 else f"{number} years"
+
+
+def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
+    """The values of the consent: the plan's, the sections it cites, and Exhibit A."""
+    return {
+        **plan_context(plan),
+        "sections": {
+            "grant": _plan_section(plan, "nonstatutory"),
+            "eligibility": _plan_section(plan, "eligibility"),
+            "exercise_price": _plan_section(plan, "exercise_price"),
+            "term": _plan_section(plan, "term"),
+        },
+        "terms": {
+            "term_years": plan.term_years,
+            "post_service": _years(plan.post_service_exercise_years),
+        },
+        "totals": {
+            "grants": len(grants),
+            "shares": format_shares(sum(g.shares for g in grants)),
+        },
+        "grants": [
+            {
+                "participant": g.participant,
+                "shares": format_shares(g.shares),
+                "exercise_price": format_price(g.exercise_price),
+                "grant_date": format_date(g.grant_date),
+            }
+            for g in grants
+        ],
+    }
+
+
+def render_consent(
+    template: Path, plan: Plan, grants: Sequence[ConsentGrant], *, draft: bool = False
+) -> bytes:
+    """The consent as DOCX bytes (a DRAFT mark on every page for ``draft``)."""
+    return DocumentTemplate.from_file(template).render(
+        consent_context(plan, grants),
+        {
+            "title": TITLE,
+            "author": plan.company.name,
+            "subject": f"Option grants under the {plan.name}",
+            "keywords": f"plan={plan.id}; grants={len(grants)}",
+        },
+        draft=draft,
+    )
+
+
+def write_consent(
+    outdir: Path,
+    plan: Plan,
+    grants: Sequence[ConsentGrant],
+    *,
+    templates: Path,
+    converter: Converter | None,
+    draft: bool = False,
+) -> tuple[Path, Path]:
+    """Write ``outdir/board_consent.docx`` and ``.pdf``; raise ConvertError when LibreOffice
+    cannot make the PDF (the DOCX is written all the same). Without a ``converter``, one
+    LibreOffice worker is started for it."""
+    docx = outdir / TEMPLATE
+    data = render_consent(consent_template(templates), plan, grants, draft=draft)
+    write_atomic(docx, data)
+    pdf = docx.with_suffix(".pdf")
+    with work_dir(outdir) as work:
+        source = work / TEMPLATE
+        source.write_bytes(data)
+        if converter is None:
+            with Converter(1) as own:
+                outcome = own.convert([source], work / "pdf")[0]
+        else:
+            outcome = converter.convert([source], work / "pdf")[0]
+        if outcome.pdf is None:
+            raise ConvertError(f"the board consent could not be converted: {outcome.error}")
+        write_atomic(pdf, outcome.pdf.read_bytes())
+    return docx, pdf

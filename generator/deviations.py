@@ -1,0 +1,312 @@
+"""Template deviations: the text of a rendered agreement against the approved form.
+
+The approved form (``data/forms/*.txt``) has blanks -- ``[ , ____]`` for a date, ``[ ]`` for
+the participant or the number of shares, ``$[ ]`` for the price. A rendered agreement (the
+agreement and the Participant's Acceptance, as one DOCX) is read paragraph by paragraph --
+body paragraphs and table cells, in document order -- and split into sentences; each is
+matched against the form's sentences with every blank standing for a filled value of its kind.
+What is left over is a deviation: a sentence of the form that is missing (``removed``), a
+sentence that is not in the form (``added``), or one that is there but reads differently
+(``changed``, with a word-level diff).
+
+Not compared: the running header (``Grant … · …``), the DRAFT mark, and the signature blocks'
+labels and lines (``Dated:``, ``By:``, ``PARTICIPANT:``, ``Name: …``, ``Title: …``,
+``Address:`` and the address lines after it, lines of underscores), which the form lays out as
+blanks and the templates fill in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from docx.oxml import parse_xml
+from lxml import etree
+
+from .errors import GrantgenError
+from .form import (
+    ACCEPTANCE_TITLE,
+    ADDRESS,
+    BLANK,
+    FormError,
+    FormSentence,
+    Part,
+    boundaries,
+    fill_blanks,
+    form_sentences,
+    ignored,
+    normalise,
+    pattern,
+)
+
+Kind = Literal["added", "removed", "changed"]
+
+__all__ = [
+    "Deviation",
+    "DeviationError",
+    "FormError",
+    "FormSentence",
+    "compare",
+    "document_paragraphs",
+    "enforce",
+    "find_deviations",
+    "form_sentences",
+    "word_diff",
+]
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One sentence where a rendered agreement differs from the approved form."""
+
+    kind: Kind
+    """``added`` (not in the form), ``removed`` (in the form, not rendered) or ``changed``."""
+    part: Part
+    """Where it is: the ``agreement`` or the ``acceptance`` page."""
+    form: str | None
+    """The form's sentence, blanks as the form writes them; None when ``added``."""
+    rendered: str | None
+    """The rendered sentence; None when ``removed``."""
+    diff: tuple[tuple[str, str], ...]
+    """Word-level diff, form (blanks filled from the rendered sentence where they can be)
+    against rendered: ``(op, text)`` with op ``equal``, ``delete`` or ``insert``."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "part": self.part,
+            "form": self.form,
+            "rendered": self.rendered,
+            "diff": [list(d) for d in self.diff],
+        }
+
+    def __str__(self) -> str:
+        if self.kind == "added":
+            return f"{self.part}: added {self.rendered!r}"
+        if self.kind == "removed":
+            return f"{self.part}: removed {self.form!r}"
+        changes = " ".join(
+            f"[-{t}-]" if op == "delete" else f"{{+{t}+}}" for op, t in self.diff if op != "equal"
+        )
+        return f"{self.part}: changed {self.form!r}: {changes}"
+
+
+class DeviationError(GrantgenError):
+    """Raised when a final ``--strict`` batch has deviations nobody approved."""
+
+    def __init__(self, deviations: Mapping[str, Sequence[Deviation]]) -> None:
+        self.deviations = {k: list(v) for k, v in deviations.items() if v}
+        count = sum(len(v) for v in self.deviations.values())
+        first_id, first = next(iter(self.deviations.items()))
+        super().__init__(
+            f"{count} deviation(s) from the approved form in {len(self.deviations)} "
+            f"agreement(s) (first, {first_id}: {first[0]}); restore the template, approve them "
+            "with --accept-deviations, or make a --draft batch to review them in "
+            "review/summary.html"
+        )
+
+
+def enforce(
+    deviations: Mapping[str, Sequence[Deviation]], *, strict: bool, draft: bool, accepted: bool
+) -> None:
+    """``generate --strict``: refuse a final batch with deviations unless they are accepted."""
+    if strict and not draft and not accepted and any(deviations.values()):
+        raise DeviationError(deviations)
+
+
+# --- the rendered agreement ----------------------------------------------------------------
+
+
+def _w(tag: str) -> str:
+    return f"{{{_W}}}{tag}"
+
+
+def _text(p: Any) -> str:
+    """A paragraph's text, tracked deletions left out."""
+    out = []
+    for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
+        if any(a.tag == _w("del") for a in el.iterancestors()):
+            continue
+        out.append(el.text or "" if el.tag == _w("t") else " ")
+    return normalise("".join(out))
+
+
+def document_paragraphs(docx: Path) -> list[str]:
+    """The text of every body paragraph and table-cell paragraph, in order, less the
+    signature-block labels, lines and address lines, the running header and DRAFT marks."""
+    try:
+        with zipfile.ZipFile(docx) as package:
+            root = parse_xml(package.read("word/document.xml"))  # python-docx's safe parser
+    except (OSError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        raise GrantgenError(f"{docx}: cannot be read as a Word document ({exc})") from exc
+    body = root.find(_w("body"))
+    if body is None:
+        raise GrantgenError(f"{docx}: the Word document has no body")
+    out: list[str] = []
+
+    def walk(container: Any, in_cell: bool) -> None:
+        address = False
+        for child in container.iterchildren():
+            if child.tag == _w("p"):
+                text = _text(child)
+                if in_cell and ADDRESS.match(text):
+                    address = True  # the lines after it are the participant's address
+                if not address and not ignored(text):
+                    out.append(text)
+            elif child.tag == _w("tbl"):
+                for row in child.iterchildren(_w("tr")):
+                    for cell in row.iterchildren(_w("tc")):
+                        walk(cell, True)
+            elif child.tag == _w("sdt"):
+                for content in child.iterchildren(_w("sdtContent")):
+                    walk(content, in_cell)
+
+    walk(body, False)
+    return out
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    text: str
+    key: str | None  # the form sentence it matches
+    part: Part
+
+
+def _segment(paragraph: str, patterns: list[tuple[str, re.Pattern[str]]]) -> list[_Rendered]:
+    """Split a rendered paragraph into sentences, matching form sentences where they fit."""
+    out: list[_Rendered] = []
+    pos = 0
+    while pos < len(paragraph):
+        best: tuple[str, int] | None = None
+        for form, compiled in patterns:
+            m = compiled.match(paragraph, pos)
+            if m and (best is None or m.end() > best[1]):
+                best = (form, m.end())
+        key: str | None = None
+        if best is not None:
+            key, end = best
+            nxt = end
+        else:
+            rest = paragraph[pos:]
+            cut = boundaries(rest)
+            end, nxt = (pos + cut[0][0], pos + cut[0][1]) if cut else (len(paragraph),) * 2
+        out.append(_Rendered(paragraph[pos:end], key, "agreement"))
+        while nxt < len(paragraph) and paragraph[nxt].isspace():
+            nxt += 1
+        pos = nxt
+    return out
+
+
+# --- comparing ----------------------------------------------------------------------------
+
+
+def find_deviations(
+    agreement_docx: Path, form_text: Path, *, participant: str | None = None
+) -> list[Deviation]:
+    """Every sentence where the rendered agreement (with its acceptance page) differs from the
+    form, blanks aside. ``participant``: the name the participant blank must hold (without it,
+    that blank matches any text, so an edit right beside the name could hide in it)."""
+    return compare(
+        document_paragraphs(agreement_docx), form_sentences(form_text), participant=participant
+    )
+
+
+def compare(
+    paragraphs: Sequence[str], form: Sequence[FormSentence], *, participant: str | None = None
+) -> list[Deviation]:
+    """The deviations of rendered ``paragraphs`` (normalised text) from the form's sentences."""
+    name = normalise(participant) if participant else None
+    patterns = list({fs.text: pattern(fs.text, name) for fs in form}.items())
+    rendered: list[_Rendered] = []
+    part: Part = "agreement"
+    for paragraph in paragraphs:
+        for r in _segment(paragraph, patterns):
+            if r.key == ACCEPTANCE_TITLE or r.text == ACCEPTANCE_TITLE:
+                part = "acceptance"
+            rendered.append(_Rendered(r.text, r.key, part))
+    a = [fs.text for fs in form]
+    b = [r.key if r.key is not None else "\x00" + r.text for r in rendered]
+    out: list[Deviation] = []
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        out += _pair(list(form[i1:i2]), rendered[j1:j2], name)
+    return out
+
+
+def _words_similarity(form: str, rendered: str) -> float:
+    a = BLANK.sub("\x00", form).split()
+    b = rendered.split()
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+#: Sentences at least this similar (word ratio) are one sentence changed, not two.
+PAIR_RATIO = 0.5
+
+
+def _pair(form: list[FormSentence], rendered: list[_Rendered], name: str | None) -> list[Deviation]:
+    """Removed, added and changed sentences of one differing stretch, in order: the pairs of
+    most similar sentences (in order, at least :data:`PAIR_RATIO` alike) are ``changed``."""
+    n, m = len(form), len(rendered)
+    sim = [[_words_similarity(f.text, r.text) for r in rendered] for f in form]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            take = sim[i][j] + best[i + 1][j + 1] if sim[i][j] >= PAIR_RATIO else -1.0
+            best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
+    out: list[Deviation] = []
+    i = j = 0
+    while i < n or j < m:
+        if (
+            i < n
+            and j < m
+            and sim[i][j] >= PAIR_RATIO
+            and best[i][j] == sim[i][j] + best[i + 1][j + 1]
+        ):
+            out.append(_changed(form[i], rendered[j], name))
+            i, j = i + 1, j + 1
+        elif i < n and (j == m or best[i][j] == best[i + 1][j]):
+            out.append(Deviation("removed", form[i].part, form[i].text, None, ()))
+            i += 1
+        else:
+            r = rendered[j]
+            out.append(Deviation("added", r.part, None, r.text, (("insert", r.text),)))
+            j += 1
+    return out
+
+
+def word_diff(a: str, b: str) -> tuple[tuple[str, str], ...]:
+    """``(op, text)`` runs turning the words of ``a`` into those of ``b``."""
+    wa, wb = a.split(), b.split()
+    runs: list[tuple[str, str]] = []
+
+    def add(op: str, words: list[str]) -> None:
+        if not words:
+            return
+        if runs and runs[-1][0] == op:
+            runs[-1] = (op, runs[-1][1] + " " + " ".join(words))
+        else:
+            runs.append((op, " ".join(words)))
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
+        if op == "equal":
+            add("equal", wa[i1:i2])
+        else:
+            add("delete", wa[i1:i2])
+            add("insert", wb[j1:j2])
+    return tuple(runs)
+
+
+def _changed(form: FormSentence, rendered: _Rendered, name: str | None) -> Deviation:
+    filled = fill_blanks(form.text, rendered.text, name)
+    return Deviation(
+        "changed", form.part, form.text, rendered.text, word_diff(filled, rendered.text)
+    )

@@ -1,0 +1,187 @@
+"""The approved form's text, as sentences: the agreement and the Participant's Acceptance.
+
+The form (``data/forms/*.txt``) writes its blanks as ``[ , ____]`` (a date), ``[ ]`` (the
+participant, or a number of shares when ``shares`` follows) and ``$[ ]`` (a price). Each form
+sentence becomes a pattern in which every blank matches a filled value of its kind, so a
+rendered sentence can be recognised as the form's whatever the grant. Signature-block labels
+and lines, the running header and DRAFT marks are no part of the comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .errors import GrantgenError
+
+Part = Literal["agreement", "acceptance"]
+
+AGREEMENT_TITLE = "NONSTATUTORY STOCK OPTION AGREEMENT"
+ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
+FORM_END = "AMENDMENT NO. 1"
+
+BLANK = re.compile(r"\$\[ *\]|\[ *, *_+ *\]|\[ *\]")
+ADDRESS = re.compile(r"^Address\s*:", re.I)
+_PAGE_NUMBER = re.compile(r"^\s*-\d+-\s*$")
+_COLUMN_GAP = re.compile(r"\S {3,}\S")
+_LABEL = re.compile(r"^(?:Dated|Date|By|Name|Title|Address|Participant)\s*:", re.I)
+_LINE = re.compile(r"^[_\s]*_[_\s]*$")
+_HEADER = re.compile(r"^Grant \S+ \u00b7 ")
+_DRAFT = re.compile(r"^DRAFT\b")
+_BOUNDARY = re.compile(r"(?<=[.:?!])\s+(?=[A-Z0-9\"'(\[$])")
+_INITIALS = re.compile(r"(?:[a-z]\.)*[a-z0-9]")
+#: Words after whose period a sentence does not end (``Group, Inc. 1999 …``, ``A. Ellison``).
+ABBREVIATIONS = frozenset(
+    {"inc", "co", "corp", "ltd", "llc", "jr", "sr", "mr", "mrs", "ms", "dr", "st", "no"}
+    | {"nos", "esq", "sec", "u.s", "ii", "iii", "iv", "vs"}
+)
+
+#: What each kind of blank may be filled with.
+DATE = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December) \d{1,2}, \d{4}"
+)
+PRICE = r"\$\d[\d,]*(?:\.\d+)?"
+NUMBER = r"\d[\d,]*"
+ANY = r"\S.*?"
+
+
+class FormError(GrantgenError):
+    """Raised when the form text has no agreement to compare with."""
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """Fold whitespace, quote styles, non-breaking spaces and hyphens, soft hyphens."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"')
+    text = text.replace("\u2018", "'").replace("\u2019", "'")
+    text = text.replace("\u00a0", " ").replace("\u00ad", "").replace("\u2011", "-")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def boundaries(text: str) -> list[tuple[int, int]]:
+    """(end of sentence, start of next) positions where ``text`` splits into sentences."""
+    out = []
+    for m in _BOUNDARY.finditer(text):
+        before = text[: m.start()].rsplit(" ", 1)[-1]
+        word = before.rstrip(".:?!").lower()
+        if before.endswith(".") and (_INITIALS.fullmatch(word) or word in ABBREVIATIONS):
+            continue
+        out.append((m.start(), m.end()))
+    return out
+
+
+def sentences(text: str) -> list[str]:
+    """Split normalised text into sentences (a heading such as ``1. Grant of Option.`` is one)."""
+    out, start = [], 0
+    for end, nxt in boundaries(text):
+        out.append(text[start:end])
+        start = nxt
+    out.append(text[start:])
+    return [s for s in out if s]
+
+
+def ignored(text: str) -> bool:
+    """Empty, a signature-block label or line, the running header or a DRAFT mark."""
+    return not text or any(p.match(text) for p in (_LINE, _LABEL, _HEADER, _DRAFT))
+
+
+# --- the form ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FormSentence:
+    text: str
+    """Normalised, with the form's blanks."""
+    part: Part
+
+
+def form_sentences(form_text: Path) -> list[FormSentence]:
+    """The agreement's and the acceptance page's sentences, in order, from the form text."""
+    lines = form_text.read_text(encoding="utf-8").splitlines()
+    try:
+        title = next(i for i, ln in enumerate(lines) if ln.strip() == AGREEMENT_TITLE)
+    except StopIteration:
+        raise FormError(f"{form_text}: no {AGREEMENT_TITLE!r} title in the form") from None
+    start = title
+    heading = next((i for i in range(title - 1, -1, -1) if lines[i].strip()), None)
+    if heading is not None and lines[heading].strip().isupper():
+        start = heading  # the company's name above the title
+    end = next((i for i in range(title, len(lines)) if lines[i].strip() == FORM_END), len(lines))
+    out: list[FormSentence] = []
+    part: Part = "agreement"
+    for paragraph in _form_paragraphs(lines[start:end]):
+        if paragraph == ACCEPTANCE_TITLE:
+            part = "acceptance"
+        out += [FormSentence(s, part) for s in sentences(paragraph)]
+    return out
+
+
+def _form_paragraphs(lines: list[str]) -> list[str]:
+    blocks: list[list[str]] = [[]]
+    for ln in lines:
+        if not ln.strip() or _PAGE_NUMBER.match(ln):
+            blocks.append([])
+        else:
+            blocks[-1].append(ln)
+    out: list[str] = []
+    for block in blocks:
+        if any(_COLUMN_GAP.search(ln.strip()) for ln in block):
+            # a signature block laid out in columns: each cell on its own
+            out += [normalise(c) for ln in block for c in re.split(r" {3,}", ln.strip())]
+        elif block:
+            out.append(normalise(" ".join(ln.strip() for ln in block)))
+    return [p for p in out if not ignored(p)]
+
+
+# --- blanks --------------------------------------------------------------------------------
+
+
+def blank_regex(sentence: str, m: re.Match[str], participant: str | None) -> str:
+    """What the blank ``m`` of ``sentence`` may hold (the participant's name, when known)."""
+    blank = m.group()
+    if blank.startswith("$"):
+        return PRICE
+    if "," in blank:
+        return DATE
+    if sentence[m.end() :].startswith(" shares"):
+        return NUMBER
+    return re.escape(participant) if participant else ANY
+
+
+def pattern(sentence: str, participant: str | None) -> re.Pattern[str]:
+    """A form sentence as a pattern matching it with its blanks filled, ending at a space or
+    at the end of the text."""
+    parts, pos = [], 0
+    for m in BLANK.finditer(sentence):
+        parts.append(re.escape(sentence[pos : m.start()]))
+        parts.append(f"(?:{blank_regex(sentence, m, participant)})")
+        pos = m.end()
+    parts.append(re.escape(sentence[pos:]))
+    return re.compile("".join(parts) + r"(?=\s|$)")
+
+
+def fill_blanks(form: str, rendered: str, participant: str | None = None) -> str:
+    """The form sentence with each blank filled with the value the rendered sentence holds at
+    that place, where it can be found (so a diff shows the edit, not the blanks)."""
+    out, pos = [], 0
+    for m in BLANK.finditer(form):
+        out.append(form[pos : m.start()])
+        kind = blank_regex(form, m, participant)
+        before = BLANK.sub("", form[max(0, m.start() - 24) : m.start()])
+        after = BLANK.sub("", form[m.end() : m.end() + 24])
+        found = re.search(f"{re.escape(before)}({kind}){re.escape(after)}", rendered)
+        if found is None and after.split():
+            # the text after the blank was edited: its first word still ends the value
+            nxt = re.escape(after.split()[0])
+            found = re.search(f"{re.escape(before)}({kind}){nxt}", rendered)
+        if found is None and kind != ANY:
+            found = re.search(f"({kind})", rendered)
+        out.append(found.group(1) if found else m.group())
+        pos = m.end()
+    out.append(form[pos:])
+    return "".join(out)

@@ -1,0 +1,321 @@
+"""The review packet of a batch, in ``DIR/review/``.
+
+* ``summary.html`` (standalone), ``summary.csv``, ``summary.xlsx``: one line per grant with its
+  terms, status and findings; totals and the share reserve before and after the batch.
+* ``packet.pdf``: the agreement and acceptance pages of every packet made, one after another,
+  one bookmark per participant: the whole batch read in one sitting.
+* deviations: each rendered agreement's text against the approved form (:mod:`.deviations`),
+  listed in ``summary.html`` with word-level diffs.
+* ``board_consent.docx`` / ``.pdf``: the Board's written consent approving the grants made,
+  with Exhibit A listing them (:mod:`.consent`).
+
+Every file is written atomically. :func:`review_batch` builds the :class:`ReviewBatch` from
+what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+
+from .consent import ConsentGrant, write_consent
+from .convert import Converter
+from .deviations import Deviation, find_deviations
+from .errors import GrantgenError
+from .output import write_atomic
+from .plan import Plan
+from .summary import summary_csv, summary_html, summary_xlsx
+
+if TYPE_CHECKING:
+    from .pipeline import Checked, GenerateResult
+
+Status = Literal["generated", "refused", "failed", "draft"]
+REVIEW_DIR = "review"
+#: The packet's bookmark where the Plan starts: the review packet stops there.
+PLAN_BOOKMARK = "Plan"
+
+
+@dataclass(frozen=True)
+class ReviewGrant:
+    """One grant of the batch as the review shows it."""
+
+    row: int
+    grant_id: str
+    participant: str
+    grant_date: date
+    shares: int
+    exercise_price: Decimal
+    price_source: str
+    """Where the exercise price was checked from (e.g. ``close on grant date 2005-05-16``)."""
+    final_exercise_date: date | None
+    status: Status
+    findings: list[dict[str, object]]
+    """Every finding for the grant: row, column, grant_id, rule, section, severity, message."""
+    docx: Path | None = None
+    """The agreement DOCX (absolute, or relative to the batch folder)."""
+    pdf: Path | None = None
+    """The signature packet PDF (absolute, or relative to the batch folder)."""
+
+    @property
+    def valid(self) -> bool:
+        """Made (a final document or a draft): on the consent and in the packet."""
+        return self.status in ("generated", "draft")
+
+
+@dataclass(frozen=True)
+class ReviewBatch:
+    """A batch as the review shows it."""
+
+    out: Path
+    """The batch folder; the review goes to ``out/review/``."""
+    plan: Plan
+    grants: list[ReviewGrant]
+    reserve: int
+    """Section 4(a) reserve (after Section 8 adjustments)."""
+    available_before: int
+    available_after: int
+    draft: bool
+    findings: list[dict[str, object]] = field(default_factory=list)
+    """Findings not about a grant listed: batch-level ones, rows that could not be read."""
+
+
+@dataclass
+class ReviewResult:
+    """What :func:`write_review` wrote, and the deviations it found."""
+
+    folder: Path
+    summary_html: Path
+    summary_csv: Path
+    summary_xlsx: Path
+    packet_pdf: Path | None = None
+    """None when no packet was made."""
+    board_consent_docx: Path | None = None
+    """None when no grant was made."""
+    board_consent_pdf: Path | None = None
+    deviations: dict[str, list[Deviation]] = field(default_factory=dict)
+    """By grant id, for every agreement compared (empty lists included)."""
+    problems: list[str] = field(default_factory=list)
+    """What could not be made (e.g. the consent PDF), in sentences."""
+
+    @property
+    def deviation_count(self) -> int:
+        return sum(len(v) for v in self.deviations.values())
+
+
+def _path(out: Path, path: Path | None) -> Path | None:
+    return None if path is None else path if path.is_absolute() else out / path
+
+
+def batch_deviations(
+    batch: ReviewBatch, form_text: Path, *, known: Mapping[str, Sequence[Deviation]] | None = None
+) -> dict[str, list[Deviation]]:
+    """Deviations of every agreement made in the batch (those in ``known`` are not redone)."""
+    out: dict[str, list[Deviation]] = {}
+    for g in batch.grants:
+        docx = _path(batch.out, g.docx)
+        if not g.valid or docx is None:
+            continue
+        if known is not None and g.grant_id in known:
+            out[g.grant_id] = list(known[g.grant_id])
+        else:
+            out[g.grant_id] = find_deviations(docx, form_text, participant=g.participant)
+    return out
+
+
+def write_review(
+    batch: ReviewBatch,
+    *,
+    templates_dir: Path,
+    converter: Converter | None,
+    form_text: Path,
+    deviations: Mapping[str, Sequence[Deviation]] | None = None,
+) -> ReviewResult:
+    """Write ``batch.out/review/``: summary (HTML, CSV, XLSX), packet.pdf, the board consent.
+
+    ``deviations``: those already found (by grant id), e.g. before publishing for
+    ``--strict``; the other agreements are compared here. ``converter``: the batch's
+    LibreOffice pool, for the consent PDF; None starts one worker when a consent is made.
+    A consent or packet that cannot be made is reported in ``problems``; the summary is
+    always written.
+    """
+    folder = batch.out / REVIEW_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    result = ReviewResult(
+        folder, folder / "summary.html", folder / "summary.csv", folder / "summary.xlsx"
+    )
+    result.deviations = batch_deviations(batch, form_text, known=deviations)
+    made = [g for g in batch.grants if g.valid]
+    files: dict[str, str] = {"CSV": "summary.csv", "XLSX": "summary.xlsx"}
+
+    packets = [(g, _path(batch.out, g.pdf)) for g in made]
+    entries = [(g, p) for g, p in packets if p is not None]
+    if entries:
+        try:
+            data = review_packet(
+                [(_bookmark(g, made), p) for g, p in entries],
+                title=f"Review packet: {len(entries)} agreement(s) under the {batch.plan.name}",
+                author=batch.plan.company.name,
+            )
+        except (OSError, ValueError, GrantgenError) as exc:
+            result.problems.append(f"packet.pdf could not be made: {exc}")
+        else:
+            result.packet_pdf = folder / "packet.pdf"
+            write_atomic(result.packet_pdf, data)
+            files["Review packet (PDF)"] = "packet.pdf"
+
+    if made:
+        rows = [ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date) for g in made]
+        try:
+            result.board_consent_docx, result.board_consent_pdf = write_consent(
+                folder,
+                batch.plan,
+                rows,
+                templates=templates_dir,
+                converter=converter,
+                draft=batch.draft,
+            )
+        except GrantgenError as exc:
+            result.problems.append(str(exc))
+            docx = folder / "board_consent.docx"
+            result.board_consent_docx = docx if docx.is_file() else None
+        if result.board_consent_docx is not None:
+            files["Board consent (DOCX)"] = result.board_consent_docx.name
+        if result.board_consent_pdf is not None:
+            files["Board consent (PDF)"] = result.board_consent_pdf.name
+
+    made_now = {result.packet_pdf, result.board_consent_docx, result.board_consent_pdf}
+    for stale in (folder / n for n in ("packet.pdf", "board_consent.docx", "board_consent.pdf")):
+        if stale not in made_now:
+            stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
+    write_atomic(result.summary_csv, summary_csv(batch))
+    write_atomic(result.summary_xlsx, summary_xlsx(batch))
+    write_atomic(result.summary_html, summary_html(batch, result.deviations, files))
+    return result
+
+
+def _bookmark(g: ReviewGrant, made: Sequence[ReviewGrant]) -> str:
+    """The participant's name; with the grant id when the name is in the batch twice."""
+    twice = sum(1 for other in made if other.participant == g.participant) > 1
+    return f"{g.participant} ({g.grant_id})" if twice else g.participant
+
+
+def agreement_pages(reader: PdfReader) -> int:
+    """Pages before the packet's ``Plan`` bookmark (all pages when it has none)."""
+    for item in reader.outline:
+        if not isinstance(item, list) and item.title == PLAN_BOOKMARK:
+            page = reader.get_destination_page_number(item)
+            if page is not None:
+                return page
+    return len(reader.pages)
+
+
+def review_packet(packets: Iterable[tuple[str, Path]], *, title: str, author: str) -> bytes:
+    """One PDF of the agreement and acceptance pages of each packet, one bookmark per
+    ``(bookmark title, packet PDF)``; signature fields left out (this copy is for reading)."""
+    writer = PdfWriter()
+    identity = hashlib.sha256()
+    for label, pdf in packets:
+        data = pdf.read_bytes()
+        identity.update(hashlib.sha256(data).digest())
+        reader = PdfReader(io.BytesIO(data))
+        start = len(writer.pages)
+        writer.append(reader, pages=(0, agreement_pages(reader)), import_outline=False)
+        writer.add_outline_item(title=label, page_number=start)
+    for page in writer.pages:
+        annots = page.get("/Annots")
+        if annots is None:
+            continue
+        keep = ArrayObject(
+            a for a in annots.get_object() if a.get_object().get("/Subtype") != "/Widget"
+        )
+        if keep:
+            page[NameObject("/Annots")] = keep
+        else:
+            del page[NameObject("/Annots")]
+    if "/AcroForm" in writer._root_object:
+        del writer._root_object[NameObject("/AcroForm")]
+    writer.page_mode = "/UseOutlines"
+    writer.add_metadata(
+        {"/Title": title, "/Author": author, "/Creator": "grantgen", "/Producer": "grantgen"}
+    )
+    ident = ByteStringObject(identity.digest()[:16])
+    writer._ID = ArrayObject([ident, ident])
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+# --- from the pipeline's results -------------------------------------------------------------
+
+#: Errors the pipeline adds after the checks: the grant passed them and then could not be made.
+FAILURE_RULES = ("convert", "assemble", "render")
+
+
+def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
+    """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
+    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it."""
+    report = checked.report
+    pool = report.pool
+    assert pool is not None
+    documents = {d.row: d for d in result.documents}
+    errors: dict[int, list[dict[str, object]]] = {}
+    for e in result.errors:
+        row = e.get("row")
+        if isinstance(row, int):
+            errors.setdefault(row, []).append(e)
+    rows = {r.row for r in checked.grants.records}
+    grants: list[ReviewGrant] = []
+    added = 0
+    for rec in checked.grants.records:
+        findings = [f.as_dict() for f in report.findings if f.row == rec.row]
+        seen = {str(f["message"]) for f in findings}
+        findings += [e for e in errors.get(rec.row, []) if str(e.get("message")) not in seen]
+        doc = documents.get(rec.row)
+        status: Status
+        if doc is not None:
+            status = "draft" if result.draft else "generated"
+            if not any(f.get("rule") == "already-recorded" for f in findings):
+                added += rec.shares
+        elif rec.row in report.refused_rows or any(
+            e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
+        ):
+            status = "refused"
+        else:
+            status = "failed"
+        facts = report.facts.get(rec.row)
+        grants.append(
+            ReviewGrant(
+                row=rec.row,
+                grant_id=rec.grant_id,
+                participant=rec.participant,
+                grant_date=rec.grant_date,
+                shares=rec.shares,
+                exercise_price=rec.exercise_price,
+                price_source=facts.price_source if facts else "not checked",
+                final_exercise_date=facts.final_exercise_date if facts else None,
+                status=status,
+                findings=findings,
+                docx=result.out / doc.docx if doc else None,
+                pdf=result.out / doc.pdf if doc else None,
+            )
+        )
+    other = [f.as_dict() for f in report.findings if f.row is None or f.row not in rows]
+    return ReviewBatch(
+        out=result.out,
+        plan=checked.plan,
+        grants=grants,
+        reserve=pool.reserve,
+        available_before=pool.available,
+        available_after=pool.available - added,
+        draft=result.draft,
+        findings=other,
+    )

@@ -1,0 +1,369 @@
+"""The review summary of a batch: one standalone HTML page, and the same table as CSV and XLSX.
+
+The page needs nothing from the network: its CSS is inline, it has no scripts and uses the
+reader's own serif font, and a Content-Security-Policy forbids it from fetching anything.
+Every value is HTML-escaped. The spreadsheets hold numbers as numbers and dates as dates; text
+cells a spreadsheet would run as a formula are neutralised (:func:`.output.neutralise_cell`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from html import escape
+from typing import TYPE_CHECKING
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from .deviations import Deviation
+from .output import neutralise_cell
+from .render import format_date, format_price, format_shares
+
+if TYPE_CHECKING:
+    from .review import ReviewBatch, ReviewGrant
+
+COLUMNS = (
+    "row",
+    "grant_id",
+    "participant",
+    "grant_date",
+    "shares",
+    "exercise_price",
+    "price_source",
+    "final_exercise_date",
+    "status",
+    "findings",
+    "sections",
+    "docx",
+    "pdf",
+)
+HEADINGS = (
+    "Row",
+    "Grant",
+    "Participant",
+    "Grant date",
+    "Shares",
+    "Exercise price",
+    "Price source",
+    "Final Exercise Date",
+    "Status",
+    "Findings",
+)
+
+
+def finding_text(f: Mapping[str, object]) -> str:
+    """``error 5(b) exercise-price: message``."""
+    return f"{f.get('severity')} {f.get('section')} {f.get('rule')}: {f.get('message')}"
+
+
+def totals(batch: ReviewBatch) -> list[tuple[str, int]]:
+    """The batch's counts and the share reserve before and after it, as (label, number)."""
+    count: dict[str, int] = {}
+    for g in batch.grants:
+        count[g.status] = count.get(g.status, 0) + 1
+    made = "draft" if batch.draft else "generated"
+    after = "Available after this batch" + (" (if made final)" if batch.draft else "")
+    return [
+        ("Grants in the batch", len(batch.grants)),
+        ("Drafts made" if batch.draft else "Generated", count.get(made, 0)),
+        ("Refused", count.get("refused", 0)),
+        ("Failed", count.get("failed", 0)),
+        ("Shares granted", sum(g.shares for g in batch.grants if g.valid)),
+        (f"Share reserve (Section {batch.plan.section('reserve')})", batch.reserve),
+        ("Available before this batch", batch.available_before),
+        (after, batch.available_after),
+    ]
+
+
+# --- CSV and XLSX --------------------------------------------------------------------------
+
+
+def _cells(g: ReviewGrant) -> list[object]:
+    """One grant's cells, typed: int, Decimal, date, text or None."""
+    return [
+        g.row,
+        g.grant_id,
+        g.participant,
+        g.grant_date,
+        g.shares,
+        g.exercise_price,
+        g.price_source,
+        g.final_exercise_date,
+        g.status,
+        "\n".join(finding_text(f) for f in g.findings),
+        ", ".join(dict.fromkeys(str(f.get("section")) for f in g.findings)),
+        g.docx.name if g.docx else None,
+        g.pdf.name if g.pdf else None,
+    ]
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format_price(value)[1:].replace(",", "")  # 3.2500 -> 3.25, 3.125 -> 3.125
+    if isinstance(value, int):
+        return str(value)
+    return neutralise_cell(str(value))
+
+
+def summary_csv(batch: ReviewBatch) -> bytes:
+    """One line per grant; after an empty line, the totals as (label, number) lines.
+
+    UTF-8 with a BOM, so a spreadsheet opens accented names as they are."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for g in batch.grants:
+        writer.writerow([_csv_cell(v) for v in _cells(g)])
+    writer.writerow([])
+    for label, number in totals(batch):
+        writer.writerow([_csv_cell(label), number])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+_XLSX_TIME = (1980, 1, 1, 0, 0, 0)
+_FIXED = datetime(1980, 1, 1)
+
+
+def _xlsx_cell(value: object) -> object:
+    if value is None or isinstance(value, int | Decimal | date):
+        return value
+    return neutralise_cell(str(value))
+
+
+def summary_xlsx(batch: ReviewBatch) -> bytes:
+    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time."""
+    wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = "Grants"
+    sheet.append(list(COLUMNS))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for g in batch.grants:
+        sheet.append([_xlsx_cell(v) for v in _cells(g)])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":  # never: text is neutralised; a formula is a bug
+                raise AssertionError(f"formula in cell {cell.coordinate}")
+            if isinstance(cell.value, date):
+                cell.number_format = "yyyy-mm-dd"
+            elif isinstance(cell.value, Decimal):
+                cell.number_format = "$#,##0.00##"
+            elif isinstance(cell.value, int) and cell.column != 1:
+                cell.number_format = "#,##0"
+            elif isinstance(cell.value, str) and "\n" in cell.value:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    widths = (6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 22, 22)
+    for column, width in zip("ABCDEFGHIJKLM", widths, strict=True):
+        sheet.column_dimensions[column].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+    sums = wb.create_sheet("Totals")
+    for label, number in totals(batch):
+        sums.append([neutralise_cell(label), number])
+        sums.cell(sums.max_row, 2).number_format = "#,##0"
+    sums.column_dimensions["A"].width = 44
+    wb.properties.creator = "grantgen"
+    wb.properties.created = wb.properties.modified = _FIXED
+    buf = io.BytesIO()
+    wb.save(buf)
+    return _fixed_zip(buf.getvalue())
+
+
+def _fixed_zip(data: bytes) -> bytes:
+    """The same zip with fixed timestamps (openpyxl stamps the current time)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=_XLSX_TIME)
+            member.compress_type = zipfile.ZIP_DEFLATED
+            member.external_attr = 0o644 << 16
+            data = src.read(info)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" on save
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>1980-01-01T00:00:00Z\g<2>",
+                    data,
+                )
+            dst.writestr(member, data)
+    return out.getvalue()
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:Georgia,'Times New Roman',serif;margin:2em auto;max-width:78em;padding:0 1em;
+color:#1a1a1a;line-height:1.4}
+h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em}
+table{border-collapse:collapse;width:100%;font-size:.92em}
+th,td{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}
+th{background:#eee}td.num{text-align:right;white-space:nowrap}td.date,td.id{white-space:nowrap}
+#totals{width:auto}#totals td:first-child{padding-right:2em}
+.status{font-weight:bold}.status-generated,.status-draft{color:#1d6b1d}
+.status-refused,.status-failed{color:#b00020}
+ul.findings{margin:0;padding-left:1.1em}li.error{color:#b00020}li.warning{color:#8a5a00}
+.sec{font-weight:bold}.sub{color:#555}
+.deviation{border:1px solid #ccc;margin:1em 0;padding:.5em 1em}
+.diff del{background:#fdd;text-decoration:line-through}.diff ins{background:#dfd}
+.kind{text-transform:uppercase;font-weight:bold}
+"""
+
+
+#: Nothing may be fetched: no scripts, images, fonts, frames or connections; inline CSS only.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'"
+
+
+def _h(value: object) -> str:
+    return escape(str(value), quote=True)
+
+
+def _findings_html(findings: Sequence[Mapping[str, object]]) -> str:
+    if not findings:
+        return ""
+    items = "".join(
+        f'<li class="{_h(f.get("severity"))}"><span class="sec">\u00a7\u00a0'
+        f"{_h(f.get('section'))}</span> {_h(f.get('severity'))}: {_h(f.get('message'))}</li>"
+        for f in findings
+    )
+    return f'<ul class="findings">{items}</ul>'
+
+
+def _link(path: object, label: str) -> str:
+    return f'<a href="../{_h(getattr(path, "name", path))}">{_h(label)}</a>'
+
+
+def _grant_row(g: ReviewGrant) -> str:
+    files = " ".join(
+        _link(p, kind) for p, kind in ((g.docx, "DOCX"), (g.pdf, "PDF")) if p is not None
+    )
+    final = format_date(g.final_exercise_date) if g.final_exercise_date else ""
+    cells = [
+        f'<td class="num">{g.row}</td>',
+        f'<td class="id">{_h(g.grant_id)}</td>',
+        f"<td>{_h(g.participant)}</td>",
+        f'<td class="date">{_h(format_date(g.grant_date))}</td>',
+        f'<td class="num">{_h(format_shares(g.shares))}</td>',
+        f'<td class="num">{_h(format_price(g.exercise_price))}</td>',
+        f"<td>{_h(g.price_source)}</td>",
+        f'<td class="date">{_h(final)}</td>',
+        f'<td class="status status-{_h(g.status)}">{_h(g.status)}'
+        + (f'<br><span class="sub">{files}</span>' if files else "")
+        + "</td>",
+        f"<td>{_findings_html(g.findings)}</td>",
+    ]
+    return f'<tr id="row-{g.row}">' + "".join(cells) + "</tr>"
+
+
+def _diff_html(diff: Sequence[tuple[str, str]]) -> str:
+    tags = {"delete": "del", "insert": "ins"}
+    return " ".join(
+        f"<{tags[op]}>{_h(text)}</{tags[op]}>" if op in tags else _h(text) for op, text in diff
+    )
+
+
+def _deviations_html(deviations: Mapping[str, Sequence[Deviation]]) -> str:
+    total = sum(len(v) for v in deviations.values())
+    if not deviations:
+        return '<p id="no-agreements">No agreement was made, so none was compared.</p>'
+    if not total:
+        return (
+            '<p id="no-deviations">No deviations: the text of every agreement is the approved '
+            "form's, blanks aside.</p>"
+        )
+    grouped: dict[Deviation, list[str]] = {}
+    for grant_id, found in deviations.items():
+        for d in found:
+            grouped.setdefault(d, []).append(grant_id)
+    parts = [
+        f"<p><strong>{total} deviation(s)</strong> from the approved form in "
+        f"{sum(1 for v in deviations.values() if v)} agreement(s). A final batch with "
+        "deviations is refused by <code>generate --strict</code> unless they are approved "
+        "with <code>--accept-deviations</code>.</p>"
+    ]
+    for d, ids in grouped.items():
+        lines = [
+            f'<div class="deviation kind-{_h(d.kind)}">',
+            f'<p><span class="kind">{_h(d.kind)}</span> in the {_h(d.part)} '
+            f'<span class="sub">({len(ids)} agreement(s): {_h(", ".join(ids))})</span></p>',
+        ]
+        if d.form is not None:
+            lines.append(f'<p class="form"><span class="sub">Form:</span> {_h(d.form)}</p>')
+        if d.rendered is not None:
+            lines.append(
+                f'<p class="rendered"><span class="sub">Agreement:</span> {_h(d.rendered)}</p>'
+            )
+        if d.kind == "changed":
+            lines.append(
+                f'<p class="diff"><span class="sub">Difference:</span> {_diff_html(d.diff)}</p>'
+            )
+        lines.append("</div>")
+        parts.append("".join(lines))
+    return "\n".join(parts)
+
+
+def summary_html(
+    batch: ReviewBatch,
+    deviations: Mapping[str, Sequence[Deviation]],
+    files: Mapping[str, str] | None = None,
+) -> bytes:
+    """The standalone page: grants, totals, batch findings, deviations, links to ``files``
+    (label -> name in the review folder)."""
+    plan = batch.plan
+    kind = "Draft batch (nothing recorded in the ledger)" if batch.draft else "Final batch"
+    header = "".join(f"<th>{_h(h)}</th>" for h in HEADINGS)
+    rows = "\n".join(_grant_row(g) for g in batch.grants)
+    sums = "".join(
+        f'<tr><td>{_h(label)}</td><td class="num">{_h(format_shares(n))}</td></tr>'
+        for label, n in totals(batch)
+    )
+    links = " \u00b7 ".join(
+        f'<a href="{_h(name)}">{_h(label)}</a>' for label, name in (files or {}).items()
+    )
+    batch_findings = (
+        f"<h2>Batch findings</h2>{_findings_html(batch.findings)}" if batch.findings else ""
+    )
+    page = f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="grantgen">
+<title>Review: {_h(plan.company.name)} option grants</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<h1>Review of the batch: {_h(plan.company.name)}</h1>
+<p class="sub">{_h(kind)} under the {_h(plan.name)} ({_h(plan.id)})</p>
+<p>{links}</p>
+<h2>Grants</h2>
+<table id="grants">
+<thead><tr>{header}</tr></thead>
+<tbody>
+{rows}
+</tbody>
+</table>
+<h2>Totals and the share reserve</h2>
+<table id="totals"><tbody>{sums}</tbody></table>
+{batch_findings}
+<h2>Deviations from the approved form</h2>
+<section id="deviations">
+{_deviations_html(deviations)}
+</section>
+</body>
+</html>
+"""
+    return page.encode("utf-8")

@@ -1,0 +1,194 @@
+"""Build templates/board_consent.docx: the Board's unanimous written consent to a batch.
+
+Like the other templates, the .docx is the source of truth once committed (counsel edits it in
+Word); this script is how it was first made, and how to make it again:
+
+    .venv/bin/python tools/build_board_consent.py
+
+Fields (rendered by generator.consent): ``company``, ``plan``, ``sections`` (the plan sections
+cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term_years``,
+``post_service``, e.g. ``one year``), ``totals`` (``grants``, ``shares``) and ``grants``, a list of
+``participant``, ``shares``, ``exercise_price`` and ``grant_date`` (formatted text). Exhibit A
+is a Word table whose header row repeats on every page and whose one data row is repeated by
+docxtpl's row loop (``{%tr for g in grants %}`` … ``{%tr endfor %}``), one row per grant.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from docx.enum.section import WD_SECTION
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.shared import Inches, Pt
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from build_templates import (
+    LINE,
+    TEMPLATES,
+    body,
+    borderless_table,
+    cell_lines,
+    heading,
+    new_document,
+    para,
+)
+
+NAME = "board_consent.docx"
+HEADER = "Written Consent of the Board \u00b7 {{ plan.name }}"
+DIRECTORS = 4  # signature blocks; counsel adds or removes them for the Board's size
+COLUMNS = (("Participant", 2.9), ("Shares", 1.0), ("Exercise Price", 1.15), ("Grant Date", 1.25))
+
+RESOLUTIONS = [
+    (
+        "p",
+        'The undersigned, being all of the members of the Board of Directors (the "Board") of '
+        '{{ company.name }}, a {{ company.state }} corporation (the "Company"), hereby '
+        "consent to the adoption of the following resolutions without a meeting, and adopt "
+        "them as if duly adopted at a meeting of the Board, with the same force and effect:",
+    ),
+    ("h", "Grant of Nonstatutory Stock Options"),
+    (
+        "p",
+        "WHEREAS, under Section {{ sections.grant }} of the Company's {{ plan.name }} (the "
+        '"Plan"), the Board may grant options to purchase common stock of the Company '
+        '("Common Stock") and determine the number of shares covered by each option, its '
+        "exercise price and the conditions and limitations applicable to its exercise;",
+    ),
+    (
+        "p",
+        "WHEREAS, each person listed on Exhibit A is a director of the Company who is not an "
+        "employee of the Company, and so an Eligible Director under Section "
+        "{{ sections.eligibility }} of the Plan; and",
+    ),
+    (
+        "p",
+        "WHEREAS, the Board deems it in the best interests of the Company and its stockholders "
+        "to grant the options set forth on Exhibit A;",
+    ),
+    (
+        "p",
+        "NOW, THEREFORE, BE IT RESOLVED, that, pursuant to Section {{ sections.grant }} of the "
+        "Plan, the Board hereby grants to each person listed on Exhibit A a nonstatutory stock "
+        "option under the Plan to purchase the number of shares of Common Stock set forth "
+        "opposite that person's name, with the grant date set forth there (the \"Grant "
+        'Date"); none of these options is intended to be an incentive stock option as defined '
+        "in Section 422 of the Internal Revenue Code of 1986, as amended;",
+    ),
+    (
+        "p",
+        "RESOLVED FURTHER, that the exercise price per share of each such option shall be the "
+        "price set forth opposite the person's name on Exhibit A, which the Board determines "
+        "is the exercise price required by Section {{ sections.exercise_price }} of the Plan;",
+    ),
+    (
+        "p",
+        "RESOLVED FURTHER, that, in accordance with Section {{ sections.term }} of the Plan, "
+        "each such option shall expire on the earlier of {{ terms.term_years }} years from its "
+        "Grant Date or {{ terms.post_service }} following the termination of the "
+        "person's service on the Board, and shall be evidenced by a Nonstatutory Stock Option "
+        "Agreement in the form approved by the Board;",
+    ),
+    (
+        "p",
+        "RESOLVED FURTHER, that the officers of the Company be, and each of them hereby is, "
+        "authorized to execute and deliver such agreements in the name and on behalf of the "
+        "Company, and to take all such further action as they deem necessary or advisable to "
+        "carry out the foregoing resolutions.",
+    ),
+    (
+        "p",
+        "This consent may be executed in counterparts, shall be effective when the last "
+        "director signs it, and shall be filed with the minutes of the proceedings of the "
+        "Board.",
+    ),
+]
+
+
+def _row_properties(row, *, header: bool) -> None:  # type: ignore[no-untyped-def]
+    """A row that never splits across pages; a header row repeats at the top of each page."""
+    tr_pr = row._tr.get_or_add_trPr()
+    cant = OxmlElement("w:cantSplit")
+    tr_pr.append(cant)
+    if header:
+        el = OxmlElement("w:tblHeader")
+        tr_pr.append(el)
+
+
+def _cell(cell, text: str, *, bold: bool = False, right: bool = False) -> None:  # type: ignore[no-untyped-def]
+    p = cell.paragraphs[0]
+    run = p.add_run(text)
+    run.bold = bold or None
+    p.paragraph_format.space_before = Pt(2)
+    p.paragraph_format.space_after = Pt(2)
+    if right:
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+
+
+def exhibit_table(doc) -> None:  # type: ignore[no-untyped-def]
+    """Exhibit A: a header row, then a row loop over ``grants``."""
+    table = doc.add_table(rows=4, cols=len(COLUMNS))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, (_, width) in zip(table.columns, COLUMNS, strict=True):
+        column.width = Inches(width)  # the grid LibreOffice lays out by
+    for row in table.rows:
+        for cell, (_, width) in zip(row.cells, COLUMNS, strict=True):
+            cell.width = Inches(width)
+    head, loop, data, end = table.rows
+    _row_properties(head, header=True)
+    for cell, (label, _) in zip(head.cells, COLUMNS, strict=True):
+        _cell(cell, label, bold=True, right=label != "Participant")
+    loop.cells[0].paragraphs[0].add_run("{%tr for g in grants %}")
+    _row_properties(data, header=False)
+    fields = ("g.participant", "g.shares", "g.exercise_price", "g.grant_date")
+    for cell, name in zip(data.cells, fields, strict=True):
+        _cell(cell, "{{ " + name + " }}", right=name != "g.participant")
+    end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
+
+
+def build_consent():  # type: ignore[no-untyped-def]
+    doc = new_document("Action by Unanimous Written Consent of the Board of Directors", HEADER)
+    para(doc, "ACTION BY UNANIMOUS WRITTEN CONSENT", bold=True, center=True, after=0)
+    para(doc, "OF THE BOARD OF DIRECTORS", bold=True, center=True, after=0)
+    para(doc, "OF {{ company.name|upper }}", bold=True, center=True, after=18)
+    for kind, text in RESOLUTIONS:
+        if kind == "h":
+            heading(doc, text)
+        else:
+            body(doc, text)
+    table = borderless_table(doc, (DIRECTORS + 1) // 2, [3.15, 3.15])
+    for row in table.rows:
+        for cell in row.cells:
+            cell_lines(cell, [(LINE, 30), ("Director", 2), ("Date:", 14)])
+    title = para(doc, "EXHIBIT A", bold=True, center=True, after=6)
+    title.paragraph_format.page_break_before = True
+    para(
+        doc,
+        "Nonstatutory stock options granted under the {{ plan.name }}",
+        center=True,
+        after=12,
+    )
+    exhibit_table(doc)
+    para(
+        doc,
+        "{{ totals.grants }} option(s) covering {{ totals.shares }} shares of Common Stock in all.",
+        before=12,
+    )
+    doc.sections[0].start_type = WD_SECTION.NEW_PAGE
+    return doc
+
+
+def main() -> int:
+    TEMPLATES.mkdir(exist_ok=True)
+    build_consent().save(TEMPLATES / NAME)
+    print(f"wrote templates/{NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
