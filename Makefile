@@ -29,6 +29,7 @@ demo: venv system-deps
 	@echo "Done: the Word agreements, PDF packets and manifest.json are in output/sample/"
 
 test: venv system-deps
+	@sh tools/install-system-deps.sh --test
 	$(BIN)/python -m pytest
 
 lint: venv
@@ -46,6 +47,7 @@ bench: venv system-deps
 # Rebuild templates/*.docx from the approved form text (throws away edits made in Word).
 templates: venv
 	$(BIN)/python tools/build_templates.py
+	$(BIN)/python tools/build_board_consent.py
 
 clean:
 	rm -rf output/sample build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

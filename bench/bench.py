@@ -59,7 +59,9 @@ def make_grants(path: Path, n: int) -> None:
     shares = max(1, RESERVE // n)
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
-        out.writerow(["grant_id", "participant", "address", "grant_date", "shares", "exercise_price"])
+        out.writerow(
+            ["grant_id", "participant", "address", "grant_date", "shares", "exercise_price"]
+        )
         for i in range(n):
             day, close = days[i % len(days)]
             out.writerow(
@@ -78,11 +80,24 @@ def soffice() -> str:
     return os.environ.get("GRANTGEN_SOFFICE") or shutil.which("soffice") or "soffice"
 
 
-def run_grantgen(grants: Path, out: Path, ledger: Path, jobs: int, work: Path) -> tuple[float, int, int]:
+def run_grantgen(
+    grants: Path, out: Path, ledger: Path, jobs: int, work: Path
+) -> tuple[float, int, int]:
     runner = work / "run_grantgen.py"
     runner.write_text(RUNNER)
-    cmd = [sys.executable, str(runner), "generate", str(grants), "--out", str(out), "--prices",
-           str(PRICES), "--ledger", str(ledger), "--quiet"]
+    cmd = [
+        sys.executable,
+        str(runner),
+        "generate",
+        str(grants),
+        "--out",
+        str(out),
+        "--prices",
+        str(PRICES),
+        "--ledger",
+        str(ledger),
+        "--quiet",
+    ]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     started = time.perf_counter()
@@ -99,9 +114,20 @@ def baseline_one_call(docx: list[Path], work: Path) -> float:
     out = work / "one"
     out.mkdir()
     started = time.perf_counter()
-    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(out), *map(str, docx)],
-                   capture_output=True, check=False)
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            *map(str, docx),
+        ],
+        capture_output=True,
+        check=False,
+    )
     seconds = time.perf_counter() - started
     made = len(list(out.glob("*.pdf")))
     if made != len(docx):
@@ -115,24 +141,51 @@ def baseline_per_doc(docx: list[Path], work: Path, sample: int = 20) -> float:
     out.mkdir()
     chosen = docx[:sample]
     # warm the profile once, as a real per-document loop would after its first call
-    subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(work), str(chosen[0])], capture_output=True)
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work),
+            str(chosen[0]),
+        ],
+        capture_output=True,
+    )
     started = time.perf_counter()
     for path in chosen:
-        subprocess.run([soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless",
-                        "--convert-to", "pdf", "--outdir", str(out), str(path)], capture_output=True)
+        subprocess.run(
+            [
+                soffice(),
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out),
+                str(path),
+            ],
+            capture_output=True,
+        )
     return (time.perf_counter() - started) * len(docx) / len(chosen)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="100,1000", help="comma-separated batch sizes")
     parser.add_argument("--jobs", type=int, default=0, help="grantgen --jobs (default: cores)")
     parser.add_argument("--no-baselines", action="store_true", help="time grantgen only")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{subprocess.run([soffice(), '--version'], capture_output=True, text=True).stdout.strip()}")
+    office = subprocess.run([soffice(), "--version"], capture_output=True, text=True).stdout
+    python = platform.python_version()
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}, {office.strip()}"
+    )
     rows = []
     with tempfile.TemporaryDirectory(prefix="grantgen-bench-") as tmp:
         work = Path(tmp)
@@ -145,10 +198,18 @@ def main() -> int:
             grants = work / f"grants-{n}.csv"
             make_grants(grants, n)
             out = work / f"out-{n}"
-            seconds, rss_kb, code = run_grantgen(grants, out, work / f"l-{n}.sqlite", args.jobs, work)
+            seconds, rss_kb, code = run_grantgen(
+                grants, out, work / f"l-{n}.sqlite", args.jobs, work
+            )
             docs = len(list(out.glob("*.pdf")))
-            row = {"n": n, "docs": docs, "s": seconds, "rate": docs / seconds, "rss": rss_kb / 1024,
-                   "code": code}
+            row = {
+                "n": n,
+                "docs": docs,
+                "s": seconds,
+                "rate": docs / seconds,
+                "rss": rss_kb / 1024,
+                "code": code,
+            }
             if not args.no_baselines:
                 docx = sorted(out.glob("*.docx"))
                 sub = work / f"base-{n}"
@@ -164,8 +225,10 @@ def main() -> int:
     for r in rows:
         line = f"{r['n']:>7} {r['docs']:>6} {r['s']:>8.1f} {r['rate']:>7.1f} {r['rss']:>8.0f}"
         if "one" in r:
-            line += (f" {r['one']:>11.1f} {r['one'] / r['s']:>5.1f}x {r['each']:>12.1f}"
-                     f" {r['each'] / r['s']:>6.1f}x")
+            line += (
+                f" {r['one']:>11.1f} {r['one'] / r['s']:>5.1f}x {r['each']:>12.1f}"
+                f" {r['each'] / r['s']:>6.1f}x"
+            )
         if r["code"]:
             line += f"  (grantgen exit {r['code']})"
         print(line)

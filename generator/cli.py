@@ -195,7 +195,17 @@ def _report(result: GenerateResult, quiet: bool) -> None:
     help="Drafts for review: DRAFT on every page, no signature fields, *.draft.* names, "
     "nothing recorded in the ledger.",
 )
-@click.option("--strict", is_flag=True, help="Treat warnings as errors: make nothing if any.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Treat warnings as errors, and refuse a final batch whose agreements deviate from "
+    "the approved form: make nothing if either.",
+)
+@click.option(
+    "--accept-deviations",
+    is_flag=True,
+    help="Counsel approved the template's deviations from the form: --strict lets them pass.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -226,6 +236,7 @@ def generate_command(
     templates: Path | None,
     draft: bool,
     strict: bool,
+    accept_deviations: bool,
     force: bool,
     jobs: int,
     timeout: float,
@@ -265,6 +276,8 @@ def generate_command(
             templates=templates,
             draft=draft,
             force=force,
+            strict=strict,
+            accept_deviations=accept_deviations,
             jobs=jobs,
             timeout=timeout,
             read=reading,

@@ -24,6 +24,7 @@ from . import __version__
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
+from .deviations import Deviation, enforce, find_deviations
 from .errors import AssembleError, ConvertError, OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
@@ -31,7 +32,8 @@ from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .render import Rendered, TemplateSet
-from .resources import templates_dir
+from .resources import form_text, templates_dir
+from .review import ReviewResult, review_batch, write_review
 from .rules import ERROR, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
 
@@ -59,6 +61,10 @@ class GenerateOptions:
     """Drafts: DRAFT on every page, no signature fields, ``.draft`` names, no ledger."""
     force: bool = False
     """Replace final documents that exist with other content."""
+    strict: bool = False
+    """Refuse a final batch whose agreements deviate from the approved form."""
+    accept_deviations: bool = False
+    """Counsel approved the deviations: let a --strict batch finish with them."""
     jobs: int = 0
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
@@ -105,6 +111,8 @@ class GenerateResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    review: ReviewResult | None = None
+    """What was written to ``out/review/``."""
 
     @property
     def manifest(self) -> Path:
@@ -244,18 +252,41 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None
     ]
 
-    if todo:
-        with (
-            Converter(options.jobs, timeout=options.timeout) as converter,
-            work_dir(result.out) as work,
-        ):
-            staged = _make_documents(
-                todo, plan, templates, converter, work, options, result, progress
-            )
-            _publish(staged, checked, options, result)
-
-    result.errors.sort(key=lambda e: e.get("row") or 0)
-    result.documents.sort(key=lambda d: d.row)
+    converter: Converter | None = None
+    deviations: dict[str, list[Deviation]] = {}
+    try:
+        if todo:
+            converter = Converter(options.jobs, timeout=options.timeout)
+            with work_dir(result.out) as work:
+                staged = _make_documents(
+                    todo, plan, templates, converter, work, options, result, progress
+                )
+                # deviations from the approved form, before anything is published or recorded
+                deviations = {
+                    s.record.grant_id: find_deviations(
+                        s.docx, form_text(), participant=s.record.participant
+                    )
+                    for s in staged
+                }
+                enforce(
+                    deviations,
+                    strict=options.strict,
+                    draft=options.draft,
+                    accepted=options.accept_deviations,
+                )
+                _publish(staged, checked, options, result)
+        result.errors.sort(key=lambda e: e.get("row") or 0)
+        result.documents.sort(key=lambda d: d.row)
+        result.review = write_review(
+            review_batch(checked, result),
+            templates_dir=options.templates or templates_dir(),
+            converter=converter,
+            form_text=form_text(),
+            deviations=deviations,
+        )
+    finally:
+        if converter is not None:
+            converter.close()
     write_json(result.manifest, _manifest(options, plan, result))
     result.seconds = time.monotonic() - started
     return result
@@ -555,6 +586,22 @@ def _sync_dir(folder: Path) -> None:
 
 
 def _manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:
+    review: dict[str, Any] = {}
+    if result.review is not None:
+        r = result.review
+        files = [
+            r.summary_html,
+            r.summary_csv,
+            r.summary_xlsx,
+            r.packet_pdf,
+            r.board_consent_docx,
+            r.board_consent_pdf,
+        ]
+        review = {
+            "files": [str(f.relative_to(result.out)) for f in files if f is not None],
+            "deviations": r.deviation_count,
+            "problems": r.problems,
+        }
     return {
         "generator": f"grantgen {__version__}",
         "input": options.grants.name,
@@ -563,4 +610,5 @@ def _manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> A
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,
         "warnings": result.warnings,
+        "review": review,
     }

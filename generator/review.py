@@ -304,8 +304,8 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
                 final_exercise_date=facts.final_exercise_date if facts else None,
                 status=status,
                 findings=findings,
-                docx=result.out / doc.docx if doc else None,
-                pdf=result.out / doc.pdf if doc else None,
+                docx=Path(doc.docx) if doc else None,  # relative to the batch folder
+                pdf=Path(doc.pdf) if doc else None,
             )
         )
     other = [f.as_dict() for f in report.findings if f.row is None or f.row not in rows]

@@ -44,6 +44,8 @@ GRANT_FIELDS = frozenset(
     }
 )
 PLAN_FIELDS = frozenset({"company", "officer", "plan"})
+CONSENT = "board_consent.docx"
+CONSENT_FIELDS = PLAN_FIELDS | {"sections", "terms", "totals", "grants"}
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,8 @@ def check_templates(
     """Every problem in the templates folder (each with the file and the surrounding text),
     and the loaded templates when there is none."""
     problems: list[TemplateProblem] = []
-    for name in TEMPLATES:
+    names = [*TEMPLATES, *([CONSENT] if (directory / CONSENT).exists() else [])]
+    for name in names:
         path = directory / name
         try:
             data = path.read_bytes()
@@ -160,13 +163,27 @@ def check_templates(
             problems.append(TemplateProblem(name, "unsafe file", exc.message))
             continue
         problems += _structure(name, data)
-        problems += _fields(name, data, PLAN_FIELDS if name == "plan.docx" else GRANT_FIELDS)
+        allowed = {"plan.docx": PLAN_FIELDS, CONSENT: CONSENT_FIELDS}.get(name, GRANT_FIELDS)
+        problems += _fields(name, data, allowed)
     if problems:
         return problems, None
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
         templates = TemplateSet(directory)
         templates.render_grant(sample_record(), plan)
         templates.render_plan(plan)
+        if CONSENT in names:
+            from .consent import ConsentGrant, render_consent
+
+            sample = sample_record()
+            render_consent(
+                directory / CONSENT,
+                plan,
+                [
+                    ConsentGrant(
+                        sample.participant, sample.shares, sample.exercise_price, sample.grant_date
+                    )
+                ],
+            )
     except TemplateError as exc:
         message = str(exc).split(": ", 1)[-1]
         return [TemplateProblem(exc.template, "template error", message)], None

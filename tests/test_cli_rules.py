@@ -121,7 +121,10 @@ def test_draft_marks_every_page_has_no_fields_and_records_nothing(
         "D1.draft.docx",
         "D1.draft.pdf",
         "manifest.json",
+        "review",
     ]
+    consent = pdf_text(out / "review" / "board_consent.pdf")
+    assert consent and all(DRAFT_MARK in page for page in consent)
     pages = pdf_text(out / "D1.draft.pdf")
     assert len(pages) > 5 and all(DRAFT_MARK in page for page in pages)
     assert not PdfReader(out / "D1.draft.pdf").get_fields()
@@ -176,3 +179,42 @@ def test_ledger_commands(tmp_path: Path, soffice: str) -> None:
         ],
     )
     assert missing.exit_code == 1 and "not in the ledger" in missing.stderr
+
+
+def test_strict_refuses_an_edited_template_unless_deviations_are_accepted(
+    tmp_path: Path, soffice: str
+) -> None:
+    import shutil
+
+    import docx
+
+    from generator.resources import templates_dir
+
+    folder = tmp_path / "t"
+    shutil.copytree(templates_dir(), folder)
+    d = docx.Document(str(folder / "nso_agreement.docx"))
+    for p in d.paragraphs:
+        for run in p.runs:
+            run.text = run.text.replace("ten (10) years", "twelve (12) years")
+    d.save(str(folder / "nso_agreement.docx"))
+    path = write_csv(
+        tmp_path / "g.csv",
+        [grant(grant_id="E-1"), grant(grant_id="E-2", participant="Bo", is_employee="yes")],
+    )
+    ledger = tmp_path / "l.sqlite"
+    args = ["generate", path, "--templates", folder, "--ledger", ledger, "--prices", PRICES, "-q"]
+    refused = invoke(*args, "-o", tmp_path / "o1", "--strict")
+    assert refused.exit_code == 1  # type: ignore[attr-defined]
+    assert "deviation" in refused.stderr and "twelve (12)" in refused.stderr  # type: ignore[attr-defined]
+    assert not list((tmp_path / "o1").glob("*.pdf"))
+    with Ledger(ledger, create=False) as book:
+        assert book.pool(PLAN).used == 0
+    ok = invoke(*args, "-o", tmp_path / "o2", "--strict", "--accept-deviations")
+    assert ok.exit_code == 1  # the employee row is still refused
+    assert (tmp_path / "o2" / "E-1.pdf").exists()
+    html = (tmp_path / "o2" / "review" / "summary.html").read_text(encoding="utf-8")
+    assert "twelve (12)" in html and "<del>" in html
+    manifest = json.loads((tmp_path / "o2" / "manifest.json").read_text())
+    assert manifest["review"]["deviations"] >= 1
+    consent = "\n".join(pdf_text(tmp_path / "o2" / "review" / "board_consent.pdf"))
+    assert "Alex Example" in consent and "Bo\n" not in consent

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what grantgen needs from the system when it is missing: LibreOffice (headless Writer,
-# for DOCX -> PDF), the Liberation fonts (metric-compatible with Times New Roman), and
-# poppler-utils (pdftoppm/pdftotext: previews and tests). Debian/Ubuntu only; elsewhere it says
-# what to install.
+# for DOCX -> PDF), the Liberation fonts (metric-compatible with Times New Roman), fallback fonts
+# for names in other scripts, and poppler-utils (pdftoppm/pdftotext: previews and tests).
+# With --test: what only the tests need (Chromium). Debian/Ubuntu only; elsewhere it says what
+# to install.
 set -eu
 
 need=""
@@ -12,6 +13,11 @@ if ! fc-list 2>/dev/null | grep -q "Liberation Serif"; then need="$need fonts-li
 fc-list 2>/dev/null | grep -q "FreeSerif" || need="$need fonts-freefont-ttf fonts-dejavu-core"
 fc-list 2>/dev/null | grep -q "Noto Serif CJK" || need="$need fonts-noto-cjk"
 command -v pdftotext >/dev/null 2>&1 || need="$need poppler-utils"
+if [ "${1:-}" = "--test" ]; then
+    # only the tests need these: headless Chromium reads the review summary back
+    need=""
+    command -v chromium >/dev/null 2>&1 || need="$need chromium"
+fi
 
 [ -z "$need" ] && exit 0
 
