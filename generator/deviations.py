@@ -149,6 +149,11 @@ def document_paragraphs(docx: Path) -> list[str]:
     body = root.find(_w("body"))
     if body is None:
         raise GrantgenError(f"{docx}: the Word document has no body")
+    return body_paragraphs(body)
+
+
+def body_paragraphs(body: Any) -> list[str]:
+    """:func:`document_paragraphs` of a parsed ``<w:body>`` element."""
     out: list[str] = []
 
     def walk(container: Any, in_cell: bool) -> None:
@@ -205,6 +210,33 @@ def _segment(paragraph: str, patterns: list[tuple[str, re.Pattern[str]]]) -> lis
 
 
 # --- comparing ----------------------------------------------------------------------------
+
+
+class DeviationCheck:
+    """Deviations of many rendered agreements from one form, fast.
+
+    Agreements rendered from one template differ only in their blanks, so an agreement whose
+    text, with its own values masked, equals one already found to match the form matches it
+    too; only the others are compared sentence by sentence."""
+
+    def __init__(self, form_text: Path) -> None:
+        self.form = form_sentences(form_text)
+        self._clean: set[tuple[str, ...]] = set()
+
+    def check(self, body_xml: str, values: Mapping[str, str], participant: str) -> list[Deviation]:
+        """The deviations of one rendered ``<w:body>``; ``values``: its blanks, by name."""
+        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")))
+        masked = paragraphs
+        for role, value in sorted(values.items(), key=lambda kv: -len(kv[1])):
+            if value:
+                masked = [p.replace(normalise(value), f"\x00{role}\x00") for p in masked]
+        key = tuple(masked)
+        if key in self._clean:
+            return []
+        found = compare(paragraphs, self.form, participant=participant)
+        if not found:
+            self._clean.add(key)
+        return found
 
 
 def find_deviations(

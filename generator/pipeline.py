@@ -24,14 +24,14 @@ from . import __version__
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
-from .deviations import Deviation, enforce, find_deviations
+from .deviations import Deviation, DeviationCheck, enforce
 from .errors import AssembleError, ConvertError, OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
-from .render import Rendered, TemplateSet
+from .render import Rendered, TemplateSet, format_date, format_price, format_shares
 from .resources import form_text, templates_dir
 from .review import ReviewResult, review_batch, write_review
 from .rules import ERROR, Finding, Report, check, parse_findings
@@ -259,15 +259,9 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
             converter = Converter(options.jobs, timeout=options.timeout)
             with work_dir(result.out) as work:
                 staged = _make_documents(
-                    todo, plan, templates, converter, work, options, result, progress
+                    todo, plan, templates, converter, work, options, result, progress, deviations
                 )
-                # deviations from the approved form, before anything is published or recorded
-                deviations = {
-                    s.record.grant_id: find_deviations(
-                        s.docx, form_text(), participant=s.record.participant
-                    )
-                    for s in staged
-                }
+                # deviations from the approved form: before anything is published or recorded
                 enforce(
                     deviations,
                     strict=options.strict,
@@ -314,6 +308,7 @@ def _make_documents(
     options: GenerateOptions,
     result: GenerateResult,
     progress: Progress,
+    deviations: dict[str, list[Deviation]],
 ) -> list[_Staged]:
     """Render, convert and assemble in chunks, streaming: LibreOffice converts one chunk while
     the next is rendered and the last assembled; at most ``jobs + 1`` chunks are in flight."""
@@ -323,6 +318,7 @@ def _make_documents(
     write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
     plan_job = converter.submit(plan_docx, pdf_dir)
     prep = templates.agreement.prepared(options.draft)
+    against_form = DeviationCheck(form_text())
     size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
     pending: deque[_Chunk] = deque()
     staged: list[_Staged] = []
@@ -371,6 +367,9 @@ def _make_documents(
         sources: list[Path] = []
         for i, record in enumerate(records, start=first):
             doc = templates.render_grant_parts(record, plan, draft=options.draft)
+            deviations[record.grant_id] = against_form.check(
+                doc.body, blank_values(record), record.participant
+            )
             source = work / f"g{i:06d}.docx"
             source.write_bytes(doc.docx)
             rendered.append(doc)
@@ -386,6 +385,16 @@ def _make_documents(
     while pending:
         finish(pending.popleft())
     return staged
+
+
+def blank_values(record: GrantRecord) -> dict[str, str]:
+    """The form's blanks as one agreement fills them."""
+    return {
+        "participant": record.participant,
+        "grant_date": format_date(record.grant_date),
+        "shares": format_shares(record.shares),
+        "exercise_price": format_price(record.exercise_price),
+    }
 
 
 @dataclass

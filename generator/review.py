@@ -15,8 +15,8 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 
 from __future__ import annotations
 
-import hashlib
 import io
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,8 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import ArrayObject, ByteStringObject, NameObject
+import pikepdf
 
 from .consent import ConsentGrant, write_consent
 from .convert import Converter
@@ -208,50 +207,60 @@ def _bookmark(g: ReviewGrant, made: Sequence[ReviewGrant]) -> str:
     return f"{g.participant} ({g.grant_id})" if twice else g.participant
 
 
-def agreement_pages(reader: PdfReader) -> int:
+def agreement_pages(pdf: pikepdf.Pdf) -> int:
     """Pages before the packet's ``Plan`` bookmark (all pages when it has none)."""
-    for item in reader.outline:
-        if not isinstance(item, list) and item.title == PLAN_BOOKMARK:
-            page = reader.get_destination_page_number(item)
-            if page is not None:
-                return page
-    return len(reader.pages)
+    with pdf.open_outline() as outline:
+        for item in outline.root:
+            if item.title == PLAN_BOOKMARK and item.destination is not None:
+                target = (
+                    item.destination[0] if isinstance(item.destination, pikepdf.Array) else None
+                )
+                if target is not None:
+                    for number, page in enumerate(pdf.pages):
+                        if page.obj.objgen == target.objgen:
+                            return number
+    return len(pdf.pages)
 
 
 def review_packet(packets: Iterable[tuple[str, Path]], *, title: str, author: str) -> bytes:
     """One PDF of the agreement and acceptance pages of each packet, one bookmark per
     ``(bookmark title, packet PDF)``; signature fields left out (this copy is for reading)."""
-    writer = PdfWriter()
-    identity = hashlib.sha256()
-    for label, pdf in packets:
-        data = pdf.read_bytes()
-        identity.update(hashlib.sha256(data).digest())
-        reader = PdfReader(io.BytesIO(data))
-        start = len(writer.pages)
-        writer.append(reader, pages=(0, agreement_pages(reader)), import_outline=False)
-        writer.add_outline_item(title=label, page_number=start)
-    for page in writer.pages:
-        annots = page.get("/Annots")
-        if annots is None:
-            continue
-        keep = ArrayObject(
-            a for a in annots.get_object() if a.get_object().get("/Subtype") != "/Widget"
+    out = pikepdf.new()
+    opened: list[pikepdf.Pdf] = []
+    marks: list[tuple[str, int]] = []
+    try:
+        for label, path in packets:
+            source = pikepdf.open(path)
+            opened.append(source)
+            marks.append((label, len(out.pages)))
+            with warnings.catch_warnings():  # the fields are dropped below: a reading copy
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                out.pages.extend(source.pages[: agreement_pages(source)])
+        for page in out.pages:
+            if "/Annots" in page.obj:
+                keep = [a for a in page.obj.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
+                if keep:
+                    page.obj.Annots = pikepdf.Array(keep)
+                else:
+                    del page.obj.Annots
+        with out.open_outline() as outline:
+            for label, start in marks:
+                outline.root.append(pikepdf.OutlineItem(label, start))
+        out.Root.PageMode = pikepdf.Name.UseOutlines
+        out.docinfo = out.make_indirect(
+            pikepdf.Dictionary(
+                Title=pikepdf.String(title),
+                Author=pikepdf.String(author),
+                Creator=pikepdf.String("grantgen"),
+                Producer=pikepdf.String("grantgen"),
+            )
         )
-        if keep:
-            page[NameObject("/Annots")] = keep
-        else:
-            del page[NameObject("/Annots")]
-    if "/AcroForm" in writer._root_object:
-        del writer._root_object[NameObject("/AcroForm")]
-    writer.page_mode = "/UseOutlines"
-    writer.add_metadata(
-        {"/Title": title, "/Author": author, "/Creator": "grantgen", "/Producer": "grantgen"}
-    )
-    ident = ByteStringObject(identity.digest()[:16])
-    writer._ID = ArrayObject([ident, ident])
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
+        buf = io.BytesIO()
+        out.save(buf, deterministic_id=True)
+        return buf.getvalue()
+    finally:
+        for source in opened:
+            source.close()
 
 
 # --- from the pipeline's results -------------------------------------------------------------
