@@ -13,11 +13,11 @@ from __future__ import annotations
 import copy
 import itertools
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pikepdf
 from lxml import etree
-from pypdf import PdfReader
 
 from .errors import ConvertError
 from .render import _XML_DECLARATION, Rendered, _Prepared, zip_files
@@ -157,22 +157,43 @@ def _end_section(body: etree._Element, sect: etree._Element) -> None:
     ppr.append(copy.deepcopy(sect))
 
 
+def _destinations(doc: pikepdf.Pdf) -> Callable[[str], object]:
+    """Named destinations, wherever the PDF keeps them: ``/Root /Dests`` (LibreOffice) or the
+    ``/Root /Names /Dests`` name tree."""
+    old_style = doc.Root.get("/Dests")
+    names = doc.Root.get("/Names")
+    tree = pikepdf.NameTree(names.Dests) if names is not None and "/Dests" in names else None
+
+    def lookup(name: str) -> object:
+        if isinstance(old_style, pikepdf.Dictionary) and f"/{name}" in old_style:
+            return old_style[f"/{name}"]
+        if tree is not None and name in tree:
+            return tree[name]
+        return None
+
+    return lookup
+
+
 def split_points(pdf: Path, count: int) -> list[range]:
     """The page range of each of the ``count`` documents in a converted batch PDF."""
     try:
-        reader = PdfReader(pdf)
-        total = len(reader.pages)
-        dests = reader.named_destinations
-        starts: list[int] = []
-        for index in range(count):
-            name = marker(index)
-            dest = dests.get(name) or dests.get("/" + name)
-            if dest is None:
-                raise ConvertError(f"the batch PDF lacks the start mark of document {index + 1}")
-            page = reader.get_destination_page_number(dest)
-            if page is None:
-                raise ConvertError(f"the start mark of document {index + 1} points nowhere")
-            starts.append(page)
+        with pikepdf.open(pdf) as doc:
+            total = len(doc.pages)
+            index = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
+            lookup = _destinations(doc)
+            starts: list[int] = []
+            for number in range(count):
+                dest = lookup(marker(number))
+                if isinstance(dest, pikepdf.Dictionary):
+                    dest = dest.get("/D")
+                if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+                    raise ConvertError(
+                        f"the batch PDF lacks the start mark of document {number + 1}"
+                    )
+                page = index.get(dest[0].objgen)
+                if page is None:
+                    raise ConvertError(f"the start mark of document {number + 1} points nowhere")
+                starts.append(page)
     except ConvertError:
         raise
     except Exception as exc:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import click
 
@@ -35,7 +35,30 @@ LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-le
 PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Commands whose modules load only when they run (signing pulls in pyHanko, which takes
+    half a second to import: `generate` should not pay for it)."""
+
+    lazy: ClassVar[dict[str, str]] = {
+        "sign": "generator.cli_sign:sign_command",
+        "verify": "generator.cli_sign:verify_command",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            import importlib
+
+            module, name = self.lazy[cmd_name].split(":")
+            command = getattr(importlib.import_module(module), name)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grantgen")
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
@@ -496,12 +519,7 @@ def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> Non
         click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")
 
 
-# --- sign / verify (generator.cli_sign) ------------------------------------------------------
-
-from .cli_sign import sign_command, verify_command  # noqa: E402
-
-main.add_command(sign_command, "sign")
-main.add_command(verify_command, "verify")
+# --- columns, preview, check-templates (generator.cli_preview) ---------------------------------
 
 from .cli_preview import (  # noqa: E402
     check_templates_command,

@@ -8,13 +8,14 @@ loop, so a hundred grants make a hundred rows), then converted to PDF by LibreOf
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .convert import Converter
+from .convert import Converter, Outcome
 from .errors import ConvertError
 from .output import work_dir, write_atomic
 from .plan import Plan
@@ -131,4 +132,41 @@ def write_consent(
         if outcome.pdf is None:
             raise ConvertError(f"the board consent could not be converted: {outcome.error}")
         write_atomic(pdf, outcome.pdf.read_bytes())
+    return docx, pdf
+
+
+@dataclass
+class PendingConsent:
+    """A consent rendered and handed to LibreOffice early, for the grants expected to be made."""
+
+    grants: tuple[ConsentGrant, ...]
+    docx: bytes
+    job: Future[Outcome]
+
+
+def start_consent(
+    work: Path,
+    plan: Plan,
+    grants: Sequence[ConsentGrant],
+    *,
+    templates: Path,
+    converter: Converter,
+    draft: bool = False,
+) -> PendingConsent:
+    """Render the consent now and convert it while the agreements are made."""
+    data = render_consent(consent_template(templates), plan, grants, draft=draft)
+    source = work / TEMPLATE
+    source.write_bytes(data)
+    return PendingConsent(tuple(grants), data, converter.submit(source, work / "consent"))
+
+
+def finish_consent(pending: PendingConsent, outdir: Path) -> tuple[Path, Path]:
+    """Write the early consent's DOCX and PDF into ``outdir`` (waiting for the PDF)."""
+    docx = outdir / TEMPLATE
+    write_atomic(docx, pending.docx)
+    outcome = pending.job.result()
+    if outcome.pdf is None:
+        raise ConvertError(f"the board consent could not be converted: {outcome.error}")
+    pdf = docx.with_suffix(".pdf")
+    write_atomic(pdf, outcome.pdf.read_bytes())
     return docx, pdf

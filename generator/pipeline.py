@@ -7,6 +7,7 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -23,6 +24,7 @@ import pypdfium2 as pdfium
 from . import __version__
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
+from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, enforce
 from .errors import AssembleError, ConvertError, OutputError
@@ -255,11 +257,39 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     converter: Converter | None = None
     deviations: dict[str, list[Deviation]] = {}
     try:
-        if todo:
-            converter = Converter(options.jobs, timeout=options.timeout)
-            with work_dir(result.out) as work:
+        with work_dir(result.out) as work:
+            pages: dict[str, tuple[Path, range]] = {}
+            early: PendingConsent | None = None
+            if todo:
+                converter = Converter(options.jobs, timeout=options.timeout)
+                conv = converter
+
+                def consent_meanwhile() -> None:
+                    # the Board's consent for the grants expected to be made converts meanwhile
+                    nonlocal early
+                    early = start_consent(
+                        work,
+                        plan,
+                        [
+                            ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date)
+                            for r in todo
+                        ],
+                        templates=options.templates or templates_dir(),
+                        converter=conv,
+                        draft=options.draft,
+                    )
+
                 staged = _make_documents(
-                    todo, plan, templates, converter, work, options, result, progress, deviations
+                    todo,
+                    plan,
+                    templates,
+                    converter,
+                    work,
+                    options,
+                    result,
+                    progress,
+                    deviations,
+                    consent_meanwhile,
                 )
                 # deviations from the approved form: before anything is published or recorded
                 enforce(
@@ -268,16 +298,19 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                     draft=options.draft,
                     accepted=options.accept_deviations,
                 )
+                pages = {s.record.grant_id: s.origin for s in staged}
                 _publish(staged, checked, options, result)
-        result.errors.sort(key=lambda e: e.get("row") or 0)
-        result.documents.sort(key=lambda d: d.row)
-        result.review = write_review(
-            review_batch(checked, result),
-            templates_dir=options.templates or templates_dir(),
-            converter=converter,
-            form_text=form_text(),
-            deviations=deviations,
-        )
+            result.errors.sort(key=lambda e: e.get("row") or 0)
+            result.documents.sort(key=lambda d: d.row)
+            result.review = write_review(
+                review_batch(checked, result),
+                templates_dir=options.templates or templates_dir(),
+                converter=converter,
+                form_text=form_text(),
+                deviations=deviations,
+                pages=pages,
+                early_consent=early,
+            )
     finally:
         if converter is not None:
             converter.close()
@@ -293,6 +326,11 @@ class _Staged:
     pdf: Path
     docx_hash: str
     pdf_hash: str
+    origin: tuple[Path, range]
+    """The converted PDF the agreement pages came from, and their range in it."""
+
+    def with_origin(self, pdf: Path, pages: range) -> _Staged:
+        return dataclasses.replace(self, origin=(pdf, pages))
 
 
 #: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
@@ -309,6 +347,7 @@ def _make_documents(
     result: GenerateResult,
     progress: Progress,
     deviations: dict[str, list[Deviation]],
+    after_first_chunk: Callable[[], None] = lambda: None,
 ) -> list[_Staged]:
     """Render, convert and assemble in chunks, streaming: LibreOffice converts one chunk while
     the next is rendered and the last assembled; at most ``jobs + 1`` chunks are in flight."""
@@ -321,6 +360,10 @@ def _make_documents(
     against_form = DeviationCheck(form_text())
     size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
     pending: deque[_Chunk] = deque()
+
+    def warn(message: str) -> None:
+        result.warnings.append({"row": None, "rule": "convert", "message": message})
+
     staged: list[_Staged] = []
     plan_pdf: pikepdf.Pdf | None = None
     done = 0
@@ -332,7 +375,7 @@ def _make_documents(
             if outcome.pdf is None:
                 raise ConvertError(f"the Plan document could not be converted: {outcome.error}")
             plan_pdf = pikepdf.open(outcome.pdf)
-        for number, pages in _converted(chunk, converter, pdf_dir):
+        for number, pages in _converted(chunk, converter, pdf_dir, warn):
             record, source = chunk.records[number], chunk.sources[number]
             if isinstance(pages, str):
                 result.errors.append(
@@ -346,10 +389,12 @@ def _make_documents(
                     ).as_dict()
                 )
                 continue
-            reader, text, span = pages
+            reader, text, span, origin = pages
             try:
                 staged.append(
-                    _assemble_one(record, source, reader, text, span, plan_pdf, plan, options)
+                    _assemble_one(
+                        record, source, reader, text, span, plan_pdf, plan, options
+                    ).with_origin(origin, span)
                 )
             except AssembleError as exc:
                 result.errors.append(
@@ -380,6 +425,8 @@ def _make_documents(
         progress("render", first + len(records), total)
         job = converter.submit(batch, pdf_dir, weight=len(records))
         pending.append(_Chunk(records, sources, batch, job))
+        if first == 0:
+            after_first_chunk()
         while len(pending) > converter.jobs:
             finish(pending.popleft())
     while pending:
@@ -405,11 +452,11 @@ class _Chunk:
     job: Future[Outcome]
 
 
-_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range]
+_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range, Path]
 
 
 def _converted(
-    chunk: _Chunk, converter: Converter, pdf_dir: Path
+    chunk: _Chunk, converter: Converter, pdf_dir: Path, warn: Callable[[str], None]
 ) -> Iterator[tuple[int, _Pages | str]]:
     """Each document of a chunk with its pages, or the reason it has none.
 
@@ -418,23 +465,27 @@ def _converted(
     document cannot take the others with it.
     """
     outcome = chunk.job.result()
+    reason = outcome.error or "no PDF"
     if outcome.pdf is not None:
         try:
             spans = split_points(outcome.pdf, len(chunk.records))
             reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
-        except ConvertError:
-            pass
+        except ConvertError as exc:
+            reason = str(exc)
         else:
             for number, span in enumerate(spans):
-                yield number, (reader, text, span)
+                yield number, (reader, text, span, outcome.pdf)
             return
+    rows = f"rows {chunk.records[0].row}-{chunk.records[-1].row}"
+    warn(f"the batch conversion of {rows} failed ({reason}); converting them one by one")
     singles = converter.convert(chunk.sources, pdf_dir / "single")
     for number, single in enumerate(singles):
         if single.pdf is None:
             yield number, single.error or outcome.error or "LibreOffice failed"
             continue
         reader = pikepdf.open(single.pdf)
-        yield number, (reader, pdfium.PdfDocument(single.pdf), range(len(reader.pages)))
+        pages = range(len(reader.pages))
+        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf)
 
 
 def _assemble_one(
@@ -465,7 +516,7 @@ def _assemble_one(
     )
     pdf = source.with_suffix(".packet.pdf")
     pdf.write_bytes(packet)
-    return _Staged(record, source, pdf, docx_hash, sha256(packet))
+    return _Staged(record, source, pdf, docx_hash, sha256(packet), (pdf, range(0)))
 
 
 def _publish(

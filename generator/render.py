@@ -192,7 +192,9 @@ class _Prepared:
             raise TemplateError(name, "has no document body")
         self.head, self.tail = document[:start], document[end + len("</w:body>") :]
         self.env = env
-        self.body = self._compile(self.helper.get_xml())
+        body = self.helper.get_xml()
+        self.column_loops = "{%tc" in self.helper.patch_xml(body)
+        self.body = self._compile(body)
         self.parts: dict[str, jinja2.Template] = {}
         package = self.helper.docx.part.package
         for part in package.parts:
@@ -224,6 +226,8 @@ class _Prepared:
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
         for escaped, brace in (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}")):
             xml = xml.replace(escaped, brace)
+        if not any(c in xml for c in "\n\t\a\f"):
+            return xml  # nothing for docxtpl's line-break/tab/page-break handling to do
         return str(self.helper.resolve_listing(xml))
 
 
@@ -321,6 +325,8 @@ class DocumentTemplate:
 
     def _body(self, prep: _Prepared, xml: str) -> str:
         _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))
+        if not prep.column_loops and "docPr" not in xml:
+            return xml  # no {%tc %} column loops to widen tables for, no drawing ids to renumber
         tree = prep.helper.fix_tables(xml)
         prep.helper.docx_ids_index = 1000
         prep.helper.fix_docpr_ids(tree)

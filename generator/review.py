@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pikepdf
 
-from .consent import ConsentGrant, write_consent
+from .consent import ConsentGrant, PendingConsent, finish_consent, write_consent
 from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError
@@ -137,12 +138,18 @@ def write_review(
     converter: Converter | None,
     form_text: Path,
     deviations: Mapping[str, Sequence[Deviation]] | None = None,
+    pages: Mapping[str, tuple[Path, range]] | None = None,
+    early_consent: PendingConsent | None = None,
 ) -> ReviewResult:
     """Write ``batch.out/review/``: summary (HTML, CSV, XLSX), packet.pdf, the board consent.
 
     ``deviations``: those already found (by grant id), e.g. before publishing for
     ``--strict``; the other agreements are compared here. ``converter``: the batch's
     LibreOffice pool, for the consent PDF; None starts one worker when a consent is made.
+    ``pages``: where each grant's agreement pages already are (by grant id: a PDF and its page
+    range, e.g. the batch's converted chunks), so the packet need not open every packet PDF.
+    ``early_consent``: a consent already on its way for the grants expected to be made; used
+    when those are the grants made, else a new one is made.
     A consent or packet that cannot be made is reported in ``problems``; the summary is
     always written.
     """
@@ -155,41 +162,54 @@ def write_review(
     made = [g for g in batch.grants if g.valid]
     files: dict[str, str] = {"CSV": "summary.csv", "XLSX": "summary.xlsx"}
 
-    packets = [(g, _path(batch.out, g.pdf)) for g in made]
-    entries = [(g, p) for g, p in packets if p is not None]
-    if entries:
-        try:
-            data = review_packet(
-                [(_bookmark(g, made), p) for g, p in entries],
-                title=f"Review packet: {len(entries)} agreement(s) under the {batch.plan.name}",
-                author=batch.plan.company.name,
-            )
-        except (OSError, ValueError, GrantgenError) as exc:
-            result.problems.append(f"packet.pdf could not be made: {exc}")
-        else:
-            result.packet_pdf = folder / "packet.pdf"
-            write_atomic(result.packet_pdf, data)
-            files["Review packet (PDF)"] = "packet.pdf"
-
-    if made:
-        rows = [ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date) for g in made]
-        try:
-            result.board_consent_docx, result.board_consent_pdf = write_consent(
-                folder,
-                batch.plan,
-                rows,
-                templates=templates_dir,
-                converter=converter,
-                draft=batch.draft,
-            )
-        except GrantgenError as exc:
-            result.problems.append(str(exc))
-            docx = folder / "board_consent.docx"
-            result.board_consent_docx = docx if docx.is_file() else None
-        if result.board_consent_docx is not None:
-            files["Board consent (DOCX)"] = result.board_consent_docx.name
-        if result.board_consent_pdf is not None:
-            files["Board consent (PDF)"] = result.board_consent_pdf.name
+    with ThreadPoolExecutor(max_workers=1) as background:
+        consent = None
+        if made:  # LibreOffice converts the consent while the packet and summaries are written
+            rows = [
+                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date) for g in made
+            ]
+            if early_consent is not None and early_consent.grants == tuple(rows):
+                consent = background.submit(finish_consent, early_consent, folder)
+            else:
+                consent = background.submit(
+                    write_consent,
+                    folder,
+                    batch.plan,
+                    rows,
+                    templates=templates_dir,
+                    converter=converter,
+                    draft=batch.draft,
+                )
+        entries: list[tuple[str, Path, range | None]] = []
+        for g in made:
+            if pages is not None and g.grant_id in pages:
+                entries.append((_bookmark(g, made), *pages[g.grant_id]))
+            elif (path := _path(batch.out, g.pdf)) is not None:
+                entries.append((_bookmark(g, made), path, None))
+        if entries:
+            try:
+                data = review_packet(
+                    entries,
+                    title=f"Review packet: {len(entries)} agreement(s) under the {batch.plan.name}",
+                    author=batch.plan.company.name,
+                )
+            except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
+                result.problems.append(f"packet.pdf could not be made: {exc}")
+            else:
+                result.packet_pdf = folder / "packet.pdf"
+                write_atomic(result.packet_pdf, data)
+                files["Review packet (PDF)"] = "packet.pdf"
+        if consent is not None:
+            try:
+                result.board_consent_docx, result.board_consent_pdf = consent.result()
+            except GrantgenError as exc:
+                result.problems.append(str(exc))
+                docx = folder / "board_consent.docx"
+                result.board_consent_docx = docx if docx.is_file() else None
+            if result.board_consent_docx is not None:
+                files["Board consent (DOCX)"] = result.board_consent_docx.name
+            if result.board_consent_pdf is not None:
+                files["Board consent (PDF)"] = result.board_consent_pdf.name
 
     made_now = {result.packet_pdf, result.board_consent_docx, result.board_consent_pdf}
     for stale in (folder / n for n in ("packet.pdf", "board_consent.docx", "board_consent.pdf")):
@@ -222,20 +242,25 @@ def agreement_pages(pdf: pikepdf.Pdf) -> int:
     return len(pdf.pages)
 
 
-def review_packet(packets: Iterable[tuple[str, Path]], *, title: str, author: str) -> bytes:
+def review_packet(
+    packets: Iterable[tuple[str, Path, range | None]], *, title: str, author: str
+) -> bytes:
     """One PDF of the agreement and acceptance pages of each packet, one bookmark per
-    ``(bookmark title, packet PDF)``; signature fields left out (this copy is for reading)."""
+    ``(bookmark title, PDF, page range)`` (None: the pages before the PDF's Plan bookmark);
+    signature fields left out (this copy is for reading)."""
     out = pikepdf.new()
-    opened: list[pikepdf.Pdf] = []
+    opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
     try:
-        for label, path in packets:
-            source = pikepdf.open(path)
-            opened.append(source)
+        for label, path, span in packets:
+            if path not in opened:
+                opened[path] = pikepdf.open(path)
+            source = opened[path]
             marks.append((label, len(out.pages)))
+            chosen = span if span is not None else range(agreement_pages(source))
             with warnings.catch_warnings():  # the fields are dropped below: a reading copy
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-                out.pages.extend(source.pages[: agreement_pages(source)])
+                out.pages.extend(source.pages[chosen.start : chosen.stop])
         for page in out.pages:
             if "/Annots" in page.obj:
                 keep = [a for a in page.obj.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
@@ -259,7 +284,7 @@ def review_packet(packets: Iterable[tuple[str, Path]], *, title: str, author: st
         out.save(buf, deterministic_id=True)
         return buf.getvalue()
     finally:
-        for source in opened:
+        for source in opened.values():
             source.close()
 
 

@@ -23,7 +23,10 @@ from .conftest import ROOT, grant, pdftotext_words, write_csv
 def commands(group: click.Group = main, prefix: tuple[str, ...] = ()) -> list[list[str]]:
     """Every command path: [], ["generate"], ["ledger"], ["ledger", "show"], ..."""
     out = [list(prefix)]
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
         if isinstance(command, click.Group):
             out += commands(command, (*prefix, name))
         else:
@@ -35,7 +38,9 @@ def command_at(path: list[str]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
     return command
 
 

@@ -31,6 +31,7 @@ def test_batched_pdfs_match_one_by_one_conversions(tmp_path: Path, soffice: str)
         GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, prices=PRICES, jobs=2)
     )
     assert not result.errors and len(result.documents) == 14
+    assert not [w for w in result.warnings if w.get("rule") == "convert"], result.warnings
     singles = tmp_path / "singles"
     docx = [out / d.docx for d in result.documents]
     with Converter(jobs=2) as conv:
