@@ -152,6 +152,35 @@ class Converter:
             worker.release()
         shutil.rmtree(self._root, ignore_errors=True)
 
+    def cached(self, source: Path, outdir: Path) -> Future[Outcome]:
+        """Like :meth:`submit`, but a document converted before (the same bytes, the same
+        LibreOffice) comes from the cache folder: the Plan is the same in every batch."""
+        import hashlib
+
+        soffice = Path(self.soffice)
+        stamp = f"{soffice.resolve()}|{soffice.stat().st_size}|{soffice.stat().st_mtime_ns}"
+        key = hashlib.sha256(source.read_bytes() + stamp.encode()).hexdigest()[:40]
+        cache = _cache_root() / f"pdf-{key}.pdf"
+        done: Future[Outcome] = Future()
+        if _is_pdf(cache):
+            outdir.mkdir(parents=True, exist_ok=True)
+            copy = outdir / f"{source.stem}.pdf"
+            shutil.copyfile(cache, copy)
+            done.set_result(Outcome(source, copy))
+            return done
+        job = self.submit(source, outdir)
+
+        def keep(finished: Future[Outcome]) -> None:
+            outcome = finished.result()
+            if outcome.pdf is not None:
+                with contextlib.suppress(OSError):
+                    tmp = cache.with_suffix(f".{os.getpid()}.part")
+                    shutil.copyfile(outcome.pdf, tmp)
+                    os.replace(tmp, cache)
+
+        job.add_done_callback(keep)
+        return job
+
     def submit(self, source: Path, outdir: Path, weight: int = 1) -> Future[Outcome]:
         """Convert one DOCX (holding ``weight`` agreements) in the background."""
         outdir.mkdir(parents=True, exist_ok=True)

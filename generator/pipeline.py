@@ -355,7 +355,7 @@ def _make_documents(
     pdf_dir = work / "pdf"
     plan_docx = work / "plan.docx"
     write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
-    plan_job = converter.submit(plan_docx, pdf_dir)
+    plan_job = converter.cached(plan_docx, pdf_dir)
     prep = templates.agreement.prepared(options.draft)
     against_form = DeviationCheck(form_text())
     size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
