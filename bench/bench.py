@@ -109,6 +109,24 @@ def run_grantgen(
     return seconds, rss_kb, proc.returncode
 
 
+def soffice_convert(profile: Path, outdir: Path, files: list[Path]) -> None:
+    """One plain ``soffice --headless --convert-to pdf`` call, as a user would run it."""
+    subprocess.run(
+        [
+            soffice(),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(outdir),
+            *map(str, files),
+        ],
+        capture_output=True,
+        check=False,
+    )
+
+
 def baseline_one_call(docx: list[Path], work: Path) -> tuple[float, int]:
     """One ``soffice --convert-to pdf`` call over all the files. LibreOffice 7.4 stops after a
     few hundred files in one call; the files it did not convert are given to another call
@@ -121,20 +139,7 @@ def baseline_one_call(docx: list[Path], work: Path) -> tuple[float, int]:
     todo = list(docx)
     while todo and calls < 20:
         calls += 1
-        subprocess.run(
-            [
-                soffice(),
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(out),
-                *map(str, todo),
-            ],
-            capture_output=True,
-            check=False,
-        )
+        soffice_convert(profile, out, todo)
         todo = [p for p in todo if not (out / f"{p.stem}.pdf").exists()]
     return time.perf_counter() - started, calls
 
@@ -145,34 +150,10 @@ def baseline_per_doc(docx: list[Path], work: Path, sample: int = 20) -> float:
     out.mkdir()
     chosen = docx[:sample]
     # warm the profile once, as a real per-document loop would after its first call
-    subprocess.run(
-        [
-            soffice(),
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(work),
-            str(chosen[0]),
-        ],
-        capture_output=True,
-    )
+    soffice_convert(profile, work, chosen[:1])
     started = time.perf_counter()
     for path in chosen:
-        subprocess.run(
-            [
-                soffice(),
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--headless",
-                "--convert-to",
-                "pdf",
-                "--outdir",
-                str(out),
-                str(path),
-            ],
-            capture_output=True,
-        )
+        soffice_convert(profile, out, [path])
     return (time.perf_counter() - started) * len(docx) / len(chosen)
 
 

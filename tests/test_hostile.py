@@ -203,3 +203,38 @@ def test_any_name_round_trips_exactly_or_is_refused_with_row_and_column(
         assert f"to {name.strip()}, a director" in body
         text = re.sub(r"\s+", " ", page_text(tmp / "o" / doc.pdf, 3))
         assert re.sub(r"\s+", " ", name.strip()) in text or set(name) - {" "} <= set(text)
+
+
+def test_file_names_are_safe_and_unique() -> None:
+    from generator.output import safe_stem
+
+    used: set[str] = set()
+    assert safe_stem("CON", used) == "CON_"
+    assert safe_stem("con", used) == "con_-2"  # unique regardless of case
+    assert safe_stem("G-1", used) == "G-1"
+    assert safe_stem("g-1", used) == "g-1-2"
+    assert safe_stem("../../etc/x", used) == "etc_x"
+    long = safe_stem("a" * 300, used)
+    assert len(long) <= 64 and "/" not in long
+
+
+def test_duplicate_headers_are_refused(tmp_path: Path) -> None:
+    from generator.errors import InputError
+
+    path = tmp_path / "g.csv"
+    path.write_text("participant,Director,grant_date,shares,exercise_price\n", encoding="utf-8")
+    with pytest.raises(InputError, match="both mean 'participant'"):
+        read_grants(path)
+
+
+def test_a_mapping_file(tmp_path: Path) -> None:
+    from generator.records import ReadOptions, parse_mapping
+
+    mapping = tmp_path / "map.txt"
+    mapping.write_text("# ours\nWho Gets It=participant\nWhen=grant_date\n", encoding="utf-8")
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "Who Gets It,When,shares,exercise_price\nAnn,2005-05-16,1,1\n", encoding="utf-8"
+    )
+    (rec,) = read_grants(path, ReadOptions(mapping=parse_mapping([str(mapping)]))).records
+    assert (rec.participant, str(rec.grant_date)) == ("Ann", "2005-05-16")
