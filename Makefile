@@ -26,7 +26,8 @@ demo: venv system-deps
 	$(BIN)/grantgen generate data/grants/sample.csv --prices data/prices/atg-sample-prices.csv \
 		--ledger output/sample-ledger.sqlite --out output/sample
 	@echo
-	@echo "Done: the Word agreements, PDF packets and manifest.json are in output/sample/"
+	@echo "Done: the Word agreements, PDF packets, manifest.json and the review packet"
+	@echo "(review/summary.html, packet.pdf, board_consent.pdf) are in output/sample/"
 
 test: venv system-deps
 	@sh tools/install-system-deps.sh --test

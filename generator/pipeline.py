@@ -7,40 +7,27 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import os
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pikepdf
-import pypdfium2 as pdfium
-
 from . import __version__
-from .assemble import PacketInfo, assemble
-from .batchdoc import combine, split_points
 from .consent import ConsentGrant, PendingConsent, start_consent
-from .convert import Converter, Outcome
-from .deviations import Deviation, DeviationCheck, enforce
-from .errors import AssembleError, ConvertError, OutputError
+from .convert import Converter
+from .deviations import Deviation, enforce
+from .documents import Progress, Staged, make_documents
+from .errors import OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
-from .output import prepare_out, safe_stem, sha256, work_dir, write_atomic, write_json
+from .output import prepare_out, safe_stem, sha256, work_dir, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
-from .render import Rendered, TemplateSet, format_date, format_price, format_shares
 from .resources import form_text, templates_dir
 from .review import ReviewResult, review_batch, write_review
 from .rules import ERROR, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
-
-#: Called as progress(stage, done, total) while a batch runs.
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -279,7 +266,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                         draft=options.draft,
                     )
 
-                staged = _make_documents(
+                staged = make_documents(
                     todo,
                     plan,
                     templates,
@@ -319,208 +306,8 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     return result
 
 
-@dataclass(frozen=True)
-class _Staged:
-    record: GrantRecord
-    docx: Path
-    pdf: Path
-    docx_hash: str
-    pdf_hash: str
-    origin: tuple[Path, range]
-    """The converted PDF the agreement pages came from, and their range in it."""
-
-    def with_origin(self, pdf: Path, pages: range) -> _Staged:
-        return dataclasses.replace(self, origin=(pdf, pages))
-
-
-#: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
-CHUNK = 100
-
-
-def _make_documents(
-    todo: list[GrantRecord],
-    plan: Plan,
-    templates: TemplateSet,
-    converter: Converter,
-    work: Path,
-    options: GenerateOptions,
-    result: GenerateResult,
-    progress: Progress,
-    deviations: dict[str, list[Deviation]],
-    after_first_chunk: Callable[[], None] = lambda: None,
-) -> list[_Staged]:
-    """Render, convert and assemble in chunks, streaming: LibreOffice converts one chunk while
-    the next is rendered and the last assembled; at most ``jobs + 1`` chunks are in flight."""
-    total = len(todo)
-    pdf_dir = work / "pdf"
-    plan_docx = work / "plan.docx"
-    write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
-    plan_job = converter.cached(plan_docx, pdf_dir)
-    prep = templates.agreement.prepared(options.draft)
-    against_form = DeviationCheck(form_text())
-    size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
-    pending: deque[_Chunk] = deque()
-
-    def warn(message: str) -> None:
-        result.warnings.append({"row": None, "rule": "convert", "message": message})
-
-    staged: list[_Staged] = []
-    plan_pdf: pikepdf.Pdf | None = None
-    done = 0
-
-    def finish(chunk: _Chunk) -> None:
-        nonlocal plan_pdf, done
-        if plan_pdf is None:
-            outcome = plan_job.result()
-            if outcome.pdf is None:
-                raise ConvertError(f"the Plan document could not be converted: {outcome.error}")
-            plan_pdf = pikepdf.open(outcome.pdf)
-        for number, pages in _converted(chunk, converter, pdf_dir, warn):
-            record, source = chunk.records[number], chunk.sources[number]
-            if isinstance(pages, str):
-                result.errors.append(
-                    Finding(
-                        record.row,
-                        record.grant_id,
-                        "convert",
-                        "LibreOffice",
-                        ERROR,
-                        f"the PDF could not be made: {pages}",
-                    ).as_dict()
-                )
-                continue
-            reader, text, span, origin = pages
-            try:
-                staged.append(
-                    _assemble_one(
-                        record, source, reader, text, span, plan_pdf, plan, options
-                    ).with_origin(origin, span)
-                )
-            except AssembleError as exc:
-                result.errors.append(
-                    Finding(
-                        record.row, record.grant_id, "assemble", "PDF", ERROR, str(exc)
-                    ).as_dict()
-                )
-                continue
-            done += 1
-            progress("assemble", done, total)
-
-    for first in range(0, total, size):
-        records = todo[first : first + size]
-        rendered: list[Rendered] = []
-        sources: list[Path] = []
-        for i, record in enumerate(records, start=first):
-            doc = templates.render_grant_parts(record, plan, draft=options.draft)
-            deviations[record.grant_id] = against_form.check(
-                doc.body, blank_values(record), record.participant
-            )
-            source = work / f"g{i:06d}.docx"
-            source.write_bytes(doc.docx)
-            rendered.append(doc)
-            sources.append(source)
-        batch = work / f"chunk{first:06d}.docx"
-        batch.write_bytes(combine(prep, rendered))
-        del rendered
-        progress("render", first + len(records), total)
-        job = converter.submit(batch, pdf_dir, weight=len(records))
-        pending.append(_Chunk(records, sources, batch, job))
-        if first == 0:
-            after_first_chunk()
-        while len(pending) > converter.jobs:
-            finish(pending.popleft())
-    while pending:
-        finish(pending.popleft())
-    return staged
-
-
-def blank_values(record: GrantRecord) -> dict[str, str]:
-    """The form's blanks as one agreement fills them."""
-    return {
-        "participant": record.participant,
-        "grant_date": format_date(record.grant_date),
-        "shares": format_shares(record.shares),
-        "exercise_price": format_price(record.exercise_price),
-    }
-
-
-@dataclass
-class _Chunk:
-    records: list[GrantRecord]
-    sources: list[Path]
-    batch: Path
-    job: Future[Outcome]
-
-
-_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range, Path]
-
-
-def _converted(
-    chunk: _Chunk, converter: Converter, pdf_dir: Path, warn: Callable[[str], None]
-) -> Iterator[tuple[int, _Pages | str]]:
-    """Each document of a chunk with its pages, or the reason it has none.
-
-    When the chunk's conversion fails (LibreOffice crashed, hung, wrote nothing, or the PDF
-    is not what was asked for), each agreement is converted on its own instead, so one bad
-    document cannot take the others with it.
-    """
-    outcome = chunk.job.result()
-    reason = outcome.error or "no PDF"
-    if outcome.pdf is not None:
-        try:
-            spans = split_points(outcome.pdf, len(chunk.records))
-            reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
-        except ConvertError as exc:
-            reason = str(exc)
-        else:
-            for number, span in enumerate(spans):
-                yield number, (reader, text, span, outcome.pdf)
-            return
-    rows = f"rows {chunk.records[0].row}-{chunk.records[-1].row}"
-    warn(f"the batch conversion of {rows} failed ({reason}); converting them one by one")
-    singles = converter.convert(chunk.sources, pdf_dir / "single")
-    for number, single in enumerate(singles):
-        if single.pdf is None:
-            yield number, single.error or outcome.error or "LibreOffice failed"
-            continue
-        reader = pikepdf.open(single.pdf)
-        pages = range(len(reader.pages))
-        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf)
-
-
-def _assemble_one(
-    record: GrantRecord,
-    source: Path,
-    reader: pikepdf.Pdf,
-    text: pdfium.PdfDocument,
-    span: range,
-    plan_pdf: pikepdf.Pdf,
-    plan: Plan,
-    options: GenerateOptions,
-) -> _Staged:
-    docx_hash = sha256(source.read_bytes())
-    packet = assemble(
-        reader,
-        span,
-        text,
-        plan_pdf,
-        PacketInfo(
-            title=f"Nonstatutory Stock Option Agreement: {record.participant}",
-            author=plan.company.name,
-            subject=f"Option grant under the {plan.name}, with the Participant's "
-            "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
-            keywords=f"grant_id={record.grant_id}; plan={plan.id}",
-        ),
-        signature_fields=not options.draft,
-        must_show=record.participant,
-    )
-    pdf = source.with_suffix(".packet.pdf")
-    pdf.write_bytes(packet)
-    return _Staged(record, source, pdf, docx_hash, sha256(packet), (pdf, range(0)))
-
-
 def _publish(
-    staged: list[_Staged], checked: Checked, options: GenerateOptions, result: GenerateResult
+    staged: list[Staged], checked: Checked, options: GenerateOptions, result: GenerateResult
 ) -> None:
     """Move the files into place; for a final batch, inside the ledger transaction."""
     plan, report = checked.plan, checked.report
@@ -612,7 +399,7 @@ def _publish(
         )
 
 
-def _overwrites(staged: list[_Staged], names: dict[str, str], out: Path) -> dict[str, str]:
+def _overwrites(staged: list[Staged], names: dict[str, str], out: Path) -> dict[str, str]:
     """Grants whose final files exist with other content, or that have a signed copy whose
     original would change: these are not replaced without --force."""
     found: dict[str, str] = {}
