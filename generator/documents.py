@@ -78,6 +78,7 @@ def make_documents(
     against_form = DeviationCheck(form_text())
     size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
     pending: deque[_Chunk] = deque()
+    hashes: dict[Path, str] = {}  # each DOCX's sha256, taken while it is in memory
 
     def warn(message: str) -> None:
         result.warnings.append({"row": None, "rule": "convert", "message": message})
@@ -111,7 +112,15 @@ def make_documents(
             try:
                 staged.append(
                     _assemble_one(
-                        record, source, reader, text, span, plan_pdf, plan, options
+                        record,
+                        source,
+                        hashes.pop(source),
+                        reader,
+                        text,
+                        span,
+                        plan_pdf,
+                        plan,
+                        options,
                     ).with_origin(origin, span)
                 )
             except AssembleError as exc:
@@ -135,6 +144,7 @@ def make_documents(
             )
             source = work / f"g{i:06d}.docx"
             source.write_bytes(doc.docx)
+            hashes[source] = sha256(doc.docx)
             rendered.append(doc)
             sources.append(source)
         batch = work / f"chunk{first:06d}.docx"
@@ -154,12 +164,14 @@ def make_documents(
 
 def blank_values(record: GrantRecord) -> dict[str, str]:
     """The form's blanks as one agreement fills them."""
-    return {
+    values = {
         "participant": record.participant,
         "grant_date": format_date(record.grant_date),
         "shares": format_shares(record.shares),
         "exercise_price": format_price(record.exercise_price),
     }
+    values.update({f"address{n}": line for n, line in enumerate(record.address)})
+    return values
 
 
 @dataclass
@@ -209,6 +221,7 @@ def _converted(
 def _assemble_one(
     record: GrantRecord,
     source: Path,
+    docx_hash: str,
     reader: pikepdf.Pdf,
     text: pdfium.PdfDocument,
     span: range,
@@ -216,7 +229,6 @@ def _assemble_one(
     plan: Plan,
     options: GenerateOptions,
 ) -> Staged:
-    docx_hash = sha256(source.read_bytes())
     packet = assemble(
         reader,
         span,
