@@ -9,30 +9,24 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
 import click
 
 from . import __version__
-from .cliutil import errors, verbose
-from .errors import GrantgenError
-from .ledger import Ledger, ledger_path, parse_split
-from .output import write_atomic
-from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
-from .plan import load_plan
-from .records import (
-    ReadOptions,
-    parse_date,
-    parse_mapping,
-    parse_rows,
-    parse_where,
+from .cliutil import (
+    errors,
+    existing_file,
+    format_option,
+    ledger_option,
+    make_read_options,
+    plan_option,
+    prices_option,
+    read_options,
+    verbose,
 )
-
-PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
-LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
-PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
+from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
 
 
 class _LazyGroup(click.Group):
@@ -67,67 +61,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
     reviews and signature-ready PDF packets (agreement, acceptance page, copy of the Plan),
     checking every grant against the plan first and keeping the share reserve in a ledger."""
     ctx.obj = {"verbose": verbose}
-
-
-def _file(**kw: Any) -> click.Path:
-    return click.Path(exists=True, dir_okay=False, path_type=Path, **kw)
-
-
-plan_option = click.option("--plan", type=_file(), help=PLAN_HELP)
-ledger_option = click.option(
-    "--ledger", type=click.Path(dir_okay=False, path_type=Path), help=LEDGER_HELP
-)
-prices_option = click.option("--prices", type=_file(), help=PRICES_HELP)
-
-
-def _read_options(
-    sheet: str | None, mappings: tuple[str, ...], only: str | None, where: tuple[str, ...]
-) -> ReadOptions:
-    try:
-        return ReadOptions(
-            sheet=sheet,
-            mapping=parse_mapping(mappings),
-            only=parse_rows(only) if only else None,
-            where=parse_where(where),
-        )
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--sheet, --map, --only, --where: how to read the grants file."""
-    for option in reversed(
-        [
-            click.option("--sheet", help="Excel: the sheet to read (default: the first)."),
-            click.option(
-                "--map",
-                "mappings",
-                multiple=True,
-                metavar="'HEADER=column'",
-                help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; "
-                "or a file of such lines).",
-            ),
-            click.option("--only", metavar="ROWS", help="Only these rows, e.g. 2-10,15."),
-            click.option(
-                "--where",
-                multiple=True,
-                metavar="column=value",
-                help="Only rows whose column equals value, e.g. participant='Ann Lee'.",
-            ),
-        ]
-    ):
-        func = option(func)
-    return func
-
-
-format_option = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Output format.",
-)
 
 
 # --- generate ------------------------------------------------------------------------------
@@ -195,7 +128,7 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 
 
 @main.command("generate")
-@click.argument("grants", type=_file())
+@click.argument("grants", type=existing_file())
 @click.option(
     "-o",
     "--out",
@@ -281,7 +214,7 @@ def generate_command(
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """
-    reading = _read_options(sheet, mappings, only, where)
+    reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
         if strict:
             checked = check_batch(grants, plan, prices, ledger, documents=True, read=reading)
@@ -315,7 +248,7 @@ def generate_command(
 
 
 @main.command("validate")
-@click.argument("grants", type=_file())
+@click.argument("grants", type=existing_file())
 @prices_option
 @plan_option
 @ledger_option
@@ -340,7 +273,7 @@ def validate_command(
     section it cites, plus the share reserve before and after the batch. Exit 0 when there is
     no error (warnings pass unless --strict), 1 when there is.
     """
-    reading = _read_options(sheet, mappings, only, where)
+    reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
         checked = check_batch(grants, plan, prices, ledger, read=reading)
         summary = checked.summary()
@@ -386,141 +319,9 @@ def _findings_table(findings: list[Any]) -> None:
         click.echo("  ".join([*cells, r[n]]).rstrip())
 
 
-# --- ledger --------------------------------------------------------------------------------
-
-
-@main.group("ledger")
-def ledger_group() -> None:
-    """The share ledger: what the plan's reserve holds, forfeitures, Section 8 adjustments."""
-
-
-def _day(text: str) -> date:
-    try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-@ledger_group.command("show")
-@plan_option
-@ledger_option
-@format_option
-def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
-    """Print the reserve, the shares used and available, per award type."""
-    with errors(verbose()):
-        terms = load_plan(plan)
-        with Ledger(ledger_path(ledger), create=False) as book:
-            pool = book.pool(terms)
-            history = book.history(terms.id)
-        data = {
-            "plan": terms.id,
-            "reserve": pool.reserve,
-            "used": pool.used,
-            "available": pool.available,
-            "non_option_cap": pool.non_option_cap,
-            "non_option_used": pool.non_option_used,
-            "non_option_available": pool.non_option_available,
-            "by_award_type": pool.by_type,
-            "grants": len(pool.known),
-            "adjustments": history,
-        }
-        if fmt == "json":
-            click.echo(json.dumps(data, indent=2))
-            return
-        click.echo(f"Plan {terms.id}: {terms.name}")
-        click.echo(f"  reserve (Section {terms.section('reserve')}): {pool.reserve:>12,}")
-        click.echo(f"  used:                       {pool.used:>12,}")
-        click.echo(f"  available:                  {pool.available:>12,}")
-        click.echo(
-            f"  other than options (Section {terms.section('non_option_cap')}): "
-            f"{pool.non_option_used:,} used of {pool.non_option_cap:,}"
-        )
-        for kind, shares in sorted(pool.by_type.items()):
-            click.echo(f"  {kind:<26}{shares:>14,}")
-        for adj in history:
-            click.echo(
-                f"  split {adj['ratio']} on {adj['day']}: reserve "
-                f"{adj['reserve_before']:,} -> {adj['reserve_after']:,}"
-            )
-
-
-@ledger_group.command("forfeit")
-@click.argument("grant_id")
-@click.option("--shares", type=click.IntRange(min=1), required=True, help="Shares returned.")
-@click.option("--date", "day", required=True, help="Date of the forfeiture/expiry/cancellation.")
-@plan_option
-@ledger_option
-def ledger_forfeit(
-    grant_id: str, shares: int, day: str, plan: Path | None, ledger: Path | None
-) -> None:
-    """Return forfeited, expired or cancelled shares of GRANT_ID to the pool (Section 4(a))."""
-    with errors(verbose()):
-        terms = load_plan(plan)
-        with Ledger(ledger_path(ledger)) as book:
-            left = book.forfeit(terms, grant_id, shares, _day(day))
-            pool = book.pool(terms)
-        click.echo(
-            f"{shares:,} share(s) of {grant_id} returned to the pool; {left:,} outstanding; "
-            f"{pool.available:,} available under the plan"
-        )
-
-
-@ledger_group.command("adjust")
-@click.option("--split", required=True, help="Split ratio NEW:OLD, e.g. 2:1 (or 1:10 reverse).")
-@click.option("--date", "day", required=True, help="Effective date of the split.")
-@plan_option
-@ledger_option
-def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) -> None:
-    """Section 8: adjust the reserve, the caps and every outstanding award for a stock split.
-
-    Shares are multiplied by NEW/OLD and rounded down to whole shares (fractions dropped);
-    exercise prices are divided by it and rounded up to the cent. Old values stay in history.
-    """
-    with errors(verbose()):
-        terms = load_plan(plan)
-        try:
-            new, old = parse_split(split)
-        except GrantgenError as exc:
-            raise click.BadParameter(str(exc), param_hint="--split") from None
-        with Ledger(ledger_path(ledger)) as book:
-            change = book.adjust(terms, new, old, _day(day))
-        click.echo(
-            f"split {new}:{old} recorded; reserve {change['reserve_before']:,} -> "
-            f"{change['reserve_after']:,}"
-        )
-
-
-@ledger_group.command("export")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="CSV file.")
-@plan_option
-@ledger_option
-def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> None:
-    """Write every recorded grant as CSV (to stdout, or --out); import reads it back."""
-    with errors(verbose()):
-        terms = load_plan(plan)
-        with Ledger(ledger_path(ledger), create=False) as book:
-            text = book.export_csv(terms.id)
-        if out is None:
-            click.echo(text, nl=False)
-        else:
-            write_atomic(out, text.encode("utf-8"))
-
-
-@ledger_group.command("import")
-@click.argument("csv_file", type=_file())
-@plan_option
-@ledger_option
-def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> None:
-    """Bring an existing grant history (CSV, as export writes it) into the ledger."""
-    with errors(verbose()):
-        terms = load_plan(plan)
-        with Ledger(ledger_path(ledger)) as book:
-            done = book.import_csv(terms, csv_file.read_text(encoding="utf-8-sig"))
-        click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")
-
-
 # --- columns, preview, check-templates (generator.cli_preview) ---------------------------------
 
+from .cli_ledger import ledger_group  # noqa: E402
 from .cli_preview import (  # noqa: E402
     check_templates_command,
     columns_command,
@@ -530,3 +331,4 @@ from .cli_preview import (  # noqa: E402
 main.add_command(columns_command, "columns")
 main.add_command(preview_command, "preview")
 main.add_command(check_templates_command, "check-templates")
+main.add_command(ledger_group, "ledger")

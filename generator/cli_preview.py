@@ -13,18 +13,14 @@ from typing import Any
 import click
 
 from . import sheets
-from .cliutil import errors, verbose
+from .cliutil import errors, existing_file, make_read_options, verbose
 from .errors import InputError
 from .pipeline import GenerateOptions, generate
 from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
 
-def _file() -> click.Path:
-    return click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
 @click.command("columns")
-@click.argument("grants", type=_file())
+@click.argument("grants", type=existing_file())
 @click.option("--sheet", help="Excel: the sheet to read (default: the first).")
 @click.option(
     "--map",
@@ -39,9 +35,7 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     Exit 1 when a required column (participant, grant_date, shares, exercise_price) has no
     header; use --map 'Your Header=column' for headers that are not recognised.
     """
-    from .cli import _read_options
-
-    options: ReadOptions = _read_options(sheet, mappings, None, ())
+    options: ReadOptions = make_read_options(sheet, mappings, None, ())
     with errors(verbose()):
         header = next((cells for _, cells in sheets.rows(grants, sheet) if any(cells)), None)
         if header is None:
@@ -61,7 +55,7 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
 
 
 @click.command("preview")
-@click.argument("grants", type=_file())
+@click.argument("grants", type=existing_file())
 @click.option(
     "--row", type=click.IntRange(min=2), required=True, help="Spreadsheet row (2 = first grant)."
 )
@@ -71,8 +65,8 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder (default: a new temporary one).",
 )
-@click.option("--plan", type=_file(), help="Plan terms (TOML).")
-@click.option("--prices", type=_file(), help="Closing prices (date,close).")
+@click.option("--plan", type=existing_file(), help="Plan terms (TOML).")
+@click.option("--prices", type=existing_file(), help="Closing prices (date,close).")
 @click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -99,9 +93,7 @@ def preview_command(
     Nothing is recorded in the ledger; the files are drafts (DRAFT on every page, no signature
     fields). Findings for the row are printed; a row with an error is not rendered (exit 1).
     """
-    from .cli import _read_options
-
-    reading = _read_options(sheet, mappings, str(row), ())
+    reading = make_read_options(sheet, mappings, str(row), ())
     with errors(verbose()):
         folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
         result = generate(
@@ -160,7 +152,7 @@ def _png_pages(pdf: Path) -> list[Path]:
     required=False,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
-@click.option("--plan", type=_file(), help="Plan terms (TOML) to render the check with.")
+@click.option("--plan", type=existing_file(), help="Plan terms (TOML) to render the check with.")
 def check_templates_command(directory: Path | None, plan: Path | None) -> None:
     """Check the Word templates in DIRECTORY (default: the bundled ones) before use.
 

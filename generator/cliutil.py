@@ -5,12 +5,19 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import click
 
 from .errors import GrantgenError
+from .records import ReadOptions, parse_mapping, parse_rows, parse_where
+
+PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
+LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
+PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
 
 
 def verbose() -> bool:
@@ -46,3 +53,67 @@ def errors(verbose: bool) -> Iterator[None]:
                 err=True,
             )
         sys.exit(1)
+
+
+# --- options shared by several commands -----------------------------------------------------
+
+
+def existing_file(**kw: Any) -> click.Path:
+    return click.Path(exists=True, dir_okay=False, path_type=Path, **kw)
+
+
+plan_option = click.option("--plan", type=existing_file(), help=PLAN_HELP)
+ledger_option = click.option(
+    "--ledger", type=click.Path(dir_okay=False, path_type=Path), help=LEDGER_HELP
+)
+prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
+
+
+def make_read_options(
+    sheet: str | None, mappings: tuple[str, ...], only: str | None, where: tuple[str, ...]
+) -> ReadOptions:
+    try:
+        return ReadOptions(
+            sheet=sheet,
+            mapping=parse_mapping(mappings),
+            only=parse_rows(only) if only else None,
+            where=parse_where(where),
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sheet, --map, --only, --where: how to read the grants file."""
+    for option in reversed(
+        [
+            click.option("--sheet", help="Excel: the sheet to read (default: the first)."),
+            click.option(
+                "--map",
+                "mappings",
+                multiple=True,
+                metavar="'HEADER=column'",
+                help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; "
+                "or a file of such lines).",
+            ),
+            click.option("--only", metavar="ROWS", help="Only these rows, e.g. 2-10,15."),
+            click.option(
+                "--where",
+                multiple=True,
+                metavar="column=value",
+                help="Only rows whose column equals value, e.g. participant='Ann Lee'.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)

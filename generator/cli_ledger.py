@@ -1,0 +1,148 @@
+"""``grantgen ledger``: the share reserve, forfeitures, Section 8 adjustments, export/import."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
+from .errors import GrantgenError
+from .ledger import Ledger, ledger_path, parse_split
+from .output import write_atomic
+from .plan import load_plan
+from .records import parse_date
+
+# --- ledger --------------------------------------------------------------------------------
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The share ledger: what the plan's reserve holds, forfeitures, Section 8 adjustments."""
+
+
+def _day(text: str) -> date:
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@ledger_group.command("show")
+@plan_option
+@ledger_option
+@format_option
+def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
+    """Print the reserve, the shares used and available, per award type."""
+    with errors(verbose()):
+        terms = load_plan(plan)
+        with Ledger(ledger_path(ledger), create=False) as book:
+            pool = book.pool(terms)
+            history = book.history(terms.id)
+        data = {
+            "plan": terms.id,
+            "reserve": pool.reserve,
+            "used": pool.used,
+            "available": pool.available,
+            "non_option_cap": pool.non_option_cap,
+            "non_option_used": pool.non_option_used,
+            "non_option_available": pool.non_option_available,
+            "by_award_type": pool.by_type,
+            "grants": len(pool.known),
+            "adjustments": history,
+        }
+        if fmt == "json":
+            click.echo(json.dumps(data, indent=2))
+            return
+        click.echo(f"Plan {terms.id}: {terms.name}")
+        click.echo(f"  reserve (Section {terms.section('reserve')}): {pool.reserve:>12,}")
+        click.echo(f"  used:                       {pool.used:>12,}")
+        click.echo(f"  available:                  {pool.available:>12,}")
+        click.echo(
+            f"  other than options (Section {terms.section('non_option_cap')}): "
+            f"{pool.non_option_used:,} used of {pool.non_option_cap:,}"
+        )
+        for kind, shares in sorted(pool.by_type.items()):
+            click.echo(f"  {kind:<26}{shares:>14,}")
+        for adj in history:
+            click.echo(
+                f"  split {adj['ratio']} on {adj['day']}: reserve "
+                f"{adj['reserve_before']:,} -> {adj['reserve_after']:,}"
+            )
+
+
+@ledger_group.command("forfeit")
+@click.argument("grant_id")
+@click.option("--shares", type=click.IntRange(min=1), required=True, help="Shares returned.")
+@click.option("--date", "day", required=True, help="Date of the forfeiture/expiry/cancellation.")
+@plan_option
+@ledger_option
+def ledger_forfeit(
+    grant_id: str, shares: int, day: str, plan: Path | None, ledger: Path | None
+) -> None:
+    """Return forfeited, expired or cancelled shares of GRANT_ID to the pool (Section 4(a))."""
+    with errors(verbose()):
+        terms = load_plan(plan)
+        with Ledger(ledger_path(ledger)) as book:
+            left = book.forfeit(terms, grant_id, shares, _day(day))
+            pool = book.pool(terms)
+        click.echo(
+            f"{shares:,} share(s) of {grant_id} returned to the pool; {left:,} outstanding; "
+            f"{pool.available:,} available under the plan"
+        )
+
+
+@ledger_group.command("adjust")
+@click.option("--split", required=True, help="Split ratio NEW:OLD, e.g. 2:1 (or 1:10 reverse).")
+@click.option("--date", "day", required=True, help="Effective date of the split.")
+@plan_option
+@ledger_option
+def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) -> None:
+    """Section 8: adjust the reserve, the caps and every outstanding award for a stock split.
+
+    Shares are multiplied by NEW/OLD and rounded down to whole shares (fractions dropped);
+    exercise prices are divided by it and rounded up to the cent. Old values stay in history.
+    """
+    with errors(verbose()):
+        terms = load_plan(plan)
+        try:
+            new, old = parse_split(split)
+        except GrantgenError as exc:
+            raise click.BadParameter(str(exc), param_hint="--split") from None
+        with Ledger(ledger_path(ledger)) as book:
+            change = book.adjust(terms, new, old, _day(day))
+        click.echo(
+            f"split {new}:{old} recorded; reserve {change['reserve_before']:,} -> "
+            f"{change['reserve_after']:,}"
+        )
+
+
+@ledger_group.command("export")
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="CSV file.")
+@plan_option
+@ledger_option
+def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> None:
+    """Write every recorded grant as CSV (to stdout, or --out); import reads it back."""
+    with errors(verbose()):
+        terms = load_plan(plan)
+        with Ledger(ledger_path(ledger), create=False) as book:
+            text = book.export_csv(terms.id)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomic(out, text.encode("utf-8"))
+
+
+@ledger_group.command("import")
+@click.argument("csv_file", type=existing_file())
+@plan_option
+@ledger_option
+def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> None:
+    """Bring an existing grant history (CSV, as export writes it) into the ledger."""
+    with errors(verbose()):
+        terms = load_plan(plan)
+        with Ledger(ledger_path(ledger)) as book:
+            done = book.import_csv(terms, csv_file.read_text(encoding="utf-8-sig"))
+        click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")
