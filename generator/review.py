@@ -15,7 +15,7 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 
 from __future__ import annotations
 
-import io
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -188,8 +188,9 @@ def write_review(
                 entries.append((_bookmark(g, made), path, None))
         if entries:
             try:
-                data = review_packet(
+                review_packet(
                     entries,
+                    folder / "packet.pdf",
                     title=f"Review packet: {len(entries)} agreement(s) under the {batch.plan.name}",
                     author=batch.plan.company.name,
                 )
@@ -197,7 +198,6 @@ def write_review(
                 result.problems.append(f"packet.pdf could not be made: {exc}")
             else:
                 result.packet_pdf = folder / "packet.pdf"
-                write_atomic(result.packet_pdf, data)
                 files["Review packet (PDF)"] = "packet.pdf"
         if consent is not None:
             try:
@@ -243,11 +243,12 @@ def agreement_pages(pdf: pikepdf.Pdf) -> int:
 
 
 def review_packet(
-    packets: Iterable[tuple[str, Path, range | None]], *, title: str, author: str
-) -> bytes:
-    """One PDF of the agreement and acceptance pages of each packet, one bookmark per
-    ``(bookmark title, PDF, page range)`` (None: the pages before the PDF's Plan bookmark);
-    signature fields left out (this copy is for reading)."""
+    packets: Iterable[tuple[str, Path, range | None]], dest: Path, *, title: str, author: str
+) -> None:
+    """Write ``dest``: one PDF of the agreement and acceptance pages of each packet, one
+    bookmark per ``(bookmark title, PDF, page range)`` (None: the pages before the PDF's Plan
+    bookmark); signature fields left out (this copy is for reading). Saved straight to a
+    temporary file beside ``dest`` and renamed: a large batch's packet never sits in memory."""
     out = pikepdf.new()
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
@@ -280,9 +281,14 @@ def review_packet(
                 Producer=pikepdf.String("grantgen"),
             )
         )
-        buf = io.BytesIO()
-        out.save(buf, deterministic_id=True)
-        return buf.getvalue()
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+        try:
+            out.save(tmp, deterministic_id=True)
+            with tmp.open("rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
     finally:
         for source in opened.values():
             source.close()
