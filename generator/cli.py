@@ -216,13 +216,6 @@ def generate_command(
     """
     reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
-        if strict:
-            checked = check_batch(grants, plan, prices, ledger, documents=True, read=reading)
-            if checked.report.count("warning"):
-                for f in checked.findings:
-                    click.echo(f"{f.severity}: {f}", err=True)
-                click.echo("error: --strict: warnings found; nothing was generated", err=True)
-                sys.exit(1)
         options = GenerateOptions(
             grants=grants,
             out=out,

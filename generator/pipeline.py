@@ -18,7 +18,7 @@ from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import Progress, Staged, make_documents
-from .errors import OutputError
+from .errors import GrantgenError, OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_json
 from .plan import Plan, load_plan
@@ -51,7 +51,8 @@ class GenerateOptions:
     force: bool = False
     """Replace final documents that exist with other content."""
     strict: bool = False
-    """Refuse a final batch whose agreements deviate from the approved form."""
+    """Refuse the batch when the checks give warnings, or when a final batch's agreements
+    deviate from the approved form."""
     accept_deviations: bool = False
     """Counsel approved the deviations: let a --strict batch finish with them."""
     jobs: int = 0
@@ -218,6 +219,15 @@ def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> lis
     return out
 
 
+class StrictError(GrantgenError):
+    """Raised when ``--strict`` finds warnings: nothing is generated."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self.findings = findings
+        listed = "".join(f"\n  {f.severity}: {f}" for f in findings)
+        super().__init__(f"--strict: warnings found; nothing was generated{listed}")
+
+
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
     """Check, render, convert, assemble; publish the files and record the ledger together."""
     started = time.monotonic()
@@ -230,6 +240,8 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         read=options.read,
     )
     plan, report = checked.plan, checked.report
+    if options.strict and report.count("warning"):
+        raise StrictError([f for f in report.findings if f.severity != "note"])
     templates = load_templates(options.templates or templates_dir(), plan)
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
