@@ -1,29 +1,39 @@
 """Convert DOCX files to PDF with LibreOffice (``soffice --headless``).
 
-A :class:`Converter` runs up to ``jobs`` conversions at once, each worker with its own
-LibreOffice user profile (two ``soffice`` processes must never share one). Profiles live in
-the user's cache folder and are reused across runs (a new profile costs seconds to create),
-each guarded by a lock file so that two grantgen runs never share one either. Starting
-LibreOffice costs about a second and laying out one more agreement a few hundredths, so the
-pipeline hands each start a document holding many agreements (see :mod:`.batchdoc`). Every
-conversion has a timeout; on a timeout the whole process group is killed. A document a call
-did not produce is retried once on its own before it is reported as failed.
+A :class:`Converter` keeps one worker per core, each with its own LibreOffice user profile
+(two ``soffice`` processes must never share one). Profiles live in the user's cache folder
+and are reused across runs (a new profile costs seconds to create), each guarded by a lock
+file so that two grantgen runs never share one either.
+
+Starting LibreOffice costs about a second; loading and laying out one more agreement about a
+hundredth. So documents submitted while the workers are busy queue up, and a worker that comes
+free takes its fair share of the queue into one ``soffice`` call (at most :data:`GROUP_MAX`
+files): a batch of a thousand grants costs a few LibreOffice starts, not one per document.
+LibreOffice converts a call's files in order, writing each PDF to a temporary file and holding
+a lock file beside it until the PDF is in place; each document's result is handed back as soon
+as its PDF is complete, while the call goes on with the next.
+
+A call that makes no progress for ``timeout`` seconds plus ``per_document`` seconds per
+agreement of the document it is on is stopped (the whole process group is killed). When a call
+fails, the document it was on is tried once more on its own on a fresh profile, and the
+documents after it go back to the queue: one bad document never takes the others with it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import math
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batchdoc import PDF_FILTER
@@ -39,8 +49,10 @@ _KNOWN_PATHS = (
     "/opt/libreoffice/program/soffice",
     "/Applications/LibreOffice.app/Contents/MacOS/soffice",
 )
-#: Documents given to one ``soffice`` start, at most.
-CHUNK = 50
+#: Files given to one ``soffice`` call, at most (LibreOffice 7.4 stops after ~250).
+GROUP_MAX = 16
+#: How often a running call is checked for finished PDFs, in seconds.
+POLL = 0.05
 
 
 def find_soffice() -> str:
@@ -124,6 +136,36 @@ def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:
     return workers
 
 
+@dataclass
+class _Job:
+    """One DOCX waiting for (or in) a LibreOffice call."""
+
+    source: Path
+    outdir: Path
+    weight: int
+    """Agreements in the document: what a call's time limit and fair share count."""
+    future: Future[Outcome] = field(default_factory=Future)
+    error: str | None = None
+    """Why the last call that had this document failed."""
+
+    @property
+    def pdf(self) -> Path:
+        return self.outdir / f"{self.source.stem}.pdf"
+
+    def finished(self) -> bool:
+        """The PDF is complete: in place, whole, and LibreOffice's lock file beside it gone."""
+        return _is_pdf(self.pdf) and not (self.outdir / f".~lock.{self.pdf.name}#").exists()
+
+    def done(self, error: str | None = None) -> None:
+        if self.future.done():
+            return
+        if _is_pdf(self.pdf):
+            self.future.set_result(Outcome(self.source, self.pdf))
+        else:
+            reason = error or self.error or "LibreOffice exited without writing a PDF"
+            self.future.set_result(Outcome(self.source, None, reason))
+
+
 class Converter:
     """A pool of LibreOffice workers, each with its own user profile, alive for one batch."""
 
@@ -136,9 +178,11 @@ class Converter:
         self.per_document = per_document
         self._root = Path(tempfile.mkdtemp(prefix="grantgen-lo-"))
         self._workers = _claim_profiles(self.jobs, self._root)
-        self._next = 0
-        self._pick = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="soffice")
+        self._queue: deque[_Job] = deque()
+        self._busy = [0] * self.jobs  # weight each worker's call has still to convert
+        self._cond = threading.Condition()
+        self._closing = False
+        self._threads: list[threading.Thread] = []
 
     def __enter__(self) -> Converter:
         return self
@@ -147,7 +191,16 @@ class Converter:
         self.close()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop after the calls running now; documents still queued are cancelled."""
+        with self._cond:
+            self._closing = True
+            while self._queue:
+                job = self._queue.popleft()
+                if not job.future.cancel():  # back in the queue after a failed call
+                    job.done("the conversion was stopped")
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join()
         for worker in self._workers:
             worker.release()
         shutil.rmtree(self._root, ignore_errors=True)
@@ -171,6 +224,8 @@ class Converter:
         job = self.submit(source, outdir)
 
         def keep(finished: Future[Outcome]) -> None:
+            if finished.cancelled():
+                return
             outcome = finished.result()
             if outcome.pdf is not None:
                 with contextlib.suppress(OSError):
@@ -182,30 +237,23 @@ class Converter:
         return job
 
     def submit(self, source: Path, outdir: Path, weight: int = 1) -> Future[Outcome]:
-        """Convert one DOCX (holding ``weight`` agreements) in the background."""
+        """Convert one DOCX (holding ``weight`` agreements) in the background, to
+        ``outdir/<stem>.pdf``; the result comes as soon as that PDF is complete."""
         outdir.mkdir(parents=True, exist_ok=True)
-        return self._pool.submit(self._convert_one, source, outdir, weight)
-
-    def _convert_one(self, source: Path, outdir: Path, weight: int) -> Outcome:
-        pdf = outdir / f"{source.stem}.pdf"
-        error = self._run([source], outdir, weight)
-        if not _is_pdf(pdf):
-            # once more, on a fresh profile: a crash or a hang can leave the profile damaged
-            error = self._run([source], outdir, weight, fresh=True) or error
-        if _is_pdf(pdf):
-            return Outcome(source, pdf)
-        return Outcome(source, None, error or "LibreOffice exited without writing a PDF")
-
-    def _worker(self) -> _Worker:
-        with self._pick:
-            for _ in range(len(self._workers)):
-                w = self._workers[self._next % len(self._workers)]
-                self._next += 1
-                if not w.lock.locked():
-                    return w
-            w = self._workers[self._next % len(self._workers)]
-            self._next += 1
-            return w
+        job = _Job(source, outdir, max(1, weight))
+        with self._cond:
+            if self._closing:
+                raise ConvertError("the converter is closed")
+            self._queue.append(job)
+            if not self._threads:
+                for index in range(self.jobs):
+                    thread = threading.Thread(
+                        target=self._serve, args=(index,), name=f"soffice-{index}", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
+            self._cond.notify()
+        return job.future
 
     def convert(
         self,
@@ -217,48 +265,88 @@ class Converter:
 
         Stems must be unique. A failure of one document never stops the others.
         """
-        outdir.mkdir(parents=True, exist_ok=True)
-        if not sources:
-            return []
-        size = max(1, min(CHUNK, math.ceil(len(sources) / self.jobs)))
-        chunks = [list(sources[i : i + size]) for i in range(0, len(sources), size)]
-        results: dict[Path, Outcome] = {}
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            for outcomes in pool.map(lambda c: self._convert_chunk(c, outdir), chunks):
-                for outcome in outcomes:
-                    results[outcome.source] = outcome
-                if progress is not None:
-                    progress(len(outcomes))
-        return [results[s] for s in sources]
-
-    def _convert_chunk(self, chunk: list[Path], outdir: Path) -> list[Outcome]:
-        error = self._run(chunk, outdir)
+        futures = [self.submit(source, outdir) for source in sources]
         outcomes = []
-        for source in chunk:
-            pdf = outdir / f"{source.stem}.pdf"
-            if _is_pdf(pdf):
-                outcomes.append(Outcome(source, pdf))
-                continue
-            # Not made by the batch call: once more on its own, then give up with the reason.
-            retry_error = self._run([source], outdir, fresh=True)
-            if _is_pdf(pdf):
-                outcomes.append(Outcome(source, pdf))
-            else:
-                reason = retry_error or error or "LibreOffice exited without writing a PDF"
-                outcomes.append(Outcome(source, None, reason))
+        for future in futures:
+            outcomes.append(future.result())
+            if progress is not None:
+                progress(1)
         return outcomes
 
-    def _run(
-        self, sources: list[Path], outdir: Path, weight: int = 0, *, fresh: bool = False
-    ) -> str | None:
-        """Run one ``soffice`` over ``sources``; the error text, or None when it exited 0."""
-        worker = self._worker()
-        timeout = self.timeout + self.per_document * max(weight, len(sources))
+    # --- the workers ---------------------------------------------------------------------------
+
+    def _serve(self, index: int) -> None:
+        worker = self._workers[index]
+        while True:
+            group = self._take(index)
+            if not group:
+                return
+            failed = self._guarded(worker, index, group)
+            if failed:
+                first, *rest = failed
+                with self._cond:  # the documents after the failed one go back to the queue
+                    self._queue.extendleft(reversed(rest))
+                    self._cond.notify_all()
+                # the one LibreOffice was on: once more, on its own, on a fresh profile
+                self._guarded(worker, index, [first], fresh=True)
+                first.done()
+
+    def _guarded(
+        self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
+    ) -> list[_Job]:
+        """:meth:`_call`, never leaving a document waiting forever when it raises."""
+        try:
+            return self._call(worker, index, group, fresh=fresh)
+        except BaseException as exc:
+            for job in group:
+                if not job.future.done():
+                    job.future.set_exception(exc)
+            raise
+        finally:
+            with self._cond:
+                self._busy[index] = 0
+
+    def _take(self, index: int) -> list[_Job]:
+        """The next call's documents: this worker's fair share of the queue (by weight, the
+        other workers' unfinished calls counted), all for one folder; empty when closing."""
+        with self._cond:
+            while not self._queue and not self._closing:
+                self._cond.wait()
+            if self._closing:
+                return []
+            queued = sum(job.weight for job in self._queue)
+            fair = -(-(queued + sum(self._busy)) // self.jobs)  # ceiling
+            group: list[_Job] = []
+            stems: set[str] = set()
+            load = 0
+            while self._queue and len(group) < GROUP_MAX:
+                job = self._queue[0]
+                if group and (
+                    load + job.weight > fair
+                    or job.outdir != group[0].outdir
+                    or job.source.stem in stems
+                ):
+                    break
+                if not job.future.running() and not job.future.set_running_or_notify_cancel():
+                    self._queue.popleft()  # cancelled while it waited
+                    continue
+                group.append(self._queue.popleft())
+                stems.add(job.source.stem)
+                load += job.weight
+            self._busy[index] = load
+            return group
+
+    def _call(
+        self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
+    ) -> list[_Job]:
+        """Run one ``soffice`` over ``group``, handing back each PDF as it is finished; the
+        documents it did not make, in order (each with the reason in ``error``)."""
+        outdir = group[0].outdir
         with worker.lock:
             if fresh:
                 worker.reset()
-            for pdf in (outdir / f"{s.stem}.pdf" for s in sources):
-                pdf.unlink(missing_ok=True)
+            for job in group:
+                job.pdf.unlink(missing_ok=True)
             cmd = [
                 self.soffice,
                 f"-env:UserInstallation={worker.profile.as_uri()}",
@@ -272,32 +360,67 @@ class Converter:
                 PDF_FILTER,
                 "--outdir",
                 str(outdir),
-                *(str(s) for s in sources),
+                *(str(job.source) for job in group),
             ]
             try:
                 proc = subprocess.Popen(
                     cmd,
                     stdin=subprocess.DEVNULL,
-                    stdout=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     start_new_session=True,
                 )
             except OSError as exc:
                 raise ConvertError(f"cannot start {self.soffice}: {exc.strerror}") from exc
+            error = None
             try:
-                _, err = proc.communicate(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_group(proc)
-                worker.reset()
-                return f"LibreOffice did not finish within {timeout:.0f} s and was stopped"
+                error = self._watch(proc, index, group)
             finally:
                 _kill_group(proc)
-            if proc.returncode != 0:
+            if error is not None:
                 worker.reset()
-                detail = err.decode("utf-8", "replace").strip().splitlines()
-                tail = f": {detail[-1]}" if detail else ""
-                return f"LibreOffice exited with status {proc.returncode}{tail}"
-            return None
+            failed = []
+            for job in group:
+                if job.finished():
+                    job.done()
+                else:
+                    job.error = error or job.error
+                    failed.append(job)
+            return failed
+
+    def _watch(self, proc: subprocess.Popen[bytes], index: int, group: list[_Job]) -> str | None:
+        """Wait for the call, handing back each PDF as it is finished; the error, if any."""
+        errors: list[bytes] = []
+        reader = threading.Thread(  # stderr must be drained or LibreOffice may block on it
+            target=lambda: errors.append(proc.stderr.read() if proc.stderr else b""),
+            daemon=True,
+        )
+        reader.start()
+        waiting = list(group)
+        progress = time.monotonic()
+        while True:
+            finished = [job for job in waiting if job.finished()]
+            if finished:  # LibreOffice goes in order: one it skipped is dealt with at the end
+                for job in finished:
+                    job.done()
+                waiting = [job for job in waiting if not job.future.done()]
+                progress = time.monotonic()
+                with self._cond:
+                    self._busy[index] = sum(job.weight for job in waiting)
+            if proc.poll() is not None:
+                break
+            limit = self.timeout + self.per_document * max((j.weight for j in waiting), default=1)
+            if time.monotonic() - progress > limit:
+                _kill_group(proc)
+                reader.join(timeout=5)
+                return f"LibreOffice did not finish within {limit:.0f} s and was stopped"
+            time.sleep(POLL)
+        reader.join(timeout=5)
+        if proc.returncode != 0:
+            detail = b"".join(errors).decode("utf-8", "replace").strip().splitlines()
+            tail = f": {detail[-1]}" if detail else ""
+            return f"LibreOffice exited with status {proc.returncode}{tail}"
+        return None
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

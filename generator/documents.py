@@ -53,6 +53,9 @@ class Staged:
 
 #: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
 CHUNK = 100
+#: Chunks rendered ahead of assembly, per worker: a worker coming free takes several queued
+#: chunks into one LibreOffice call (see :mod:`.convert`), so rendering runs ahead.
+AHEAD = 8
 
 
 def make_documents(
@@ -67,8 +70,9 @@ def make_documents(
     deviations: dict[str, list[Deviation]],
     after_first_chunk: Callable[[], None] = lambda: None,
 ) -> list[Staged]:
-    """Render, convert and assemble in chunks, streaming: LibreOffice converts one chunk while
-    the next is rendered and the last assembled; at most ``jobs + 1`` chunks are in flight."""
+    """Render, convert and assemble in chunks, streaming: LibreOffice converts chunks while
+    the next are rendered and the finished ones assembled; at most ``jobs * AHEAD + 1``
+    chunks are in flight (their DOCX on disk, not in memory)."""
     total = len(todo)
     pdf_dir = work / "pdf"
     plan_docx = work / "plan.docx"
@@ -155,7 +159,7 @@ def make_documents(
         pending.append(_Chunk(records, sources, batch, job))
         if first == 0:
             after_first_chunk()
-        while len(pending) > converter.jobs:
+        while len(pending) > converter.jobs * AHEAD:
             finish(pending.popleft())
     while pending:
         finish(pending.popleft())

@@ -452,7 +452,7 @@ def _manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> A
             r.summary_html,
             r.summary_csv,
             r.summary_xlsx,
-            r.packet_pdf,
+            *r.packet_pdfs,
             r.board_consent_docx,
             r.board_consent_pdf,
         ]

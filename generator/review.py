@@ -3,7 +3,9 @@
 * ``summary.html`` (standalone), ``summary.csv``, ``summary.xlsx``: one line per grant with its
   terms, status and findings; totals and the share reserve before and after the batch.
 * ``packet.pdf``: the agreement and acceptance pages of every packet made, one after another,
-  one bookmark per participant: the whole batch read in one sitting.
+  one bookmark per participant: the whole batch read in one sitting. A batch of more than
+  :data:`PACKET_VOLUME` agreements gets volumes instead (``packet-01-of-12.pdf``, ...), each
+  a PDF a viewer opens at once, and none of them ever held in memory with another.
 * deviations: each rendered agreement's text against the approved form (:mod:`.deviations`),
   listed in ``summary.html`` with word-level diffs.
 * ``board_consent.docx`` / ``.pdf``: the Board's written consent approving the grants made,
@@ -16,7 +18,9 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 from __future__ import annotations
 
 import os
+import re
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,6 +46,8 @@ Status = Literal["generated", "refused", "failed", "draft"]
 REVIEW_DIR = "review"
 #: The packet's bookmark where the Plan starts: the review packet stops there.
 PLAN_BOOKMARK = "Plan"
+#: Agreements per review packet file, at most.
+PACKET_VOLUME = 1000
 
 
 @dataclass(frozen=True)
@@ -96,8 +102,8 @@ class ReviewResult:
     summary_html: Path
     summary_csv: Path
     summary_xlsx: Path
-    packet_pdf: Path | None = None
-    """None when no packet was made."""
+    packet_pdfs: list[Path] = field(default_factory=list)
+    """``packet.pdf``, or its volumes in order; empty when no packet was made."""
     board_consent_docx: Path | None = None
     """None when no grant was made."""
     board_consent_pdf: Path | None = None
@@ -181,24 +187,32 @@ def write_review(
                     draft=batch.draft,
                 )
         entries: list[tuple[str, Path, range | None]] = []
+        twice = _repeated_names(made)
         for g in made:
+            label = f"{g.participant} ({g.grant_id})" if g.participant in twice else g.participant
             if pages is not None and g.grant_id in pages:
-                entries.append((_bookmark(g, made), *pages[g.grant_id]))
+                entries.append((label, *pages[g.grant_id]))
             elif (path := _path(batch.out, g.pdf)) is not None:
-                entries.append((_bookmark(g, made), path, None))
-        if entries:
+                entries.append((label, path, None))
+        volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
+        for number, volume in enumerate(volumes, start=1):
+            name = packet_name(number, len(volumes))
+            first = (number - 1) * PACKET_VOLUME + 1
+            of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
             try:
                 review_packet(
-                    entries,
-                    folder / "packet.pdf",
-                    title=f"Review packet: {len(entries)} agreement(s) under the {batch.plan.name}",
+                    volume,
+                    folder / name,
+                    title=f"Review packet: {len(entries)} agreement(s) under the "
+                    f"{batch.plan.name}" + (of if len(volumes) > 1 else ""),
                     author=batch.plan.company.name,
                 )
             except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
-                result.problems.append(f"packet.pdf could not be made: {exc}")
+                result.problems.append(f"{name} could not be made: {exc}")
             else:
-                result.packet_pdf = folder / "packet.pdf"
-                files["Review packet (PDF)"] = "packet.pdf"
+                result.packet_pdfs.append(folder / name)
+                label = "Review packet (PDF)" if len(volumes) == 1 else f"Review packet {number}"
+                files[label] = name
         if consent is not None:
             try:
                 result.board_consent_docx, result.board_consent_pdf = consent.result()
@@ -211,9 +225,12 @@ def write_review(
             if result.board_consent_pdf is not None:
                 files["Board consent (PDF)"] = result.board_consent_pdf.name
 
-    made_now = {result.packet_pdf, result.board_consent_docx, result.board_consent_pdf}
-    for stale in (folder / n for n in ("packet.pdf", "board_consent.docx", "board_consent.pdf")):
-        if stale not in made_now:
+    made_now = {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
+    ours = ("board_consent.docx", "board_consent.pdf")
+    for stale in folder.iterdir():
+        if stale.name in ours or _PACKET_NAME.fullmatch(stale.name):
+            if stale in made_now:
+                continue
             stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
     write_atomic(result.summary_csv, summary_csv(batch))
     write_atomic(result.summary_xlsx, summary_xlsx(batch))
@@ -221,10 +238,21 @@ def write_review(
     return result
 
 
-def _bookmark(g: ReviewGrant, made: Sequence[ReviewGrant]) -> str:
-    """The participant's name; with the grant id when the name is in the batch twice."""
-    twice = sum(1 for other in made if other.participant == g.participant) > 1
-    return f"{g.participant} ({g.grant_id})" if twice else g.participant
+def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
+    """Participants named more than once: their bookmarks also give the grant id."""
+    counts = Counter(g.participant for g in made)
+    return {name for name, count in counts.items() if count > 1}
+
+
+_PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?\.pdf")
+
+
+def packet_name(number: int, volumes: int) -> str:
+    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``)."""
+    if volumes == 1:
+        return "packet.pdf"
+    width = max(2, len(str(volumes)))
+    return f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf"
 
 
 def agreement_pages(pdf: pikepdf.Pdf) -> int:

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
 from .deviations import Deviation
@@ -141,43 +142,53 @@ def _xlsx_cell(value: object) -> object:
 
 
 def summary_xlsx(batch: ReviewBatch) -> bytes:
-    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time."""
-    wb = Workbook()
-    sheet = wb.active
-    assert sheet is not None
-    sheet.title = "Grants"
-    sheet.append(list(COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for g in batch.grants:
-        sheet.append([_xlsx_cell(v) for v in _cells(g)])
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.data_type == "f":  # never: text is neutralised; a formula is a bug
-                raise AssertionError(f"formula in cell {cell.coordinate}")
-            if isinstance(cell.value, date):
-                cell.number_format = "yyyy-mm-dd"
-            elif isinstance(cell.value, Decimal):
-                cell.number_format = "$#,##0.00##"
-            elif isinstance(cell.value, int) and cell.column != 1:
-                cell.number_format = "#,##0"
-            elif isinstance(cell.value, str) and "\n" in cell.value:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time.
+
+    Written in openpyxl's write-only mode: rows stream out as they are made, so a batch of
+    ten thousand grants never sits in memory as cell objects."""
+    wb = Workbook(write_only=True)
+    sheet = wb.create_sheet("Grants")
     widths = (6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 22, 22)
     for column, width in zip("ABCDEFGHIJKLM", widths, strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
+    sheet.auto_filter.ref = f"A1:M{len(batch.grants) + 1}"
+    bold = Font(bold=True)
+    sheet.append([_styled(sheet, name, font=bold) for name in COLUMNS])
+    for g in batch.grants:
+        sheet.append([_xlsx_styled(sheet, n, _xlsx_cell(v)) for n, v in enumerate(_cells(g))])
     sums = wb.create_sheet("Totals")
-    for label, number in totals(batch):
-        sums.append([neutralise_cell(label), number])
-        sums.cell(sums.max_row, 2).number_format = "#,##0"
     sums.column_dimensions["A"].width = 44
+    for label, number in totals(batch):
+        sums.append([neutralise_cell(label), _styled(sums, number, number_format="#,##0")])
     wb.properties.creator = "grantgen"
     wb.properties.created = wb.properties.modified = _FIXED
     buf = io.BytesIO()
     wb.save(buf)
     return _fixed_zip(buf.getvalue())
+
+
+def _styled(sheet: Any, value: Any, **style: Any) -> Any:
+    """A write-only cell with ``style`` (font, number_format, alignment) set."""
+    cell = WriteOnlyCell(sheet, value=value)
+    for name, setting in style.items():
+        setattr(cell, name, setting)
+    return cell
+
+
+def _xlsx_styled(sheet: Any, column: int, value: object) -> object:
+    """A cell with the number format its value needs (a plain value when it needs none)."""
+    if isinstance(value, str) and value.startswith("="):  # never: text is neutralised
+        raise AssertionError(f"formula in column {COLUMNS[column]}: {value!r}")
+    if isinstance(value, date):
+        return _styled(sheet, value, number_format="yyyy-mm-dd")
+    if isinstance(value, Decimal):
+        return _styled(sheet, value, number_format="$#,##0.00##")
+    if isinstance(value, int) and not isinstance(value, bool) and column != 0:
+        return _styled(sheet, value, number_format="#,##0")
+    if isinstance(value, str) and "\n" in value:
+        return _styled(sheet, value, alignment=Alignment(wrap_text=True, vertical="top"))
+    return value
 
 
 def _fixed_zip(data: bytes) -> bytes:

@@ -4,6 +4,7 @@ deviations from the approved form, and the board consent with its Exhibit A."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 import shutil
@@ -164,10 +165,21 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
+EXHIBIT_HEADING = ["Participant", "Shares", "Exercise Price", "Grant Date"]
+
+
+def consent_tables(path: Path) -> list[list[list[str]]]:
+    """Exhibit A's tables (a long Exhibit A comes in blocks), each as rows of cell texts."""
+    tables = docx.Document(str(path)).tables
+    cells = [[[c.text for c in row.cells] for row in table.rows] for table in tables]
+    return [rows for rows in cells if rows and rows[0] == EXHIBIT_HEADING]
+
+
 def consent_rows(path: Path) -> list[list[str]]:
-    """Exhibit A's rows (header first) from the consent DOCX."""
-    table = docx.Document(str(path)).tables[-1]
-    return [[c.text for c in row.cells] for row in table.rows]
+    """Exhibit A's rows (header first) from the consent DOCX, across its blocks."""
+    tables = consent_tables(path)
+    assert tables, "no Exhibit A table"
+    return [EXHIBIT_HEADING] + [row for rows in tables for row in rows[1:]]
 
 
 def edit_templates(tmp: Path, name: str, edit: Callable[[docx.document.Document], None]) -> Path:
@@ -360,8 +372,7 @@ def outline(reader: PdfReader) -> list[tuple[str, int]]:
 
 
 def test_packet_is_every_agreement_bookmarked_by_participant(sample: Reviewed) -> None:
-    assert sample.review.packet_pdf is not None
-    reader = PdfReader(sample.review.packet_pdf)
+    reader = PdfReader(only_packet(sample.review))
     documents = sample.result.documents
     titles = [title for title, _ in outline(reader)]
     assert titles == [d.participant for d in documents]
@@ -381,9 +392,44 @@ def test_packet_is_every_agreement_bookmarked_by_participant(sample: Reviewed) -
     assert not reader.get_fields()
 
 
+def only_packet(review: ReviewResult) -> Path:
+    assert [p.name for p in review.packet_pdfs] == ["packet.pdf"]
+    return review.packet_pdfs[0]
+
+
+def test_a_large_packet_comes_in_volumes_and_replaces_the_single_file(
+    sample: Reviewed, tmp_path: Path, converter: Converter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(sample.result.out, out)
+    batch = dataclasses.replace(sample.batch, out=out)
+    single = PdfReader(only_packet(sample.review))
+    monkeypatch.setattr("generator.review.PACKET_VOLUME", 2)
+    review = write_review(batch, templates_dir=TEMPLATES, converter=converter, form_text=FORM)
+    assert not review.problems
+    names = [p.name for p in review.packet_pdfs]
+    assert names == ["packet-01-of-03.pdf", "packet-02-of-03.pdf", "packet-03-of-03.pdf"]
+    assert sorted(p.name for p in review.folder.glob("packet*.pdf")) == names, "no stale packet"
+    # the volumes, one after another, are the single packet: same bookmarks, same pages
+    joined: list[tuple[str, int]] = []
+    texts: list[str] = []
+    for number, path in enumerate(review.packet_pdfs, start=1):
+        reader = PdfReader(path)
+        joined += [(title, page + len(texts)) for title, page in outline(reader)]
+        texts += [page.extract_text() for page in reader.pages]
+        assert f"agreements {2 * number - 1}-" in str(reader.metadata.title)
+    assert joined == outline(single)
+    assert texts == [page.extract_text() for page in single.pages]
+    html = review.summary_html.read_text(encoding="utf-8")
+    assert all(name in html for name in names)
+    # back to one file: the volumes go
+    monkeypatch.setattr("generator.review.PACKET_VOLUME", 1000)
+    again = write_review(batch, templates_dir=TEMPLATES, converter=converter, form_text=FORM)
+    assert sorted(p.name for p in again.folder.glob("packet*.pdf")) == ["packet.pdf"]
+
+
 def test_packet_leaves_out_refused_grants(mixed: Reviewed) -> None:
-    assert mixed.review.packet_pdf is not None
-    titles = [title for title, _ in outline(PdfReader(mixed.review.packet_pdf))]
+    titles = [title for title, _ in outline(PdfReader(only_packet(mixed.review)))]
     assert titles == [HYPERLINK, ZOE, SCRIPT]
 
 
@@ -541,9 +587,13 @@ def test_board_consent_of_the_sample_batch(sample: Reviewed) -> None:
     assert len(rows) == len(sample.result.documents) == 5
 
 
+@pytest.mark.parametrize("block", [200, 50])
 def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated(
-    tmp_path: Path, converter: Converter
+    tmp_path: Path, converter: Converter, monkeypatch: pytest.MonkeyPatch, block: int
 ) -> None:
+    """With the default block all rows are one table; with blocks of 50 (how a batch of
+    thousands is laid out in reasonable time) three tables hold the same rows."""
+    monkeypatch.setattr("generator.consent.TABLE_BLOCK", block)
     grants = [
         ReviewGrant(
             row=i + 2,
@@ -572,8 +622,17 @@ def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated
     assert review.board_consent_docx and review.board_consent_pdf and not review.problems
     _, *rows = consent_rows(review.board_consent_docx)
     assert rows == _expected_rows(grants) and len(rows) == 120
-    head_row = docx.Document(str(review.board_consent_docx)).tables[-1].rows[0]
-    assert head_row._tr.trPr is not None and head_row._tr.trPr.find(qn("w:tblHeader")) is not None
+    blocks = consent_tables(review.board_consent_docx)
+    assert [len(b) - 1 for b in blocks] == ([120] if block == 200 else [50, 50, 20])
+    exhibit_tables = [
+        t
+        for t in docx.Document(str(review.board_consent_docx)).tables
+        if t.rows[0].cells[0].text == "Participant"
+    ]
+    for table in exhibit_tables:
+        head_row = table.rows[0]
+        assert head_row._tr.trPr is not None
+        assert head_row._tr.trPr.find(qn("w:tblHeader")) is not None
 
     pages = [p.extract_text() for p in PdfReader(review.board_consent_pdf).pages]
     first = next(i for i, t in enumerate(pages) if "EXHIBIT A" in t)
@@ -585,7 +644,7 @@ def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated
     assert names == [f"{i:03d}" for i in range(120)], "every grant once, in order"
     table = read_table(review.summary_html.read_text(encoding="utf-8"), "grants")
     assert len(table.rows) == 121
-    assert review.packet_pdf is None  # no packets were made for these
+    assert review.packet_pdfs == []  # no packets were made for these
 
 
 def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converter) -> None:
@@ -593,7 +652,7 @@ def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converte
     assert {g.status for g in reviewed.batch.grants} == {"draft"}
     assert reviewed.review.deviation_count == 0
     assert reviewed.batch.available_after == 800_000 - 62_500  # what a final batch would leave
-    assert reviewed.review.board_consent_pdf and reviewed.review.packet_pdf
+    assert reviewed.review.board_consent_pdf
     pages = [p.extract_text() for p in PdfReader(reviewed.review.board_consent_pdf).pages]
     assert all("DRAFT" in page for page in pages)
-    assert len(outline(PdfReader(reviewed.review.packet_pdf))) == 5
+    assert len(outline(PdfReader(only_packet(reviewed.review)))) == 5
