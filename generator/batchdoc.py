@@ -104,7 +104,7 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
     )
     document = prep.head + f'<w:body xmlns:w="{W}">' + "".join(pieces) + "</w:body>" + prep.tail
     files["word/document.xml"] = document.encode("utf-8")
-    return zip_files(files)
+    return zip_files(files, store=True)
 
 
 def _mark_start(body: etree._Element, index: int) -> None:

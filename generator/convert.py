@@ -194,16 +194,20 @@ class Converter:
         """Stop after the calls running now; documents still queued are cancelled."""
         with self._cond:
             self._closing = True
-            while self._queue:
-                job = self._queue.popleft()
-                if not job.future.cancel():  # back in the queue after a failed call
-                    job.done("the conversion was stopped")
+            self._drain()
             self._cond.notify_all()
         for thread in self._threads:
             thread.join()
         for worker in self._workers:
             worker.release()
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def _drain(self) -> None:
+        """Cancel every queued document (the caller holds the condition's lock)."""
+        while self._queue:
+            job = self._queue.popleft()
+            if not job.future.cancel():  # back in the queue after a failed call
+                job.done("the conversion was stopped")
 
     def cached(self, source: Path, outdir: Path) -> Future[Outcome]:
         """Like :meth:`submit`, but a document converted before (the same bytes, the same
@@ -294,14 +298,15 @@ class Converter:
     def _guarded(
         self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
     ) -> list[_Job]:
-        """:meth:`_call`, never leaving a document waiting forever when it raises."""
+        """:meth:`_call`; when it raises (LibreOffice cannot be started), the group's
+        documents get the exception and the worker goes on with the queue."""
         try:
             return self._call(worker, index, group, fresh=fresh)
-        except BaseException as exc:
+        except Exception as exc:
             for job in group:
                 if not job.future.done():
                     job.future.set_exception(exc)
-            raise
+            return []
         finally:
             with self._cond:
                 self._busy[index] = 0
@@ -313,6 +318,7 @@ class Converter:
             while not self._queue and not self._closing:
                 self._cond.wait()
             if self._closing:
+                self._drain()
                 return []
             queued = sum(job.weight for job in self._queue)
             fair = -(-(queued + sum(self._busy)) // self.jobs)  # ceiling
@@ -322,7 +328,7 @@ class Converter:
             while self._queue and len(group) < GROUP_MAX:
                 job = self._queue[0]
                 if group and (
-                    load + job.weight > fair
+                    load + job.weight / 2 > fair  # nearer the fair share with it than without
                     or job.outdir != group[0].outdir
                     or job.source.stem in stems
                 ):

@@ -52,7 +52,7 @@ class Staged:
 
 
 #: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
-CHUNK = 100
+CHUNK = 50
 #: Chunks rendered ahead of assembly, per worker: a worker coming free takes several queued
 #: chunks into one LibreOffice call (see :mod:`.convert`), so rendering runs ahead.
 AHEAD = 8

@@ -354,16 +354,22 @@ def deflate(data: bytes) -> Deflated:
     return zlib.crc32(data), packer.compress(data) + packer.flush(), len(data)
 
 
-def zip_files(files: Mapping[str, bytes | Deflated]) -> bytes:
+def zip_files(files: Mapping[str, bytes | Deflated], *, store: bool = False) -> bytes:
     """A DOCX (zip) of ``files`` with fixed timestamps: the same parts give the same bytes.
 
     Members may be given already compressed (:func:`deflate`), so a template's unchanged
-    parts are compressed once per batch, not once per document.
+    parts are compressed once per batch, not once per document. With ``store``, members given
+    as bytes are stored uncompressed: for a temporary document only LibreOffice reads, where
+    compressing would cost more than it saves.
     """
     out, central = bytearray(), bytearray()
     stamp_time, stamp_date = 0, (0 << 9) | (1 << 5) | 1  # 1980-01-01 00:00:00
     for name, data in files.items():
-        crc, packed, size = deflate(data) if isinstance(data, bytes) else data
+        method = 8
+        if isinstance(data, bytes) and store:
+            crc, packed, size, method = zlib.crc32(data), data, len(data), 0
+        else:
+            crc, packed, size = deflate(data) if isinstance(data, bytes) else data
         raw_name = name.encode("utf-8")
         flags = 0 if raw_name.isascii() else 0x800
         offset = len(out)
@@ -372,7 +378,7 @@ def zip_files(files: Mapping[str, bytes | Deflated]) -> bytes:
             0x04034B50,
             20,
             flags,
-            8,
+            method,
             stamp_time,
             stamp_date,
             crc,
@@ -388,7 +394,7 @@ def zip_files(files: Mapping[str, bytes | Deflated]) -> bytes:
             (3 << 8) | 20,
             20,
             flags,
-            8,
+            method,
             stamp_time,
             stamp_date,
             crc,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import os
 import stat
+import sys
 import time
 from pathlib import Path
 
 import docx
 import pytest
+from pypdf import PdfReader
 
 from generator.convert import Converter, find_soffice
 from generator.errors import SofficeNotFoundError
@@ -114,3 +116,75 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def logging_soffice(tmp_path: Path, real: str, log: Path) -> str:
+    """The real soffice, logging each call's documents; a document whose name starts with
+    ``poison`` makes it convert the documents before that one and then crash."""
+    path = tmp_path / "soffice-logged"
+    path.write_text(
+        f"""#!{sys.executable}
+import os, subprocess, sys
+args = sys.argv[1:]
+docs = [a for a in args if a.endswith(".docx")]
+with open({str(log)!r}, "a") as fh:
+    fh.write(" ".join(os.path.basename(d) for d in docs) + "\\n")
+poison = [d for d in docs if os.path.basename(d).startswith("poison")]
+if poison:
+    before = docs[: docs.index(poison[0])]
+    if before:
+        rest = [a for a in args if not a.endswith(".docx")]
+        subprocess.run([{real!r}, *rest, *before])
+    sys.stderr.write("simulated crash\\n")
+    os._exit(134)
+os.execv({real!r}, [{real!r}, *args])
+""",
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def calls(log: Path) -> list[list[str]]:
+    return [line.split() for line in log.read_text().splitlines()]
+
+
+def test_queued_documents_share_one_libreoffice_call(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("GRANTGEN_SOFFICE", logging_soffice(tmp_path, soffice, log))
+    names = [f"d{i}" for i in range(8)]
+    sources = some_docx(tmp_path, names)
+    with Converter(jobs=1) as conv:
+        outcomes = conv.convert(sources, tmp_path / "pdf")
+    made = calls(log)
+    assert sorted(d for call in made for d in call) == sorted(f"{n}.docx" for n in names)
+    assert len(made) <= 3, f"one LibreOffice start per document? {made}"
+    for name, outcome in zip(names, outcomes, strict=True):
+        assert outcome.pdf is not None and outcome.error is None
+        assert f"Document {name}" in PdfReader(outcome.pdf).pages[0].extract_text()
+
+
+def test_a_crash_mid_call_keeps_the_finished_and_requeues_the_rest(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("GRANTGEN_SOFFICE", logging_soffice(tmp_path, soffice, log))
+    names = ["a", "b", "c", "poison", "e", "f"]
+    sources = some_docx(tmp_path, names)
+    with Converter(jobs=1, timeout=60) as conv:
+        outcomes = conv.convert(sources, tmp_path / "pdf")
+    by_name = dict(zip(names, outcomes, strict=True))
+    bad = by_name.pop("poison")
+    assert bad.pdf is None and "status 134" in (bad.error or "")
+    assert "simulated crash" in (bad.error or "")
+    for name, outcome in by_name.items():
+        assert outcome.pdf is not None, (name, outcome.error)
+        assert f"Document {name}" in PdfReader(outcome.pdf).pages[0].extract_text()
+    made = calls(log)
+    converted_before_crash = [c[: c.index("poison.docx")] for c in made if "poison.docx" in c]
+    done_early = {d for part in converted_before_crash for d in part}
+    for name in done_early:  # made before the crash: never converted again
+        assert sum(name in call for call in made) == 1, made
+    assert ["poison.docx"] in made, "the document it crashed on is tried once more alone"
