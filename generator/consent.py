@@ -13,8 +13,9 @@ of every page as before, and once more where a block starts.
 
 from __future__ import annotations
 
-import copy
 import io
+import itertools
+import re
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future
@@ -24,9 +25,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
-
-from .batchdoc import W
 from .convert import Converter, Outcome
 from .errors import ConvertError
 from .output import work_dir, write_atomic
@@ -122,42 +120,43 @@ def render_consent(
 
 
 _GAP = (  # between two blocks of one table: a paragraph of no visible height
-    f'<w:p xmlns:w="{W}"><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" '
-    'w:lineRule="exact"/><w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>'
+    '<w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+    '<w:rPr><w:sz w:val="2"/></w:rPr></w:pPr></w:p>'
 )
+_TABLE = re.compile(r"<w:tbl>.*?</w:tbl>", re.S)  # Exhibit A holds no nested table
+_ROW = re.compile(r"<w:tr[ >].*?</w:tr>", re.S)
 
 
 def split_long_tables(docx: bytes, block: int) -> bytes:
     """``docx`` with every table of more than ``block`` rows after its heading rows (rows
     marked to repeat as a heading) cut into tables of ``block`` rows, each starting with
-    those heading rows. Tables without heading rows, and short ones, are left alone."""
+    those heading rows. Tables without heading rows, nested tables and short ones are left
+    alone. Done on the XML text (no tree): a 10,000-row table costs a few copies of its text."""
     with zipfile.ZipFile(io.BytesIO(docx)) as archive:
         files = {info.filename: archive.read(info) for info in archive.infolist()}
-    root = etree.fromstring(files["word/document.xml"])
-    changed = False
-    for table in root.iter(f"{{{W}}}tbl"):
-        rows = table.findall(f"{{{W}}}tr")
-        heading = [r for r in rows if r.find(f"{{{W}}}trPr/{{{W}}}tblHeader") is not None]
-        if not heading or rows[: len(heading)] != heading or len(rows) - len(heading) <= block:
-            continue
+    xml = files["word/document.xml"].decode("utf-8")
+
+    def cut(match: re.Match[str]) -> str:
+        table = match.group(0)
+        if table.count("<w:tbl>") > 1:
+            return table
+        rows = _ROW.findall(table)
+        heading = list(itertools.takewhile(lambda row: "<w:tblHeader/>" in row, rows))
+        if not heading or len(rows) - len(heading) <= block:
+            return table
+        first = table.index(rows[0])
+        start, end = table[:first], table[table.rindex(rows[-1]) + len(rows[-1]) :]
         body = rows[len(heading) :]
-        parent, at = table.getparent(), table.getparent().index(table)
-        for start in range(block, len(body), block):
-            part = copy.deepcopy(table)
-            for row in part.findall(f"{{{W}}}tr"):
-                part.remove(row)
-            for row in (*(copy.deepcopy(h) for h in heading), *body[start : start + block]):
-                part.append(row)
-            at += 1
-            parent.insert(at, etree.fromstring(_GAP))
-            at += 1
-            parent.insert(at, part)
-        changed = True
-    if not changed:
+        blocks = (
+            start + "".join(heading) + "".join(body[i : i + block]) + end
+            for i in range(0, len(body), block)
+        )
+        return _GAP.join(blocks)
+
+    changed = _TABLE.sub(cut, xml)
+    if changed == xml:
         return docx
-    files["word/document.xml"] = etree.tostring(
-        root, xml_declaration=True, encoding="UTF-8", standalone=True
-    )
+    files["word/document.xml"] = changed.encode("utf-8")
     return zip_files(files)
 
 
