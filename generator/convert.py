@@ -387,6 +387,8 @@ class Converter:
                 worker.reset()
             failed = []
             for job in group:
+                if job.future.done():
+                    continue  # handed back already (its PDF may be gone since: moved, cleaned)
                 if job.finished():
                     job.done()
                 else:

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,20 @@ def grant(**values: str) -> dict[str, str]:
 
 def pdf_text(path: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(path).pages]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """LibreOffice profiles and the Plan PDF cache live in a folder of the test session, never
+    the user's ~/.cache/grantgen: the fault tests throw profiles away on purpose."""
+    cache = tmp_path_factory.mktemp("xdg-cache")
+    before = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    yield cache
+    if before is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = before
 
 
 @pytest.fixture(autouse=True)

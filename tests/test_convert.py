@@ -188,3 +188,21 @@ def test_a_crash_mid_call_keeps_the_finished_and_requeues_the_rest(
     for name in done_early:  # made before the crash: never converted again
         assert sum(name in call for call in made) == 1, made
     assert ["poison.docx"] in made, "the document it crashed on is tried once more alone"
+
+
+def test_a_document_handed_back_is_not_converted_again_when_its_pdf_moves(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller may move or delete a PDF as soon as it has it: that is no failure (no retry,
+    no profile thrown away)."""
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("GRANTGEN_SOFFICE", logging_soffice(tmp_path, soffice, log))
+    (source,) = some_docx(tmp_path, ["moved"])
+    kept = tmp_path / "kept.pdf"
+    with Converter(jobs=1) as conv:
+        job = conv.submit(source, tmp_path / "pdf")
+        job.add_done_callback(lambda f: os.replace(f.result().pdf or "", kept))
+        outcome = job.result()
+    assert outcome.pdf is not None and outcome.error is None
+    assert kept.read_bytes().startswith(b"%PDF-")
+    assert calls(log) == [["moved.docx"]]
