@@ -94,7 +94,7 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
         children = list(body)
         if not last and children and children[-1].tag == w("sectPr"):
             _end_section(body, children[-1])
-        pieces.extend(etree.tostring(child, encoding="unicode") for child in body)
+        pieces.append(_inner(body, prep.head))
 
     files["word/_rels/document.xml.rels"] = etree.tostring(
         rels, xml_declaration=True, encoding="UTF-8", standalone=True
@@ -105,6 +105,18 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
     document = prep.head + f'<w:body xmlns:w="{W}">' + "".join(pieces) + "</w:body>" + prep.tail
     files["word/document.xml"] = document.encode("utf-8")
     return zip_files(files, store=True)
+
+
+def _inner(body: etree._Element, head: str) -> str:
+    """The body's children as XML. Serialised in one piece, so the namespace declarations are
+    written once on the body (and dropped with it: the document element declares them),
+    not once on every paragraph; a prefix the document element lacks keeps them per child."""
+    if any(f'xmlns:{prefix}="{uri}"' not in head for prefix, uri in body.nsmap.items() if prefix):
+        return "".join(etree.tostring(child, encoding="unicode") for child in body)
+    if len(body) == 0:
+        return ""
+    xml: str = etree.tostring(body, encoding="unicode")
+    return xml[xml.index(">") + 1 : xml.rindex("</")]
 
 
 def _mark_start(body: etree._Element, index: int) -> None:

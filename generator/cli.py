@@ -179,7 +179,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
     type=click.FloatRange(min=1),
     default=120.0,
     show_default=True,
-    help="Seconds a LibreOffice start may take (plus 10 s per document it converts).",
+    help="Seconds LibreOffice may go without finishing a document before it is stopped "
+    "(plus 10 s per agreement in the document it is on).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @read_options
