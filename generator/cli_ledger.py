@@ -13,7 +13,7 @@ from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .output import write_atomic
 from .plan import load_plan
-from .records import parse_date
+from .values import parse_date
 
 # --- ledger --------------------------------------------------------------------------------
 

@@ -30,7 +30,8 @@ from typing import Any
 
 from .errors import GrantgenError
 from .plan import Plan
-from .records import GrantRecord, parse_date, parse_price
+from .records import GrantRecord
+from .values import parse_date, parse_price
 
 DEFAULT_LEDGER = "grantgen-ledger.sqlite"
 SCHEMA = """

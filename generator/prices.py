@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import InputError
-from .records import parse_date, parse_price
+from .values import parse_date, parse_price
 
 
 @dataclass(frozen=True)

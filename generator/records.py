@@ -7,19 +7,25 @@ Every value is parsed before anything is rendered. A value that cannot be parsed
 
 from __future__ import annotations
 
-import calendar
-import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from . import sheets
 from .errors import InputError, RecordError
-
-AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
+from .values import (
+    derive_grant_id,
+    parse_address,
+    parse_award_type,
+    parse_bool,
+    parse_date,
+    parse_price,
+    parse_shares,
+    parse_years,
+)
 
 #: Canonical column names, and the header spellings that mean them. Header names are compared
 #: after removing case and everything but letters and digits ("No. of Shares" = noofshares).
@@ -68,17 +74,6 @@ REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 # become a page break, and must not silently disappear: it is refused.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
-_MONTHS["sept"] = 9
-
-
-class RuleValueError(ValueError):
-    """A value that parses but breaks a rule of the agreement (e.g. fractional shares)."""
-
-    def __init__(self, message: str, rule: str) -> None:
-        super().__init__(message)
-        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -100,7 +95,7 @@ class GrantRecord:
     address: tuple[str, ...] = ()
     """Address lines for the acceptance page (may be empty)."""
     award_type: str = "option"
-    """One of :data:`AWARD_TYPES`."""
+    """One of :data:`.values.AWARD_TYPES`."""
     is_employee: bool = False
     """Whether the participant is an employee of the Company."""
     grant_id_derived: bool = False
@@ -201,129 +196,6 @@ def parse_where(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
 
 
 _HEADER_INDEX = {alias: canon for canon, aliases in COLUMNS.items() for alias in aliases}
-
-
-# --- value parsers: each returns the parsed value or raises ValueError with a short reason ----
-
-
-def parse_date(text: str) -> date:
-    """``2005-05-16``, ``5/16/2005``, ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
-    s = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
-    if m:
-        y, mo, d = (int(g) for g in m.groups())
-        return _make_date(y, mo, d)
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", s)
-    if m:
-        mo, d = int(m.group(1)), int(m.group(2))
-        if len(m.group(3)) != 4:
-            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
-        return _make_date(int(m.group(3)), mo, d)
-    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{2,4})", s)
-    if m:
-        month = _MONTHS.get(m.group(1).lower())
-        if month is None:
-            raise ValueError(f"{m.group(1)!r} is not a month name")
-        if len(m.group(3)) != 4:
-            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
-        return _make_date(int(m.group(3)), month, int(m.group(2)))
-    if re.fullmatch(r"\d{4,6}(\.0+)?", s):
-        raise ValueError(
-            "looks like an Excel date serial number; write the date as 2005-05-16 or 5/16/2005"
-        )
-    raise ValueError("not a date; write it as 2005-05-16, 5/16/2005 or May 16, 2005")
-
-
-def _make_date(y: int, mo: int, d: int) -> date:
-    try:
-        return date(y, mo, d)
-    except ValueError:
-        raise ValueError(f"there is no such date (year {y}, month {mo}, day {d})") from None
-
-
-def parse_shares(text: str) -> int:
-    """A positive whole number, with or without thousands separators: ``15000``, ``15,000``."""
-    s = text.strip()
-    if re.fullmatch(r"\d+|\d{1,3}(,\d{3})+", s):
-        n = int(s.replace(",", ""))
-        if n <= 0:
-            raise RuleValueError("the number of shares must be positive", "whole-shares")
-        return n
-    if re.fullmatch(r"[-\u2212]\s*[\d,.]+", s):
-        raise RuleValueError("the number of shares must be positive", "whole-shares")
-    if re.search(r"\d[eE][+-]?\d", s):
-        raise ValueError("scientific notation is not accepted; write the whole number")
-    if re.fullmatch(r"\d+\.\d+", s):
-        raise RuleValueError(
-            "whole shares only; if this is a European thousands separator, write 15000 or 15,000",
-            "whole-shares",
-        )
-    if re.fullmatch(r"[\d,]+", s):
-        raise ValueError("misplaced thousands separator; write 15000 or 15,000")
-    raise ValueError("not a whole number of shares")
-
-
-def parse_price(text: str) -> Decimal:
-    """Dollars per share: ``3.25``, ``$3.25``, ``3.2500``, ``$1,234.50``."""
-    s = text.strip()
-    if s.startswith("$"):
-        s = s[1:].strip()
-    if re.fullmatch(r"[-\u2212].*", s):
-        raise ValueError("the exercise price must be positive")
-    if not re.fullmatch(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?|\.\d+", s):
-        if re.search(r"\d[eE][+-]?\d", s):
-            raise ValueError("scientific notation is not accepted; write the price in dollars")
-        raise ValueError("not a price in dollars; write it as 3.25 or $3.25")
-    try:
-        value = Decimal(s.replace(",", ""))
-    except InvalidOperation:  # pragma: no cover - the pattern above admits only decimals
-        raise ValueError("not a price in dollars") from None
-    if value <= 0:
-        raise ValueError("the exercise price must be positive")
-    return value
-
-
-_TRUE = {"yes", "y", "true", "t", "1"}
-_FALSE = {"no", "n", "false", "f", "0"}
-
-
-def parse_bool(text: str) -> bool:
-    s = text.strip().lower()
-    if s in _TRUE:
-        return True
-    if s in _FALSE:
-        return False
-    raise ValueError("write yes or no (also true/false, y/n, 1/0)")
-
-
-def parse_award_type(text: str) -> str:
-    s = re.sub(r"[\s\-]+", "_", text.strip().lower())
-    if s not in AWARD_TYPES:
-        raise ValueError(f"unknown award type; use one of {', '.join(AWARD_TYPES)}")
-    return s
-
-
-def parse_years(text: str) -> int:
-    """A whole number of years: ``10``."""
-    s = text.strip()
-    if not re.fullmatch(r"\d{1,3}", s) or int(s) == 0:
-        raise ValueError("write the term as a whole number of years, e.g. 10")
-    return int(s)
-
-
-def parse_address(text: str) -> tuple[str, ...]:
-    """Lines separated by a newline or `` / ``; empty lines are dropped."""
-    parts = re.split(r"\r\n|\r|\n| / ", text)
-    return tuple(line.strip() for line in parts if line.strip())
-
-
-def derive_grant_id(participant: str, grant_date: date, shares: int, price: Decimal) -> str:
-    """A stable id made from the grant's terms: the same grant always gets the same id."""
-    slug = re.sub(r"[^a-z0-9]+", "-", participant.lower()).strip("-")[:32].strip("-") or "grant"
-    digest = hashlib.sha256(
-        f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()
-    ).hexdigest()[:6]
-    return f"{slug}-{grant_date:%Y%m%d}-{digest}"
 
 
 # --- reading the file ----------------------------------------------------------------------

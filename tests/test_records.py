@@ -11,14 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.errors import InputError
-from generator.records import (
+from generator.records import read_grants
+from generator.values import (
     derive_grant_id,
     parse_address,
     parse_bool,
     parse_date,
     parse_price,
     parse_shares,
-    read_grants,
 )
 
 from .conftest import grant, write_csv

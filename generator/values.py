@@ -1,0 +1,147 @@
+"""Value parsers for grant spreadsheets: each turns one cell's text into a typed value or
+raises ValueError with a short reason (a :class:`RuleValueError` when the value parses but
+breaks a rule of the agreement). :mod:`.records` adds the row and column; the ledger, price
+files and the CLI use the same parsers, so a date or a price means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
+
+_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
+_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
+_MONTHS["sept"] = 9
+
+
+class RuleValueError(ValueError):
+    """A value that parses but breaks a rule of the agreement (e.g. fractional shares)."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+def parse_date(text: str) -> date:
+    """``2005-05-16``, ``5/16/2005``, ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
+    s = text.strip()
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    if m:
+        y, mo, d = (int(g) for g in m.groups())
+        return _make_date(y, mo, d)
+    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", s)
+    if m:
+        mo, d = int(m.group(1)), int(m.group(2))
+        if len(m.group(3)) != 4:
+            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
+        return _make_date(int(m.group(3)), mo, d)
+    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{2,4})", s)
+    if m:
+        month = _MONTHS.get(m.group(1).lower())
+        if month is None:
+            raise ValueError(f"{m.group(1)!r} is not a month name")
+        if len(m.group(3)) != 4:
+            raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
+        return _make_date(int(m.group(3)), month, int(m.group(2)))
+    if re.fullmatch(r"\d{4,6}(\.0+)?", s):
+        raise ValueError(
+            "looks like an Excel date serial number; write the date as 2005-05-16 or 5/16/2005"
+        )
+    raise ValueError("not a date; write it as 2005-05-16, 5/16/2005 or May 16, 2005")
+
+
+def _make_date(y: int, mo: int, d: int) -> date:
+    try:
+        return date(y, mo, d)
+    except ValueError:
+        raise ValueError(f"there is no such date (year {y}, month {mo}, day {d})") from None
+
+
+def parse_shares(text: str) -> int:
+    """A positive whole number, with or without thousands separators: ``15000``, ``15,000``."""
+    s = text.strip()
+    if re.fullmatch(r"\d+|\d{1,3}(,\d{3})+", s):
+        n = int(s.replace(",", ""))
+        if n <= 0:
+            raise RuleValueError("the number of shares must be positive", "whole-shares")
+        return n
+    if re.fullmatch(r"[-\u2212]\s*[\d,.]+", s):
+        raise RuleValueError("the number of shares must be positive", "whole-shares")
+    if re.search(r"\d[eE][+-]?\d", s):
+        raise ValueError("scientific notation is not accepted; write the whole number")
+    if re.fullmatch(r"\d+\.\d+", s):
+        raise RuleValueError(
+            "whole shares only; if this is a European thousands separator, write 15000 or 15,000",
+            "whole-shares",
+        )
+    if re.fullmatch(r"[\d,]+", s):
+        raise ValueError("misplaced thousands separator; write 15000 or 15,000")
+    raise ValueError("not a whole number of shares")
+
+
+def parse_price(text: str) -> Decimal:
+    """Dollars per share: ``3.25``, ``$3.25``, ``3.2500``, ``$1,234.50``."""
+    s = text.strip()
+    if s.startswith("$"):
+        s = s[1:].strip()
+    if re.fullmatch(r"[-\u2212].*", s):
+        raise ValueError("the exercise price must be positive")
+    if not re.fullmatch(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?|\.\d+", s):
+        if re.search(r"\d[eE][+-]?\d", s):
+            raise ValueError("scientific notation is not accepted; write the price in dollars")
+        raise ValueError("not a price in dollars; write it as 3.25 or $3.25")
+    try:
+        value = Decimal(s.replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern above admits only decimals
+        raise ValueError("not a price in dollars") from None
+    if value <= 0:
+        raise ValueError("the exercise price must be positive")
+    return value
+
+
+_TRUE = {"yes", "y", "true", "t", "1"}
+_FALSE = {"no", "n", "false", "f", "0"}
+
+
+def parse_bool(text: str) -> bool:
+    s = text.strip().lower()
+    if s in _TRUE:
+        return True
+    if s in _FALSE:
+        return False
+    raise ValueError("write yes or no (also true/false, y/n, 1/0)")
+
+
+def parse_award_type(text: str) -> str:
+    s = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    if s not in AWARD_TYPES:
+        raise ValueError(f"unknown award type; use one of {', '.join(AWARD_TYPES)}")
+    return s
+
+
+def parse_years(text: str) -> int:
+    """A whole number of years: ``10``."""
+    s = text.strip()
+    if not re.fullmatch(r"\d{1,3}", s) or int(s) == 0:
+        raise ValueError("write the term as a whole number of years, e.g. 10")
+    return int(s)
+
+
+def parse_address(text: str) -> tuple[str, ...]:
+    """Lines separated by a newline or `` / ``; empty lines are dropped."""
+    parts = re.split(r"\r\n|\r|\n| / ", text)
+    return tuple(line.strip() for line in parts if line.strip())
+
+
+def derive_grant_id(participant: str, grant_date: date, shares: int, price: Decimal) -> str:
+    """A stable id made from the grant's terms: the same grant always gets the same id."""
+    slug = re.sub(r"[^a-z0-9]+", "-", participant.lower()).strip("-")[:32].strip("-") or "grant"
+    digest = hashlib.sha256(
+        f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()
+    ).hexdigest()[:6]
+    return f"{slug}-{grant_date:%Y%m%d}-{digest}"
