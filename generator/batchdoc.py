@@ -20,7 +20,8 @@ import pikepdf
 from lxml import etree
 
 from .errors import ConvertError
-from .render import _XML_DECLARATION, Rendered, _Prepared, zip_files
+from .package import XML_DECLARATION, zip_files
+from .render import Rendered, _Prepared
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -70,7 +71,7 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
             folder, name = posixpath.split(member)
             new_member = posixpath.join(folder, f"gg{index:06d}_{name}")
             new_id = f"rIdGg{index}n{n}"
-            files[new_member] = _XML_DECLARATION + xml
+            files[new_member] = XML_DECLARATION + xml
             own_rels = posixpath.join(folder, "_rels", f"{name}.rels")
             if own_rels in prep.files:
                 files[posixpath.join(folder, "_rels", f"gg{index:06d}_{name}.rels")] = prep.files[

@@ -28,6 +28,7 @@ from typing import Any
 from .convert import Converter, Outcome
 from .errors import ConvertError
 from .output import work_dir, write_atomic
+from .package import zip_files
 from .plan import Plan
 from .render import (
     DocumentTemplate,
@@ -35,7 +36,6 @@ from .render import (
     format_price,
     format_shares,
     plan_context,
-    zip_files,
 )
 from .resources import templates_dir
 
