@@ -112,7 +112,11 @@ def _inner(body: etree._Element, head: str) -> str:
     """The body's children as XML. Serialised in one piece, so the namespace declarations are
     written once on the body (and dropped with it: the document element declares them),
     not once on every paragraph; a prefix the document element lacks keeps them per child."""
-    if any(f'xmlns:{prefix}="{uri}"' not in head for prefix, uri in body.nsmap.items() if prefix):
+    declared = (
+        prefix is not None and f'xmlns:{prefix}="{uri}"' in head
+        for prefix, uri in body.nsmap.items()
+    )
+    if not all(declared):
         return "".join(etree.tostring(child, encoding="unicode") for child in body)
     if len(body) == 0:
         return ""

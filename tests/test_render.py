@@ -132,3 +132,36 @@ def test_bundled_templates_fill_every_blank() -> None:
     assert 'on May 6, 2005 (the "Grant Date") to Ann Lee, a director' in text
     assert "a total of 1,500 shares" in text and "at $3.25 per Share" in text
     assert "{{" not in text and "{%" not in text
+
+
+def test_a_batch_document_holds_each_agreement_whole_in_its_own_sections() -> None:
+    """combine(): every agreement's paragraphs, in order, each starting with its bookmark and
+    ending its own section; namespace declarations written once, not on every paragraph."""
+    from generator.batchdoc import combine, marker
+
+    templates = TemplateSet(templates_dir())
+    plan = load_plan()
+    names = ["Ann Lee", 'Zoë O\'Brien & Sons <Trust> "QA"', "Li Wei"]
+    docs = [
+        templates.render_grant_parts(
+            GrantRecord(n + 2, f"G-{n}", name, date(2005, 5, 16), 1000 + n, Decimal("3.25")),
+            plan,
+        )
+        for n, name in enumerate(names)
+    ]
+    combined = combine(templates.agreement.prepared(False), docs)
+    with zipfile.ZipFile(io.BytesIO(combined)) as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    assert xml.count('xmlns:w14="') == 1
+    whole = docx.Document(io.BytesIO(combined))
+    alone = [docx.Document(io.BytesIO(d.docx)) for d in docs]
+    expected = [p.text for d in alone for p in d.paragraphs]
+    got = [p.text for p in whole.paragraphs]
+    assert [t for t in got if t] == [t for t in expected if t]
+    assert len(got) - len(expected) <= len(docs) - 1, "only a section-break paragraph between"
+    assert len(whole.sections) == sum(len(d.sections) for d in alone)
+    body = whole.element.body
+    starts = [
+        b.get(docx.oxml.ns.qn("w:name")) for b in body.iter(docx.oxml.ns.qn("w:bookmarkStart"))
+    ]
+    assert [m for m in starts if m.startswith("grantgen")] == [marker(i) for i in range(3)]
