@@ -207,13 +207,15 @@ def start_consent(
     *,
     templates: Path,
     converter: Converter,
+    pdf_dir: Path,
     draft: bool = False,
 ) -> PendingConsent:
-    """Render the consent now and convert it while the agreements are made."""
+    """Render the consent now and convert it while the agreements are made, into ``pdf_dir``
+    (the agreements' folder: one LibreOffice call can then take the consent with them)."""
     data = render_consent(consent_template(templates), plan, grants, draft=draft)
     source = work / TEMPLATE
     source.write_bytes(data)
-    job = converter.submit(source, work / "consent", weight=_weight(grants))
+    job = converter.submit(source, pdf_dir, weight=_weight(grants))
     return PendingConsent(tuple(grants), data, job)
 
 

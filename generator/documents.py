@@ -56,6 +56,8 @@ CHUNK = 50
 #: Chunks rendered ahead of assembly, per worker: a worker coming free takes several queued
 #: chunks into one LibreOffice call (see :mod:`.convert`), so rendering runs ahead.
 AHEAD = 8
+#: The work folder's subfolder the batch's documents are converted into.
+PDF_DIR = "pdf"
 
 
 def make_documents(
@@ -74,7 +76,7 @@ def make_documents(
     the next are rendered and the finished ones assembled; at most ``jobs * AHEAD + 1``
     chunks are in flight (their DOCX on disk, not in memory)."""
     total = len(todo)
-    pdf_dir = work / "pdf"
+    pdf_dir = work / PDF_DIR
     plan_docx = work / "plan.docx"
     write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
     plan_job = converter.cached(plan_docx, pdf_dir)

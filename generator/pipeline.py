@@ -17,7 +17,7 @@ from . import __version__
 from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter
 from .deviations import Deviation, enforce
-from .documents import Progress, Staged, make_documents
+from .documents import PDF_DIR, Progress, Staged, make_documents
 from .errors import GrantgenError, OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import prepare_out, safe_stem, sha256, work_dir, write_json
@@ -275,6 +275,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                         ],
                         templates=options.templates or templates_dir(),
                         converter=conv,
+                        pdf_dir=work / PDF_DIR,
                         draft=options.draft,
                     )
 
