@@ -183,6 +183,7 @@ class Converter:
         self._cond = threading.Condition()
         self._closing = False
         self._threads: list[threading.Thread] = []
+        self._active: set[Path] = set()  # the PDFs of documents queued or being converted
 
     def __enter__(self) -> Converter:
         return self
@@ -201,6 +202,10 @@ class Converter:
         for worker in self._workers:
             worker.release()
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def _release(self, pdf: Path) -> None:
+        with self._cond:
+            self._active.discard(pdf)
 
     def _drain(self) -> None:
         """Cancel every queued document (the caller holds the condition's lock)."""
@@ -228,7 +233,7 @@ class Converter:
         job = self.submit(source, outdir)
 
         def keep(finished: Future[Outcome]) -> None:
-            if finished.cancelled():
+            if finished.cancelled() or finished.exception() is not None:
                 return
             outcome = finished.result()
             if outcome.pdf is not None:
@@ -248,6 +253,10 @@ class Converter:
         with self._cond:
             if self._closing:
                 raise ConvertError("the converter is closed")
+            if job.pdf in self._active:
+                raise ConvertError(f"{job.pdf.name} is being made already (stems must be unique)")
+            self._active.add(job.pdf)
+            job.future.add_done_callback(lambda _: self._release(job.pdf))
             self._queue.append(job)
             if not self._threads:
                 for index in range(self.jobs):
@@ -289,10 +298,15 @@ class Converter:
             if failed:
                 first, *rest = failed
                 with self._cond:  # the documents after the failed one go back to the queue
+                    for job in rest:
+                        job.error = None  # the failure was the other document's
                     self._queue.extendleft(reversed(rest))
                     self._cond.notify_all()
+                    closing = self._closing
+                    self._busy[index] = first.weight
                 # the one LibreOffice was on: once more, on its own, on a fresh profile
-                self._guarded(worker, index, [first], fresh=True)
+                if not closing:
+                    self._guarded(worker, index, [first], fresh=True)
                 first.done()
 
     def _guarded(
@@ -315,32 +329,36 @@ class Converter:
         """The next call's documents: this worker's fair share of the queue (by weight, the
         other workers' unfinished calls counted), all for one folder; empty when closing."""
         with self._cond:
-            while not self._queue and not self._closing:
-                self._cond.wait()
-            if self._closing:
-                self._drain()
-                return []
-            queued = sum(job.weight for job in self._queue)
-            fair = -(-(queued + sum(self._busy)) // self.jobs)  # ceiling
-            group: list[_Job] = []
-            stems: set[str] = set()
-            load = 0
-            while self._queue and len(group) < GROUP_MAX:
-                job = self._queue[0]
-                if group and (
-                    load + job.weight / 2 > fair  # nearer the fair share with it than without
-                    or job.outdir != group[0].outdir
-                    or job.source.stem in stems
-                ):
-                    break
-                if not job.future.running() and not job.future.set_running_or_notify_cancel():
-                    self._queue.popleft()  # cancelled while it waited
-                    continue
-                group.append(self._queue.popleft())
-                stems.add(job.source.stem)
-                load += job.weight
-            self._busy[index] = load
-            return group
+            while True:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    self._drain()
+                    return []
+                group = self._share(index)
+                if group:  # else every queued document was cancelled: wait for more
+                    return group
+
+    def _share(self, index: int) -> list[_Job]:
+        """This worker's fair share of the queue (the caller holds the lock)."""
+        queued = sum(job.weight for job in self._queue)
+        fair = -(-(queued + sum(self._busy)) // self.jobs)  # ceiling
+        group: list[_Job] = []
+        load = 0
+        while self._queue and len(group) < GROUP_MAX:
+            job = self._queue[0]
+            if group and (
+                load + job.weight / 2 > fair  # nearer the fair share with it than without
+                or job.outdir != group[0].outdir
+            ):
+                break
+            if not job.future.running() and not job.future.set_running_or_notify_cancel():
+                self._queue.popleft()  # cancelled while it waited
+                continue
+            group.append(self._queue.popleft())
+            load += job.weight
+        self._busy[index] = load
+        return group
 
     def _call(
         self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
@@ -351,8 +369,9 @@ class Converter:
         with worker.lock:
             if fresh:
                 worker.reset()
-            for job in group:
+            for job in group:  # a killed call leaves its lock file: LibreOffice would obey it
                 job.pdf.unlink(missing_ok=True)
+                (outdir / f".~lock.{job.pdf.name}#").unlink(missing_ok=True)
             cmd = [
                 self.soffice,
                 f"-env:UserInstallation={worker.profile.as_uri()}",
@@ -383,8 +402,6 @@ class Converter:
                 error = self._watch(proc, index, group)
             finally:
                 _kill_group(proc)
-            if error is not None:
-                worker.reset()
             failed = []
             for job in group:
                 if job.future.done():
@@ -394,6 +411,8 @@ class Converter:
                 else:
                     job.error = error or job.error
                     failed.append(job)
+            if error is not None and failed:
+                worker.reset()  # a crash or a hang can leave the profile damaged
             return failed
 
     def _watch(self, proc: subprocess.Popen[bytes], index: int, group: list[_Job]) -> str | None:
@@ -405,19 +424,22 @@ class Converter:
         )
         reader.start()
         waiting = list(group)
+        on = 0  # where LibreOffice is in the group: after the last document it finished
         progress = time.monotonic()
         while True:
             finished = [job for job in waiting if job.finished()]
             if finished:  # LibreOffice goes in order: one it skipped is dealt with at the end
                 for job in finished:
                     job.done()
+                on = max(group.index(job) for job in finished) + 1
                 waiting = [job for job in waiting if not job.future.done()]
                 progress = time.monotonic()
                 with self._cond:
                     self._busy[index] = sum(job.weight for job in waiting)
             if proc.poll() is not None:
                 break
-            limit = self.timeout + self.per_document * max((j.weight for j in waiting), default=1)
+            current = group[on] if on < len(group) else group[-1]
+            limit = self.timeout + self.per_document * current.weight
             if time.monotonic() - progress > limit:
                 _kill_group(proc)
                 reader.join(timeout=5)

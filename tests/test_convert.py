@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from generator.convert import Converter, find_soffice
-from generator.errors import SofficeNotFoundError
+from generator.errors import ConvertError, SofficeNotFoundError
 
 
 def fake_soffice(tmp_path: Path, body: str) -> str:
@@ -206,3 +206,45 @@ def test_a_document_handed_back_is_not_converted_again_when_its_pdf_moves(
     assert outcome.pdf is not None and outcome.error is None
     assert kept.read_bytes().startswith(b"%PDF-")
     assert calls(log) == [["moved.docx"]]
+
+
+def test_a_cancelled_document_does_not_stop_the_worker(tmp_path: Path, soffice: str) -> None:
+    first, second, third = some_docx(tmp_path, ["first", "second", "third"])
+    with Converter(jobs=1) as conv:
+        running = conv.submit(first, tmp_path / "pdf")
+        waiting = conv.submit(second, tmp_path / "pdf")
+        assert waiting.cancel(), "queued behind the first"
+        assert running.result(timeout=120).pdf is not None
+        time.sleep(7)  # the call ends; the worker finds only the cancelled one in the queue
+        later = conv.submit(third, tmp_path / "pdf")
+        outcome = later.result(timeout=120)  # a worker that stopped would never answer
+    assert outcome.pdf is not None and outcome.error is None
+
+
+def test_the_same_pdf_twice_at_once_is_refused(tmp_path: Path, soffice: str) -> None:
+    (a,) = some_docx(tmp_path, ["same"])
+    other = tmp_path / "other"
+    other.mkdir()
+    (b,) = some_docx(other, ["same"])
+    with Converter(jobs=2) as conv:
+        first = conv.submit(a, tmp_path / "pdf")
+        with pytest.raises(ConvertError, match=r"same\.pdf is being made already"):
+            conv.submit(b, tmp_path / "pdf")
+        assert first.result(timeout=120).pdf is not None
+        again = conv.submit(b, tmp_path / "pdf")  # once the first is done, it may be made again
+        assert (again.result(timeout=120).pdf or Path()).is_file()
+
+
+def test_a_lock_file_left_by_a_killed_call_does_not_block_the_next(
+    tmp_path: Path, soffice: str
+) -> None:
+    """LibreOffice refuses to write a PDF whose lock file names another user or profile."""
+    (source,) = some_docx(tmp_path, ["locked"])
+    out = tmp_path / "pdf"
+    out.mkdir()
+    lock = out / ".~lock.locked.pdf#"
+    lock.write_text(",someone,otherhost,27.11.2026 12:00,file:///elsewhere/profile;", "utf-8")
+    with Converter(jobs=1) as conv:
+        outcome = conv.submit(source, out).result(timeout=120)
+    assert outcome.pdf is not None, outcome.error
+    assert "Document locked" in PdfReader(outcome.pdf).pages[0].extract_text()
