@@ -13,10 +13,8 @@ of every page as before, and once more where a block starts.
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
-import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -28,7 +26,6 @@ from typing import Any
 from .convert import Converter, Outcome
 from .errors import ConvertError
 from .output import work_dir, write_atomic
-from .package import zip_files
 from .plan import Plan
 from .render import (
     DocumentTemplate,
@@ -106,7 +103,7 @@ def render_consent(
     template: Path, plan: Plan, grants: Sequence[ConsentGrant], *, draft: bool = False
 ) -> bytes:
     """The consent as DOCX bytes (a DRAFT mark on every page for ``draft``)."""
-    docx = DocumentTemplate.from_file(template).render(
+    return DocumentTemplate.from_file(template).render(
         consent_context(plan, grants),
         {
             "title": TITLE,
@@ -115,8 +112,8 @@ def render_consent(
             "keywords": f"plan={plan.id}; grants={len(grants)}",
         },
         draft=draft,
+        body_filter=lambda xml: split_long_tables(xml, TABLE_BLOCK),
     )
-    return split_long_tables(docx, TABLE_BLOCK)
 
 
 _GAP = (  # between two blocks of one table: a paragraph of no visible height
@@ -127,14 +124,11 @@ _TABLE = re.compile(r"<w:tbl>.*?</w:tbl>", re.S)  # Exhibit A holds no nested ta
 _ROW = re.compile(r"<w:tr[ >].*?</w:tr>", re.S)
 
 
-def split_long_tables(docx: bytes, block: int) -> bytes:
-    """``docx`` with every table of more than ``block`` rows after its heading rows (rows
+def split_long_tables(xml: str, block: int) -> str:
+    """Word XML with every table of more than ``block`` rows after its heading rows (rows
     marked to repeat as a heading) cut into tables of ``block`` rows, each starting with
     those heading rows. Tables without heading rows, nested tables and short ones are left
     alone. Done on the XML text (no tree): a 10,000-row table costs a few copies of its text."""
-    with zipfile.ZipFile(io.BytesIO(docx)) as archive:
-        files = {info.filename: archive.read(info) for info in archive.infolist()}
-    xml = files["word/document.xml"].decode("utf-8")
 
     def cut(match: re.Match[str]) -> str:
         table = match.group(0)
@@ -153,11 +147,7 @@ def split_long_tables(docx: bytes, block: int) -> bytes:
         )
         return _GAP.join(blocks)
 
-    changed = _TABLE.sub(cut, xml)
-    if changed == xml:
-        return docx
-    files["word/document.xml"] = changed.encode("utf-8")
-    return zip_files(files)
+    return _TABLE.sub(cut, xml)
 
 
 def write_consent(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -274,21 +274,34 @@ class DocumentTemplate:
         return cls(f"{first.name} + {then.name}", buf.getvalue(), env)
 
     def render(
-        self, context: Mapping[str, Any], properties: Mapping[str, str], *, draft: bool = False
+        self,
+        context: Mapping[str, Any],
+        properties: Mapping[str, str],
+        *,
+        draft: bool = False,
+        body_filter: Callable[[str], str] | None = None,
     ) -> bytes:
         """Render to DOCX bytes; ``properties`` set the core properties (title, subject, ...).
 
-        ``draft`` puts a DRAFT mark at the top of every page (in each section's header)."""
-        return self.render_parts(context, properties, draft=draft).docx
+        ``draft`` puts a DRAFT mark at the top of every page (in each section's header).
+        ``body_filter`` rewrites the rendered body's XML before it is packed."""
+        return self.render_parts(context, properties, draft=draft, body_filter=body_filter).docx
 
     def render_parts(
-        self, context: Mapping[str, Any], properties: Mapping[str, str], *, draft: bool = False
+        self,
+        context: Mapping[str, Any],
+        properties: Mapping[str, str],
+        *,
+        draft: bool = False,
+        body_filter: Callable[[str], str] | None = None,
     ) -> Rendered:
         """Render, returning the DOCX and the rendered parts (see :class:`Rendered`)."""
         prep = self.prepared(draft)
         ctx = dict(context)
         try:
             body = self._body(prep, prep.finish(prep.body.render(ctx)))
+            if body_filter is not None:
+                body = body_filter(body)
             parts = {
                 member: prep.finish(tpl.render(ctx)).encode("utf-8")
                 for member, tpl in prep.parts.items()
