@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .cliutil import errors, verbose
+from .cliutil import errors, existing_file, verbose
 from .credentials import load_credentials
 from .plan import load_plan
 from .signing import (
@@ -57,17 +57,17 @@ def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> 
 @click.option(
     "--cert",
     required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="The signer's PKCS#12 file (.p12/.pfx), or PEM certificate (its chain may follow).",
 )
 @click.option(
     "--key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="PEM private key, when --cert is a PEM certificate without its key.",
 )
 @click.option(
     "--passphrase-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="File whose first line is the passphrase of the key or PKCS#12 file "
     "(asked for on a terminal when needed and not given).",
 )
@@ -79,7 +79,7 @@ def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> 
 )
 @click.option(
     "--plan",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="Plan file whose officer (name, title) the visible signature shows. "
     "Default: the bundled data/plans/atg-1999.toml.",
 )
@@ -169,13 +169,13 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
     "--trust",
     "trust",
     multiple=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
     "There is no default trust store.",
 )
 @click.option(
     "--manifest",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=existing_file(),
     help="The batch's manifest.json. Default: the one beside the PDFs.",
 )
 @click.option(
