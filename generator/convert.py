@@ -2,13 +2,14 @@
 
 A :class:`Converter` keeps one worker per core, each with its own LibreOffice user profile
 (two ``soffice`` processes must never share one). Profiles live in the user's cache folder
-and are reused across runs (a new profile costs seconds to create), each guarded by a lock
-file so that two grantgen runs never share one either.
+and are reused across runs (a new profile costs about half a second more), each guarded by a
+lock file so that two grantgen runs never share one either. Each profile records that this
+LibreOffice has run on it before, which spares every start LibreOffice's graphics self-tests.
 
-Starting LibreOffice costs about a second; loading and laying out one more agreement about a
-hundredth. So documents submitted while the workers are busy queue up, and a worker that comes
-free takes its fair share of the queue into one ``soffice`` call (at most :data:`GROUP_MAX`
-files): a batch of a thousand grants costs a few LibreOffice starts, not one per document.
+Starting LibreOffice costs a few tenths of a second; loading and laying out one more agreement
+about two hundredths. So documents submitted while the workers are busy queue up, and a worker
+that comes free takes its fair share of the queue into one ``soffice`` call (at most
+:data:`GROUP_MAX` files): a batch of a thousand grants costs a few LibreOffice starts.
 LibreOffice converts a call's files in order, writing each PDF to a temporary file and holding
 a lock file beside it until the PDF is in place; each document's result is handed back as soon
 as its PDF is complete, while the call goes on with the next.
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from .batchdoc import PDF_FILTER
 from .errors import ConvertError, SofficeNotFoundError
+from .output import write_atomic
 
 INSTALL_HINT = (
     "install LibreOffice with `sudo apt-get install libreoffice-writer-nogui fonts-liberation` "
@@ -53,6 +55,25 @@ _KNOWN_PATHS = (
 GROUP_MAX = 16
 #: How often a running call is checked for finished PDFs, in seconds.
 POLL = 0.05
+
+#: LibreOffice runs its graphics self-tests (~0.8 s of drawing 4096-pixel bitmaps) at every
+#: start of a profile whose recorded last version is older than itself, and only its user
+#: interface ever records the version: headless, every ``soffice`` call paid for them. A
+#: profile whose last version is recorded as this (later than any LibreOffice) skips them.
+_LAST_VERSION = "ooSetupLastVersion"
+_LAST_VERSION_ITEM = (
+    '<item oor:path="/org.openoffice.Setup/Product">'
+    f'<prop oor:name="{_LAST_VERSION}" oor:op="fuse"><value>99.9</value></prop></item>\n'
+)
+_ITEMS_END = "</oor:items>"
+#: A new profile's settings file; LibreOffice creates the rest of the profile around it.
+PROFILE_SEED = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+    'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    f"{_LAST_VERSION_ITEM}{_ITEMS_END}\n"
+)
 
 
 def find_soffice() -> str:
@@ -107,6 +128,23 @@ class _Worker:
     def reset(self) -> None:
         """Throw the profile away (after a crash or hang it may be damaged)."""
         shutil.rmtree(self.profile, ignore_errors=True)
+
+    def prepare(self) -> None:
+        """Mark the profile as already used by this version of LibreOffice (see
+        :data:`PROFILE_SEED`), creating it when it does not exist yet."""
+        settings = self.profile / "user" / "registrymodifications.xcu"
+        try:
+            text = settings.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            settings.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(settings, PROFILE_SEED.encode("utf-8"))
+            return
+        except (OSError, UnicodeDecodeError):
+            return  # LibreOffice copes (or fails with its own error); nothing to improve
+        if _LAST_VERSION in text or _ITEMS_END not in text:
+            return
+        text = text.replace(_ITEMS_END, _LAST_VERSION_ITEM + _ITEMS_END, 1)
+        write_atomic(settings, text.encode("utf-8"))
 
 
 def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:
@@ -369,6 +407,7 @@ class Converter:
         with worker.lock:
             if fresh:
                 worker.reset()
+            worker.prepare()
             for job in group:  # a killed call leaves its lock file: LibreOffice would obey it
                 job.pdf.unlink(missing_ok=True)
                 (outdir / f".~lock.{job.pdf.name}#").unlink(missing_ok=True)

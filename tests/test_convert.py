@@ -248,3 +248,30 @@ def test_a_lock_file_left_by_a_killed_call_does_not_block_the_next(
         outcome = conv.submit(source, out).result(timeout=120)
     assert outcome.pdf is not None, outcome.error
     assert "Document locked" in PdfReader(outcome.pdf).pages[0].extract_text()
+
+
+@pytest.mark.parametrize("made_by_older_grantgen", [False, True])
+def test_profiles_skip_libreoffice_graphics_self_tests(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch, made_by_older_grantgen: bool
+) -> None:
+    """Headless LibreOffice never records its version in a profile, so it ran its graphics
+    self-tests (and wrote their log) at every start; our profiles record it: no self-tests."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    user = tmp_path / "cache" / "grantgen" / "lo-profile-0" / "user"
+    if made_by_older_grantgen:
+        user.mkdir(parents=True)
+        (user / "registrymodifications.xcu").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/'
+            '2001/registry">\n<item oor:path="/org.openoffice.Office.Writer/Layout/Window">'
+            '<prop oor:name="HorizontalRuler" oor:op="fuse"><value>false</value></prop></item>\n'
+            "</oor:items>\n",
+            "utf-8",
+        )
+    sources = some_docx(tmp_path, ["a", "b"])
+    with Converter(jobs=1) as conv:
+        for source in sources:  # two LibreOffice starts on the same profile
+            assert conv.submit(source, tmp_path / source.stem).result(timeout=120).pdf
+    settings = (user / "registrymodifications.xcu").read_text("utf-8")
+    assert settings.count("ooSetupLastVersion") == 1
+    assert not (user / "GraphicsRenderTests.log").exists()
+    assert ('<prop oor:name="HorizontalRuler"' in settings) == made_by_older_grantgen
