@@ -28,6 +28,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -74,6 +75,35 @@ PROFILE_SEED = (
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
     f"{_LAST_VERSION_ITEM}{_ITEMS_END}\n"
 )
+
+
+#: Faster memory allocators LibreOffice runs with when the system has one (see
+#: :func:`soffice_environment`), in order of preference.
+ALLOCATORS = ("libtcmalloc_minimal.so.4", "libjemalloc.so.2")
+_LIBRARY_DIRS = (
+    "/usr/lib/x86_64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/usr/lib64",
+    "/usr/lib",
+    "/usr/local/lib",
+)
+
+
+def soffice_environment() -> dict[str, str]:
+    """The environment ``soffice`` runs in: ours, with a faster memory allocator preloaded
+    when the system has one. LibreOffice spends ~15% of a conversion in glibc's malloc and
+    free; with tcmalloc (apt: libtcmalloc-minimal4) its CPU time per agreement drops by about
+    as much. ``GRANTGEN_SOFFICE_MALLOC=system`` keeps glibc's."""
+    env = dict(os.environ)
+    if env.get("GRANTGEN_SOFFICE_MALLOC") == "system" or not sys.platform.startswith("linux"):
+        return env
+    for name in ALLOCATORS:
+        for folder in _LIBRARY_DIRS:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                env["LD_PRELOAD"] = " ".join(filter(None, (path, env.get("LD_PRELOAD"))))
+                return env
+    return env
 
 
 def find_soffice() -> str:
@@ -211,6 +241,7 @@ class Converter:
         self, jobs: int = 0, *, timeout: float = 120.0, per_document: float = 10.0
     ) -> None:
         self.soffice = find_soffice()
+        self._env = soffice_environment()
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout = timeout
         self.per_document = per_document
@@ -433,6 +464,7 @@ class Converter:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE,
                     start_new_session=True,
+                    env=self._env,
                 )
             except OSError as exc:
                 raise ConvertError(f"cannot start {self.soffice}: {exc.strerror}") from exc

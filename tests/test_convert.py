@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,7 +14,13 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from generator.convert import Converter, find_soffice
+from generator.convert import (
+    _LIBRARY_DIRS,
+    ALLOCATORS,
+    Converter,
+    find_soffice,
+    soffice_environment,
+)
 from generator.errors import ConvertError, SofficeNotFoundError
 
 
@@ -275,3 +282,39 @@ def test_profiles_skip_libreoffice_graphics_self_tests(
     assert settings.count("ooSetupLastVersion") == 1
     assert not (user / "GraphicsRenderTests.log").exists()
     assert ('<prop oor:name="HorizontalRuler"' in settings) == made_by_older_grantgen
+
+
+def test_a_faster_allocator_is_preloaded_into_libreoffice_when_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    libs = tmp_path / "lib"
+    libs.mkdir()
+    monkeypatch.setattr("generator.convert._LIBRARY_DIRS", (str(tmp_path / "none"), str(libs)))
+    monkeypatch.setenv("LD_PRELOAD", "/opt/theirs.so")
+    monkeypatch.delenv("GRANTGEN_SOFFICE_MALLOC", raising=False)
+    assert soffice_environment()["LD_PRELOAD"] == "/opt/theirs.so"  # none installed
+    (libs / "libjemalloc.so.2").write_bytes(b"")
+    assert soffice_environment()["LD_PRELOAD"] == f"{libs}/libjemalloc.so.2 /opt/theirs.so"
+    (libs / "libtcmalloc_minimal.so.4").write_bytes(b"")  # preferred
+    assert soffice_environment()["LD_PRELOAD"].startswith(f"{libs}/libtcmalloc_minimal.so.4 ")
+    monkeypatch.setenv("GRANTGEN_SOFFICE_MALLOC", "system")
+    assert soffice_environment()["LD_PRELOAD"] == "/opt/theirs.so"
+
+
+def test_libreoffice_really_runs_with_the_allocator(soffice: str) -> None:
+    """`make test` installs tcmalloc (tools/install-system-deps.sh): soffice.bin loads it."""
+    installed = [
+        os.path.join(folder, name)
+        for name in ALLOCATORS
+        for folder in _LIBRARY_DIRS
+        if os.path.isfile(os.path.join(folder, name))
+    ]
+    if not installed:
+        pytest.skip("no tcmalloc or jemalloc on this machine")
+    env = soffice_environment()
+    preload = env.get("LD_PRELOAD", "").split(" ")[0]
+    assert preload == installed[0]
+    env["LD_DEBUG"] = "files"
+    run = subprocess.run([soffice, "--version"], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "LibreOffice" in run.stdout
+    assert f"calling init: {preload}" in run.stderr
