@@ -280,17 +280,21 @@ def review_packet(
     out = pikepdf.new()
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
+    count = 0  # pages so far: len(out.pages) walks the whole page tree every time
     try:
         for label, path, span in packets:
             if path not in opened:
                 opened[path] = pikepdf.open(path)
             source = opened[path]
-            marks.append((label, len(out.pages)))
+            marks.append((label, count))
             chosen = span if span is not None else range(agreement_pages(source))
             with warnings.catch_warnings():  # the fields are dropped below: a reading copy
                 warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-                out.pages.extend(source.pages[chosen.start : chosen.stop])
-        for page in out.pages:
+                added = source.pages[chosen.start : chosen.stop]
+                out.pages.extend(added)
+            count += len(added)
+        pages = list(out.pages)
+        for page in pages:
             if "/Annots" in page.obj:
                 keep = [a for a in page.obj.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
                 if keep:
@@ -298,8 +302,10 @@ def review_packet(
                 else:
                     del page.obj.Annots
         with out.open_outline() as outline:
-            for label, start in marks:
-                outline.root.append(pikepdf.OutlineItem(label, start))
+            for label, start in marks:  # explicit destinations: a page number would be
+                # looked up in the whole page tree once per bookmark
+                fit = pikepdf.Array([pages[min(start, len(pages) - 1)].obj, pikepdf.Name.Fit])
+                outline.root.append(pikepdf.OutlineItem(label, fit))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         out.docinfo = out.make_indirect(
             pikepdf.Dictionary(
