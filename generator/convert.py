@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .batchdoc import PDF_FILTER
-from .errors import ConvertError, SofficeNotFoundError
+from .errors import ConvertError, OutputError, SofficeNotFoundError
 from .output import write_atomic
 
 INSTALL_HINT = (
@@ -161,20 +161,19 @@ class _Worker:
 
     def prepare(self) -> None:
         """Mark the profile as already used by this version of LibreOffice (see
-        :data:`PROFILE_SEED`), creating it when it does not exist yet."""
+        :data:`PROFILE_SEED`), creating it when it does not exist yet. Only a speed-up: when
+        the profile cannot be read or written, LibreOffice runs as it would anyway."""
         settings = self.profile / "user" / "registrymodifications.xcu"
-        try:
+        with contextlib.suppress(OSError, UnicodeDecodeError, OutputError):
+            if not settings.exists():
+                settings.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(settings, PROFILE_SEED.encode("utf-8"))
+                return
             text = settings.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            settings.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(settings, PROFILE_SEED.encode("utf-8"))
-            return
-        except (OSError, UnicodeDecodeError):
-            return  # LibreOffice copes (or fails with its own error); nothing to improve
-        if _LAST_VERSION in text or _ITEMS_END not in text:
-            return
-        text = text.replace(_ITEMS_END, _LAST_VERSION_ITEM + _ITEMS_END, 1)
-        write_atomic(settings, text.encode("utf-8"))
+            if _LAST_VERSION in text or _ITEMS_END not in text:
+                return
+            text = text.replace(_ITEMS_END, _LAST_VERSION_ITEM + _ITEMS_END, 1)
+            write_atomic(settings, text.encode("utf-8"))
 
 
 def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:

@@ -318,3 +318,16 @@ def test_libreoffice_really_runs_with_the_allocator(soffice: str) -> None:
     run = subprocess.run([soffice, "--version"], env=env, capture_output=True, text=True)
     assert run.returncode == 0 and "LibreOffice" in run.stdout
     assert f"calling init: {preload}" in run.stderr
+
+
+def test_a_damaged_profile_settings_file_does_not_stop_conversion(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    user = tmp_path / "cache" / "grantgen" / "lo-profile-0" / "user"
+    user.mkdir(parents=True)
+    (user / "registrymodifications.xcu").write_bytes(b"\xff\xfe not settings \x00")
+    (source,) = some_docx(tmp_path, ["a"])
+    with Converter(jobs=1) as conv:
+        outcome = conv.submit(source, tmp_path / "pdf").result(timeout=120)
+    assert outcome.pdf is not None, outcome.error
