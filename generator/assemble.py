@@ -64,9 +64,21 @@ class PageText:
     def __init__(self, page: pdfium.PdfPage) -> None:
         self._tp = page.get_textpage()
         self.text: str = self._tp.get_text_range()
+        # PDFium counts UTF-16 code units: a character beyond U+FFFF (𠮷, emoji) is two of its
+        # characters and one of ours, so every index after it is shifted
+        self._shift: list[int] | None = None
+        if any(ord(c) > 0xFFFF for c in self.text):
+            shift, extra = [], 0
+            for c in self.text:
+                shift.append(extra)
+                extra += ord(c) > 0xFFFF
+            self._shift = shift
 
     def box(self, index: int) -> tuple[float, float, float, float]:
-        """(left, bottom, right, top) of a character, with the font's full height."""
+        """(left, bottom, right, top) of a character (an index into ``text``), with the
+        font's full height."""
+        if self._shift is not None:
+            index += self._shift[index]
         left, bottom, right, top = self._tp.get_charbox(index, loose=True)
         return (float(left), float(bottom), float(right), float(top))
 

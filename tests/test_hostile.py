@@ -69,6 +69,8 @@ SCRIPTS = {
     "korean": "김민준",
     "hebrew": "שרה כהן",
     "arabic": "محمد علي",
+    # beyond U+FFFF: PDFium counts these as two characters, Python as one
+    "supplementary": "𠮷田 太郎 😀",
 }
 
 
