@@ -34,6 +34,8 @@ SECTION_KEYS = (
 )
 EXERCISE_PRICE_RULES = ("last_sale", "fair_market_value")
 LEAP_DAY_RULES = ("feb28", "mar1")
+#: The longest option term or exercise window a plan file may give, in years.
+MAX_YEARS = 100
 
 
 @dataclass(frozen=True)
@@ -149,11 +151,13 @@ class _Reader:
             raise PlanError(self.path, self.key(name), f"must be one of {', '.join(choices)}")
         return value
 
-    def count(self, name: str, *, positive: bool = True) -> int:
+    def count(self, name: str, *, positive: bool = True, most: int | None = None) -> int:
         value = self.get(name, int, "a whole number")
         if value < (1 if positive else 0):
             what = "positive" if positive else "non-negative"
             raise PlanError(self.path, self.key(name), f"must be a {what} whole number")
+        if most is not None and value > most:
+            raise PlanError(self.path, self.key(name), f"must be at most {most}")
         return value
 
     def day(self, name: str) -> date:
@@ -237,8 +241,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         award_types=award_types,
         option_types=option_types,
         incentive_options=awards.flag("incentive_options"),
-        term_years=options.count("term_years"),
-        post_service_exercise_years=options.count("post_service_exercise_years"),
+        term_years=options.count("term_years", most=MAX_YEARS),
+        post_service_exercise_years=options.count("post_service_exercise_years", most=MAX_YEARS),
         leap_day_anniversary=options.choice("leap_day_anniversary", LEAP_DAY_RULES),
         exercise_price=options.choice("exercise_price", EXERCISE_PRICE_RULES),
         sections=sections,

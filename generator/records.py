@@ -70,9 +70,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 
-# C0 controls other than tab/newline/carriage return, and DEL. A form feed in a name must not
-# become a page break, and must not silently disappear: it is refused.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls other than tab/newline/carriage return, DEL, C1 controls (NEL...), and the
+# Unicode line and paragraph separators. A form feed in a name must not become a page break,
+# and none of them may silently disappear (LibreOffice drops U+2028 and shows U+0085 as a
+# space): they are refused.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -133,30 +135,40 @@ class ReadOptions:
     """Excel sheet name (the first sheet when None)."""
     mapping: dict[str, str] = field(default_factory=dict)
     """Header as written → canonical column, for headers that aren't recognised."""
-    only: frozenset[int] | None = None
+    only: RowSet | None = None
     """Spreadsheet row numbers to keep (None: all)."""
     where: tuple[tuple[str, str], ...] = ()
     """(canonical column, value): keep rows whose cell equals the value (case-insensitive)."""
 
 
-def parse_rows(text: str) -> frozenset[int]:
-    """``2-10,15`` → {2, …, 10, 15}."""
-    rows: set[int] = set()
+@dataclass(frozen=True)
+class RowSet:
+    """Row numbers as inclusive ranges, so ``2-999999999`` costs no memory."""
+
+    ranges: tuple[tuple[int, int], ...]
+
+    def __contains__(self, number: object) -> bool:
+        return isinstance(number, int) and any(lo <= number <= hi for lo, hi in self.ranges)
+
+
+def parse_rows(text: str) -> RowSet:
+    """``2-10,15`` → rows 2 to 10 and 15."""
+    ranges: list[tuple[int, int]] = []
     for part in text.split(","):
         part = part.strip()
-        m = re.fullmatch(r"(\d+)\s*-\s*(\d+)|(\d+)", part)
+        m = re.fullmatch(r"([0-9]+)\s*-\s*([0-9]+)|([0-9]+)", part)
         if not m:
             raise ValueError(f"{part!r} is not a row or a range of rows (e.g. 2-10,15)")
         if m.group(3):
-            rows.add(int(m.group(3)))
+            ranges.append((int(m.group(3)), int(m.group(3))))
         else:
             lo, hi = int(m.group(1)), int(m.group(2))
             if lo > hi:
                 raise ValueError(f"{part!r}: the range runs backwards")
-            rows.update(range(lo, hi + 1))
-    if not rows or min(rows) < 2:
+            ranges.append((lo, hi))
+    if not ranges or min(lo for lo, _ in ranges) < 2:
         raise ValueError("grant rows start at 2 (row 1 is the header)")
-    return frozenset(rows)
+    return RowSet(tuple(ranges))
 
 
 def parse_mapping(items: Iterable[str]) -> dict[str, str]:

@@ -30,17 +30,17 @@ class RuleValueError(ValueError):
 def parse_date(text: str) -> date:
     """``2005-05-16``, ``5/16/2005``, ``May 16, 2005`` (also ``May 16 2005``, ``Sept. 1, 2005``)."""
     s = text.strip()
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", s)
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", s)
     if m:
         y, mo, d = (int(g) for g in m.groups())
         return _make_date(y, mo, d)
-    m = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{2,4})", s)
+    m = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{2,4})", s)
     if m:
         mo, d = int(m.group(1)), int(m.group(2))
         if len(m.group(3)) != 4:
             raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
         return _make_date(int(m.group(3)), mo, d)
-    m = re.fullmatch(r"([A-Za-z]+)\.?\s+(\d{1,2}),?\s+(\d{2,4})", s)
+    m = re.fullmatch(r"([A-Za-z]+)\.?\s+([0-9]{1,2}),?\s+([0-9]{2,4})", s)
     if m:
         month = _MONTHS.get(m.group(1).lower())
         if month is None:
@@ -48,14 +48,21 @@ def parse_date(text: str) -> date:
         if len(m.group(3)) != 4:
             raise ValueError("the year must have four digits (a two-digit year is ambiguous)")
         return _make_date(int(m.group(3)), month, int(m.group(2)))
-    if re.fullmatch(r"\d{4,6}(\.0+)?", s):
+    if re.fullmatch(r"[0-9]{4,6}(\.0+)?", s):
         raise ValueError(
             "looks like an Excel date serial number; write the date as 2005-05-16 or 5/16/2005"
         )
     raise ValueError("not a date; write it as 2005-05-16, 5/16/2005 or May 16, 2005")
 
 
+#: Years a grant date may fall in: anything else is a typing error, and dates must stay
+#: computable when a term of years is added.
+YEARS = range(1900, 3000)
+
+
 def _make_date(y: int, mo: int, d: int) -> date:
+    if y not in YEARS:
+        raise ValueError(f"the year {y} is outside {YEARS.start}-{YEARS.stop - 1}")
     try:
         return date(y, mo, d)
     except ValueError:
@@ -65,21 +72,21 @@ def _make_date(y: int, mo: int, d: int) -> date:
 def parse_shares(text: str) -> int:
     """A positive whole number, with or without thousands separators: ``15000``, ``15,000``."""
     s = text.strip()
-    if re.fullmatch(r"\d+|\d{1,3}(,\d{3})+", s):
+    if re.fullmatch(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+", s):
         n = int(s.replace(",", ""))
         if n <= 0:
             raise RuleValueError("the number of shares must be positive", "whole-shares")
         return n
-    if re.fullmatch(r"[-\u2212]\s*[\d,.]+", s):
+    if re.fullmatch(r"[-\u2212]\s*[0-9,.]+", s):
         raise RuleValueError("the number of shares must be positive", "whole-shares")
-    if re.search(r"\d[eE][+-]?\d", s):
+    if re.search(r"[0-9][eE][+-]?[0-9]", s):
         raise ValueError("scientific notation is not accepted; write the whole number")
-    if re.fullmatch(r"\d+\.\d+", s):
+    if re.fullmatch(r"[0-9]+\.[0-9]+", s):
         raise RuleValueError(
             "whole shares only; if this is a European thousands separator, write 15000 or 15,000",
             "whole-shares",
         )
-    if re.fullmatch(r"[\d,]+", s):
+    if re.fullmatch(r"[0-9,]+", s):
         raise ValueError("misplaced thousands separator; write 15000 or 15,000")
     raise ValueError("not a whole number of shares")
 
@@ -91,8 +98,8 @@ def parse_price(text: str) -> Decimal:
         s = s[1:].strip()
     if re.fullmatch(r"[-\u2212].*", s):
         raise ValueError("the exercise price must be positive")
-    if not re.fullmatch(r"(\d+|\d{1,3}(,\d{3})+)(\.\d+)?|\.\d+", s):
-        if re.search(r"\d[eE][+-]?\d", s):
+    if not re.fullmatch(r"([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]+)?|\.[0-9]+", s):
+        if re.search(r"[0-9][eE][+-]?[0-9]", s):
             raise ValueError("scientific notation is not accepted; write the price in dollars")
         raise ValueError("not a price in dollars; write it as 3.25 or $3.25")
     try:
@@ -127,7 +134,7 @@ def parse_award_type(text: str) -> str:
 def parse_years(text: str) -> int:
     """A whole number of years: ``10``."""
     s = text.strip()
-    if not re.fullmatch(r"\d{1,3}", s) or int(s) == 0:
+    if not re.fullmatch(r"[0-9]{1,3}", s) or int(s) == 0:
         raise ValueError("write the term as a whole number of years, e.g. 10")
     return int(s)
 

@@ -48,6 +48,7 @@ def test_bundled_plan_has_the_company_identity() -> None:
         ),
         ('option_types = ["option"]', 'option_types = ["warrant"]', "awards.option_types"),
         ("term_years = 10", "term_years = 0", "options.term_years"),
+        ("term_years = 10", "term_years = 8000", "options.term_years"),
     ],
 )
 def test_missing_or_ill_typed_terms_are_named(tmp_path: Path, old: str, new: str, key: str) -> None:

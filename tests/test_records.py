@@ -204,11 +204,21 @@ def test_control_characters_are_refused_not_stripped(tmp_path: Path) -> None:
     rows = [
         grant(grant_id="FF", participant="Ann\x0cLee"),
         grant(grant_id="TAB", participant="Ann\tLee"),
+        grant(grant_id="NEL", participant="Ann\x85Lee"),
+        grant(grant_id="LS", participant="Bob\u2028Jones"),
+        grant(grant_id="PS", address="1 Main St\u2029Springfield"),
     ]
     result = read_grants(write_csv(tmp_path / "g.csv", rows))
     assert not result.records
-    assert [(e.row, e.column) for e in result.errors] == [(2, "participant"), (3, "participant")]
+    assert [(e.row, e.column) for e in result.errors] == [
+        (2, "participant"),
+        (3, "participant"),
+        (4, "participant"),
+        (5, "participant"),
+        (6, "address"),
+    ]
     assert "U+000C" in str(result.errors[0])
+    assert "U+0085" in str(result.errors[2]) and "U+2028" in str(result.errors[3])
 
 
 def test_repeated_and_unsafe_grant_ids(tmp_path: Path) -> None:
@@ -237,3 +247,24 @@ def test_derived_ids_are_always_file_safe(name: str, shares: int) -> None:
     gid = derive_grant_id(name, date(2005, 5, 16), shares, Decimal("1.5"))
     assert all(c.isascii() and (c.isalnum() or c == "-") for c in gid)
     assert len(gid) <= 64
+
+
+def test_years_out_of_range_and_non_ascii_digits_are_refused(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="Y1", grant_date="9995-05-16"),
+        grant(grant_id="Y2", grant_date="1066-10-14"),
+        grant(grant_id="AR", grant_date="\u0662\u0660\u0660\u0665-\u0660\u0665-\u0661\u0666"),
+        grant(grant_id="FW", shares="\uff11\uff15\uff10\uff10\uff10"),
+        grant(grant_id="FP", exercise_price="\uff13.\uff12\uff15"),
+        grant(grant_id="OK"),
+    ]
+    result = read_grants(write_csv(tmp_path / "g.csv", rows))
+    assert [r.grant_id for r in result.records] == ["OK"]
+    assert [(e.row, e.column) for e in result.errors] == [
+        (2, "grant_date"),
+        (3, "grant_date"),
+        (4, "grant_date"),
+        (5, "shares"),
+        (6, "exercise_price"),
+    ]
+    assert "outside 1900-2999" in str(result.errors[0])

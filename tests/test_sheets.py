@@ -158,6 +158,8 @@ def test_only_and_where_select_rows(tmp_path: Path) -> None:
     )
     got = read_grants(path, ReadOptions(only=parse_rows("2-4,10")))
     assert [r.row for r in got.records] == [2, 3, 4, 10]
+    tail = read_grants(path, ReadOptions(only=parse_rows("19-999999999999")))  # no memory
+    assert [r.row for r in tail.records] == [19, 20, 21]
     where = read_grants(path, ReadOptions(where=(("participant", "p7"),)))
     assert [r.participant for r in where.records] == ["P7"]
     for bad in ("1-3", "5-2", "x", ""):
