@@ -343,10 +343,16 @@ class Ledger:
             raise LedgerError("the number of shares to forfeit must be positive")
         with self.transaction() as conn:
             row = conn.execute(
-                "SELECT shares FROM grants WHERE grant_id = ? AND plan_id = ?", (grant_id, plan.id)
+                "SELECT shares, grant_date FROM grants WHERE grant_id = ? AND plan_id = ?",
+                (grant_id, plan.id),
             ).fetchone()
             if row is None:
                 raise LedgerError(f"grant {grant_id} is not in the ledger for plan {plan.id}")
+            if day.isoformat() < row[1]:
+                raise LedgerError(
+                    f"grant {grant_id} was made on {row[1]}; it cannot be forfeited on "
+                    f"{day.isoformat()}, before it was made"
+                )
             if shares > row[0]:
                 raise LedgerError(
                     f"grant {grant_id} has only {row[0]:,} outstanding shares; "
@@ -368,6 +374,14 @@ class Ledger:
         if new <= 0 or old <= 0:
             raise LedgerError("a split ratio needs two positive whole numbers, e.g. 2:1")
         step = Fraction(new, old)
+        try:
+            return self._adjust(plan, new, old, step, day)
+        except OverflowError:  # rolled back by the transaction
+            raise LedgerError(
+                f"a {new}:{old} split would make share counts too large to record"
+            ) from None
+
+    def _adjust(self, plan: Plan, new: int, old: int, step: Fraction, day: date) -> dict[str, int]:
         with self.transaction() as conn:
             before = self.pool(plan)
             ratio = self._ratio(plan.id) * step
@@ -494,6 +508,10 @@ def adjust_price(price: Decimal, step: Fraction) -> Decimal:
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING)
 
 
+#: The largest number on either side of a split ratio (shares must stay SQLite integers).
+MAX_SPLIT = 1_000_000
+
+
 def parse_split(text: str) -> tuple[int, int]:
     """``2:1`` → (2, 1): two new shares for each old one."""
     parts = text.replace("-for-", ":").replace("/", ":").split(":")
@@ -503,6 +521,8 @@ def parse_split(text: str) -> tuple[int, int]:
         raise LedgerError(f"{text!r} is not a split ratio; write it as 2:1 or 1:10") from None
     if new <= 0 or old <= 0 or new == old:
         raise LedgerError(f"{text!r} is not a split ratio; write it as 2:1 or 1:10")
+    if max(new, old) > MAX_SPLIT:
+        raise LedgerError(f"{text!r}: a split ratio's numbers must be at most {MAX_SPLIT:,}")
     return new, old
 
 

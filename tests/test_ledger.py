@@ -68,6 +68,9 @@ def test_forfeit_returns_shares_to_the_pool(tmp_path: Path) -> None:
             book.forfeit(PLAN, "A", 601, date(2006, 1, 1))
         with pytest.raises(LedgerError, match="not in the ledger"):
             book.forfeit(PLAN, "NOPE", 1, date(2006, 1, 1))
+        with pytest.raises(LedgerError, match="before it was made"):
+            book.forfeit(PLAN, "A", 1, date(2005, 5, 15))
+        assert book.pool(PLAN).used == 600
 
 
 def test_split_adjusts_reserve_caps_shares_and_prices_and_keeps_history(tmp_path: Path) -> None:
@@ -94,11 +97,22 @@ def test_split_adjusts_reserve_caps_shares_and_prices_and_keeps_history(tmp_path
         assert book.record(PLAN, [grant("A", 15001, price="3.25")]).already == ["A"]
 
 
+def test_splits_too_large_to_record_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000)])
+        book.adjust(PLAN, 1_000_000, 1, date(2006, 1, 1))
+        book.adjust(PLAN, 1_000_000, 1, date(2006, 2, 1))
+        before = book.grants()
+        with pytest.raises(LedgerError, match="too large to record"):
+            book.adjust(PLAN, 1_000_000, 1, date(2006, 3, 1))
+        assert book.grants() == before and len(book.history(PLAN.id)) == 2
+
+
 def test_split_ratios_parse() -> None:
     assert parse_split("2:1") == (2, 1)
     assert parse_split("1:10") == (1, 10)
     assert parse_split("3-for-2") == (3, 2)
-    for bad in ("2", "a:b", "0:1", "1:1", "-2:1"):
+    for bad in ("2", "a:b", "0:1", "1:1", "-2:1", "1:99999999999999999999"):
         with pytest.raises(LedgerError):
             parse_split(bad)
     assert adjust_price(Decimal("3.25"), Fraction(1, 10)) == Decimal("32.50")
