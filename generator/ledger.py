@@ -342,32 +342,7 @@ class Ledger:
         if shares <= 0:
             raise LedgerError("the number of shares to forfeit must be positive")
         with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT shares, grant_date FROM grants WHERE grant_id = ? AND plan_id = ?",
-                (grant_id, plan.id),
-            ).fetchone()
-            if row is None:
-                raise LedgerError(f"grant {grant_id} is not in the ledger for plan {plan.id}")
-            if day.isoformat() < row[1]:
-                raise LedgerError(
-                    f"grant {grant_id} was made on {row[1]}; it cannot be forfeited on "
-                    f"{day.isoformat()}, before it was made"
-                )
-            if shares > row[0]:
-                raise LedgerError(
-                    f"grant {grant_id} has only {row[0]:,} outstanding shares; "
-                    f"cannot forfeit {shares:,}"
-                )
-            conn.execute(
-                "UPDATE grants SET shares = shares - ?, forfeited = forfeited + ? "
-                "WHERE grant_id = ?",
-                (shares, shares, grant_id),
-            )
-            conn.execute(
-                "INSERT INTO events (plan_id, grant_id, kind, day, shares) VALUES (?,?,?,?,?)",
-                (plan.id, grant_id, "forfeit", day.isoformat(), shares),
-            )
-            return int(row[0]) - shares
+            return _forfeit(conn, plan, grant_id, shares, day)
 
     def adjust(self, plan: Plan, new: int, old: int, day: date) -> dict[str, int]:
         """Section 8: a split of ``new`` shares for every ``old``; returns the pool change."""
@@ -477,7 +452,28 @@ class Ledger:
                 raise LedgerError(f"import row {number}: {exc}") from None
             if not rec.grant_id or not rec.participant:
                 raise LedgerError(f"import row {number}: grant_id and participant are required")
+            other_plan = (row.get("plan_id") or "").strip()
+            if other_plan and other_plan != plan.id:
+                raise LedgerError(
+                    f"import row {number}: grant {rec.grant_id} is under plan {other_plan}, "
+                    f"not {plan.id} (import it with that plan's file)"
+                )
+            if rec.award_type not in plan.award_types:
+                raise LedgerError(
+                    f"import row {number}: award type {rec.award_type!r} is not one the plan "
+                    f"allows ({', '.join(plan.award_types)})"
+                )
+            if forfeited < 0 or forfeited > rec.shares:
+                raise LedgerError(
+                    f"import row {number}: forfeited must be between 0 and the grant's "
+                    f"{rec.shares:,} original shares"
+                )
             final = row.get("final_exercise_date") or ""
+            if final and parse_date(final) <= rec.grant_date:
+                raise LedgerError(
+                    f"import row {number}: final_exercise_date {final} is not after the grant "
+                    f"date {rec.grant_date.isoformat()}"
+                )
             entries.append(
                 (
                     Entry(
@@ -489,14 +485,44 @@ class Ledger:
                     forfeited,
                 )
             )
-        result = self.record(plan, [e for e, _ in entries])
-        if result.refused:
-            first = next(iter(result.refused.items()))
-            raise LedgerError(f"import refused: {first[0]}: {first[1]}")
-        for entry, forfeited in entries:
-            if forfeited and entry.record.grant_id in result.added:
-                self.forfeit(plan, entry.record.grant_id, forfeited, entry.record.grant_date)
-        return result
+
+        def all_or_nothing(result: Recorded) -> None:  # inside record()'s transaction
+            if result.refused:
+                first = next(iter(result.refused.items()))
+                raise LedgerError(f"import refused, nothing recorded: {first[0]}: {first[1]}")
+            for entry, forfeited in entries:
+                if forfeited and entry.record.grant_id in result.added:
+                    rec = entry.record
+                    _forfeit(self.conn, plan, rec.grant_id, forfeited, rec.grant_date)
+
+        return self.record(plan, [e for e, _ in entries], all_or_nothing)
+
+
+def _forfeit(conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date) -> int:
+    row = conn.execute(
+        "SELECT shares, grant_date FROM grants WHERE grant_id = ? AND plan_id = ?",
+        (grant_id, plan.id),
+    ).fetchone()
+    if row is None:
+        raise LedgerError(f"grant {grant_id} is not in the ledger for plan {plan.id}")
+    if day.isoformat() < row[1]:
+        raise LedgerError(
+            f"grant {grant_id} was made on {row[1]}; it cannot be forfeited on "
+            f"{day.isoformat()}, before it was made"
+        )
+    if shares > row[0]:
+        raise LedgerError(
+            f"grant {grant_id} has only {row[0]:,} outstanding shares; cannot forfeit {shares:,}"
+        )
+    conn.execute(
+        "UPDATE grants SET shares = shares - ?, forfeited = forfeited + ? WHERE grant_id = ?",
+        (shares, shares, grant_id),
+    )
+    conn.execute(
+        "INSERT INTO events (plan_id, grant_id, kind, day, shares) VALUES (?,?,?,?,?)",
+        (plan.id, grant_id, "forfeit", day.isoformat(), shares),
+    )
+    return int(row[0]) - shares
 
 
 def adjust_price(price: Decimal, step: Fraction) -> Decimal:

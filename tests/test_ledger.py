@@ -119,6 +119,33 @@ def test_split_ratios_parse() -> None:
     assert adjust_price(Decimal("0.0001"), Fraction(3, 1)) == Decimal("0.0001")
 
 
+IMPORT_HEAD = (
+    "grant_id,plan_id,participant,grant_date,award_type,shares,exercise_price,forfeited,"
+    "final_exercise_date\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ("I-2,atg-1999,Bob,2005-05-16,option,900000,3.25,0,2015-05-16", "exceed"),
+        ("I-2,other-plan,Bob,2005-05-16,option,10,3.25,0,2015-05-16", "under plan other-plan"),
+        ("I-2,atg-1999,Bob,2005-05-16,widget,10,3.25,0,2015-05-16", "award type 'widget'"),
+        ("I-2,atg-1999,Bob,2005-05-16,option,10,3.25,0,2001-01-01", "not after the grant"),
+        ("I-2,atg-1999,Bob,2005-05-16,option,10,3.25,11,2015-05-16", "forfeited must be"),
+    ],
+)
+def test_an_import_is_all_or_nothing(tmp_path: Path, row: str, needle: str) -> None:
+    good = "I-1,atg-1999,Ann,2005-05-16,option,1000,3.25,400,2015-05-16\n"
+    with Ledger(tmp_path / "l.sqlite") as book:
+        with pytest.raises(LedgerError, match=needle):
+            book.import_csv(PLAN, IMPORT_HEAD + good + row + "\n")
+        assert book.grants() == [] and book.pool(PLAN).used == 0
+        book.import_csv(PLAN, IMPORT_HEAD + good)  # alone it goes in, with its forfeiture
+        (only,) = book.grants()
+        assert (only["shares"], only["forfeited"]) == (600, 400)
+
+
 def test_export_import_round_trip_with_hostile_names(tmp_path: Path) -> None:
     hostile = replace(grant("X", 500).record, participant='=HYPERLINK("http://x")')
     with Ledger(tmp_path / "a.sqlite") as book:
