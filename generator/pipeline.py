@@ -7,9 +7,10 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +315,9 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     finally:
         if converter is not None:
             converter.close()
-    write_json(result.manifest, _manifest(options, plan, result))
+    manifest = _manifest(options, plan, result)
+    _merge_earlier(result.out, manifest["documents"])
+    write_json(result.manifest, manifest)
     result.seconds = time.monotonic() - started
     return result
 
@@ -332,8 +335,10 @@ def _publish(
     by_id = {s.record.grant_id: s for s in staged}
     placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
 
+    keep: dict[str, str] = {}  # grant id -> sha256 of its PDF on disk, kept
     if not options.force:
-        for grant_id, reason in _overwrites(staged, names, result.out).items():
+        refused, keep = _overwrites(staged, names, result.out)
+        for grant_id, reason in refused.items():
             rec = by_id.pop(grant_id).record
             result.errors.append(
                 Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason).as_dict()
@@ -344,10 +349,13 @@ def _publish(
         for grant_id in ids:
             s = by_id[grant_id]
             stem = names[grant_id]
-            for src, dst in (
-                (s.docx, result.out / f"{stem}.docx"),
-                (s.pdf, result.out / f"{stem}.pdf"),
-            ):
+            moves = [(s.docx, result.out / f"{stem}.docx")]
+            if grant_id in keep:  # the same agreement is on disk already: its PDF stays
+                s.pdf.unlink(missing_ok=True)
+                s = replace(s, pdf_hash=keep[grant_id])
+            else:
+                moves.append((s.pdf, result.out / f"{stem}.pdf"))
+            for src, dst in moves:
                 existed = dst.exists()
                 try:
                     os.replace(src, dst)
@@ -412,28 +420,41 @@ def _publish(
         )
 
 
-def _overwrites(staged: list[Staged], names: dict[str, str], out: Path) -> dict[str, str]:
+def _overwrites(
+    staged: list[Staged], names: dict[str, str], out: Path
+) -> tuple[dict[str, str], dict[str, str]]:
     """Grants whose final files exist with other content, or that have a signed copy whose
-    original would change: these are not replaced without --force."""
+    original would change: these are not replaced without --force. And the grants whose DOCX
+    is unchanged but whose PDF is not byte for byte the one on disk: the same agreement
+    converted in other company (LibreOffice's embedded font subsets depend on the other
+    agreements converted with it); their PDF on disk is kept (grant id -> its sha256)."""
     found: dict[str, str] = {}
+    keep: dict[str, str] = {}
     for s in staged:
         stem = names[s.record.grant_id]
-        for suffix, digest in ((".docx", s.docx_hash), (".pdf", s.pdf_hash)):
-            path = out / f"{stem}{suffix}"
-            if path.exists() and sha256(path.read_bytes()) != digest:
-                found[s.record.grant_id] = (
-                    f"{path.name} already exists with other content; final documents are not "
-                    "replaced without --force"
-                )
-                break
-        else:
-            signed = out / f"{stem}.signed.pdf"
-            if signed.exists() and not (out / f"{stem}.pdf").exists():
-                found[s.record.grant_id] = (
-                    f"{signed.name} exists (a signed copy); its original is not replaced "
-                    "without --force"
-                )
-    return found
+        docx, pdf = out / f"{stem}.docx", out / f"{stem}.pdf"
+        same_docx = docx.exists() and sha256(docx.read_bytes()) == s.docx_hash
+        other = None
+        if docx.exists() and not same_docx:
+            other = docx
+        elif pdf.exists() and (on_disk := sha256(pdf.read_bytes())) != s.pdf_hash:
+            if same_docx:
+                keep[s.record.grant_id] = on_disk
+            else:
+                other = pdf
+        if other is not None:
+            found[s.record.grant_id] = (
+                f"{other.name} already exists with other content; final documents are not "
+                "replaced without --force"
+            )
+            continue
+        signed = out / f"{stem}.signed.pdf"
+        if signed.exists() and not pdf.exists():
+            found[s.record.grant_id] = (
+                f"{signed.name} exists (a signed copy); its original is not replaced "
+                "without --force"
+            )
+    return found, keep
 
 
 def _sync_dir(folder: Path) -> None:
@@ -443,6 +464,37 @@ def _sync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _merge_earlier(out: Path, made: list[dict[str, Any]]) -> None:
+    """Keep what the folder's previous manifest.json knew: a document this run made again with
+    the same PDF keeps its ``signed`` record (from ``grantgen sign``), and the documents an
+    earlier run left that this run did not make stay listed (with the input they came from)
+    while their files are there with the bytes recorded for them."""
+    try:
+        earlier = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        listed = earlier["documents"]
+        source = earlier.get("input")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    by_id = {d["grant_id"]: d for d in made}
+    for doc in listed if isinstance(listed, list) else []:
+        try:
+            again = by_id.get(doc["grant_id"])
+            if again is not None:
+                if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
+                    again["signed"] = doc["signed"]
+                continue
+            for kind in ("docx", "pdf"):
+                name = doc[kind]
+                if Path(name).name != name:
+                    raise ValueError(name)
+                if sha256((out / name).read_bytes()) != doc["sha256"][kind]:
+                    raise ValueError(name)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        by_id[doc["grant_id"]] = {**doc, "input": doc.get("input", source)}
+        made.append(by_id[doc["grant_id"]])
 
 
 def _manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:

@@ -209,3 +209,38 @@ def test_final_documents_are_not_replaced_without_force(tmp_path: Path, soffice:
     (out / "F-1.pdf").unlink()
     guarded = generate(GenerateOptions(grants=grants, out=out, ledger=ledger, plan=other_plan))
     assert guarded.errors and "signed copy" in guarded.errors[0]["message"]
+
+
+def test_rerunning_part_of_a_batch_keeps_its_documents(tmp_path: Path, soffice: str) -> None:
+    """One grant generated again on its own is the same agreement (same DOCX); its PDF,
+    converted without the others, differs in LibreOffice's embedded font subsets: the PDF on
+    disk is kept, not refused as 'other content', and the manifest still lists it."""
+    rows = [
+        grant(grant_id="P-1", participant="Ann Lee"),
+        grant(grant_id="P-2", participant="Żaneta Ølgård-Quixby"),
+        grant(grant_id="P-3", participant="Björn Väyrynen"),
+    ]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    first = generate(
+        GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger)
+    )
+    assert not first.errors
+    before = {p.name: p.read_bytes() for p in out.glob("P-*")}
+    one = write_csv(tmp_path / "one.csv", rows[:1])
+    again = generate(GenerateOptions(grants=one, out=out, ledger=ledger))
+    assert not again.errors, again.errors
+    assert {p.name: p.read_bytes() for p in out.glob("P-*")} == before
+    (doc,) = again.documents
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    (listed,) = [d for d in manifest["documents"] if d["grant_id"] == "P-1"]
+    assert listed["sha256"]["pdf"] == doc.sha256["pdf"] == first.documents[0].sha256["pdf"]
+    # the folder's other documents stay listed, with the input they came from
+    earlier = {d["grant_id"]: d for d in manifest["documents"] if d["grant_id"] != "P-1"}
+    assert set(earlier) == {"P-2", "P-3"}
+    assert earlier["P-2"]["input"] == "g.csv"
+    assert earlier["P-2"]["sha256"] == first.documents[1].sha256
+    # a document whose file changed since is no longer vouched for
+    (out / "P-3.pdf").write_bytes(b"%PDF-1.7 edited")
+    generate(GenerateOptions(grants=one, out=out, ledger=ledger))
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert sorted(d["grant_id"] for d in manifest["documents"]) == ["P-1", "P-2"]

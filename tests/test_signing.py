@@ -22,6 +22,7 @@ from pypdf.generic import ContentStream
 from generator.cli_sign import sign_command, verify_command
 from generator.credentials import load_credentials
 from generator.output import sha256
+from generator.pipeline import GenerateOptions, generate
 from generator.signing import sign_pdf
 
 from .signing_tools import (
@@ -397,3 +398,19 @@ def test_commands_have_help(command: click.Command) -> None:
     result = CliRunner().invoke(command, ["--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
     assert command.help is not None and len(command.help) > 200
+
+
+def test_generating_the_batch_again_keeps_the_signed_records(
+    signed: Path, batches: tuple[Path, Path], tmp_path: Path, pki: Pki
+) -> None:
+    root = batches[0].parent
+    before = manifest(signed)
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copy(root / "genuine-ledger.sqlite", ledger)
+    again = generate(GenerateOptions(grants=root / "genuine.csv", out=signed, ledger=ledger))
+    assert not again.errors, again.errors
+    after = manifest(signed)
+    assert [d["grant_id"] for d in after["documents"]] == ["SIG-001", "SIG-002"]
+    assert [d["signed"] for d in after["documents"]] == [d["signed"] for d in before["documents"]]
+    table = run("verify", signed, "--trust", pki.ca)
+    assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
