@@ -114,7 +114,10 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
         names = values.sheetnames
         if sheet is not None and sheet not in names:
             raise InputError(str(path), f"has no sheet {sheet!r} (sheets: {', '.join(names)})")
-        name = sheet or names[0]
+        visible = [n for n in names if values[n].sheet_state == "visible"]
+        if sheet is None and not visible:
+            raise InputError(str(path), "has no visible sheet; name one with --sheet")
+        name = sheet or visible[0]  # a hidden sheet (old data, lookups) is read only by name
         cached = values[name].iter_rows()
         source = formulas[name].iter_rows()
         for number, (row, raw) in enumerate(zip(cached, source, strict=True), start=1):

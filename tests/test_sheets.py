@@ -74,6 +74,24 @@ def test_sheet_option_and_unknown_sheet(tmp_path: Path) -> None:
         read_grants(path, ReadOptions(sheet="Nope"))
 
 
+def test_a_hidden_first_sheet_is_read_only_when_named(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx", [HEADERS[:5], ["OLD-1", "Stale Person", dt.date(2005, 5, 16), 9, 1]]
+    )
+    wb = openpyxl.load_workbook(path)
+    wb["Grants"].sheet_state = "hidden"
+    wb.save(path)
+    default = read_grants(path)
+    assert [r.participant for r in default.records] == ["Sheet Two Person"]
+    named = read_grants(path, ReadOptions(sheet="Grants"))
+    assert [r.participant for r in named.records] == ["Stale Person"]
+    wb["Other"].sheet_state = "veryHidden"
+    wb.active = 0
+    wb["Grants"].sheet_state = "visible"
+    wb.save(path)
+    assert [r.participant for r in read_grants(path).records] == ["Stale Person"]
+
+
 def test_bad_excel_values_name_row_and_column(tmp_path: Path) -> None:
     path = workbook(
         tmp_path / "g.xlsx",
