@@ -150,6 +150,9 @@ class RowSet:
     def __contains__(self, number: object) -> bool:
         return isinstance(number, int) and any(lo <= number <= hi for lo, hi in self.ranges)
 
+    def __str__(self) -> str:
+        return ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in self.ranges)
+
 
 def parse_rows(text: str) -> RowSet:
     """``2-10,15`` → rows 2 to 10 and 15."""
@@ -194,6 +197,25 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
             )
         mapping[normalise_header(header)] = column
     return mapping
+
+
+#: Columns a --where value is compared with as the value it stands for (15000 = 15,000).
+_WHERE_VALUES: dict[str, Callable[[str], object]] = {
+    "shares": parse_shares,
+    "exercise_price": parse_price,
+    "grant_date": parse_date,
+}
+
+
+def _matches(column: str, cell: str, wanted: str) -> bool:
+    """A --where test: equal as values for numbers and dates, else as text ignoring case."""
+    parse = _WHERE_VALUES.get(column)
+    if parse is not None:
+        try:
+            return parse(cell) == parse(wanted)
+        except ValueError:
+            pass
+    return cell.strip().casefold() == wanted.strip().casefold()
 
 
 def parse_where(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -266,7 +288,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
 
     records: list[GrantRecord] = []
     errors: list[RecordError] = []
-    seen_rows = 0
+    seen_rows = selected = 0
     for number, cells in rows:
         if not any(c.strip() for c in cells):
             continue  # blank rows are skipped, not errors
@@ -276,16 +298,25 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
         if not all(
             column in index
             and index[column] < len(cells)
-            and cells[index[column]].strip().casefold() == value.casefold()
+            and _matches(column, cells[index[column]], value)
             for column, value in options.where
         ):
             continue
+        selected += 1
         record, row_errors = _parse_row(number, cells, header, index, excel)
         if record is not None:
             records.append(record)
         errors.extend(row_errors)
     if seen_rows == 0:
         raise InputError(str(path), "has a header row but no grants")
+    if selected == 0:
+        wanted = ([f"row {options.only}"] if options.only is not None else []) + [
+            f"{column}={value}" for column, value in options.where
+        ]
+        raise InputError(
+            str(path),
+            f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
+        )
     records, duplicates = _drop_repeated_ids(records, columns, index, header)
     errors.extend(duplicates)
     errors.sort(key=lambda e: e.row)

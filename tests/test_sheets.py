@@ -180,6 +180,17 @@ def test_only_and_where_select_rows(tmp_path: Path) -> None:
     assert [r.row for r in tail.records] == [19, 20, 21]
     where = read_grants(path, ReadOptions(where=(("participant", "p7"),)))
     assert [r.participant for r in where.records] == ["P7"]
+    # numbers and dates are compared as values: 0008 shares is the row whose cell says 8
+    by_value = read_grants(
+        path, ReadOptions(where=(("shares", "0008"), ("exercise_price", "$3.250")))
+    )
+    assert [r.participant for r in by_value.records] == ["P7"]
+    with pytest.raises(
+        InputError, match=r"no grant row matches participant=Nobody \(the file has 20 grant row"
+    ):
+        read_grants(path, ReadOptions(where=(("participant", "Nobody"),)))
+    with pytest.raises(InputError, match="no grant row matches row 99 "):
+        read_grants(path, ReadOptions(only=parse_rows("99")))
     for bad in ("1-3", "5-2", "x", ""):
         with pytest.raises(ValueError):
             parse_rows(bad)
