@@ -8,6 +8,7 @@ them all. Section numbers come from the plan file, so another plan cites its own
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -405,7 +406,8 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
 def _repeats(records: Sequence[GrantRecord], report: Report) -> None:
     seen: dict[tuple[str, date], int] = {}
     for rec in records:
-        key = (" ".join(rec.participant.split()).casefold(), rec.grant_date)
+        name = unicodedata.normalize("NFC", " ".join(rec.participant.split()))
+        key = (name.casefold(), rec.grant_date)
         if key in seen:
             report.findings.append(
                 _finding(

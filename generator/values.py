@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -146,7 +147,9 @@ def parse_address(text: str) -> tuple[str, ...]:
 
 
 def derive_grant_id(participant: str, grant_date: date, shares: int, price: Decimal) -> str:
-    """A stable id made from the grant's terms: the same grant always gets the same id."""
+    """A stable id made from the grant's terms: the same grant always gets the same id (a
+    name with composed or decomposed accents, é or e + ◌́, is the same name)."""
+    participant = unicodedata.normalize("NFC", participant)
     slug = re.sub(r"[^a-z0-9]+", "-", participant.lower()).strip("-")[:32].strip("-") or "grant"
     digest = hashlib.sha256(
         f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()

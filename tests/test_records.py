@@ -229,6 +229,17 @@ def test_repeated_and_unsafe_grant_ids(tmp_path: Path) -> None:
     assert "row 2 already uses it" in str(result.errors[0])
 
 
+def test_a_name_with_composed_or_decomposed_accents_derives_one_id(tmp_path: Path) -> None:
+    rows = [
+        grant(grant_id="", participant="Jos\u00e9 N\u00fa\u00f1ez"),
+        grant(grant_id="", participant="Jose\u0301 Nu\u0301n\u0303ez", shares="15000"),
+    ]
+    result = read_grants(write_csv(tmp_path / "g.csv", rows))
+    # the same grant twice: the second row repeats the first one's id, and says so
+    assert [r.row for r in result.records] == [2]
+    assert [(e.row, e.rule) for e in result.errors] == [(3, "unique-grant-id")]
+
+
 def test_derived_grant_ids_are_stable_and_safe(tmp_path: Path) -> None:
     rows = [
         grant(grant_id="", participant="Zoë O'Brien"),

@@ -212,6 +212,9 @@ def test_section_5f_substitute_waives_sections_2_and_5_with_a_note() -> None:
 def test_repeated_participant_on_same_date_warns() -> None:
     got = rules_of(rec(2), rec(3, participant="director  2"), severity=WARNING)
     assert got == [(3, "repeat-grant")]
+    composed, decomposed = "Jos\u00e9 N\u00fa\u00f1ez", "Jose\u0301 Nu\u0301n\u0303ez"
+    got = rules_of(rec(2, participant=composed), rec(3, participant=decomposed), severity=WARNING)
+    assert got == [(3, "repeat-grant")]
 
 
 def test_ledger_conflicts_and_already_recorded() -> None:
