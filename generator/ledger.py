@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import hashlib
 import io
 import os
@@ -169,6 +170,22 @@ class Recorded:
     refused: dict[str, str] = field(default_factory=dict)
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+@functools.cache
+def _schema_columns() -> dict[str, set[str]]:
+    """Each table of :data:`SCHEMA` and its columns."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(SCHEMA)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {table: _columns(conn, table) for table in tables}
+    finally:
+        conn.close()
+
+
 class Ledger:
     """One SQLite ledger file. Use as a context manager."""
 
@@ -183,11 +200,25 @@ class Ledger:
             except (OSError, sqlite3.Error) as exc:
                 raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
         try:
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.executescript(SCHEMA)
+            missing = [  # tables of ours already there must be ours: checked before any change
+                f"{table}.{column}"
+                for table, columns in _schema_columns().items()
+                if (present := _columns(self.conn, table))
+                for column in sorted(columns - present)
+            ]
+            if not missing:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                self.conn.execute("PRAGMA synchronous=FULL")
+                self.conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
+            self.conn.close()
             raise LedgerError(f"{self.path} is not a usable grantgen ledger: {exc}") from exc
+        if missing:
+            self.conn.close()
+            raise LedgerError(
+                f"{self.path} is not a grantgen ledger: it has tables of the same name without "
+                f"the column(s) {', '.join(missing)}"
+            )
 
     def __enter__(self) -> Ledger:
         return self

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -243,3 +244,18 @@ def test_two_processes_racing_for_the_last_shares_exactly_one_wins(tmp_path: Pat
     with Ledger(path) as book:
         assert book.pool(PLAN).available == 0
         assert {g["grant_id"] for g in book.grants()} == {"BIG", winners[0]}
+
+
+def test_a_database_that_is_not_a_ledger_is_named_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE grants (id INTEGER, name TEXT)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(LedgerError, match=r"not a grantgen ledger.*grants\.grant_id"):
+        Ledger(path)
+    assert path.read_bytes() == before  # no tables added, no journal mode changed
+    (path.with_name("junk.sqlite")).write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(LedgerError, match="not a usable grantgen ledger"):
+        Ledger(path.with_name("junk.sqlite"))
