@@ -442,10 +442,13 @@ class Ledger:
 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow((*EXPORT_COLUMNS, "split"))
+        ratios: dict[str, Fraction] = {}
         for row in self.grants(plan_id):
+            ratio = ratios.setdefault(row["plan_id"], self._ratio(row["plan_id"]))
             writer.writerow(
                 [neutralise_cell("" if row[c] is None else str(row[c])) for c in EXPORT_COLUMNS]
+                + [f"{ratio.numerator}:{ratio.denominator}"]
             )
         return buf.getvalue()
 
@@ -483,6 +486,14 @@ class Ledger:
                 raise LedgerError(f"import row {number}: {exc}") from None
             if not rec.grant_id or not rec.participant:
                 raise LedgerError(f"import row {number}: grant_id and participant are required")
+            split = (row.get("split") or "1:1").strip()
+            if split != "1:1":
+                raise LedgerError(
+                    f"import row {number}: grant {row.get('grant_id', '').strip()} comes from a "
+                    f"ledger whose shares were adjusted for a {split} split (Section "
+                    f"{plan.section('adjustments')}); its split-adjusted numbers cannot be "
+                    "imported exactly: copy that ledger file instead"
+                )
             other_plan = (row.get("plan_id") or "").strip()
             if other_plan and other_plan != plan.id:
                 raise LedgerError(

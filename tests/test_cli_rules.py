@@ -150,6 +150,8 @@ def test_ledger_commands(tmp_path: Path, soffice: str) -> None:
         "ledger", "forfeit", "A", "--shares", "1", "--date", "2006-01-01", "--ledger", ledger
     )
     assert f.exit_code == 0 and "785,000 available" in f.output  # type: ignore[attr-defined]
+    before_split = tmp_path / "before.csv"
+    assert invoke("ledger", "export", "--ledger", ledger, "-o", before_split).exit_code == 0  # type: ignore[attr-defined]
     a = invoke("ledger", "adjust", "--split", "2:1", "--date", "2007-01-02", "--ledger", ledger)
     assert a.exit_code == 0 and "800,000 -> 1,600,000" in a.output  # type: ignore[attr-defined]
     text = invoke("ledger", "show", "--ledger", ledger)
@@ -158,7 +160,9 @@ def test_ledger_commands(tmp_path: Path, soffice: str) -> None:
     assert invoke("ledger", "export", "--ledger", ledger, "-o", export).exit_code == 0  # type: ignore[attr-defined]
     assert "A," in export.read_text()
     other = tmp_path / "other.sqlite"
-    imp = invoke("ledger", "import", export, "--ledger", other)
+    refused = invoke("ledger", "import", export, "--ledger", other)
+    assert refused.exit_code == 1 and "2:1 split" in refused.output  # type: ignore[attr-defined]
+    imp = invoke("ledger", "import", before_split, "--ledger", other)
     assert imp.exit_code == 0 and "1 grant(s) imported" in imp.output  # type: ignore[attr-defined]
     bad = CliRunner().invoke(
         main, ["ledger", "adjust", "--split", "x", "--date", "2007-01-02", "--ledger", str(ledger)]

@@ -98,6 +98,22 @@ def test_split_adjusts_reserve_caps_shares_and_prices_and_keeps_history(tmp_path
         assert book.record(PLAN, [grant("A", 15001, price="3.25")]).already == ["A"]
 
 
+def test_an_export_after_a_split_is_not_imported_with_wrong_numbers(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [grant("A", 15000)])
+        book.forfeit(PLAN, "A", 100, date(2005, 6, 1))
+        plain = book.export_csv(PLAN.id)
+        book.adjust(PLAN, 3, 2, date(2006, 1, 1))
+        split = book.export_csv(PLAN.id)
+    assert plain.splitlines()[1].endswith(",1:1") and split.splitlines()[1].endswith(",3:2")
+    with Ledger(tmp_path / "b.sqlite") as other:
+        with pytest.raises(LedgerError, match=r"adjusted for a 3:2 split \(Section 8"):
+            other.import_csv(PLAN, split)
+        assert other.grants() == []
+        other.import_csv(PLAN, plain)
+        assert other.pool(PLAN).used == 14900
+
+
 def test_splits_too_large_to_record_are_refused_and_change_nothing(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("A", 1000)])
