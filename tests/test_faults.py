@@ -148,7 +148,7 @@ def test_killed_at_any_moment_a_rerun_finishes_the_batch(
 def test_a_full_disk_leaves_the_ledger_unchanged(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import generator.pipeline as pipeline
+    import generator.publish as publish
 
     real_replace = os.replace
     calls = {"n": 0}
@@ -159,7 +159,7 @@ def test_a_full_disk_leaves_the_ledger_unchanged(
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline.os, "replace", full_disk)
+    monkeypatch.setattr(publish.os, "replace", full_disk)
     ledger = tmp_path / "l.sqlite"
     rows = [grant(grant_id=f"D-{i}", participant=f"Director {i}") for i in range(3)]
     with pytest.raises(OutputError, match="No space left on device"):
