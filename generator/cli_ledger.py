@@ -11,6 +11,7 @@ import click
 from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
+from .ledgercsv import export_csv, import_csv
 from .output import write_atomic
 from .plan import load_plan
 from .values import parse_date
@@ -128,7 +129,7 @@ def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> N
     with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
-            text = book.export_csv(terms.id)
+            text = export_csv(book, terms.id)
         if out is None:
             click.echo(text, nl=False)
         else:
@@ -144,5 +145,5 @@ def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> Non
     with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger)) as book:
-            done = book.import_csv(terms, csv_file.read_text(encoding="utf-8-sig"))
+            done = import_csv(book, terms, csv_file.read_text(encoding="utf-8-sig"))
         click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")

@@ -15,10 +15,8 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import hashlib
-import io
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,7 +30,6 @@ from typing import Any
 from .errors import GrantgenError
 from .plan import Plan
 from .records import GrantRecord
-from .values import parse_date, parse_price
 
 DEFAULT_LEDGER = "grantgen-ledger.sqlite"
 SCHEMA = """
@@ -243,14 +240,15 @@ class Ledger:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _ratio(self, plan_id: str) -> Fraction:
+    def ratio(self, plan_id: str) -> Fraction:
+        """The plan's cumulative split ratio (1 before any split)."""
         row = self.conn.execute(
             "SELECT ratio_num, ratio_den FROM pools WHERE plan_id = ?", (plan_id,)
         ).fetchone()
         return Fraction(row[0], row[1]) if row else Fraction(1)
 
     def pool(self, plan: Plan) -> Pool:
-        ratio = self._ratio(plan.id)
+        ratio = self.ratio(plan.id)
         rows = self.conn.execute(
             "SELECT grant_id, terms_hash, award_type, is_option, shares FROM grants "
             "WHERE plan_id = ?",
@@ -373,7 +371,7 @@ class Ledger:
         if shares <= 0:
             raise LedgerError("the number of shares to forfeit must be positive")
         with self.transaction() as conn:
-            return _forfeit(conn, plan, grant_id, shares, day)
+            return forfeit_in(conn, plan, grant_id, shares, day)
 
     def adjust(self, plan: Plan, new: int, old: int, day: date) -> dict[str, int]:
         """Section 8: a split of ``new`` shares for every ``old``; returns the pool change."""
@@ -390,7 +388,7 @@ class Ledger:
     def _adjust(self, plan: Plan, new: int, old: int, step: Fraction, day: date) -> dict[str, int]:
         with self.transaction() as conn:
             before = self.pool(plan)
-            ratio = self._ratio(plan.id) * step
+            ratio = self.ratio(plan.id) * step
             conn.execute(
                 "INSERT INTO pools (plan_id, ratio_num, ratio_den) VALUES (?,?,?) "
                 "ON CONFLICT(plan_id) DO UPDATE SET ratio_num = excluded.ratio_num, "
@@ -437,110 +435,9 @@ class Ledger:
 
     # --- export / import -------------------------------------------------------------------
 
-    def export_csv(self, plan_id: str | None = None) -> str:
-        from .output import neutralise_cell
 
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow((*EXPORT_COLUMNS, "split"))
-        ratios: dict[str, Fraction] = {}
-        for row in self.grants(plan_id):
-            ratio = ratios.setdefault(row["plan_id"], self._ratio(row["plan_id"]))
-            writer.writerow(
-                [neutralise_cell("" if row[c] is None else str(row[c])) for c in EXPORT_COLUMNS]
-                + [f"{ratio.numerator}:{ratio.denominator}"]
-            )
-        return buf.getvalue()
-
-    def import_csv(self, plan: Plan, text: str, *, source: str = "import") -> Recorded:
-        """Bring in an existing grant history (the format ``export`` writes)."""
-        from .output import restore_cell
-
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {
-            "grant_id",
-            "participant",
-            "grant_date",
-            "award_type",
-            "shares",
-            "exercise_price",
-        }
-        missing -= set(reader.fieldnames or [])
-        if missing:
-            raise LedgerError(f"the import file lacks the column(s): {', '.join(sorted(missing))}")
-        entries: list[tuple[Entry, int]] = []
-        for number, raw in enumerate(reader, start=2):
-            row = {k: restore_cell(v or "") for k, v in raw.items() if k}
-            try:
-                rec = GrantRecord(
-                    row=number,
-                    grant_id=row["grant_id"].strip(),
-                    participant=row["participant"].strip(),
-                    grant_date=parse_date(row["grant_date"]),
-                    shares=int(row.get("original_shares") or row["shares"]),
-                    exercise_price=parse_price(row.get("original_price") or row["exercise_price"]),
-                    award_type=row["award_type"].strip() or "option",
-                )
-                forfeited = int(row.get("forfeited") or 0)
-            except (ValueError, KeyError) as exc:
-                raise LedgerError(f"import row {number}: {exc}") from None
-            if not rec.grant_id or not rec.participant:
-                raise LedgerError(f"import row {number}: grant_id and participant are required")
-            split = (row.get("split") or "1:1").strip()
-            if split != "1:1":
-                raise LedgerError(
-                    f"import row {number}: grant {row.get('grant_id', '').strip()} comes from a "
-                    f"ledger whose shares were adjusted for a {split} split (Section "
-                    f"{plan.section('adjustments')}); its split-adjusted numbers cannot be "
-                    "imported exactly: copy that ledger file instead"
-                )
-            other_plan = (row.get("plan_id") or "").strip()
-            if other_plan and other_plan != plan.id:
-                raise LedgerError(
-                    f"import row {number}: grant {rec.grant_id} is under plan {other_plan}, "
-                    f"not {plan.id} (import it with that plan's file)"
-                )
-            if rec.award_type not in plan.award_types:
-                raise LedgerError(
-                    f"import row {number}: award type {rec.award_type!r} is not one the plan "
-                    f"allows ({', '.join(plan.award_types)})"
-                )
-            if forfeited < 0 or forfeited > rec.shares:
-                raise LedgerError(
-                    f"import row {number}: forfeited must be between 0 and the grant's "
-                    f"{rec.shares:,} original shares"
-                )
-            final = row.get("final_exercise_date") or ""
-            if final and parse_date(final) <= rec.grant_date:
-                raise LedgerError(
-                    f"import row {number}: final_exercise_date {final} is not after the grant "
-                    f"date {rec.grant_date.isoformat()}"
-                )
-            entries.append(
-                (
-                    Entry(
-                        rec,
-                        rec.award_type in plan.option_types,
-                        parse_date(final) if final else None,
-                        source,
-                    ),
-                    forfeited,
-                )
-            )
-
-        def all_or_nothing(result: Recorded) -> None:  # inside record()'s transaction
-            if result.refused:
-                first = next(iter(result.refused.items()))
-                raise LedgerError(f"import refused, nothing recorded: {first[0]}: {first[1]}")
-            for entry, forfeited in entries:
-                if forfeited and entry.record.grant_id in result.added:
-                    rec = entry.record
-                    _forfeit(self.conn, plan, rec.grant_id, forfeited, rec.grant_date)
-
-        return self.record(plan, [e for e, _ in entries], all_or_nothing)
-
-
-def _forfeit(conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date) -> int:
+def forfeit_in(conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date) -> int:
+    """:meth:`Ledger.forfeit` inside a transaction already open on ``conn``."""
     row = conn.execute(
         "SELECT shares, grant_date FROM grants WHERE grant_id = ? AND plan_id = ?",
         (grant_id, plan.id),
