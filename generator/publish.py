@@ -210,10 +210,10 @@ def merge_earlier(out: Path, made: list[dict[str, Any]]) -> None:
         source = earlier.get("input")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return
-    by_id = {d["grant_id"]: d for d in made}
+    by_pdf = {d["pdf"]: d for d in made}  # a grant's draft and final files are two documents
     for doc in listed if isinstance(listed, list) else []:
         try:
-            again = by_id.get(doc["grant_id"])
+            again = by_pdf.get(doc["pdf"])
             if again is not None:
                 if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
                     again["signed"] = doc["signed"]
@@ -226,8 +226,8 @@ def merge_earlier(out: Path, made: list[dict[str, Any]]) -> None:
                     raise ValueError(name)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        by_id[doc["grant_id"]] = {**doc, "input": doc.get("input", source)}
-        made.append(by_id[doc["grant_id"]])
+        by_pdf[doc["pdf"]] = {**doc, "input": doc.get("input", source)}
+        made.append(by_pdf[doc["pdf"]])
 
 
 def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:

@@ -245,7 +245,8 @@ def _check_approved(
 ) -> tuple[str | None, list[str]]:
     """The manifest entry this file's first revisions hash to, and any reason it is not the
     approved packet."""
-    by_name = next((d for d in docs if _stem(name) == _stem(str(d.get("pdf", "")))), None)
+    named = [d for d in docs if _stem(name) == _stem(str(d.get("pdf", "")))]  # final, draft
+    by_name = named[0] if named else None
     by_hash = {str(d.get("sha256", {}).get("pdf")): d for d in docs}
     first = sigs[0].byte_range
     match = next(
@@ -267,7 +268,7 @@ def _check_approved(
     end, entry = match
     grant_id = str(entry.get("grant_id"))
     problems: list[str] = []
-    if by_name is not None and by_name is not entry:
+    if by_name is not None and not any(d is entry for d in named):
         problems.append(f"the file is named for {by_name.get('grant_id')} but holds {grant_id}")
     texts: dict[int, list[str] | str] = {}
     approved = _text(data, end, texts)

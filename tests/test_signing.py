@@ -414,3 +414,13 @@ def test_generating_the_batch_again_keeps_the_signed_records(
     assert [d["signed"] for d in after["documents"]] == [d["signed"] for d in before["documents"]]
     table = run("verify", signed, "--trust", pki.ca)
     assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
+    # a draft run into the same folder adds its drafts; the final, signed documents stay
+    drafts = generate(
+        GenerateOptions(grants=root / "genuine.csv", out=signed, ledger=ledger, draft=True)
+    )
+    assert not drafts.errors, drafts.errors
+    listed = {d["pdf"]: d for d in manifest(signed)["documents"]}
+    assert set(listed) == {"SIG-001.pdf", "SIG-002.pdf", "SIG-001.draft.pdf", "SIG-002.draft.pdf"}
+    assert listed["SIG-001.pdf"]["signed"] == before["documents"][0]["signed"]
+    table = run("verify", signed, "--trust", pki.ca)
+    assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
