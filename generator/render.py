@@ -12,10 +12,11 @@ compiled Jinja templates are cached, so a batch compiles each template part once
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -237,20 +238,35 @@ class DocumentTemplate:
     def __init__(self, name: str, docx: bytes, env: SandboxedEnvironment | None = None) -> None:
         self.name = name
         self._env = env or make_environment()
-        self._docx = _preserve_spaces(docx)
-        self._prepared: dict[bool, _Prepared] = {False: self._prepare(self._docx)}
+        with self._unsound():
+            self._docx = _preserve_spaces(docx)
+            self._prepared: dict[bool, _Prepared] = {False: self._prepare(self._docx)}
 
     def _prepare(self, docx: bytes) -> _Prepared:
         return _Prepared(self.name, docx, self._env)
 
+    @contextlib.contextmanager
+    def _unsound(self) -> Iterator[None]:
+        """A template whose zip or XML is broken (a member missing, a truncated part) is
+        named, not reported as an unexpected error."""
+        try:
+            yield
+        except (TemplateError, jinja2.TemplateError):
+            raise
+        except Exception as exc:
+            raise TemplateError(
+                self.name, f"is not a sound Word document ({type(exc).__name__}: {exc})"
+            ) from exc
+
     def prepared(self, draft: bool = False) -> _Prepared:
         """The template taken apart (with the DRAFT mark in its headers for ``draft``)."""
         if draft not in self._prepared:
-            document = Document(io.BytesIO(self._docx))
-            _mark_draft(document)
-            buf = io.BytesIO()
-            document.save(buf)
-            self._prepared[draft] = self._prepare(_preserve_spaces(buf.getvalue()))
+            with self._unsound():
+                document = Document(io.BytesIO(self._docx))
+                _mark_draft(document)
+                buf = io.BytesIO()
+                document.save(buf)
+                self._prepared[draft] = self._prepare(_preserve_spaces(buf.getvalue()))
         return self._prepared[draft]
 
     @classmethod
@@ -315,9 +331,13 @@ class DocumentTemplate:
             raise TemplateError(self.name, f"tried an unsafe operation: {exc}") from exc
         except jinja2.TemplateError as exc:
             raise TemplateError(self.name, str(exc)) from exc
-        except (TypeError, ValueError, AttributeError, LookupError) as exc:
-            # e.g. {% include %} (templates have no loader: no file can be read)
-            raise TemplateError(self.name, f"cannot be rendered: {exc}") from exc
+        except TemplateError:
+            raise
+        except Exception as exc:
+            # e.g. {% include %} (templates have no loader: no file can be read), {{ 1/0 }}
+            raise TemplateError(
+                self.name, f"cannot be rendered ({type(exc).__name__}: {exc})"
+            ) from exc
         for member, xml in parts.items():
             _well_formed(self.name, member, xml)
         changed: dict[str, bytes] = {

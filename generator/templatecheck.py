@@ -162,9 +162,16 @@ def check_templates(
         except InputError as exc:
             problems.append(TemplateProblem(name, "unsafe file", exc.message))
             continue
-        problems += _structure(name, data)
         allowed = {"plan.docx": PLAN_FIELDS, CONSENT: CONSENT_FIELDS}.get(name, GRANT_FIELDS)
-        problems += _fields(name, data, allowed)
+        try:
+            problems += _structure(name, data)
+            problems += _fields(name, data, allowed)
+        except Exception as exc:  # a member missing, a truncated part: not a sound .docx
+            problems.append(
+                TemplateProblem(
+                    name, "not a Word document", f"cannot be read ({type(exc).__name__}: {exc})"
+                )
+            )
     if problems:
         return problems, None
     try:  # compile and render once: syntax errors, and fields misspelt below the top level

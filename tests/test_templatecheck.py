@@ -57,6 +57,7 @@ def edit(folder: Path, name: str, text: str, *, split: bool = False) -> None:
             "nosuchfilter",
         ),
         ("nso_agreement.docx", "{{ company.nmae }}", "template error", "nmae"),
+        ("nso_agreement.docx", "{{ 1/0 }}", "template error", "ZeroDivisionError"),
     ],
 )
 def test_each_problem_is_reported_with_file_and_text(
@@ -120,6 +121,35 @@ def test_zip_bomb_and_entities_in_a_template_are_refused(tmp_path: Path) -> None
             dst.writestr(item, data)
     problems, _ = check_templates(folder, PLAN)
     assert any("declares XML entities" in p.message for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("member", "damage", "needle"),
+    [
+        ("word/document.xml", None, "KeyError"),
+        ("word/document.xml", "truncate", "XMLSyntaxError"),
+    ],
+)
+@pytest.mark.parametrize("name", ["plan.docx", "acceptance.docx"])
+def test_a_broken_template_package_is_named(
+    tmp_path: Path, name: str, member: str, damage: str | None, needle: str
+) -> None:
+    folder = copy(tmp_path)
+    src = zipfile.ZipFile(templates_dir() / name)
+    with zipfile.ZipFile(folder / name, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == member:
+                if damage is None:
+                    continue
+                data = data[: len(data) // 2]
+            dst.writestr(item, data)
+    problems, templates = check_templates(folder, PLAN)
+    assert templates is None
+    assert [(p.template, p.kind) for p in problems] == [(name, "not a Word document")]
+    assert needle in problems[0].message
+    result = CliRunner().invoke(main, ["check-templates", str(folder)])
+    assert result.exit_code == 1 and "unexpected" not in result.output
 
 
 def one_paragraph(tmp_path: Path, text: str) -> DocumentTemplate:
