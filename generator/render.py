@@ -68,11 +68,22 @@ def format_price(value: Decimal) -> str:
 # --- the Jinja environment -----------------------------------------------------------------
 
 
+class NoValueError(Exception):
+    """An expression printed ``None``: a blank would come out as the word "None"."""
+
+
+def _printable(value: Any) -> Any:
+    """Every ``{{ … }}`` output passes here: ``None`` is an error, never the text "None"."""
+    if value is None:
+        raise NoValueError
+    return value
+
+
 class _Environment(SandboxedEnvironment):
-    """Sandboxed, strict, autoescaping; caches compiled templates by source text."""
+    """Sandboxed, strict, autoescaping, no None printed; caches compiled templates by source."""
 
     def __init__(self) -> None:
-        super().__init__(undefined=jinja2.StrictUndefined, autoescape=True)
+        super().__init__(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_printable)
         self._compiled: dict[str, jinja2.Template] = {}
         self.filters.update(longdate=format_date, money=format_price, number=format_shares)
 
@@ -326,6 +337,12 @@ class DocumentTemplate:
             field = _undefined_name(str(exc.message or exc))
             raise TemplateError(
                 self.name, f"names the field {field!r}, which has no value", field=field
+            ) from exc
+        except NoValueError as exc:
+            raise TemplateError(
+                self.name,
+                "has an expression that gives no value (None), which would print as "
+                "the word None: every {{ … }} must give the text of a blank",
             ) from exc
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(self.name, f"tried an unsafe operation: {exc}") from exc

@@ -58,6 +58,7 @@ def edit(folder: Path, name: str, text: str, *, split: bool = False) -> None:
         ),
         ("nso_agreement.docx", "{{ company.nmae }}", "template error", "nmae"),
         ("nso_agreement.docx", "{{ 1/0 }}", "template error", "ZeroDivisionError"),
+        ("nso_agreement.docx", "Name: {{ officer.get('nmae') }}", "template error", "None"),
     ],
 )
 def test_each_problem_is_reported_with_file_and_text(
