@@ -128,11 +128,20 @@ def _w(tag: str) -> str:
     return f"{{{_W}}}{tag}"
 
 
+def _hidden(run: Any) -> bool:
+    """A run formatted as hidden text (Word's ``vanish``): not printed, so not in the PDF."""
+    props = run.find(_w("rPr"))
+    if props is None:
+        return False
+    mark = props.find(_w("vanish"))
+    return mark is not None and mark.get(_w("val"), "true") not in ("0", "false", "off")
+
+
 def _text(p: Any) -> str:
-    """A paragraph's text, tracked deletions left out."""
+    """A paragraph's text as printed: tracked deletions and hidden text left out."""
     out = []
     for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
-        if any(a.tag == _w("del") for a in el.iterancestors()):
+        if any(a.tag == _w("del") or (a.tag == _w("r") and _hidden(a)) for a in el.iterancestors()):
             continue
         out.append(el.text or "" if el.tag == _w("t") else " ")
     return normalise("".join(out))
@@ -234,7 +243,7 @@ class DeviationCheck:
         if key in self._clean:
             return []
         paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")))
-        found = compare(paragraphs, self.form, participant=participant)
+        found = compare(paragraphs, self.form, participant=participant, values=values)
         if not found:
             self._clean.add(key)
         return found
@@ -252,11 +261,17 @@ def find_deviations(
 
 
 def compare(
-    paragraphs: Sequence[str], form: Sequence[FormSentence], *, participant: str | None = None
+    paragraphs: Sequence[str],
+    form: Sequence[FormSentence],
+    *,
+    participant: str | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> list[Deviation]:
-    """The deviations of rendered ``paragraphs`` (normalised text) from the form's sentences."""
+    """The deviations of rendered ``paragraphs`` (normalised text) from the form's sentences.
+    ``values``: the agreement's own blanks (``grant_date``, ``shares``, ``exercise_price``, as
+    written), which its date, share and price blanks must then hold exactly."""
     name = normalise(participant) if participant else None
-    patterns = list({fs.text: pattern(fs.text, name) for fs in form}.items())
+    patterns = list({fs.text: pattern(fs.text, name, values) for fs in form}.items())
     rendered: list[_Rendered] = []
     part: Part = "agreement"
     for paragraph in paragraphs:
@@ -271,7 +286,7 @@ def compare(
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             continue
-        out += _pair(list(form[i1:i2]), rendered[j1:j2], name)
+        out += _pair(list(form[i1:i2]), rendered[j1:j2], name, values)
     return out
 
 
@@ -285,7 +300,12 @@ def _words_similarity(form: str, rendered: str) -> float:
 PAIR_RATIO = 0.5
 
 
-def _pair(form: list[FormSentence], rendered: list[_Rendered], name: str | None) -> list[Deviation]:
+def _pair(
+    form: list[FormSentence],
+    rendered: list[_Rendered],
+    name: str | None,
+    values: Mapping[str, str] | None = None,
+) -> list[Deviation]:
     """Removed, added and changed sentences of one differing stretch, in order: the pairs of
     most similar sentences (in order, at least :data:`PAIR_RATIO` alike) are ``changed``."""
     n, m = len(form), len(rendered)
@@ -304,7 +324,7 @@ def _pair(form: list[FormSentence], rendered: list[_Rendered], name: str | None)
             and sim[i][j] >= PAIR_RATIO
             and best[i][j] == sim[i][j] + best[i + 1][j + 1]
         ):
-            out.append(_changed(form[i], rendered[j], name))
+            out.append(_changed(form[i], rendered[j], name, values))
             i, j = i + 1, j + 1
         elif i < n and (j == m or best[i][j] == best[i + 1][j]):
             out.append(Deviation("removed", form[i].part, form[i].text, None, ()))
@@ -338,8 +358,13 @@ def word_diff(a: str, b: str) -> tuple[tuple[str, str], ...]:
     return tuple(runs)
 
 
-def _changed(form: FormSentence, rendered: _Rendered, name: str | None) -> Deviation:
-    filled = fill_blanks(form.text, rendered.text, name)
+def _changed(
+    form: FormSentence,
+    rendered: _Rendered,
+    name: str | None,
+    values: Mapping[str, str] | None = None,
+) -> Deviation:
+    filled = fill_blanks(form.text, rendered.text, name, values)
     return Deviation(
         "changed", form.part, form.text, rendered.text, word_diff(filled, rendered.text)
     )

@@ -10,6 +10,7 @@ and lines, the running header and DRAFT marks are no part of the comparison.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -141,36 +142,76 @@ def _form_paragraphs(lines: list[str]) -> list[str]:
 # --- blanks --------------------------------------------------------------------------------
 
 
-def blank_regex(sentence: str, m: re.Match[str], participant: str | None) -> str:
-    """What the blank ``m`` of ``sentence`` may hold (the participant's name, when known)."""
+def blank_regex(
+    sentence: str,
+    m: re.Match[str],
+    participant: str | None,
+    values: Mapping[str, str] | None = None,
+) -> str:
+    """What the blank ``m`` of ``sentence`` may hold: the participant's name, and with
+    ``values`` (an agreement's own ``grant_date``, ``shares`` and ``exercise_price``, as the
+    form writes them) exactly that value, else any value of the blank's kind."""
     blank = m.group()
     if blank.startswith("$"):
-        return PRICE
+        return _exact(values, "exercise_price") or PRICE
     if "," in blank:
-        return DATE
+        return _exact(values, "grant_date") or DATE
     if sentence[m.end() :].startswith(" shares"):
-        return NUMBER
+        return _exact(values, "shares") or NUMBER
     return re.escape(participant) if participant else ANY
 
 
-def pattern(sentence: str, participant: str | None) -> re.Pattern[str]:
+def _expected(sentence: str, m: re.Match[str], values: Mapping[str, str]) -> str | None:
+    """The agreement's own value for a date, shares or price blank."""
+    blank = m.group()
+    if blank.startswith("$"):
+        name = "exercise_price"
+    elif "," in blank:
+        name = "grant_date"
+    elif sentence[m.end() :].startswith(" shares"):
+        name = "shares"
+    else:
+        return None
+    value = values.get(name)
+    return normalise(value) if value else None
+
+
+def _exact(values: Mapping[str, str] | None, name: str) -> str | None:
+    value = (values or {}).get(name)
+    return re.escape(normalise(value)) if value else None
+
+
+def pattern(
+    sentence: str, participant: str | None, values: Mapping[str, str] | None = None
+) -> re.Pattern[str]:
     """A form sentence as a pattern matching it with its blanks filled, ending at a space or
     at the end of the text."""
     parts, pos = [], 0
     for m in BLANK.finditer(sentence):
         parts.append(re.escape(sentence[pos : m.start()]))
-        parts.append(f"(?:{blank_regex(sentence, m, participant)})")
+        parts.append(f"(?:{blank_regex(sentence, m, participant, values)})")
         pos = m.end()
     parts.append(re.escape(sentence[pos:]))
     return re.compile("".join(parts) + r"(?=\s|$)")
 
 
-def fill_blanks(form: str, rendered: str, participant: str | None = None) -> str:
-    """The form sentence with each blank filled with the value the rendered sentence holds at
-    that place, where it can be found (so a diff shows the edit, not the blanks)."""
+def fill_blanks(
+    form: str,
+    rendered: str,
+    participant: str | None = None,
+    values: Mapping[str, str] | None = None,
+) -> str:
+    """The form sentence with each blank filled: with the agreement's own value where
+    ``values`` has it (so a wrong value shows in the diff), else with the value the rendered
+    sentence holds at that place, where it can be found (so a diff shows the edit, not the
+    blanks)."""
     out, pos = [], 0
     for m in BLANK.finditer(form):
         out.append(form[pos : m.start()])
+        if values and (expected := _expected(form, m, values)):
+            out.append(expected)
+            pos = m.end()
+            continue
         kind = blank_regex(form, m, participant)
         before = BLANK.sub("", form[max(0, m.start() - 24) : m.start()])
         after = BLANK.sub("", form[m.end() : m.end() + 24])

@@ -26,10 +26,12 @@ from pypdf import PdfReader
 from generator.convert import Converter
 from generator.deviations import (
     Deviation,
+    DeviationCheck,
     DeviationError,
     enforce,
     find_deviations,
 )
+from generator.documents import blank_values
 from generator.output import restore_cell
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.plan import load_plan
@@ -509,6 +511,46 @@ def test_an_edit_beside_a_blank_is_not_taken_for_the_value(tmp_path: Path) -> No
         (found,) = find_deviations(path, FORM, participant=participant)
         assert found.kind == "changed"
         assert [d for d in found.diff if d[0] != "equal"] == [("insert", "an individual,")]
+
+
+def test_a_hidden_sentence_is_found_missing(tmp_path: Path) -> None:
+    def hide(document: docx.document.Document) -> None:
+        (paragraph,) = [p for p in document.paragraphs if "This option may not be sold" in p.text]
+        for run in paragraph.runs:
+            run.font.hidden = True  # Word's hidden text: not printed, not in the PDF
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", hide)
+    for participant, path in _render(templates, tmp_path):
+        (found,) = find_deviations(path, FORM, participant=participant)
+        assert found.kind == "removed"
+        assert found.form is not None and found.form.startswith("This option may not be sold")
+
+
+@pytest.mark.parametrize(
+    ("blank", "written", "expected"),
+    [
+        ("{{ shares }}", "15,000", "shares"),  # typed in, not the grant's own number
+        ("{{ exercise_price }}", "${{ shares }}", "exercise_price"),  # another value
+        ("{{ grant_date }}", "May 16, 2005", "grant_date"),
+    ],
+)
+def test_a_blank_must_hold_the_grants_own_value(
+    tmp_path: Path, blank: str, written: str, expected: str
+) -> None:
+    templates = edit_templates(tmp_path, "nso_agreement.docx", replace_text(blank, written))
+    check = DeviationCheck(FORM)
+    record = dataclasses.replace(
+        read_grants(SAMPLE).records[0], shares=1002, grant_date=date(2005, 6, 1)
+    )
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    values = blank_values(record)
+    (found,) = check.check(rendered.body, values, record.participant)
+    assert found.kind == "changed" and found.part == "agreement"
+    deleted = [text for op, text in found.diff if op == "delete"]
+    assert deleted and all(w in values[expected].split() for t in deleted for w in t.split())
+    # the bundled template, same grant: its blanks hold its values, no deviation
+    plain = TemplateSet(TEMPLATES).render_grant_parts(record, PLAN)
+    assert check.check(plain.body, values, record.participant) == []
 
 
 def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
