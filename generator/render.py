@@ -399,14 +399,24 @@ DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
 
 
 def _mark_draft(document: Any) -> None:
-    """Put the DRAFT mark first in every section's header, so it is on every page."""
+    """Put the DRAFT mark first in every header a page can show, so it is on every page: the
+    default header, and the first-page and even-page headers where the template uses them
+    (Word's "Different first page" and "Different odd and even pages")."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt, RGBColor
 
+    even_pages = document.settings.odd_and_even_pages_header_footer
+    defined: set[str] = set()  # header kinds an earlier section defines (later ones inherit)
     for section in document.sections:
-        for header in (section.header, section.first_page_header, section.even_page_header):
-            if header.is_linked_to_previous and header is not section.header:
-                continue
+        kinds = [("default", section.header)]
+        if section.different_first_page_header_footer:
+            kinds.append(("first", section.first_page_header))
+        if even_pages:
+            kinds.append(("even", section.even_page_header))
+        for kind, header in kinds:
+            if header.is_linked_to_previous and kind in defined:
+                continue  # shows the earlier section's header, marked already
+            defined.add(kind)
             header.is_linked_to_previous = False
             first = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
             mark = first.insert_paragraph_before()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import docx
+import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
@@ -12,6 +15,7 @@ from generator.cli import main
 from generator.ledger import Ledger
 from generator.plan import load_plan
 from generator.render import DRAFT_MARK
+from generator.resources import templates_dir
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
 
@@ -106,6 +110,37 @@ def test_generate_refuses_the_grant_that_overflows_the_reserve(
     assert sorted(p.name for p in (tmp_path / "o2").glob("*.pdf")) == ["R1.pdf", "R3.pdf"]
     with Ledger(ledger) as book:
         assert book.pool(PLAN).available == 0
+
+
+@pytest.mark.parametrize("option", ["different first page", "different odd and even pages"])
+def test_draft_mark_is_on_every_page_whatever_the_header_options(
+    tmp_path: Path, soffice: str, option: str
+) -> None:
+    templates = tmp_path / "t"
+    shutil.copytree(templates_dir(), templates)
+    for name in ("nso_agreement.docx", "acceptance.docx"):
+        document = docx.Document(str(templates / name))
+        if option == "different first page":
+            document.sections[0].different_first_page_header_footer = True
+        else:
+            document.settings.odd_and_even_pages_header_footer = True
+        document.save(str(templates / name))
+    path = write_csv(tmp_path / "g.csv", [grant(grant_id="D1")])
+    out = tmp_path / "o"
+    r = invoke(
+        "generate",
+        path,
+        "-o",
+        out,
+        "--ledger",
+        tmp_path / "l.sqlite",
+        "--draft",
+        "--templates",
+        templates,
+    )
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    pages = pdf_text(out / "D1.draft.pdf")
+    assert [n for n, page in enumerate(pages, 1) if DRAFT_MARK not in page] == []
 
 
 def test_draft_marks_every_page_has_no_fields_and_records_nothing(
