@@ -13,6 +13,7 @@ of every page as before, and once more where a block starts.
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Sequence
@@ -22,6 +23,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import pikepdf
 
 from .convert import Converter, Outcome
 from .errors import ConvertError
@@ -177,7 +180,7 @@ def write_consent(
             outcome = converter.submit(source, work / "pdf", weight).result()
         if outcome.pdf is None:
             raise ConvertError(f"the board consent could not be converted: {outcome.error}")
-        write_atomic(pdf, outcome.pdf.read_bytes())
+        write_atomic(pdf, stable_pdf(outcome.pdf))
     return docx, pdf
 
 
@@ -222,5 +225,21 @@ def finish_consent(pending: PendingConsent, outdir: Path) -> tuple[Path, Path]:
     if outcome.pdf is None:
         raise ConvertError(f"the board consent could not be converted: {outcome.error}")
     pdf = docx.with_suffix(".pdf")
-    write_atomic(pdf, outcome.pdf.read_bytes())
+    write_atomic(pdf, stable_pdf(outcome.pdf))
     return docx, pdf
+
+
+def stable_pdf(path: Path) -> bytes:
+    """LibreOffice's PDF without its creation time, with an identifier derived from its
+    content: the same consent gives the same bytes on every run."""
+    with pikepdf.open(path) as pdf:
+        for key in ("/DocChecksum", "/ID"):  # LibreOffice's, made with the time in them
+            if key in pdf.trailer:
+                del pdf.trailer[key]
+        if "/Info" in pdf.trailer:
+            for key in ("/CreationDate", "/ModDate"):
+                if key in pdf.docinfo:
+                    del pdf.docinfo[key]
+        buf = io.BytesIO()
+        pdf.save(buf, deterministic_id=True)
+    return buf.getvalue()

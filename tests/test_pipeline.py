@@ -289,3 +289,7 @@ def test_same_input_gives_identical_files(
     again = generate(GenerateOptions(grants=SAMPLE, out=tmp_path / "again"))
     for first, second in zip(batch.documents, again.documents, strict=True):
         assert first.sha256 == second.sha256
+    for name in ("board_consent.pdf", "board_consent.docx", "packet.pdf"):
+        assert (batch.out / "review" / name).read_bytes() == (
+            tmp_path / "again" / "review" / name
+        ).read_bytes(), name
