@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -82,7 +83,9 @@ def make_documents(
     plan_job = converter.cached(plan_docx, pdf_dir)
     prep = templates.agreement.prepared(options.draft)
     against_form = DeviationCheck(form_text())
-    size = max(1, min(CHUNK, math.ceil(total / converter.jobs)))
+    # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
+    # on the agreements converted together, so --jobs must not change a packet's bytes
+    size = max(1, min(CHUNK, math.ceil(total / (os.cpu_count() or 1))))
     pending: deque[_Chunk] = deque()
     hashes: dict[Path, str] = {}  # each DOCX's sha256, taken while it is in memory
 

@@ -293,3 +293,13 @@ def test_same_input_gives_identical_files(
         assert (batch.out / "review" / name).read_bytes() == (
             tmp_path / "again" / "review" / name
         ).read_bytes(), name
+
+
+def test_the_number_of_workers_does_not_change_the_files(tmp_path: Path, soffice: str) -> None:
+    from generator.pipeline import GenerateOptions, generate
+
+    runs = [
+        generate(GenerateOptions(grants=SAMPLE, out=tmp_path / f"jobs{jobs}", jobs=jobs))
+        for jobs in (1, 2)
+    ]
+    assert [d.sha256 for d in runs[0].documents] == [d.sha256 for d in runs[1].documents]
