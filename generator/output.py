@@ -104,8 +104,8 @@ def work_dir(out: Path) -> Iterator[Path]:
 def _remove_if_abandoned(folder: Path) -> None:
     import time
 
-    try:  # a folder just made by a run starting now may not hold its lock yet
-        if time.time() - folder.stat().st_mtime < 60:
+    try:  # a folder made in the last moments by a run starting now may not hold its lock yet
+        if time.time() - folder.stat().st_mtime < 2:
             return
     except OSError:
         return

@@ -245,3 +245,18 @@ def test_rerunning_part_of_a_batch_keeps_its_documents(tmp_path: Path, soffice: 
     generate(GenerateOptions(grants=one, out=out, ledger=ledger))
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert sorted(d["grant_id"] for d in manifest["documents"]) == ["P-1", "P-2"]
+
+
+def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(
+    tmp_path: Path, soffice: str
+) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    left = out / ".grantgen-work-killed"
+    left.mkdir()
+    (left / ".lock").write_bytes(b"")  # its run is gone: nobody holds the lock
+    (left / "chunk000000.docx").write_bytes(b"partial")
+    old = time.time() - 3
+    os.utime(left, (old, old))
+    generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert not list(out.glob(".grantgen-work-*"))
