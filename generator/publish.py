@@ -130,7 +130,7 @@ def publish(
         for s in staged
     ]
 
-    def publish(rec: Recorded) -> None:
+    def place_files(rec: Recorded) -> None:
         os.sync()  # the staged files reach the disk before they are renamed into place
         move(rec.added + rec.already)
         _sync_dir(result.out)
@@ -140,7 +140,7 @@ def publish(
             # the files are moved into place inside the ledger transaction: if a move fails
             # (disk full, folder gone), the transaction rolls back and the files placed so
             # far are taken away again, so the ledger and the folder agree
-            recorded = book.record(plan, entries, publish)
+            recorded = book.record(plan, entries, place_files)
     except BaseException:
         for path in placed:
             path.unlink(missing_ok=True)
