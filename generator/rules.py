@@ -17,7 +17,7 @@ from decimal import Decimal
 from .errors import RecordError
 from .ledger import Pool, terms_hash
 from .plan import Plan
-from .prices import PriceTable
+from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
 
@@ -122,6 +122,30 @@ def final_exercise_date(record: GrantRecord, plan: Plan) -> date:
 # --- per-grant rules ---------------------------------------------------------------------
 
 
+def _is_option(rec: GrantRecord, plan: Plan) -> bool:
+    """An Option of the Plan: a type it lists as an option, or an incentive option (refused
+    by Section 5(a) unless a substitute, but an Option still)."""
+    return rec.award_type in plan.option_types or rec.award_type == "incentive_option"
+
+
+def _substitute_option(rec: GrantRecord, plan: Plan) -> bool:
+    """Section 5(f) waives Sections 2 and 5 for Options granted in substitution only."""
+    return rec.substitute and _is_option(rec, plan)
+
+
+def _quote(rec: GrantRecord, ctx: Context) -> Quote | None:
+    """The last reported sale on or before the grant date, when the stock was traded then
+    (a reported price at most :data:`STALE_QUOTE_DAYS` before it) or no fair market value is
+    given; None where Section 5(b)(2), the Board's fair market value, applies instead."""
+    if ctx.prices is None:
+        return None
+    quote = ctx.prices.on_or_before(rec.grant_date)
+    if quote is None:
+        return None
+    stale = (rec.grant_date - quote.day).days > STALE_QUOTE_DAYS
+    return None if stale and rec.fair_market_value is not None else quote
+
+
 def _finding(
     rec: GrantRecord, rule: str, section: str, severity: str, message: str, column: str | None
 ) -> Finding:
@@ -130,7 +154,7 @@ def _finding(
 
 def eligibility(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 2: awards go only to directors who are not employees of the Company."""
-    if rec.is_employee and not rec.substitute:
+    if rec.is_employee and not _substitute_option(rec, ctx.plan):
         yield _finding(
             rec,
             "eligibility",
@@ -146,7 +170,7 @@ def award_type(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 5(a): options are nonstatutory; the award type must be one the plan allows."""
     plan = ctx.plan
     if rec.award_type == "incentive_option":
-        if not plan.incentive_options and not rec.substitute:
+        if not plan.incentive_options and not _substitute_option(rec, plan):
             yield _finding(
                 rec,
                 "nonstatutory",
@@ -169,13 +193,18 @@ def award_type(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
 
 
 def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
-    """Section 5(b): the price is the last reported sale price on the grant date (or the
-    nearest preceding day with one); where not traded, the Board's fair market value."""
+    """Section 5(b): an Option's price is the last reported sale price on the grant date (or
+    the nearest preceding day with one); only where the stock is not traded, the Board's fair
+    market value."""
     plan, section = ctx.plan, ctx.plan.section("exercise_price")
-    if rec.substitute:
-        return
+    if not _is_option(rec, plan) or _substitute_option(rec, plan):
+        return  # 5(b) prices Options; a substitute Option is exempt (5(f))
     given = format_price(rec.exercise_price)
-    if rec.fair_market_value is not None or plan.exercise_price == "fair_market_value":
+    traded = _quote(rec, ctx) if plan.exercise_price == "last_sale" else None
+    fair_value = plan.exercise_price == "fair_market_value" or (
+        rec.fair_market_value is not None and traded is None
+    )
+    if fair_value:
         if rec.fair_market_value is None:
             yield _finding(
                 rec,
@@ -217,13 +246,18 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         else f"{format_date(quote.day)}, the nearest preceding day with a reported price"
     )
     if rec.exercise_price != quote.close:
+        board = (
+            "; a fair market value applies only where the stock is not traded"
+            if rec.fair_market_value is not None
+            else ""
+        )
         yield _finding(
             rec,
             "exercise-price",
             section,
             ERROR,
             f"exercise price {given} given; the Plan requires {format_price(quote.close)}, the "
-            f"last reported sale price on {when}",
+            f"last reported sale price on {when}{board}",
             "exercise_price",
         )
     if (rec.grant_date - quote.day).days > STALE_QUOTE_DAYS:
@@ -242,8 +276,8 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
 def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 5(c) and Agreement 1: the option expires on the tenth anniversary."""
     plan, section = ctx.plan, ctx.plan.section("term")
-    if rec.substitute:
-        return
+    if not _is_option(rec, plan) or _substitute_option(rec, plan):
+        return  # 5(c) sets an Option's term; a substitute Option is exempt (5(f))
     final = final_exercise_date(rec, plan)
     asked: list[tuple[date, str]] = []
     if rec.final_exercise_date is not None:
@@ -263,6 +297,16 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 f"{format_date(final)}, {plan.term_years} years from the grant date",
                 column,
             )
+        elif day <= rec.grant_date:
+            yield _finding(
+                rec,
+                "term",
+                section,
+                ERROR,
+                f"asks for a Final Exercise Date of {format_date(day)}, not after the grant "
+                f"date {format_date(rec.grant_date)}",
+                column,
+            )
         elif day < final:
             yield _finding(
                 rec,
@@ -270,7 +314,8 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 section,
                 WARNING,
                 f"asks for a Final Exercise Date of {format_date(day)}, but the agreement "
-                f"fixes it at the tenth anniversary, {format_date(final)}",
+                f"fixes it at the {plan.term_years}-year anniversary of the grant date, "
+                f"{format_date(final)}",
                 column,
             )
 
@@ -299,17 +344,29 @@ def plan_term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
 
 
 def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
-    """Section 5(f): substitute options in a merger, notwithstanding Section 5 and Section 2."""
-    if rec.substitute:
+    """Section 5(f): substitute Options in a merger, notwithstanding Section 5 and Section 2."""
+    if not rec.substitute:
+        return
+    if not _is_option(rec, ctx.plan):
         yield _finding(
             rec,
             "substitute",
             ctx.plan.section("substitute"),
-            NOTE,
-            "substitute option: the limits of Section 5 (exercise price, term, incentive "
-            "options) and Section 2 (eligibility) are waived for it",
+            ERROR,
+            f"only Options may be granted in substitution; a {rec.award_type!r} award gets no "
+            "waiver of Sections 2 and 5",
             "substitute",
         )
+        return
+    yield _finding(
+        rec,
+        "substitute",
+        ctx.plan.section("substitute"),
+        NOTE,
+        "substitute option: the limits of Section 5 (exercise price, term, incentive "
+        "options) and Section 2 (eligibility) are waived for it",
+        "substitute",
+    )
 
 
 RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
@@ -360,27 +417,25 @@ def check(
 
 def _facts(rec: GrantRecord, ctx: Context) -> Facts:
     final = final_exercise_date(rec, ctx.plan)
-    if rec.substitute:
+    if _substitute_option(rec, ctx.plan):
         return Facts(final, price_source="substitute option (Section 5(f))")
-    if rec.fair_market_value is not None:
+    quote = _quote(rec, ctx) if ctx.plan.exercise_price == "last_sale" else None
+    if rec.fair_market_value is not None and quote is None:
         return Facts(final, rec.fair_market_value, rec.grant_date, "fair market value (Board)")
-    if ctx.prices is not None:
-        quote = ctx.prices.on_or_before(rec.grant_date)
-        if quote is not None:
-            kind = (
-                "close on grant date"
-                if quote.day == rec.grant_date
-                else "close, nearest preceding day"
-            )
-            return Facts(final, quote.close, quote.day, f"{kind} {quote.day.isoformat()}")
+    if quote is not None:
+        kind = (
+            "close on grant date" if quote.day == rec.grant_date else "close, nearest preceding day"
+        )
+        return Facts(final, quote.close, quote.day, f"{kind} {quote.day.isoformat()}")
     return Facts(final)
 
 
 def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Finding]:
     plan = ctx.plan
-    needs_quote = (
-        any(not r.substitute and r.fair_market_value is None for r in records)
-        and plan.exercise_price == "last_sale"
+    needs_quote = plan.exercise_price == "last_sale" and any(  # even with a fair market
+        # value: only the price file says whether the stock was traded (Section 5(b)(2))
+        _is_option(r, plan) and not _substitute_option(r, plan)
+        for r in records
     )
     if ctx.prices is None and needs_quote:
         yield Finding(

@@ -153,8 +153,35 @@ def test_section_5b_stale_price_is_a_warning() -> None:
 def test_section_5b_board_fair_market_value_when_not_traded() -> None:
     ok = rec(fair_market_value=Decimal("2.00"), exercise_price=Decimal("2.00"))
     assert rules_of(ok, prices=None) == []
-    (f,) = findings(replace(ok, exercise_price=Decimal("2.50")), prices=None)
+    (f,) = [f for f in findings(replace(ok, exercise_price=Decimal("2.50")), prices=None) if f.row]
     assert f.rule == "exercise-price" and "$2.00" in f.message
+    # no price file: whether the stock was traded is not known, and the batch says so
+    assert rules_of(ok, prices=None, severity=WARNING) == [(None, "exercise-price")]
+    # not traded: no reported price on or near the grant date (the last one is months before)
+    quiet = PriceTable({date(2005, 1, 3): Decimal("3.00")}, source="p.csv")
+    assert rules_of(ok, prices=quiet) == []
+    assert check([ok], PLAN, quiet, empty_pool()).facts[2].price_source.startswith("fair market")
+
+
+def test_section_5b_a_fair_market_value_does_not_replace_the_traded_price() -> None:
+    """5(b)(2) applies only where the stock is not traded: a price file with the day's sale
+    price wins over a fair market value column."""
+    low = rec(fair_market_value=Decimal("1.00"), exercise_price=Decimal("1.00"))
+    (f,) = findings(low)
+    assert (f.rule, f.section, f.column) == ("exercise-price", "5(b)", "exercise_price")
+    assert "$3.31" in f.message and "only where the stock is not traded" in f.message
+    assert rules_of(replace(low, exercise_price=Decimal("3.31"))) == []
+
+
+def test_section_5c_a_final_date_not_after_the_grant_is_refused() -> None:
+    assert rules_of(rec(final_exercise_date=date(2005, 5, 20))) == [(2, "term")]
+    (f,) = findings(rec(final_exercise_date=date(2010, 5, 20)))
+    assert f.severity == WARNING and "10-year anniversary of the grant date" in f.message
+
+
+def test_section_5b_and_5c_apply_to_options_only() -> None:
+    stock = rec(award_type="restricted_stock", exercise_price=Decimal("0.01"), term_years=20)
+    assert rules_of(stock) == []
 
 
 def test_no_price_file_is_one_batch_warning() -> None:
@@ -207,6 +234,9 @@ def test_section_5f_substitute_waives_sections_2_and_5_with_a_note() -> None:
     assert [(f.rule, f.severity, f.section) for f in got] == [("substitute", NOTE, "5(f)")]
     # 10(c) and 4(a) still apply to substitutes
     assert rules_of(replace(sub, grant_date=date(2014, 1, 2))) == [(2, "plan-term")]
+    # only Options are granted in substitution: restricted stock to an employee is refused
+    stock = replace(sub, award_type="restricted_stock", term_years=None)
+    assert rules_of(stock) == [(2, "eligibility"), (2, "substitute")]
 
 
 def test_repeated_participant_on_same_date_warns() -> None:
