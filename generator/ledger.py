@@ -136,6 +136,8 @@ class Pool:
     """Outstanding shares of recorded awards other than options."""
     known: dict[str, str] = field(default_factory=dict)
     """Recorded grant ids → their terms hash."""
+    elsewhere: dict[str, str] = field(default_factory=dict)
+    """Grant ids recorded under another plan → that plan's id (grant ids are unique)."""
     by_type: dict[str, int] = field(default_factory=dict)
     """Outstanding shares by award type."""
 
@@ -263,6 +265,11 @@ class Ledger:
             non_option_cap=int(plan.non_option_cap * ratio),
             non_option_used=sum(r[4] for r in rows if not r[3]),
             known={r[0]: r[1] for r in rows},
+            elsewhere=dict(
+                self.conn.execute(
+                    "SELECT grant_id, plan_id FROM grants WHERE plan_id != ?", (plan.id,)
+                ).fetchall()
+            ),
             by_type=by_type,
         )
 
@@ -310,6 +317,12 @@ class Ledger:
             for entry in entries:
                 rec = entry.record
                 digest = terms_hash(rec)
+                if rec.grant_id in pool.elsewhere:
+                    result.refused[rec.grant_id] = (
+                        f"grant id {rec.grant_id} is already in the ledger under plan "
+                        f"{pool.elsewhere[rec.grant_id]}"
+                    )
+                    continue
                 if rec.grant_id in pool.known:
                     if pool.known[rec.grant_id] == digest:
                         result.already.append(rec.grant_id)

@@ -487,6 +487,19 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
     for rec in records:
         if rec.row in refused:
             continue
+        if rec.grant_id in pool.elsewhere:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "ledger-conflict",
+                    "ledger",
+                    ERROR,
+                    f"grant id {rec.grant_id} is already in the ledger under plan "
+                    f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique",
+                    "grant_id",
+                )
+            )
+            continue
         if rec.grant_id in pool.known:
             if pool.known[rec.grant_id] != terms_hash(rec):
                 report.findings.append(

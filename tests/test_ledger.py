@@ -41,6 +41,20 @@ def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
         assert (pool.used, pool.available) == (3000, PLAN.reserve - 3000)
 
 
+def test_a_grant_id_under_another_plan_is_refused_not_a_crash(tmp_path: Path) -> None:
+    from generator.rules import check
+
+    other = replace(PLAN, id="other-plan")
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(other, [grant("A", 1000)])
+        got = book.record(PLAN, [grant("A", 1000), grant("B", 10)])
+        assert got.added == ["B"] and "under plan other-plan" in got.refused["A"]
+        report = check([grant("A", 5).record], PLAN, None, book.pool(PLAN))
+        assert [(f.rule, f.column) for f in report.findings if f.severity == "error"] == [
+            ("ledger-conflict", "grant_id")
+        ]
+
+
 def test_reserve_is_rechecked_inside_the_transaction(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("BIG", PLAN.reserve - 10)])
