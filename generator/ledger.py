@@ -189,12 +189,17 @@ class Ledger:
     """One SQLite ledger file. Use as a context manager."""
 
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        """Open (or, with ``create``, create) the ledger at ``path``. Without ``create`` the
+        file is only read: its contents are copied into memory, so checking a batch against
+        a ledger never changes it, and a ledger that does not exist reads as empty."""
         self.path = Path(path)
-        if not create and not self.path.exists():
+        read_only = not create
+        if read_only and not self.path.exists():
             self.conn = sqlite3.connect(":memory:", isolation_level=None)
         else:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                if not read_only:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
                 self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
             except (OSError, sqlite3.Error) as exc:
                 raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
@@ -205,7 +210,13 @@ class Ledger:
                 if (present := _columns(self.conn, table))
                 for column in sorted(columns - present)
             ]
-            if not missing:
+            if not missing and read_only:
+                copy = sqlite3.connect(":memory:", isolation_level=None)
+                self.conn.backup(copy)
+                self.conn.close()
+                self.conn = copy
+                self.conn.executescript(SCHEMA)
+            elif not missing:
                 self.conn.execute("PRAGMA journal_mode=WAL")
                 self.conn.execute("PRAGMA synchronous=FULL")
                 self.conn.executescript(SCHEMA)

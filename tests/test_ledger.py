@@ -203,6 +203,25 @@ def test_validate_never_creates_a_ledger_file(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+def test_reading_a_ledger_never_changes_the_file(tmp_path: Path) -> None:
+    real = tmp_path / "l.sqlite"
+    with Ledger(real) as book:
+        book.record(PLAN, [grant("A", 1000)])
+    empty, other = tmp_path / "empty.sqlite", tmp_path / "other.db"
+    empty.write_bytes(b"")
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    conn.commit()
+    conn.close()
+    before = {p: p.read_bytes() for p in (real, empty, other)}
+    with Ledger(real, create=False) as book:
+        assert book.pool(PLAN).used == 1000 and "A" in book.pool(PLAN).known
+    for path in (empty, other):
+        with Ledger(path, create=False) as book:
+            assert book.pool(PLAN).used == 0
+    assert {p: p.read_bytes() for p in before} == before
+
+
 operations = st.lists(
     st.one_of(
         st.tuples(
