@@ -73,13 +73,20 @@ def load_prices(path: str | Path) -> PriceTable:
     prices: dict[date, Decimal] = {}
     for number, line in lines[1:]:
         cells = next(csv.reader(io.StringIO(line)))
+        if len(cells) <= max(di, ci):
+            raise InputError(
+                str(file),
+                f"line {number}: {len(cells)} cell(s), the header has {len(names)} ({line!r})",
+            )
         try:
             day = parse_date(cells[di])
+        except ValueError as exc:
+            raise InputError(str(file), f"line {number}: date: {exc} ({line!r})") from None
+        try:
             close = parse_price(cells[ci])
-        except (ValueError, IndexError) as exc:
-            raise InputError(
-                str(file), f"line {number}: {exc or 'missing a cell'} ({line!r})"
-            ) from None
+        except ValueError as exc:
+            reason = str(exc).replace("the exercise price", "the closing price")
+            raise InputError(str(file), f"line {number}: close: {reason} ({line!r})") from None
         if day in prices and prices[day] != close:
             raise InputError(
                 str(file), f"line {number}: {day} is listed twice with different prices"

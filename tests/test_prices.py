@@ -44,6 +44,8 @@ def test_lookup_copes_with_weekends_holidays_and_gaps(tmp_path: Path) -> None:
         ("day,price\n2005-01-01,1\n", "date and close"),
         ("date,close\n2005-02-30,1\n", "line 2"),
         ("date,close\n2005-01-03,abc\n", "line 2"),
+        ("date,close\n2005-01-03\n", r"line 2: 1 cell\(s\), the header has 2"),
+        ("date,close\n2005-01-03,-3\n", "line 2: close: the closing price must be positive"),
         ("date,close\n2005-01-03,1\n2005-01-03,2\n", "twice"),
         ("# only a comment\n", "no prices"),
     ],
