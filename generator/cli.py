@@ -26,6 +26,7 @@ from .cliutil import (
     read_options,
     verbose,
 )
+from .errors import GrantgenError
 from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
 
 
@@ -269,7 +270,12 @@ def validate_command(
     """
     reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
-        checked = check_batch(grants, plan, prices, ledger, read=reading)
+        try:
+            checked = check_batch(grants, plan, prices, ledger, read=reading)
+        except GrantgenError as exc:
+            if fmt == "json":  # a file that cannot be checked: still JSON on stdout
+                click.echo(json.dumps({"findings": [], "summary": None, "error": str(exc)}))
+            raise
         summary = checked.summary()
         if fmt == "json":
             findings = [f.as_dict() for f in checked.findings]

@@ -59,6 +59,15 @@ def test_validate_json_lists_every_finding_with_section(tmp_path: Path) -> None:
     assert data["summary"]["refused"] == 4 and data["summary"]["ok"] == 1
 
 
+def test_validate_json_reports_a_file_that_cannot_be_checked_as_json(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("grant_id,participant,grant_date,shares\nA,Ann,2005-05-16,100\n", "utf-8")
+    r = CliRunner().invoke(main, ["validate", str(path), "--format", "json"])
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert data["findings"] == [] and "missing required column(s): exercise_price" in data["error"]
+
+
 def test_validate_warnings_pass_unless_strict(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "g.csv", [grant()])
     assert invoke("validate", path).exit_code == 0  # type: ignore[attr-defined]
