@@ -292,6 +292,8 @@ def validate_command(
                 f"{summary['available_after']:,} after."
             )
         failed = summary["errors"] > 0 or (strict and summary["warnings"] > 0)
+        if failed and not summary["errors"] and fmt != "json":
+            click.echo(f"--strict: the {summary['warnings']} warning(s) refuse the batch.")
         sys.exit(1 if failed else 0)
 
 

@@ -266,3 +266,9 @@ def test_strict_refuses_an_edited_template_unless_deviations_are_accepted(
     assert manifest["review"]["deviations"] >= 1
     consent = "\n".join(pdf_text(tmp_path / "o2" / "review" / "board_consent.pdf"))
     assert "Alex Example" in consent and "Bo\n" not in consent
+
+
+def test_validate_strict_says_the_warnings_refuse_the_batch(tmp_path: Path) -> None:
+    r = invoke("validate", SAMPLE, "--strict")  # no price file: one batch warning
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    assert "--strict: the 1 warning(s) refuse the batch." in r.output  # type: ignore[attr-defined]
