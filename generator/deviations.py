@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -38,8 +38,10 @@ from .form import (
     Part,
     boundaries,
     fill_blanks,
+    filled_in,
     form_sentences,
     ignored,
+    is_label,
     normalise,
     pattern,
 )
@@ -161,9 +163,18 @@ def document_paragraphs(docx: Path) -> list[str]:
     return body_paragraphs(body)
 
 
-def body_paragraphs(body: Any) -> list[str]:
-    """:func:`document_paragraphs` of a parsed ``<w:body>`` element."""
+def body_paragraphs(body: Any, known: Collection[str] | None = None) -> list[str]:
+    """:func:`document_paragraphs` of a parsed ``<w:body>`` element. With ``known`` (the
+    agreement's own values, normalised), a signature-block line is left out only when it
+    holds nothing else: ``Name: <the participant>`` is, ``Name: <a sentence>`` is not."""
     out: list[str] = []
+
+    def skipped(text: str, address: bool) -> bool:
+        if not (address or ignored(text)):
+            return False
+        if known is None or not (address or is_label(text)):
+            return True
+        return filled_in(text, known)
 
     def walk(container: Any, in_cell: bool) -> None:
         address = False
@@ -172,7 +183,7 @@ def body_paragraphs(body: Any) -> list[str]:
                 text = _text(child)
                 if in_cell and ADDRESS.match(text):
                     address = True  # the lines after it are the participant's address
-                if not address and not ignored(text):
+                if not skipped(text, address):
                     out.append(text)
             elif child.tag == _w("tbl"):
                 for row in child.iterchildren(_w("tr")):
@@ -242,7 +253,8 @@ class DeviationCheck:
                 key = key.replace(str(escape(value)), f"\x00{role}\x00")
         if key in self._clean:
             return []
-        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")))
+        known = {normalise(v) for v in values.values() if v}
+        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), known)
         found = compare(paragraphs, self.form, participant=participant, values=values)
         if not found:
             self._clean.add(key)

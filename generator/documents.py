@@ -149,7 +149,7 @@ def make_documents(
         for i, record in enumerate(records, start=first):
             doc = templates.render_grant_parts(record, plan, draft=options.draft)
             deviations[record.grant_id] = against_form.check(
-                doc.body, blank_values(record), record.participant
+                doc.body, blank_values(record, plan), record.participant
             )
             source = work / f"g{i:06d}.docx"
             source.write_bytes(doc.docx)
@@ -171,8 +171,9 @@ def make_documents(
     return staged
 
 
-def blank_values(record: GrantRecord) -> dict[str, str]:
-    """The form's blanks as one agreement fills them."""
+def blank_values(record: GrantRecord, plan: Plan | None = None) -> dict[str, str]:
+    """The form's blanks as one agreement fills them, and (with ``plan``) the signing
+    officer's name and title its signature block shows."""
     values = {
         "participant": record.participant,
         "grant_date": format_date(record.grant_date),
@@ -180,6 +181,10 @@ def blank_values(record: GrantRecord) -> dict[str, str]:
         "exercise_price": format_price(record.exercise_price),
     }
     values.update({f"address{n}": line for n, line in enumerate(record.address)})
+    if plan is not None:
+        values["officer_name"] = plan.company.officer.name
+        values["officer_title"] = plan.company.officer.title
+        values["company"] = plan.company.name
     return values
 
 

@@ -10,7 +10,7 @@ and lines, the running header and DRAFT marks are no part of the comparison.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -89,6 +89,20 @@ def sentences(text: str) -> list[str]:
 def ignored(text: str) -> bool:
     """Empty, a signature-block label or line, the running header or a DRAFT mark."""
     return not text or any(p.match(text) for p in (_LINE, _LABEL, _HEADER, _DRAFT))
+
+
+def is_label(text: str) -> bool:
+    """A signature-block label line: ``Dated:``, ``By:``, ``Name: …``, ``PARTICIPANT:`` …"""
+    return bool(_LABEL.match(text))
+
+
+def filled_in(text: str, known: Collection[str]) -> bool:
+    """A signature-block line holding only what the block is for: a label (``Name:``) with
+    nothing, a line of underscores, or one of the agreement's own values (``known``,
+    normalised) after it; or such a line or value alone (an address line)."""
+    m = _LABEL.match(text)
+    rest = text[m.end() :].strip() if m else text.strip()
+    return not rest or bool(_LINE.fullmatch(rest)) or rest in known
 
 
 # --- the form ------------------------------------------------------------------------------

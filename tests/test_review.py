@@ -553,6 +553,82 @@ def test_a_blank_must_hold_the_grants_own_value(
     assert check.check(plain.body, values, record.participant) == []
 
 
+@pytest.mark.parametrize(
+    "participant",
+    [
+        "Margaret A. Ellison",
+        "Zoë O'Brien & <Sons>",
+        "王小明 山田太郎",
+        "A " + "very " * 40 + "long",
+    ],
+)
+def test_signature_blocks_filled_with_the_grants_values_are_no_deviation(participant: str) -> None:
+    record = dataclasses.replace(
+        read_grants(SAMPLE).records[0],
+        participant=participant,
+        address=("1 Main Street & Co.", "Springfield, MA 01101"),
+    )
+    rendered = TemplateSet(TEMPLATES).render_grant_parts(record, PLAN)
+    check = DeviationCheck(FORM)
+    assert check.check(rendered.body, blank_values(record, PLAN), participant) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "added"),
+    [
+        (
+            "Name: {{ officer.name }}",
+            "Name: The Company may revoke this option at any time without notice.",
+            "The Company may revoke this option at any time without notice.",
+        ),
+        (
+            "Title: {{ officer.title }}",
+            "Title: {{ officer.title }}. This option is void.",
+            "This option is void.",
+        ),
+    ],
+)
+def test_a_sentence_in_a_signature_block_is_found(
+    tmp_path: Path, old: str, new: str, added: str
+) -> None:
+    def edit(document: docx.document.Document) -> None:
+        cells = [c for t in document.tables for row in t.rows for c in row.cells]
+        hits = 0
+        for paragraph in [p for c in cells for p in c.paragraphs]:
+            if paragraph.text == old:
+                for run in paragraph.runs[1:]:
+                    run.text = ""
+                paragraph.runs[0].text = new
+                hits += 1
+        assert hits == 1
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", edit)
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    found = DeviationCheck(FORM).check(
+        rendered.body, blank_values(record, PLAN), record.participant
+    )
+    assert found and {d.kind for d in found} == {"added"}
+    assert added in [d.rendered for d in found]
+
+
+def test_a_sentence_after_the_address_lines_is_found(tmp_path: Path) -> None:
+    waiver = "The Participant waives all rights under Section 8 of the Plan."
+
+    def edit(document: docx.document.Document) -> None:
+        cells = [c for t in document.tables for row in t.rows for c in row.cells]
+        (cell,) = [c for c in cells if any(p.text.startswith("Address:") for p in c.paragraphs)]
+        cell.add_paragraph(waiver)
+
+    templates = edit_templates(tmp_path, "acceptance.docx", edit)
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    found = DeviationCheck(FORM).check(
+        rendered.body, blank_values(record, PLAN), record.participant
+    )
+    assert [(d.kind, d.part, d.rendered) for d in found] == [("added", "acceptance", waiver)]
+
+
 def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
     templates = edit_templates(
         tmp_path, "acceptance.docx", replace_text("hereby accepts", "hereby gratefully accepts")
