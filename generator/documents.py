@@ -171,9 +171,9 @@ def make_documents(
     return staged
 
 
-def blank_values(record: GrantRecord, plan: Plan | None = None) -> dict[str, str]:
-    """The form's blanks as one agreement fills them, and (with ``plan``) the signing
-    officer's name and title its signature block shows."""
+def blank_values(record: GrantRecord, plan: Plan) -> dict[str, str]:
+    """The form's blanks as one agreement fills them, and the company and signing officer
+    its signature block shows (what a signature-block line may hold)."""
     values = {
         "participant": record.participant,
         "grant_date": format_date(record.grant_date),
@@ -181,10 +181,9 @@ def blank_values(record: GrantRecord, plan: Plan | None = None) -> dict[str, str
         "exercise_price": format_price(record.exercise_price),
     }
     values.update({f"address{n}": line for n, line in enumerate(record.address)})
-    if plan is not None:
-        values["officer_name"] = plan.company.officer.name
-        values["officer_title"] = plan.company.officer.title
-        values["company"] = plan.company.name
+    values["officer_name"] = plan.company.officer.name
+    values["officer_title"] = plan.company.officer.title
+    values["company"] = plan.company.name
     return values
 
 

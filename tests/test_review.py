@@ -543,7 +543,7 @@ def test_a_blank_must_hold_the_grants_own_value(
         read_grants(SAMPLE).records[0], shares=1002, grant_date=date(2005, 6, 1)
     )
     rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
-    values = blank_values(record)
+    values = blank_values(record, PLAN)
     (found,) = check.check(rendered.body, values, record.participant)
     assert found.kind == "changed" and found.part == "agreement"
     deleted = [text for op, text in found.diff if op == "delete"]
