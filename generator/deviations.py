@@ -165,8 +165,9 @@ def document_paragraphs(docx: Path) -> list[str]:
 
 def body_paragraphs(body: Any, known: Collection[str] | None = None) -> list[str]:
     """:func:`document_paragraphs` of a parsed ``<w:body>`` element. With ``known`` (the
-    agreement's own values, normalised), a signature-block line is left out only when it
-    holds nothing else: ``Name: <the participant>`` is, ``Name: <a sentence>`` is not."""
+    agreement's own values, normalised and case-folded), a signature-block line is left out
+    only when it holds nothing else: ``Name: <the participant>`` is, ``Name: <a sentence>``
+    is not."""
     out: list[str] = []
 
     def skipped(text: str, address: bool) -> bool:
@@ -253,7 +254,7 @@ class DeviationCheck:
                 key = key.replace(str(escape(value)), f"\x00{role}\x00")
         if key in self._clean:
             return []
-        known = {normalise(v) for v in values.values() if v}
+        known = {normalise(v).casefold() for v in values.values() if v}
         paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), known)
         found = compare(paragraphs, self.form, participant=participant, values=values)
         if not found:

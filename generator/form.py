@@ -99,10 +99,11 @@ def is_label(text: str) -> bool:
 def filled_in(text: str, known: Collection[str]) -> bool:
     """A signature-block line holding only what the block is for: a label (``Name:``) with
     nothing, a line of underscores, or one of the agreement's own values (``known``,
-    normalised) after it; or such a line or value alone (an address line)."""
+    normalised and case-folded: ``{{ officer.title|upper }}`` is still the title) after it;
+    or such a line or value alone (an address line)."""
     m = _LABEL.match(text)
     rest = text[m.end() :].strip() if m else text.strip()
-    return not rest or bool(_LINE.fullmatch(rest)) or rest in known
+    return not rest or bool(_LINE.fullmatch(rest)) or rest.casefold() in known
 
 
 # --- the form ------------------------------------------------------------------------------

@@ -612,6 +612,23 @@ def test_a_sentence_in_a_signature_block_is_found(
     assert added in [d.rendered for d in found]
 
 
+def test_a_signature_block_value_in_capitals_is_no_deviation(tmp_path: Path) -> None:
+    def edit(document: docx.document.Document) -> None:
+        cells = [c for t in document.tables for row in t.rows for c in row.cells]
+        (paragraph,) = [
+            p for c in cells for p in c.paragraphs if p.text == "Title: {{ officer.title }}"
+        ]
+        for run in paragraph.runs[1:]:
+            run.text = ""
+        paragraph.runs[0].text = "Title: {{ officer.title|upper }}"
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", edit)
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    check = DeviationCheck(FORM)
+    assert check.check(rendered.body, blank_values(record, PLAN), record.participant) == []
+
+
 def test_a_sentence_after_the_address_lines_is_found(tmp_path: Path) -> None:
     waiver = "The Participant waives all rights under Section 8 of the Plan."
 
