@@ -487,44 +487,32 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
     for rec in records:
         if rec.row in refused:
             continue
+        conflict = None
         if rec.grant_id in pool.elsewhere:
+            conflict = (
+                f"grant id {rec.grant_id} is already in the ledger under plan "
+                f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique"
+            )
+        elif rec.grant_id in pool.known and pool.known[rec.grant_id] != terms_hash(rec):
+            conflict = f"grant id {rec.grant_id} is already in the ledger with different terms"
+        if conflict is not None:
             report.findings.append(
-                _finding(
-                    rec,
-                    "ledger-conflict",
-                    "ledger",
-                    ERROR,
-                    f"grant id {rec.grant_id} is already in the ledger under plan "
-                    f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique",
-                    "grant_id",
-                )
+                _finding(rec, "ledger-conflict", "ledger", ERROR, conflict, "grant_id")
             )
             continue
         if rec.grant_id in pool.known:
-            if pool.known[rec.grant_id] != terms_hash(rec):
-                report.findings.append(
-                    _finding(
-                        rec,
-                        "ledger-conflict",
-                        "ledger",
-                        ERROR,
-                        f"grant id {rec.grant_id} is already in the ledger with different terms",
-                        "grant_id",
-                    )
+            report.findings.append(
+                _finding(
+                    rec,
+                    "already-recorded",
+                    "ledger",
+                    NOTE,
+                    "already recorded in the ledger with the same terms; not counted again",
+                    None,
                 )
-            else:
-                report.findings.append(
-                    _finding(
-                        rec,
-                        "already-recorded",
-                        "ledger",
-                        NOTE,
-                        "already recorded in the ledger with the same terms; not counted again",
-                        None,
-                    )
-                )
+            )
             continue
-        is_option = rec.award_type in plan.option_types or rec.award_type == "incentive_option"
+        is_option = _is_option(rec, plan)
         if rec.shares > available:
             report.findings.append(
                 _finding(
