@@ -157,6 +157,22 @@ def _form_paragraphs(lines: list[str]) -> list[str]:
 # --- blanks --------------------------------------------------------------------------------
 
 
+#: What a blank of each kind may hold, when the agreement's own value is not known.
+_KIND_REGEX = {"exercise_price": PRICE, "grant_date": DATE, "shares": NUMBER}
+
+
+def _kind(sentence: str, m: re.Match[str]) -> str | None:
+    """The value the blank ``m`` of ``sentence`` stands for (None: the participant's name)."""
+    blank = m.group()
+    if blank.startswith("$"):
+        return "exercise_price"
+    if "," in blank:
+        return "grant_date"
+    if sentence[m.end() :].startswith(" shares"):
+        return "shares"
+    return None
+
+
 def blank_regex(
     sentence: str,
     m: re.Match[str],
@@ -166,34 +182,18 @@ def blank_regex(
     """What the blank ``m`` of ``sentence`` may hold: the participant's name, and with
     ``values`` (an agreement's own ``grant_date``, ``shares`` and ``exercise_price``, as the
     form writes them) exactly that value, else any value of the blank's kind."""
-    blank = m.group()
-    if blank.startswith("$"):
-        return _exact(values, "exercise_price") or PRICE
-    if "," in blank:
-        return _exact(values, "grant_date") or DATE
-    if sentence[m.end() :].startswith(" shares"):
-        return _exact(values, "shares") or NUMBER
-    return re.escape(participant) if participant else ANY
+    kind = _kind(sentence, m)
+    if kind is None:
+        return re.escape(participant) if participant else ANY
+    expected = _expected(sentence, m, values or {})
+    return re.escape(expected) if expected else _KIND_REGEX[kind]
 
 
 def _expected(sentence: str, m: re.Match[str], values: Mapping[str, str]) -> str | None:
     """The agreement's own value for a date, shares or price blank."""
-    blank = m.group()
-    if blank.startswith("$"):
-        name = "exercise_price"
-    elif "," in blank:
-        name = "grant_date"
-    elif sentence[m.end() :].startswith(" shares"):
-        name = "shares"
-    else:
-        return None
-    value = values.get(name)
+    kind = _kind(sentence, m)
+    value = values.get(kind) if kind else None
     return normalise(value) if value else None
-
-
-def _exact(values: Mapping[str, str] | None, name: str) -> str | None:
-    value = (values or {}).get(name)
-    return re.escape(normalise(value)) if value else None
 
 
 def pattern(
