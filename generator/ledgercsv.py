@@ -98,7 +98,7 @@ def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -
             (
                 Entry(
                     rec,
-                    rec.award_type in plan.option_types,
+                    plan.is_option(rec.award_type),
                     parse_date(final) if final else None,
                     source,
                 ),

@@ -116,6 +116,12 @@ class Plan:
     def section(self, key: str) -> str:
         return self.sections[key]
 
+    def is_option(self, award_type: str) -> bool:
+        """An Option of the Plan: a type it lists as an option, or an incentive option
+        (refused by Section 5(a) unless a substitute, but an Option still). The rules and the
+        ledger both count shares with this, so the Section 4(b) figures agree."""
+        return award_type in self.option_types or award_type == "incentive_option"
+
 
 class _Reader:
     """Typed access to a TOML table, naming the full key in every error."""

@@ -123,7 +123,7 @@ def publish(
     entries = [
         Entry(
             s.record,
-            s.record.award_type in plan.option_types,
+            plan.is_option(s.record.award_type),
             report.facts[s.record.row].final_exercise_date,
             f"generate {options.grants.name}",
         )

@@ -123,9 +123,7 @@ def final_exercise_date(record: GrantRecord, plan: Plan) -> date:
 
 
 def _is_option(rec: GrantRecord, plan: Plan) -> bool:
-    """An Option of the Plan: a type it lists as an option, or an incentive option (refused
-    by Section 5(a) unless a substitute, but an Option still)."""
-    return rec.award_type in plan.option_types or rec.award_type == "incentive_option"
+    return plan.is_option(rec.award_type)
 
 
 def _substitute_option(rec: GrantRecord, plan: Plan) -> bool:

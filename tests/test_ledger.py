@@ -26,7 +26,7 @@ def grant(gid: str, shares: int, kind: str = "option", price: str = "3.25") -> E
     rec = GrantRecord(
         2, gid, f"Director {gid}", date(2005, 5, 16), shares, Decimal(price), award_type=kind
     )
-    return Entry(rec, kind in PLAN.option_types, date(2015, 5, 16), "test")
+    return Entry(rec, PLAN.is_option(kind), date(2015, 5, 16), "test")
 
 
 def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
@@ -176,6 +176,30 @@ def test_an_import_is_all_or_nothing(tmp_path: Path, row: str, needle: str) -> N
         import_csv(book, PLAN, IMPORT_HEAD + good)  # alone it goes in, with its forfeiture
         (only,) = book.grants()
         assert (only["shares"], only["forfeited"]) == (600, 400)
+
+
+def test_an_incentive_option_counts_as_an_option_in_the_ledger_as_in_the_rules(
+    tmp_path: Path,
+) -> None:
+    """Section 4(b) caps awards other than Options; an incentive stock option is an Option
+    whether or not the plan file lists it among option_types, for validate and ledger alike."""
+    from generator.rules import check
+
+    isos = replace(
+        PLAN,
+        award_types=(*PLAN.award_types, "incentive_option"),
+        incentive_options=True,
+        non_option_cap=500,
+    )
+    row = "I-1,atg-1999,Ann,2005-05-16,incentive_option,1000,3.25,0,2015-05-16\n"
+    with Ledger(tmp_path / "l.sqlite") as book:
+        done = import_csv(book, isos, IMPORT_HEAD + row)  # over the 500 non-option cap
+        assert done.added == ["I-1"]
+        pool = book.pool(isos)
+        assert (pool.used, pool.non_option_used) == (1000, 0)
+        rec = replace(grant("I-2", 1000).record, award_type="incentive_option")
+        report = check([rec], isos, None, pool)
+        assert not [f for f in report.findings if f.severity == "error"]
 
 
 def test_export_import_round_trip_with_hostile_names(tmp_path: Path) -> None:
