@@ -516,6 +516,4 @@ def parse_split(text: str) -> tuple[int, int]:
 
 
 def entries_for(records: Iterable[GrantRecord], plan: Plan, finals: dict[int, date]) -> list[Entry]:
-    return [
-        Entry(r, plan.is_option(r.award_type), finals.get(r.row), "generate") for r in records
-    ]
+    return [Entry(r, plan.is_option(r.award_type), finals.get(r.row), "generate") for r in records]
