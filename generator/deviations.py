@@ -13,14 +13,20 @@ Not compared: the running header (``Grant … · …``), the DRAFT mark, and the
 labels and lines (``Dated:``, ``By:``, ``PARTICIPANT:``, ``Name: …``, ``Title: …``,
 ``Address:`` and the address lines after it, lines of underscores), which the form lays out as
 blanks and the templates fill in.
+
+Headers, footers and footnotes are read too: the form has none of its own, so any text there
+other than a page number, the DRAFT mark, the running header or one of the agreement's own
+values (the company's name, say) is ``added`` -- a sentence slipped into a footer is reported
+like one in the body.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import zipfile
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +47,7 @@ from .form import (
     filled_in,
     form_sentences,
     ignored,
+    ignored_mark,
     is_label,
     normalise,
     pattern,
@@ -58,6 +65,7 @@ __all__ = [
     "enforce",
     "find_deviations",
     "form_sentences",
+    "margin_deviations",
     "word_diff",
 ]
 
@@ -130,6 +138,20 @@ def _w(tag: str) -> str:
     return f"{{{_W}}}{tag}"
 
 
+#: The root elements of the parts that print around the body, and what a deviation there is in.
+_MARGINS: dict[str, Part] = {_w("hdr"): "header", _w("ftr"): "footer", _w("footnotes"): "footnote"}
+#: A page number as a header or footer prints it: ``-1-``, ``- 2 -``, ``Page 3``, ``3 of 4``.
+_PAGE_LINE = re.compile(
+    r"[-\u2013\u2014\s]*(?:page\s*)?\d+(?:\s*of\s*\d+)?[-\u2013\u2014\s]*", re.I
+)
+_RUNNING = re.compile(r"Grant (\S+) \u00b7 (.+)")
+_MARGIN_RELS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer",
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes",
+)
+
+
 def _hidden(run: Any) -> bool:
     """A run formatted as hidden text (Word's ``vanish``): not printed, so not in the PDF."""
     props = run.find(_w("rPr"))
@@ -198,6 +220,61 @@ def body_paragraphs(body: Any, known: Collection[str] | None = None) -> list[str
     return out
 
 
+def _margin_line(text: str, known: Collection[str] | None, grant_id: str | None) -> bool:
+    """Whether a header/footer/footnote paragraph holds only what a margin may: nothing, a page
+    number, the DRAFT mark, the running header, or (with ``known``) one of the agreement's own
+    values. Without ``known`` (a file read on its own) any running header passes."""
+    if not text or _PAGE_LINE.fullmatch(text) or ignored_mark(text):
+        return True
+    running = _RUNNING.fullmatch(text)
+    if (
+        running
+        and grant_id in (None, running[1])
+        and (known is None or running[2].casefold() in known)
+    ):
+        return True
+    return known is not None and filled_in(text, known)
+
+
+def margin_deviations(
+    parts: Iterable[bytes], known: Collection[str] | None = None, grant_id: str | None = None
+) -> list[Deviation]:
+    """``added`` deviations for the text of rendered header, footer and footnotes parts
+    (their XML) that a margin should not hold (see :func:`_margin_line`)."""
+    out: list[Deviation] = []
+    for xml in parts:
+        try:
+            root = parse_xml(xml)
+        except etree.XMLSyntaxError:
+            continue  # the render refuses malformed parts; nothing printed to compare
+        part = _MARGINS.get(root.tag)
+        if part is None:
+            continue
+        for p in root.iter(_w("p")):
+            if p.find(f".//{_w('p')}") is not None:
+                continue  # a text box's paragraphs are read on their own
+            text = _text(p)
+            if not _margin_line(text, known, grant_id):
+                out.append(Deviation("added", part, None, text, (("insert", text),)))
+    return out
+
+
+def margin_parts(package: zipfile.ZipFile) -> list[bytes]:
+    """The header, footer and footnotes parts the document body refers to."""
+    try:
+        rels = parse_xml(package.read("word/_rels/document.xml.rels"))
+    except (KeyError, etree.XMLSyntaxError):
+        return []
+    out = []
+    for rel in rels:
+        target = rel.get("Target", "")
+        if rel.get("Type") in _MARGIN_RELS and rel.get("TargetMode") != "External":
+            name = target.lstrip("/") if target.startswith("/") else f"word/{target}"
+            with contextlib.suppress(KeyError):
+                out.append(package.read(name))
+    return out
+
+
 @dataclass(frozen=True)
 class _Rendered:
     text: str
@@ -244,12 +321,23 @@ class DeviationCheck:
         self.form = form_sentences(form_text)
         self._clean: set[str] = set()
 
-    def check(self, body_xml: str, values: Mapping[str, str], participant: str) -> list[Deviation]:
-        """The deviations of one rendered ``<w:body>``; ``values``: its blanks, by name."""
+    def check(
+        self,
+        body_xml: str,
+        values: Mapping[str, str],
+        participant: str,
+        *,
+        margins: Sequence[bytes] = (),
+        grant_id: str | None = None,
+    ) -> list[Deviation]:
+        """The deviations of one rendered ``<w:body>``; ``values``: its blanks, by name;
+        ``margins``: its rendered header, footer and footnotes parts (``grant_id`` is what
+        the running header names)."""
         from markupsafe import escape
 
-        key = body_xml
-        for role, value in sorted(values.items(), key=lambda kv: -len(kv[1])):
+        named = dict(values, grant_id=grant_id or "")
+        key = "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)])
+        for role, value in sorted(named.items(), key=lambda kv: -len(kv[1])):
             if value:  # as the autoescaping template wrote it into the XML
                 key = key.replace(str(escape(value)), f"\x00{role}\x00")
         if key in self._clean:
@@ -257,6 +345,7 @@ class DeviationCheck:
         known = {normalise(v).casefold() for v in values.values() if v}
         paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), known)
         found = compare(paragraphs, self.form, participant=participant, values=values)
+        found += margin_deviations(margins, known, grant_id)
         if not found:
             self._clean.add(key)
         return found
@@ -268,9 +357,13 @@ def find_deviations(
     """Every sentence where the rendered agreement (with its acceptance page) differs from the
     form, blanks aside. ``participant``: the name the participant blank must hold (without it,
     that blank matches any text, so an edit right beside the name could hide in it)."""
-    return compare(
+    found = compare(
         document_paragraphs(agreement_docx), form_sentences(form_text), participant=participant
     )
+    with zipfile.ZipFile(agreement_docx) as package:
+        margins = margin_parts(package)
+    known = {normalise(participant).casefold()} if participant else None
+    return found + margin_deviations(margins, known)
 
 
 def compare(

@@ -149,7 +149,11 @@ def make_documents(
         for i, record in enumerate(records, start=first):
             doc = templates.render_grant_parts(record, plan, draft=options.draft)
             deviations[record.grant_id] = against_form.check(
-                doc.body, blank_values(record, plan), record.participant
+                doc.body,
+                blank_values(record, plan),
+                record.participant,
+                margins=list(doc.parts.values()),
+                grant_id=record.grant_id,
             )
             source = work / f"g{i:06d}.docx"
             source.write_bytes(doc.docx)

@@ -17,7 +17,7 @@ from typing import Literal
 
 from .errors import GrantgenError
 
-Part = Literal["agreement", "acceptance"]
+Part = Literal["agreement", "acceptance", "header", "footer", "footnote"]
 
 AGREEMENT_TITLE = "NONSTATUTORY STOCK OPTION AGREEMENT"
 ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
@@ -31,6 +31,8 @@ _LABEL = re.compile(r"^(?:Dated|Date|By|Name|Title|Address|Participant)\s*:", re
 _LINE = re.compile(r"^[_\s]*_[_\s]*$")
 _HEADER = re.compile(r"^Grant \S+ \u00b7 ")
 _DRAFT = re.compile(r"^DRAFT\b")
+#: The mark a ``--draft`` batch puts at the top of every page.
+DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
 _BOUNDARY = re.compile(r"(?<=[.:?!])\s+(?=[A-Z0-9\"'(\[$])")
 _INITIALS = re.compile(r"(?:[a-z]\.)*[a-z0-9]")
 #: Words after whose period a sentence does not end (``Group, Inc. 1999 …``, ``A. Ellison``).
@@ -89,6 +91,11 @@ def sentences(text: str) -> list[str]:
 def ignored(text: str) -> bool:
     """Empty, a signature-block label or line, the running header or a DRAFT mark."""
     return not text or any(p.match(text) for p in (_LINE, _LABEL, _HEADER, _DRAFT))
+
+
+def ignored_mark(text: str) -> bool:
+    """The DRAFT mark, or the word DRAFT alone."""
+    return text in (DRAFT_MARK, "DRAFT")
 
 
 def is_label(text: str) -> bool:

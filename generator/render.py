@@ -32,6 +32,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
 from .errors import TemplateError
+from .form import DRAFT_MARK
 from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
 from .plan import Plan
 from .records import GrantRecord
@@ -393,9 +394,6 @@ def _well_formed(template: str, member: str, xml: bytes) -> None:
         raise TemplateError(
             template, f"rendering {member} gave malformed Word XML ({exc}); check its tags"
         ) from exc
-
-
-DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
 
 
 def _mark_draft(document: Any) -> None:

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from generator.cli import main
+from generator.form import DRAFT_MARK
 from generator.ledger import Ledger
 from generator.plan import load_plan
-from generator.render import DRAFT_MARK
 from generator.resources import templates_dir
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv

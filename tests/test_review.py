@@ -30,6 +30,7 @@ from generator.deviations import (
     DeviationError,
     enforce,
     find_deviations,
+    margin_deviations,
 )
 from generator.documents import blank_values
 from generator.output import restore_cell
@@ -644,6 +645,81 @@ def test_a_sentence_after_the_address_lines_is_found(tmp_path: Path) -> None:
         rendered.body, blank_values(record, PLAN), record.participant
     )
     assert [(d.kind, d.part, d.rendered) for d in found] == [("added", "acceptance", waiver)]
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "text"),
+    [
+        ("nso_agreement.docx", "footer", "This option is void if the Participant competes."),
+        ("nso_agreement.docx", "header", "CONFIDENTIAL"),
+    ],
+)
+def test_text_added_to_a_header_or_footer_is_found(
+    tmp_path: Path, name: str, where: str, text: str
+) -> None:
+    def edit(document: docx.document.Document) -> None:
+        section = document.sections[0]
+        (section.footer if where == "footer" else section.header).add_paragraph(text)
+
+    templates = edit_templates(tmp_path, name, edit)
+    record = read_grants(SAMPLE).records[0]
+    for draft in (False, True):
+        rendered = TemplateSet(templates).render_grant_parts(record, PLAN, draft=draft)
+        found = DeviationCheck(FORM).check(
+            rendered.body,
+            blank_values(record, PLAN),
+            record.participant,
+            margins=list(rendered.parts.values()),
+            grant_id=record.grant_id,
+        )
+        assert [(d.kind, d.part, d.rendered) for d in found] == [("added", where, text)]
+    for participant, path in _render(templates, tmp_path):
+        assert [(d.kind, d.part, d.rendered) for d in find_deviations(path, FORM)] == [
+            ("added", where, text)
+        ]
+        assert len(find_deviations(path, FORM, participant=participant)) == 1
+
+
+def test_a_header_holding_the_grants_own_values_is_no_deviation(tmp_path: Path) -> None:
+    def edit(document: docx.document.Document) -> None:
+        document.sections[0].header.add_paragraph("{{ company.name }}")
+        document.sections[0].footer.add_paragraph("Page {{ 3 }} of 4")
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", edit)
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    assert PLAN.company.name.encode() in b"".join(rendered.parts.values())
+    found = DeviationCheck(FORM).check(
+        rendered.body,
+        blank_values(record, PLAN),
+        record.participant,
+        margins=list(rendered.parts.values()),
+        grant_id=record.grant_id,
+    )
+    assert found == []
+    other = dataclasses.replace(record, grant_id="OTHER-1")  # the running header names its grant
+    found = DeviationCheck(FORM).check(
+        rendered.body,
+        blank_values(other, PLAN),
+        other.participant,
+        margins=list(rendered.parts.values()),
+        grant_id=other.grant_id,
+    )
+    assert [(d.part, d.rendered) for d in found] == [
+        ("header", f"Grant {record.grant_id} \u00b7 {record.participant}")
+    ]
+
+
+def test_a_footnote_is_added_text() -> None:
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    xml = (
+        f'<w:footnotes xmlns:w="{w}"><w:footnote w:type="separator" w:id="-1"><w:p><w:r>'
+        '<w:separator/></w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r>'
+        "<w:t>Void where prohibited.</w:t></w:r></w:p></w:footnote></w:footnotes>"
+    ).encode()
+    assert [(d.kind, d.part, d.rendered) for d in margin_deviations([xml], set())] == [
+        ("added", "footnote", "Void where prohibited.")
+    ]
 
 
 def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
