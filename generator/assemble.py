@@ -10,6 +10,7 @@ the same input always gives the same bytes.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,9 @@ class PacketInfo:
     keywords: str
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
 class PageText:
     """The text of one PDF page with the position of every character (PDFium)."""
 
@@ -67,7 +71,7 @@ class PageText:
         # PDFium counts UTF-16 code units: a character beyond U+FFFF (𠮷, emoji) is two of its
         # characters and one of ours, so every index after it is shifted
         self._shift: list[int] | None = None
-        if any(ord(c) > 0xFFFF for c in self.text):
+        if _ASTRAL.search(self.text):
             shift, extra = [], 0
             for c in self.text:
                 shift.append(extra)
