@@ -7,6 +7,7 @@ missing or ill-typed term is rejected with its key named.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date
@@ -15,6 +16,7 @@ from typing import Any, TypeVar
 
 from .errors import PlanError
 from .resources import default_plan
+from .values import AWARD_TYPES
 
 T = TypeVar("T")
 
@@ -36,6 +38,14 @@ EXERCISE_PRICE_RULES = ("last_sale", "fair_market_value")
 LEAP_DAY_RULES = ("feb28", "mar1")
 #: The longest option term or exercise window a plan file may give, in years.
 MAX_YEARS = 100
+#: The largest share count a plan file may give (SQLite's integers are 64-bit; a split
+#: multiplies counts).
+MAX_SHARES = 10**15
+#: The kinds of award that are options.
+OPTION_AWARDS = ("option", "incentive_option")
+_PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: Control characters (and line breaks: plan terms are one line each).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -126,13 +136,37 @@ class Plan:
 class _Reader:
     """Typed access to a TOML table, naming the full key in every error."""
 
-    def __init__(self, path: str, table: dict[str, Any], prefix: str = "") -> None:
+    def __init__(
+        self,
+        path: str,
+        table: dict[str, Any],
+        prefix: str = "",
+        opened: list[_Reader] | None = None,
+    ) -> None:
         self.path, self.table, self.prefix = path, table, prefix
+        self.read: set[str] = set()
+        self.opened = opened if opened is not None else []  # every reader of this file
+        self.opened.append(self)
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
+    def unknown_keys(self) -> None:
+        """Refuse a key nothing read: a misspelt key (``last_grant_dat``) or a term this
+        version cannot apply (a per-person cap, a vesting schedule) must not pass unnoticed."""
+        for reader in self.opened:
+            extra = [k for k in reader.table if k not in reader.read]
+            if extra:
+                known = ", ".join(sorted(reader.read)) or "none"
+                raise PlanError(
+                    self.path,
+                    reader.key(extra[0]),
+                    f"is not a key grantgen knows here (a misspelling, or a term it cannot "
+                    f"apply?); the keys it reads here: {known}",
+                )
+
     def get(self, name: str, kind: type[T], what: str) -> T:
+        self.read.add(name)
         if name not in self.table:
             raise PlanError(self.path, self.key(name), "is missing")
         value = self.table[name]
@@ -149,6 +183,14 @@ class _Reader:
         value = self.get(name, str, "text")
         if not value.strip():
             raise PlanError(self.path, self.key(name), "must not be empty")
+        bad = _CONTROL.search(value)
+        if bad:  # a form feed in the company's name would be a page break in every agreement
+            raise PlanError(
+                self.path,
+                self.key(name),
+                f"contains the control character U+{ord(bad.group()):04X}; write it on one "
+                "line, without control characters",
+            )
         return value.strip()
 
     def choice(self, name: str, choices: tuple[str, ...]) -> str:
@@ -183,7 +225,7 @@ class _Reader:
 
     def sub(self, name: str) -> _Reader:
         value = self.get(name, dict, f"a table ([{self.key(name)}])")
-        return _Reader(self.path, value, self.key(name))
+        return _Reader(self.path, value, self.key(name), self.opened)
 
 
 def load_plan(path: str | Path | None = None) -> Plan:
@@ -212,26 +254,64 @@ def load_plan(path: str | Path | None = None) -> Plan:
     officer = company.sub("officer")
 
     award_types = awards.words("types")
+    for kind in award_types:
+        if kind not in AWARD_TYPES:
+            raise PlanError(
+                where,
+                "awards.types",
+                f"{kind!r} is not a kind of award grantgen knows ({', '.join(AWARD_TYPES)})",
+            )
+    if len(set(award_types)) < len(award_types):
+        raise PlanError(where, "awards.types", "names a kind of award twice")
     option_types = awards.words("option_types")
     for kind in option_types:
         if kind not in award_types:
             raise PlanError(where, "awards.option_types", f"{kind!r} is not in awards.types")
+        if kind not in OPTION_AWARDS:
+            raise PlanError(where, "awards.option_types", f"{kind!r} is not an option")
+    incentive = awards.flag("incentive_options")
+    if incentive != ("incentive_option" in award_types):
+        raise PlanError(
+            where,
+            "awards.incentive_options",
+            f"is {str(incentive).lower()}, but 'incentive_option' is "
+            f"{'not ' if incentive else ''}in awards.types; make them agree",
+        )
     effective, last = plan.day("effective_date"), plan.day("last_grant_date")
     if last < effective:
         raise PlanError(where, "plan.last_grant_date", "is before plan.effective_date")
+    plan_id = plan.text("id")
+    if not _PLAN_ID.fullmatch(plan_id):
+        raise PlanError(
+            where,
+            "plan.id",
+            "must be 1-64 letters, digits, '.', '_' or '-' (it names the plan "
+            "in the ledger and in file metadata)",
+        )
+    reserve = shares.count("reserve", most=MAX_SHARES)
+    non_option_cap = shares.count("non_option_cap", positive=False, most=MAX_SHARES)
+    if non_option_cap > reserve:
+        raise PlanError(where, "shares.non_option_cap", "is larger than shares.reserve")
 
-    amendments = []
-    raw = data.get("amendments", [])
+    amendments: list[Amendment] = []
+    raw = top.table.get("amendments", [])
+    top.read.add("amendments")
     if not isinstance(raw, list) or not all(isinstance(a, dict) for a in raw):
         raise PlanError(where, "amendments", "must be a list of tables ([[amendments]])")
     for i, entry in enumerate(raw):
-        a = _Reader(where, entry, f"amendments[{i}]")
-        amendments.append(
-            Amendment(a.count("number"), a.day("date"), a.text("approved_by"), a.text("summary"))
+        a = _Reader(where, entry, f"amendments[{i}]", top.opened)
+        amendment = Amendment(
+            a.count("number"), a.day("date"), a.text("approved_by"), a.text("summary")
         )
+        if any(amendment.number == other.number for other in amendments):
+            raise PlanError(where, a.key("number"), f"Amendment No. {amendment.number} twice")
+        if amendment.date < effective:
+            raise PlanError(where, a.key("date"), "is before plan.effective_date")
+        amendments.append(amendment)
+    amendments.sort(key=lambda am: am.number)
 
-    return Plan(
-        id=plan.text("id"),
+    result = Plan(
+        id=plan_id,
         name=plan.text("name"),
         short_name=plan.text("short_name"),
         company=Company(
@@ -242,11 +322,11 @@ def load_plan(path: str | Path | None = None) -> Plan:
         effective_date=effective,
         last_grant_date=last,
         restatement_approved=plan.flag("restatement_approved"),
-        reserve=shares.count("reserve"),
-        non_option_cap=shares.count("non_option_cap", positive=False),
+        reserve=reserve,
+        non_option_cap=non_option_cap,
         award_types=award_types,
         option_types=option_types,
-        incentive_options=awards.flag("incentive_options"),
+        incentive_options=incentive,
         term_years=options.count("term_years", most=MAX_YEARS),
         post_service_exercise_years=options.count("post_service_exercise_years", most=MAX_YEARS),
         leap_day_anniversary=options.choice("leap_day_anniversary", LEAP_DAY_RULES),
@@ -255,3 +335,5 @@ def load_plan(path: str | Path | None = None) -> Plan:
         amendments=tuple(amendments),
         source=where,
     )
+    top.unknown_keys()
+    return result

@@ -49,6 +49,41 @@ def test_bundled_plan_has_the_company_identity() -> None:
         ('option_types = ["option"]', 'option_types = ["warrant"]', "awards.option_types"),
         ("term_years = 10", "term_years = 0", "options.term_years"),
         ("term_years = 10", "term_years = 8000", "options.term_years"),
+        # a key nothing reads: a misspelling, or a term grantgen cannot apply
+        ("last_grant_date = 2013-12-31", "last_grant_dat = 2013-12-31", "plan.last_grant_date"),
+        (
+            "reserve = 800000",
+            "reserve = 800000\nper_director_cap = 25000",
+            "shares.per_director_cap",
+        ),
+        ("[sections]", "[vesting]\nschedule = 'monthly'\n\n[sections]", "vesting"),
+        ("approved_by =", "reserve = 900000\napproved_by =", "amendments[0].reserve"),
+        # kinds of award
+        ('types = ["option",', 'types = ["option", "stock_appreciation_right",', "awards.types"),
+        ('types = ["option",', 'types = ["option", "option",', "awards.types"),
+        ('option_types = ["option"]', 'option_types = ["restricted_stock"]', "awards.option_types"),
+        ("incentive_options = false", "incentive_options = true", "awards.incentive_options"),
+        (
+            'types = ["option",',
+            'types = ["option", "incentive_option",',
+            "awards.incentive_options",
+        ),
+        # amendments and numbers that contradict the plan
+        ("date = 2005-02-03", "date = 1990-01-01", "amendments[0].date"),
+        (
+            "[[amendments]]",
+            "[[amendments]]\nnumber = 1\ndate = 2006-01-01\napproved_by = 'Board'\n"
+            "summary = 'again'\n\n[[amendments]]",
+            "amendments[1].number",
+        ),
+        ("non_option_cap = 100000", "non_option_cap = 900000", "shares.non_option_cap"),
+        # text a document or the ledger would carry
+        (
+            'name = "Art Technology Group, Inc."',
+            'name = "Art Technology\\fGroup, Inc."',
+            "company.name",
+        ),
+        ('id = "atg-1999"', 'id = "atg/../1999"', "plan.id"),
     ],
 )
 def test_missing_or_ill_typed_terms_are_named(tmp_path: Path, old: str, new: str, key: str) -> None:
