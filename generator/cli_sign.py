@@ -126,9 +126,10 @@ def sign_command(
     """
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)
-        look = None
+        look, plan_id = None, None
         if field == COMPANY_FIELD:
-            officer = load_plan(plan).company.officer
+            terms = load_plan(plan)
+            officer, plan_id = terms.company.officer, terms.id
             look = Appearance(officer.name, officer.title)
         result = sign_batch(
             path,
@@ -138,6 +139,7 @@ def sign_command(
             timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
             output=output,
             force=force,
+            plan_id=plan_id,
         )
         _sign_report(result, quiet)
         sys.exit(1 if result.errors else 0)

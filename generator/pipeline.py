@@ -147,16 +147,16 @@ def check_batch(
     if documents:
         report.findings += _glyph_findings(rows.records)
         for rec in rows.records:
-            if rec.award_type not in plan.option_types and rec.row not in report.refused_rows:
+            if rec.award_type != "option" and rec.row not in report.refused_rows:
                 report.findings.append(
                     Finding(
                         rec.row,
                         rec.grant_id,
                         "agreement-form",
-                        "Plan Section 5",
+                        plan.section("nonstatutory"),
                         ERROR,
-                        f"the agreement form documents options only; a {rec.award_type} award "
-                        "needs another form",
+                        "the agreement form is a Nonstatutory Stock Option Agreement; "
+                        f"a {rec.award_type} award needs another form",
                         "award_type",
                     )
                 )

@@ -341,6 +341,16 @@ def plan_term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         )
 
 
+def _waived(plan: Plan) -> str:
+    """What a substitute Option is excused from, with this plan's section numbers."""
+    s = plan.section
+    return (
+        f"the limits on exercise price (Section {s('exercise_price')}), term (Section "
+        f"{s('term')}) and incentive options (Section {s('nonstatutory')}) and eligibility "
+        f"(Section {s('eligibility')})"
+    )
+
+
 def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 5(f): substitute Options in a merger, notwithstanding Section 5 and Section 2."""
     if not rec.substitute:
@@ -352,7 +362,7 @@ def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
             ctx.plan.section("substitute"),
             ERROR,
             f"only Options may be granted in substitution; a {rec.award_type!r} award gets no "
-            "waiver of Sections 2 and 5",
+            f"waiver of {_waived(ctx.plan)}",
             "substitute",
         )
         return
@@ -361,8 +371,7 @@ def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         "substitute",
         ctx.plan.section("substitute"),
         NOTE,
-        "substitute option: the limits of Section 5 (exercise price, term, incentive "
-        "options) and Section 2 (eligibility) are waived for it",
+        f"substitute option: {_waived(ctx.plan)} are waived for it",
         "substitute",
     )
 
@@ -416,7 +425,9 @@ def check(
 def _facts(rec: GrantRecord, ctx: Context) -> Facts:
     final = final_exercise_date(rec, ctx.plan)
     if _substitute_option(rec, ctx.plan):
-        return Facts(final, price_source="substitute option (Section 5(f))")
+        return Facts(
+            final, price_source=f"substitute option (Section {ctx.plan.section('substitute')})"
+        )
     quote = _quote(rec, ctx) if ctx.plan.exercise_price == "last_sale" else None
     if rec.fair_market_value is not None and quote is None:
         return Facts(final, rec.fair_market_value, rec.grant_date, "fair market value (Board)")

@@ -208,18 +208,27 @@ def sign_batch(
     timestamper: TimeStamper | None = None,
     output: Path | None = None,
     force: bool = False,
+    plan_id: str | None = None,
 ) -> SignResult:
     """Sign every packet a batch's manifest lists (``path`` a folder), or one PDF.
 
     Signed files go beside the originals as ``<grant_id>.signed.pdf`` and are recorded in the
     manifest, rewritten atomically. A packet whose bytes are no longer the ones the manifest
-    recorded is refused; one already signed is skipped unless ``force``.
+    recorded is refused; one already signed is skipped unless ``force``. ``plan_id``: the plan
+    whose officer the signature shows; a batch the manifest records under another is refused.
     """
     folder = path if path.is_dir() else path.parent
     manifest_path = folder / "manifest.json"
     manifest: dict[str, Any] | None = None
     if path.is_dir() or manifest_path.is_file():
         manifest = read_manifest(manifest_path)
+        made_under = manifest.get("plan")
+        if plan_id is not None and made_under not in (None, plan_id):
+            raise SigningError(
+                f"{manifest_path}: the batch was made under plan {made_under!r}, not "
+                f"{plan_id!r}: give that plan's file with --plan (the signature shows its "
+                "officer)"
+            )
     docs: list[dict[str, Any]] = [d for d in (manifest or {}).get("documents", []) if _is_doc(d)]
     todo: list[tuple[Path, Path, dict[str, Any] | None]]
     if path.is_dir():

@@ -239,6 +239,55 @@ def test_section_5f_substitute_waives_sections_2_and_5_with_a_note() -> None:
     assert rules_of(stock) == [(2, "eligibility"), (2, "substitute")]
 
 
+def test_substitute_messages_cite_this_plans_sections() -> None:
+    renumbered = replace(
+        PLAN,
+        sections=dict(
+            PLAN.sections,
+            eligibility="3.1",
+            exercise_price="6.2",
+            term="6.3",
+            nonstatutory="6.1",
+            substitute="6.9",
+        ),
+    )
+    sub = rec(substitute=True, is_employee=True, exercise_price=Decimal("0.50"))
+    both = [sub, replace(sub, row=3, award_type="restricted_stock")]
+    report = check(both, renumbered, PRICES, empty_pool())
+    text = " ".join(f.message for f in report.findings)
+    for cited in ("Section 3.1", "Section 6.2", "Section 6.3", "Section 6.1"):
+        assert text.count(cited) == 2, cited
+    assert "Section 2" not in text and "Section 5" not in text
+    assert report.facts[2].price_source == "substitute option (Section 6.9)"
+
+
+def test_generate_refuses_an_incentive_option_the_nonstatutory_form_cannot_document(
+    tmp_path: Path,
+) -> None:
+    from generator.pipeline import check_batch
+    from generator.resources import default_plan
+
+    text = default_plan().read_text(encoding="utf-8")
+    text = text.replace('types = ["option",', 'types = ["option", "incentive_option",')
+    text = text.replace(
+        'option_types = ["option"]', 'option_types = ["option", "incentive_option"]'
+    )
+    text = text.replace("incentive_options = false", "incentive_options = true")
+    plan = tmp_path / "iso.toml"
+    plan.write_text(text, encoding="utf-8")
+    grants = tmp_path / "g.csv"
+    grants.write_text(
+        "grant_id,participant,grant_date,shares,exercise_price,award_type\n"
+        "I-1,Ann Lee,2005-05-16,1000,3.25,incentive_option\n"
+        "N-1,Bo Chan,2005-05-16,1000,3.25,option\n",
+        encoding="utf-8",
+    )
+    checked = check_batch(grants, plan, documents=True)
+    errors = [(f.row, f.rule, f.section) for f in checked.report.findings if f.severity == ERROR]
+    assert errors == [(2, "agreement-form", "5(a)")]
+    assert not check_batch(grants, plan).report.refused_rows  # validate: the plan allows it
+
+
 def test_repeated_participant_on_same_date_warns() -> None:
     got = rules_of(rec(2), rec(3, participant="director  2"), severity=WARNING)
     assert got == [(3, "repeat-grant")]

@@ -299,6 +299,22 @@ def test_missing_field_and_changed_original_are_errors_naming_the_file(
     assert "signed" not in manifest(batch)["documents"][1]
 
 
+def test_signing_under_another_plans_officer_is_refused(
+    batch: Path, pki: Pki, tmp_path: Path
+) -> None:
+    from generator.resources import default_plan
+
+    other = tmp_path / "other.toml"
+    text = default_plan().read_text(encoding="utf-8").replace('id = "atg-1999"', 'id = "nwr-2015"')
+    other.write_text(text, encoding="utf-8")
+    creds = ["--cert", pki.officer_p12, "--passphrase-file", pki.passfile]
+    result = run("sign", batch, "--plan", other, *creds)
+    assert result.exit_code == 1
+    assert "made under plan 'atg-1999', not 'nwr-2015'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(batch.glob("*.signed.pdf"))
+
+
 def test_signing_again_skips_signed_packets_unless_forced(signed: Path, pki: Pki) -> None:
     first = manifest(signed)["documents"][0]["signed"]
     creds = ["--cert", pki.officer_p12, "--passphrase-file", pki.passfile]
