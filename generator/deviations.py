@@ -29,7 +29,7 @@ import zipfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from docx.oxml import parse_xml
 from lxml import etree
@@ -52,6 +52,9 @@ from .form import (
     normalise,
     pattern,
 )
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 Kind = Literal["added", "removed", "changed"]
 
@@ -317,8 +320,8 @@ class DeviationCheck:
     text, with its own values masked, equals one already found to match the form matches it
     too; only the others are compared sentence by sentence."""
 
-    def __init__(self, form_text: Path) -> None:
-        self.form = form_sentences(form_text)
+    def __init__(self, form_text: Path, plan: Plan | None = None) -> None:
+        self.form = form_sentences(form_text, plan)
         self._clean: set[str] = set()
 
     def check(
@@ -352,13 +355,19 @@ class DeviationCheck:
 
 
 def find_deviations(
-    agreement_docx: Path, form_text: Path, *, participant: str | None = None
+    agreement_docx: Path,
+    form_text: Path,
+    *,
+    participant: str | None = None,
+    plan: Plan | None = None,
 ) -> list[Deviation]:
     """Every sentence where the rendered agreement (with its acceptance page) differs from the
     form, blanks aside. ``participant``: the name the participant blank must hold (without it,
     that blank matches any text, so an edit right beside the name could hide in it)."""
     found = compare(
-        document_paragraphs(agreement_docx), form_sentences(form_text), participant=participant
+        document_paragraphs(agreement_docx),
+        form_sentences(form_text, plan),
+        participant=participant,
     )
     with zipfile.ZipFile(agreement_docx) as package:
         margins = margin_parts(package)

@@ -27,7 +27,16 @@ from .errors import AssembleError, ConvertError
 from .output import sha256, write_atomic
 from .plan import Plan
 from .records import GrantRecord
-from .render import Rendered, TemplateSet, format_date, format_price, format_shares
+from .render import (
+    Rendered,
+    TemplateSet,
+    format_date,
+    format_price,
+    format_shares,
+)
+from .render import (
+    plan_pdf as furnished_pdf,
+)
 from .resources import form_text
 from .rules import ERROR, Finding
 
@@ -78,11 +87,16 @@ def make_documents(
     chunks are in flight (their DOCX on disk, not in memory)."""
     total = len(todo)
     pdf_dir = work / PDF_DIR
-    plan_docx = work / "plan.docx"
-    write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
-    plan_job = converter.cached(plan_docx, pdf_dir)
+    furnished = furnished_pdf(plan)
+    if furnished is not None:  # the plan file names the Plan's text as a PDF: used as it is
+        plan_job: Future[Outcome] = Future()
+        plan_job.set_result(Outcome(furnished, furnished))
+    else:
+        plan_docx = work / "plan.docx"
+        write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
+        plan_job = converter.cached(plan_docx, pdf_dir)
     prep = templates.agreement.prepared(options.draft)
-    against_form = DeviationCheck(form_text())
+    against_form = DeviationCheck(form_text(), plan)
     # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
     # on the agreements converted together, so --jobs must not change a packet's bytes
     size = max(1, min(CHUNK, math.ceil(total / (os.cpu_count() or 1))))
@@ -102,7 +116,14 @@ def make_documents(
             outcome = plan_job.result()
             if outcome.pdf is None:
                 raise ConvertError(f"the Plan document could not be converted: {outcome.error}")
-            plan_pdf = pikepdf.open(outcome.pdf)
+            try:
+                plan_pdf = pikepdf.open(outcome.pdf)
+            except (pikepdf.PdfError, pikepdf.PasswordError, OSError) as exc:
+                raise ConvertError(
+                    f"the Plan document {outcome.pdf} is not a usable PDF: {exc}"
+                ) from None
+            if not len(plan_pdf.pages):
+                raise ConvertError(f"the Plan document {outcome.pdf} has no pages")
         for number, pages in _converted(chunk, converter, pdf_dir, warn):
             record, source = chunk.records[number], chunk.sources[number]
             if isinstance(pages, str):

@@ -10,12 +10,15 @@ and lines, the running header and DRAFT marks are no part of the comparison.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import GrantgenError
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 Part = Literal["agreement", "acceptance", "header", "footer", "footnote"]
 
@@ -123,8 +126,13 @@ class FormSentence:
     part: Part
 
 
-def form_sentences(form_text: Path) -> list[FormSentence]:
-    """The agreement's and the acceptance page's sentences, in order, from the form text."""
+def form_sentences(form_text: Path, plan: Plan | None = None) -> list[FormSentence]:
+    """The agreement's and the acceptance page's sentences, in order, from the form text.
+
+    The form was written for the bundled plan; with ``plan`` (another plan), the phrases that
+    state a plan's terms -- the company and its state, the plan's names, the option term and
+    the post-service period -- read as that plan words them (:func:`wording.plan_phrases`)."""
+    swap = _plan_swap(plan)
     lines = form_text.read_text(encoding="utf-8").splitlines()
     try:
         title = next(i for i, ln in enumerate(lines) if ln.strip() == AGREEMENT_TITLE)
@@ -140,8 +148,23 @@ def form_sentences(form_text: Path) -> list[FormSentence]:
     for paragraph in _form_paragraphs(lines[start:end]):
         if paragraph == ACCEPTANCE_TITLE:
             part = "acceptance"
-        out += [FormSentence(s, part) for s in sentences(paragraph)]
+        out += [FormSentence(s, part) for s in sentences(swap(paragraph))]
     return out
+
+
+def _plan_swap(plan: Plan | None) -> Callable[[str], str]:
+    """Rewrite the bundled plan's phrases of a form paragraph as ``plan`` words them."""
+    from .plan import load_plan
+    from .wording import plan_phrases
+
+    if plan is None:
+        return lambda text: text
+    ours, theirs = plan_phrases(load_plan()), plan_phrases(plan)
+    pairs = {ours[role]: theirs[role] for role in ours if ours[role] != theirs[role]}
+    if not pairs:
+        return lambda text: text
+    found = re.compile("|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True)))
+    return lambda text: found.sub(lambda m: pairs[m.group()], text)
 
 
 def _form_paragraphs(lines: list[str]) -> list[str]:

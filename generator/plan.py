@@ -122,6 +122,10 @@ class Plan:
     """Amendment history."""
     source: str
     """The file the terms were read from."""
+    document: Path | None = None
+    """The Plan's own text, furnished with each agreement: a ``.docx`` (rendered like the
+    templates' ``plan.docx``) or a ``.pdf`` (used as it is). None: the templates' plan.docx,
+    which must be this plan's text (its ``identifier`` property names the plan id)."""
 
     def section(self, key: str) -> str:
         return self.sections[key]
@@ -213,6 +217,22 @@ class _Reader:
         if type(value) is not date:  # a TOML datetime is a date subclass: refuse it
             raise PlanError(self.path, self.key(name), "must be a date without a time")
         return value
+
+    def file(self, name: str, base: Path, suffixes: tuple[str, ...]) -> Path | None:
+        """An optional file named relative to ``base``; it must exist and be of a kind given."""
+        self.read.add(name)
+        if name not in self.table:
+            return None
+        file = base / self.text(name)
+        if file.suffix.lower() not in suffixes:
+            raise PlanError(self.path, self.key(name), f"must be a {' or '.join(suffixes)} file")
+        if not file.is_file():
+            raise PlanError(self.path, self.key(name), f"no such file: {file}")
+        if file.suffix.lower() == ".pdf":
+            with file.open("rb") as fh:
+                if not fh.read(1024).lstrip().startswith(b"%PDF-"):
+                    raise PlanError(self.path, self.key(name), f"{file} is not a PDF file")
+        return file
 
     def flag(self, name: str) -> bool:
         return self.get(name, bool, "true or false")
@@ -334,6 +354,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
         sections=sections,
         amendments=tuple(amendments),
         source=where,
+        document=plan.file("document", file.parent, (".docx", ".pdf")),
     )
     top.unknown_keys()
     return result

@@ -36,6 +36,7 @@ from .form import DRAFT_MARK
 from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
 from .plan import Plan
 from .records import GrantRecord
+from .wording import indefinite_article, plan_wording
 
 #: Blank lines drawn on the acceptance page where no address line is given (as in the form).
 ADDRESS_BLANK = "_" * 24
@@ -114,10 +115,20 @@ def make_environment() -> SandboxedEnvironment:
 
 def plan_context(plan: Plan) -> dict[str, Any]:
     """Company and plan values, shared by every document of a batch."""
+    state = plan.company.state
     return {
-        "company": {"name": plan.company.name, "state": plan.company.state},
+        "company": {
+            "name": plan.company.name,
+            "state": state,
+            "a_state": f"{indefinite_article(state)} {state}",
+        },
         "officer": {"name": plan.company.officer.name, "title": plan.company.officer.title},
-        "plan": {"id": plan.id, "name": plan.name, "short_name": plan.short_name},
+        "plan": {
+            "id": plan.id,
+            "name": plan.name,
+            "short_name": plan.short_name,
+            **plan_wording(plan),
+        },
     }
 
 
@@ -432,6 +443,23 @@ def _undefined_name(message: str) -> str:
     return m.group(1) if m else message
 
 
+def plan_pdf(plan: Plan) -> Path | None:
+    """The plan file's ``document`` when it is a PDF (furnished as it is, not rendered)."""
+    doc = plan.document
+    return doc if doc is not None and doc.suffix.lower() == ".pdf" else None
+
+
+def _identifier(docx: Path) -> str | None:
+    """A template's ``identifier`` core property (plan.docx: the id of the plan it is)."""
+    try:
+        with zipfile.ZipFile(docx) as package:
+            core = package.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    found = re.search(r"<dc:identifier>([^<]*)</dc:identifier>", core)
+    return found.group(1).strip() or None if found else None
+
+
 class TemplateSet:
     """The templates of one batch: agreement + acceptance (per grant), and the Plan (once)."""
 
@@ -442,6 +470,8 @@ class TemplateSet:
             directory / "nso_agreement.docx", directory / "acceptance.docx", env
         )
         self.plan = DocumentTemplate.from_file(directory / "plan.docx", env)
+        self.plan_for = _identifier(directory / "plan.docx")
+        self._env = env
 
     def render_grant(self, record: GrantRecord, plan: Plan, *, draft: bool = False) -> bytes:
         return self.render_grant_parts(record, plan, draft=draft).docx
@@ -462,7 +492,22 @@ class TemplateSet:
         )
 
     def render_plan(self, plan: Plan, *, draft: bool = False) -> bytes:
-        return self.plan.render(
+        """The copy of the Plan furnished with each agreement: the plan file's ``document``
+        (a .docx), else the templates' plan.docx, which must be this plan's text."""
+        template = self.plan
+        if plan.document is not None:
+            if plan_pdf(plan) is not None:
+                raise TemplateError(plan.document.name, "is a PDF: it is furnished as it is")
+            template = DocumentTemplate.from_file(plan.document, self._env)
+        elif self.plan_for and self.plan_for != plan.id:
+            raise TemplateError(
+                "plan.docx",
+                f"is the text of plan {self.plan_for!r}, not of {plan.id!r} ({plan.source}); "
+                "every agreement says a copy of its Plan is furnished with it: name this "
+                'plan\'s own text (.docx or .pdf) with document = "..." under [plan] in the '
+                "plan file, or use templates whose plan.docx is it",
+            )
+        return template.render(
             plan_context(plan),
             {
                 "title": plan.name,

@@ -133,7 +133,9 @@ def batch_deviations(
         if known is not None and g.grant_id in known:
             out[g.grant_id] = list(known[g.grant_id])
         else:
-            out[g.grant_id] = find_deviations(docx, form_text, participant=g.participant)
+            out[g.grant_id] = find_deviations(
+                docx, form_text, participant=g.participant, plan=batch.plan
+            )
     return out
 
 

@@ -24,7 +24,7 @@ from lxml import etree
 from .errors import InputError, TemplateError
 from .plan import Plan
 from .records import GrantRecord
-from .render import TemplateSet
+from .render import TemplateSet, plan_pdf
 from .sheets import check_archive
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -177,7 +177,8 @@ def check_templates(
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
         templates = TemplateSet(directory)
         templates.render_grant(sample_record(), plan)
-        templates.render_plan(plan)
+        if plan_pdf(plan) is None:
+            templates.render_plan(plan)
         if CONSENT in names:
             from .consent import ConsentGrant, render_consent
 

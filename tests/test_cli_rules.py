@@ -243,7 +243,9 @@ def test_strict_refuses_an_edited_template_unless_deviations_are_accepted(
     d = docx.Document(str(folder / "nso_agreement.docx"))
     for p in d.paragraphs:
         for run in p.runs:
-            run.text = run.text.replace("ten (10) years", "twelve (12) years")
+            run.text = run.text.replace("{{ plan.term_words }}", "twelve").replace(
+                "{{ plan.term_years }}", "12"
+            )
     d.save(str(folder / "nso_agreement.docx"))
     path = write_csv(
         tmp_path / "g.csv",

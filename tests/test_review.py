@@ -208,6 +208,12 @@ def replace_text(old: str, new: str) -> Callable[[docx.document.Document], None]
     return edit
 
 
+def twelve_years(document: docx.document.Document) -> None:
+    """Counsel writes a term of twelve (12) years over the plan's term in the template."""
+    replace_text("{{ plan.term_words }}", "twelve")(document)
+    replace_text("{{ plan.term_years }}", "12")(document)
+
+
 def delete_paragraph(start: str) -> Callable[[docx.document.Document], None]:
     def edit(document: docx.document.Document) -> None:
         (hit,) = [p for p in document.paragraphs if p.text.startswith(start)]
@@ -467,9 +473,7 @@ def test_every_sample_grant_renders_without_deviation(tmp_path: Path, draft: boo
 
 
 def test_a_changed_sentence_is_found_with_its_word_diff(tmp_path: Path) -> None:
-    templates = edit_templates(
-        tmp_path, "nso_agreement.docx", replace_text("ten (10) years", "twelve (12) years")
-    )
+    templates = edit_templates(tmp_path, "nso_agreement.docx", twelve_years)
     for participant, path in _render(templates, tmp_path):
         (found,) = find_deviations(path, FORM, participant=participant)
         assert found.kind == "changed" and found.part == "agreement"
@@ -735,9 +739,7 @@ def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
 def test_strict_refuses_a_final_batch_from_an_edited_template(
     tmp_path: Path, converter: Converter
 ) -> None:
-    templates = edit_templates(
-        tmp_path, "nso_agreement.docx", replace_text("ten (10) years", "twelve (12) years")
-    )
+    templates = edit_templates(tmp_path, "nso_agreement.docx", twelve_years)
     reviewed = run_review(SAMPLE, tmp_path / "out", converter, templates=templates)
     deviations = batch_deviations(reviewed.batch, FORM)
     assert deviations == reviewed.review.deviations

@@ -167,14 +167,15 @@ AGREEMENT = [
     ("h", "1. Grant of Option."),
     (
         "p",
-        "This agreement evidences the grant by {{ company.name }}, a {{ company.state }} "
+        "This agreement evidences the grant by {{ company.name }}, {{ company.a_state }} "
         'corporation (the "Company"), on {{ grant_date }} (the "Grant Date") to '
         '{{ participant }}, a director of the Company (the "Participant"), of an option to '
         "purchase, in whole or in part, on the terms provided herein and in the Company's "
         '{{ plan.name }} (the "Plan"), a total of {{ shares }} shares of common stock, '
         '$.01 par value per share, of the Company ("Common Stock") (the "Shares") at '
         "{{ exercise_price }} per Share. Unless earlier terminated, this option shall expire "
-        'on the tenth anniversary of the Grant Date (the "Final Exercise Date").',
+        "on the {{ plan.term_ordinal }} anniversary of the Grant Date (the "
+        '"Final Exercise Date").',
     ),
     (
         "p",
@@ -212,9 +213,11 @@ AGREEMENT = [
     (
         "q",
         "b. Exercise Period. Each Option shall immediately vest and be exercisable. In "
-        "addition, no Option may be exercised more than one year after the Participant ceases "
+        "addition, no Option may be exercised more than {{ plan.post_service }} after the "
+        "Participant ceases "
         "to serve as a director of the Company. No Option shall be exercisable after the "
-        "expiration of ten (10) years from the date of grant or prior to approval of the Plan "
+        "expiration of {{ plan.term_words }} ({{ plan.term_years }}) years from the date of "
+        "grant or prior to approval of the Plan "
         "by the stockholders of the Company.",
     ),
     ("h", "4. Nontransferability of Option."),
@@ -307,23 +310,26 @@ def build_acceptance() -> Document:  # type: ignore[valid-type]
 # --- the Plan, read from the form file -----------------------------------------------------
 
 PAGE_NUMBER = re.compile(r"^\s*-\d+-\s*$")
+#: The id (in data/plans/) of the plan whose text plan.docx is.
+PLAN_ID = "atg-1999"
 
 
-def plan_paragraphs(text: str) -> list[tuple[int, str]]:
-    """The Plan (sections 1 to 10) and Amendment No. 1 as (indent, text) paragraphs."""
+def plan_paragraphs(text: str) -> list[tuple[int, str, list[str]]]:
+    """The Plan (sections 1 to 10) and Amendment No. 1 as (indent, text, lines) paragraphs."""
     lines = text.splitlines()
     start = next(i for i, ln in enumerate(lines) if ln.strip() == "ART TECHNOLOGY GROUP, INC.")
     agreement = next(i for i, ln in enumerate(lines) if "NONSTATUTORY STOCK OPTION AGREEMENT" in ln)
     agreement = max(i for i in range(agreement) if lines[i].strip() == "ART TECHNOLOGY GROUP, INC.")
     amendment = next(i for i, ln in enumerate(lines) if ln.strip() == "AMENDMENT NO. 1")
     chosen = [*lines[start:agreement], "", *lines[amendment:]]
-    paras: list[tuple[int, str]] = []
+    paras: list[tuple[int, str, list[str]]] = []
     block: list[str] = []
 
     def flush() -> None:
         if block:
             indent = len(block[0]) - len(block[0].lstrip())
-            paras.append((indent, " ".join(b.strip() for b in block)))
+            lines = [b.strip() for b in block]
+            paras.append((indent, " ".join(lines), lines))
             block.clear()
 
     for ln in chosen:
@@ -337,14 +343,18 @@ def plan_paragraphs(text: str) -> list[tuple[int, str]]:
 
 def build_plan() -> Document:  # type: ignore[valid-type]
     doc = new_document("{{ plan.name }}", None)
+    # the plan this text is: grantgen refuses to furnish it with another plan's agreements
+    doc.core_properties.identifier = PLAN_ID
     paras = plan_paragraphs(FORM.read_text(encoding="utf-8"))
     in_amendment = False
     title_lines = 0
-    for indent, text in paras:
+    for indent, text, lines in paras:
         if text.startswith("AMENDMENT NO. 1"):
             in_amendment = True
-            p = para(doc, text, bold=True, center=True, after=18)
-            p.paragraph_format.page_break_before = True
+            for n, line in enumerate(lines):  # the form's title lines, one under the other
+                p = para(doc, line, bold=True, center=True, after=18 if n == len(lines) - 1 else 0)
+                if n == 0:
+                    p.paragraph_format.page_break_before = True
             continue
         if title_lines < 3 and indent >= 15:
             # title block lines (centered in the form)
@@ -352,7 +362,9 @@ def build_plan() -> Document:  # type: ignore[valid-type]
             para(doc, text, bold=True, center=True, after=12)
             continue
         if in_amendment and text.startswith("Approved by"):
-            para(doc, text, indent=3.0, before=12)
+            for n, line in enumerate(lines):  # "Approved by the Board of Directors" / the date
+                last = n == len(lines) - 1
+                para(doc, line, indent=3.0, before=0 if n else 12, after=12 if last else 0)
             continue
         if re.match(r"^\d+\. [A-Z]", text) and len(text) < 60 and indent == 0:
             heading(doc, text)

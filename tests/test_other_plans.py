@@ -1,0 +1,189 @@
+"""Another company's plan: its terms in the agreement, its own Plan text furnished, the form
+read with its phrases, and no word of the bundled plan in its documents."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from generator.deviations import Deviation, DeviationCheck
+from generator.documents import blank_values
+from generator.errors import GrantgenError, PlanError
+from generator.form import form_sentences
+from generator.pipeline import GenerateOptions, generate
+from generator.plan import Plan, load_plan
+from generator.records import read_grants
+from generator.render import TemplateSet
+from generator.resources import default_plan, form_text, templates_dir
+from generator.wording import indefinite_article, number_words, ordinal_words, years
+
+from .conftest import PRICES, grant, pdf_text, write_csv
+
+ATG = load_plan()
+#: Words of the bundled plan that must not appear in another plan's documents.
+ATG_WORDS = ("Art Technology", "ART TECHNOLOGY", "Delaware", "1999", "tenth", "ten (10)")
+
+
+def other_plan(folder: Path, *, document: str | None = None) -> Path:
+    """The bundled plan file rewritten as Buckeye Tools' plan: Ohio, 7-year term, three years
+    after service, its own names and section numbers."""
+    text = default_plan().read_text(encoding="utf-8")
+    for old, new in (
+        ('id = "atg-1999"', 'id = "bkt-2016"'),
+        (f'name = "{ATG.name}"', 'name = "2016 Director Stock Option Plan"'),
+        (f'short_name = "{ATG.short_name}"', 'short_name = "Director Option Plan"'),
+        ('name = "Art Technology Group, Inc."', 'name = "Buckeye Tools Co."'),
+        ('state = "Delaware"', 'state = "Ohio"'),
+        ("effective_date = 1999-05-01", "effective_date = 2004-01-01"),
+        ("term_years = 10", "term_years = 7"),
+        ("post_service_exercise_years = 1", "post_service_exercise_years = 3"),
+        ('reserve = "4(a)"', 'reserve = "3.1"'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    if document is not None:
+        text = text.replace("[shares]", f'document = "{document}"\n\n[shares]', 1)
+    path = folder / "buckeye.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def plan_pdf(folder: Path) -> Path:
+    """A one-page PDF of Buckeye's plan text, made by LibreOffice from plain text."""
+    src = folder / "buckeye-plan.txt"
+    src.write_text(
+        "BUCKEYE TOOLS CO.\n2016 DIRECTOR STOCK OPTION PLAN\n\n1. Purpose. Buckeye plan text.\n",
+        encoding="utf-8",
+    )
+    subprocess.run(
+        ["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(folder), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return folder / "buckeye-plan.pdf"
+
+
+def test_numbers_in_words() -> None:
+    assert [number_words(n) for n in (1, 7, 10, 13, 20, 45, 100)] == [
+        "one",
+        "seven",
+        "ten",
+        "thirteen",
+        "twenty",
+        "forty-five",
+        "one hundred",
+    ]
+    assert [ordinal_words(n) for n in (1, 2, 3, 5, 7, 8, 9, 10, 12, 20, 21, 33, 100)] == [
+        "first",
+        "second",
+        "third",
+        "fifth",
+        "seventh",
+        "eighth",
+        "ninth",
+        "tenth",
+        "twelfth",
+        "twentieth",
+        "twenty-first",
+        "thirty-third",
+        "one hundredth",
+    ]
+    assert (years(1), years(3)) == ("one year", "three years")
+    assert [indefinite_article(s) for s in ("Delaware", "Ohio", "Idaho", "Utah")] == [
+        "a",
+        "an",
+        "an",
+        "a",
+    ]
+
+
+def test_the_bundled_plan_reads_the_form_as_written() -> None:
+    assert form_sentences(form_text(), ATG) == form_sentences(form_text())
+
+
+def _deviations(tmp: Path, plan: Plan, form_plan: Plan) -> list[Deviation]:
+    """The deviations of one agreement rendered under ``plan``, read against the form as
+    ``form_plan`` words it."""
+    record = read_grants(write_csv(tmp / "g.csv", [grant()])).records[0]
+    rendered = TemplateSet(templates_dir()).render_grant_parts(record, plan)
+    return DeviationCheck(form_text(), form_plan).check(
+        rendered.body,
+        blank_values(record, plan),
+        record.participant,
+        margins=list(rendered.parts.values()),
+        grant_id=record.grant_id,
+    )
+
+
+def test_another_plans_agreement_states_its_terms_and_is_no_deviation(tmp_path: Path) -> None:
+    plan = load_plan(other_plan(tmp_path))
+    record = read_grants(write_csv(tmp_path / "g.csv", [grant()])).records[0]
+    body = TemplateSet(templates_dir()).render_grant_parts(record, plan).body
+    for wording in ("Buckeye Tools Co.", "an Ohio", "seventh", "three years", "Director Stock"):
+        assert wording in body, wording
+    assert [w for w in ("Art Technology", "Delaware", "tenth") if w in body] == []
+    assert _deviations(tmp_path, plan, plan) == []
+    assert _deviations(tmp_path, ATG, ATG) == []
+    # read against the bundled plan's wording, the other plan's agreement deviates: the
+    # phrases are compared, not skipped
+    changed = _deviations(tmp_path, plan, ATG)
+    assert len(changed) >= 5 and {d.kind for d in changed} <= {"changed", "removed", "added"}
+
+
+def test_another_plan_without_its_own_text_is_refused_before_anything_is_made(
+    tmp_path: Path, soffice: str
+) -> None:
+    grants = write_csv(tmp_path / "g.csv", [grant()])
+    with pytest.raises(GrantgenError, match=r"plan\.docx.*'atg-1999', not of 'bkt-2016'"):
+        generate(GenerateOptions(grants=grants, out=tmp_path / "out", plan=other_plan(tmp_path)))
+    assert not (tmp_path / "out").exists()
+
+
+def test_another_plan_furnishes_its_own_pdf_and_no_word_of_the_bundled_plan(
+    tmp_path: Path, soffice: str
+) -> None:
+    text_pdf = plan_pdf(tmp_path)
+    plan_file = other_plan(tmp_path, document=text_pdf.name)
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="B-1")])
+    result = generate(
+        GenerateOptions(
+            grants=grants, out=tmp_path / "out", plan=plan_file, prices=PRICES, strict=True
+        )
+    )
+    assert not result.errors, result.errors
+    (doc,) = result.documents
+    pages = pdf_text(tmp_path / "out" / doc.pdf)
+    furnished = pdf_text(text_pdf)
+    assert pages[-len(furnished) :] == furnished  # the plan file's PDF, as it is
+    agreement = " ".join(" ".join(p.split()) for p in pages[: -len(furnished)])
+    for wording in (
+        "Buckeye Tools Co., an Ohio corporation",
+        "seventh anniversary",
+        "expiration of seven (7)",
+        "more than three years after",
+        "2016 Director Stock Option Plan",
+    ):
+        assert wording in agreement, wording
+    every = " ".join(pages + pdf_text(tmp_path / "out" / "review" / "board_consent.pdf"))
+    assert [w for w in ATG_WORDS if w in every] == []
+    with pikepdf.open(tmp_path / "out" / doc.pdf) as pdf:
+        assert str(pdf.docinfo.get("/Author")) == "Buckeye Tools Co."
+    assert result.review is not None and result.review.deviation_count == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ("missing.pdf", "no such file"),
+        ("buckeye.toml", "must be a .docx or .pdf file"),
+        ("fake.pdf", "is not a PDF file"),
+    ],
+)
+def test_a_bad_plan_document_is_named(tmp_path: Path, value: str, needle: str) -> None:
+    (tmp_path / "fake.pdf").write_text("not a pdf", encoding="utf-8")
+    with pytest.raises(PlanError, match=rf"key 'plan\.document'.*{needle}"):
+        load_plan(other_plan(tmp_path, document=value))
