@@ -8,6 +8,7 @@ Every value is parsed before anything is rendered. A value that cannot be parsed
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -76,6 +77,28 @@ REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 # space): they are refused.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: What Excel and LibreOffice show (and export to CSV) for a formula that failed.
+_SPREADSHEET_ERROR = re.compile(
+    r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!"
+    r"|CONNECT!|BUSY!|UNKNOWN!|PYTHON!)"
+)
+#: The longest participant name accepted: longer is not a name, and a name that cannot be laid
+#: out on the signature page would fail only after conversion.
+MAX_NAME = 1000
+
+
+def parse_name(text: str) -> str:
+    """A participant's name: trimmed; at most :data:`MAX_NAME` characters; at least one
+    letter, digit, mark-bearing letter or symbol that prints (a name of only a zero-width
+    space or a lone accent would be a blank on the page)."""
+    name = text.strip()
+    if len(name) > MAX_NAME:
+        raise ValueError(f"is {len(name):,} characters long; a name is at most {MAX_NAME:,}")
+    if not any(unicodedata.category(c)[0] in "LNS" for c in name):
+        raise ValueError(
+            "has no letter or digit that prints (only spaces, accents or invisible characters)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -400,6 +423,7 @@ def _parse_row(
                     )
                 )
             return None
+        text = text.strip()  # a trailing Alt+Enter or tab is not part of the value
         bad = _CONTROL.search(text)
         multiline = column == "address"
         if bad is None and not multiline:
@@ -414,6 +438,20 @@ def _parse_row(
                     value=text,
                     grant_id=grant_id_text or None,
                     rule="control-character",
+                )
+            )
+            return None
+        spreadsheet_error = _SPREADSHEET_ERROR.fullmatch(text.strip())
+        if spreadsheet_error:  # a #N/A from a lookup, saved or exported, is not a value
+            errors.append(
+                RecordError(
+                    row,
+                    column_name(column),
+                    f"holds the spreadsheet error {spreadsheet_error.group()}, not a value: "
+                    "fix the formula or type the value",
+                    value=text,
+                    grant_id=grant_id_text or None,
+                    rule="spreadsheet-error",
                 )
             )
             return None
@@ -432,7 +470,7 @@ def _parse_row(
             )
             return None
 
-    participant = get("participant", lambda s: s.strip(), required=True)
+    participant = get("participant", parse_name, required=True)
     grant_date = get("grant_date", parse_date, required=True)
     shares = get("shares", parse_shares, required=True)
     price = get("exercise_price", parse_price, required=True)

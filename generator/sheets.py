@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal
@@ -102,6 +103,10 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
     """(spreadsheet row number, cells as text) for every row of one sheet of a workbook."""
     import openpyxl
 
+    # openpyxl warns on stderr about parts it does not read (data validation lists, ...):
+    # they do not change a cell's value, and a user should not see a library's file paths
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"openpyxl(\.|$)")
+
     check_archive(path, what="Excel workbook")
     try:
         values = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -114,10 +119,16 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
         names = values.sheetnames
         if sheet is not None and sheet not in names:
             raise InputError(str(path), f"has no sheet {sheet!r} (sheets: {', '.join(names)})")
-        visible = [n for n in names if values[n].sheet_state == "visible"]
+        tables = [n for n in names if hasattr(values[n], "iter_rows")]  # not chart sheets
+        if sheet is not None and sheet not in tables:
+            raise InputError(str(path), f"sheet {sheet!r} is a chart, not a table of grants")
+        visible = [n for n in tables if values[n].sheet_state == "visible"]
         if sheet is None and not visible:
-            raise InputError(str(path), "has no visible sheet; name one with --sheet")
+            raise InputError(str(path), "has no visible sheet of cells; name one with --sheet")
         name = sheet or visible[0]  # a hidden sheet (old data, lookups) is read only by name
+        for book in (values, formulas):
+            # the size a file records can be wrong (some programs write it so): read every row
+            book[name].reset_dimensions()
         cached = values[name].iter_rows()
         source = formulas[name].iter_rows()
         for number, (row, raw) in enumerate(zip(cached, source, strict=True), start=1):
@@ -131,6 +142,8 @@ def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
     value = cell.value
     formula = isinstance(source.value, str) and source.value.startswith("=")
     if value is None:
+        if formula and getattr(cell, "data_type", None) == "str":
+            return ""  # a formula whose saved result is the empty text, e.g. =IF(x,"",y)
         if formula:
             raise InputError(
                 str(path),
@@ -152,9 +165,12 @@ def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
             return str(value).zfill(len(fmt))
         return str(value)
     if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return str(Decimal(repr(value)))
+        # as a spreadsheet shows it: 15 significant digits at most, so a formula's binary
+        # noise (15000.000000000002) is not read as data
+        shown = Decimal(format(value, ".15g"))
+        if shown == shown.to_integral_value() and abs(shown) < Decimal(10**15):
+            return str(int(shown))
+        return format(shown.normalize(), "f")
     return str(value)
 
 

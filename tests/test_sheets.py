@@ -131,6 +131,124 @@ def test_formula_with_a_cached_value_reads_the_value(tmp_path: Path) -> None:
     assert rec.shares == 15000
 
 
+def _patched(source: Path, dest: Path, edit: dict[bytes, bytes], member: str) -> Path:
+    """A copy of a workbook with ``member`` edited: what another program would have written."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(dest, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == member:
+                for old, new in edit.items():
+                    assert old in data, old
+                    data = data.replace(old, new)
+            dst.writestr(item, data)
+    return dest
+
+
+def test_a_formula_whose_saved_result_is_empty_text_is_an_empty_cell(tmp_path: Path) -> None:
+    source = workbook(
+        tmp_path / "src.xlsx",
+        [[*HEADERS[:5], "Address"], ["A-1", "Ann", dt.date(2005, 5, 16), 15000, 3.25, '=""']],
+    )
+    # Excel and LibreOffice save =IF(x,"",y) with an empty result as a text result, empty
+    saved = _patched(
+        source,
+        tmp_path / "saved.xlsx",
+        {b'<c r="F2"><f>""</f><v></v></c>': b'<c r="F2" t="str"><f>""</f><v></v></c>'},
+        "xl/worksheets/sheet1.xml",
+    )
+    (rec,) = read_grants(saved).records
+    assert rec.address == ()
+    with pytest.raises(InputError, match=r"F2.*no saved value"):  # never computed: refused
+        read_grants(source)
+
+
+def test_excel_error_values_are_refused_in_every_column(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx",
+        [
+            [*HEADERS[:5], "Address"],
+            ["A-1", "#N/A", dt.date(2005, 5, 16), 15000, 3.25, "1 Main St"],
+            ["A-2", "Bo", dt.date(2005, 5, 16), 15000, 3.25, "#REF!"],
+        ],
+    )
+    found = {(e.row, e.column, e.rule) for e in read_grants(path).errors}
+    assert found == {
+        (2, "Director Name", "spreadsheet-error"),
+        (3, "Address", "spreadsheet-error"),
+    }
+    csv = tmp_path / "g.csv"  # the same errors exported to CSV
+    csv.write_text("participant,grant_date,shares,exercise_price\n#N/A,2005-05-16,1,3.25\n")
+    assert [e.rule for e in read_grants(csv).errors] == ["spreadsheet-error"]
+
+
+def test_a_wrong_recorded_sheet_size_loses_no_row(tmp_path: Path) -> None:
+    rows: list[list[object]] = [HEADERS]
+    rows += [[f"A-{n}", f"Person {n}", dt.date(2005, 5, 16), 100, 3.25, "no"] for n in range(5)]
+    rows[3][5] = "yes"
+    source = workbook(tmp_path / "src.xlsx", rows)
+    wrong = _patched(
+        source,
+        tmp_path / "wrong.xlsx",
+        {b'<dimension ref="A1:F6"/>': b'<dimension ref="A1:E3"/>'},
+        "xl/worksheets/sheet1.xml",
+    )
+    read = read_grants(wrong)
+    assert [r.grant_id for r in read.records] == [f"A-{n}" for n in range(5)]
+    assert [r.is_employee for r in read.records] == [False, False, True, False, False]
+
+
+def test_a_chart_sheet_is_not_read_as_grants(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "g.xlsx", [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), 1, 3]])
+    from openpyxl.chart import BarChart, Reference
+
+    wb = openpyxl.load_workbook(path)
+    chart = BarChart()
+    chart.add_data(Reference(wb["Grants"], min_col=4, min_row=1, max_row=2), titles_from_data=True)
+    wb.create_chartsheet("Chart", 0).add_chart(chart)
+    wb.save(path)
+    assert [r.grant_id for r in read_grants(path).records] == ["A-1"]
+    with pytest.raises(InputError, match="'Chart' is a chart"):
+        read_grants(path, ReadOptions(sheet="Chart"))
+
+
+def test_binary_noise_of_a_formula_is_read_as_the_spreadsheet_shows_it(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx",
+        [HEADERS[:5], ["A-1", "Ann", dt.date(2005, 5, 16), 15000.000000000002, 2.9545454545454541]],
+    )
+    (rec,) = read_grants(path).records
+    assert (rec.shares, rec.exercise_price) == (15000, Decimal("2.95454545454545"))
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("\u200b", "no letter or digit"),
+        ("\u0301", "no letter or digit"),
+        ("\ufeff\u200d", "no letter or digit"),
+        ("B" * 1001, "at most 1,000"),
+    ],
+)
+def test_a_name_that_would_print_blank_or_cannot_be_laid_out_is_refused(
+    tmp_path: Path, name: str, needle: str
+) -> None:
+    csv = tmp_path / "g.csv"
+    csv.write_text(
+        f"participant,grant_date,shares,exercise_price\n{name},2005-05-16,1,3.25\n",
+        encoding="utf-8",
+    )
+    (error,) = read_grants(csv).errors
+    assert (error.row, error.column) == (2, "participant") and needle in error.message
+
+
+def test_a_trailing_line_break_in_a_cell_is_trimmed(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path / "g.xlsx", [HEADERS[:5], ["A-1", "Di Poe\n", dt.date(2005, 5, 16), 1, 3]]
+    )
+    (rec,) = read_grants(path).records
+    assert rec.participant == "Di Poe"
+
+
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
