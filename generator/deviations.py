@@ -51,6 +51,7 @@ from .form import (
     is_label,
     normalise,
     pattern,
+    plan_words,
 )
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ __all__ = [
     "find_deviations",
     "form_sentences",
     "margin_deviations",
+    "plan_deviations",
     "word_diff",
 ]
 
@@ -352,6 +354,57 @@ class DeviationCheck:
         if not found:
             self._clean.add(key)
         return found
+
+
+#: Words of context shown around a difference in the Plan copy.
+_PLAN_CONTEXT = 8
+
+
+def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
+    """Where the rendered copy of the Plan (the body of ``plan_docx``) differs from the Plan's
+    text in the form, word by word (paragraphing aside): each stretch that differs is one
+    deviation, shown with a few words of context on either side."""
+    import io
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(plan_docx)) as package:
+            root = parse_xml(package.read("word/document.xml"))
+    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        raise GrantgenError(f"the Plan copy cannot be read as a Word document ({exc})") from exc
+    body = root.find(_w("body"))
+    paragraphs = [] if body is None else [_text(p) for p in body.iter(_w("p"))]
+    rendered = normalise(" ".join(p for p in paragraphs if p)).split()
+    form = plan_words(form_text)
+    out: list[Deviation] = []
+    matcher = difflib.SequenceMatcher(None, form, rendered, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            continue
+        lo, hi = max(i1 - _PLAN_CONTEXT, 0), i2 + _PLAN_CONTEXT
+        rlo, rhi = max(j1 - _PLAN_CONTEXT, 0), j2 + _PLAN_CONTEXT
+        before, after = " ".join(form[lo:i1]), " ".join(form[i2:hi])
+        old, new = " ".join(form[i1:i2]), " ".join(rendered[j1:j2])
+        diff = tuple(
+            (kind, text)
+            for kind, text in (
+                ("equal", before),
+                ("delete", old),
+                ("insert", new),
+                ("equal", after),
+            )
+            if text
+        )
+        kind: Kind = "removed" if op == "delete" else "added" if op == "insert" else "changed"
+        out.append(
+            Deviation(
+                kind,
+                "plan",
+                " ".join(form[lo:hi]) if op != "insert" else None,
+                " ".join(rendered[rlo:rhi]) if op != "delete" else None,
+                diff,
+            )
+        )
+    return out
 
 
 def find_deviations(

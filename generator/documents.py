@@ -22,10 +22,10 @@ import pypdfium2 as pdfium
 from .assemble import PacketInfo, assemble
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
-from .deviations import Deviation, DeviationCheck
+from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .output import sha256, write_atomic
-from .plan import Plan
+from .plan import Plan, load_plan
 from .records import GrantRecord
 from .render import (
     Rendered,
@@ -88,13 +88,19 @@ def make_documents(
     total = len(todo)
     pdf_dir = work / PDF_DIR
     furnished = furnished_pdf(plan)
+    in_plan_copy: list[Deviation] = []
     if furnished is not None:  # the plan file names the Plan's text as a PDF: used as it is
         plan_job: Future[Outcome] = Future()
         plan_job.set_result(Outcome(furnished, furnished))
     else:
         plan_docx = work / "plan.docx"
-        write_atomic(plan_docx, templates.render_plan(plan, draft=options.draft))
+        copy = templates.render_plan(plan, draft=options.draft)
+        write_atomic(plan_docx, copy)
         plan_job = converter.cached(plan_docx, pdf_dir)
+        if plan.document is None and plan.id == load_plan().id:
+            # the bundled plan's text is in the form: the copy furnished must be it, word for
+            # word; a difference is a deviation of every packet that carries the copy
+            in_plan_copy = plan_deviations(copy, form_text())
     prep = templates.agreement.prepared(options.draft)
     against_form = DeviationCheck(form_text(), plan)
     # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
@@ -169,12 +175,15 @@ def make_documents(
         sources: list[Path] = []
         for i, record in enumerate(records, start=first):
             doc = templates.render_grant_parts(record, plan, draft=options.draft)
-            deviations[record.grant_id] = against_form.check(
-                doc.body,
-                blank_values(record, plan),
-                record.participant,
-                margins=list(doc.parts.values()),
-                grant_id=record.grant_id,
+            deviations[record.grant_id] = (
+                against_form.check(
+                    doc.body,
+                    blank_values(record, plan),
+                    record.participant,
+                    margins=list(doc.parts.values()),
+                    grant_id=record.grant_id,
+                )
+                + in_plan_copy
             )
             source = work / f"g{i:06d}.docx"
             source.write_bytes(doc.docx)

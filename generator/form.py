@@ -20,7 +20,7 @@ from .errors import GrantgenError
 if TYPE_CHECKING:
     from .plan import Plan
 
-Part = Literal["agreement", "acceptance", "header", "footer", "footnote"]
+Part = Literal["agreement", "acceptance", "header", "footer", "footnote", "plan"]
 
 AGREEMENT_TITLE = "NONSTATUTORY STOCK OPTION AGREEMENT"
 ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
@@ -165,6 +165,21 @@ def _plan_swap(plan: Plan | None) -> Callable[[str], str]:
         return lambda text: text
     found = re.compile("|".join(re.escape(k) for k in sorted(pairs, key=len, reverse=True)))
     return lambda text: found.sub(lambda m: pairs[m.group()], text)
+
+
+def plan_words(form_text: Path) -> list[str]:
+    """The words of the Plan as the form text has it: from the company's name above the
+    Plan's title to the agreement's, then Amendment No. 1 to the end; page numbers left out."""
+    lines = form_text.read_text(encoding="utf-8").splitlines()
+    try:
+        title = next(i for i, ln in enumerate(lines) if ln.strip() == AGREEMENT_TITLE)
+        amendment = next(i for i, ln in enumerate(lines) if ln.strip() == FORM_END)
+    except StopIteration:
+        raise FormError(f"{form_text}: no agreement title or {FORM_END!r} in the form") from None
+    company = next((i for i in range(title - 1, -1, -1) if lines[i].strip()), title)
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == lines[company].strip()), company)
+    kept = [*lines[start:company], *lines[amendment:]]
+    return normalise(" ".join(ln for ln in kept if not _PAGE_NUMBER.match(ln))).split()
 
 
 def _form_paragraphs(lines: list[str]) -> list[str]:

@@ -31,6 +31,7 @@ from generator.deviations import (
     enforce,
     find_deviations,
     margin_deviations,
+    plan_deviations,
 )
 from generator.documents import blank_values
 from generator.output import restore_cell
@@ -724,6 +725,42 @@ def test_a_footnote_is_added_text() -> None:
     assert [(d.kind, d.part, d.rendered) for d in margin_deviations([xml], set())] == [
         ("added", "footnote", "Void where prohibited.")
     ]
+
+
+def test_an_edited_plan_copy_is_found_word_by_word(tmp_path: Path) -> None:
+    def edit(document: docx.document.Document) -> None:
+        replace_text("up to 800,000 shares", "up to 900,000 shares")(document)
+        replace_text(
+            " No Awards shall be granted under the Plan after December 31, 2013, but Awards "
+            "previously granted may extend beyond that date.",
+            "",
+        )(document)
+
+    templates = edit_templates(tmp_path, "plan.docx", edit)
+    assert plan_deviations(TemplateSet(TEMPLATES).render_plan(PLAN), FORM) == []
+    found = plan_deviations(TemplateSet(templates).render_plan(PLAN), FORM)
+    assert [(d.kind, d.part) for d in found] == [("changed", "plan"), ("removed", "plan")]
+    changed, removed = found
+    assert [d for d in changed.diff if d[0] in ("delete", "insert")] == [
+        ("delete", "800,000"),
+        ("insert", "900,000"),
+    ]
+    assert removed.form is not None and "December 31, 2013" in removed.form
+
+
+def test_strict_refuses_a_batch_whose_plan_copy_was_edited(
+    tmp_path: Path, converter: Converter
+) -> None:
+    templates = edit_templates(
+        tmp_path, "plan.docx", replace_text("up to 800,000 shares", "up to 900,000 shares")
+    )
+    reviewed = run_review(SAMPLE, tmp_path / "out", converter, templates=templates)
+    assert reviewed.result.review is not None
+    deviations = reviewed.result.review.deviations  # as generate found them
+    assert len(deviations) == 5
+    assert all([d.part for d in v] == ["plan"] for v in deviations.values())
+    with pytest.raises(DeviationError, match=r"5 deviation\(s\)"):
+        enforce(deviations, strict=True, draft=False, accepted=False)
 
 
 def test_an_acceptance_edit_is_found(tmp_path: Path) -> None:
