@@ -29,6 +29,18 @@ MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_RATIO = 200
 
 
+def kind_of_file(head: bytes) -> str | None:
+    """What a file that is not the expected one is, from its first bytes, for the message."""
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return (
+            "an old-style Excel .xls workbook or a password-protected one: save it (without a "
+            "password) as .xlsx or CSV UTF-8"
+        )
+    if head.startswith(b"PK\x03\x04") and b"opendocument" in head[:200]:
+        return "an OpenDocument (.ods/.odt) file: save it as .xlsx or CSV UTF-8"
+    return None
+
+
 def check_archive(path: Path | str, data: bytes | None = None, *, what: str = "file") -> None:
     """Refuse a zip that is a bomb: too many members, too large unpacked, or compressed far
     beyond what documents compress to; and XML that declares entities (billion laughs, XXE)."""
@@ -36,6 +48,14 @@ def check_archive(path: Path | str, data: bytes | None = None, *, what: str = "f
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError) as exc:
+        head = data[:512] if data is not None else _head(Path(path))
+        kind = kind_of_file(head)
+        if kind is not None:
+            raise InputError(str(path), f"is {kind}") from None
+        if what == "Excel workbook" and head and b"\x00" not in head and b"," in head:
+            raise InputError(
+                str(path), f"is not a valid {what}: it looks like CSV text; name it .csv"
+            ) from None
         raise InputError(str(path), f"is not a valid {what} (not a zip archive: {exc})") from None
     with archive:
         members = archive.infolist()
@@ -59,6 +79,19 @@ def check_archive(path: Path | str, data: bytes | None = None, *, what: str = "f
                     raise InputError(
                         str(path), f"member {m.filename} declares XML entities; refused"
                     )
+        if what == "Excel workbook" and "[Content_Types].xml" not in archive.namelist():
+            kind = kind_of_file(_head(Path(path)) if data is None else data[:512])
+            raise InputError(
+                str(path), f"is {kind}" if kind else f"is not a valid {what} (no [Content_Types])"
+            )
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            return fh.read(512)
+    except OSError:
+        return b""
 
 
 _BINARY = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x7fELF", b"\xd0\xcf\x11\xe0")
@@ -89,6 +122,9 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(str(path), f"cannot be read: {exc.strerror}") from None
+    kind = kind_of_file(raw[:512])
+    if kind is not None:
+        raise InputError(str(path), f"is {kind}")
     if raw.startswith(b"PK\x03\x04"):
         raise InputError(str(path), "is a zip archive (an Excel file?), not CSV: name it .xlsx")
     text = decode(path, raw)

@@ -249,6 +249,33 @@ def test_a_trailing_line_break_in_a_cell_is_trimmed(tmp_path: Path) -> None:
     assert rec.participant == "Di Poe"
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("g.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "old-style Excel .xls"),
+        ("g.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "password-protected"),
+        ("g.xlsx", b"participant,grant_date\nAnn,2005-05-16\n", "looks like CSV text"),
+        ("g.ods", None, "OpenDocument"),
+        ("g.xlsx", None, "OpenDocument"),
+        ("g.csv", None, "OpenDocument"),
+    ],
+)
+def test_files_of_another_kind_are_named(
+    tmp_path: Path, name: str, content: bytes | None, needle: str
+) -> None:
+    path = tmp_path / name
+    if content is None:  # what LibreOffice Calc saves: the mimetype first, stored
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            z.writestr("content.xml", "<office:document-content/>")
+    else:
+        path.write_bytes(content)
+    if path.suffix == ".ods":
+        path = path.rename(path.with_suffix(".xlsx"))
+    with pytest.raises(InputError, match=needle):
+        read_grants(path)
+
+
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
