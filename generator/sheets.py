@@ -129,10 +129,18 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise InputError(str(path), "is a zip archive (an Excel file?), not CSV: name it .xlsx")
     text = decode(path, raw)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    number, ended = 0, 0  # records read; the line the last one ended on
     try:
-        yield from enumerate(reader, start=1)
+        for number, cells in enumerate(reader, start=1):
+            ended = reader.line_num
+            yield number, cells
     except csv.Error as exc:
-        raise InputError(str(path), f"row {reader.line_num}: not valid CSV ({exc})") from None
+        # a quote opened and never closed swallows every line after it: name where it opened
+        raise InputError(
+            str(path),
+            f"row {number + 1} (line {ended + 1}): not valid CSV ({exc}); check the quotes in "
+            "that row",
+        ) from None
 
 
 def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[str]]]:

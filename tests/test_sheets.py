@@ -276,6 +276,15 @@ def test_files_of_another_kind_are_named(
         read_grants(path)
 
 
+def test_an_unclosed_quote_is_reported_at_the_row_it_opens(tmp_path: Path) -> None:
+    rows = [f"U-{n},Person {n},2005-05-16,1000,3.25" for n in range(1, 20)]
+    rows[2] = 'U-3,"Person 3,2005-05-16,1000,3.25'
+    path = tmp_path / "g.csv"
+    path.write_text("grant_id,participant,grant_date,shares,exercise_price\n" + "\n".join(rows))
+    with pytest.raises(InputError, match=r"row 4 \(line 4\): not valid CSV"):
+        read_grants(path)
+
+
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
