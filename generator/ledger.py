@@ -140,6 +140,16 @@ class Pool:
     """Grant ids recorded under another plan → that plan's id (grant ids are unique)."""
     by_type: dict[str, int] = field(default_factory=dict)
     """Outstanding shares by award type."""
+    ratio: Fraction = Fraction(1)
+    """The plan's cumulative Section 8 split ratio."""
+
+    def reserve_on(self, plan: Plan, day: date) -> int:
+        """The Section 4(a) reserve in force on ``day`` (amendments, then splits)."""
+        return int(plan.reserve_on(day) * self.ratio)
+
+    def non_option_cap_on(self, plan: Plan, day: date) -> int:
+        """The Section 4(b) cap in force on ``day``."""
+        return int(plan.non_option_cap_on(day) * self.ratio)
 
     @property
     def available(self) -> int:
@@ -282,6 +292,7 @@ class Ledger:
                 ).fetchall()
             ),
             by_type=by_type,
+            ratio=ratio,
         )
 
     def grants(self, plan_id: str | None = None) -> list[dict[str, Any]]:
@@ -324,7 +335,7 @@ class Ledger:
         day = (today or date.today()).isoformat()
         with self.transaction() as conn:
             pool = self.pool(plan)
-            available, non_option = pool.available, pool.non_option_available
+            used, non_option_used = pool.used, pool.non_option_used
             for entry in entries:
                 rec = entry.record
                 digest = terms_hash(rec)
@@ -342,21 +353,24 @@ class Ledger:
                             f"grant id {rec.grant_id} is already in the ledger with other terms"
                         )
                     continue
+                # the figures in force on the grant date (an amendment may have changed them)
+                available = pool.reserve_on(plan, rec.grant_date) - used
+                non_option = pool.non_option_cap_on(plan, rec.grant_date) - non_option_used
                 if rec.shares > available:
                     result.refused[rec.grant_id] = (
-                        f"{rec.shares:,} shares exceed the {available:,} still available "
+                        f"{rec.shares:,} shares exceed the {max(available, 0):,} still available "
                         f"under the reserve (Section {plan.section('reserve')})"
                     )
                     continue
                 if not entry.is_option and rec.shares > non_option:
                     result.refused[rec.grant_id] = (
-                        f"{rec.shares:,} shares exceed the {non_option:,} still available for "
-                        f"awards other than options (Section {plan.section('non_option_cap')})"
+                        f"{rec.shares:,} shares exceed the {max(non_option, 0):,} still available "
+                        f"for awards other than options (Section {plan.section('non_option_cap')})"
                     )
                     continue
-                available -= rec.shares
+                used += rec.shares
                 if not entry.is_option:
-                    non_option -= rec.shares
+                    non_option_used += rec.shares
                 conn.execute(
                     "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
                     " is_option, shares, exercise_price, original_shares, original_price,"

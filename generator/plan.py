@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -72,12 +73,17 @@ class Company:
 
 @dataclass(frozen=True)
 class Amendment:
-    """One amendment of the plan, as history."""
+    """One amendment of the plan: its history, and the share figures it changes from its
+    date (None: unchanged)."""
 
     number: int
     date: date
     approved_by: str
     summary: str
+    reserve: int | None = None
+    """Section 4(a): the reserve from this date."""
+    non_option_cap: int | None = None
+    """Section 4(b): the cap on awards other than options from this date."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,10 @@ class Plan:
     restatement_approved: bool
     """Section 10(f): whether stockholder approval of the restatement is recorded."""
     reserve: int
-    """Section 4(a): shares available for all awards, before Section 8 adjustments."""
+    """Section 4(a): shares available for all awards, before Section 8 adjustments, as the
+    latest amendment that changes it has it (:meth:`reserve_on` for a given day)."""
     non_option_cap: int
-    """Section 4(b): shares for awards other than options."""
+    """Section 4(b): shares for awards other than options (latest figure)."""
     award_types: tuple[str, ...]
     """Kinds of award the plan allows."""
     option_types: tuple[str, ...]
@@ -122,6 +129,10 @@ class Plan:
     """Amendment history."""
     source: str
     """The file the terms were read from."""
+    reserve_first: int = 0
+    """The reserve as the plan was adopted ([shares] reserve), before any amendment."""
+    non_option_cap_first: int = 0
+    """The non-option cap as adopted."""
     document: Path | None = None
     """The Plan's own text, furnished with each agreement: a ``.docx`` (rendered like the
     templates' ``plan.docx``) or a ``.pdf`` (used as it is). None: the templates' plan.docx,
@@ -130,11 +141,33 @@ class Plan:
     def section(self, key: str) -> str:
         return self.sections[key]
 
+    def reserve_on(self, day: date) -> int:
+        """The Section 4(a) reserve in force on ``day`` (as adopted, or as last amended)."""
+        changes = [(a.date, a.reserve) for a in self.amendments if a.reserve is not None]
+        return _in_force(self.reserve_first, changes, day) if changes else self.reserve
+
+    def non_option_cap_on(self, day: date) -> int:
+        """The Section 4(b) cap in force on ``day``."""
+        changes = [
+            (a.date, a.non_option_cap) for a in self.amendments if a.non_option_cap is not None
+        ]
+        if not changes:
+            return self.non_option_cap
+        return _in_force(self.non_option_cap_first, changes, day)
+
     def is_option(self, award_type: str) -> bool:
         """An Option of the Plan: a type it lists as an option, or an incentive option
         (refused by Section 5(a) unless a substitute, but an Option still). The rules and the
         ledger both count shares with this, so the Section 4(b) figures agree."""
         return award_type in self.option_types or award_type == "incentive_option"
+
+
+def _in_force(first: int, changes: Sequence[tuple[date, int | None]], day: date) -> int:
+    value = first
+    for since, changed in sorted((d, v) for d, v in changes if v is not None):
+        if since <= day:
+            value = changed
+    return value
 
 
 class _Reader:
@@ -321,7 +354,14 @@ def load_plan(path: str | Path | None = None) -> Plan:
     for i, entry in enumerate(raw):
         a = _Reader(where, entry, f"amendments[{i}]", top.opened)
         amendment = Amendment(
-            a.count("number"), a.day("date"), a.text("approved_by"), a.text("summary")
+            a.count("number"),
+            a.day("date"),
+            a.text("approved_by"),
+            a.text("summary"),
+            a.count("reserve", most=MAX_SHARES) if "reserve" in entry else None,
+            a.count("non_option_cap", positive=False, most=MAX_SHARES)
+            if "non_option_cap" in entry
+            else None,
         )
         if any(amendment.number == other.number for other in amendments):
             raise PlanError(where, a.key("number"), f"Amendment No. {amendment.number} twice")
@@ -329,6 +369,17 @@ def load_plan(path: str | Path | None = None) -> Plan:
             raise PlanError(where, a.key("date"), "is before plan.effective_date")
         amendments.append(amendment)
     amendments.sort(key=lambda am: am.number)
+    for day in sorted({effective, *(am.date for am in amendments)}):
+        res = _in_force(reserve, [(am.date, am.reserve) for am in amendments], day)
+        cap = _in_force(non_option_cap, [(am.date, am.non_option_cap) for am in amendments], day)
+        if cap > res:
+            raise PlanError(
+                where,
+                "amendments",
+                f"from {day.isoformat()} the non-option cap ({cap:,}) would be larger than the "
+                f"reserve ({res:,})",
+            )
+    latest = max(am.date for am in amendments) if amendments else effective
 
     result = Plan(
         id=plan_id,
@@ -342,8 +393,12 @@ def load_plan(path: str | Path | None = None) -> Plan:
         effective_date=effective,
         last_grant_date=last,
         restatement_approved=plan.flag("restatement_approved"),
-        reserve=reserve,
-        non_option_cap=non_option_cap,
+        reserve=_in_force(reserve, [(am.date, am.reserve) for am in amendments], latest),
+        non_option_cap=_in_force(
+            non_option_cap, [(am.date, am.non_option_cap) for am in amendments], latest
+        ),
+        reserve_first=reserve,
+        non_option_cap_first=non_option_cap,
         award_types=award_types,
         option_types=option_types,
         incentive_options=incentive,

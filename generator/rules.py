@@ -491,8 +491,7 @@ def _repeats(records: Sequence[GrantRecord], report: Report) -> None:
 def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Report) -> None:
     """Sections 4(a) and 4(b), in row order, on top of what the ledger already holds."""
     refused = report.refused_rows
-    available = pool.available
-    non_option = pool.non_option_available
+    used, non_option_used = pool.used, pool.non_option_used
     for rec in records:
         if rec.row in refused:
             continue
@@ -522,6 +521,11 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
             )
             continue
         is_option = _is_option(rec, plan)
+        # the figures in force on the grant date: an amendment may have changed them since
+        reserve = pool.reserve_on(plan, rec.grant_date)
+        cap = pool.non_option_cap_on(plan, rec.grant_date)
+        available, non_option = reserve - used, cap - non_option_used
+        when = "" if reserve == pool.reserve else f" on {rec.grant_date.isoformat()}"
         if rec.shares > available:
             report.findings.append(
                 _finding(
@@ -530,12 +534,13 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     plan.section("reserve"),
                     ERROR,
                     f"{rec.shares:,} shares exceed the shares available under the Plan: "
-                    f"{available:,} of the {pool.reserve:,} reserved remain",
+                    f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
                     "shares",
                 )
             )
             continue
         if not is_option and rec.shares > non_option:
+            cap_when = "" if cap == pool.non_option_cap else f" on {rec.grant_date.isoformat()}"
             report.findings.append(
                 _finding(
                     rec,
@@ -543,12 +548,12 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     plan.section("non_option_cap"),
                     ERROR,
                     f"{rec.shares:,} shares exceed the limit on Awards other than Options: "
-                    f"{non_option:,} of {pool.non_option_cap:,} remain",
+                    f"{max(non_option, 0):,} of {cap:,}{cap_when} remain",
                     "shares",
                 )
             )
             continue
-        available -= rec.shares
+        used += rec.shares
         if not is_option:
-            non_option -= rec.shares
+            non_option_used += rec.shares
         report.batch_shares += rec.shares

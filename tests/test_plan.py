@@ -57,7 +57,7 @@ def test_bundled_plan_has_the_company_identity() -> None:
             "shares.per_director_cap",
         ),
         ("[sections]", "[vesting]\nschedule = 'monthly'\n\n[sections]", "vesting"),
-        ("approved_by =", "reserve = 900000\napproved_by =", "amendments[0].reserve"),
+        ("approved_by =", "vesting = 4\napproved_by =", "amendments[0].vesting"),
         # kinds of award
         ('types = ["option",', 'types = ["option", "stock_appreciation_right",', "awards.types"),
         ('types = ["option",', 'types = ["option", "option",', "awards.types"),
@@ -111,3 +111,84 @@ def test_bundled_plan_terms_match_the_form() -> None:
     assert plan.post_service_exercise_years == 1 and not plan.incentive_options
     assert plan.sections["reserve"] == "4(a)" and plan.sections["plan_term"] == "10(c)"
     assert [(a.number, str(a.date)) for a in plan.amendments] == [(1, "2005-02-03")]
+
+
+AMENDED = """
+[[amendments]]
+number = 2
+date = 2010-03-01
+approved_by = "Stockholders"
+summary = "Section 4(a): reserve raised to 1,000,000 shares"
+reserve = 1000000
+
+[[amendments]]
+number = 3
+date = 2012-06-15
+approved_by = "Stockholders"
+summary = "Section 4(a) and 4(b): reserve 1,200,000, non-option cap 50,000"
+reserve = 1200000
+non_option_cap = 50000
+"""
+
+
+def amended_plan(tmp_path: Path, extra: str = AMENDED) -> Path:
+    path = tmp_path / "amended.toml"
+    path.write_text(default_plan().read_text(encoding="utf-8") + extra, encoding="utf-8")
+    return path
+
+
+def test_amendments_change_the_share_figures_from_their_date(tmp_path: Path) -> None:
+    from datetime import date, timedelta
+
+    plan = load_plan(amended_plan(tmp_path))
+    assert (plan.reserve, plan.non_option_cap) == (1_200_000, 50_000)  # in force now
+    first, second = date(2010, 3, 1), date(2012, 6, 15)
+    assert plan.reserve_on(first - timedelta(days=1)) == 800_000
+    assert plan.reserve_on(first) == 1_000_000
+    assert plan.reserve_on(second - timedelta(days=1)) == 1_000_000
+    assert plan.reserve_on(second) == 1_200_000
+    assert plan.non_option_cap_on(second - timedelta(days=1)) == 100_000
+    assert plan.non_option_cap_on(second) == 50_000
+    unamended = load_plan()
+    assert unamended.reserve_on(date(2013, 1, 1)) == unamended.reserve == 800_000
+
+
+def test_an_amendment_that_makes_the_cap_exceed_the_reserve_is_refused(tmp_path: Path) -> None:
+    bad = AMENDED.replace("non_option_cap = 50000", "non_option_cap = 5000000")
+    with pytest.raises(PlanError, match=r"key 'amendments'.*from 2012-06-15"):
+        load_plan(amended_plan(tmp_path, bad))
+
+
+def test_the_reserve_in_force_on_the_grant_date_is_checked(tmp_path: Path) -> None:
+    from dataclasses import replace
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.ledger import Entry, Ledger
+    from generator.records import GrantRecord
+    from generator.rules import check
+
+    plan = load_plan(amended_plan(tmp_path))
+
+    def rec(row: int, day: date, shares: int) -> GrantRecord:
+        return GrantRecord(row, f"A-{row}", f"Person {row}", day, shares, Decimal("1"))
+
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(plan, [Entry(rec(1, date(2009, 1, 5), 700_000), True, None, "test")])
+        pool = book.pool(plan)
+        day_before, on_the_day = (
+            rec(2, date(2010, 2, 28), 200_000),
+            rec(3, date(2010, 3, 1), 200_000),
+        )
+        errors = {
+            f.row: f.message
+            for f in check([day_before, on_the_day], plan, None, pool).findings
+            if f.rule == "reserve"
+        }
+        assert list(errors) == [2] and "100,000 of the 800,000 reserved on 2010-02-28" in errors[2]
+        # the ledger applies the same figures when it records
+        got = book.record(plan, [Entry(r, True, None, "test") for r in (day_before, on_the_day)])
+        assert got.added == ["A-3"] and "A-2" in got.refused
+        # a later split scales the amended figures too
+        assert pool.reserve_on(plan, date(2013, 1, 1)) == 1_200_000
+        assert replace(pool, ratio=pool.ratio * 2).reserve_on(plan, date(2013, 1, 1)) == 2_400_000
