@@ -284,6 +284,8 @@ def validate_command(
             click.echo(json.dumps({"findings": findings, "summary": summary}, indent=2))
         else:
             _findings_table(checked.findings)
+            for warning in checked.grants.warnings:  # about the file: unknown columns, ...
+                click.echo(f"warning: {warning}", err=True)
             click.echo(
                 f"{summary['grants']} grant(s): {summary['ok']} ok, {summary['refused']} refused; "
                 f"{summary['errors']} error(s), {summary['warnings']} warning(s), "

@@ -25,7 +25,7 @@ from .publish import Document, manifest_of, merge_earlier, publish
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .resources import form_text, templates_dir
 from .review import ReviewResult, review_batch, write_review
-from .rules import ERROR, Finding, Report, check, parse_findings
+from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
 
 
@@ -144,6 +144,19 @@ def check_batch(
         pool = book.pool(plan)
     report = check(rows.records, plan, table, pool)
     report.findings[:0] = parse_findings(rows.errors, plan)
+    ids = {r.row: r.grant_id for r in rows.records}
+    report.findings += [  # a row hidden by hand or by a filter is often a grant set aside
+        Finding(
+            row,
+            ids.get(row),
+            "hidden-row",
+            "input",
+            WARNING,
+            "the row is hidden in the workbook and is read like the others: unhide it to "
+            "check it is a grant to make (delete it if it is not)",
+        )
+        for row in rows.hidden
+    ]
     if documents:
         report.findings += _glyph_findings(rows.records)
         for rec in rows.records:

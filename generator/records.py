@@ -144,6 +144,8 @@ class ReadResult:
     warnings: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)
     """Each header as written in the file → the canonical column it was read as."""
+    hidden: tuple[int, ...] = ()
+    """Rows of grants the workbook hides (by hand or by a filter)."""
 
 
 def normalise_header(name: str) -> str:
@@ -340,10 +342,11 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             str(path),
             f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
         )
+    hidden = tuple(sorted(sheets.hidden_rows(path, options.sheet) & {r.row for r in records}))
     records, duplicates = _drop_repeated_ids(records, columns, index, header)
     errors.extend(duplicates)
     errors.sort(key=lambda e: e.row)
-    return ReadResult(tuple(records), tuple(errors), tuple(warnings), columns)
+    return ReadResult(tuple(records), tuple(errors), tuple(warnings), columns, hidden)
 
 
 def _drop_repeated_ids(

@@ -160,16 +160,7 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
     except Exception as exc:
         raise InputError(str(path), f"cannot be read as an Excel workbook: {exc}") from None
     try:
-        names = values.sheetnames
-        if sheet is not None and sheet not in names:
-            raise InputError(str(path), f"has no sheet {sheet!r} (sheets: {', '.join(names)})")
-        tables = [n for n in names if hasattr(values[n], "iter_rows")]  # not chart sheets
-        if sheet is not None and sheet not in tables:
-            raise InputError(str(path), f"sheet {sheet!r} is a chart, not a table of grants")
-        visible = [n for n in tables if values[n].sheet_state == "visible"]
-        if sheet is None and not visible:
-            raise InputError(str(path), "has no visible sheet of cells; name one with --sheet")
-        name = sheet or visible[0]  # a hidden sheet (old data, lookups) is read only by name
+        name = _chosen_sheet(path, values, sheet)
         for book in (values, formulas):
             # the size a file records can be wrong (some programs write it so): read every row
             book[name].reset_dimensions()
@@ -180,6 +171,47 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
     finally:
         values.close()
         formulas.close()
+
+
+def _chosen_sheet(path: Path, book: Any, sheet: str | None) -> str:
+    """The sheet to read: ``sheet``, else the first visible sheet of cells."""
+    names = book.sheetnames
+    if sheet is not None and sheet not in names:
+        raise InputError(str(path), f"has no sheet {sheet!r} (sheets: {', '.join(names)})")
+    tables = [n for n in names if hasattr(book[n], "iter_rows")]  # not chart sheets
+    if sheet is not None and sheet not in tables:
+        raise InputError(str(path), f"sheet {sheet!r} is a chart, not a table of grants")
+    visible = [n for n in tables if book[n].sheet_state == "visible"]
+    if sheet is None and not visible:
+        raise InputError(str(path), "has no visible sheet of cells; name one with --sheet")
+    return sheet or visible[0]  # a hidden sheet (old data, lookups) is read only by name
+
+
+_HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+
+
+def hidden_rows(path: Path, sheet: str | None = None) -> set[int]:
+    """The numbers of the rows the workbook hides (by hand or by a filter); none for CSV."""
+    if path.suffix.lower() not in EXCEL_SUFFIXES:
+        return set()
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        member: str = getattr(book[_chosen_sheet(path, book, sheet)], "_worksheet_path", "")
+        if not member:
+            return set()
+    finally:
+        book.close()
+    hidden = set()
+    with zipfile.ZipFile(path) as package, package.open(member) as fh:
+        xml = fh.read()
+    for tag in _HIDDEN_ROW.finditer(xml):
+        text = tag.group()
+        number = re.search(rb'\br="(\d+)"', text)
+        if number and re.search(rb'\bhidden="(?:1|true)"', text):
+            hidden.add(int(number.group(1)))
+    return hidden
 
 
 def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:

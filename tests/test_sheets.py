@@ -285,6 +285,25 @@ def test_an_unclosed_quote_is_reported_at_the_row_it_opens(tmp_path: Path) -> No
         read_grants(path)
 
 
+def test_hidden_rows_are_read_with_a_warning_naming_them(tmp_path: Path) -> None:
+    from generator.pipeline import check_batch
+
+    rows: list[list[object]] = [[*HEADERS[:5], "Status"]]
+    rows += [[f"A-{n}", f"P {n}", dt.date(2005, 5, 16), 100, 3.25, ""] for n in range(1, 5)]
+    path = workbook(tmp_path / "g.xlsx", rows)
+    wb = openpyxl.load_workbook(path)
+    wb["Grants"].row_dimensions[3].hidden = True  # A-2, set aside by hand
+    wb.save(path)
+    assert read_grants(path).hidden == (3,)
+    checked = check_batch(path, None, PRICES, tmp_path / "l.sqlite")
+    hidden = [(f.row, f.grant_id) for f in checked.report.findings if f.rule == "hidden-row"]
+    assert hidden == [(3, "A-2")] and len(checked.grants.records) == 4
+    result = CliRunner().invoke(
+        main, ["validate", str(path), "--prices", str(PRICES), "--ledger", str(tmp_path / "v")]
+    )
+    assert "hidden-row" in result.stdout and "unknown column(s) ignored: 'Status'" in result.stderr
+
+
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
