@@ -1,6 +1,6 @@
 """``python -m generator`` runs the grantgen command line."""
 
-from .cli import main
+from .entry import run
 
 if __name__ == "__main__":
-    main()
+    run()

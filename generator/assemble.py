@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -185,6 +186,40 @@ def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
         out.Root.AcroForm = Dictionary(Fields=Array(fields))
 
 
+#: Link actions a furnished Plan's pages may keep: going to a page or a web address.
+_SAFE_ACTIONS = (Name.URI, Name.GoTo, Name.GoToR)
+
+
+def inert_pages(pdf: pikepdf.Pdf) -> int:
+    """Make the pages of a furnished Plan PDF inert, in memory: page actions (``/AA``), form
+    fields and signature widgets (a packet's only fields are its own signature fields) and
+    links that run script or programs are removed. Returns how many things were removed."""
+    removed = 0
+    for page in pdf.pages:
+        obj = page.obj
+        if "/AA" in obj:
+            del obj.AA
+            removed += 1
+        if "/Annots" not in obj:
+            continue
+        keep = []
+        for annot in obj.Annots:
+            action = annot.get("/A")
+            if (
+                annot.get("/Subtype") == Name.Widget
+                or "/AA" in annot
+                or (action is not None and action.get("/S") not in _SAFE_ACTIONS)
+            ):
+                removed += 1
+                continue
+            keep.append(annot)
+        if keep:
+            obj.Annots = Array(keep)
+        else:
+            del obj.Annots
+    return removed
+
+
 def assemble(
     source: pikepdf.Pdf,
     pages: range,
@@ -216,7 +251,9 @@ def assemble(
         acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)
         out = pikepdf.new()
         out.pages.extend(source.pages[pages.start : pages.stop])
-        out.pages.extend(plan.pages)
+        with warnings.catch_warnings():  # the Plan's own fields were removed (inert_pages)
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            out.pages.extend(plan.pages)
     except AssembleError:
         raise
     except Exception as exc:

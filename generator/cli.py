@@ -118,6 +118,16 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
 def _report(result: GenerateResult, quiet: bool) -> None:
     for warning in result.warnings:
         click.echo(f"warning: {warning['message']}", err=True)
+    for doc in result.documents:  # a grant made with a warning: said here, not only on file
+        for finding in doc.findings:
+            if finding.get("severity") == "warning":
+                click.echo(f"warning: {finding['message']}", err=True)
+    if result.review is not None and result.review.deviation_count:
+        click.echo(
+            f"warning: {result.review.deviation_count} deviation(s) from the approved form: "
+            "see review/summary.html",
+            err=True,
+        )
     for error in result.errors:
         click.echo(f"error: {error['message']}", err=True)
     if not quiet:
@@ -271,7 +281,7 @@ def validate_command(
     reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
         try:
-            checked = check_batch(grants, plan, prices, ledger, read=reading)
+            checked = check_batch(grants, plan, prices, ledger, documents=True, read=reading)
         except GrantgenError as exc:
             if fmt == "json":  # a file that cannot be checked: still JSON on stdout
                 click.echo(json.dumps({"findings": [], "summary": None, "error": str(exc)}))
@@ -284,8 +294,6 @@ def validate_command(
             click.echo(json.dumps({"findings": findings, "summary": summary}, indent=2))
         else:
             _findings_table(checked.findings)
-            for warning in checked.grants.warnings:  # about the file: unknown columns, ...
-                click.echo(f"warning: {warning}", err=True)
             click.echo(
                 f"{summary['grants']} grant(s): {summary['ok']} ok, {summary['refused']} refused; "
                 f"{summary['errors']} error(s), {summary['warnings']} warning(s), "

@@ -38,6 +38,7 @@ from .render import (
     plan_context,
 )
 from .resources import templates_dir
+from .wording import years
 
 TEMPLATE = "board_consent.docx"
 #: Rows per Exhibit A table, at most (see the module's notes).
@@ -66,12 +67,6 @@ def _plan_section(plan: Plan, key: str) -> str:
     return plan.section(key).split(",")[0].strip()
 
 
-def _years(n: int) -> str:
-    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-    number = words[n] if 0 <= n < len(words) else str(n)
-    return f"{number} year" if n == 1 else f"{number} years"
-
-
 def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
     """The values of the consent: the plan's, the sections it cites, and Exhibit A."""
     return {
@@ -84,7 +79,8 @@ def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any
         },
         "terms": {
             "term_years": plan.term_years,
-            "post_service": _years(plan.post_service_exercise_years),
+            "term": years(plan.term_years),
+            "post_service": years(plan.post_service_exercise_years),
         },
         "totals": {
             "grants": len(grants),

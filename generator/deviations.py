@@ -27,7 +27,7 @@ import difflib
 import re
 import zipfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -369,6 +369,7 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
     try:
         with zipfile.ZipFile(io.BytesIO(plan_docx)) as package:
             root = parse_xml(package.read("word/document.xml"))
+            margins = margin_parts(package)
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise GrantgenError(f"the Plan copy cannot be read as a Word document ({exc})") from exc
     body = root.find(_w("body"))
@@ -404,6 +405,9 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
                 diff,
             )
         )
+    # text in the copy's headers and footers prints on every page of it: only page numbers
+    # and the DRAFT mark may be there
+    out += [replace(d, part="plan") for d in margin_deviations(margins, set())]
     return out
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pikepdf
 import pypdfium2 as pdfium
 
-from .assemble import PacketInfo, assemble
+from .assemble import PacketInfo, assemble, inert_pages
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
@@ -97,7 +97,7 @@ def make_documents(
         copy = templates.render_plan(plan, draft=options.draft)
         write_atomic(plan_docx, copy)
         plan_job = converter.cached(plan_docx, pdf_dir)
-        if plan.document is None and plan.id == load_plan().id:
+        if plan.id == load_plan().id:
             # the bundled plan's text is in the form: the copy furnished must be it, word for
             # word; a difference is a deviation of every packet that carries the copy
             in_plan_copy = plan_deviations(copy, form_text())
@@ -130,6 +130,11 @@ def make_documents(
                 ) from None
             if not len(plan_pdf.pages):
                 raise ConvertError(f"the Plan document {outcome.pdf} has no pages")
+            if inert_pages(plan_pdf):
+                warn(
+                    f"the Plan document {outcome.pdf.name} had form fields, page actions or "
+                    "script links; they were left out of the packets"
+                )
         for number, pages in _converted(chunk, converter, pdf_dir, warn):
             record, source = chunk.records[number], chunk.sources[number]
             if isinstance(pages, str):

@@ -48,6 +48,8 @@ class RecordError(GrantgenError):
         self.value = value
         self.grant_id = grant_id
         self.rule = rule
+        if value is not None and len(value) > 80:  # a 40,000-character cell, say
+            value = f"{value[:60]}… ({len(value):,} characters)"
         shown = "" if value is None else f" (value {value!r})"
         super().__init__(f"row {row}, column {column}: {message}{shown}")
 

@@ -32,8 +32,6 @@ _PAGE_NUMBER = re.compile(r"^\s*-\d+-\s*$")
 _COLUMN_GAP = re.compile(r"\S {3,}\S")
 _LABEL = re.compile(r"^(?:Dated|Date|By|Name|Title|Address|Participant)\s*:", re.I)
 _LINE = re.compile(r"^[_\s]*_[_\s]*$")
-_HEADER = re.compile(r"^Grant \S+ \u00b7 ")
-_DRAFT = re.compile(r"^DRAFT\b")
 #: The mark a ``--draft`` batch puts at the top of every page.
 DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
 _BOUNDARY = re.compile(r"(?<=[.:?!])\s+(?=[A-Z0-9\"'(\[$])")
@@ -92,8 +90,9 @@ def sentences(text: str) -> list[str]:
 
 
 def ignored(text: str) -> bool:
-    """Empty, a signature-block label or line, the running header or a DRAFT mark."""
-    return not text or any(p.match(text) for p in (_LINE, _LABEL, _HEADER, _DRAFT))
+    """Empty, a signature-block label or line, or the DRAFT mark itself (a paragraph that only
+    starts with "DRAFT" is text like any other)."""
+    return not text or ignored_mark(text) or any(p.match(text) for p in (_LINE, _LABEL))
 
 
 def ignored_mark(text: str) -> bool:

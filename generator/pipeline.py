@@ -144,6 +144,10 @@ def check_batch(
         pool = book.pool(plan)
     report = check(rows.records, plan, table, pool)
     report.findings[:0] = parse_findings(rows.errors, plan)
+    report.findings += [  # about the file: an unknown column may be a misspelt one
+        Finding(None, None, "unknown-column", "input", WARNING, warning)
+        for warning in rows.warnings
+    ]
     ids = {r.row: r.grant_id for r in rows.records}
     report.findings += [  # a row hidden by hand or by a filter is often a grant set aside
         Finding(
@@ -231,7 +235,6 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     todo = [r for r in checked.grants.records if r.row not in refused]
 
     result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
-    result.warnings += [{"row": None, "message": w} for w in checked.grants.warnings]
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
         f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None

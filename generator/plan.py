@@ -205,7 +205,11 @@ class _Reader:
     def get(self, name: str, kind: type[T], what: str) -> T:
         self.read.add(name)
         if name not in self.table:
-            raise PlanError(self.path, self.key(name), "is missing")
+            import difflib
+
+            near = difflib.get_close_matches(name, [str(k) for k in self.table], n=1, cutoff=0.8)
+            hint = f" (is {self.key(near[0])!r} a misspelling of it?)" if near else ""
+            raise PlanError(self.path, self.key(name), f"is missing{hint}")
         value = self.table[name]
         # bool is an int in Python; a count must not be true/false, and a flag must be a bool
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

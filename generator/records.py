@@ -343,22 +343,32 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
         )
     hidden = tuple(sorted(sheets.hidden_rows(path, options.sheet) & {r.row for r in records}))
-    records, duplicates = _drop_repeated_ids(records, columns, index, header)
+    # a row refused for another reason still claims its grant id: a later row with the same
+    # id is a repeat (fixing the first row would make two grants of one id)
+    claimed = {e.row: e.grant_id for e in errors if e.grant_id}
+    records, duplicates = _drop_repeated_ids(records, columns, index, header, claimed)
     errors.extend(duplicates)
     errors.sort(key=lambda e: e.row)
     return ReadResult(tuple(records), tuple(errors), tuple(warnings), columns, hidden)
 
 
 def _drop_repeated_ids(
-    records: list[GrantRecord], columns: dict[str, str], index: dict[str, int], header: list[str]
+    records: list[GrantRecord],
+    columns: dict[str, str],
+    index: dict[str, int],
+    header: list[str],
+    claimed: dict[int, str] | None = None,
 ) -> tuple[list[GrantRecord], list[RecordError]]:
-    """A grant id used by an earlier row is an error on the later row (files are named by id)."""
+    """A grant id used by an earlier row is an error on the later row (files are named by id).
+    ``claimed``: rows refused for another reason, by row → the grant id they give."""
     first: dict[str, int] = {}
+    for row, gid in sorted((claimed or {}).items(), reverse=True):
+        first[gid] = row  # the earliest row wins
     kept: list[GrantRecord] = []
     errors: list[RecordError] = []
     column = header[index["grant_id"]] if "grant_id" in index else "grant_id"
     for rec in records:
-        if rec.grant_id in first:
+        if rec.grant_id in first and first[rec.grant_id] < rec.row:
             errors.append(
                 RecordError(
                     rec.row,

@@ -449,6 +449,12 @@ def plan_pdf(plan: Plan) -> Path | None:
     return doc if doc is not None and doc.suffix.lower() == ".pdf" else None
 
 
+def _bundled_plan_id() -> str:
+    from .plan import load_plan
+
+    return load_plan().id
+
+
 def _identifier(docx: Path) -> str | None:
     """A template's ``identifier`` core property (plan.docx: the id of the plan it is)."""
     try:
@@ -498,14 +504,23 @@ class TemplateSet:
         if plan.document is not None:
             if plan_pdf(plan) is not None:
                 raise TemplateError(plan.document.name, "is a PDF: it is furnished as it is")
+            says = _identifier(plan.document)
+            if says and says != plan.id:
+                raise TemplateError(
+                    plan.document.name,
+                    f"is the text of plan {says!r} (its identifier property), not of "
+                    f"{plan.id!r} ({plan.source})",
+                )
             template = DocumentTemplate.from_file(plan.document, self._env)
-        elif self.plan_for and self.plan_for != plan.id:
+        elif self.plan_for != plan.id and (self.plan_for or plan.id != _bundled_plan_id()):
+            whose = f"the text of plan {self.plan_for!r}" if self.plan_for else "no plan's text"
             raise TemplateError(
                 "plan.docx",
-                f"is the text of plan {self.plan_for!r}, not of {plan.id!r} ({plan.source}); "
-                "every agreement says a copy of its Plan is furnished with it: name this "
-                'plan\'s own text (.docx or .pdf) with document = "..." under [plan] in the '
-                "plan file, or use templates whose plan.docx is it",
+                f"is {whose}, not {plan.id!r}'s ({plan.source}; its identifier document "
+                "property names the plan it is); every agreement says a copy of its Plan is "
+                "furnished with it: name this plan's own text (.docx or .pdf) with "
+                "document = ... under [plan] in the plan file, or use templates whose "
+                "plan.docx is it",
             )
         return template.render(
             plan_context(plan),

@@ -297,7 +297,9 @@ def _deviations_html(deviations: Mapping[str, Sequence[Deviation]]) -> str:
     grouped: dict[Deviation, list[str]] = {}
     for grant_id, found in deviations.items():
         for d in found:
-            grouped.setdefault(d, []).append(grant_id)
+            ids = grouped.setdefault(d, [])
+            if grant_id not in ids[-1:]:  # one deviation twice in an agreement: listed once
+                ids.append(grant_id)
     parts = [
         f"<p><strong>{total} deviation(s)</strong> from the approved form in "
         f"{sum(1 for v in deviations.values() if v)} agreement(s). A final batch with "

@@ -177,8 +177,13 @@ def check_templates(
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
         templates = TemplateSet(directory)
         templates.render_grant(sample_record(), plan)
-        if plan_pdf(plan) is None:
+        furnished = plan_pdf(plan)
+        if furnished is None:
             templates.render_plan(plan)
+        else:
+            problem = _unusable_pdf(furnished)
+            if problem:
+                return [TemplateProblem(furnished.name, "unusable Plan document", problem)], None
         if CONSENT in names:
             from .consent import ConsentGrant, render_consent
 
@@ -196,6 +201,29 @@ def check_templates(
         message = str(exc).split(": ", 1)[-1]
         return [TemplateProblem(exc.template, "template error", message)], None
     return [], templates
+
+
+def _unusable_pdf(path: Path) -> str | None:
+    """Why the Plan's PDF cannot be furnished (a password, no pages, damage), or None."""
+    import warnings
+
+    import pikepdf
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pikepdf.open(path) as pdf:
+                if pdf.is_encrypted and not pdf.allow.modify_other:
+                    return "is encrypted against changes; give an unprotected copy"
+                if not len(pdf.pages):
+                    return "has no pages"
+                for page in pdf.pages:  # a damaged file opens repaired: its pages must read
+                    page.obj.get("/Contents")
+    except pikepdf.PasswordError:
+        return "needs a password to open; give an unprotected copy"
+    except (pikepdf.PdfError, OSError) as exc:
+        return f"cannot be read as a PDF ({exc})"
+    return None
 
 
 def load_templates(directory: Path, plan: Plan) -> TemplateSet:

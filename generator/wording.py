@@ -9,6 +9,7 @@ the plan at hand (:func:`plan_phrases`), so a template that states them is no de
 
 from __future__ import annotations
 
+from .form import normalise
 from .plan import Plan
 
 _ONES = [
@@ -78,12 +79,18 @@ def indefinite_article(word: str) -> str:
     return "an" if word[:1].upper() in "AEIO" else "a"
 
 
+def term_phrase(n: int) -> str:
+    """``10`` -> ``ten (10) years``, ``1`` -> ``one (1) year``: the form's way with a term."""
+    return f"{number_words(n)} ({n}) year{'' if n == 1 else 's'}"
+
+
 def plan_wording(plan: Plan) -> dict[str, object]:
     """The template values for a plan's terms (``plan.term_ordinal`` ...)."""
     return {
         "term_years": plan.term_years,
         "term_words": number_words(plan.term_years),
         "term_ordinal": ordinal_words(plan.term_years),
+        "term_phrase": term_phrase(plan.term_years),
         "post_service": years(plan.post_service_exercise_years),
     }
 
@@ -92,7 +99,7 @@ def plan_phrases(plan: Plan) -> dict[str, str]:
     """The phrases of the form that depend on the plan, as this plan words them, by role.
     Two plans' phrases of one role are what the form says for one and the other."""
     company, name = plan.company.name, plan.name
-    return {
+    phrases = {
         "company_upper": company.upper(),
         "plan_upper": name.upper(),
         "plan": f"Company's {name}",
@@ -101,6 +108,9 @@ def plan_phrases(plan: Plan) -> dict[str, str]:
             f"{company}, {indefinite_article(plan.company.state)} {plan.company.state} corporation"
         ),
         "anniversary": f"the {ordinal_words(plan.term_years)} anniversary of the Grant Date",
-        "term": f"expiration of {number_words(plan.term_years)} ({plan.term_years}) years",
+        "term": f"expiration of {term_phrase(plan.term_years)}",
         "post_service": f"more than {years(plan.post_service_exercise_years)} after the",
     }
+    # as the form is read: quotes, dashes and spaces folded (a plan named with typographic
+    # apostrophes must match its own rendering)
+    return {role: normalise(text) for role, text in phrases.items()}

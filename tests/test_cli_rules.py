@@ -243,9 +243,7 @@ def test_strict_refuses_an_edited_template_unless_deviations_are_accepted(
     d = docx.Document(str(folder / "nso_agreement.docx"))
     for p in d.paragraphs:
         for run in p.runs:
-            run.text = run.text.replace("{{ plan.term_words }}", "twelve").replace(
-                "{{ plan.term_years }}", "12"
-            )
+            run.text = run.text.replace("{{ plan.term_phrase }}", "twelve (12) years")
     d.save(str(folder / "nso_agreement.docx"))
     path = write_csv(
         tmp_path / "g.csv",
@@ -274,3 +272,55 @@ def test_validate_strict_says_the_warnings_refuse_the_batch(tmp_path: Path) -> N
     r = invoke("validate", SAMPLE, "--strict")  # no price file: one batch warning
     assert r.exit_code == 1  # type: ignore[attr-defined]
     assert "--strict: the 1 warning(s) refuse the batch." in r.output  # type: ignore[attr-defined]
+
+
+def test_a_misspelt_column_is_a_warning_strict_refuses(tmp_path: Path) -> None:
+    header = ["grant_id", "participant", "grant_date", "shares", "exercise_price", "is_employe"]
+    path = write_csv(tmp_path / "g.csv", [grant(is_employe="yes")], header)  # type: ignore[arg-type]
+    args = ("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    loose = invoke(*args)
+    assert loose.exit_code == 0  # type: ignore[attr-defined]
+    assert "unknown column(s) ignored: 'is_employe'" in loose.output  # type: ignore[attr-defined]
+    assert invoke(*args, "--strict").exit_code == 1  # type: ignore[attr-defined]
+
+
+def test_a_repeated_id_is_caught_when_the_first_row_has_another_error(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "g.csv", [grant(grant_id="D-1", grant_date="9990-01-01"), grant(grant_id="D-1")]
+    )
+    r = invoke("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    out = r.output  # type: ignore[attr-defined]
+    assert "unique-grant-id" in out and "repeated grant id: row 2 already uses it" in out
+
+
+def test_validate_refuses_what_generate_refuses(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant(award_type="restricted_stock")])
+    r = invoke("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    assert r.exit_code == 1 and "agreement-form" in r.output  # type: ignore[attr-defined]
+
+
+def test_generate_says_which_grants_were_made_with_warnings(tmp_path: Path, soffice: str) -> None:
+    path = write_csv(
+        tmp_path / "g.csv",
+        [grant(grant_id="R-1"), grant(grant_id="R-2", shares="100")],  # one person, one day
+    )
+    r = invoke(
+        "generate",
+        path,
+        "--out",
+        tmp_path / "out",
+        "--prices",
+        PRICES,
+        "--ledger",
+        tmp_path / "l.sqlite",
+    )
+    assert r.exit_code == 0  # type: ignore[attr-defined]
+    assert "warning: row 3" in r.output and "repeat-grant" in r.output  # type: ignore[attr-defined]
+
+
+def test_a_huge_value_is_not_echoed_whole(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant(shares="9" * 5000 + "x")])
+    r = invoke("validate", path, "--ledger", tmp_path / "l.sqlite")
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    assert "(5,001 characters)" in r.output and len(r.output) < 2000  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ read with its phrases, and no word of the bundled plan in its documents."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def test_another_plan_without_its_own_text_is_refused_before_anything_is_made(
     tmp_path: Path, soffice: str
 ) -> None:
     grants = write_csv(tmp_path / "g.csv", [grant()])
-    with pytest.raises(GrantgenError, match=r"plan\.docx.*'atg-1999', not of 'bkt-2016'"):
+    with pytest.raises(GrantgenError, match=r"plan\.docx.*plan 'atg-1999', not 'bkt-2016'"):
         generate(GenerateOptions(grants=grants, out=tmp_path / "out", plan=other_plan(tmp_path)))
     assert not (tmp_path / "out").exists()
 
@@ -187,3 +188,44 @@ def test_a_bad_plan_document_is_named(tmp_path: Path, value: str, needle: str) -
     (tmp_path / "fake.pdf").write_text("not a pdf", encoding="utf-8")
     with pytest.raises(PlanError, match=rf"key 'plan\.document'.*{needle}"):
         load_plan(other_plan(tmp_path, document=value))
+
+
+@pytest.mark.parametrize(
+    ("company", "plan_name"),
+    [
+        ("O\u2019Neil & Sons, L.L.C.", "Directors\u2019 \u201cGrowth\u201d Option Plan"),
+        ("Acme  Widgets Inc.", "2016  Director Plan"),
+        ("Draft Holdings, Inc.", "Grant Plan \u00b7 2016"),
+    ],
+)
+def test_names_with_typographic_quotes_spaces_or_draft_are_no_deviation(
+    tmp_path: Path, company: str, plan_name: str
+) -> None:
+    text = other_plan(tmp_path).read_text(encoding="utf-8")
+    text = text.replace('name = "Buckeye Tools Co."', f'name = "{company}"')
+    text = text.replace('name = "2016 Director Stock Option Plan"', f'name = "{plan_name}"')
+    path = tmp_path / "named.toml"
+    path.write_text(text, encoding="utf-8")
+    plan = load_plan(path)
+    assert plan.company.name == company
+    assert _deviations(tmp_path, plan, plan) == []
+
+
+def test_a_paragraph_that_starts_like_a_mark_is_compared(tmp_path: Path) -> None:
+    import docx
+
+    for added in (
+        "DRAFT provisions aside, the Company may cancel this option at any time.",
+        "Grant terms \u00b7 the Company may cancel this option at any time.",
+    ):
+        folder = tmp_path / str(len(added))
+        shutil.copytree(templates_dir(), folder)
+        document = docx.Document(str(folder / "nso_agreement.docx"))
+        document.add_paragraph(added)
+        document.save(str(folder / "nso_agreement.docx"))
+        record = read_grants(write_csv(tmp_path / "g.csv", [grant()])).records[0]
+        rendered = TemplateSet(folder).render_grant_parts(record, ATG)
+        found = DeviationCheck(form_text(), ATG).check(
+            rendered.body, blank_values(record, ATG), record.participant
+        )
+        assert [(d.kind, d.rendered) for d in found] == [("added", added)]

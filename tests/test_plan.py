@@ -192,3 +192,11 @@ def test_the_reserve_in_force_on_the_grant_date_is_checked(tmp_path: Path) -> No
         # a later split scales the amended figures too
         assert pool.reserve_on(plan, date(2013, 1, 1)) == 1_200_000
         assert replace(pool, ratio=pool.ratio * 2).reserve_on(plan, date(2013, 1, 1)) == 2_400_000
+
+
+def test_a_misspelt_key_is_named_with_the_one_missing(tmp_path: Path) -> None:
+    text = default_plan().read_text(encoding="utf-8")
+    path = tmp_path / "plan.toml"
+    path.write_text(text.replace("last_grant_date =", "last_grant_dat ="), encoding="utf-8")
+    with pytest.raises(PlanError, match=r"'plan.last_grant_date'.*'plan.last_grant_dat' a miss"):
+        load_plan(path)

@@ -211,8 +211,7 @@ def replace_text(old: str, new: str) -> Callable[[docx.document.Document], None]
 
 def twelve_years(document: docx.document.Document) -> None:
     """Counsel writes a term of twelve (12) years over the plan's term in the template."""
-    replace_text("{{ plan.term_words }}", "twelve")(document)
-    replace_text("{{ plan.term_years }}", "12")(document)
+    replace_text("{{ plan.term_phrase }}", "twelve (12) years")(document)
 
 
 def delete_paragraph(start: str) -> Callable[[docx.document.Document], None]:

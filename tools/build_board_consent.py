@@ -6,11 +6,12 @@ Word); this script is how it was first made, and how to make it again:
     .venv/bin/python tools/build_board_consent.py
 
 Fields (rendered by generator.consent): ``company``, ``plan``, ``sections`` (the plan sections
-cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term_years``,
-``post_service``, e.g. ``one year``), ``totals`` (``grants``, ``shares``) and ``grants``, a list of
-``participant``, ``shares``, ``exercise_price`` and ``grant_date`` (formatted text). Exhibit A
-is a Word table whose header row repeats on every page and whose one data row is repeated by
-docxtpl's row loop (``{%tr for g in grants %}`` … ``{%tr endfor %}``), one row per grant.
+cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term``, e.g.
+``ten years``, ``term_years``, ``post_service``, e.g. ``one year``), ``totals`` (``grants``,
+``shares``) and ``grants``, a list of ``participant``, ``shares``, ``exercise_price`` and
+``grant_date`` (formatted text). Exhibit A is a Word table whose header row repeats on every
+page and whose one data row is repeated by docxtpl's row loop (``{%tr for g in grants %}`` …
+``{%tr endfor %}``), one row per grant.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ RESOLUTIONS = [
     (
         "p",
         'The undersigned, being all of the members of the Board of Directors (the "Board") of '
-        '{{ company.name }}, a {{ company.state }} corporation (the "Company"), hereby '
+        '{{ company.name }}, {{ company.a_state }} corporation (the "Company"), hereby '
         "consent to the adoption of the following resolutions without a meeting, and adopt "
         "them as if duly adopted at a meeting of the Board, with the same force and effect:",
     ),
@@ -87,7 +88,7 @@ RESOLUTIONS = [
     (
         "p",
         "RESOLVED FURTHER, that, in accordance with Section {{ sections.term }} of the Plan, "
-        "each such option shall expire on the earlier of {{ terms.term_years }} years from its "
+        "each such option shall expire on the earlier of {{ terms.term }} from its "
         "Grant Date or {{ terms.post_service }} following the termination of the "
         "person's service on the Board, and shall be evidenced by a Nonstatutory Stock Option "
         "Agreement in the form approved by the Board;",

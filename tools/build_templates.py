@@ -216,8 +216,8 @@ AGREEMENT = [
         "addition, no Option may be exercised more than {{ plan.post_service }} after the "
         "Participant ceases "
         "to serve as a director of the Company. No Option shall be exercisable after the "
-        "expiration of {{ plan.term_words }} ({{ plan.term_years }}) years from the date of "
-        "grant or prior to approval of the Plan "
+        "expiration of {{ plan.term_phrase }} from the date of grant or prior to approval of "
+        "the Plan "
         "by the stockholders of the Company.",
     ),
     ("h", "4. Nontransferability of Option."),
