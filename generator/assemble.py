@@ -220,6 +220,34 @@ def inert_pages(pdf: pikepdf.Pdf) -> int:
     return removed
 
 
+def stamp_draft(pdf: pikepdf.Pdf, mark: str) -> None:
+    """Print ``mark`` at the top of every page, in memory: a furnished Plan PDF in a draft
+    packet is marked like the pages LibreOffice made from the templates."""
+    font = pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type1,
+            BaseFont=Name("/Helvetica-Bold"),
+            Encoding=Name.WinAnsiEncoding,
+        )
+    )
+    text = mark.encode("cp1252", "replace")
+    for page in pdf.pages:
+        left, _, right, top = (float(v) for v in page.mediabox)
+        width = 0.6 * 11 * len(text)  # Helvetica-Bold capitals: about 0.6 em wide
+        name = page.add_resource(font, Name.Font, prefix="GgDraft")
+        x, y = left + max((right - left - width) / 2, 10), top - 28
+        content = (
+            b"q 0.75 0 0 rg BT "
+            + bytes(str(name), "ascii")
+            + b" 11 Tf "
+            + f"{x:.1f} {y:.1f} Td (".encode("ascii")
+            + text.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+            + b") Tj ET Q"
+        )
+        page.contents_add(pdf.make_stream(content), prepend=False)
+
+
 def assemble(
     source: pikepdf.Pdf,
     pages: range,

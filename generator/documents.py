@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 import pikepdf
 import pypdfium2 as pdfium
 
-from .assemble import PacketInfo, assemble, inert_pages
+from .assemble import PacketInfo, assemble, inert_pages, stamp_draft
 from .batchdoc import combine, split_points
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
+from .form import DRAFT_MARK
 from .output import sha256, write_atomic
 from .plan import Plan, load_plan
 from .records import GrantRecord
@@ -92,9 +93,12 @@ def make_documents(
     if furnished is not None:  # the plan file names the Plan's text as a PDF: used as it is
         plan_job: Future[Outcome] = Future()
         plan_job.set_result(Outcome(furnished, furnished))
+        result.plan_copy = sha256(furnished.read_bytes())
     else:
         plan_docx = work / "plan.docx"
         copy = templates.render_plan(plan, draft=options.draft)
+        final = copy if not options.draft else templates.render_plan(plan)
+        result.plan_copy = sha256(final)  # the text furnished, DRAFT mark or not
         write_atomic(plan_docx, copy)
         plan_job = converter.cached(plan_docx, pdf_dir)
         if plan.id == load_plan().id:
@@ -130,6 +134,8 @@ def make_documents(
                 ) from None
             if not len(plan_pdf.pages):
                 raise ConvertError(f"the Plan document {outcome.pdf} has no pages")
+            if options.draft and furnished is not None:  # LibreOffice did not mark it
+                stamp_draft(plan_pdf, DRAFT_MARK)
             if inert_pages(plan_pdf):
                 warn(
                     f"the Plan document {outcome.pdf.name} had form fields, page actions or "

@@ -70,7 +70,9 @@ def publish(
 
     keep: dict[str, str] = {}  # grant id -> sha256 of its PDF on disk, kept
     if not options.force:
-        refused, keep = _overwrites(staged, names, result.out)
+        earlier = _earlier_plan_copy(result.out)
+        changed = bool(earlier) and earlier != result.plan_copy
+        refused, keep = _overwrites(staged, names, result.out, plan_changed=changed)
         for grant_id, reason in refused.items():
             rec = by_id.pop(grant_id).record
             result.errors.append(
@@ -153,8 +155,20 @@ def publish(
         )
 
 
+def _earlier_plan_copy(out: Path) -> str:
+    """The Plan copy the folder's manifest recorded ("" when none)."""
+    import json
+
+    try:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    value = data.get("plan_copy") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 def _overwrites(
-    staged: list[Staged], names: dict[str, str], out: Path
+    staged: list[Staged], names: dict[str, str], out: Path, *, plan_changed: bool = False
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Grants whose final files exist with other content, or that have a signed copy whose
     original would change: these are not replaced without --force. And the grants whose DOCX
@@ -171,14 +185,15 @@ def _overwrites(
         if docx.exists() and not same_docx:
             other = docx
         elif pdf.exists() and (on_disk := sha256(pdf.read_bytes())) != s.pdf_hash:
-            if same_docx:
+            if same_docx and not plan_changed:
                 keep[s.record.grant_id] = on_disk
             else:
                 other = pdf
         if other is not None:
+            why = " (the copy of the Plan it carries changed)" if plan_changed else ""
             found[s.record.grant_id] = (
-                f"{other.name} already exists with other content; final documents are not "
-                "replaced without --force"
+                f"{other.name} already exists with other content{why}; final documents are "
+                "not replaced without --force"
             )
             continue
         signed = out / f"{stem}.signed.pdf"
@@ -252,6 +267,7 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
         "input": options.grants.name,
         "plan": plan.id,
         "draft": options.draft,
+        "plan_copy": result.plan_copy,
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,
         "warnings": result.warnings,

@@ -84,8 +84,25 @@ def _printable(value: Any) -> Any:
 class _Environment(SandboxedEnvironment):
     """Sandboxed, strict, autoescaping, no None printed; caches compiled templates by source."""
 
-    def __init__(self) -> None:
-        super().__init__(undefined=jinja2.StrictUndefined, autoescape=True, finalize=_printable)
+    def __init__(self, *, literal: bool = False) -> None:
+        # literal: a document that is not a template (a plan's own text): delimiters no Word
+        # text holds, so its braces and percent signs are printed as they are
+        marks: dict[str, Any] = (
+            {
+                f"{kind}_{end}_string": f"\x00{mark}" if end == "start" else f"{mark}\x00"
+                for kind, (first, last) in {
+                    "block": ("{%", "%}"),
+                    "variable": ("{{", "}}"),
+                    "comment": ("{#", "#}"),
+                }.items()
+                for end, mark in (("start", first), ("end", last))
+            }
+            if literal
+            else {}
+        )
+        super().__init__(
+            undefined=jinja2.StrictUndefined, autoescape=True, finalize=_printable, **marks
+        )
         self._compiled: dict[str, jinja2.Template] = {}
         self.filters.update(longdate=format_date, money=format_price, number=format_shares)
 
@@ -511,7 +528,7 @@ class TemplateSet:
                     f"is the text of plan {says!r} (its identifier property), not of "
                     f"{plan.id!r} ({plan.source})",
                 )
-            template = DocumentTemplate.from_file(plan.document, self._env)
+            template = DocumentTemplate.from_file(plan.document, _Environment(literal=True))
         elif self.plan_for != plan.id and (self.plan_for or plan.id != _bundled_plan_id()):
             whose = f"the text of plan {self.plan_for!r}" if self.plan_for else "no plan's text"
             raise TemplateError(

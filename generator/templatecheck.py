@@ -92,6 +92,16 @@ def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
                             )
                         )
                         break
+        endnotes = "word/endnotes.xml"
+        if endnotes in z.namelist() and any(t.strip() for t in _paragraph_texts(z.read(endnotes))):
+            problems.append(
+                TemplateProblem(
+                    name,
+                    "has endnotes",
+                    "endnotes are not filled in, compared with the form or printed in the PDF; "
+                    "move their text into the body or a footnote",
+                )
+            )
     return problems
 
 

@@ -229,3 +229,85 @@ def test_a_paragraph_that_starts_like_a_mark_is_compared(tmp_path: Path) -> None
             rendered.body, blank_values(record, ATG), record.participant
         )
         assert [(d.kind, d.rendered) for d in found] == [("added", added)]
+
+
+def test_a_changed_plan_document_is_not_applied_silently_on_a_rerun(
+    tmp_path: Path, soffice: str
+) -> None:
+    text_pdf = plan_pdf(tmp_path)
+    plan_file = other_plan(tmp_path, document=text_pdf.name)
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="B-1"), grant(grant_id="B-2")])
+    options = GenerateOptions(grants=grants, out=tmp_path / "out", plan=plan_file, prices=PRICES)
+    first = generate(options)
+    assert not first.errors and len(first.documents) == 2
+    rerun = generate(GenerateOptions(**{**options.__dict__, "grants": grants}))  # unchanged
+    assert not rerun.errors
+    # the plan's text is corrected: another PDF under the same name
+    (tmp_path / "buckeye-plan.txt").write_text("BUCKEYE TOOLS CO.\nCORRECTED PLAN TEXT\n")
+    subprocess.run(
+        [
+            "soffice",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(tmp_path / "buckeye-plan.txt"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    refused = generate(options)
+    assert len(refused.errors) == 2
+    assert all("copy of the Plan it carries changed" in e["message"] for e in refused.errors)
+    assert "CORRECTED" not in " ".join(pdf_text(tmp_path / "out" / "B-1.pdf"))
+    forced = generate(GenerateOptions(**{**options.__dict__, "force": True}))
+    assert not forced.errors
+    assert "CORRECTED" in " ".join(pdf_text(tmp_path / "out" / "B-1.pdf"))
+
+
+def test_a_draft_marks_a_furnished_plan_pdf_and_leaves_out_its_fields(
+    tmp_path: Path, soffice: str
+) -> None:
+    source = plan_pdf(tmp_path)
+    with pikepdf.open(source, allow_overwriting_input=True) as pdf:  # a field and a page script
+        page = pdf.pages[0]
+        widget = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Annot,
+                Subtype=pikepdf.Name.Widget,
+                FT=pikepdf.Name.Sig,
+                T=pikepdf.String("company_signature"),
+                Rect=[0, 0, 10, 10],
+            )
+        )
+        page.obj.Annots = pikepdf.Array([widget])
+        page.obj.AA = pikepdf.Dictionary(
+            O=pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)"))
+        )
+        pdf.save(source)
+    plan_file = other_plan(tmp_path, document=source.name)
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="B-1")])
+    for draft in (True, False):
+        out = tmp_path / f"out-{draft}"
+        result = generate(
+            GenerateOptions(
+                grants=grants,
+                out=out,
+                plan=plan_file,
+                prices=PRICES,
+                draft=draft,
+                ledger=tmp_path / "l.sqlite",
+            )
+        )
+        assert not result.errors, result.errors
+        (doc,) = result.documents
+        pages = pdf_text(out / doc.pdf)
+        assert ("DRAFT" in pages[-1]) is draft
+        with pikepdf.open(out / doc.pdf) as packet:
+            plan_page = packet.pages[-1].obj
+            assert "/AA" not in plan_page and "/Annots" not in plan_page
+            fields = [str(f.T) for f in packet.Root.AcroForm.Fields] if not draft else []
+        assert fields == ([] if draft else ["company_signature", "participant_signature"])
+        assert any("left out of the packets" in w["message"] for w in result.warnings)
