@@ -51,4 +51,4 @@ templates: venv
 	$(BIN)/python tools/build_board_consent.py
 
 clean:
-	rm -rf output/sample build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf output/sample output/sample-ledger.sqlite* build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

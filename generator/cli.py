@@ -154,7 +154,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 @click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder with nso_agreement.docx, acceptance.docx and plan.docx. Default: bundled.",
+    help="Folder with nso_agreement.docx, acceptance.docx, plan.docx and (optional) "
+    "board_consent.docx. Default: bundled.",
 )
 @click.option(
     "--draft",
@@ -183,7 +184,7 @@ def _report(result: GenerateResult, quiet: bool) -> None:
     "--jobs",
     type=click.IntRange(min=0),
     default=0,
-    help="LibreOffice workers (default: the number of cores).",
+    help="LibreOffice workers (default, or 0: the number of cores).",
 )
 @click.option(
     "--timeout",
@@ -216,10 +217,11 @@ def generate_command(
 ) -> None:
     """Make a Word agreement and a signature-ready PDF packet for every grant in GRANTS.
 
-    GRANTS is a CSV file, one grant per row (columns: grant_id, participant, address,
-    grant_date, shares, exercise_price, award_type, is_employee, substitute,
-    fair_market_value, final_exercise_date). Every grant is first checked against the plan
-    (as `grantgen validate` does); a grant with an error gets no documents. For each good row,
+    GRANTS is a CSV file or an Excel workbook (.xlsx), one grant per row (columns: grant_id,
+    participant, address, grant_date, shares, exercise_price, award_type, is_employee,
+    substitute, fair_market_value, final_exercise_date, term_years). Every grant is first
+    checked against the plan (as `grantgen validate` does); a grant with an error gets no
+    documents. For each good row,
     OUT gets <grant_id>.docx (agreement + acceptance page, for counsel) and <grant_id>.pdf
     (agreement, acceptance page and the Plan, with empty signature fields), and the grant is
     recorded in the ledger in the same transaction. manifest.json lists documents and errors.

@@ -58,9 +58,14 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
             click.echo(json.dumps(data, indent=2))
             return
         click.echo(f"Plan {terms.id}: {terms.name}")
-        click.echo(f"  reserve (Section {terms.section('reserve')}): {pool.reserve:>12,}")
-        click.echo(f"  used:                       {pool.used:>12,}")
-        click.echo(f"  available:                  {pool.available:>12,}")
+        rows = (
+            (f"reserve (Section {terms.section('reserve')}):", pool.reserve),
+            ("used:", pool.used),
+            ("available:", pool.available),
+        )
+        width = max(len(label) for label, _ in rows)
+        for label, value in rows:
+            click.echo(f"  {label:<{width}} {value:>12,}")
         click.echo(
             f"  other than options (Section {terms.section('non_option_cap')}): "
             f"{pool.non_option_used:,} used of {pool.non_option_cap:,}"

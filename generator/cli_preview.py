@@ -21,7 +21,7 @@ from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
 @click.command("columns")
 @click.argument("grants", type=existing_file())
-@click.option("--sheet", help="Excel: the sheet to read (default: the first).")
+@click.option("--sheet", help="Excel: the sheet to read (default: the first visible one).")
 @click.option(
     "--map",
     "mappings",

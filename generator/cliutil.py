@@ -92,7 +92,9 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--sheet, --map, --only, --where: how to read the grants file."""
     for option in reversed(
         [
-            click.option("--sheet", help="Excel: the sheet to read (default: the first)."),
+            click.option(
+                "--sheet", help="Excel: the sheet to read (default: the first visible one)."
+            ),
             click.option(
                 "--map",
                 "mappings",
