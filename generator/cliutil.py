@@ -77,15 +77,15 @@ prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
 def make_read_options(
     sheet: str | None, mappings: tuple[str, ...], only: str | None, where: tuple[str, ...]
 ) -> ReadOptions:
+    option = "--map"
     try:
-        return ReadOptions(
-            sheet=sheet,
-            mapping=parse_mapping(mappings),
-            only=parse_rows(only) if only else None,
-            where=parse_where(where),
-        )
+        mapping = parse_mapping(mappings)
+        option = "--only"
+        rows = parse_rows(only) if only else None
+        option = "--where"
+        return ReadOptions(sheet=sheet, mapping=mapping, only=rows, where=parse_where(where))
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
 
 
 def read_options(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -248,8 +248,13 @@ def parse_where(items: Iterable[str]) -> tuple[tuple[str, str], ...]:
     for item in items:
         column, sep, value = item.partition("=")
         column = column.strip()
-        if not sep or column not in COLUMNS:
+        if not sep:
             raise ValueError(f"{item!r}: write it as column=value (columns: {', '.join(COLUMNS)})")
+        if column not in COLUMNS:
+            raise ValueError(
+                f"{item!r}: {column!r} is not a column grantgen reads (columns: "
+                f"{', '.join(COLUMNS)})"
+            )
         out.append((column, value.strip()))
     return tuple(out)
 
@@ -283,6 +288,10 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     if header is None:
         raise InputError(str(path), "is empty: expected a header row and at least one grant")
 
+    present = {normalise_header(h) for h in header}
+    # a mapping file may serve several spreadsheets; a header it names that this file lacks is
+    # said where it matters (a required column missing) and warned about otherwise
+    absent = [h for h in options.mapping if h not in present]
     columns: dict[str, str] = {}
     index: dict[str, int] = {}
     warnings: list[str] = []
@@ -302,12 +311,16 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
         index[canon] = i
         columns[name] = canon
     missing = [c for c in REQUIRED if c not in index]
+    named = ", ".join(map(repr, absent))
+    unmatched = f"; --map names header(s) the file does not have: {named}" if absent else ""
     if missing:
         raise InputError(
             str(path),
             f"missing required column(s): {', '.join(missing)} (the header row has: "
-            f"{', '.join(repr(h) for h in header)})",
+            f"{', '.join(repr(h) for h in header)}{unmatched})",
         )
+    if absent:
+        warnings.append(f"--map names header(s) the file does not have: {named}")
     if unknown:
         warnings.append(f"unknown column(s) ignored: {', '.join(repr(u) for u in unknown)}")
 

@@ -230,6 +230,11 @@ def sign_batch(
                 "officer)"
             )
     docs: list[dict[str, Any]] = [d for d in (manifest or {}).get("documents", []) if _is_doc(d)]
+    if path.is_dir() and docs and all(str(d["pdf"]).endswith(".draft.pdf") for d in docs):
+        raise SigningError(
+            f"{path}: a folder of --draft packets (DRAFT on every page, no signature fields): "
+            "drafts are for review, not for signature; generate the final batch and sign that"
+        )
     todo: list[tuple[Path, Path, dict[str, Any] | None]]
     if path.is_dir():
         todo = [(folder / d["pdf"], signed_name(folder / d["pdf"]), d) for d in docs]

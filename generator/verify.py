@@ -260,7 +260,10 @@ def _check_approved(
     if match is None:
         grant = str(by_name["grant_id"]) if by_name else None
         if not docs:
-            return grant, ["no manifest lists this packet, so it cannot be proved the approved one"]
+            return grant, [
+                "no manifest lists this packet, so it cannot be proved the approved one (give "
+                "the batch's manifest.json with --manifest)"
+            ]
         return grant, [
             "no revision before the first signature is an approved packet: nothing in the "
             "file hashes to a sha256 the manifest recorded"

@@ -439,3 +439,26 @@ def test_preview_one_row(tmp_path: Path, soffice: str) -> None:
         main, ["preview", str(SAMPLE), "--row", "40", "-o", str(tmp_path / "q")]
     )
     assert bad.exit_code == 1 and "row 40" in bad.stderr
+
+
+def test_where_and_map_name_what_is_wrong(tmp_path: Path) -> None:
+    from .conftest import SAMPLE
+
+    runner = CliRunner()
+    bad = runner.invoke(main, ["validate", str(SAMPLE), "--where", "partcipant=x"])
+    assert bad.exit_code == 2 and "'partcipant' is not a column" in bad.output
+    assert "'--where'" in bad.output
+    mapped = runner.invoke(
+        main,
+        [
+            "validate",
+            str(SAMPLE),
+            "--map",
+            "Director Full Name=participant",
+            "--prices",
+            str(PRICES),
+            "--ledger",
+            str(tmp_path / "l"),
+        ],
+    )
+    assert "does not have: 'directorfullname'" in mapped.output

@@ -440,3 +440,18 @@ def test_generating_the_batch_again_keeps_the_signed_records(
     assert listed["SIG-001.pdf"]["signed"] == before["documents"][0]["signed"]
     table = run("verify", signed, "--trust", pki.ca)
     assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
+
+
+def test_a_folder_of_drafts_is_not_signed(tmp_path: Path, pki: Pki, soffice: str) -> None:
+    grants = tmp_path / "g.csv"
+    grants.write_text(
+        "grant_id,participant,grant_date,shares,exercise_price\nD-1,Ann Lee,2005-05-16,100,3.25\n",
+        encoding="utf-8",
+    )
+    generate(GenerateOptions(grants=grants, out=tmp_path / "drafts", draft=True))
+    result = run(
+        "sign", tmp_path / "drafts", "--cert", pki.officer_p12, "--passphrase-file", pki.passfile
+    )
+    assert result.exit_code == 1
+    assert "drafts are for review, not for signature" in result.stderr
+    assert not list((tmp_path / "drafts").glob("*.signed.pdf"))
