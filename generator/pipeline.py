@@ -7,6 +7,7 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +237,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
 
+    created = not options.out.exists()  # made by this run: removed again if left empty
     result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
@@ -300,6 +302,11 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 pages=pages,
                 early_consent=early,
             )
+    except BaseException:
+        if created:  # a refused --strict batch, LibreOffice missing, Ctrl-C: no empty folder
+            with contextlib.suppress(OSError):
+                result.out.rmdir()
+        raise
     finally:
         if converter is not None:
             converter.close()

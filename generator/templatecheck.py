@@ -209,8 +209,32 @@ def check_templates(
             )
     except TemplateError as exc:
         message = str(exc).split(": ", 1)[-1]
-        return [TemplateProblem(exc.template, "template error", message)], None
+        where, near = _locate(directory, names, exc.field) if exc.field else (None, "")
+        if where is not None and near:
+            tag = re.search(r"\{\{[^}]*\}\}|\{%[^%]*%\}", near)
+            message = f"{message} (in {tag.group() if tag else near})"
+        return [TemplateProblem(where or exc.template, "template error", message, near)], None
     return [], templates
+
+
+def _locate(directory: Path, names: list[str], field: str) -> tuple[str | None, str]:
+    """Which template file uses ``field`` in a tag, and the paragraph's text around it."""
+    import zipfile
+
+    pattern = re.compile(r"(\{\{|\{%)[^}%]*\b" + re.escape(field) + r"\b")
+    for name in names:
+        try:
+            with zipfile.ZipFile(directory / name) as z:
+                members = [n for n in z.namelist() if re.fullmatch(r"word/[^/]+\.xml", n)]
+                for member in members:
+                    for text in _paragraph_texts(z.read(member)):
+                        found = pattern.search(text)
+                        if found:
+                            start = max(found.start() - 40, 0)
+                            return name, text[start : found.end() + 60].strip()
+        except (OSError, zipfile.BadZipFile, etree.XMLSyntaxError):
+            continue
+    return None, ""
 
 
 def _unusable_pdf(path: Path) -> str | None:
