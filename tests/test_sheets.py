@@ -301,7 +301,7 @@ def test_hidden_rows_are_read_with_a_warning_naming_them(tmp_path: Path) -> None
     result = CliRunner().invoke(
         main, ["validate", str(path), "--prices", str(PRICES), "--ledger", str(tmp_path / "v")]
     )
-    assert "hidden-row" in result.stdout and "unknown column(s) ignored: 'Status'" in result.stderr
+    assert "hidden-row" in result.stdout and "unknown column(s) ignored: 'Status'" in result.stdout
 
 
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
