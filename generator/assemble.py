@@ -188,6 +188,33 @@ def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
 
 #: Link actions a furnished Plan's pages may keep: going to a page or a web address.
 _SAFE_ACTIONS = (Name.URI, Name.GoTo, Name.GoToR)
+#: Annotations that carry files, media or 3-D content: never kept.
+_ACTIVE_ANNOTS = (
+    Name.FileAttachment,
+    Name.RichMedia,
+    Name.Screen,
+    Name.Movie,
+    Name.Sound,
+    Name("/3D"),
+)
+
+
+def _unsafe_action(action: object) -> bool:
+    """An action (and the chain of /Next actions after it) that does more than go somewhere."""
+    seen = 0
+    todo = [action]
+    while todo and seen < 100:
+        current = todo.pop()
+        seen += 1
+        if not isinstance(current, Dictionary):
+            if isinstance(current, Array):
+                todo.extend(current)
+            continue
+        if current.get("/S") not in _SAFE_ACTIONS:
+            return True
+        if "/Next" in current:
+            todo.append(current.Next)
+    return bool(todo)
 
 
 def inert_pages(pdf: pikepdf.Pdf) -> int:
@@ -206,9 +233,9 @@ def inert_pages(pdf: pikepdf.Pdf) -> int:
         for annot in obj.Annots:
             action = annot.get("/A")
             if (
-                annot.get("/Subtype") == Name.Widget
+                annot.get("/Subtype") in (Name.Widget, *_ACTIVE_ANNOTS)
                 or "/AA" in annot
-                or (action is not None and action.get("/S") not in _SAFE_ACTIONS)
+                or (action is not None and _unsafe_action(action))
             ):
                 removed += 1
                 continue
@@ -233,12 +260,14 @@ def stamp_draft(pdf: pikepdf.Pdf, mark: str) -> None:
     )
     text = mark.encode("cp1252", "replace")
     for page in pdf.pages:
-        left, _, right, top = (float(v) for v in page.mediabox)
+        left, _, right, top = (float(v) for v in page.cropbox)  # the part a reader shows
         width = 0.6 * 11 * len(text)  # Helvetica-Bold capitals: about 0.6 em wide
         name = page.add_resource(font, Name.Font, prefix="GgDraft")
         x, y = left + max((right - left - width) / 2, 10), top - 28
+        # the page's own drawing may leave a scaled or moved coordinate system: close it
+        page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
         content = (
-            b"q 0.75 0 0 rg BT "
+            b"\nQ q 0.75 0 0 rg BT "
             + bytes(str(name), "ascii")
             + b" 11 Tf "
             + f"{x:.1f} {y:.1f} Td (".encode("ascii")

@@ -147,7 +147,7 @@ def _w(tag: str) -> str:
 _MARGINS: dict[str, Part] = {_w("hdr"): "header", _w("ftr"): "footer", _w("footnotes"): "footnote"}
 #: A page number as a header or footer prints it: ``-1-``, ``- 2 -``, ``Page 3``, ``3 of 4``.
 _PAGE_LINE = re.compile(
-    r"[-\u2013\u2014\s]*(?:page\s*)?\d+(?:\s*of\s*\d+)?[-\u2013\u2014\s]*", re.I
+    r"[-\u2013\u2014\s]*(?:page\s*)?\d{1,3}(?:\s*of\s*\d{1,3})?[-\u2013\u2014\s]*", re.I
 )
 _RUNNING = re.compile(r"Grant (\S+) \u00b7 (.+)")
 _MARGIN_RELS = (
@@ -225,12 +225,14 @@ def body_paragraphs(body: Any, known: Collection[str] | None = None) -> list[str
     return out
 
 
-def _margin_line(text: str, known: Collection[str] | None, grant_id: str | None) -> bool:
+def _margin_line(
+    text: str, known: Collection[str] | None, grant_id: str | None, draft: bool | None = None
+) -> bool:
     """Whether a header/footer/footnote paragraph holds only what a margin may: nothing, a page
     number, the DRAFT mark, the running header, or (with ``known``) one of the agreement's own
     values. Without ``known`` (a file read on its own) any running header passes."""
-    if not text or _PAGE_LINE.fullmatch(text) or ignored_mark(text):
-        return True
+    if not text or _PAGE_LINE.fullmatch(text) or (ignored_mark(text) and draft is not False):
+        return True  # (the DRAFT mark has no place in a final batch)
     running = _RUNNING.fullmatch(text)
     if (
         running
@@ -242,7 +244,11 @@ def _margin_line(text: str, known: Collection[str] | None, grant_id: str | None)
 
 
 def margin_deviations(
-    parts: Iterable[bytes], known: Collection[str] | None = None, grant_id: str | None = None
+    parts: Iterable[bytes],
+    known: Collection[str] | None = None,
+    grant_id: str | None = None,
+    *,
+    draft: bool | None = None,
 ) -> list[Deviation]:
     """``added`` deviations for the text of rendered header, footer and footnotes parts
     (their XML) that a margin should not hold (see :func:`_margin_line`)."""
@@ -256,12 +262,23 @@ def margin_deviations(
         if part is None:
             continue
         for p in root.iter(_w("p")):
-            if p.find(f".//{_w('p')}") is not None:
-                continue  # a text box's paragraphs are read on their own
-            text = _text(p)
-            if not _margin_line(text, known, grant_id):
+            text = _own_text(p)  # a text box's paragraphs are read on their own
+            if not _margin_line(text, known, grant_id, draft):
                 out.append(Deviation("added", part, None, text, (("insert", text),)))
     return out
+
+
+def _own_text(p: Any) -> str:
+    """A paragraph's printed text without that of the paragraphs inside it (text boxes)."""
+    out = []
+    for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
+        holder = next(a for a in el.iterancestors() if a.tag == _w("p"))
+        if holder is not p or any(
+            a.tag == _w("del") or (a.tag == _w("r") and _hidden(a)) for a in el.iterancestors()
+        ):
+            continue
+        out.append(el.text or "" if el.tag == _w("t") else " ")
+    return normalise("".join(out))
 
 
 def margin_parts(package: zipfile.ZipFile) -> list[bytes]:
@@ -322,8 +339,11 @@ class DeviationCheck:
     text, with its own values masked, equals one already found to match the form matches it
     too; only the others are compared sentence by sentence."""
 
-    def __init__(self, form_text: Path, plan: Plan | None = None) -> None:
+    def __init__(
+        self, form_text: Path, plan: Plan | None = None, *, draft: bool | None = None
+    ) -> None:
         self.form = form_sentences(form_text, plan)
+        self.draft = draft  # False: a final batch, where a DRAFT mark is a deviation
         self._clean: set[str] = set()
 
     def check(
@@ -343,14 +363,17 @@ class DeviationCheck:
         named = dict(values, grant_id=grant_id or "")
         key = "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)])
         for role, value in sorted(named.items(), key=lambda kv: -len(kv[1])):
-            if value:  # as the autoescaping template wrote it into the XML
-                key = key.replace(str(escape(value)), f"\x00{role}\x00")
+            if value:  # as the autoescaping template wrote it into the XML, in any case: a
+                # line that passes as a value only case-folded ({{ participant|upper }}, or a
+                # name typed into the template) must not pass for another grant from the cache
+                written = re.compile(re.escape(str(escape(value))), re.IGNORECASE)
+                key = written.sub(f"\x00{role}\x00", key)
         if key in self._clean:
             return []
         known = {normalise(v).casefold() for v in values.values() if v}
         paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), known)
         found = compare(paragraphs, self.form, participant=participant, values=values)
-        found += margin_deviations(margins, known, grant_id)
+        found += margin_deviations(margins, known, grant_id, draft=self.draft)
         if not found:
             self._clean.add(key)
         return found

@@ -106,7 +106,7 @@ def make_documents(
             # word; a difference is a deviation of every packet that carries the copy
             in_plan_copy = plan_deviations(copy, form_text())
     prep = templates.agreement.prepared(options.draft)
-    against_form = DeviationCheck(form_text(), plan)
+    against_form = DeviationCheck(form_text(), plan, draft=options.draft)
     # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
     # on the agreements converted together, so --jobs must not change a packet's bytes
     size = max(1, min(CHUNK, math.ceil(total / (os.cpu_count() or 1))))

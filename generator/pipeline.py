@@ -145,7 +145,31 @@ def check_batch(
     rows = read_grants(grants, read)
     with Ledger(ledger_path(ledger), create=False) as book:
         pool = book.pool(plan)
-    report = check(rows.records, plan, table, pool)
+
+    def unformable(report: Report) -> list[Finding]:
+        """What the documents cannot be made for: characters no font has, awards the
+        agreement form does not document."""
+        if not documents:
+            return []
+        out = _glyph_findings(rows.records)
+        refused = report.refused_rows | {f.row for f in out if f.severity == ERROR}
+        for rec in rows.records:
+            if rec.award_type != "option" and rec.row not in refused:
+                out.append(
+                    Finding(
+                        rec.row,
+                        rec.grant_id,
+                        "agreement-form",
+                        plan.section("nonstatutory"),
+                        ERROR,
+                        "the agreement form is a Nonstatutory Stock Option Agreement; "
+                        f"a {rec.award_type} award needs another form",
+                        "award_type",
+                    )
+                )
+        return out
+
+    report = check(rows.records, plan, table, pool, unformable)
     report.findings[:0] = parse_findings(rows.errors, plan)
     report.findings += [  # about the file: an unknown column may be a misspelt one
         Finding(None, None, "unknown-column", "input", WARNING, warning)
@@ -164,22 +188,6 @@ def check_batch(
         )
         for row in rows.hidden
     ]
-    if documents:
-        report.findings += _glyph_findings(rows.records)
-        for rec in rows.records:
-            if rec.award_type != "option" and rec.row not in report.refused_rows:
-                report.findings.append(
-                    Finding(
-                        rec.row,
-                        rec.grant_id,
-                        "agreement-form",
-                        plan.section("nonstatutory"),
-                        ERROR,
-                        "the agreement form is a Nonstatutory Stock Option Agreement; "
-                        f"a {rec.award_type} award needs another form",
-                        "award_type",
-                    )
-                )
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
     return Checked(plan, rows, report, table)
 
@@ -245,6 +253,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     ]
 
     converter: Converter | None = None
+    failed = False
     deviations: dict[str, list[Deviation]] = {}
     try:
         with work_dir(result.out) as work:
@@ -303,13 +312,14 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 early_consent=early,
             )
     except BaseException:
-        if created:  # a refused --strict batch, LibreOffice missing, Ctrl-C: no empty folder
-            with contextlib.suppress(OSError):
-                result.out.rmdir()
+        failed = True
         raise
     finally:
         if converter is not None:
             converter.close()
+        if failed and created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
+            with contextlib.suppress(OSError):
+                result.out.rmdir()  # only if nothing is left in it
     manifest = manifest_of(options, plan, result)
     merge_earlier(result.out, manifest["documents"])
     write_json(result.manifest, manifest)

@@ -164,7 +164,9 @@ class Plan:
 
 def _in_force(first: int, changes: Sequence[tuple[date, int | None]], day: date) -> int:
     value = first
-    for since, changed in sorted((d, v) for d, v in changes if v is not None):
+    # by date; on one date, in the order given (amendments are sorted by number)
+    ordered = sorted(((d, v) for d, v in changes if v is not None), key=lambda c: c[0])
+    for since, changed in ordered:
         if since <= day:
             value = changed
     return value

@@ -40,6 +40,8 @@ class Document:
     final_exercise_date: str
     price_source: str
     findings: list[dict[str, object]]
+    plan_copy: str = ""
+    """sha256 of the source of the Plan copy the packet carries."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,7 @@ class Document:
             "final_exercise_date": self.final_exercise_date,
             "price_source": self.price_source,
             "findings": self.findings,
+            "plan_copy": self.plan_copy,
         }
 
 
@@ -70,9 +73,9 @@ def publish(
 
     keep: dict[str, str] = {}  # grant id -> sha256 of its PDF on disk, kept
     if not options.force:
-        earlier = _earlier_plan_copy(result.out)
-        changed = bool(earlier) and earlier != result.plan_copy
-        refused, keep = _overwrites(staged, names, result.out, plan_changed=changed)
+        refused, keep = _overwrites(
+            staged, names, result.out, copies=_earlier_plan_copies(result.out), now=result.plan_copy
+        )
         for grant_id, reason in refused.items():
             rec = by_id.pop(grant_id).record
             result.errors.append(
@@ -114,6 +117,7 @@ def publish(
                         for f in report.findings
                         if f.row == s.record.row and f.rule != "already-recorded"
                     ],
+                    plan_copy=result.plan_copy,
                 )
             )
 
@@ -155,20 +159,27 @@ def publish(
         )
 
 
-def _earlier_plan_copy(out: Path) -> str:
-    """The Plan copy the folder's manifest recorded ("" when none)."""
-    import json
-
+def _earlier_plan_copies(out: Path) -> dict[str, str]:
+    """The Plan copy each packet of the folder carries, as its manifest recorded (by PDF name;
+    a manifest of an earlier version records none)."""
     try:
         data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ""
-    value = data.get("plan_copy") if isinstance(data, dict) else None
-    return value if isinstance(value, str) else ""
+        return {
+            str(d["pdf"]): str(d["plan_copy"])
+            for d in data["documents"]
+            if isinstance(d, dict) and d.get("plan_copy") and d.get("pdf")
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 def _overwrites(
-    staged: list[Staged], names: dict[str, str], out: Path, *, plan_changed: bool = False
+    staged: list[Staged],
+    names: dict[str, str],
+    out: Path,
+    *,
+    copies: dict[str, str] | None = None,
+    now: str = "",
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Grants whose final files exist with other content, or that have a signed copy whose
     original would change: these are not replaced without --force. And the grants whose DOCX
@@ -181,6 +192,8 @@ def _overwrites(
         stem = names[s.record.grant_id]
         docx, pdf = out / f"{stem}.docx", out / f"{stem}.pdf"
         same_docx = docx.exists() and sha256(docx.read_bytes()) == s.docx_hash
+        carried = (copies or {}).get(pdf.name)
+        plan_changed = bool(carried) and carried != now  # its Plan copy is another
         other = None
         if docx.exists() and not same_docx:
             other = docx
@@ -267,7 +280,6 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
         "input": options.grants.name,
         "plan": plan.id,
         "draft": options.draft,
-        "plan_copy": result.plan_copy,
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,
         "warnings": result.warnings,

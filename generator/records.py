@@ -81,6 +81,7 @@ _GRANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _SPREADSHEET_ERROR = re.compile(
     r"#(?:N/A|REF!|VALUE!|DIV/0!|NAME\?|NULL!|NUM!|SPILL!|CALC!|GETTING_DATA|FIELD!|BLOCKED!"
     r"|CONNECT!|BUSY!|UNKNOWN!|PYTHON!)"
+    r"|Err:\d{3}"  # LibreOffice Calc's (Err:502 ...)
 )
 #: The longest participant name accepted: longer is not a name, and a name that cannot be laid
 #: out on the signature page would fail only after conversion.
@@ -319,8 +320,6 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"missing required column(s): {', '.join(missing)} (the header row has: "
             f"{', '.join(repr(h) for h in header)}{unmatched})",
         )
-    if absent:
-        warnings.append(f"--map names header(s) the file does not have: {named}")
     if unknown:
         warnings.append(f"unknown column(s) ignored: {', '.join(repr(u) for u in unknown)}")
 

@@ -408,8 +408,11 @@ def check(
     plan: Plan,
     prices: PriceTable | None,
     pool: Pool,
+    more: Callable[[Report], Iterable[Finding]] | None = None,
 ) -> Report:
-    """Every finding of every rule for every grant, plus the reserve and cap in row order."""
+    """Every finding of every rule for every grant, plus the reserve and cap in row order.
+    ``more``: further refusals (given the report so far), made before the reserve is counted,
+    so a grant refused by them does not use up shares the ledger would never record."""
     ctx = Context(plan, prices)
     report = Report(pool=pool)
     for rec in records:
@@ -417,6 +420,8 @@ def check(
         report.findings.extend(f for rule in RULES for f in rule(rec, ctx))
     report.findings.extend(_batch_findings(records, ctx))
     _repeats(records, report)
+    if more is not None:
+        report.findings.extend(list(more(report)))
     _reserve(records, plan, pool, report)
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
     return report

@@ -324,3 +324,17 @@ def test_a_huge_value_is_not_echoed_whole(tmp_path: Path) -> None:
     r = invoke("validate", path, "--ledger", tmp_path / "l.sqlite")
     assert r.exit_code == 1  # type: ignore[attr-defined]
     assert "(5,001 characters)" in r.output and len(r.output) < 2000  # type: ignore[attr-defined]
+
+
+def test_a_grant_the_form_cannot_document_uses_no_shares(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "g.csv",
+        [
+            grant(grant_id="R-1", award_type="restricted_stock", shares="100,000"),
+            grant(grant_id="O-1", participant="Bo", shares="750,000"),
+        ],
+    )
+    r = invoke("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    out = r.output  # type: ignore[attr-defined]
+    assert "agreement-form" in out and "exceed the shares available" not in out
+    assert "1 ok, 1 refused" in out

@@ -200,3 +200,21 @@ def test_a_misspelt_key_is_named_with_the_one_missing(tmp_path: Path) -> None:
     path.write_text(text.replace("last_grant_date =", "last_grant_dat ="), encoding="utf-8")
     with pytest.raises(PlanError, match=r"'plan.last_grant_date'.*'plan.last_grant_dat' a miss"):
         load_plan(path)
+
+
+def test_on_one_date_the_later_amendment_wins(tmp_path: Path) -> None:
+    from datetime import date
+
+    again = (
+        AMENDED
+        + """
+[[amendments]]
+number = 4
+date = 2010-03-01
+approved_by = "Stockholders"
+summary = "Corrects Amendment No. 2: 900,000"
+reserve = 900000
+"""
+    )
+    plan = load_plan(amended_plan(tmp_path, again))
+    assert plan.reserve_on(date(2011, 1, 1)) == 900_000

@@ -34,6 +34,7 @@ from generator.deviations import (
     plan_deviations,
 )
 from generator.documents import blank_values
+from generator.form import DRAFT_MARK
 from generator.output import restore_cell
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.plan import load_plan
@@ -684,6 +685,31 @@ def test_text_added_to_a_header_or_footer_is_found(
         assert len(find_deviations(path, FORM, participant=participant)) == 1
 
 
+def test_the_cache_does_not_pass_another_grants_name_in_a_footer(tmp_path: Path) -> None:
+    first, other = read_grants(SAMPLE).records[0], read_grants(SAMPLE).records[4]
+    typed = first.participant.upper()  # a name typed into the template: the first grant's
+
+    def edit(document: docx.document.Document) -> None:
+        document.sections[0].footer.add_paragraph(typed)
+
+    templates = TemplateSet(edit_templates(tmp_path, "nso_agreement.docx", edit))
+    check = DeviationCheck(FORM)  # one checker for the batch, as generate uses it
+    found = []
+    for record in (first, other):
+        rendered = templates.render_grant_parts(record, PLAN)
+        found.append(
+            check.check(
+                rendered.body,
+                blank_values(record, PLAN),
+                record.participant,
+                margins=list(rendered.parts.values()),
+                grant_id=record.grant_id,
+            )
+        )
+    assert found[0] == []  # the first grant's own name
+    assert [(d.part, d.rendered) for d in found[1]] == [("footer", typed)]
+
+
 def test_a_header_holding_the_grants_own_values_is_no_deviation(tmp_path: Path) -> None:
     def edit(document: docx.document.Document) -> None:
         document.sections[0].header.add_paragraph("{{ company.name }}")
@@ -712,6 +738,20 @@ def test_a_header_holding_the_grants_own_values_is_no_deviation(tmp_path: Path) 
     assert [(d.part, d.rendered) for d in found] == [
         ("header", f"Grant {record.grant_id} \u00b7 {record.participant}")
     ]
+
+
+def test_margin_text_beside_a_text_box_and_marks_out_of_place_are_found() -> None:
+    w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    footer = (
+        f'<w:ftr xmlns:w="{w}"><w:p><w:r><w:t>This option is void.</w:t></w:r><w:r><w:pict>'
+        "<w:txbxContent><w:p/></w:txbxContent></w:pict></w:r></w:p>"
+        "<w:p><w:r><w:t>- 2 -</w:t></w:r></w:p><w:p><w:r><w:t>2013</w:t></w:r></w:p>"
+        f"<w:p><w:r><w:t>{DRAFT_MARK}</w:t></w:r></w:p></w:ftr>"
+    ).encode()
+    found = [d.rendered for d in margin_deviations([footer], set(), draft=False)]
+    assert found == ["This option is void.", "2013", DRAFT_MARK]  # a final batch
+    drafts = [d.rendered for d in margin_deviations([footer], set(), draft=True)]
+    assert drafts == ["This option is void.", "2013"]
 
 
 def test_a_footnote_is_added_text() -> None:

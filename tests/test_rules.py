@@ -285,7 +285,7 @@ def test_generate_refuses_an_incentive_option_the_nonstatutory_form_cannot_docum
     checked = check_batch(grants, plan, documents=True)
     errors = [(f.row, f.rule, f.section) for f in checked.report.findings if f.severity == ERROR]
     assert errors == [(2, "agreement-form", "5(a)")]
-    assert not check_batch(grants, plan).report.refused_rows  # validate: the plan allows it
+    assert not check_batch(grants, plan).report.refused_rows  # the rules alone allow it
 
 
 def test_repeated_participant_on_same_date_warns() -> None:
