@@ -257,60 +257,70 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     deviations: dict[str, list[Deviation]] = {}
     try:
         with work_dir(result.out) as work:
-            pages: dict[str, tuple[Path, range]] = {}
-            early: PendingConsent | None = None
-            if todo:
-                converter = Converter(options.jobs, timeout=options.timeout)
-                conv = converter
+            try:
+                pages: dict[str, tuple[Path, range]] = {}
+                early: PendingConsent | None = None
+                if todo:
+                    converter = Converter(options.jobs, timeout=options.timeout)
+                    conv = converter
 
-                def consent_meanwhile() -> None:
-                    # the Board's consent for the grants expected to be made converts meanwhile
-                    nonlocal early
-                    early = start_consent(
-                        work,
+                    def consent_meanwhile() -> None:
+                        # the Board's consent for the grants expected to be made converts meanwhile
+                        nonlocal early
+                        early = start_consent(
+                            work,
+                            plan,
+                            [
+                                ConsentGrant(
+                                    r.participant, r.shares, r.exercise_price, r.grant_date
+                                )
+                                for r in todo
+                            ],
+                            templates=options.templates or templates_dir(),
+                            converter=conv,
+                            pdf_dir=work / PDF_DIR,
+                            draft=options.draft,
+                        )
+
+                    staged = make_documents(
+                        todo,
                         plan,
-                        [
-                            ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date)
-                            for r in todo
-                        ],
-                        templates=options.templates or templates_dir(),
-                        converter=conv,
-                        pdf_dir=work / PDF_DIR,
-                        draft=options.draft,
+                        templates,
+                        converter,
+                        work,
+                        options,
+                        result,
+                        progress,
+                        deviations,
+                        consent_meanwhile,
                     )
-
-                staged = make_documents(
-                    todo,
-                    plan,
-                    templates,
-                    converter,
-                    work,
-                    options,
-                    result,
-                    progress,
-                    deviations,
-                    consent_meanwhile,
+                    # deviations from the approved form: before anything is published or recorded
+                    enforce(
+                        deviations,
+                        strict=options.strict,
+                        draft=options.draft,
+                        accepted=options.accept_deviations,
+                    )
+                    pages = {s.record.grant_id: s.origin for s in staged}
+                    publish(staged, checked, options, result)
+                result.errors.sort(key=lambda e: e.get("row") or 0)
+                result.documents.sort(key=lambda d: d.row)
+                result.review = write_review(
+                    review_batch(checked, result),
+                    templates_dir=options.templates or templates_dir(),
+                    converter=converter,
+                    form_text=form_text(),
+                    deviations=deviations,
+                    pages=pages,
+                    early_consent=early,
                 )
-                # deviations from the approved form: before anything is published or recorded
-                enforce(
-                    deviations,
-                    strict=options.strict,
-                    draft=options.draft,
-                    accepted=options.accept_deviations,
-                )
-                pages = {s.record.grant_id: s.origin for s in staged}
-                publish(staged, checked, options, result)
-            result.errors.sort(key=lambda e: e.get("row") or 0)
-            result.documents.sort(key=lambda d: d.row)
-            result.review = write_review(
-                review_batch(checked, result),
-                templates_dir=options.templates or templates_dir(),
-                converter=converter,
-                form_text=form_text(),
-                deviations=deviations,
-                pages=pages,
-                early_consent=early,
-            )
+            except BaseException:
+                # stop LibreOffice before the work folder is removed: a conversion still
+                # writing into it would leave files behind
+                if converter is not None:
+                    converter.close()
+                    converter = None
+                raise
     except BaseException:
         failed = True
         raise
