@@ -263,3 +263,15 @@ def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(
     os.utime(left, (old, old))
     generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
     assert not list(out.glob(".grantgen-work-*"))
+
+
+def test_a_run_that_cannot_start_leaves_no_empty_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.errors import ConvertError
+
+    monkeypatch.setenv("GRANTGEN_SOFFICE", str(tmp_path / "no-soffice"))
+    out = tmp_path / "new" / "out"
+    with pytest.raises(ConvertError, match="GRANTGEN_SOFFICE"):
+        generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert not out.exists()
