@@ -30,6 +30,7 @@ from typing import Any
 from .errors import GrantgenError
 from .plan import Plan
 from .records import GrantRecord
+from .values import shares_exceed
 
 DEFAULT_LEDGER = "grantgen-ledger.sqlite"
 SCHEMA = """
@@ -358,13 +359,13 @@ class Ledger:
                 non_option = pool.non_option_cap_on(plan, rec.grant_date) - non_option_used
                 if rec.shares > available:
                     result.refused[rec.grant_id] = (
-                        f"{rec.shares:,} shares exceed the {max(available, 0):,} still available "
+                        f"{shares_exceed(rec.shares)} the {max(available, 0):,} still available "
                         f"under the reserve (Section {plan.section('reserve')})"
                     )
                     continue
                 if not entry.is_option and rec.shares > non_option:
                     result.refused[rec.grant_id] = (
-                        f"{rec.shares:,} shares exceed the {max(non_option, 0):,} still available "
+                        f"{shares_exceed(rec.shares)} the {max(non_option, 0):,} still available "
                         f"for awards other than options (Section {plan.section('non_option_cap')})"
                     )
                     continue

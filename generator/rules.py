@@ -20,6 +20,7 @@ from .plan import Plan
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
+from .values import shares_exceed
 
 ERROR = "error"
 WARNING = "warning"
@@ -538,7 +539,7 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     "reserve",
                     plan.section("reserve"),
                     ERROR,
-                    f"{rec.shares:,} shares exceed the shares available under the Plan: "
+                    f"{shares_exceed(rec.shares)} the shares available under the Plan: "
                     f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
                     "shares",
                 )
@@ -552,7 +553,7 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     "non-option-cap",
                     plan.section("non_option_cap"),
                     ERROR,
-                    f"{rec.shares:,} shares exceed the limit on Awards other than Options: "
+                    f"{shares_exceed(rec.shares)} the limit on Awards other than Options: "
                     f"{max(non_option, 0):,} of {cap:,}{cap_when} remain",
                     "shares",
                 )

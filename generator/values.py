@@ -155,3 +155,8 @@ def derive_grant_id(participant: str, grant_date: date, shares: int, price: Deci
         f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()
     ).hexdigest()[:6]
     return f"{slug}-{grant_date:%Y%m%d}-{digest}"
+
+
+def shares_exceed(n: int) -> str:
+    """``1 share exceeds`` / ``2,000 shares exceed``: the start of an over-the-limit message."""
+    return "1 share exceeds" if n == 1 else f"{n:,} shares exceed"

@@ -59,7 +59,7 @@ def test_reserve_is_rechecked_inside_the_transaction(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("BIG", PLAN.reserve - 10)])
         got = book.record(PLAN, [grant("FITS", 10), grant("OVER", 1)])
-        assert got.added == ["FITS"] and "exceed the 0 still available" in got.refused["OVER"]
+        assert got.added == ["FITS"] and "exceeds the 0 still available" in got.refused["OVER"]
         assert book.pool(PLAN).available == 0
 
 
