@@ -166,10 +166,13 @@ def _hidden(run: Any) -> bool:
     return mark is not None and mark.get(_w("val"), "true") not in ("0", "false", "off")
 
 
-def _text(p: Any) -> str:
-    """A paragraph's text as printed: tracked deletions and hidden text left out."""
+def _text(p: Any, *, own: bool = False) -> str:
+    """A paragraph's text as printed: tracked deletions and hidden text left out. ``own``:
+    without the text of the paragraphs inside it (a text box's, read on their own)."""
     out = []
     for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
+        if own and next(a for a in el.iterancestors() if a.tag == _w("p")) is not p:
+            continue
         if any(a.tag == _w("del") or (a.tag == _w("r") and _hidden(a)) for a in el.iterancestors()):
             continue
         out.append(el.text or "" if el.tag == _w("t") else " ")
@@ -262,23 +265,10 @@ def margin_deviations(
         if part is None:
             continue
         for p in root.iter(_w("p")):
-            text = _own_text(p)  # a text box's paragraphs are read on their own
+            text = _text(p, own=True)  # a text box's paragraphs are read on their own
             if not _margin_line(text, known, grant_id, draft):
                 out.append(Deviation("added", part, None, text, (("insert", text),)))
     return out
-
-
-def _own_text(p: Any) -> str:
-    """A paragraph's printed text without that of the paragraphs inside it (text boxes)."""
-    out = []
-    for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
-        holder = next(a for a in el.iterancestors() if a.tag == _w("p"))
-        if holder is not p or any(
-            a.tag == _w("del") or (a.tag == _w("r") and _hidden(a)) for a in el.iterancestors()
-        ):
-            continue
-        out.append(el.text or "" if el.tag == _w("t") else " ")
-    return normalise("".join(out))
 
 
 def margin_parts(package: zipfile.ZipFile) -> list[bytes]:
