@@ -279,7 +279,8 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     """Parse every row of a grants CSV or Excel file; bad values become row/column errors."""
     path = Path(path)
     options = options or ReadOptions()
-    rows = sheets.rows(path, options.sheet)
+    hidden_rows: set[int] = set()  # filled as the workbook is opened
+    rows = sheets.rows(path, options.sheet, hidden_rows)
     excel = path.suffix.lower() in sheets.EXCEL_SUFFIXES
     header: list[str] | None = None
     for _, cells in rows:
@@ -290,8 +291,8 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
         raise InputError(str(path), "is empty: expected a header row and at least one grant")
 
     present = {normalise_header(h) for h in header}
-    # a mapping file may serve several spreadsheets; a header it names that this file lacks is
-    # said where it matters (a required column missing) and warned about otherwise
+    # a mapping file may serve several spreadsheets: a header it names that this file lacks is
+    # said only where it matters (a required column missing)
     absent = [h for h in options.mapping if h not in present]
     columns: dict[str, str] = {}
     index: dict[str, int] = {}
@@ -354,7 +355,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             str(path),
             f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
         )
-    hidden = tuple(sorted(sheets.hidden_rows(path, options.sheet) & {r.row for r in records}))
+    hidden = tuple(sorted(hidden_rows & {r.row for r in records}))
     # a row refused for another reason still claims its grant id: a later row with the same
     # id is a repeat (fixing the first row would make two grants of one id)
     claimed = {e.row: e.grant_id for e in errors if e.grant_id}
@@ -466,7 +467,7 @@ def _parse_row(
                 )
             )
             return None
-        spreadsheet_error = _SPREADSHEET_ERROR.fullmatch(text.strip())
+        spreadsheet_error = _SPREADSHEET_ERROR.fullmatch(text)
         if spreadsheet_error:  # a #N/A from a lookup, saved or exported, is not a value
             errors.append(
                 RecordError(

@@ -143,8 +143,12 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         ) from None
 
 
-def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[str]]]:
-    """(spreadsheet row number, cells as text) for every row of one sheet of a workbook."""
+def xlsx_rows(
+    path: Path, sheet: str | None = None, hidden: set[int] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """(spreadsheet row number, cells as text) for every row of one sheet of a workbook.
+    ``hidden``: filled, before the first row, with the rows the sheet hides (by hand or by a
+    filter)."""
     import openpyxl
 
     # openpyxl warns on stderr about parts it does not read (data validation lists, ...):
@@ -161,6 +165,8 @@ def xlsx_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[
         raise InputError(str(path), f"cannot be read as an Excel workbook: {exc}") from None
     try:
         name = _chosen_sheet(path, values, sheet)
+        if hidden is not None:
+            hidden |= _hidden_rows(path, getattr(values[name], "_worksheet_path", ""))
         for book in (values, formulas):
             # the size a file records can be wrong (some programs write it so): read every row
             book[name].reset_dimensions()
@@ -190,20 +196,11 @@ def _chosen_sheet(path: Path, book: Any, sheet: str | None) -> str:
 _HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 
 
-def hidden_rows(path: Path, sheet: str | None = None) -> set[int]:
-    """The numbers of the rows the workbook hides (by hand or by a filter); none for CSV."""
-    if path.suffix.lower() not in EXCEL_SUFFIXES:
-        return set()
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True)
-    try:
-        member: str = getattr(book[_chosen_sheet(path, book, sheet)], "_worksheet_path", "")
-        if not member:
-            return set()
-    finally:
-        book.close()
-    hidden = set()
+def _hidden_rows(path: Path, member: str) -> set[int]:
+    """The numbers of the rows a sheet (its part ``member`` of the workbook) hides."""
+    hidden: set[int] = set()
+    if not member:
+        return hidden
     with zipfile.ZipFile(path) as package, package.open(member) as fh:
         xml = fh.read()
     for tag in _HIDDEN_ROW.finditer(xml):
@@ -250,10 +247,13 @@ def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
     return str(value)
 
 
-def rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, list[str]]]:
-    """Rows of a CSV or Excel file, chosen by the file's name."""
+def rows(
+    path: Path, sheet: str | None = None, hidden: set[int] | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a CSV or Excel file, chosen by the file's name (``hidden``: see
+    :func:`xlsx_rows`; a CSV file hides none)."""
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return xlsx_rows(path, sheet)
+        return xlsx_rows(path, sheet, hidden)
     if sheet is not None:
         raise InputError(str(path), "--sheet applies to Excel workbooks only")
     return csv_rows(path)
