@@ -26,7 +26,7 @@ from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .form import DRAFT_MARK
 from .output import sha256, write_atomic
-from .plan import Plan, load_plan
+from .plan import Plan, bundled_plan
 from .records import GrantRecord
 from .render import (
     Rendered,
@@ -101,7 +101,7 @@ def make_documents(
         result.plan_copy = sha256(final)  # the text furnished, DRAFT mark or not
         write_atomic(plan_docx, copy)
         plan_job = converter.cached(plan_docx, pdf_dir)
-        if plan.id == load_plan().id:
+        if plan.id == bundled_plan().id:
             # the bundled plan's text is in the form: the copy furnished must be it, word for
             # word; a difference is a deviation of every packet that carries the copy
             in_plan_copy = plan_deviations(copy, form_text())

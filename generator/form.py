@@ -153,12 +153,12 @@ def form_sentences(form_text: Path, plan: Plan | None = None) -> list[FormSenten
 
 def _plan_swap(plan: Plan | None) -> Callable[[str], str]:
     """Rewrite the bundled plan's phrases of a form paragraph as ``plan`` words them."""
-    from .plan import load_plan
+    from .plan import bundled_plan
     from .wording import plan_phrases
 
     if plan is None:
         return lambda text: text
-    ours, theirs = plan_phrases(load_plan()), plan_phrases(plan)
+    ours, theirs = plan_phrases(bundled_plan()), plan_phrases(plan)
     pairs = {ours[role]: theirs[role] for role in ours if ours[role] != theirs[role]}
     if not pairs:
         return lambda text: text

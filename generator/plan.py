@@ -7,6 +7,7 @@ missing or ill-typed term is rejected with its key named.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Sequence
@@ -143,17 +144,13 @@ class Plan:
 
     def reserve_on(self, day: date) -> int:
         """The Section 4(a) reserve in force on ``day`` (as adopted, or as last amended)."""
-        changes = [(a.date, a.reserve) for a in self.amendments if a.reserve is not None]
-        return _in_force(self.reserve_first, changes, day) if changes else self.reserve
+        changes = [(a.date, a.reserve) for a in self.amendments]
+        return _in_force(self.reserve_first, changes, day, unchanged=self.reserve)
 
     def non_option_cap_on(self, day: date) -> int:
         """The Section 4(b) cap in force on ``day``."""
-        changes = [
-            (a.date, a.non_option_cap) for a in self.amendments if a.non_option_cap is not None
-        ]
-        if not changes:
-            return self.non_option_cap
-        return _in_force(self.non_option_cap_first, changes, day)
+        changes = [(a.date, a.non_option_cap) for a in self.amendments]
+        return _in_force(self.non_option_cap_first, changes, day, unchanged=self.non_option_cap)
 
     def is_option(self, award_type: str) -> bool:
         """An Option of the Plan: a type it lists as an option, or an incentive option
@@ -162,10 +159,20 @@ class Plan:
         return award_type in self.option_types or award_type == "incentive_option"
 
 
-def _in_force(first: int, changes: Sequence[tuple[date, int | None]], day: date) -> int:
-    value = first
+def _in_force(
+    first: int,
+    changes: Sequence[tuple[date, int | None]],
+    day: date,
+    *,
+    unchanged: int | None = None,
+) -> int:
+    """The figure on ``day``: ``first``, then each change (None: none) from its date.
+    ``unchanged``: the figure when no amendment changes it at all."""
     # by date; on one date, in the order given (amendments are sorted by number)
     ordered = sorted(((d, v) for d, v in changes if v is not None), key=lambda c: c[0])
+    if not ordered and unchanged is not None:
+        return unchanged
+    value = first
     for since, changed in ordered:
         if since <= day:
             value = changed
@@ -287,6 +294,13 @@ class _Reader:
         return _Reader(self.path, value, self.key(name), self.opened)
 
 
+@functools.cache
+def bundled_plan() -> Plan:
+    """The bundled plan (the one the approved form and the bundled plan.docx were written
+    for), read once."""
+    return load_plan()
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read and check a plan file (the bundled ATG plan when ``path`` is None)."""
     file = Path(path) if path is not None else default_plan()
@@ -375,9 +389,10 @@ def load_plan(path: str | Path | None = None) -> Plan:
             raise PlanError(where, a.key("date"), "is before plan.effective_date")
         amendments.append(amendment)
     amendments.sort(key=lambda am: am.number)
+    reserves = [(am.date, am.reserve) for am in amendments]
+    caps = [(am.date, am.non_option_cap) for am in amendments]
     for day in sorted({effective, *(am.date for am in amendments)}):
-        res = _in_force(reserve, [(am.date, am.reserve) for am in amendments], day)
-        cap = _in_force(non_option_cap, [(am.date, am.non_option_cap) for am in amendments], day)
+        res, cap = _in_force(reserve, reserves, day), _in_force(non_option_cap, caps, day)
         if cap > res:
             raise PlanError(
                 where,
@@ -399,10 +414,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         effective_date=effective,
         last_grant_date=last,
         restatement_approved=plan.flag("restatement_approved"),
-        reserve=_in_force(reserve, [(am.date, am.reserve) for am in amendments], latest),
-        non_option_cap=_in_force(
-            non_option_cap, [(am.date, am.non_option_cap) for am in amendments], latest
-        ),
+        reserve=_in_force(reserve, reserves, latest),
+        non_option_cap=_in_force(non_option_cap, caps, latest),
         reserve_first=reserve,
         non_option_cap_first=non_option_cap,
         award_types=award_types,

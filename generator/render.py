@@ -34,7 +34,7 @@ from lxml import etree
 from .errors import TemplateError
 from .form import DRAFT_MARK
 from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
-from .plan import Plan
+from .plan import Plan, bundled_plan
 from .records import GrantRecord
 from .wording import indefinite_article, plan_wording
 
@@ -466,12 +466,6 @@ def plan_pdf(plan: Plan) -> Path | None:
     return doc if doc is not None and doc.suffix.lower() == ".pdf" else None
 
 
-def _bundled_plan_id() -> str:
-    from .plan import load_plan
-
-    return load_plan().id
-
-
 def _identifier(docx: Path) -> str | None:
     """A template's ``identifier`` core property (plan.docx: the id of the plan it is)."""
     try:
@@ -494,7 +488,6 @@ class TemplateSet:
         )
         self.plan = DocumentTemplate.from_file(directory / "plan.docx", env)
         self.plan_for = _identifier(directory / "plan.docx")
-        self._env = env
 
     def render_grant(self, record: GrantRecord, plan: Plan, *, draft: bool = False) -> bytes:
         return self.render_grant_parts(record, plan, draft=draft).docx
@@ -529,7 +522,7 @@ class TemplateSet:
                     f"{plan.id!r} ({plan.source})",
                 )
             template = DocumentTemplate.from_file(plan.document, _Environment(literal=True))
-        elif self.plan_for != plan.id and (self.plan_for or plan.id != _bundled_plan_id()):
+        elif self.plan_for != plan.id and (self.plan_for or plan.id != bundled_plan().id):
             whose = f"the text of plan {self.plan_for!r}" if self.plan_for else "no plan's text"
             raise TemplateError(
                 "plan.docx",
