@@ -386,7 +386,7 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise GrantgenError(f"the Plan copy cannot be read as a Word document ({exc})") from exc
     body = root.find(_w("body"))
-    paragraphs = [] if body is None else [_text(p) for p in body.iter(_w("p"))]
+    paragraphs = [] if body is None else [_text(p, own=True) for p in body.iter(_w("p"))]
     rendered = normalise(" ".join(p for p in paragraphs if p)).split()
     form = plan_words(form_text)
     out: list[Deviation] = []

@@ -9,6 +9,7 @@ import io
 import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -785,6 +786,26 @@ def test_an_edited_plan_copy_is_found_word_by_word(tmp_path: Path) -> None:
         ("insert", "900,000"),
     ]
     assert removed.form is not None and "December 31, 2013" in removed.form
+
+
+def test_a_text_box_in_the_plan_copy_is_read_once(tmp_path: Path) -> None:
+    copy = TemplateSet(TEMPLATES).render_plan(PLAN)
+    box = (
+        b"<w:r><w:pict><w:txbxContent><w:p><w:r><w:t>EXTRA</w:t></w:r></w:p>"
+        b"</w:txbxContent></w:pict></w:r></w:p>"
+    )
+    edited = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(copy)) as src, zipfile.ZipFile(edited, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:p>", box, 1)
+            dst.writestr(item, data)
+    (found,) = plan_deviations(edited.getvalue(), FORM)
+    assert (found.kind, [d for d in found.diff if d[0] == "insert"]) == (
+        "added",
+        [("insert", "EXTRA")],
+    )
 
 
 def test_strict_refuses_a_batch_whose_plan_copy_was_edited(
