@@ -333,5 +333,6 @@ def assemble(
         )
     )
     buf = io.BytesIO()
-    out.save(buf, deterministic_id=True)
+    # streams are copied as LibreOffice compressed them (decoding them changes no byte)
+    out.save(buf, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
     return buf.getvalue()

@@ -348,16 +348,10 @@ class DeviationCheck:
         """The deviations of one rendered ``<w:body>``; ``values``: its blanks, by name;
         ``margins``: its rendered header, footer and footnotes parts (``grant_id`` is what
         the running header names)."""
-        from markupsafe import escape
-
         named = dict(values, grant_id=grant_id or "")
-        key = "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)])
-        for role, value in sorted(named.items(), key=lambda kv: -len(kv[1])):
-            if value:  # as the autoescaping template wrote it into the XML, in any case: a
-                # line that passes as a value only case-folded ({{ participant|upper }}, or a
-                # name typed into the template) must not pass for another grant from the cache
-                written = re.compile(re.escape(str(escape(value))), re.IGNORECASE)
-                key = written.sub(f"\x00{role}\x00", key)
+        key = _masked(
+            "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)]), named
+        )
         if key in self._clean:
             return []
         known = {normalise(v).casefold() for v in values.values() if v}
@@ -367,6 +361,41 @@ class DeviationCheck:
         if not found:
             self._clean.add(key)
         return found
+
+
+def _masked(text: str, values: Mapping[str, str]) -> str:
+    """``text`` (a rendered agreement's XML) with each value, as the autoescaping template
+    wrote it, replaced by its role, longest first, in any case: a line that passes as a value
+    only case-folded ({{ participant|upper }}, or a name typed into the template) must not
+    pass for another grant from the cache."""
+    from markupsafe import escape
+
+    written = [
+        (role, str(escape(value)))
+        for role, value in sorted(values.items(), key=lambda kv: -len(kv[1]))
+        if value
+    ]
+    folded = text.lower()
+    if len(folded) != len(text) or any(len(w.lower()) != len(w) for _, w in written):
+        # lower-casing changed a length (İ): the slow way, which keeps every position
+        for role, w in written:
+            text = re.compile(re.escape(w), re.IGNORECASE).sub(f"\x00{role}\x00", text)
+        return text
+    spans: list[tuple[int, int, str]] = []
+    for role, w in written:
+        needle, start = w.lower(), 0
+        while (at := folded.find(needle, start)) >= 0:
+            spans.append((at, at + len(needle), role))
+            start = at + len(needle)
+        if start:  # a shorter value must not be found inside this one
+            folded = folded.replace(needle, "\x00" * len(needle))
+    out: list[str] = []
+    pos = 0
+    for begin, end, role in sorted(spans):
+        out += (text[pos:begin], f"\x00{role}\x00")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 #: Words of context shown around a difference in the Plan copy.

@@ -74,9 +74,9 @@ class GenerateResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     review: ReviewResult | None = None
+    """What was written to ``out/review/``."""
     plan_copy: str = ""
     """sha256 of the source of the Plan copy in the packets (its rendered DOCX, or the PDF)."""
-    """What was written to ``out/review/``."""
 
     @property
     def manifest(self) -> Path:

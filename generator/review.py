@@ -319,7 +319,7 @@ def review_packet(
         )
         tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
         try:
-            out.save(tmp, deterministic_id=True)
+            out.save(tmp, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
             with tmp.open("rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, dest)

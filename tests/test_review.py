@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import docx
+import markupsafe
 import openpyxl
 import pikepdf
 import pytest
@@ -29,6 +30,7 @@ from generator.deviations import (
     Deviation,
     DeviationCheck,
     DeviationError,
+    _masked,
     enforce,
     find_deviations,
     margin_deviations,
@@ -709,6 +711,28 @@ def test_the_cache_does_not_pass_another_grants_name_in_a_footer(tmp_path: Path)
         )
     assert found[0] == []  # the first grant's own name
     assert [(d.part, d.rendered) for d in found[1]] == [("footer", typed)]
+
+
+@pytest.mark.parametrize(
+    "participant",
+    ["Zoë O'Brien & Sons <Ltd>", "STRASSE Straße Ǆemal", "Ahmet İnce", "Al"],
+)
+def test_the_cache_key_masks_each_value_as_a_case_blind_search_would(participant: str) -> None:
+    # the fast masking (lower-case, find) must mask what a case-insensitive regex over the
+    # rendered XML masks, longest value first; a value inside a longer one is not masked there
+    record = dataclasses.replace(read_grants(SAMPLE).records[0], participant=participant)
+    rendered = TemplateSet(templates_dir()).render_grant_parts(record, PLAN)
+    values = dict(blank_values(record, PLAN), grant_id=record.grant_id)
+    xml = rendered.body + "".join(
+        map(markupsafe.escape, (participant.upper(), participant.lower()))
+    )
+    expected = xml
+    for role, value in sorted(values.items(), key=lambda kv: -len(kv[1])):
+        written = re.escape(str(markupsafe.escape(value)))
+        expected = re.sub(written, f"\x00{role}\x00", expected, flags=re.IGNORECASE)
+    masked = _masked(xml, values)
+    assert masked == expected
+    assert participant not in masked and "\x00participant\x00" in masked
 
 
 def test_a_header_holding_the_grants_own_values_is_no_deviation(tmp_path: Path) -> None:
