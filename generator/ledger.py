@@ -19,13 +19,14 @@ import functools
 import hashlib
 import os
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import GrantgenError
 from .plan import Plan
@@ -109,6 +110,11 @@ def ledger_path(given: str | Path | None) -> Path:
     return Path(os.environ.get("GRANTGEN_LEDGER") or DEFAULT_LEDGER)
 
 
+def participant_key(name: str) -> str:
+    """A name as two grants to one person compare: spacing and case aside."""
+    return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
+
+
 def terms_hash(record: GrantRecord) -> str:
     """What makes two grants with the same id the same grant."""
     terms = "|".join(
@@ -143,14 +149,30 @@ class Pool:
     """Outstanding shares by award type."""
     ratio: Fraction = Fraction(1)
     """The plan's cumulative Section 8 split ratio."""
+    splits: tuple[tuple[date, Fraction], ...] = ()
+    """Each recorded split: its date and ratio, in date order."""
+    on_day: dict[tuple[str, date], str] = field(default_factory=dict)
+    """(participant key, grant date) → a recorded grant's id (see :func:`participant_key`)."""
+
+    def _scale(self, adopted: date | None) -> Fraction:
+        """The splits a figure set on ``adopted`` (None: the Plan's own) has gone through:
+        those dated after it. A figure an amendment set on or after a split's date is in
+        post-split shares already."""
+        if not self.splits:
+            return self.ratio
+        scale = Fraction(1)
+        for day, step in self.splits:
+            if adopted is None or day > adopted:
+                scale *= step
+        return scale
 
     def reserve_on(self, plan: Plan, day: date) -> int:
         """The Section 4(a) reserve in force on ``day`` (amendments, then splits)."""
-        return int(plan.reserve_on(day) * self.ratio)
+        return int(plan.reserve_on(day) * self._scale(plan.reserve_adopted(day)))
 
     def non_option_cap_on(self, plan: Plan, day: date) -> int:
         """The Section 4(b) cap in force on ``day``."""
-        return int(plan.non_option_cap_on(day) * self.ratio)
+        return int(plan.non_option_cap_on(day) * self._scale(plan.non_option_cap_adopted(day)))
 
     @property
     def available(self) -> int:
@@ -169,6 +191,19 @@ class Entry:
     is_option: bool
     final_exercise_date: date | None
     source: str = ""
+    forfeited: int = 0
+    """Shares of it already back in the pool (an imported history's forfeitures): they do not
+    count against the reserve."""
+
+
+class Refusal(NamedTuple):
+    """Why the recording transaction refused a grant: the rule, the plan section (or
+    ``ledger``) and the column it is about, as the checks before it would have said."""
+
+    message: str
+    rule: str = "ledger-conflict"
+    section: str = "ledger"
+    column: str = "grant_id"
 
 
 @dataclass
@@ -177,7 +212,7 @@ class Recorded:
 
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
-    refused: dict[str, str] = field(default_factory=dict)
+    refused: dict[str, Refusal] = field(default_factory=dict)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
@@ -271,20 +306,34 @@ class Ledger:
         ).fetchone()
         return Fraction(row[0], row[1]) if row else Fraction(1)
 
-    def pool(self, plan: Plan) -> Pool:
+    def splits(self, plan_id: str) -> tuple[tuple[date, Fraction], ...]:
+        """The plan's recorded splits, (date, ratio), in date order."""
+        rows = self.conn.execute(
+            "SELECT day, ratio FROM adjustments WHERE plan_id = ? ORDER BY day, id", (plan_id,)
+        ).fetchall()
+        out = []
+        for day, ratio in rows:
+            new, old = parse_split(ratio)
+            out.append((date.fromisoformat(day), Fraction(new, old)))
+        return tuple(out)
+
+    def pool(self, plan: Plan, today: date | None = None) -> Pool:
+        """The plan's pool; its reserve and cap are the figures in force ``today``."""
         ratio = self.ratio(plan.id)
         rows = self.conn.execute(
-            "SELECT grant_id, terms_hash, award_type, is_option, shares FROM grants "
-            "WHERE plan_id = ?",
+            "SELECT grant_id, terms_hash, award_type, is_option, shares, participant, "
+            "grant_date FROM grants WHERE plan_id = ?",
             (plan.id,),
         ).fetchall()
         by_type: dict[str, int] = {}
-        for _, _, kind, _, shares in rows:
+        for _, _, kind, _, shares, _, _ in rows:
             by_type[kind] = by_type.get(kind, 0) + shares
+        figures = Pool(0, 0, 0, 0, ratio=ratio, splits=self.splits(plan.id))
+        now = today or date.today()
         return Pool(
-            reserve=int(plan.reserve * ratio),
+            reserve=figures.reserve_on(plan, now),
             used=sum(r[4] for r in rows),
-            non_option_cap=int(plan.non_option_cap * ratio),
+            non_option_cap=figures.non_option_cap_on(plan, now),
             non_option_used=sum(r[4] for r in rows if not r[3]),
             known={r[0]: r[1] for r in rows},
             elsewhere=dict(
@@ -294,6 +343,8 @@ class Ledger:
             ),
             by_type=by_type,
             ratio=ratio,
+            splits=figures.splits,
+            on_day={(participant_key(r[5]), date.fromisoformat(r[6])): r[0] for r in rows},
         )
 
     def grants(self, plan_id: str | None = None) -> list[dict[str, Any]]:
@@ -341,7 +392,7 @@ class Ledger:
                 rec = entry.record
                 digest = terms_hash(rec)
                 if rec.grant_id in pool.elsewhere:
-                    result.refused[rec.grant_id] = (
+                    result.refused[rec.grant_id] = Refusal(
                         f"grant id {rec.grant_id} is already in the ledger under plan "
                         f"{pool.elsewhere[rec.grant_id]}"
                     )
@@ -350,28 +401,35 @@ class Ledger:
                     if pool.known[rec.grant_id] == digest:
                         result.already.append(rec.grant_id)
                     else:
-                        result.refused[rec.grant_id] = (
+                        result.refused[rec.grant_id] = Refusal(
                             f"grant id {rec.grant_id} is already in the ledger with other terms"
                         )
                     continue
                 # the figures in force on the grant date (an amendment may have changed them)
                 available = pool.reserve_on(plan, rec.grant_date) - used
                 non_option = pool.non_option_cap_on(plan, rec.grant_date) - non_option_used
-                if rec.shares > available:
-                    result.refused[rec.grant_id] = (
+                held = rec.shares - entry.forfeited  # what it takes from the pool
+                if held > available:
+                    result.refused[rec.grant_id] = Refusal(
                         f"{shares_exceed(rec.shares)} the {max(available, 0):,} still available "
-                        f"under the reserve (Section {plan.section('reserve')})"
+                        f"under the reserve (Section {plan.section('reserve')})",
+                        "reserve",
+                        plan.section("reserve"),
+                        "shares",
                     )
                     continue
-                if not entry.is_option and rec.shares > non_option:
-                    result.refused[rec.grant_id] = (
+                if not entry.is_option and held > non_option:
+                    result.refused[rec.grant_id] = Refusal(
                         f"{shares_exceed(rec.shares)} the {max(non_option, 0):,} still available "
-                        f"for awards other than options (Section {plan.section('non_option_cap')})"
+                        f"for awards other than options (Section {plan.section('non_option_cap')})",
+                        "non-option-cap",
+                        plan.section("non_option_cap"),
+                        "shares",
                     )
                     continue
-                used += rec.shares
+                used += held
                 if not entry.is_option:
-                    non_option_used += rec.shares
+                    non_option_used += held
                 conn.execute(
                     "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
                     " is_option, shares, exercise_price, original_shares, original_price,"
@@ -405,17 +463,25 @@ class Ledger:
                 before_commit(result)
         return result
 
-    def forfeit(self, plan: Plan, grant_id: str, shares: int, day: date) -> int:
+    def forfeit(
+        self, plan: Plan, grant_id: str, shares: int, day: date, *, today: date | None = None
+    ) -> int:
         """Return ``shares`` of a grant to the pool; the grant's outstanding shares after it."""
         if shares <= 0:
             raise LedgerError("the number of shares to forfeit must be positive")
+        _not_after_today(day, today, "a forfeiture")
         with self.transaction() as conn:
             return forfeit_in(conn, plan, grant_id, shares, day)
 
-    def adjust(self, plan: Plan, new: int, old: int, day: date) -> dict[str, int]:
-        """Section 8: a split of ``new`` shares for every ``old``; returns the pool change."""
+    def adjust(
+        self, plan: Plan, new: int, old: int, day: date, *, today: date | None = None
+    ) -> dict[str, int]:
+        """Section 8: a split of ``new`` shares for every ``old`` on ``day``: the awards
+        granted before ``day`` (those made since are in post-split shares already), and the
+        reserve and cap, are adjusted. Returns the pool change."""
         if new <= 0 or old <= 0:
             raise LedgerError("a split ratio needs two positive whole numbers, e.g. 2:1")
+        _not_after_today(day, today, "a split")
         step = Fraction(new, old)
         try:
             return self._adjust(plan, new, old, step, day)
@@ -427,6 +493,11 @@ class Ledger:
     def _adjust(self, plan: Plan, new: int, old: int, step: Fraction, day: date) -> dict[str, int]:
         with self.transaction() as conn:
             before = self.pool(plan)
+            if before.splits and before.splits[-1][0] > day:
+                raise LedgerError(
+                    f"a split dated {day.isoformat()} comes before the split already recorded "
+                    f"on {before.splits[-1][0].isoformat()}: record splits in date order"
+                )
             ratio = self.ratio(plan.id) * step
             conn.execute(
                 "INSERT INTO pools (plan_id, ratio_num, ratio_den) VALUES (?,?,?) "
@@ -434,8 +505,13 @@ class Ledger:
                 "ratio_den = excluded.ratio_den",
                 (plan.id, ratio.numerator, ratio.denominator),
             )
-            after_reserve = int(plan.reserve * ratio)
-            after_cap = int(plan.non_option_cap * ratio)
+            after = replace(before, ratio=ratio, splits=(*before.splits, (day, step)))
+            reserve_before, reserve_after = (
+                before.reserve_on(plan, day),
+                after.reserve_on(plan, day),
+            )
+            cap_before = before.non_option_cap_on(plan, day)
+            cap_after = after.non_option_cap_on(plan, day)
             cur = conn.execute(
                 "INSERT INTO adjustments (plan_id, day, ratio, reserve_before, reserve_after,"
                 " cap_before, cap_after) VALUES (?,?,?,?,?,?,?)",
@@ -443,16 +519,17 @@ class Ledger:
                     plan.id,
                     day.isoformat(),
                     f"{new}:{old}",
-                    before.reserve,
-                    after_reserve,
-                    before.non_option_cap,
-                    after_cap,
+                    reserve_before,
+                    reserve_after,
+                    cap_before,
+                    cap_after,
                 ),
             )
             adjustment = cur.lastrowid
-            rows = conn.execute(
-                "SELECT grant_id, shares, exercise_price, forfeited FROM grants WHERE plan_id = ?",
-                (plan.id,),
+            rows = conn.execute(  # the awards outstanding on the split's date
+                "SELECT grant_id, shares, exercise_price, forfeited FROM grants "
+                "WHERE plan_id = ? AND grant_date < ?",
+                (plan.id, day.isoformat()),
             ).fetchall()
             for grant_id, shares, price, forfeited in rows:
                 new_shares = int(shares * step)
@@ -470,9 +547,18 @@ class Ledger:
                 "INSERT INTO events (plan_id, kind, day, detail) VALUES (?,?,?,?)",
                 (plan.id, "adjust", day.isoformat(), f"split {new}:{old}"),
             )
-        return {"reserve_before": before.reserve, "reserve_after": after_reserve}
+        return {"reserve_before": reserve_before, "reserve_after": reserve_after}
 
     # --- export / import -------------------------------------------------------------------
+
+
+def _not_after_today(day: date, today: date | None, what: str) -> None:
+    now = today or date.today()
+    if day > now:
+        raise LedgerError(
+            f"{what} cannot be dated {day.isoformat()}, after today ({now.isoformat()}): "
+            "record it when it has happened"
+        )
 
 
 def forfeit_in(conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date) -> int:

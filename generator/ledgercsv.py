@@ -46,7 +46,8 @@ def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -
     missing -= set(reader.fieldnames or [])
     if missing:
         raise LedgerError(f"the import file lacks the column(s): {', '.join(sorted(missing))}")
-    entries: list[tuple[Entry, int]] = []
+    entries: list[Entry] = []
+    seen: dict[str, int] = {}  # grant id -> the import row it is on
     for number, raw in enumerate(reader, start=2):
         row = {k: restore_cell(v or "") for k, v in raw.items() if k}
         try:
@@ -64,6 +65,11 @@ def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -
             raise LedgerError(f"import row {number}: {exc}") from None
         if not rec.grant_id or not rec.participant:
             raise LedgerError(f"import row {number}: grant_id and participant are required")
+        if rec.grant_id in seen:
+            raise LedgerError(
+                f"import row {number}: grant id {rec.grant_id} repeats row {seen[rec.grant_id]}"
+            )
+        seen[rec.grant_id] = number
         split = (row.get("split") or "1:1").strip()
         if split != "1:1":
             raise LedgerError(
@@ -95,24 +101,22 @@ def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -
                 f"date {rec.grant_date.isoformat()}"
             )
         entries.append(
-            (
-                Entry(
-                    rec,
-                    plan.is_option(rec.award_type),
-                    parse_date(final) if final else None,
-                    source,
-                ),
-                forfeited,
+            Entry(
+                rec,
+                plan.is_option(rec.award_type),
+                parse_date(final) if final else None,
+                source,
+                forfeited,  # back in the pool: a history's re-granted shares fit again
             )
         )
 
     def all_or_nothing(result: Recorded) -> None:  # inside record()'s transaction
         if result.refused:
             first = next(iter(result.refused.items()))
-            raise LedgerError(f"import refused, nothing recorded: {first[0]}: {first[1]}")
-        for entry, forfeited in entries:
-            if forfeited and entry.record.grant_id in result.added:
+            raise LedgerError(f"import refused, nothing recorded: {first[0]}: {first[1].message}")
+        for entry in entries:
+            if entry.forfeited and entry.record.grant_id in result.added:
                 rec = entry.record
-                forfeit_in(book.conn, plan, rec.grant_id, forfeited, rec.grant_date)
+                forfeit_in(book.conn, plan, rec.grant_id, entry.forfeited, rec.grant_date)
 
-    return book.record(plan, [e for e, _ in entries], all_or_nothing)
+    return book.record(plan, entries, all_or_nothing)

@@ -152,6 +152,15 @@ class Plan:
         changes = [(a.date, a.non_option_cap) for a in self.amendments]
         return _in_force(self.non_option_cap_first, changes, day, unchanged=self.non_option_cap)
 
+    def reserve_adopted(self, day: date) -> date | None:
+        """When the reserve in force on ``day`` was set: the amendment's date, or None for
+        the Plan's own figure (a Section 8 split after that date adjusts it)."""
+        return _adopted([(a.date, a.reserve) for a in self.amendments], day)
+
+    def non_option_cap_adopted(self, day: date) -> date | None:
+        """When the Section 4(b) cap in force on ``day`` was set (as :meth:`reserve_adopted`)."""
+        return _adopted([(a.date, a.non_option_cap) for a in self.amendments], day)
+
     def is_option(self, award_type: str) -> bool:
         """An Option of the Plan: a type it lists as an option, or an incentive option
         (refused by Section 5(a) unless a substitute, but an Option still). The rules and the
@@ -177,6 +186,12 @@ def _in_force(
         if since <= day:
             value = changed
     return value
+
+
+def _adopted(changes: Sequence[tuple[date, int | None]], day: date) -> date | None:
+    """The date of the last change (None: none) on or before ``day``; None when none is."""
+    dates = [d for d, v in changes if v is not None and d <= day]
+    return max(dates) if dates else None
 
 
 class _Reader:

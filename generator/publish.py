@@ -152,10 +152,12 @@ def publish(
             path.unlink(missing_ok=True)
         result.documents.clear()
         raise
-    for grant_id, reason in recorded.refused.items():
+    for grant_id, why in recorded.refused.items():
         rec = by_id[grant_id].record
         result.errors.append(
-            Finding(rec.row, grant_id, "ledger", "ledger", ERROR, reason, "grant_id").as_dict()
+            Finding(
+                rec.row, grant_id, why.rule, why.section, ERROR, why.message, why.column
+            ).as_dict()
         )
 
 

@@ -8,14 +8,13 @@ them all. Section numbers come from the plan file, so another plan cites its own
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
 from .errors import RecordError
-from .ledger import Pool, terms_hash
+from .ledger import Pool, participant_key, terms_hash
 from .plan import Plan
 from .prices import PriceTable, Quote
 from .records import GrantRecord
@@ -224,6 +223,26 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 f"determined by the Board, {format_price(rec.fair_market_value)}",
                 "exercise_price",
             )
+        earlier = (
+            ctx.prices.on_or_before(rec.grant_date)
+            if ctx.prices is not None and plan.exercise_price == "last_sale"
+            else None
+        )
+        if earlier is not None and rec.fair_market_value is not None:
+            # a quote older than a few days: listed then, maybe still; the Board's value
+            # stands in for the market's only if the stock was not traded (5(b)(2))
+            yield _finding(
+                rec,
+                "stale-price",
+                section,
+                WARNING,
+                f"the Board's fair market value {format_price(rec.fair_market_value)} is used "
+                f"because {ctx.prices.source if ctx.prices else 'the price file'} has no "
+                f"price within {STALE_QUOTE_DAYS} days before the grant date; the last "
+                f"reported sale was {format_price(earlier.close)} on "
+                f"{format_date(earlier.day)}: confirm the stock was not traded then",
+                "fair_market_value",
+            )
         return
     if ctx.prices is None:
         return  # reported once for the batch
@@ -420,7 +439,7 @@ def check(
         report.facts[rec.row] = _facts(rec, ctx)
         report.findings.extend(f for rule in RULES for f in rule(rec, ctx))
     report.findings.extend(_batch_findings(records, ctx))
-    _repeats(records, report)
+    _repeats(records, report, pool)
     if more is not None:
         report.findings.extend(list(more(report)))
     _reserve(records, plan, pool, report)
@@ -473,11 +492,24 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
         )
 
 
-def _repeats(records: Sequence[GrantRecord], report: Report) -> None:
+def _repeats(records: Sequence[GrantRecord], report: Report, pool: Pool) -> None:
     seen: dict[tuple[str, date], int] = {}
     for rec in records:
-        name = unicodedata.normalize("NFC", " ".join(rec.participant.split()))
-        key = (name.casefold(), rec.grant_date)
+        key = (participant_key(rec.participant), rec.grant_date)
+        recorded = pool.on_day.get(key)
+        if recorded is not None and recorded != rec.grant_id:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "repeat-grant",
+                    "—",
+                    WARNING,
+                    f"{rec.participant} already has grant {recorded} of "
+                    f"{format_date(rec.grant_date)} in the ledger: is this a batch made "
+                    "again under new grant ids?",
+                    "participant",
+                )
+            )
         if key in seen:
             report.findings.append(
                 _finding(

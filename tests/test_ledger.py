@@ -36,7 +36,7 @@ def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
         again = book.record(PLAN, [grant("A", 1000), grant("B", 2000)])
         assert again.added == [] and again.already == ["A", "B"]
         other = book.record(PLAN, [grant("A", 1001)])
-        assert "other terms" in other.refused["A"]
+        assert "other terms" in other.refused["A"].message
         pool = book.pool(PLAN)
         assert (pool.used, pool.available) == (3000, PLAN.reserve - 3000)
 
@@ -48,7 +48,7 @@ def test_a_grant_id_under_another_plan_is_refused_not_a_crash(tmp_path: Path) ->
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(other, [grant("A", 1000)])
         got = book.record(PLAN, [grant("A", 1000), grant("B", 10)])
-        assert got.added == ["B"] and "under plan other-plan" in got.refused["A"]
+        assert got.added == ["B"] and "under plan other-plan" in got.refused["A"].message
         report = check([grant("A", 5).record], PLAN, None, book.pool(PLAN))
         assert [(f.rule, f.column) for f in report.findings if f.severity == "error"] == [
             ("ledger-conflict", "grant_id")
@@ -59,7 +59,10 @@ def test_reserve_is_rechecked_inside_the_transaction(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("BIG", PLAN.reserve - 10)])
         got = book.record(PLAN, [grant("FITS", 10), grant("OVER", 1)])
-        assert got.added == ["FITS"] and "exceeds the 0 still available" in got.refused["OVER"]
+        over = got.refused["OVER"]
+        assert got.added == ["FITS"] and "exceeds the 0 still available" in over.message
+        # named like the check before it: the rule, the plan section and the column
+        assert (over.rule, over.section, over.column) == ("reserve", "4(a)", "shares")
         assert book.pool(PLAN).available == 0
 
 
@@ -140,6 +143,62 @@ def test_splits_too_large_to_record_are_refused_and_change_nothing(tmp_path: Pat
         assert book.grants() == before and len(book.history(PLAN.id)) == 2
 
 
+def test_a_split_adjusts_the_awards_made_before_its_date_only(tmp_path: Path) -> None:
+    later = replace(grant("LATER", 500).record, grant_date=date(2006, 6, 2))
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000), Entry(later, True, None, "test")])
+        book.adjust(PLAN, 2, 1, date(2006, 6, 1), today=date(2026, 1, 1))
+        shares = {g["grant_id"]: g["shares"] for g in book.grants()}
+        # Section 8 adjusts outstanding awards; one made after the split is in new shares
+        assert shares == {"A": 2000, "LATER": 500}
+
+
+def test_splits_and_forfeitures_in_the_future_or_out_of_order_are_refused(tmp_path: Path) -> None:
+    today = date(2026, 1, 1)
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000)])
+        with pytest.raises(LedgerError, match="after today"):
+            book.adjust(PLAN, 2, 1, date(2026, 1, 2), today=today)
+        with pytest.raises(LedgerError, match="after today"):
+            book.forfeit(PLAN, "A", 10, date(2026, 1, 2), today=today)
+        book.adjust(PLAN, 2, 1, date(2010, 1, 4), today=today)
+        with pytest.raises(LedgerError, match="record splits in date order"):
+            book.adjust(PLAN, 3, 1, date(2008, 1, 2), today=today)
+        assert [g["shares"] for g in book.grants()] == [2000]
+        assert len(book.history(PLAN.id)) == 1
+
+
+def test_a_reserve_an_amendment_set_after_a_split_is_not_split_again(tmp_path: Path) -> None:
+    from generator.plan import Amendment
+
+    amended = replace(
+        PLAN,
+        amendments=(
+            *PLAN.amendments,
+            Amendment(9, date(2012, 1, 3), "Board", "reserve raised", reserve=900_000),
+        ),
+    )
+    with Ledger(tmp_path / "l.sqlite") as book:
+        change = book.adjust(amended, 2, 1, date(2010, 1, 4), today=date(2026, 1, 1))
+        assert change == {"reserve_before": 800_000, "reserve_after": 1_600_000}
+        pool = book.pool(amended, today=date(2026, 1, 1))
+        assert pool.reserve_on(amended, date(2011, 6, 1)) == 1_600_000  # the Plan's, split
+        assert pool.reserve_on(amended, date(2012, 1, 3)) == 900_000  # set in new shares
+        assert pool.reserve == 900_000  # in force today
+
+
+def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) -> None:
+    from generator.rules import check
+
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000)])
+        again = replace(grant("A-RENUM", 1000).record, participant="director  a")
+        report = check([again], PLAN, None, book.pool(PLAN))
+        (f,) = [f for f in report.findings if f.rule == "repeat-grant"]
+        assert (f.grant_id, f.severity, f.column) == ("A-RENUM", "warning", "participant")
+        assert "grant A of May 16, 2005 in the ledger" in f.message
+
+
 def test_split_ratios_parse() -> None:
     assert parse_split("2:1") == (2, 1)
     assert parse_split("1:10") == (1, 10)
@@ -218,6 +277,33 @@ def test_export_import_round_trip_with_hostile_names(tmp_path: Path) -> None:
             (g["grant_id"], g["participant"], g["shares"], g["forfeited"]) for g in before
         ]
         assert other.pool(PLAN).used == 900 + 500
+
+
+def test_an_export_whose_forfeited_shares_were_granted_again_imports(tmp_path: Path) -> None:
+    # Section 4(a): forfeited shares return to the reserve; a history that granted them
+    # again must come back in through its own export
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [grant("A", PLAN.reserve)])
+        book.forfeit(PLAN, "A", PLAN.reserve, date(2006, 1, 3))
+        book.record(PLAN, [grant("B", PLAN.reserve)])
+        text = export_csv(book, PLAN.id)
+    with Ledger(tmp_path / "b.sqlite") as other:
+        assert sorted(import_csv(other, PLAN, text).added) == ["A", "B"]
+        pool = other.pool(PLAN)
+        assert (pool.used, pool.available) == (PLAN.reserve, 0)
+        with pytest.raises(LedgerError, match="exceed"):  # and the reserve is still full
+            import_csv(other, PLAN, IMPORT_HEAD + "C,atg-1999,Cy,2005-05-16,option,1,3.25,0,\n")
+
+
+def test_an_import_repeating_a_grant_id_names_both_rows(tmp_path: Path) -> None:
+    rows = (
+        "D-1,atg-1999,X,2005-05-16,option,10,3.25,0,2015-05-16\n"
+        "D-1,atg-1999,Y,2005-05-16,option,20,3.25,0,2015-05-16\n"
+    )
+    with Ledger(tmp_path / "l.sqlite") as book:
+        with pytest.raises(LedgerError, match="import row 3: grant id D-1 repeats row 2"):
+            import_csv(book, PLAN, IMPORT_HEAD + rows)
+        assert book.grants() == []
 
 
 def test_validate_never_creates_a_ledger_file(tmp_path: Path) -> None:

@@ -160,6 +160,13 @@ def test_section_5b_board_fair_market_value_when_not_traded() -> None:
     # not traded: no reported price on or near the grant date (the last one is months before)
     quiet = PriceTable({date(2005, 1, 3): Decimal("3.00")}, source="p.csv")
     assert rules_of(ok, prices=quiet) == []
+    # but the file shows it was listed once: the fair market value is used with a warning
+    (f,) = findings(ok, prices=quiet)
+    assert (f.rule, f.severity, f.column) == ("stale-price", WARNING, "fair_market_value")
+    assert "$2.00" in f.message and "$3.00" in f.message and "January 3, 2005" in f.message
+    # a file whose prices all come after the grant: not listed yet, nothing to confirm
+    listed_later = PriceTable({date(2006, 1, 3): Decimal("3.00")}, source="p.csv")
+    assert findings(ok, prices=listed_later) == []
     assert check([ok], PLAN, quiet, empty_pool()).facts[2].price_source.startswith("fair market")
 
 
@@ -284,7 +291,7 @@ def test_generate_refuses_an_incentive_option_the_nonstatutory_form_cannot_docum
     )
     checked = check_batch(grants, plan, documents=True)
     errors = [(f.row, f.rule, f.section) for f in checked.report.findings if f.severity == ERROR]
-    assert errors == [(2, "agreement-form", "5(a)")]
+    assert errors == [(2, "agreement-form", "—")]
     assert not check_batch(grants, plan).report.refused_rows  # the rules alone allow it
 
 
