@@ -115,18 +115,48 @@ def participant_key(name: str) -> str:
     return unicodedata.normalize("NFC", " ".join(name.split())).casefold()
 
 
-def terms_hash(record: GrantRecord) -> str:
-    """What makes two grants with the same id the same grant."""
-    terms = "|".join(
-        [
-            record.participant,
-            record.grant_date.isoformat(),
-            str(record.shares),
-            str(record.exercise_price.normalize()),
-            record.award_type,
-        ]
+def terms_of(record: GrantRecord) -> tuple[str, str, str, str, str]:
+    """What makes two grants with the same id the same grant: participant, grant date,
+    shares, exercise price and award type, as text."""
+    return (
+        record.participant,
+        record.grant_date.isoformat(),
+        str(record.shares),
+        str(record.exercise_price.normalize()),
+        record.award_type,
     )
-    return hashlib.sha256(terms.encode()).hexdigest()
+
+
+def terms_hash(record: GrantRecord) -> str:
+    """The digest of :func:`terms_of` the ledger keeps."""
+    return hashlib.sha256("|".join(terms_of(record)).encode()).hexdigest()
+
+
+def _price_text(stored: object) -> str:
+    """A recorded price as :func:`terms_of` writes one (as it is, if it is not a number)."""
+    try:
+        return str(Decimal(str(stored)).normalize())
+    except ArithmeticError:  # decimal.InvalidOperation
+        return str(stored)
+
+
+_TERM_NAMES = ("participant", "grant_date", "shares", "exercise_price", "award_type")
+
+
+def other_terms(record: GrantRecord, pool: Pool) -> str:
+    """Why a grant id already in the ledger is not this grant: the terms that differ."""
+    recorded = pool.terms.get(record.grant_id)
+    if recorded is None:
+        return f"grant id {record.grant_id} is already in the ledger with other terms"
+    given = terms_of(record)
+    diffs = [
+        f"{name} {old!r} there, {new!r} here"
+        for name, old, new in zip(_TERM_NAMES, recorded, given, strict=True)
+        if old != new
+    ]
+    return f"grant id {record.grant_id} is already in the ledger with other terms: " + (
+        "; ".join(diffs) or "the terms differ"
+    )
 
 
 @dataclass(frozen=True)
@@ -151,6 +181,8 @@ class Pool:
     """The plan's cumulative Section 8 split ratio."""
     splits: tuple[tuple[date, Fraction], ...] = ()
     """Each recorded split: its date and ratio, in date order."""
+    terms: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)
+    """Recorded grant ids → their terms as recorded (see :func:`terms_of`)."""
     on_day: dict[tuple[str, date], str] = field(default_factory=dict)
     """(participant key, grant date) → a recorded grant's id (see :func:`participant_key`)."""
 
@@ -322,11 +354,11 @@ class Ledger:
         ratio = self.ratio(plan.id)
         rows = self.conn.execute(
             "SELECT grant_id, terms_hash, award_type, is_option, shares, participant, "
-            "grant_date FROM grants WHERE plan_id = ?",
+            "grant_date, original_shares, original_price FROM grants WHERE plan_id = ?",
             (plan.id,),
         ).fetchall()
         by_type: dict[str, int] = {}
-        for _, _, kind, _, shares, _, _ in rows:
+        for _, _, kind, _, shares, *_ in rows:
             by_type[kind] = by_type.get(kind, 0) + shares
         figures = Pool(0, 0, 0, 0, ratio=ratio, splits=self.splits(plan.id))
         now = today or date.today()
@@ -344,6 +376,7 @@ class Ledger:
             by_type=by_type,
             ratio=ratio,
             splits=figures.splits,
+            terms={r[0]: (r[5], r[6], str(r[7]), _price_text(r[8]), r[2]) for r in rows},
             on_day={(participant_key(r[5]), date.fromisoformat(r[6])): r[0] for r in rows},
         )
 
@@ -401,9 +434,7 @@ class Ledger:
                     if pool.known[rec.grant_id] == digest:
                         result.already.append(rec.grant_id)
                     else:
-                        result.refused[rec.grant_id] = Refusal(
-                            f"grant id {rec.grant_id} is already in the ledger with other terms"
-                        )
+                        result.refused[rec.grant_id] = Refusal(other_terms(rec, pool))
                     continue
                 # the figures in force on the grant date (an amendment may have changed them)
                 available = pool.reserve_on(plan, rec.grant_date) - used

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .errors import RecordError
-from .ledger import Pool, participant_key, terms_hash
+from .ledger import Pool, other_terms, participant_key, terms_hash
 from .plan import Plan
 from .prices import PriceTable, Quote
 from .records import GrantRecord
@@ -540,7 +540,7 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                 f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique"
             )
         elif rec.grant_id in pool.known and pool.known[rec.grant_id] != terms_hash(rec):
-            conflict = f"grant id {rec.grant_id} is already in the ledger with different terms"
+            conflict = other_terms(rec, pool)
         if conflict is not None:
             report.findings.append(
                 _finding(rec, "ledger-conflict", "ledger", ERROR, conflict, "grant_id")

@@ -96,7 +96,7 @@ def test_generate_records_the_ledger_once_and_reruns_are_no_ops(
     assert doc["price_source"] == "close on grant date 2005-05-16"
     changed = write_csv(tmp_path / "g2.csv", [grant(grant_id="A", shares="15,001")])
     r = invoke("generate", changed, "-o", tmp_path / "o2", "--ledger", ledger, "-q")
-    assert r.exit_code == 1 and "different terms" in r.stderr  # type: ignore[attr-defined]
+    assert r.exit_code == 1 and "other terms: shares '15000' there, '15001' here" in r.stderr  # type: ignore[attr-defined]
     assert not (tmp_path / "o2" / "A.pdf").exists()
 
 
