@@ -110,6 +110,13 @@ def ledger_path(given: str | Path | None) -> Path:
     return Path(os.environ.get("GRANTGEN_LEDGER") or DEFAULT_LEDGER)
 
 
+def batch_reserve(pool: Pool, plan: Plan, records: Iterable[GrantRecord]) -> int:
+    """The reserve a batch's summary shows: the figure in force on its last grant date (an
+    amendment may change it; the one in force today may not be the one its grants met)."""
+    last = max((r.grant_date for r in records), default=None)
+    return pool.reserve if last is None else pool.reserve_on(plan, last)
+
+
 def participant_key(name: str) -> str:
     """A name as two grants to one person compare: spacing and case aside."""
     return unicodedata.normalize("NFC", " ".join(name.split())).casefold()

@@ -18,7 +18,7 @@ from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError
-from .ledger import Ledger, ledger_path
+from .ledger import Ledger, batch_reserve, ledger_path
 from .output import prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
@@ -105,6 +105,8 @@ class Checked:
         assert pool is not None
         refused = self.report.refused_rows
         rows = {r.row for r in self.grants.records} | {e.row for e in self.grants.errors}
+        reserve = batch_reserve(pool, self.plan, self.grants.records)
+        available = reserve - pool.used
         return {
             "grants": len(rows),
             "ok": len(rows - refused),
@@ -112,11 +114,11 @@ class Checked:
             "errors": self.report.count(ERROR),
             "warnings": self.report.count("warning"),
             "notes": self.report.count("note"),
-            "reserve": pool.reserve,
+            "reserve": reserve,
             "used_before": pool.used,
-            "available_before": pool.available,
+            "available_before": available,
             "batch_shares": self.report.batch_shares,
-            "available_after": pool.available - self.report.batch_shares,
+            "available_after": available - self.report.batch_shares,
             "non_option_cap": pool.non_option_cap,
             "non_option_available_before": pool.non_option_available,
         }

@@ -35,6 +35,7 @@ from .consent import ConsentGrant, PendingConsent, finish_consent, write_consent
 from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError
+from .ledger import batch_reserve
 from .output import write_atomic
 from .plan import Plan
 from .summary import summary_csv, summary_html, summary_xlsx
@@ -385,13 +386,14 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
             )
         )
     other = [f.as_dict() for f in report.findings if f.row is None or f.row not in rows]
+    reserve = batch_reserve(pool, checked.plan, checked.grants.records)
     return ReviewBatch(
         out=result.out,
         plan=checked.plan,
         grants=grants,
-        reserve=pool.reserve,
-        available_before=pool.available,
-        available_after=pool.available - added,
+        reserve=reserve,
+        available_before=reserve - pool.used,
+        available_after=reserve - pool.used - added,
         draft=result.draft,
         findings=other,
     )

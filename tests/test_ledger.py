@@ -200,6 +200,24 @@ def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) 
         assert "grant A of May 16, 2005 in the ledger" in f.message
 
 
+def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> None:
+    from generator.ledger import batch_reserve
+    from generator.plan import Amendment
+
+    cut = replace(
+        PLAN,
+        amendments=(
+            *PLAN.amendments,
+            Amendment(9, date(2030, 1, 2), "Board", "reserve cut", reserve=400_000),
+        ),
+    )
+    with Ledger(tmp_path / "l.sqlite") as book:
+        pool = book.pool(cut, today=date(2031, 1, 1))
+    assert pool.reserve == 400_000  # in force today
+    assert batch_reserve(pool, cut, [grant("A", 1).record]) == 800_000  # on its grant date
+    assert batch_reserve(pool, cut, []) == 400_000
+
+
 def test_split_ratios_parse() -> None:
     assert parse_split("2:1") == (2, 1)
     assert parse_split("1:10") == (1, 10)
