@@ -224,7 +224,7 @@ def generate_command(
     documents. For each good row,
     OUT gets <grant_id>.docx (agreement + acceptance page, for counsel) and <grant_id>.pdf
     (agreement, acceptance page and the Plan, with empty signature fields), and the grant is
-    recorded in the ledger in the same transaction. manifest.json lists documents and errors.
+    recorded in the ledger as its files are placed. manifest.json lists documents and errors.
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """

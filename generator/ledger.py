@@ -501,6 +501,31 @@ class Ledger:
                 before_commit(result)
         return result
 
+    def unrecord(self, plan: Plan, grant_ids: Sequence[str]) -> None:
+        """Take out grants :meth:`record` just added, whose documents could not be placed.
+        Only when nothing has happened to them since (no forfeiture, no split)."""
+        if not grant_ids:
+            return
+        with self.transaction() as conn:
+            for grant_id in grant_ids:
+                touched = conn.execute(
+                    "SELECT COUNT(*) FROM events WHERE plan_id = ? AND grant_id = ? "
+                    "AND kind != 'grant'",
+                    (plan.id, grant_id),
+                ).fetchone()[0]
+                if touched:
+                    continue
+                gone = conn.execute(
+                    "DELETE FROM grants WHERE plan_id = ? AND grant_id = ? "
+                    "AND shares = original_shares",
+                    (plan.id, grant_id),
+                ).rowcount
+                if gone:
+                    conn.execute(
+                        "DELETE FROM events WHERE plan_id = ? AND grant_id = ? AND kind = 'grant'",
+                        (plan.id, grant_id),
+                    )
+
     def forfeit(
         self, plan: Plan, grant_id: str, shares: int, day: date, *, today: date | None = None
     ) -> int:

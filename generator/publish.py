@@ -1,8 +1,10 @@
-"""The publish stage: a batch's files moved into place inside the ledger transaction, and the
-manifest that lists them.
+"""The publish stage: a batch's grants recorded in the ledger and its files moved into place,
+and the manifest that lists them.
 
-Files are staged in the work folder; for a final batch they are renamed into ``DIR`` inside
-the ledger's transaction, so the folder and the ledger agree even after a crash. A grant's
+Files are staged in the work folder; for a final batch the grants are recorded first and the
+files renamed into ``DIR`` after, so a crash in between leaves shares held for documents a
+rerun makes, never a packet the ledger does not count; a failed move takes the grants out
+again. A grant's
 existing files are protected: other content is not replaced without ``--force``; the same
 agreement (same DOCX) keeps the PDF already there. ``manifest.json`` describes the folder.
 """
@@ -61,7 +63,7 @@ class Document:
 def publish(
     staged: list[Staged], checked: Checked, options: GenerateOptions, result: GenerateResult
 ) -> None:
-    """Move the files into place; for a final batch, inside the ledger transaction."""
+    """Move the files into place; for a final batch, right after the ledger records them."""
     plan, report = checked.plan, checked.report
     used: set[str] = set()
     names = {
@@ -143,10 +145,17 @@ def publish(
 
     try:
         with Ledger(ledger_path(options.ledger)) as book:
-            # the files are moved into place inside the ledger transaction: if a move fails
-            # (disk full, folder gone), the transaction rolls back and the files placed so
-            # far are taken away again, so the ledger and the folder agree
-            recorded = book.record(plan, entries, place_files)
+            # the ledger first, then the files: a run killed in between leaves grants
+            # recorded (their shares held) whose documents a rerun makes again ("already
+            # recorded"), never a signature-ready packet the ledger does not count. When a
+            # move fails (disk full, folder gone, Ctrl-C), the grants this run recorded are
+            # taken out again and the files placed so far removed: the two agree
+            recorded = book.record(plan, entries)
+            try:
+                place_files(recorded)
+            except BaseException:
+                book.unrecord(plan, recorded.added)
+                raise
     except BaseException:
         for path in placed:
             path.unlink(missing_ok=True)

@@ -155,9 +155,11 @@ def test_a_full_disk_leaves_the_ledger_unchanged(
     calls = {"n": 0}
 
     def full_disk(src: object, dst: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise OSError(errno.ENOSPC, "No space left on device")
+        final = Path(str(dst))
+        if final.parent == tmp_path / "o" and final.suffix in (".pdf", ".docx"):
+            calls["n"] += 1  # a file moved into place under its final name
+            if calls["n"] == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)  # type: ignore[arg-type]
 
     monkeypatch.setattr(publish.os, "replace", full_disk)
@@ -176,6 +178,40 @@ def test_a_full_disk_leaves_the_ledger_unchanged(
         [p.name for p in out.iterdir() if p.suffix in (".pdf", ".docx")] if out.exists() else []
     )
     assert leftovers == [], "files of unrecorded grants were left under final names"
+
+
+def test_killed_while_files_are_placed_no_packet_is_left_that_the_ledger_does_not_count(
+    tmp_path: Path, soffice: str
+) -> None:
+    """A kill while a final batch's files are being moved into place: every packet in the
+    folder is one the ledger records (shares are held first), and a rerun finishes."""
+    rows = [grant(grant_id=f"M-{i}", participant=f"Director {i}") for i in range(3)]
+    grants, out, ledger = write_csv(tmp_path / "g.csv", rows), tmp_path / "o", tmp_path / "l.sqlite"
+    script = f"""
+import os, sys
+import generator.publish as publish
+real, moves = os.replace, []
+def dying(src, dst):
+    if os.path.dirname(str(dst)) == {str(out)!r} and str(dst).endswith((".pdf", ".docx")):
+        moves.append(dst)  # a file moved into place under its final name
+        if len(moves) == 3:  # the second grant's DOCX: one packet placed already
+            os._exit(9)  # killed: no cleanup runs
+    real(src, dst)
+publish.os.replace = dying
+from generator.cli import main
+main(["generate", {str(grants)!r}, "-o", {str(out)!r}, "--ledger", {str(ledger)!r}, "-q"])
+"""
+    killed = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=300)
+    assert killed.returncode == 9
+    placed = sorted(p.stem for p in out.glob("M-*.pdf"))
+    assert placed, "the kill came before any packet was placed: the test proves nothing"
+    with Ledger(ledger) as book:
+        recorded = {g["grant_id"] for g in book.grants()}
+    assert set(placed) <= recorded  # no signature-ready packet outside the ledger
+    again = generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    assert not again.errors and len(again.documents) == 3
+    with Ledger(ledger) as book:
+        assert book.pool(PLAN).used == 3 * int(rows[0]["shares"].replace(",", ""))
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
