@@ -122,6 +122,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
         for finding in doc.findings:
             if finding.get("severity") == "warning":
                 click.echo(f"warning: {finding['message']}", err=True)
+    for problem in result.review.problems if result.review is not None else []:
+        click.echo(f"warning: review/: {problem}", err=True)  # the documents are made
     if result.review is not None and result.review.deviation_count:
         click.echo(
             f"warning: {result.review.deviation_count} deviation(s) from the approved form: "

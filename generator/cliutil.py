@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .errors import GrantgenError
+from .errors import GrantgenError, Terminated
 from .records import ReadOptions, parse_mapping, parse_rows, parse_where
 
 PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
@@ -40,6 +40,9 @@ def errors(verbose: bool) -> Iterator[None]:
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Terminated:  # SIGTERM (see generator.entry)
+        click.echo("terminated", err=True)
+        sys.exit(143)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

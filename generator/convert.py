@@ -197,10 +197,32 @@ def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:
         except OSError:
             os.close(fd)
             continue
+        _reap(path)
         workers.append(_Worker(path, fd))
     while len(workers) < count:
         workers.append(_Worker(scratch / f"profile-{len(workers)}", None))
     return workers
+
+
+def _reap(profile: Path) -> None:
+    """Kill the LibreOffice processes still running on a profile whose lock we just took: a
+    grantgen that was killed (kill -9) leaves its ``soffice`` calls running, and one of them
+    would take the next run's conversions over (LibreOffice hands a second start on the
+    same profile to the first) or write into a work folder being removed."""
+    marker = f"-env:UserInstallation={profile.as_uri()}".encode()
+    try:
+        pids = [int(p) for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return  # no /proc (not Linux): nothing to look at
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if marker in args and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
 
 @dataclass
@@ -252,19 +274,24 @@ class Converter:
         self._closing = False
         self._threads: list[threading.Thread] = []
         self._active: set[Path] = set()  # the PDFs of documents queued or being converted
+        self._running: set[subprocess.Popen[bytes]] = set()  # the soffice calls under way
 
     def __enter__(self) -> Converter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self.close(abort=kind is not None)
 
-    def close(self) -> None:
-        """Stop after the calls running now; documents still queued are cancelled."""
+    def close(self, *, abort: bool = False) -> None:
+        """Stop after the calls running now (``abort``: stop them too, e.g. on Ctrl-C or
+        SIGTERM); documents still queued are cancelled."""
         with self._cond:
             self._closing = True
             self._drain()
             self._cond.notify_all()
+            running = list(self._running) if abort else []
+        for proc in running:
+            _kill_group(proc)
         for thread in self._threads:
             thread.join()
         for worker in self._workers:
@@ -468,10 +495,14 @@ class Converter:
             except OSError as exc:
                 raise ConvertError(f"cannot start {self.soffice}: {exc.strerror}") from exc
             error = None
+            with self._cond:
+                self._running.add(proc)
             try:
                 error = self._watch(proc, index, group)
             finally:
                 _kill_group(proc)
+                with self._cond:
+                    self._running.discard(proc)
             failed = []
             for job in group:
                 if job.future.done():

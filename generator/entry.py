@@ -3,13 +3,22 @@ libraries are still loading (before :mod:`generator.cli` can catch anything)."""
 
 from __future__ import annotations
 
+import signal
 import sys
+
+from .errors import Terminated
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def run() -> None:
+    signal.signal(signal.SIGTERM, _terminate)  # kill PID: cleaned up like Ctrl-C
     try:
         from .cli import main
-    except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        sys.stderr.write("terminated\n" if terminated else "interrupted\n")
+        sys.exit(143 if terminated else 130)
     main()

@@ -8,6 +8,11 @@ grant data, the key for a plan file, the template and field for a template. The 
 from __future__ import annotations
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that a run stopped by ``kill`` (or a service manager)
+    cleans up as an interrupted one does: LibreOffice stopped, the work folder removed."""
+
+
 class GrantgenError(Exception):
     """Base class of every error grantgen raises on purpose."""
 

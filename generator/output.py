@@ -49,7 +49,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
     renamed over ``path`` in one step.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:  # a full disk, a read-only or vanished folder
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
     try:
         os.fchmod(fd, _FILE_MODE)
         with os.fdopen(fd, "wb") as fh:

@@ -320,7 +320,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 # stop LibreOffice before the work folder is removed: a conversion still
                 # writing into it would leave files behind
                 if converter is not None:
-                    converter.close()
+                    converter.close(abort=True)
                     converter = None
                 raise
     except BaseException:

@@ -17,8 +17,9 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 
 from __future__ import annotations
 
-import os
+import io
 import re
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -221,6 +222,8 @@ def write_review(
                 result.board_consent_docx, result.board_consent_pdf = consent.result()
             except GrantgenError as exc:
                 result.problems.append(str(exc))
+            except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
+                result.problems.append(f"the Board consent could not be made: {exc}")
                 docx = folder / "board_consent.docx"
                 result.board_consent_docx = docx if docx.is_file() else None
             if result.board_consent_docx is not None:
@@ -235,10 +238,26 @@ def write_review(
             if stale in made_now:
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
+        elif _left_part(stale):
+            stale.unlink(missing_ok=True)  # a file a killed run was writing
     write_atomic(result.summary_csv, summary_csv(batch))
     write_atomic(result.summary_xlsx, summary_xlsx(batch))
     write_atomic(result.summary_html, summary_html(batch, result.deviations, files))
     return result
+
+
+#: A temporary file older than this in review/ was left by a run that was killed.
+_PART_AGE = 60.0
+
+
+def _left_part(path: Path) -> bool:
+    """A temporary ``.NAME.part`` file of a run that is gone (not written for a minute)."""
+    if not (path.name.startswith(".") and path.name.endswith(".part")):
+        return False
+    try:
+        return time.time() - path.stat().st_mtime > _PART_AGE
+    except OSError:
+        return False
 
 
 def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
@@ -279,7 +298,7 @@ def review_packet(
     """Write ``dest``: one PDF of the agreement and acceptance pages of each packet, one
     bookmark per ``(bookmark title, PDF, page range)`` (None: the pages before the PDF's Plan
     bookmark); signature fields left out (this copy is for reading). Saved straight to a
-    temporary file beside ``dest`` and renamed: a large batch's packet never sits in memory."""
+    temporary file beside ``dest`` and renamed (one volume's bytes are in memory meanwhile)."""
     out = pikepdf.new()
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
@@ -318,14 +337,12 @@ def review_packet(
                 Producer=pikepdf.String("grantgen"),
             )
         )
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
-        try:
-            out.save(tmp, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
-            with tmp.open("rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)
-        finally:
-            tmp.unlink(missing_ok=True)
+        # saved to memory, then written: qpdf writing to a file that hits a full disk aborts
+        # the whole process (its C++ error cannot cross into Python there); a volume is at
+        # most PACKET_VOLUME agreements (~7 MB per 1,000)
+        buf = io.BytesIO()
+        out.save(buf, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
+        write_atomic(dest, buf.getvalue())
     finally:
         for source in opened.values():
             source.close()

@@ -214,6 +214,165 @@ main(["generate", {str(grants)!r}, "-o", {str(out)!r}, "--ledger", {str(ledger)!
         assert book.pool(PLAN).used == 3 * int(rows[0]["shares"].replace(",", ""))
 
 
+def test_a_full_disk_while_the_review_packet_is_written_is_an_error_not_an_abort(
+    tmp_path: Path, soffice: str
+) -> None:
+    """qpdf writing straight to a file that hits a full disk aborted the whole process (a C++
+    exception that cannot cross into Python); the packet is now written by Python. The disk
+    is "full" past 8 KB: a file-size limit (EFBIG) in a child process."""
+    out = tmp_path / "o"
+    made = generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    (packet,) = [out / d.pdf for d in made.documents]
+    script = f"""
+import resource, signal, sys
+from pathlib import Path
+from generator.errors import GrantgenError
+from generator.review import review_packet
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+try:
+    review_packet([("A", Path({str(packet)!r}), None)] * 8, Path({str(tmp_path / "big.pdf")!r}),
+                  title="t", author="a")
+except GrantgenError as exc:
+    print("refused:", exc)
+    sys.exit(3)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr[-2000:]  # not SIGABRT (-6)
+    assert "cannot write" in done.stdout and "big.pdf" in done.stdout
+    assert not (tmp_path / "big.pdf").exists()
+    assert not list(tmp_path.glob(".big.pdf*"))  # no temporary file left
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path: Path, soffice: str) -> None:
+    rows = [grant(grant_id=f"T-{i:02d}", participant=f"Director {i}") for i in range(40)]
+    out, cache = tmp_path / "o", tmp_path / "cache"
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    grants, ledger = write_csv(tmp_path / "g.csv", rows), tmp_path / "l.sqlite"
+    args = ["generate", str(grants), "-o", str(out), "-q", "--ledger", str(ledger)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "generator", *args],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while not list(cache.glob("grantgen/lo-profile-*/user")) and time.time() < deadline:
+        time.sleep(0.05)  # LibreOffice is running
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and err.strip().endswith("terminated"), err
+    assert "Traceback" not in err
+    assert not list(out.glob(".grantgen-work-*")) if out.exists() else True
+    time.sleep(0.5)
+    assert not _processes_mentioning(str(cache)), "LibreOffice was left running"
+    with Ledger(tmp_path / "l.sqlite") as book:
+        assert book.grants() == []
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def test_libreoffice_left_running_by_a_killed_run_is_stopped_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, soffice: str
+) -> None:
+    from generator.convert import Converter
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    profile = cache / "grantgen" / "lo-profile-0"
+    # stands in for a soffice.bin whose grantgen was killed: same profile on its command line
+    orphan = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time; time.sleep(120)",
+            f"-env:UserInstallation={profile.as_uri()}",
+        ]
+    )
+    try:
+        deadline = time.time() + 30
+        while orphan.pid not in _processes_mentioning(str(profile)) and time.time() < deadline:
+            time.sleep(0.02)  # until it has exec'd: its command line is empty before
+        with Converter(1):
+            assert orphan.wait(10) == -signal.SIGKILL
+    finally:
+        orphan.kill()
+
+
+def test_a_damaged_board_consent_pdf_is_a_review_problem_not_a_crash(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    fake = tmp_path / "soffice"  # the real one, but the consent comes out as a damaged PDF
+    fake.write_text(
+        f"""#!{sys.executable}
+import os, sys
+args = sys.argv[1:]
+docs = [a for a in args if a.endswith(".docx")]
+if any(os.path.basename(d).startswith("board_consent") for d in docs):
+    out = args[args.index("--outdir") + 1]
+    for d in docs:
+        name = os.path.splitext(os.path.basename(d))[0] + ".pdf"
+        with open(os.path.join(out, name), "wb") as fh:
+            fh.write(b"%PDF-1.7 1 0 obj damaged %%EOF")
+    sys.exit(0)
+os.execv({soffice!r}, [{soffice!r}, *args])
+""",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    out = tmp_path / "o"
+    grants = write_csv(tmp_path / "g.csv", [grant()])
+    done = CliRunner().invoke(
+        main, ["generate", str(grants), "-o", str(out), "--ledger", str(tmp_path / "l.sqlite")]
+    )
+    assert done.exit_code == 0, done.output
+    assert "warning: review/: the Board consent could not be made" in done.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["documents"]) == 1 and manifest["review"]["problems"]
+    assert (out / "review" / "summary.html").exists()
+
+
+def test_temporary_files_a_killed_run_left_in_review_are_removed(
+    tmp_path: Path, soffice: str
+) -> None:
+    out = tmp_path / "o"
+    (out / "review").mkdir(parents=True)
+    left = out / "review" / ".packet.pdf.4242.part"
+    left.write_bytes(b"%PDF-1.7 half")
+    fresh = out / "review" / ".summary.csv.abc.part"  # maybe another run's, being written
+    fresh.write_bytes(b"")
+    old = time.time() - 600
+    os.utime(left, (old, old))
+    generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert not left.exists() and fresh.exists()
+
+
+def test_a_temporary_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
+    from generator.output import write_atomic
+
+    with pytest.raises(OutputError, match=r"cannot write .*gone/x\.pdf"):
+        write_atomic(tmp_path / "gone" / "x.pdf", b"data")
+
+
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
