@@ -270,6 +270,33 @@ def _schema_columns() -> dict[str, set[str]]:
         conn.close()
 
 
+def _open_for_reading(path: Path) -> sqlite3.Connection:
+    """A ledger opened only to be read (and copied): read-only, so a ledger in a read-only
+    folder (where SQLite cannot make its journal files) can still be checked against."""
+    uri = path.resolve().as_uri()
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:  # a WAL ledger in a read-only folder
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+
+def _sqlite_problem(path: Path, exc: sqlite3.Error) -> str:
+    """What SQLite's error means for the ledger at ``path``, in words a user can act on."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"the ledger {path} is locked by another program; try again when it is done"
+    if "disk I/O" in text or "full" in text:
+        return f"cannot write the ledger {path}: {text} (is the disk full?)"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return (
+            f"cannot write the ledger {path}: {text} (SQLite writes its journal beside the "
+            "file: the folder must be writable)"
+        )
+    return f"{path} is not a usable grantgen ledger: {text}"
+
+
 class Ledger:
     """One SQLite ledger file. Use as a context manager."""
 
@@ -285,7 +312,9 @@ class Ledger:
             try:
                 if not read_only:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
-                self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                    self.conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+                else:
+                    self.conn = _open_for_reading(self.path)
             except (OSError, sqlite3.Error) as exc:
                 raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
         try:
@@ -307,7 +336,7 @@ class Ledger:
                 self.conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
             self.conn.close()
-            raise LedgerError(f"{self.path} is not a usable grantgen ledger: {exc}") from exc
+            raise LedgerError(_sqlite_problem(self.path, exc)) from exc
         if missing:
             self.conn.close()
             raise LedgerError(
@@ -327,14 +356,22 @@ class Ledger:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot lock the ledger {self.path}: {exc}") from exc
+            raise LedgerError(_sqlite_problem(self.path, exc)) from exc
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):  # a failed write may have ended it
+                self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise LedgerError(_sqlite_problem(self.path, exc)) from exc
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:  # a full disk: nothing was recorded
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
+                raise LedgerError(_sqlite_problem(self.path, exc)) from exc
 
     # --- reading ---------------------------------------------------------------------------
 

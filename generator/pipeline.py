@@ -17,7 +17,7 @@ from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
-from .errors import GrantgenError
+from .errors import GrantgenError, OutputError
 from .ledger import Ledger, batch_reserve, ledger_path
 from .output import prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
@@ -284,18 +284,22 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                             draft=options.draft,
                         )
 
-                    staged = make_documents(
-                        todo,
-                        plan,
-                        templates,
-                        converter,
-                        work,
-                        options,
-                        result,
-                        progress,
-                        deviations,
-                        consent_meanwhile,
-                    )
+                    try:
+                        staged = make_documents(
+                            todo,
+                            plan,
+                            templates,
+                            converter,
+                            work,
+                            options,
+                            result,
+                            progress,
+                            deviations,
+                            consent_meanwhile,
+                        )
+                    except OSError as exc:  # a full disk while the documents are made
+                        where = exc.filename or work
+                        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
                     # deviations from the approved form: before anything is published or recorded
                     enforce(
                         deviations,

@@ -373,6 +373,29 @@ def test_a_temporary_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path
         write_atomic(tmp_path / "gone" / "x.pdf", b"data")
 
 
+def test_a_full_disk_while_documents_are_made_names_where(tmp_path: Path) -> None:
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    script = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+# the disk is "full" past 45 KB: the Plan's DOCX (~43 KB) and the grant's (~40 KB) fit,
+# LibreOffice's document of the batch (~850 KB) does not
+resource.setrlimit(resource.RLIMIT_FSIZE, (45000, 45000))
+from generator.cli import main
+main(["generate", {str(write_csv(tmp_path / "g.csv", [grant()]))!r}, "-o", {str(out)!r},
+      "--ledger", {str(ledger)!r}, "-q"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot write " in done.stderr and "unexpected" not in done.stderr
+    assert str(out) in done.stderr  # where: a file in the output folder's work folder
+    assert not out.exists()  # the run made it, and took it away again
+    with Ledger(ledger) as book:
+        assert book.grants() == []
+
+
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")

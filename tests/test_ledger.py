@@ -218,6 +218,31 @@ def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> Non
     assert batch_reserve(pool, cut, []) == 400_000
 
 
+@pytest.mark.parametrize(
+    ("sqlite_says", "we_say"),
+    [
+        ("disk I/O error", "cannot write the ledger l.sqlite: disk I/O error (is the disk full?)"),
+        ("database or disk is full", "(is the disk full?)"),
+        ("attempt to write a readonly database", "the folder must be writable"),
+        ("unable to open database file", "the folder must be writable"),
+        ("database is locked", "is locked by another program"),
+        ("file is not a database", "l.sqlite is not a usable grantgen ledger"),
+    ],
+)
+def test_sqlite_failures_are_said_as_what_to_do(sqlite_says: str, we_say: str) -> None:
+    from generator.ledger import _sqlite_problem
+
+    assert we_say in _sqlite_problem(Path("l.sqlite"), sqlite3.OperationalError(sqlite_says))
+
+
+def test_a_write_that_fails_inside_a_transaction_is_a_ledger_error(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        failing = pytest.raises(LedgerError, match="is not a usable grantgen ledger: no such table")
+        with failing, book.transaction() as conn:
+            conn.execute("INSERT INTO nowhere VALUES (1)")
+        assert book.record(PLAN, [grant("A", 10)]).added == ["A"]  # and the ledger still works
+
+
 def test_split_ratios_parse() -> None:
     assert parse_split("2:1") == (2, 1)
     assert parse_split("1:10") == (1, 10)
