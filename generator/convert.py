@@ -319,6 +319,8 @@ class Converter:
         key = hashlib.sha256(source.read_bytes() + stamp.encode()).hexdigest()[:40]
         cache = _cache_root() / f"pdf-{key}.pdf"
         done: Future[Outcome] = Future()
+        if _is_pdf(cache) and not pdf_shows_text(cache):
+            cache.unlink(missing_ok=True)  # damaged since, or blank: made again
         if _is_pdf(cache):
             outdir.mkdir(parents=True, exist_ok=True)
             copy = outdir / f"{source.stem}.pdf"
@@ -331,7 +333,7 @@ class Converter:
             if finished.cancelled() or finished.exception() is not None:
                 return
             outcome = finished.result()
-            if outcome.pdf is not None:
+            if outcome.pdf is not None and pdf_shows_text(outcome.pdf):
                 with contextlib.suppress(OSError):
                     tmp = cache.with_suffix(f".{os.getpid()}.part")
                     shutil.copyfile(outcome.pdf, tmp)
@@ -560,6 +562,24 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
         proc.wait(timeout=10)
+
+
+def pdf_shows_text(path: Path) -> bool:
+    """A PDF that opens and shows some text (a Plan worth furnishing, and caching)."""
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except (pdfium.PdfiumError, OSError):
+        return False
+    try:
+        for page in pdf:
+            text = page.get_textpage().get_text_range()
+            if text.strip():
+                return True
+        return False
+    finally:
+        pdf.close()
 
 
 def _is_pdf(path: Path) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from generator.errors import OutputError
+from generator.errors import ConvertError, OutputError
 from generator.ledger import Ledger
 from generator.ledgercsv import export_csv
 from generator.pipeline import GenerateOptions, generate
@@ -394,6 +394,53 @@ main(["generate", {str(write_csv(tmp_path / "g.csv", [grant()]))!r}, "-o", {str(
     assert not out.exists()  # the run made it, and took it away again
     with Ledger(ledger) as book:
         assert book.grants() == []
+
+
+def test_a_blank_plan_from_libreoffice_is_refused_and_not_cached(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "soffice"  # the real one, but the Plan comes out as a blank page
+    fake.write_text(
+        f"""#!{sys.executable}
+import os, sys, pikepdf
+args = sys.argv[1:]
+docs = [a for a in args if a.endswith(".docx")]
+if any(os.path.basename(d) == "plan.docx" for d in docs):
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    pdf.save(os.path.join(args[args.index("--outdir") + 1], "plan.pdf"))
+    sys.exit(0)
+os.execv({soffice!r}, [{soffice!r}, *args])
+""",
+        encoding="utf-8",
+    )
+    fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    ledger = tmp_path / "l.sqlite"
+    options = GenerateOptions(
+        grants=write_csv(tmp_path / "g.csv", [grant()]), out=tmp_path / "o", ledger=ledger
+    )
+    with pytest.raises(ConvertError, match="without any text"):
+        generate(options)
+    assert not list((cache / "grantgen").glob("pdf-*.pdf"))  # not kept for the next run
+    with Ledger(ledger) as book:
+        assert book.grants() == []
+
+
+def test_a_damaged_cached_plan_is_made_again(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    grants = write_csv(tmp_path / "g.csv", [grant()])
+    first = generate(GenerateOptions(grants=grants, out=tmp_path / "a"))
+    (cached,) = (cache / "grantgen").glob("pdf-*.pdf")
+    cached.write_bytes(b"%PDF-1.7 damaged %%EOF")
+    again = generate(GenerateOptions(grants=grants, out=tmp_path / "b"))
+    assert not again.errors and again.documents[0].sha256 == first.documents[0].sha256
+    assert pikepdf.open(cached).pages  # converted again and kept
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
