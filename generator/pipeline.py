@@ -255,7 +255,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     ]
 
     converter: Converter | None = None
-    failed = False
+    failed = published = False
     deviations: dict[str, list[Deviation]] = {}
     try:
         with work_dir(result.out) as work:
@@ -309,6 +309,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                     )
                     pages = {s.record.grant_id: s.origin for s in staged}
                     publish(staged, checked, options, result)
+                    published = True
                 result.errors.sort(key=lambda e: e.get("row") or 0)
                 result.documents.sort(key=lambda d: d.row)
                 result.review = write_review(
@@ -329,6 +330,9 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 raise
     except BaseException:
         failed = True
+        if published:  # interrupted while the review was written: the documents are in place
+            with contextlib.suppress(Exception):  # and recorded; the manifest lists them
+                _write_manifest(options, plan, result)
         raise
     finally:
         if converter is not None:
@@ -336,8 +340,12 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         if failed and created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
             with contextlib.suppress(OSError):
                 result.out.rmdir()  # only if nothing is left in it
+    _write_manifest(options, plan, result)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
     merge_earlier(result.out, manifest["documents"])
     write_json(result.manifest, manifest)
-    result.seconds = time.monotonic() - started
-    return result

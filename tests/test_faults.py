@@ -443,6 +443,26 @@ def test_a_damaged_cached_plan_is_made_again(
     assert pikepdf.open(cached).pages  # converted again and kept
 
 
+def test_interrupted_while_the_review_is_written_the_manifest_lists_the_documents(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import generator.pipeline as pipeline
+
+    def interrupted(*args: object, **kw: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "write_review", interrupted)
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="R-1"), grant(grant_id="R-2")])
+    with pytest.raises(KeyboardInterrupt):
+        generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(d["grant_id"] for d in manifest["documents"]) == ["R-1", "R-2"]
+    assert all((out / d["pdf"]).exists() for d in manifest["documents"])
+    with Ledger(ledger) as book:
+        assert sorted(g["grant_id"] for g in book.grants()) == ["R-1", "R-2"]
+
+
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
