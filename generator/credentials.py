@@ -55,6 +55,7 @@ def load_credentials(
         raise CredentialError(
             cert, f"the certificate is not valid before {leaf.not_valid_before_utc:%Y-%m-%d}"
         )
+    _check_key_usage(cert, leaf)
     names = leaf.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     subject = str(names[0].value) if names else leaf.subject.rfc4514_string()
     registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
@@ -65,6 +66,31 @@ def load_credentials(
         cert_registry=registry,
     )
     return Credentials(signer, subject, leaf.not_valid_after_utc, cert)
+
+
+def _check_key_usage(path: Path, leaf: x509.Certificate) -> None:
+    """A certificate whose key usage is stated must allow signatures (digitalSignature or
+    nonRepudiation, also called contentCommitment)."""
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if usage.digital_signature or usage.content_commitment:
+        return
+    names = {
+        "key_encipherment": "keyEncipherment",
+        "data_encipherment": "dataEncipherment",
+        "key_agreement": "keyAgreement",
+        "key_cert_sign": "keyCertSign",
+        "crl_sign": "cRLSign",
+    }
+    allowed = [shown for name, shown in names.items() if getattr(usage, name)]
+    raise CredentialError(
+        path,
+        "the certificate's key usage does not allow signing (it allows "
+        f"{', '.join(allowed) or 'nothing'}; signing needs digitalSignature or "
+        "nonRepudiation)",
+    )
 
 
 def _load_pkcs12(path: Path, data: bytes, passphrase: bytes | None) -> tuple[Any, Any, list[Any]]:

@@ -289,3 +289,58 @@ def make_batch(root: Path, name: str, grants: list[tuple[str, str]]) -> Path:
         result = generate(GenerateOptions(grants=path, out=root / name))
     assert len(result.documents) == len(grants), result.errors
     return root / name
+
+
+def make_encipher_only(folder: Path, ca_pem: Path) -> tuple[Path, Path]:
+    """A self-signed certificate (and its PEM key, no passphrase) whose key usage allows only
+    keyEncipherment: not a signing certificate."""
+    now = dt.datetime.now(dt.UTC)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    usage = x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=True,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Encipher Only"))
+        .issuer_name(_name("Encipher Only"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(usage, critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "encipher.pem").write_bytes(_pem(cert))
+    (folder / "encipher.key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "encipher.pem", folder / "encipher.key.pem"
+
+
+def draw_over_text(data: bytes) -> bytes:
+    """An incremental update that adds a white box and a drawing to page 1: no text changes, so
+    a comparison of extracted text cannot see it."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    page_ref, *_ = writer.find_page_for_modification(0)
+    page = page_ref.get_object()
+    ops = b"q 1 1 1 rg 100 500 200 20 re f Q q 0 0 0 RG 1 w 110 505 m 290 515 l S Q"
+    stream = writer.add_object(generic.StreamObject(stream_data=ops))
+    old = page.raw_get("/Contents")
+    kids = list(old) if isinstance(old, generic.ArrayObject) else [old]
+    page[generic.NameObject("/Contents")] = generic.ArrayObject([*kids, stream])
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
