@@ -8,8 +8,12 @@ other commands do: one ``error: ...`` line on stderr and exit status 1, a traceb
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -131,37 +135,72 @@ def sign_command(
             terms = load_plan(plan)
             officer, plan_id = terms.company.officer, terms.id
             look = Appearance(officer.name, officer.title)
-        result = sign_batch(
-            path,
-            credentials,
-            field=field,
-            appearance=look,
-            timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
-            output=output,
-            force=force,
-            plan_id=plan_id,
-        )
+        shown = _Shown(quiet)
+        with _sigterm_as_interrupt():
+            try:
+                result = sign_batch(
+                    path,
+                    credentials,
+                    field=field,
+                    appearance=look,
+                    timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
+                    output=output,
+                    force=force,
+                    plan_id=plan_id,
+                    progress=shown,
+                )
+            except KeyboardInterrupt:
+                click.echo(
+                    f"interrupted after {shown.signed} signed; each one is recorded in the "
+                    "manifest: run the same command again to sign the rest",
+                    err=True,
+                )
+                sys.exit(130)
         _sign_report(result, quiet)
         sys.exit(1 if result.errors else 0)
 
 
+class _Shown:
+    """Prints each step of a signing run as it happens (signed files unless --quiet)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.signed = 0
+
+    def __call__(self, kind: str, text: str) -> None:
+        if kind == "signed":
+            self.signed += 1
+        if kind in ("warning", "error"):
+            click.echo(f"{kind}: {text}", err=True)
+        elif not self.quiet:
+            click.echo(f"{kind} {text}")
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops a signing run the way Ctrl-C does: what was signed is recorded first."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        before = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def _sign_report(result: SignResult, quiet: bool) -> None:
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    for done in result.signed if not quiet else ():
-        click.echo(
-            f"signed {done.output} ({done.field}, {done.signer}, PAdES {done.level}, "
-            f"sha256 {done.sha256[:16]}…)"
-        )
-    for note in result.skipped if not quiet else ():
-        click.echo(f"skipped {note}")
-    for error in result.errors:
-        click.echo(f"error: {error}", err=True)
     if not quiet:
         where = f"; manifest: {result.manifest}" if result.manifest else ""
+        drafts = f", {len(result.drafts)} drafts skipped" if result.drafts else ""
         click.echo(
             f"{len(result.signed)} signed, {len(result.skipped)} already signed, "
-            f"{len(result.errors)} failed{where}"
+            f"{len(result.errors)} failed{drafts}{where}"
         )
 
 
@@ -218,8 +257,10 @@ def verify_command(
                 )
         if fmt != "json":
             bad = sum(not f.ok for f in result.files)
+            drafts = f"; {len(result.drafts)} drafts skipped" if result.drafts else ""
             click.echo(
                 f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
+                f"{drafts}"
             )
         sys.exit(0 if result.ok else 1)
 
@@ -253,7 +294,9 @@ def format_table(result: VerifyResult, base: Path | None = None) -> str:
             )
         for name in check.empty_fields:
             rows.append((*(first if not check.signatures else ("", "", "")), name, "-", "empty"))
-        if not check.signatures and not check.empty_fields:
+        if check.path.endswith(".json"):  # the manifest, with entries that cannot be used
+            rows.append((first[0], "-", "-", "-", "-", f"{len(check.problems)} unusable entries"))
+        elif not check.signatures and not check.empty_fields:
             rows.append((*first, "-", "-", "no signature"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [

@@ -9,9 +9,13 @@ hash the manifest holds. Checking a signed packet is :mod:`generator.verify`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +27,9 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.stamp.text import TextStampStyle
 
-from .errors import GrantgenError
-from .output import sha256, write_atomic, write_json
+from .errors import GrantgenError, OutputError
+from .output import _FILE_MODE as FILE_MODE
+from .output import sha256, write_json
 
 if TYPE_CHECKING:
     from .verify import VerifyResult
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
 COMPANY_FIELD = "company_signature"
 PARTICIPANT_FIELD = "participant_signature"
 SIGNED_SUFFIX = ".signed.pdf"
+COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
 
 
 class SigningError(GrantgenError):
@@ -84,6 +90,12 @@ class SignedFile:
     level: str
     """PAdES baseline level: ``B-B``, or ``B-T`` with a signature time-stamp."""
 
+    def describe(self) -> str:
+        return (
+            f"{self.output} ({self.field}, {self.signer}, PAdES {self.level}, "
+            f"sha256 {self.sha256[:16]}…)"
+        )
+
 
 @dataclass(frozen=True)
 class SignResult:
@@ -94,6 +106,8 @@ class SignResult:
     errors: tuple[str, ...]
     warnings: tuple[str, ...]
     manifest: Path | None
+    drafts: tuple[str, ...] = ()
+    """Draft packets of the folder, skipped: they are not for signature."""
 
 
 def _read(path: Path) -> bytes:
@@ -160,7 +174,7 @@ def sign_pdf(
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise SigningError(f"{source}: signing failed: {exc}{cause}") from None
     signed = out.getvalue()
-    write_atomic(output, signed)
+    write_file(output, signed)
     return SignedFile(
         source=source,
         output=output,
@@ -186,8 +200,21 @@ def signed_name(pdf: Path) -> Path:
     return pdf.with_name(pdf.stem + SIGNED_SUFFIX)
 
 
+def countersigned_name(pdf: Path) -> Path:
+    """``<grant_id>.pdf`` or ``<grant_id>.signed.pdf`` → ``<grant_id>.countersigned.pdf``."""
+    stem = pdf.name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
+    return pdf.with_name(stem + COUNTERSIGNED_SUFFIX)
+
+
+def journal_path(manifest: Path) -> Path:
+    """Where ``grantgen sign`` notes each signature as it is made, until the manifest holds it."""
+    return manifest.with_name(f".{manifest.name}.signing")
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
-    """A batch's manifest.json; raises naming the file when it cannot be used."""
+    """A batch's manifest.json, with the signatures a ``grantgen sign`` run noted in its journal
+    but could not write into the manifest (it was interrupted); raises naming the file when it
+    cannot be used."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -196,7 +223,184 @@ def read_manifest(path: Path) -> dict[str, Any]:
         raise SigningError(f"{path}: cannot be read as a manifest: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list):
         raise SigningError(f"{path}: not a grantgen manifest (no 'documents' list)")
+    _merge_journal(path, data)
     return data
+
+
+def _merge_journal(path: Path, data: dict[str, Any]) -> None:
+    try:
+        lines = journal_path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return
+    by_pdf = {d["pdf"]: d for d in data["documents"] if entry_problem(d) is None}
+    for line in lines:
+        try:
+            item = json.loads(line)
+            entry, record = by_pdf[item["pdf"]], item["record"]
+        except (ValueError, KeyError, TypeError):
+            continue  # the last line of a run that was killed while writing it
+        if _record_problem(record, "journal") is None:
+            _put_record(entry, record, countersign=item.get("countersign") is True)
+
+
+def _put_record(entry: dict[str, Any], record: dict[str, Any], *, countersign: bool) -> None:
+    """Record a signature: the first one as ``signed``, later ones (on top of the signed copy)
+    in ``signed.countersigned``, one per field."""
+    company = entry.get("signed")
+    if not countersign or not isinstance(company, dict):
+        later = company.get("countersigned") if isinstance(company, dict) else None
+        entry["signed"] = dict(record, **({"countersigned": later} if later else {}))
+        return
+    others = [r for r in company.get("countersigned") or [] if r.get("field") != record["field"]]
+    company["countersigned"] = [*others, record]
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _record_problem(record: Any, what: str) -> str | None:
+    if not isinstance(record, dict):
+        return f"its {what} record is not an object"
+    for key in ("pdf", "sha256", "field"):
+        if not isinstance(record.get(key), str) or not record[key]:
+            return f"its {what} record has no {key!r}"
+    if not _SHA256.fullmatch(record["sha256"]):
+        return f"its {what} record's sha256 {record['sha256']!r} is not a sha256"
+    return None
+
+
+def entry_problem(doc: Any) -> str | None:
+    """Why a manifest entry cannot be used, or None."""
+    if not isinstance(doc, dict):
+        return f"not an object but {type(doc).__name__}"
+    pdf = doc.get("pdf")
+    if not isinstance(pdf, str) or not pdf.endswith(".pdf"):
+        return f"'pdf' is not a PDF file name ({pdf!r})"
+    if Path(pdf).name != pdf:
+        return f"'pdf' {pdf!r} is not a file in the batch folder"
+    digests = doc.get("sha256")
+    digest = digests.get("pdf") if isinstance(digests, dict) else None
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        return f"'sha256.pdf' is not a sha256 ({digest!r})"
+    if "signed" in doc:
+        problem = _record_problem(doc["signed"], "'signed'")
+        if problem:
+            return problem
+        later = doc["signed"].get("countersigned", [])
+        if not isinstance(later, list):
+            return "its 'signed.countersigned' is not a list"
+        for record in later:
+            if problem := _record_problem(record, "'countersigned'"):
+                return problem
+    return None
+
+
+def manifest_documents(
+    path: Path, manifest: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The usable entries of a manifest, and one message for each one that is not."""
+    docs: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for number, doc in enumerate(manifest["documents"], start=1):
+        problem = entry_problem(doc)
+        if problem is None:
+            docs.append(doc)
+            continue
+        grant = doc.get("grant_id") if isinstance(doc, dict) else None
+        label = f"document {number}" + (f" ({grant})" if isinstance(grant, str) else "")
+        problems.append(f"{path}: {label} cannot be used: {problem}")
+    return docs, problems
+
+
+def recorded_path(folder: Path, name: str) -> Path:
+    """A path the manifest records: relative to the batch folder, or absolute."""
+    return folder / name
+
+
+def _recorded_name(folder: Path, target: Path) -> str:
+    """How the manifest records ``target``: relative to the batch folder when inside it,
+    otherwise absolute (so ``grantgen verify`` finds it from anywhere)."""
+    resolved, base = target.resolve(), folder.resolve()
+    if resolved.is_relative_to(base):
+        return resolved.relative_to(base).as_posix()
+    return str(resolved)
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: Path
+    target: Path
+    entry: dict[str, Any] | None
+    countersign: bool
+    """Adds a signature on top of the signed copy the manifest records."""
+    record: dict[str, Any] | None
+    """The manifest's record of this field's signature, if it was made before."""
+    source_sha256: str | None
+    """The sha256 the manifest recorded for the source."""
+
+
+def _records(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    company = doc.get("signed")
+    if not isinstance(company, dict):
+        return []
+    return [company, *(company.get("countersigned") or [])]
+
+
+def _prior(company: dict[str, Any], field: str) -> dict[str, Any] | None:
+    later: list[dict[str, Any]] = company.get("countersigned") or []
+    return next((r for r in later if r["field"] == field), None)
+
+
+def _folder_job(folder: Path, doc: dict[str, Any], field: str) -> _Job:
+    original = folder / doc["pdf"]
+    company = doc.get("signed")
+    if company is None or company["field"] == field:
+        return _Job(original, signed_name(original), doc, False, company, doc["sha256"]["pdf"])
+    prior = _prior(company, field)
+    base = recorded_path(folder, company["pdf"])
+    target = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(original)
+    return _Job(base, target, doc, True, prior, company["sha256"])
+
+
+def _file_job(
+    folder: Path, path: Path, docs: list[dict[str, Any]], field: str, output: Path | None
+) -> tuple[_Job, str | None]:
+    """The job for one PDF, and a warning when no manifest entry covers it."""
+    here = path.resolve()
+    for doc in docs:
+        company = doc.get("signed")
+        if (folder / doc["pdf"]).resolve() == here:
+            if company is not None and company["field"] != field:
+                raise SigningError(
+                    f"{path}: the manifest records its signed copy {company['pdf']} "
+                    f"({company['field']}); sign that file, so that the {field} signature is "
+                    "added to it"
+                )
+            target = output or signed_name(path)
+            return _Job(path, target, doc, False, company, doc["sha256"]["pdf"]), None
+        if company is not None and recorded_path(folder, company["pdf"]).resolve() == here:
+            prior = _prior(company, field)
+            default = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path)
+            return _Job(path, output or default, doc, True, prior, company["sha256"]), None
+    if path.name.endswith(".draft.pdf"):
+        raise SigningError(f"{path}: {DRAFT_REASON}")
+    target = output or (
+        countersigned_name(path) if path.name.endswith(SIGNED_SUFFIX) else signed_name(path)
+    )
+    warning = (
+        f"{path}: no manifest entry lists this file, so it was not checked against an approved "
+        "packet before signing"
+    )
+    return _Job(path, target, None, False, None, None), warning
+
+
+DRAFT_REASON = (
+    "a --draft packet (DRAFT on every page, no signature fields): drafts are for review, "
+    "not for signature; generate the final batch and sign that"
+)
+
+Progress = Callable[[str, str], None]
+"""Told of each step as it happens: (``signed`` | ``skipped`` | ``warning`` | ``error``, text)."""
 
 
 def sign_batch(
@@ -209,14 +413,23 @@ def sign_batch(
     output: Path | None = None,
     force: bool = False,
     plan_id: str | None = None,
+    progress: Progress | None = None,
 ) -> SignResult:
     """Sign every packet a batch's manifest lists (``path`` a folder), or one PDF.
 
     Signed files go beside the originals as ``<grant_id>.signed.pdf`` and are recorded in the
-    manifest, rewritten atomically. A packet whose bytes are no longer the ones the manifest
-    recorded is refused; one already signed is skipped unless ``force``. ``plan_id``: the plan
-    whose officer the signature shows; a batch the manifest records under another is refused.
+    manifest. A field other than the one the signed copy holds (the participant's, after the
+    Company's) is signed on top of the signed copy, as ``<grant_id>.countersigned.pdf``,
+    recorded in the signed record's ``countersigned`` list. Each signature is noted in a journal
+    beside the manifest as soon as it is made, and the manifest is rewritten atomically at the
+    end (or when interrupted), so a run that is stopped can be run again: what it signed is
+    skipped. A packet whose bytes are no longer the ones the manifest recorded is refused; one
+    already signed is skipped unless ``force``; an existing file the manifest does not record
+    as this signature's is not replaced unless ``force``, and a file the manifest lists as
+    another document never. ``plan_id``: the plan whose officer the signature shows; a batch
+    the manifest records under another is refused.
     """
+    tell = progress or (lambda kind, text: None)
     folder = path if path.is_dir() else path.parent
     manifest_path = folder / "manifest.json"
     manifest: dict[str, Any] | None = None
@@ -229,94 +442,174 @@ def sign_batch(
                 f"{plan_id!r}: give that plan's file with --plan (the signature shows its "
                 "officer)"
             )
-    docs: list[dict[str, Any]] = [d for d in (manifest or {}).get("documents", []) if _is_doc(d)]
-    if path.is_dir() and docs and all(str(d["pdf"]).endswith(".draft.pdf") for d in docs):
-        raise SigningError(
-            f"{path}: a folder of --draft packets (DRAFT on every page, no signature fields): "
-            "drafts are for review, not for signature; generate the final batch and sign that"
-        )
-    todo: list[tuple[Path, Path, dict[str, Any] | None]]
-    if path.is_dir():
-        todo = [(folder / d["pdf"], signed_name(folder / d["pdf"]), d) for d in docs]
-        if output is not None:
-            raise SigningError("--output names one signed file: use it with one PDF, not a folder")
-    else:
-        entry = next((d for d in docs if (folder / d["pdf"]).resolve() == path.resolve()), None)
-        todo = [(path, output or signed_name(path), entry)]
-    signed: list[SignedFile] = []
-    skipped: list[str] = []
-    errors: list[str] = []
-    changed = False
-    for source, target, entry in todo:
-        try:
-            state = None if entry is None or force else _signed_state(folder, entry, field)
-            if state == "same":
-                skipped.append(f"{target.name}: already signed (use --force to sign again)")
-                continue
-            if state == "changed":
-                raise SigningError(
-                    f"{target}: changed since it was signed (its sha256 is not the manifest's); "
-                    "keep it aside and check it with grantgen verify, or sign again with --force"
-                )
-            if entry is not None and sha256(_read(source)) != entry["sha256"]["pdf"]:
-                raise SigningError(
-                    f"{source}: not the file the manifest recorded (its sha256 differs); "
-                    "regenerate the batch rather than sign a changed packet"
-                )
-            result = sign_pdf(
-                source, target, credentials, field=field, appearance=appearance,
-                timestamper=timestamper,
-            )  # fmt: skip
-        except SigningError as exc:
-            errors.append(str(exc))
-            continue
-        signed.append(result)
-        if entry is not None:
-            changed = True
-            entry["signed"] = {
-                "pdf": target.relative_to(folder).as_posix()
-                if target.parent.resolve() == folder.resolve()
-                else str(target),
-                "sha256": result.sha256,
-                "field": result.field,
-                "signer": result.signer,
-                "signed_at": result.signed_at,
-            }
-    warnings = []
+    docs, errors = manifest_documents(manifest_path, manifest) if manifest else ([], [])
+    finals = [d for d in docs if not d["pdf"].endswith(".draft.pdf")]
+    if path.is_dir() and docs and not finals:
+        raise SigningError(f"{path}: a folder of {DRAFT_REASON}")
+    if path.is_dir() and output is not None:
+        raise SigningError("--output names one signed file: use it with one PDF, not a folder")
+    warnings: list[str] = []
     if appearance is not None and appearance.name.casefold() != credentials.subject.casefold():
         warnings.append(
             f"the certificate is {credentials.subject!r}, "
             f"but the signature shows {appearance.name!r}"
         )
-    if changed and manifest is not None:
-        write_json(manifest_path, manifest)
+    for text in warnings:
+        tell("warning", text)
+    for text in errors:
+        tell("error", text)
+    drafts = tuple(
+        f"{d['pdf']}: a draft, not for signature" for d in docs if path.is_dir() and d not in finals
+    )
+    for text in drafts:
+        tell("skipped", text)
+    protected = {manifest_path.resolve()} | {
+        (recorded_path(folder, name)).resolve()
+        for d in docs
+        for name in [d["pdf"], *([d["docx"]] if isinstance(d.get("docx"), str) else [])]
+        + [r["pdf"] for r in _records(d)]
+    }
+    signed: list[SignedFile] = []
+    skipped: list[str] = []
+    journal = journal_path(manifest_path)
+    pending = manifest is not None and journal.exists()  # merged from an interrupted run
+    todo: list[dict[str, Any] | None] = list(finals) if path.is_dir() else [None]
+    try:
+        for doc in todo:
+            try:
+                if doc is not None:
+                    job = _folder_job(folder, doc, field)
+                else:
+                    job = _single(folder, path, docs, field, output, warnings, tell)
+                note = _check_job(job, folder, protected, force)
+                if note is not None:
+                    skipped.append(note)
+                    tell("skipped", note)
+                    continue
+                result = sign_pdf(
+                    job.source, job.target, credentials, field=field, appearance=appearance,
+                    timestamper=timestamper,
+                )  # fmt: skip
+            except SigningError as exc:
+                errors.append(str(exc))
+                tell("error", str(exc))
+                continue
+            signed.append(result)
+            if job.entry is not None:
+                record = {
+                    "pdf": _recorded_name(folder, job.target),
+                    "sha256": result.sha256,
+                    "field": result.field,
+                    "signer": result.signer,
+                    "signed_at": result.signed_at,
+                }
+                _put_record(job.entry, record, countersign=job.countersign)
+                line = {"pdf": job.entry["pdf"], "record": record, "countersign": job.countersign}
+                _append_line(journal, json.dumps(line, ensure_ascii=False))
+                pending = True
+            tell("signed", result.describe())
+    finally:
+        if pending and manifest is not None:
+            write_json(manifest_path, manifest)
+            journal.unlink(missing_ok=True)
     return SignResult(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
-        manifest_path if changed else None,
+        manifest_path if pending else None, drafts,
     )  # fmt: skip
 
 
-def _is_doc(doc: Any) -> bool:
-    return (
-        isinstance(doc, dict)
-        and isinstance(doc.get("pdf"), str)
-        and Path(doc["pdf"]).name == doc["pdf"]  # a file in the batch folder, nothing outside
-        and isinstance(doc.get("sha256"), dict)
-        and isinstance(doc["sha256"].get("pdf"), str)
-    )
+def _single(
+    folder: Path,
+    path: Path,
+    docs: list[dict[str, Any]],
+    field: str,
+    output: Path | None,
+    warnings: list[str],
+    tell: Progress,
+) -> _Job:
+    job, warning = _file_job(folder, path, docs, field, output)
+    if warning is not None:
+        warnings.append(warning)
+        tell("warning", warning)
+    return job
 
 
-def _signed_state(folder: Path, entry: dict[str, Any], field: str) -> str | None:
-    """``same`` when the signed packet the manifest records is there unchanged, ``changed``
-    when it is there with other bytes, None when it was never signed or is gone."""
-    done = entry.get("signed")
-    if not isinstance(done, dict) or done.get("field") != field:
-        return None
-    target = folder / str(done.get("pdf"))
+def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> str | None:
+    """Raise when the job must not run; a note when it is already done; None to sign."""
+    mine = recorded_path(folder, job.record["pdf"]) if job.record is not None else None
+    if mine is not None and not force:
+        try:
+            same = sha256(mine.read_bytes()) == job.record["sha256"]  # type: ignore[index]
+        except OSError:
+            same = None  # gone: sign again
+        if same:
+            return f"{mine.name}: already signed (use --force to sign again)"
+        if same is False:
+            raise SigningError(
+                f"{mine}: changed since it was signed (its sha256 is not the manifest's); "
+                "keep it aside and check it with grantgen verify, or sign again with --force"
+            )
+    if job.source_sha256 is not None and sha256(_read(job.source)) != job.source_sha256:
+        if job.countersign:
+            raise SigningError(
+                f"{job.source}: changed since it was signed (its sha256 is not the manifest's); "
+                "check it with grantgen verify before adding another signature"
+            )
+        raise SigningError(
+            f"{job.source}: not the file the manifest recorded (its sha256 differs); "
+            "regenerate the batch rather than sign a changed packet"
+        )
+    target = job.target
+    if target.is_dir():
+        raise SigningError(f"{target}: is a folder; give the signed file's name")
+    if not target.parent.is_dir():
+        raise SigningError(f"{target}: cannot be written: no folder {target.parent}")
+    if target.exists() or target.is_symlink():
+        own = mine is not None and mine.resolve() == target.resolve()
+        if not own and target.resolve() in protected:
+            raise SigningError(
+                f"{target}: the manifest lists this file (an original or another signed copy); "
+                "it is never replaced by a signed file: choose another output"
+            )
+        if not own and not force:
+            raise SigningError(
+                f"{target}: already exists and the manifest does not record it as this "
+                "signature's file; it is not replaced without --force"
+            )
+    return None
+
+
+def _append_line(path: Path, line: str) -> None:
+    """Append one line to ``path`` and flush it to disk."""
     try:
-        return "same" if sha256(target.read_bytes()) == done.get("sha256") else "changed"
-    except OSError:
-        return None
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def write_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (never seen half-written), leaving no temporary
+    file behind even when interrupted (Ctrl-C)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise SigningError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise SigningError(f"{path}: cannot be written: {exc.strerror or exc}") from None
+        raise
 
 
 def iter_fields(reader: Any) -> Iterator[tuple[str, bool]]:

@@ -30,13 +30,19 @@ from pypdf import PdfReader
 
 from .output import sha256
 from .signing import (
+    COUNTERSIGNED_SUFFIX,
+    DRAFT_REASON,
     SIGNED_SUFFIX,
     SigningError,
     VerifyError,
     iso_time,
     iter_fields,
+    manifest_documents,
     read_manifest,
+    recorded_path,
 )
+
+DRAFT_SUFFIX = ".draft.pdf"
 
 #: An officer's certificate may carry either usage; pyHanko's default wants non-repudiation.
 KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
@@ -93,6 +99,8 @@ class FileCheck:
 @dataclass(frozen=True)
 class VerifyResult:
     files: tuple[FileCheck, ...]
+    drafts: tuple[str, ...] = ()
+    """Draft packets in the folder, skipped: they are not for signature."""
 
     @property
     def ok(self) -> bool:
@@ -102,7 +110,7 @@ class VerifyResult:
         files = [dict(asdict(f), ok=f.ok) for f in self.files]
         for out, check in zip(files, self.files, strict=True):
             out["signatures"] = [dict(asdict(s), ok=s.ok) for s in check.signatures]
-        return {"ok": self.ok, "files": files}
+        return {"ok": self.ok, "files": files, "drafts_skipped": list(self.drafts)}
 
 
 def load_trust_roots(paths: Sequence[Path]) -> list[Any]:
@@ -125,32 +133,46 @@ def load_trust_roots(paths: Sequence[Path]) -> list[Any]:
 def verify_path(
     path: Path, *, trust: Sequence[Path] = (), manifest: Path | None = None
 ) -> VerifyResult:
-    """Check every signed PDF in a batch folder (unsigned ones are skipped), or one PDF."""
+    """Check every signed PDF in a batch folder (unsigned ones and drafts are skipped), or one
+    PDF."""
     roots = load_trust_roots(trust)
     folder = path if path.is_dir() else path.parent
     if not path.exists():
         raise VerifyError(f"{path}: no such file or folder")
     manifest = manifest or folder / "manifest.json"
     docs: list[dict[str, Any]] = []
+    checks: list[FileCheck | None] = []
     if manifest.is_file():
         try:
-            docs = [d for d in read_manifest(manifest)["documents"] if isinstance(d, dict)]
+            docs, unusable = manifest_documents(manifest, read_manifest(manifest))
         except SigningError as exc:
             raise VerifyError(str(exc)) from None
+        if unusable:  # named, and the run fails; the usable entries are still checked
+            problems = tuple(p.removeprefix(f"{manifest}: ") for p in unusable)
+            checks.append(FileCheck(str(manifest), None, (), (), False, problems))
     files = sorted(path.glob("*.pdf")) if path.is_dir() else [path]
-    checks = [check_file(f, roots, docs, must_be_signed=not path.is_dir()) for f in files]
-    if path.is_dir():  # a packet the manifest records as signed must still be there
-        names = {f.name for f in files}
+    drafts = tuple(f.name for f in files if f.name.endswith(DRAFT_SUFFIX) and path.is_dir())
+    files = [f for f in files if f.name not in drafts]
+    checks += [check_file(f, roots, docs, must_be_signed=not path.is_dir()) for f in files]
+    if path.is_dir():  # every signed copy the manifest records must be there, and is checked
+        seen = {f.resolve() for f in files}
         for doc in docs:
-            done = doc.get("signed")
-            if isinstance(done, dict) and str(done.get("pdf")) not in names:
+            company = doc.get("signed")
+            later = company.get("countersigned") or [] if isinstance(company, dict) else []
+            for record in [company, *later] if isinstance(company, dict) else []:
+                where = recorded_path(folder, record["pdf"])
+                if where.resolve() in seen:
+                    continue
+                seen.add(where.resolve())
+                if where.is_file():
+                    checks.append(check_file(where, roots, docs))
+                    continue
                 missing = ("missing: the manifest records this signed packet",)
-                checks.append(FileCheck(str(path / str(done.get("pdf"))), doc.get("grant_id"),
-                                        (), (), False, missing))  # fmt: skip
+                checks.append(FileCheck(str(where), doc.get("grant_id"), (), (), False, missing))
     found = tuple(c for c in checks if c is not None)
     if not found:
         raise VerifyError(f"{path}: no signed PDF to verify (sign the batch with grantgen sign)")
-    return VerifyResult(found)
+    return VerifyResult(found, drafts)
 
 
 def check_file(
@@ -168,7 +190,8 @@ def check_file(
     if not sigs:
         if not must_be_signed:
             return None
-        return FileCheck(name, None, (), tuple(n for n, _ in fields), False, ("no signature",))
+        why = DRAFT_REASON if file.name.endswith(DRAFT_SUFFIX) else "no signature"
+        return FileCheck(name, None, (), tuple(n for n, _ in fields), False, (why,))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     signatures = tuple(_check_signature(sig, context) for sig in sigs)
     grant_id, problems = _check_approved(file.name, data, sigs, docs)
@@ -273,6 +296,12 @@ def _check_approved(
     problems: list[str] = []
     if by_name is not None and not any(d is entry for d in named):
         problems.append(f"the file is named for {by_name.get('grant_id')} but holds {grant_id}")
+    added = _revisions_between(data, end, sigs[0])
+    if added:
+        problems.append(
+            f"not the approved packet: {added} revision(s) were added to the approved packet "
+            f"before {sigs[0].field_name} signed it, so what was signed is not the approved file"
+        )
     texts: dict[int, list[str] | str] = {}
     approved = _text(data, end, texts)
     if isinstance(approved, str):
@@ -294,8 +323,21 @@ def _check_approved(
     return grant_id, problems
 
 
+def _revisions_between(data: bytes, end: int, first: Any) -> int:
+    """How many revisions lie between the approved bytes (``data[:end]``) and the revision the
+    first signature signed (0: it signed the approved packet itself)."""
+    signed_end = first.byte_range[2] + first.byte_range[3]
+    markers = len(re.findall(rb"%%EOF", data[end:signed_end])) - 1
+    try:
+        approved_revisions = PdfFileReader(io.BytesIO(data[:end])).xrefs.total_revisions
+        by_xref = int(first.signed_revision) - int(approved_revisions)
+    except Exception:
+        by_xref = markers
+    return max(markers, by_xref, 0)
+
+
 def _stem(name: str) -> str:
-    base = name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
+    base = name.removesuffix(SIGNED_SUFFIX).removesuffix(COUNTERSIGNED_SUFFIX).removesuffix(".pdf")
     return base.split(".")[0]
 
 

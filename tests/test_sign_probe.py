@@ -6,19 +6,200 @@ The batches, the test PKI and the CLI runner are those of tests/test_signing.py.
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Any
 
-from .signing_tools import Pki, make_encipher_only
+import pytest
+
+import generator.signing
+from generator.output import sha256
+from generator.signing import journal_path
+
+from .signing_tools import Pki, draw_over_text, make_encipher_only
 from .test_signing import (  # noqa: F401 - fixtures
     batch,
     batches,
+    file_check,
+    manifest,
     pki,
+    reasons,
     run,
+    signed,
+    verify_json,
 )
 
 
 def creds(pki: Pki) -> list[object]:
     return ["--cert", pki.officer_p12, "--passphrase-file", pki.passfile]
+
+
+def participant(pki: Pki) -> list[object]:
+    return ["--cert", pki.participant_p12, "--passphrase-file", pki.passfile]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+# --- 1. the participant signs on top of the Company's signed copy -----------------------------
+
+
+def test_folder_countersignature_goes_on_top_of_the_company_signed_copy(
+    signed: Path, pki: Pki
+) -> None:
+    before = snapshot(signed)
+    company = [d["signed"] for d in manifest(signed)["documents"]]
+    result = run("sign", signed, "--field", "participant_signature", *participant(pki))
+    assert result.exit_code == 0, result.output
+    for name, data in before.items():  # nothing that was there was replaced
+        if name != "manifest.json":
+            assert (signed / name).read_bytes() == data, name
+    for doc, record in zip(manifest(signed)["documents"], company, strict=True):
+        later = doc["signed"].pop("countersigned")
+        assert doc["signed"] == record  # the Company's record is kept as it was
+        (mine,) = later
+        assert mine["field"] == "participant_signature"
+        assert mine["signer"] == "Margaret A. Ellison"
+        data = (signed / mine["pdf"]).read_bytes()
+        assert mine["pdf"].endswith(".countersigned.pdf") and sha256(data) == mine["sha256"]
+        assert data.startswith(before[record["pdf"]])  # an incremental countersignature
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0, report
+    for name in ("SIG-001.countersigned.pdf", "SIG-002.countersigned.pdf"):
+        fields = [s["field"] for s in file_check(report, name)["signatures"]]
+        assert fields == ["company_signature", "participant_signature"]
+    again = run("sign", signed, "--field", "participant_signature", *participant(pki))
+    assert again.exit_code == 0 and "0 signed, 2 already signed" in again.stdout
+
+
+def test_participant_field_of_the_original_is_refused_once_the_company_signed(
+    signed: Path, pki: Pki
+) -> None:
+    before = snapshot(signed)
+    result = run(
+        "sign", signed / "SIG-001.pdf", "--field", "participant_signature", *participant(pki)
+    )
+    assert result.exit_code == 1
+    assert "the manifest records its signed copy SIG-001.signed.pdf" in result.stderr
+    assert snapshot(signed) == before
+
+
+# --- 2. verify: the first signature signs the approved bytes themselves ------------------------
+
+
+def test_a_drawing_added_before_signing_is_not_the_approved_packet(batch: Path, pki: Pki) -> None:
+    """Text unchanged, page changed: an update drawn over the approved packet, then signed."""
+    drawn = batch / "SIG-001.final.pdf"
+    drawn.write_bytes(draw_over_text((batch / "SIG-001.pdf").read_bytes()))
+    result = run("sign", drawn, *creds(pki))
+    assert result.exit_code == 0, result.output
+    assert "no manifest entry lists this file" in result.stderr  # sign says it checked nothing
+    code, report = verify_json(batch / "SIG-001.final.signed.pdf", pki.ca)
+    check = report["files"][0]
+    assert code == 1 and check["approved"] is False
+    assert check["signatures"][0]["ok"]  # the signature itself is fine
+    assert "1 revision(s) were added to the approved packet" in reasons(check)
+
+
+# --- 3. no file is replaced that sign did not write -------------------------------------------
+
+
+def test_output_never_replaces_another_grants_packet_or_an_unrecorded_file(
+    batch: Path, pki: Pki, tmp_path: Path
+) -> None:
+    other = (batch / "SIG-002.pdf").read_bytes()
+    result = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", batch / "SIG-002.pdf")
+    assert result.exit_code == 1 and "the manifest lists this file" in result.stderr
+    forced = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", batch / "SIG-002.pdf", "--force")
+    assert forced.exit_code == 1 and (batch / "SIG-002.pdf").read_bytes() == other
+    keep = tmp_path / "important.txt"
+    keep.write_text("important\n", encoding="utf-8")
+    result = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", keep)
+    assert result.exit_code == 1 and "not replaced without --force" in result.stderr
+    assert keep.read_text(encoding="utf-8") == "important\n"
+    (batch / "SIG-002.signed.pdf").write_bytes(b"someone else's signed copy")
+    result = run("sign", batch, *creds(pki))
+    assert result.exit_code == 1 and "SIG-002.signed.pdf: already exists" in result.stderr
+    assert (batch / "SIG-002.signed.pdf").read_bytes() == b"someone else's signed copy"
+    assert (batch / "SIG-001.signed.pdf").is_file()  # the other packet was still signed
+
+
+def test_output_outside_the_batch_is_recorded_absolute_and_verified(
+    batch: Path, pki: Pki, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", elsewhere / "one.pdf")
+    assert result.exit_code == 0, result.output
+    record = manifest(batch)["documents"][0]["signed"]
+    assert record["pdf"] == str((elsewhere / "one.pdf").resolve())
+    code, report = verify_json(batch, pki.ca)
+    assert code == 0, report
+    assert file_check(report, "one.pdf")["approved"]
+
+
+# --- 4. an interrupted run records what it signed ----------------------------------------------
+
+
+def test_ctrl_c_records_what_was_signed_and_leaves_no_temporary_file(
+    batch: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = generator.signing.sign_pdf
+    calls: list[Path] = []
+
+    def interrupted_on_the_second(source: Path, output: Path, *args: Any, **kw: Any) -> Any:
+        calls.append(source)
+        if len(calls) == 1:
+            return real(source, output, *args, **kw)
+
+        def ctrl_c(fd: int) -> None:  # Ctrl-C arrives while the signed file is being written
+            raise KeyboardInterrupt
+
+        with monkeypatch.context() as mp:
+            mp.setattr(os, "fsync", ctrl_c)
+            return real(source, output, *args, **kw)
+
+    monkeypatch.setattr(generator.signing, "sign_pdf", interrupted_on_the_second)
+    result = run("sign", batch, *creds(pki))
+    assert result.exit_code == 130
+    assert "signed " in result.stdout and "SIG-001.signed.pdf" in result.stdout  # progress
+    assert "interrupted after 1 signed" in result.stderr
+    assert not [p.name for p in batch.iterdir() if p.name.endswith(".part")]
+    assert not (batch / "SIG-002.signed.pdf").exists()
+    record = manifest(batch)["documents"][0]["signed"]
+    assert record["sha256"] == sha256((batch / "SIG-001.signed.pdf").read_bytes())
+    monkeypatch.setattr(generator.signing, "sign_pdf", real)
+    again = run("sign", batch, *creds(pki))
+    assert again.exit_code == 0 and "1 signed, 1 already signed" in again.stdout
+
+
+def test_a_killed_run_is_recovered_from_the_journal(
+    batch: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 leaves no chance to write the manifest: the journal noted each signature."""
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(generator.signing, "write_json", killed)  # dies before the manifest
+    with pytest.raises(Killed):
+        run("sign", batch, *creds(pki))
+    assert all("signed" not in d for d in manifest(batch)["documents"])
+    assert journal_path(batch / "manifest.json").is_file()
+    signed_bytes = (batch / "SIG-001.signed.pdf").read_bytes()
+    code, report = verify_json(batch, pki.ca)  # verify reads the journal too
+    assert code == 0, report
+    monkeypatch.undo()
+    again = run("sign", batch, *creds(pki))
+    assert again.exit_code == 0 and "0 signed, 2 already signed" in again.stdout
+    assert (batch / "SIG-001.signed.pdf").read_bytes() == signed_bytes  # not signed again
+    assert not journal_path(batch / "manifest.json").exists()
+    assert all(d["signed"]["field"] == "company_signature" for d in manifest(batch)["documents"])
 
 
 # --- 5. a certificate whose key usage forbids signing ------------------------------------------
@@ -34,3 +215,42 @@ def test_certificate_without_signing_key_usage_is_refused(
     assert line.startswith(f"error: {cert}: ") and "key usage does not allow signing" in line
     assert "keyEncipherment" in line
     assert not list(batch.glob("*.signed.pdf"))
+
+
+# --- 6. a hand-edited manifest ----------------------------------------------------------------
+
+
+def test_unusable_manifest_entries_are_named_by_sign_and_verify(batch: Path, pki: Pki) -> None:
+    path = batch / "manifest.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["documents"][1]["sha256"] = "abc"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    result = run("sign", batch, *creds(pki))
+    assert result.exit_code == 1
+    assert "manifest.json: document 2 (SIG-002) cannot be used: 'sha256.pdf'" in result.stderr
+    assert "1 signed, 0 already signed, 1 failed" in result.stdout
+    verified = run("verify", batch, "--trust", pki.ca)
+    assert verified.exit_code == 1 and "AttributeError" not in verified.stderr
+    assert "error: manifest.json: document 2 (SIG-002) cannot be used" in verified.stderr
+    code, report = verify_json(batch, pki.ca)
+    assert code == 1 and file_check(report, "SIG-001.signed.pdf")["ok"]
+
+
+# --- 7. a folder holding final and draft packets -----------------------------------------------
+
+
+def test_drafts_beside_the_final_packets_are_skipped(
+    signed: Path, pki: Pki, batches: tuple[Path, Path]
+) -> None:
+    from generator.pipeline import GenerateOptions, generate
+
+    grants = batches[0].parent / "genuine.csv"
+    drafts = generate(GenerateOptions(grants=grants, out=signed, draft=True))
+    assert not drafts.errors, drafts.errors
+    assert list(signed.glob("*.draft.pdf"))
+    result = run("sign", signed, *creds(pki))
+    assert result.exit_code == 0, result.output
+    assert "a draft, not for signature" in result.stdout and "2 drafts skipped" in result.stdout
+    verified = run("verify", signed, "--trust", pki.ca)
+    assert verified.exit_code == 0, verified.output
+    assert "drafts skipped" in verified.stdout
