@@ -297,6 +297,11 @@ def assemble(
     try:
         page_text = [PageText(text[i]) for i in pages]
         shown = set("".join(p.text for p in page_text))
+        if must_show and not any(p.text.strip() for p in page_text):
+            raise AssembleError(
+                "the converted PDF shows no text at all (LibreOffice made blank pages); "
+                "try again, or convert this grant alone with `grantgen preview`"
+            )
         lost = sorted({c for c in must_show if not c.isspace() and c not in shown})
         if lost:
             raise AssembleError(

@@ -240,3 +240,28 @@ def test_a_mapping_file(tmp_path: Path) -> None:
     )
     (rec,) = read_grants(path, ReadOptions(mapping=parse_mapping([str(mapping)]))).records
     assert (rec.participant, str(rec.grant_date)) == ("Ann", "2005-05-16")
+
+
+def test_blank_pages_from_libreoffice_are_blamed_on_the_conversion(tmp_path: Path) -> None:
+    import pikepdf
+    import pypdfium2 as pdfium
+
+    from generator.assemble import PacketInfo, assemble
+    from generator.errors import AssembleError
+
+    blank = pikepdf.new()
+    for _ in range(3):
+        blank.add_blank_page()
+    blank.save(tmp_path / "blank.pdf")
+    source = pikepdf.open(tmp_path / "blank.pdf")
+    info = PacketInfo("t", "a", "s", "k")
+    with pytest.raises(AssembleError, match="shows no text at all") as caught:
+        assemble(
+            source,
+            range(3),
+            pdfium.PdfDocument(tmp_path / "blank.pdf"),
+            source,
+            info,
+            must_show="Ann Lee",
+        )
+    assert "U+" not in str(caught.value)  # not every letter of the name listed as missing
