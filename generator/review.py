@@ -94,6 +94,9 @@ class ReviewBatch:
     draft: bool
     findings: list[dict[str, object]] = field(default_factory=list)
     """Findings not about a grant listed: batch-level ones, rows that could not be read."""
+    already_recorded: int = 0
+    """Shares of grants made again that the ledger had already (a rerun): in "available
+    before", not taken again."""
 
 
 @dataclass
@@ -368,7 +371,7 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
             errors.setdefault(row, []).append(e)
     rows = {r.row for r in checked.grants.records}
     grants: list[ReviewGrant] = []
-    added = 0
+    added = recorded_before = 0  # shares this batch records; shares it made documents for again
     for rec in checked.grants.records:
         findings = [f.as_dict() for f in report.findings if f.row == rec.row]
         seen = {str(f["message"]) for f in findings}
@@ -379,6 +382,8 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
             status = "draft" if result.draft else "generated"
             if not any(f.get("rule") == "already-recorded" for f in findings):
                 added += rec.shares
+            else:
+                recorded_before += rec.shares
         elif rec.row in report.refused_rows or any(
             e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
         ):
@@ -411,6 +416,7 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
         reserve=reserve,
         available_before=reserve - pool.used,
         available_after=reserve - pool.used - added,
+        already_recorded=recorded_before,
         draft=result.draft,
         findings=other,
     )

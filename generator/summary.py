@@ -76,6 +76,11 @@ def totals(batch: ReviewBatch) -> list[tuple[str, int]]:
         ("Refused", count.get("refused", 0)),
         ("Failed", count.get("failed", 0)),
         ("Shares granted", sum(g.shares for g in batch.grants if g.valid)),
+        *(
+            [("of which already in the ledger (not counted again)", batch.already_recorded)]
+            if batch.already_recorded
+            else []
+        ),
         (f"Share reserve (Section {batch.plan.section('reserve')})", batch.reserve),
         ("Available before this batch", batch.available_before),
         (after, batch.available_after),

@@ -990,3 +990,19 @@ def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converte
     pages = [p.extract_text() for p in PdfReader(reviewed.review.board_consent_pdf).pages]
     assert all("DRAFT" in page for page in pages)
     assert len(outline(PdfReader(only_packet(reviewed.review)))) == 5
+
+
+def test_a_rerun_summary_says_which_shares_the_ledger_had_already(
+    tmp_path: Path, soffice: str
+) -> None:
+    grants = write_csv(tmp_path / "g.csv", [grant(grant_id="S-1", shares="1,000")])
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    first = (out / "review" / "summary.html").read_text(encoding="utf-8")
+    generate(GenerateOptions(grants=grants, out=out, ledger=ledger))
+    again = (out / "review" / "summary.html").read_text(encoding="utf-8")
+    label = "of which already in the ledger (not counted again)"
+    assert label not in first and label in again
+    # before and after agree: the grant was counted by the first run, not again
+    assert re.search(r"Available before this batch</t[hd]>\s*<td[^>]*>799,000", again)
+    assert re.search(r"Available after this batch</t[hd]>\s*<td[^>]*>799,000", again)
