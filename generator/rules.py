@@ -294,9 +294,27 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
 def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 5(c) and Agreement 1: the option expires on the tenth anniversary."""
     plan, section = ctx.plan, ctx.plan.section("term")
-    if not _is_option(rec, plan) or _substitute_option(rec, plan):
-        return  # 5(c) sets an Option's term; a substitute Option is exempt (5(f))
+    if not _is_option(rec, plan):
+        return  # 5(c) sets an Option's term
     final = final_exercise_date(rec, plan)
+    if _substitute_option(rec, plan):  # exempt from 5(c) (5(f)), but the form fixes the date
+        asked_day = rec.final_exercise_date or (
+            anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary)
+            if rec.term_years is not None
+            else None
+        )
+        if asked_day is not None and asked_day != final:
+            yield _finding(
+                rec,
+                "term",
+                plan.section("substitute"),
+                WARNING,
+                f"a substitute Option may have its own term, but it asks for a Final Exercise "
+                f"Date of {format_date(asked_day)} and the agreement form fixes it at "
+                f"{format_date(final)}: the documents say {format_date(final)}",
+                "final_exercise_date" if rec.final_exercise_date else "term_years",
+            )
+        return
     asked: list[tuple[date, str]] = []
     if rec.final_exercise_date is not None:
         asked.append((rec.final_exercise_date, "final_exercise_date"))

@@ -238,7 +238,13 @@ def test_section_5f_substitute_waives_sections_2_and_5_with_a_note() -> None:
         award_type="incentive_option",
     )
     got = findings(sub)
-    assert [(f.rule, f.severity, f.section) for f in got] == [("substitute", NOTE, "5(f)")]
+    assert [(f.rule, f.severity, f.section) for f in got] == [
+        ("term", WARNING, "5(f)"),  # 12 years asked; the form documents ten: said
+        ("substitute", NOTE, "5(f)"),
+    ]
+    assert "the documents say May 20, 2015" in got[0].message
+    plain = replace(sub, term_years=None)
+    assert [(f.rule, f.severity) for f in findings(plain)] == [("substitute", NOTE)]
     # 10(c) and 4(a) still apply to substitutes
     assert rules_of(replace(sub, grant_date=date(2014, 1, 2))) == [(2, "plan-term")]
     # only Options are granted in substitution: restricted stock to an employee is refused
