@@ -298,7 +298,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                             consent_meanwhile,
                         )
                     except OSError as exc:  # a full disk while the documents are made
-                        where = exc.filename or work
+                        where = exc.filename2 or exc.filename or work  # a copy: its target
                         raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
                     # deviations from the approved form: before anything is published or recorded
                     enforce(
