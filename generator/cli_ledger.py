@@ -130,11 +130,19 @@ def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) 
 @plan_option
 @ledger_option
 def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> None:
-    """Write every recorded grant as CSV (to stdout, or --out); import reads it back."""
+    """Write the grants recorded under the plan (--plan; default: the bundled plan) as CSV,
+    to stdout or --out; import reads it back."""
     with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
             text = export_csv(book, terms.id)
+            others = sorted({g["plan_id"] for g in book.grants()} - {terms.id})
+        if others and text.count("\n") <= 1:  # the header alone
+            click.echo(
+                f"note: no grant is recorded under plan {terms.id}; this ledger holds grants "
+                f"under {', '.join(others)} (give that plan's file with --plan)",
+                err=True,
+            )
         if out is None:
             click.echo(text, nl=False)
         else:

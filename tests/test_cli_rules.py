@@ -339,3 +339,24 @@ def test_a_grant_the_form_cannot_document_uses_no_shares(tmp_path: Path) -> None
     out = r.output  # type: ignore[attr-defined]
     assert "agreement-form" in out and "exceed the shares available" not in out
     assert "1 ok, 1 refused" in out
+
+
+def test_an_export_for_a_plan_with_no_grants_says_which_plans_the_ledger_has(
+    tmp_path: Path,
+) -> None:
+    from dataclasses import replace as dc_replace
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.ledger import Entry
+    from generator.records import GrantRecord
+
+    ledger = tmp_path / "l.sqlite"
+    other = dc_replace(PLAN, id="acme-2015")
+    rec = GrantRecord(2, "A-1", "Ann", date(2016, 1, 4), 10, Decimal("1.00"))
+    with Ledger(ledger) as book:
+        book.record(other, [Entry(rec, True, None, "test")])
+    r = invoke("ledger", "export", "--ledger", str(ledger))
+    assert r.exit_code == 0  # type: ignore[attr-defined]
+    assert r.stdout.count("\n") == 1  # type: ignore[attr-defined]  # the header
+    assert "holds grants under acme-2015" in r.stderr  # type: ignore[attr-defined]
