@@ -87,7 +87,7 @@ def work_dir(out: Path) -> Iterator[Path]:
     """A scratch folder inside ``out`` for intermediate files, removed afterwards.
 
     The folder holds a lock for as long as the run lives; folders left by a run that was
-    killed (whose lock nobody holds any more) are removed first.
+    killed (whose lock nobody holds any more) are removed first, and again at the end.
     """
     for stale in out.glob(".grantgen-work-*"):
         _remove_if_abandoned(stale)
@@ -102,6 +102,8 @@ def work_dir(out: Path) -> Iterator[Path]:
     finally:
         shutil.rmtree(path, ignore_errors=True)
         os.close(lock)
+        for stale in out.glob(".grantgen-work-*"):  # one too fresh to judge at the start
+            _remove_if_abandoned(stale)  # (a run killed a moment before this one began)
 
 
 def _remove_if_abandoned(folder: Path) -> None:

@@ -550,6 +550,20 @@ def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(
     assert not list(out.glob(".grantgen-work-*"))
 
 
+def test_a_work_folder_too_fresh_to_judge_at_the_start_is_removed_at_the_end(
+    tmp_path: Path, soffice: str
+) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    left = out / ".grantgen-work-just-killed"  # its run was killed a moment ago
+    left.mkdir()
+    (left / ".lock").write_bytes(b"")
+    moment = time.time() - 1.5  # too fresh when the run starts; not when it ends
+    os.utime(left, (moment, moment))
+    generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert not list(out.glob(".grantgen-work-*"))
+
+
 def test_a_run_that_cannot_start_leaves_no_empty_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
