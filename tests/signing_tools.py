@@ -56,6 +56,8 @@ class Pki:
     wrong_passfile: Path
     tsa: Any
     """A pyHanko DummyTimeStamper whose certificate the test CA issued."""
+    ca_key: Any = None
+    """The test root CA's private key (to issue more certificates)."""
 
 
 def _name(common_name: str) -> x509.Name:
@@ -181,6 +183,7 @@ def make_pki(folder: Path) -> Pki:
         passfile=folder / "pass.txt",
         wrong_passfile=folder / "wrong.txt",
         tsa=stamper,
+        ca_key=ca[0],
     )
 
 
@@ -344,3 +347,39 @@ def draw_over_text(data: bytes) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def make_signer(pki: Pki, folder: Path, common_name: str, stem: str) -> Path:
+    """A PKCS#12 file (passphrase :data:`PASSPHRASE`) for ``common_name``, issued by the test
+    CA."""
+    ca_cert = x509.load_pem_x509_certificate(pki.ca.read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    valid = (now - dt.timedelta(days=1), now + dt.timedelta(days=30))
+    leaf = _leaf((pki.ca_key, ca_cert), common_name, valid)
+    return _p12(folder / f"{stem}.p12", leaf, ca_cert)
+
+
+def stamp_text(pdf: Path, field: str) -> str:
+    """The text the visible signature of ``field`` shows (poppler's pdftotext, which reads
+    annotation appearances, over the widget's rectangle), its lines joined by single spaces."""
+    from pypdf import PdfReader
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    for number, page in enumerate(PdfReader(str(pdf)).pages, start=1):
+        for annot in page.get("/Annots") or []:
+            widget = annot.get_object()
+            if widget.get("/T") != field:
+                continue
+            left, bottom, right, top = (float(v) for v in widget["/Rect"])
+            height = float(page.mediabox.top)
+            box = [left, height - top, right - left, top - bottom]
+            crop = [f"-{k}={round(v)}" for k, v in zip(("x", "y", "W", "H"), box, strict=True)]
+            crop = [part for item in crop for part in item.split("=")]
+            out = subprocess.run(
+                ["pdftotext", "-q", "-f", str(number), "-l", str(number), "-r", "72", *crop,
+                 str(pdf), "-"],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            return " ".join(out.replace("_", " ").split())
+    raise AssertionError(f"no widget {field} in {pdf}")
