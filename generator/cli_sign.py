@@ -100,6 +100,12 @@ def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> 
     "Default: <name>.signed.pdf beside it.",
 )
 @click.option("--force", is_flag=True, help="Sign again packets the manifest shows as signed.")
+@click.option(
+    "--any-signer",
+    is_flag=True,
+    help="Let a certificate that does not name the signing officer (or the grant's "
+    "participant, for the participant's field) sign all the same (a warning).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.pass_context
 def sign_command(
@@ -113,6 +119,7 @@ def sign_command(
     timestamp_url: str | None,
     output: Path | None,
     force: bool,
+    any_signer: bool,
     quiet: bool,
 ) -> None:
     """Sign the PDF packets of a generated batch (PATH a folder), or one PDF, for the Company.
@@ -148,6 +155,7 @@ def sign_command(
                     force=force,
                     plan_id=plan_id,
                     progress=shown,
+                    any_signer=any_signer,
                 )
             except KeyboardInterrupt:
                 click.echo(
@@ -227,9 +235,20 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--any-signer",
+    is_flag=True,
+    help="Do not require the Company's signature to be the signing officer's and a "
+    "participant's to be the grant's participant's (by the certificates' names).",
+)
 @click.pass_context
 def verify_command(
-    ctx: click.Context, path: Path, trust: tuple[Path, ...], manifest: Path | None, fmt: str
+    ctx: click.Context,
+    path: Path,
+    trust: tuple[Path, ...],
+    manifest: Path | None,
+    fmt: str,
+    any_signer: bool,
 ) -> None:
     """Verify the signed PDFs of a batch (PATH a folder; unsigned PDFs are skipped) or one PDF.
 
@@ -239,13 +258,15 @@ def verify_command(
     signatures and form filling. For each file: is the signed content the approved one (a
     revision before the first signature hashes to the sha256 the manifest recorded for the
     packet, and the text of every signed revision, and of the file now, is that packet's
-    text), and which signature fields are signed and which are still empty.
+    text), and which signature fields are signed and which are still empty. Who signed: the
+    Company's field must be signed by the plan's signing officer and the participant's by the
+    grant's participant, as the certificates name them (--any-signer: not checked).
 
     Exit status: 0 everything checks; 1 otherwise, with one `error: FILE: reason` line per
     problem on stderr.
     """
     with errors(verbose()):
-        result = verify_path(path, trust=trust, manifest=manifest)
+        result = verify_path(path, trust=trust, manifest=manifest, any_signer=any_signer)
         if fmt == "json":
             click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         else:

@@ -290,6 +290,7 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
         "generator": f"grantgen {__version__}",
         "input": options.grants.name,
         "plan": plan.id,
+        "officer": plan.company.officer.name,
         "draft": options.draft,
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,

@@ -44,6 +44,21 @@ if TYPE_CHECKING:
 
 COMPANY_FIELD = "company_signature"
 PARTICIPANT_FIELD = "participant_signature"
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two names are one person's as a certificate and a document give them: accents,
+    case, dots and spacing aside ("Julie M.B. Bradley" is "julie m. b. bradley")."""
+
+    def key(name: str) -> str:
+        plain = "".join(
+            c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
+        )
+        return " ".join(re.sub(r"[.,]", " ", plain.casefold()).split())
+
+    return key(a) == key(b)
+
+
 SIGNED_SUFFIX = ".signed.pdf"
 COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
 
@@ -713,6 +728,7 @@ def sign_batch(
     force: bool = False,
     plan_id: str | None = None,
     progress: Progress | None = None,
+    any_signer: bool = False,
 ) -> SignResult:
     """Sign every packet a batch's manifest lists (``path`` a folder), or one PDF.
 
@@ -727,6 +743,11 @@ def sign_batch(
     as this signature's is not replaced unless ``force``, and a file the manifest lists as
     another document never. ``plan_id``: the plan whose officer the signature shows; a batch
     the manifest records under another is refused.
+
+    Who signs: the Company's field only with a certificate naming the signing officer the
+    signature shows, a participant's field only for the grants of the participant the
+    certificate names (the others are skipped); ``any_signer`` allows another signer (a
+    warning).
     """
     tell = progress or (lambda kind, text: None)
     folder = path if path.is_dir() else path.parent
@@ -749,7 +770,13 @@ def sign_batch(
         raise SigningError("--output names one signed file: use it with one PDF, not a folder")
     stamp_style(appearance or Appearance(credentials.subject), datetime.now(UTC))  # fonts
     warnings: list[str] = []
-    if appearance is not None and appearance.name.casefold() != credentials.subject.casefold():
+    if appearance is not None and not same_person(appearance.name, credentials.subject):
+        if not any_signer:
+            raise SigningError(
+                f"the certificate is {credentials.subject!r}, but the Company's signature "
+                f"shows the plan's signing officer {appearance.name!r}: sign with the "
+                "officer's certificate (or give --any-signer to sign for them)"
+            )
         warnings.append(
             f"the certificate is {credentials.subject!r}, "
             f"but the signature shows {appearance.name!r}"
@@ -781,6 +808,13 @@ def sign_batch(
                     job = _folder_job(folder, doc, field)
                 else:
                     job = _single(folder, path, docs, field, output, warnings, tell)
+                other = _someone_else(job, field, credentials.subject, any_signer)
+                if other is not None and doc is not None:  # another participant's grant
+                    skipped.append(other)
+                    tell("skipped", other)
+                    continue
+                if other is not None:
+                    raise SigningError(other)
                 note = _check_job(job, folder, protected, force)
                 if note is not None:
                     skipped.append(note)
@@ -816,6 +850,20 @@ def sign_batch(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
         manifest_path if pending else None, drafts,
     )  # fmt: skip
+
+
+def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:
+    """Why the holder of the certificate is not the one to sign this field of this packet:
+    a participant's field is for the grant's participant."""
+    if any_signer or field != PARTICIPANT_FIELD or job.entry is None:
+        return None
+    participant = job.entry.get("participant")
+    if not isinstance(participant, str) or same_person(participant, signer):
+        return None
+    return (
+        f"{job.entry['pdf']}: the grant is {participant}'s, and the certificate is "
+        f"{signer!r} (give --any-signer to sign it all the same)"
+    )
 
 
 def _single(
@@ -919,9 +967,13 @@ def iter_fields(reader: Any) -> Iterator[tuple[str, bool]]:
 
 
 def verify_path(
-    path: Path, *, trust: Sequence[Path] = (), manifest: Path | None = None
+    path: Path,
+    *,
+    trust: Sequence[Path] = (),
+    manifest: Path | None = None,
+    any_signer: bool = False,
 ) -> VerifyResult:
     """Check every signed PDF in a batch folder, or one PDF (see :mod:`generator.verify`)."""
     from .verify import verify_path as run
 
-    return run(path, trust=trust, manifest=manifest)
+    return run(path, trust=trust, manifest=manifest, any_signer=any_signer)

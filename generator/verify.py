@@ -14,7 +14,7 @@ import difflib
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +30,10 @@ from pypdf import PdfReader
 
 from .output import sha256
 from .signing import (
+    COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
     DRAFT_REASON,
+    PARTICIPANT_FIELD,
     SIGNED_SUFFIX,
     SigningError,
     VerifyError,
@@ -40,6 +42,7 @@ from .signing import (
     manifest_documents,
     read_manifest,
     recorded_path,
+    same_person,
 )
 
 DRAFT_SUFFIX = ".draft.pdf"
@@ -131,7 +134,11 @@ def load_trust_roots(paths: Sequence[Path]) -> list[Any]:
 
 
 def verify_path(
-    path: Path, *, trust: Sequence[Path] = (), manifest: Path | None = None
+    path: Path,
+    *,
+    trust: Sequence[Path] = (),
+    manifest: Path | None = None,
+    any_signer: bool = False,
 ) -> VerifyResult:
     """Check every signed PDF in a batch folder (unsigned ones and drafts are skipped), or one
     PDF."""
@@ -142,18 +149,24 @@ def verify_path(
     manifest = manifest or folder / "manifest.json"
     docs: list[dict[str, Any]] = []
     checks: list[FileCheck | None] = []
+    officer: str | None = None  # the Company's signer, as the manifest names the officer
     if manifest.is_file():
         try:
-            docs, unusable = manifest_documents(manifest, read_manifest(manifest))
+            data = read_manifest(manifest)
+            docs, unusable = manifest_documents(manifest, data)
         except SigningError as exc:
             raise VerifyError(str(exc)) from None
+        officer = data.get("officer") if isinstance(data.get("officer"), str) else None
         if unusable:  # named, and the run fails; the usable entries are still checked
             problems = tuple(p.removeprefix(f"{manifest}: ") for p in unusable)
             checks.append(FileCheck(str(manifest), None, (), (), False, problems))
     files = sorted(path.glob("*.pdf")) if path.is_dir() else [path]
     drafts = tuple(f.name for f in files if f.name.endswith(DRAFT_SUFFIX) and path.is_dir())
     files = [f for f in files if f.name not in drafts]
-    checks += [check_file(f, roots, docs, must_be_signed=not path.is_dir()) for f in files]
+    who = None if any_signer else officer or ""
+    checks += [
+        check_file(f, roots, docs, must_be_signed=not path.is_dir(), officer=who) for f in files
+    ]
     if path.is_dir():  # every signed copy the manifest records must be there, and is checked
         seen = {f.resolve() for f in files}
         for doc in docs:
@@ -165,7 +178,7 @@ def verify_path(
                     continue
                 seen.add(where.resolve())
                 if where.is_file():
-                    checks.append(check_file(where, roots, docs))
+                    checks.append(check_file(where, roots, docs, officer=who))
                     continue
                 missing = ("missing: the manifest records this signed packet",)
                 checks.append(FileCheck(str(where), doc.get("grant_id"), (), (), False, missing))
@@ -176,9 +189,16 @@ def verify_path(
 
 
 def check_file(
-    file: Path, roots: list[Any], docs: list[dict[str, Any]], *, must_be_signed: bool = True
+    file: Path,
+    roots: list[Any],
+    docs: list[dict[str, Any]],
+    *,
+    must_be_signed: bool = True,
+    officer: str | None = None,
 ) -> FileCheck | None:
-    """Verify one PDF; None for an unsigned one unless ``must_be_signed``."""
+    """Verify one PDF; None for an unsigned one unless ``must_be_signed``. ``officer``: the
+    signing officer the Company's signature must name ("": not known, not checked), and the
+    grant's participant the participant's; None: who signed is not checked."""
     name = str(file)
     try:
         data = file.read_bytes()
@@ -195,8 +215,26 @@ def check_file(
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     signatures = tuple(_check_signature(sig, context) for sig in sigs)
     grant_id, problems = _check_approved(file.name, data, sigs, docs)
+    if officer is not None:
+        participant = next(
+            (d.get("participant") for d in docs if d.get("grant_id") == grant_id), None
+        )
+        signatures = tuple(_who(s, officer, participant) for s in signatures)
     empty = tuple(n for n, signed in fields if not signed)
     return FileCheck(name, grant_id, signatures, empty, not problems, tuple(problems))
+
+
+def _who(check: SignatureCheck, officer: str, participant: object) -> SignatureCheck:
+    """The signature with a problem added when its signer is not the one its field is for."""
+    meant = {COMPANY_FIELD: officer, PARTICIPANT_FIELD: participant}.get(check.field)
+    if not isinstance(meant, str) or not meant or same_person(meant, check.signer):
+        return check
+    whose = "the signing officer" if check.field == COMPANY_FIELD else "the participant"
+    problem = (
+        f"signed by {check.signer!r}, but the field is for {whose}, {meant!r} "
+        "(--any-signer accepts any signer)"
+    )
+    return replace(check, problems=(*check.problems, problem))
 
 
 def _signer(sig: Any) -> str:

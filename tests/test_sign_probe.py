@@ -53,6 +53,13 @@ def test_folder_countersignature_goes_on_top_of_the_company_signed_copy(
     company = [d["signed"] for d in manifest(signed)["documents"]]
     result = run("sign", signed, "--field", "participant_signature", *participant(pki))
     assert result.exit_code == 0, result.output
+    # Margaret's certificate countersigns her grant only; Daniel's is his to sign
+    assert "1 signed" in result.stdout and not (signed / "SIG-002.countersigned.pdf").exists()
+    assert "the grant is Daniel K. Osei's" in result.stdout
+    anyone = run(
+        "sign", signed, "--field", "participant_signature", "--any-signer", *participant(pki)
+    )
+    assert anyone.exit_code == 0 and "1 signed" in anyone.stdout, anyone.output
     for name, data in before.items():  # nothing that was there was replaced
         if name != "manifest.json":
             assert (signed / name).read_bytes() == data, name
@@ -66,11 +73,18 @@ def test_folder_countersignature_goes_on_top_of_the_company_signed_copy(
         assert mine["pdf"].endswith(".countersigned.pdf") and sha256(data) == mine["sha256"]
         assert data.startswith(before[record["pdf"]])  # an incremental countersignature
     code, report = verify_json(signed, pki.ca)
-    assert code == 0, report
+    assert code == 1  # Daniel's field carries Margaret's signature: said
     for name in ("SIG-001.countersigned.pdf", "SIG-002.countersigned.pdf"):
         fields = [s["field"] for s in file_check(report, name)["signatures"]]
         assert fields == ["company_signature", "participant_signature"]
-    again = run("sign", signed, "--field", "participant_signature", *participant(pki))
+    (wrong,) = file_check(report, "SIG-002.countersigned.pdf")["signatures"][1]["problems"]
+    assert "signed by 'Margaret A. Ellison', but the field is for the participant" in wrong
+    assert not file_check(report, "SIG-001.countersigned.pdf")["signatures"][1]["problems"]
+    anyone_ok = run("verify", signed, "--trust", pki.ca, "--any-signer")
+    assert anyone_ok.exit_code == 0, anyone_ok.output
+    again = run(
+        "sign", signed, "--field", "participant_signature", "--any-signer", *participant(pki)
+    )
     assert again.exit_code == 0 and "0 signed, 2 already signed" in again.stdout
 
 
@@ -254,3 +268,31 @@ def test_drafts_beside_the_final_packets_are_skipped(
     verified = run("verify", signed, "--trust", pki.ca)
     assert verified.exit_code == 0, verified.output
     assert "drafts skipped" in verified.stdout
+
+
+# --- who signs: the officer for the Company, the participant for their own grant ------------
+
+
+def test_the_company_field_is_signed_by_the_officer_unless_any_signer(
+    batch: Path, pki: Pki
+) -> None:
+    refused = run("sign", batch, *participant(pki))
+    assert refused.exit_code == 1
+    assert "shows the plan's signing officer" in refused.stderr and "--any-signer" in refused.stderr
+    assert not list(batch.glob("*.signed.pdf"))  # nothing was signed
+    anyone = run("sign", batch, "--any-signer", *participant(pki))
+    assert anyone.exit_code == 0 and "warning: the certificate is" in anyone.stderr
+    code, report = verify_json(batch, pki.ca)  # and verify names it
+    assert code == 1
+    (problem,) = file_check(report, "SIG-001.signed.pdf")["signatures"][0]["problems"]
+    assert "but the field is for the signing officer" in problem
+    assert manifest(batch)["officer"] in problem
+
+
+def test_names_are_one_person_accents_case_dots_and_spacing_aside() -> None:
+    from generator.signing import same_person
+
+    assert same_person("Julie M.B. Bradley", "julie m. b.  bradley")
+    assert not same_person("Zoë Ølgård", "ZOE OLGARD")  # Ø is a letter of its own, not Ö
+    assert same_person("Zoë Ölgård", "ZOE OLGARD")
+    assert not same_person("Ann Lee", "Anne Lee")
