@@ -4,8 +4,10 @@ Counsel edits the templates in Word, and Word splits text into runs as it likes.
 refused, with the file and the text around the problem, when: it is not a sound .docx (a zip
 bomb or XML entity declarations included); a tag is not closed within its paragraph (split
 across paragraphs, or a brace deleted); the Jinja is not valid (unbalanced ``{% if %}``, an
-unknown filter); or it names a field grantgen does not supply (checked by rendering it once
-with sample values, so ``{{ company.nmae }}`` is caught too).
+unknown filter); it names a field grantgen does not supply (checked by rendering it once
+with sample values, so ``{{ company.nmae }}`` is caught too); or it prints text the comparison
+with the form cannot read (tracked changes, Word fields other than page numbers, words in a
+list's number labels).
 """
 
 from __future__ import annotations
@@ -92,6 +94,10 @@ def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
                             )
                         )
                         break
+        for part in parts:
+            problems += _printed_unseen(name, etree.fromstring(z.read(part)))
+        if "word/numbering.xml" in z.namelist():
+            problems += _numbering_text(name, etree.fromstring(z.read("word/numbering.xml")))
         endnotes = "word/endnotes.xml"
         if endnotes in z.namelist() and any(t.strip() for t in _paragraph_texts(z.read(endnotes))):
             problems.append(
@@ -100,6 +106,74 @@ def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
                     "has endnotes",
                     "endnotes are not filled in, compared with the form or printed in the PDF; "
                     "move their text into the body or a footnote",
+                )
+            )
+    return problems
+
+
+#: Word fields whose printed text is a page number: everything else a field prints (a document
+#: property, a date, a cross-reference) is computed by LibreOffice, not read by the deviation
+#: check. HYPERLINK prints its own text, which is read.
+_PAGE_FIELDS = frozenset({"PAGE", "NUMPAGES", "SECTIONPAGES", "HYPERLINK"})
+_TRACKED = ("ins", "del", "moveFrom", "moveTo")
+
+
+def _printed_unseen(name: str, root: etree._Element) -> list[TemplateProblem]:
+    """What LibreOffice prints that the comparison with the form does not read: tracked
+    changes (printed marked up) and fields other than page numbers."""
+    problems = []
+    tracked = next((e for tag in _TRACKED for e in root.iter(f"{W}{tag}")), None)
+    if tracked is not None:
+        problems.append(
+            TemplateProblem(
+                name,
+                "tracked changes",
+                "the template has tracked changes, which LibreOffice prints marked up: accept "
+                "or reject them in Word (Review, Accept/Reject All) and save it again",
+                "".join(tracked.itertext())[:120],
+            )
+        )
+    instructions = [e.get(f"{W}instr", "") for e in root.iter(f"{W}fldSimple")]
+    code: list[str] | None = None  # a complex field's instruction, while it is read
+    for e in root.iter(f"{W}fldChar", f"{W}instrText"):
+        if e.tag == f"{W}instrText" and code is not None:
+            code.append(e.text or "")
+        elif e.get(f"{W}fldCharType") == "begin":
+            code = []
+        elif code is not None:  # separate or end: the instruction is complete
+            instructions.append("".join(code))
+            code = None
+    for instruction in instructions:
+        words = instruction.split()
+        if words and words[0].upper() not in _PAGE_FIELDS:
+            problems.append(
+                TemplateProblem(
+                    name,
+                    "field",
+                    f"a {words[0].upper()} field prints text LibreOffice computes (a document "
+                    "property, a date, a reference), which is not compared with the approved "
+                    "form: replace the field by its text",
+                    instruction.strip()[:120],
+                )
+            )
+    return problems
+
+
+def _numbering_text(name: str, root: etree._Element) -> list[TemplateProblem]:
+    """List-number labels that hold words: printed before each paragraph, not compared."""
+    problems = []
+    for level in root.iter(f"{W}lvlText"):
+        label = level.get(f"{W}val", "")
+        words = re.sub(r"%\d", "", label)
+        if len(words) > 12 or len(words.split()) > 2:
+            problems.append(
+                TemplateProblem(
+                    name,
+                    "numbering text",
+                    "a list's number label holds text, which is printed before each paragraph "
+                    "and not compared with the approved form: keep labels to numbers like "
+                    "'%1.' or 'Section %1.'",
+                    label[:120],
                 )
             )
     return problems

@@ -188,3 +188,76 @@ def test_templates_cannot_read_files(tmp_path: Path, payload: str) -> None:
     tpl = one_paragraph(tmp_path, payload)
     with pytest.raises(TemplateError):
         tpl.render({"participant": "Ann"}, {})
+
+
+def _body_xml(folder: Path, name: str, change: str) -> None:
+    """Rewrite a part of a template with ``change`` inserted before ``</w:body>`` (or into
+    numbering.xml's first label, for 'numbering')."""
+    path = folder / name
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    if change == "numbering":
+        xml = parts["word/numbering.xml"].decode()
+        parts["word/numbering.xml"] = xml.replace(
+            'w:lvlText w:val="%1."',
+            'w:lvlText w:val="The Participant waives all claims %1."',
+            1,
+        ).encode()
+    else:
+        xml = parts["word/document.xml"].decode()
+        parts["word/document.xml"] = xml.replace("<w:sectPr", change + "<w:sectPr", 1).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+W_RUN = '<w:p><w:r><w:t xml:space="preserve">{}</w:t></w:r></w:p>'
+
+
+@pytest.mark.parametrize(
+    ("change", "kind", "needle"),
+    [
+        (  # a document property printed by a field whose saved result is empty
+            '<w:p><w:fldSimple w:instr=" SUBJECT  \\* MERGEFORMAT "><w:r><w:t></w:t></w:r>'
+            "</w:fldSimple></w:p>",
+            "field",
+            "SUBJECT",
+        ),
+        (  # a complex field, its instruction split over runs as Word writes it
+            '<w:p><w:r><w:fldChar w:fldCharType="begin"/></w:r><w:r><w:instrText> TI'
+            "</w:instrText></w:r><w:r><w:instrText>TLE </w:instrText></w:r><w:r>"
+            '<w:fldChar w:fldCharType="separate"/></w:r><w:r><w:t>option</w:t></w:r><w:r>'
+            '<w:fldChar w:fldCharType="end"/></w:r></w:p>',
+            "field",
+            "TITLE",
+        ),
+        (
+            '<w:p><w:ins w:id="1" w:author="x" w:date="2026-01-01T00:00:00Z"><w:r>'
+            "<w:t>The Participant waives all claims.</w:t></w:r></w:ins></w:p>",
+            "tracked changes",
+            "waives",
+        ),
+        ("numbering", "numbering text", "waives"),
+    ],
+)
+def test_text_printed_but_not_compared_with_the_form_is_refused(
+    tmp_path: Path, change: str, kind: str, needle: str
+) -> None:
+    folder = copy(tmp_path)
+    _body_xml(folder, "nso_agreement.docx", change)
+    problems, templates = check_templates(folder, PLAN)
+    assert templates is None
+    assert [(p.template, p.kind) for p in problems] == [("nso_agreement.docx", kind)]
+    assert needle in str(problems[0])
+
+
+def test_page_number_fields_and_plain_labels_pass(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    _body_xml(
+        folder,
+        "nso_agreement.docx",
+        '<w:p><w:fldSimple w:instr=" NUMPAGES "><w:r><w:t>3</w:t></w:r></w:fldSimple></w:p>'
+        + W_RUN.format("Plain text."),
+    )
+    problems, templates = check_templates(folder, PLAN)
+    assert problems == [] and templates is not None
