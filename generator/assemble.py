@@ -307,7 +307,8 @@ def assemble(
             raise AssembleError(
                 "the converted PDF does not show the character(s) "
                 + ", ".join(f"{c!r} (U+{ord(c):04X})" for c in lost)
-                + " of the participant's name"
+                + " of the participant's name",
+                column="participant",
             )
         placements = find_fields(page_text) if signature_fields else []
         acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)

@@ -178,7 +178,7 @@ def make_documents(
             except AssembleError as exc:
                 result.errors.append(
                     Finding(
-                        record.row, record.grant_id, "assemble", "PDF", ERROR, str(exc)
+                        record.row, record.grant_id, "assemble", "PDF", ERROR, str(exc), exc.column
                     ).as_dict()
                 )
                 continue

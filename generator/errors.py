@@ -96,7 +96,12 @@ class SofficeNotFoundError(ConvertError):
 
 
 class AssembleError(GrantgenError):
-    """Raised when a converted PDF cannot be made into a signature-ready packet."""
+    """Raised when a converted PDF cannot be made into a signature-ready packet; ``column``:
+    the grant's column the problem is about (the participant's name not shown), if any."""
+
+    def __init__(self, message: str, *, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
 
 
 class OutputError(GrantgenError):

@@ -467,6 +467,23 @@ def _parse_row(
                 )
             )
             return None
+        hidden = next((i for i, c in enumerate(text) if unicodedata.category(c) == "Cf"), None)
+        if hidden is not None:  # zero-width spaces, soft hyphens, direction overrides, BOMs
+            char = text[hidden]
+            errors.append(
+                RecordError(
+                    row,
+                    column_name(column),
+                    f"contains the invisible character U+{ord(char):04X} "
+                    f"{unicodedata.name(char, 'FORMAT CHARACTER')} at position {hidden + 1}: "
+                    "it does not print (or changes the order letters are shown in), so the "
+                    "document would not show the value given; remove it",
+                    value=text,
+                    grant_id=grant_id_text or None,
+                    rule="control-character",
+                )
+            )
+            return None
         spreadsheet_error = _SPREADSHEET_ERROR.fullmatch(text)
         if spreadsheet_error:  # a #N/A from a lookup, saved or exported, is not a value
             errors.append(

@@ -11,7 +11,7 @@ import docx
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator.pipeline import GenerateOptions, generate
@@ -178,6 +178,7 @@ names = st.text(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(batch=st.lists(names, min_size=6, max_size=6))
+@example(batch=["0", "0", "0", "0", "0", "\ufe70"])  # an Arabic presentation form, reshaped
 def test_any_name_round_trips_exactly_or_is_refused_with_row_and_column(
     tmp_path_factory: pytest.TempPathFactory, batch: list[str]
 ) -> None:

@@ -279,3 +279,23 @@ def test_years_out_of_range_and_non_ascii_digits_are_refused(tmp_path: Path) -> 
         (6, "exercise_price"),
     ]
     assert "outside 1900-2999" in str(result.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("char", "name"),
+    [
+        ("\u200b", "ZERO WIDTH SPACE"),
+        ("\u00ad", "SOFT HYPHEN"),
+        ("\u202e", "RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2066", "LEFT-TO-RIGHT ISOLATE"),
+        ("\ufeff", "ZERO WIDTH NO-BREAK SPACE"),
+    ],
+)
+def test_an_invisible_character_is_refused_when_read_naming_column_and_character(
+    tmp_path: Path, char: str, name: str
+) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant(participant=f"Ann{char} Lee")])
+    result = read_grants(path)
+    (error,) = result.errors
+    assert (error.row, error.column, error.rule) == (2, "participant", "control-character")
+    assert f"U+{ord(char):04X} {name} at position 4" in str(error)

@@ -226,9 +226,9 @@ def test_binary_noise_of_a_formula_is_read_as_the_spreadsheet_shows_it(tmp_path:
 @pytest.mark.parametrize(
     ("name", "needle"),
     [
-        ("\u200b", "no letter or digit"),
+        ("\u200b", "invisible character U+200B ZERO WIDTH SPACE"),
         ("\u0301", "no letter or digit"),
-        ("\ufeff\u200d", "no letter or digit"),
+        ("\ufeff\u200d", "invisible character U+FEFF"),
         ("B" * 1001, "at most 1,000"),
     ],
 )
