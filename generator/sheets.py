@@ -232,19 +232,39 @@ def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, int):
+    if isinstance(value, int | float):
         fmt = getattr(cell, "number_format", "") or ""
-        if re.fullmatch(r"0+", fmt):  # a number shown with leading zeros, e.g. 00123
+        if isinstance(value, int) and re.fullmatch(r"0+", fmt):  # leading zeros: 00123
             return str(value).zfill(len(fmt))
-        return str(value)
-    if isinstance(value, float):
         # as a spreadsheet shows it: 15 significant digits at most, so a formula's binary
         # noise (15000.000000000002) is not read as data
         shown = Decimal(format(value, ".15g"))
         if shown == shown.to_integral_value() and abs(shown) < Decimal(10**15):
-            return str(int(shown))
-        return format(shown.normalize(), "f")
+            number = str(int(shown))
+        else:
+            number = format(shown.normalize(), "f")
+        unit = _shown_unit(fmt)  # a price in euros or a percentage is not a number of dollars
+        if unit == "%":
+            return format((shown * 100).normalize(), "f") + "%"
+        return number if unit is None else f"{unit} {number}"
     return str(value)
+
+
+#: Currency signs a cell's number format may show other than the dollar's.
+_OTHER_CURRENCY = re.compile(r"[€£¥₹₩₽₺₪₫฿₦₱₴₲₡₵]|\[\$(?!\$|-)[^\]]*\]|\b(?:EUR|GBP|JPY|CHF|CAD)\b")
+
+
+def _shown_unit(fmt: str) -> str | None:
+    """What a number format shows beside the number that is not dollars: a percent sign, or
+    another currency (``€``, ``[$EUR]``, ``"£"``), as the text to put before the number; None
+    for plain numbers and dollars."""
+    unquoted = re.sub(r'"[^"]*"', lambda m: m.group().strip('"'), fmt.split(";")[0])
+    found = _OTHER_CURRENCY.search(unquoted)
+    if found:
+        return found.group().strip("[]$").split("-")[0] or found.group()
+    if "%" in re.sub(r"\\%", "", unquoted):
+        return "%"
+    return None
 
 
 def rows(

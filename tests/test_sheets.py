@@ -456,3 +456,26 @@ def test_where_and_map_name_what_is_wrong(tmp_path: Path) -> None:
     mapped = runner.invoke(main, ["validate", str(odd), "--map", "Director Full Name=participant"])
     assert mapped.exit_code == 1 and "missing required column(s): participant" in mapped.output
     assert "--map names header(s) the file does not have: 'directorfullname'" in mapped.output
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [
+        ("[$€-407]#,##0.00", "€ 3.25"),
+        ('"£"#,##0.00', "£ 3.25"),
+        ("[$EUR] #,##0.00", "EUR 3.25"),
+        ("0.00%", "325%"),
+    ],
+)
+def test_a_price_in_another_currency_or_a_percentage_is_not_read_as_dollars(
+    tmp_path: Path, fmt: str, shown: str
+) -> None:
+    rows = [HEADERS, ["G-1", "Ann Lee", dt.date(2005, 5, 16), 15000, 3.25, "no"]]
+    path = workbook(tmp_path / "g.xlsx", rows, {"E2": fmt})
+    result = read_grants(path, ReadOptions(mapping=parse_mapping(["Employee?=is_employee"])))
+    (error,) = result.errors
+    assert (error.row, error.column) == (2, "Price")  # the sheet's header for exercise_price
+    assert "not a price in dollars" in str(error) and shown in str(error)
+    dollars = workbook(tmp_path / "d.xlsx", rows, {"E2": "[$$-409]#,##0.00"})
+    ok = read_grants(dollars, ReadOptions(mapping=parse_mapping(["Employee?=is_employee"])))
+    assert not ok.errors and ok.records[0].exercise_price == Decimal("3.25")
