@@ -59,9 +59,10 @@ class ReviewGrant:
     row: int
     grant_id: str
     participant: str
-    grant_date: date
-    shares: int
-    exercise_price: Decimal
+    grant_date: date | None
+    """None (and the shares and price too) for a row refused because it could not be read."""
+    shares: int | None
+    exercise_price: Decimal | None
     price_source: str
     """Where the exercise price was checked from (e.g. ``close on grant date 2005-05-16``)."""
     final_exercise_date: date | None
@@ -179,7 +180,9 @@ def write_review(
         consent = None
         if made:  # LibreOffice converts the consent while the packet and summaries are written
             rows = [
-                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date) for g in made
+                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date)
+                for g in made
+                if g.shares is not None and g.exercise_price is not None and g.grant_date
             ]
             if early_consent is not None and early_consent.grants == tuple(rows):
                 consent = background.submit(finish_consent, early_consent, folder)
@@ -407,7 +410,28 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
                 pdf=Path(doc.pdf) if doc else None,
             )
         )
-    other = [f.as_dict() for f in report.findings if f.row is None or f.row not in rows]
+    unread: dict[int, list[dict[str, object]]] = {}  # rows refused because they could not be read
+    for f in report.findings:
+        if f.row is not None and f.row not in rows:
+            unread.setdefault(f.row, []).append(f.as_dict())
+    for row, found in unread.items():
+        named = next((f.get("grant_id") for f in found if f.get("grant_id")), None)
+        grants.append(
+            ReviewGrant(
+                row=row,
+                grant_id=str(named or ""),
+                participant="",
+                grant_date=None,
+                shares=None,
+                exercise_price=None,
+                price_source="not checked",
+                final_exercise_date=None,
+                status="refused",
+                findings=found,
+            )
+        )
+    grants.sort(key=lambda g: g.row)
+    other = [f.as_dict() for f in report.findings if f.row is None]
     reserve = batch_reserve(pool, checked.plan, checked.grants.records)
     return ReviewBatch(
         out=result.out,

@@ -75,7 +75,7 @@ def totals(batch: ReviewBatch) -> list[tuple[str, int]]:
         ("Drafts made" if batch.draft else "Generated", count.get(made, 0)),
         ("Refused", count.get("refused", 0)),
         ("Failed", count.get("failed", 0)),
-        ("Shares granted", sum(g.shares for g in batch.grants if g.valid)),
+        ("Shares granted", sum(g.shares or 0 for g in batch.grants if g.valid)),
         *(
             [("of which already in the ledger (not counted again)", batch.already_recorded)]
             if batch.already_recorded
@@ -270,9 +270,9 @@ def _grant_row(g: ReviewGrant) -> str:
         f'<td class="num">{g.row}</td>',
         f'<td class="id">{_h(g.grant_id)}</td>',
         f"<td>{_h(g.participant)}</td>",
-        f'<td class="date">{_h(format_date(g.grant_date))}</td>',
-        f'<td class="num">{_h(format_shares(g.shares))}</td>',
-        f'<td class="num">{_h(format_price(g.exercise_price))}</td>',
+        f'<td class="date">{_h(format_date(g.grant_date) if g.grant_date else "")}</td>',
+        f'<td class="num">{_h(format_shares(g.shares) if g.shares is not None else "")}</td>',
+        f'<td class="num">{_h(format_price(g.exercise_price) if g.exercise_price else "")}</td>',
         f"<td>{_h(g.price_source)}</td>",
         f'<td class="date">{_h(final)}</td>',
         f'<td class="status status-{_h(g.status)}">{_h(g.status)}'

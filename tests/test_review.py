@@ -262,7 +262,11 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, converter: Converter) -> Rev
         "refused",
         "refused",
         "generated",
+        "refused",  # its grant date cannot be read: listed all the same, with the reason
     ]
+    unread = reviewed.batch.grants[-1]
+    assert (unread.grant_id, unread.grant_date, unread.shares) == ("M-6", None, None)
+    assert any(f.get("column") == "grant_date" for f in unread.findings)
     return reviewed
 
 
@@ -274,7 +278,7 @@ def test_summary_opened_in_chromium_shows_every_grant(mixed: Reviewed, tmp_path:
     table = read_table(dom, "grants")
     header, *rows = table.rows
     assert header[:3] == ["Row", "Grant", "Participant"]
-    assert len(rows) == len(mixed.batch.grants) == 5
+    assert len(rows) == len(mixed.batch.grants) == 6
     by_id = {r[1]: r for r in rows}
     # hostile names come back literally, as text
     assert by_id["M-1"][2] == HYPERLINK
@@ -295,8 +299,8 @@ def test_summary_opened_in_chromium_shows_every_grant(mixed: Reviewed, tmp_path:
     assert totals["Available before this batch"] == "800,000"
     assert totals["Shares granted"] == "23,500"
     assert totals["Available after this batch"] == "776,500"
-    assert totals["Refused"] == "2"
-    assert "row 7, column grant_date: there is no such date" in " ".join(dom.split())
+    assert totals["Refused"] == "3"  # the unreadable row is counted and listed with its reason
+    assert by_id["M-6"][8] == "refused" and "there is no such date" in by_id["M-6"][9]
 
 
 def test_summary_is_standalone(mixed: Reviewed) -> None:
