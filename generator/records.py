@@ -449,6 +449,19 @@ def _parse_row(
                     )
                 )
             return None
+        if text.startswith(sheets.UNSAVED_FORMULA):
+            where, formula = text.removeprefix(sheets.UNSAVED_FORMULA).split("\x00", 1)
+            errors.append(
+                RecordError(
+                    row,
+                    column_name(column),
+                    f"cell {where} holds the formula {formula} with no saved value: open the "
+                    "workbook in Excel and save it, then try again",
+                    grant_id=grant_id_text or None,
+                    rule="spreadsheet-error",
+                )
+            )
+            return None
         text = text.strip()  # a trailing Alt+Enter or tab is not part of the value
         bad = _CONTROL.search(text)
         multiline = column == "address"

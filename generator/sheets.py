@@ -211,18 +211,18 @@ def _hidden_rows(path: Path, member: str) -> set[int]:
     return hidden
 
 
+#: What a cell holding a formula with no saved value reads as: this, the cell, NUL, the formula.
+UNSAVED_FORMULA = "\x00formula-without-value\x00"
+
+
 def _cell_text(path: Path, row: int, cell: Any, source: Any) -> str:
     value = cell.value
     formula = isinstance(source.value, str) and source.value.startswith("=")
     if value is None:
         if formula and getattr(cell, "data_type", None) == "str":
             return ""  # a formula whose saved result is the empty text, e.g. =IF(x,"",y)
-        if formula:
-            raise InputError(
-                str(path),
-                f"cell {source.coordinate} (row {row}) holds the formula {source.value} with no "
-                "saved value: open the workbook in Excel and save it, then try again",
-            )
+        if formula:  # an error only if grantgen reads that column (a Notes column is not)
+            return f"{UNSAVED_FORMULA}{source.coordinate}\x00{source.value}"
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
