@@ -33,7 +33,8 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     """Show how each header of GRANTS is understood: the column it is read as, or ignored.
 
     Exit 1 when a required column (participant, grant_date, shares, exercise_price) has no
-    header; use --map 'Your Header=column' for headers that are not recognised.
+    header, or two headers mean the same column; use --map 'Your Header=column' for headers
+    that are not recognised.
     """
     options: ReadOptions = make_read_options(sheet, mappings, None, ())
     with errors(verbose()):
@@ -47,10 +48,22 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
         seen = {c for c in canonical if c}
         missing = [c for c in REQUIRED if c not in seen]
         unused = [c for c in COLUMNS if c not in seen and c not in REQUIRED]
+        twice = {  # two headers read as one column: validate and generate refuse the file
+            c: [h for h, k in zip(header, canonical, strict=True) if k == c]
+            for c in seen
+            if canonical.count(c) > 1
+        }
         if unused:
             click.echo(f"optional columns not present: {', '.join(unused)}")
+        for canon, names in sorted(twice.items()):
+            click.echo(
+                f"error: headers {' and '.join(map(repr, names))} both mean {canon!r}: rename "
+                "one, or --map it to the column it is",
+                err=True,
+            )
         if missing:
             click.echo(f"error: required column(s) missing: {', '.join(missing)}", err=True)
+        if missing or twice:
             sys.exit(1)
 
 

@@ -177,6 +177,19 @@ def check_batch(
         Finding(None, None, "unknown-column", "input", WARNING, warning)
         for warning in rows.warnings
     ]
+    report.findings += [  # its values go into the documents without anyone seeing them
+        Finding(
+            None,
+            None,
+            "hidden-column",
+            "input",
+            WARNING,
+            f"column {name!r} is hidden in the workbook and is read like the others: unhide "
+            "it to see what goes into the documents",
+            name,
+        )
+        for name in rows.hidden_columns
+    ]
     ids = {r.row: r.grant_id for r in rows.records}
     report.findings += [  # a row hidden by hand or by a filter is often a grant set aside
         Finding(

@@ -147,6 +147,8 @@ class ReadResult:
     """Each header as written in the file → the canonical column it was read as."""
     hidden: tuple[int, ...] = ()
     """Rows of grants the workbook hides (by hand or by a filter)."""
+    hidden_columns: tuple[str, ...] = ()
+    """Headers of columns grantgen reads that the workbook hides."""
 
 
 def normalise_header(name: str) -> str:
@@ -356,13 +358,16 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
         )
     hidden = tuple(sorted(hidden_rows & {r.row for r in records}))
+    hidden_columns = tuple(header[i] for i in sorted(index.values()) if -(i + 1) in hidden_rows)
     # a row refused for another reason still claims its grant id: a later row with the same
     # id is a repeat (fixing the first row would make two grants of one id)
     claimed = {e.row: e.grant_id for e in errors if e.grant_id}
     records, duplicates = _drop_repeated_ids(records, columns, index, header, claimed)
     errors.extend(duplicates)
     errors.sort(key=lambda e: e.row)
-    return ReadResult(tuple(records), tuple(errors), tuple(warnings), columns, hidden)
+    return ReadResult(
+        tuple(records), tuple(errors), tuple(warnings), columns, hidden, hidden_columns
+    )
 
 
 def _drop_repeated_ids(

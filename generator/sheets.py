@@ -148,7 +148,7 @@ def xlsx_rows(
 ) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells as text) for every row of one sheet of a workbook.
     ``hidden``: filled, before the first row, with the rows the sheet hides (by hand or by a
-    filter)."""
+    filter), and with the columns it hides as negative numbers (-1 for column A)."""
     import openpyxl
 
     # openpyxl warns on stderr about parts it does not read (data validation lists, ...):
@@ -166,7 +166,11 @@ def xlsx_rows(
     try:
         name = _chosen_sheet(path, values, sheet)
         if hidden is not None:
-            hidden |= _hidden_rows(path, getattr(values[name], "_worksheet_path", ""))
+            rows_hidden, columns_hidden = _hidden_rows(
+                path, getattr(values[name], "_worksheet_path", "")
+            )
+            hidden |= rows_hidden
+            hidden |= {-c for c in columns_hidden}  # columns as negative numbers
         for book in (values, formulas):
             # the size a file records can be wrong (some programs write it so): read every row
             book[name].reset_dimensions()
@@ -196,11 +200,16 @@ def _chosen_sheet(path: Path, book: Any, sheet: str | None) -> str:
 _HIDDEN_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
 
 
-def _hidden_rows(path: Path, member: str) -> set[int]:
-    """The numbers of the rows a sheet (its part ``member`` of the workbook) hides."""
+_HIDDEN_COLUMNS = re.compile(rb"<(?:\w+:)?col\b[^>]*>")
+
+
+def _hidden_rows(path: Path, member: str) -> tuple[set[int], set[int]]:
+    """The numbers of the rows, and of the columns (1 = A), a sheet (its part ``member`` of
+    the workbook) hides."""
     hidden: set[int] = set()
+    columns: set[int] = set()
     if not member:
-        return hidden
+        return hidden, columns
     with zipfile.ZipFile(path) as package, package.open(member) as fh:
         xml = fh.read()
     for tag in _HIDDEN_ROW.finditer(xml):
@@ -208,7 +217,12 @@ def _hidden_rows(path: Path, member: str) -> set[int]:
         number = re.search(rb'\br="(\d+)"', text)
         if number and re.search(rb'\bhidden="(?:1|true)"', text):
             hidden.add(int(number.group(1)))
-    return hidden
+    for tag in _HIDDEN_COLUMNS.finditer(xml):
+        text = tag.group()
+        first, last = re.search(rb'\bmin="(\d+)"', text), re.search(rb'\bmax="(\d+)"', text)
+        if first and last and re.search(rb'\bhidden="(?:1|true)"', text):
+            columns.update(range(int(first.group(1)), min(int(last.group(1)), 16384) + 1))
+    return hidden, columns
 
 
 #: What a cell holding a formula with no saved value reads as: this, the cell, NUL, the formula.

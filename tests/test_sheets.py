@@ -313,6 +313,22 @@ def test_hidden_rows_are_read_with_a_warning_naming_them(tmp_path: Path) -> None
     assert "hidden-row" in result.stdout and "unknown column(s) ignored: 'Status'" in result.stdout
 
 
+def test_hidden_columns_that_are_read_are_warned(tmp_path: Path) -> None:
+    from generator.pipeline import check_batch
+
+    rows: list[list[object]] = [[*HEADERS[:5], "Address", "Notes"]]
+    rows.append(["A-1", "Ann", dt.date(2005, 5, 16), 100, 3.25, "1 Secret Way", "x"])
+    path = workbook(tmp_path / "g.xlsx", rows)
+    wb = openpyxl.load_workbook(path)
+    for letter in ("F", "G"):  # Address (read) and Notes (not read)
+        wb["Grants"].column_dimensions[letter].hidden = True
+    wb.save(path)
+    assert read_grants(path).hidden_columns == ("Address",)
+    checked = check_batch(path, None, PRICES, tmp_path / "l.sqlite")
+    (f,) = [f for f in checked.report.findings if f.rule == "hidden-column"]
+    assert (f.severity, f.column) == ("warning", "Address") and "hidden" in f.message
+
+
 def test_hostile_workbooks_are_refused_before_parsing(tmp_path: Path) -> None:
     bomb = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
@@ -395,6 +411,12 @@ def test_columns_command_shows_each_header(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert "'Director Full Name'" in r.output and "-> participant" in r.output
     assert "'Strike'" in r.output and "-> exercise_price" in r.output
+    # two headers that mean one column: validate would refuse the file, and columns says so
+    both = tmp_path / "both.csv"
+    both.write_text("Name,Director,Date of Grant,Shares,Price\n", encoding="utf-8")
+    r = runner.invoke(main, ["columns", str(both)])
+    assert r.exit_code == 1
+    assert "headers 'Name' and 'Director' both mean 'participant'" in r.stderr
 
 
 def test_generate_from_excel_with_mapping_and_only(tmp_path: Path, soffice: str) -> None:
