@@ -232,7 +232,18 @@ _WHERE_VALUES: dict[str, Callable[[str], object]] = {
     "shares": parse_shares,
     "exercise_price": parse_price,
     "grant_date": parse_date,
+    "is_employee": parse_bool,
+    "substitute": parse_bool,
 }
+#: What a blank cell (or a column the file lacks) stands for, for a --where test.
+_WHERE_DEFAULTS = {"is_employee": "no", "substitute": "no", "award_type": "option"}
+
+
+def _where_cell(column: str, cells: list[str], index: dict[str, int]) -> str:
+    """A row's cell for a --where test; a blank one (or none) as the value it defaults to."""
+    at = index.get(column)
+    cell = cells[at] if at is not None and at < len(cells) else ""
+    return cell if cell.strip() else _WHERE_DEFAULTS.get(column, "\x00blank")
 
 
 def _matches(column: str, cell: str, wanted: str) -> bool:
@@ -336,9 +347,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
         if options.only is not None and number not in options.only:
             continue
         if not all(
-            column in index
-            and index[column] < len(cells)
-            and _matches(column, cells[index[column]], value)
+            _matches(column, _where_cell(column, cells, index), value)
             for column, value in options.where
         ):
             continue

@@ -394,6 +394,29 @@ def test_only_and_where_select_rows(tmp_path: Path) -> None:
             parse_rows(bad)
 
 
+def test_where_a_blank_cell_is_the_value_it_stands_for(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "participant,grant_date,shares,exercise_price,is_employee,award_type\n"
+        "Ann,2005-05-16,1,3.25,,\n"  # blank: not an employee, an option
+        "Bo,2005-05-16,1,3.25,yes,option\n"
+        "Cy,2005-05-16,1,3.25,No,restricted_stock\n",
+        encoding="utf-8",
+    )
+
+    def picked(*where: tuple[str, str]) -> list[str]:
+        return [r.participant for r in read_grants(path, ReadOptions(where=where)).records]
+
+    assert picked(("is_employee", "no")) == ["Ann", "Cy"]
+    assert picked(("is_employee", "false")) == ["Ann", "Cy"]  # as the value it stands for
+    assert picked(("award_type", "option")) == ["Ann", "Bo"]
+    # a column the file does not have is its default for every row
+    plain = tmp_path / "plain.csv"
+    plain.write_text("participant,grant_date,shares,exercise_price\nDi,2005-05-16,1,3.25\n")
+    got = read_grants(plain, ReadOptions(where=(("substitute", "no"),)))
+    assert [r.participant for r in got.records] == ["Di"]
+
+
 def test_mapping_validation() -> None:
     assert parse_mapping(["Director Full Name=participant"]) == {"directorfullname": "participant"}
     with pytest.raises(ValueError, match="not a column"):
