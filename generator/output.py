@@ -47,7 +47,8 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is never seen half-written.
 
     The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
-    renamed over ``path`` in one step.
+    renamed over ``path`` in one step; the temporary file is removed when that fails or is
+    interrupted.
     """
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -60,10 +61,12 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:  # an error, or Ctrl-C: no temporary file is left behind
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -9,7 +9,6 @@ hash the manifest holds. Checking a signed packet is :mod:`generator.verify`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import json
@@ -18,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,8 +34,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from .errors import GrantgenError, OutputError
-from .output import _FILE_MODE as FILE_MODE
-from .output import sha256, write_json
+from .output import sha256, write_atomic, write_json
 
 if TYPE_CHECKING:
     from .verify import VerifyResult
@@ -942,22 +939,11 @@ def write_file(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (never seen half-written), leaving no temporary
     file behind even when interrupted (Ctrl-C)."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise SigningError(f"{path}: cannot be written: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise SigningError(f"{path}: cannot be written: {exc.strerror or exc}") from None
-        raise
+        write_atomic(path, data)
+    except OutputError as exc:
+        cause = exc.__cause__
+        reason = (cause.strerror or cause) if isinstance(cause, OSError) else exc
+        raise SigningError(f"{path}: cannot be written: {reason}") from None
 
 
 def iter_fields(reader: Any) -> Iterator[tuple[str, bool]]:
