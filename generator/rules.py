@@ -515,33 +515,24 @@ def _repeats(records: Sequence[GrantRecord], report: Report, pool: Pool) -> None
     for rec in records:
         key = (participant_key(rec.participant), rec.grant_date)
         recorded = pool.on_day.get(key)
+        repeats = []
         if recorded is not None and recorded != rec.grant_id:
-            report.findings.append(
-                _finding(
-                    rec,
-                    "repeat-grant",
-                    "—",
-                    WARNING,
-                    f"{rec.participant} already has grant {recorded} of "
-                    f"{format_date(rec.grant_date)} in the ledger: is this a batch made "
-                    "again under new grant ids?",
-                    "participant",
-                )
+            repeats.append(
+                f"{rec.participant} already has grant {recorded} of "
+                f"{format_date(rec.grant_date)} in the ledger: is this a batch made "
+                "again under new grant ids?"
             )
         if key in seen:
-            report.findings.append(
-                _finding(
-                    rec,
-                    "repeat-grant",
-                    "—",
-                    WARNING,
-                    f"{rec.participant} already has a grant on {format_date(rec.grant_date)} "
-                    f"in row {seen[key]}",
-                    "participant",
-                )
+            repeats.append(
+                f"{rec.participant} already has a grant on {format_date(rec.grant_date)} "
+                f"in row {seen[key]}"
             )
         else:
             seen[key] = rec.row
+        report.findings.extend(
+            _finding(rec, "repeat-grant", "—", WARNING, message, "participant")
+            for message in repeats
+        )
 
 
 def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Report) -> None:
