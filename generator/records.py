@@ -293,7 +293,8 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     path = Path(path)
     options = options or ReadOptions()
     hidden_rows: set[int] = set()  # filled as the workbook is opened
-    rows = sheets.rows(path, options.sheet, hidden_rows)
+    hidden_cols: set[int] = set()
+    rows = sheets.rows(path, options.sheet, hidden_rows, hidden_cols)
     excel = path.suffix.lower() in sheets.EXCEL_SUFFIXES
     header: list[str] | None = None
     for _, cells in rows:
@@ -367,7 +368,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"no grant row matches {' and '.join(wanted)} (the file has {seen_rows} grant row(s))",
         )
     hidden = tuple(sorted(hidden_rows & {r.row for r in records}))
-    hidden_columns = tuple(header[i] for i in sorted(index.values()) if -(i + 1) in hidden_rows)
+    hidden_columns = tuple(header[i] for i in sorted(index.values()) if i + 1 in hidden_cols)
     # a row refused for another reason still claims its grant id: a later row with the same
     # id is a repeat (fixing the first row would make two grants of one id)
     claimed = {e.row: e.grant_id for e in errors if e.grant_id}

@@ -144,11 +144,14 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def xlsx_rows(
-    path: Path, sheet: str | None = None, hidden: set[int] | None = None
+    path: Path,
+    sheet: str | None = None,
+    hidden: set[int] | None = None,
+    hidden_columns: set[int] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
     """(spreadsheet row number, cells as text) for every row of one sheet of a workbook.
-    ``hidden``: filled, before the first row, with the rows the sheet hides (by hand or by a
-    filter), and with the columns it hides as negative numbers (-1 for column A)."""
+    ``hidden`` and ``hidden_columns``: filled, before the first row, with the rows the sheet
+    hides (by hand or by a filter) and the columns it hides (1 for column A)."""
     import openpyxl
 
     # openpyxl warns on stderr about parts it does not read (data validation lists, ...):
@@ -165,12 +168,13 @@ def xlsx_rows(
         raise InputError(str(path), f"cannot be read as an Excel workbook: {exc}") from None
     try:
         name = _chosen_sheet(path, values, sheet)
-        if hidden is not None:
+        if hidden is not None or hidden_columns is not None:
             rows_hidden, columns_hidden = _hidden_rows(
                 path, getattr(values[name], "_worksheet_path", "")
             )
-            hidden |= rows_hidden
-            hidden |= {-c for c in columns_hidden}  # columns as negative numbers
+            for found, into in ((rows_hidden, hidden), (columns_hidden, hidden_columns)):
+                if into is not None:
+                    into |= found
         for book in (values, formulas):
             # the size a file records can be wrong (some programs write it so): read every row
             book[name].reset_dimensions()
@@ -282,12 +286,15 @@ def _shown_unit(fmt: str) -> str | None:
 
 
 def rows(
-    path: Path, sheet: str | None = None, hidden: set[int] | None = None
+    path: Path,
+    sheet: str | None = None,
+    hidden: set[int] | None = None,
+    hidden_columns: set[int] | None = None,
 ) -> Iterator[tuple[int, list[str]]]:
-    """Rows of a CSV or Excel file, chosen by the file's name (``hidden``: see
-    :func:`xlsx_rows`; a CSV file hides none)."""
+    """Rows of a CSV or Excel file, chosen by the file's name (``hidden``, ``hidden_columns``:
+    see :func:`xlsx_rows`; a CSV file hides none)."""
     if path.suffix.lower() in EXCEL_SUFFIXES:
-        return xlsx_rows(path, sheet, hidden)
+        return xlsx_rows(path, sheet, hidden, hidden_columns)
     if sheet is not None:
         raise InputError(str(path), "--sheet applies to Excel workbooks only")
     return csv_rows(path)
