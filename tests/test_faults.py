@@ -11,6 +11,7 @@ import signal
 import stat
 import subprocess
 import sys
+import textwrap
 import time
 import zipfile
 from pathlib import Path
@@ -42,6 +43,31 @@ for arg in sys.argv[1:]:
                 sys.stderr.write("simulated crash\\n")
                 os._exit(134)
 os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+""",
+        encoding="utf-8",
+    )
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def faking_soffice(tmp_path: Path, real: str, stem: str, write_pdf: str) -> str:
+    """A soffice that, for a call converting a document whose name starts with ``stem``,
+    runs ``write_pdf`` (Python, with ``target`` each PDF's path and pikepdf imported) instead
+    of LibreOffice; the real one otherwise."""
+    path = tmp_path / "soffice"
+    body = textwrap.indent(write_pdf, " " * 8)
+    path.write_text(
+        f"""#!{sys.executable}
+import os, sys, pikepdf
+args = sys.argv[1:]
+docs = [a for a in args if a.endswith(".docx")]
+if any(os.path.basename(d).startswith({stem!r}) for d in docs):
+    out = args[args.index("--outdir") + 1]
+    for d in docs:
+        target = os.path.join(out, os.path.splitext(os.path.basename(d))[0] + ".pdf")
+{body}
+    sys.exit(0)
+os.execv({real!r}, [{real!r}, *args])
 """,
         encoding="utf-8",
     )
@@ -320,25 +346,10 @@ def test_a_damaged_board_consent_pdf_is_a_review_problem_not_a_crash(
 
     from generator.cli import main
 
-    fake = tmp_path / "soffice"  # the real one, but the consent comes out as a damaged PDF
-    fake.write_text(
-        f"""#!{sys.executable}
-import os, sys
-args = sys.argv[1:]
-docs = [a for a in args if a.endswith(".docx")]
-if any(os.path.basename(d).startswith("board_consent") for d in docs):
-    out = args[args.index("--outdir") + 1]
-    for d in docs:
-        name = os.path.splitext(os.path.basename(d))[0] + ".pdf"
-        with open(os.path.join(out, name), "wb") as fh:
-            fh.write(b"%PDF-1.7 1 0 obj damaged %%EOF")
-    sys.exit(0)
-os.execv({soffice!r}, [{soffice!r}, *args])
-""",
-        encoding="utf-8",
+    fake = faking_soffice(  # the real one, but the consent comes out as a damaged PDF
+        tmp_path, soffice, "board_consent", 'open(target, "wb").write(b"%PDF-1.7 1 obj %%EOF")'
     )
-    fake.chmod(0o755)
-    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    monkeypatch.setenv("GRANTGEN_SOFFICE", fake)
     out = tmp_path / "o"
     grants = write_csv(tmp_path / "g.csv", [grant()])
     done = CliRunner().invoke(
@@ -399,25 +410,12 @@ main(["generate", {str(write_csv(tmp_path / "g.csv", [grant()]))!r}, "-o", {str(
 def test_a_blank_plan_from_libreoffice_is_refused_and_not_cached(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake = tmp_path / "soffice"  # the real one, but the Plan comes out as a blank page
-    fake.write_text(
-        f"""#!{sys.executable}
-import os, sys, pikepdf
-args = sys.argv[1:]
-docs = [a for a in args if a.endswith(".docx")]
-if any(os.path.basename(d) == "plan.docx" for d in docs):
-    pdf = pikepdf.new()
-    pdf.add_blank_page()
-    pdf.save(os.path.join(args[args.index("--outdir") + 1], "plan.pdf"))
-    sys.exit(0)
-os.execv({soffice!r}, [{soffice!r}, *args])
-""",
-        encoding="utf-8",
+    fake = faking_soffice(  # the real one, but the Plan comes out as a blank page
+        tmp_path, soffice, "plan", "pdf = pikepdf.new()\npdf.add_blank_page()\npdf.save(target)"
     )
-    fake.chmod(0o755)
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
-    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    monkeypatch.setenv("GRANTGEN_SOFFICE", fake)
     ledger = tmp_path / "l.sqlite"
     options = GenerateOptions(
         grants=write_csv(tmp_path / "g.csv", [grant()]), out=tmp_path / "o", ledger=ledger
