@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from generator.ledger import Entry, Ledger, LedgerError, adjust_price, parse_split
 from generator.ledgercsv import export_csv, import_csv
-from generator.plan import load_plan
+from generator.plan import Amendment, Plan, load_plan
 from generator.records import GrantRecord
 
 PLAN = load_plan()
@@ -169,16 +169,14 @@ def test_splits_and_forfeitures_in_the_future_or_out_of_order_are_refused(tmp_pa
         assert len(book.history(PLAN.id)) == 1
 
 
-def test_a_reserve_an_amendment_set_after_a_split_is_not_split_again(tmp_path: Path) -> None:
-    from generator.plan import Amendment
+def with_reserve(reserve: int, day: date) -> Plan:
+    """The bundled plan with an amendment that sets the reserve from ``day``."""
+    amendment = Amendment(9, day, "Board", "reserve changed", reserve=reserve)
+    return replace(PLAN, amendments=(*PLAN.amendments, amendment))
 
-    amended = replace(
-        PLAN,
-        amendments=(
-            *PLAN.amendments,
-            Amendment(9, date(2012, 1, 3), "Board", "reserve raised", reserve=900_000),
-        ),
-    )
+
+def test_a_reserve_an_amendment_set_after_a_split_is_not_split_again(tmp_path: Path) -> None:
+    amended = with_reserve(900_000, date(2012, 1, 3))
     with Ledger(tmp_path / "l.sqlite") as book:
         change = book.adjust(amended, 2, 1, date(2010, 1, 4), today=date(2026, 1, 1))
         assert change == {"reserve_before": 800_000, "reserve_after": 1_600_000}
@@ -202,15 +200,8 @@ def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) 
 
 def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> None:
     from generator.ledger import batch_reserve
-    from generator.plan import Amendment
 
-    cut = replace(
-        PLAN,
-        amendments=(
-            *PLAN.amendments,
-            Amendment(9, date(2030, 1, 2), "Board", "reserve cut", reserve=400_000),
-        ),
-    )
+    cut = with_reserve(400_000, date(2030, 1, 2))
     with Ledger(tmp_path / "l.sqlite") as book:
         pool = book.pool(cut, today=date(2031, 1, 1))
     assert pool.reserve == 400_000  # in force today
