@@ -311,7 +311,8 @@ class Converter:
 
     def cached(self, source: Path, outdir: Path) -> Future[Outcome]:
         """Like :meth:`submit`, but a document converted before (the same bytes, the same
-        LibreOffice) comes from the cache folder: the Plan is the same in every batch."""
+        LibreOffice) comes from the cache folder: the Plan is the same in every batch. A PDF
+        without any text (blank pages) is a failed conversion, and never cached."""
         import hashlib
 
         soffice = Path(self.soffice)
@@ -319,28 +320,41 @@ class Converter:
         key = hashlib.sha256(source.read_bytes() + stamp.encode()).hexdigest()[:40]
         cache = _cache_root() / f"pdf-{key}.pdf"
         done: Future[Outcome] = Future()
-        if _is_pdf(cache) and not pdf_shows_text(cache):
-            cache.unlink(missing_ok=True)  # damaged since, or blank: made again
         if _is_pdf(cache):
-            outdir.mkdir(parents=True, exist_ok=True)
-            copy = outdir / f"{source.stem}.pdf"
-            shutil.copyfile(cache, copy)
-            done.set_result(Outcome(source, copy))
-            return done
+            if pdf_shows_text(cache):
+                outdir.mkdir(parents=True, exist_ok=True)
+                copy = outdir / f"{source.stem}.pdf"
+                shutil.copyfile(cache, copy)
+                done.set_result(Outcome(source, copy))
+                return done
+            cache.unlink(missing_ok=True)  # damaged since, or blank: made again
         job = self.submit(source, outdir)
 
-        def keep(finished: Future[Outcome]) -> None:
-            if finished.cancelled() or finished.exception() is not None:
+        def settle(finished: Future[Outcome]) -> None:
+            """The conversion's outcome, kept in the cache when it is a PDF with text."""
+            if finished.cancelled():
+                done.cancel()
+                return
+            if (failure := finished.exception()) is not None:
+                done.set_exception(failure)
                 return
             outcome = finished.result()
-            if outcome.pdf is not None and pdf_shows_text(outcome.pdf):
+            if outcome.pdf is not None and not pdf_shows_text(outcome.pdf):
+                outcome = Outcome(
+                    source,
+                    None,
+                    "it came out of LibreOffice without any text (try again; check "
+                    "`soffice --version`)",
+                )
+            elif outcome.pdf is not None:
                 with contextlib.suppress(OSError):
                     tmp = cache.with_suffix(f".{os.getpid()}.part")
                     shutil.copyfile(outcome.pdf, tmp)
                     os.replace(tmp, cache)
+            done.set_result(outcome)
 
-        job.add_done_callback(keep)
-        return job
+        job.add_done_callback(settle)
+        return done
 
     def submit(self, source: Path, outdir: Path, weight: int = 1) -> Future[Outcome]:
         """Convert one DOCX (holding ``weight`` agreements) in the background, to

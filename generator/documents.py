@@ -21,7 +21,7 @@ import pypdfium2 as pdfium
 
 from .assemble import PacketInfo, assemble, inert_pages, stamp_draft
 from .batchdoc import combine, split_points
-from .convert import Converter, Outcome, pdf_shows_text
+from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .form import DRAFT_MARK
@@ -134,11 +134,6 @@ def make_documents(
                 ) from None
             if not len(plan_pdf.pages):
                 raise ConvertError(f"the Plan document {outcome.pdf} has no pages")
-            if furnished is None and not pdf_shows_text(outcome.pdf):
-                raise ConvertError(  # LibreOffice made blank pages of the Plan's text
-                    "the Plan document came out of LibreOffice without any text; "
-                    "nothing was recorded (try again; check `soffice --version`)"
-                )
             if options.draft and furnished is not None:  # LibreOffice did not mark it
                 stamp_draft(plan_pdf, DRAFT_MARK)
             if inert_pages(plan_pdf):
