@@ -64,8 +64,7 @@ class TemplateProblem:
         return f"{self.template}: {self.kind}: {self.message}{where}"
 
 
-def _paragraph_texts(xml: bytes) -> list[str]:
-    root = etree.fromstring(xml)
+def _paragraph_texts(root: etree._Element) -> list[str]:
     return ["".join(t.text or "" for t in p.iter(f"{W}t")) for p in root.iter(f"{W}p")]
 
 
@@ -81,7 +80,9 @@ def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
             if re.fullmatch(r"word/(document|header\d*|footer\d*|footnotes)\.xml", n)
         ]
         for part in parts:
-            for text in _paragraph_texts(z.read(part)):
+            root = etree.fromstring(z.read(part))
+            problems += _printed_unseen(name, root)
+            for text in _paragraph_texts(root):
                 for open_, close in (("{{", "}}"), ("{%", "%}")):
                     if text.count(open_) != text.count(close):
                         problems.append(
@@ -94,12 +95,12 @@ def _structure(name: str, docx: bytes) -> list[TemplateProblem]:
                             )
                         )
                         break
-        for part in parts:
-            problems += _printed_unseen(name, etree.fromstring(z.read(part)))
         if "word/numbering.xml" in z.namelist():
             problems += _numbering_text(name, etree.fromstring(z.read("word/numbering.xml")))
         endnotes = "word/endnotes.xml"
-        if endnotes in z.namelist() and any(t.strip() for t in _paragraph_texts(z.read(endnotes))):
+        if endnotes in z.namelist() and any(
+            t.strip() for t in _paragraph_texts(etree.fromstring(z.read(endnotes)))
+        ):
             problems.append(
                 TemplateProblem(
                     name,
@@ -301,7 +302,7 @@ def _locate(directory: Path, names: list[str], field: str) -> tuple[str | None, 
             with zipfile.ZipFile(directory / name) as z:
                 members = [n for n in z.namelist() if re.fullmatch(r"word/[^/]+\.xml", n)]
                 for member in members:
-                    for text in _paragraph_texts(z.read(member)):
+                    for text in _paragraph_texts(etree.fromstring(z.read(member))):
                         found = pattern.search(text)
                         if found:
                             start = max(found.start() - 40, 0)
