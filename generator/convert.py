@@ -347,10 +347,8 @@ class Converter:
                     "`soffice --version`)",
                 )
             elif outcome.pdf is not None:
-                with contextlib.suppress(OSError):
-                    tmp = cache.with_suffix(f".{os.getpid()}.part")
-                    shutil.copyfile(outcome.pdf, tmp)
-                    os.replace(tmp, cache)
+                with contextlib.suppress(OSError, OutputError):  # (a cache is optional)
+                    write_atomic(cache, outcome.pdf.read_bytes())
             done.set_result(outcome)
 
         job.add_done_callback(settle)

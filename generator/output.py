@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,10 +49,78 @@ def sha256(data: bytes) -> str:
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is never seen half-written.
 
-    The bytes go to a temporary file in the same folder, are flushed to disk, and the file is
-    renamed over ``path`` in one step; the temporary file is removed when that fails or is
-    interrupted.
+    The bytes go to a file in the same folder that has no name yet (Linux ``O_TMPFILE``), are
+    flushed to disk, and the file is then named and renamed over ``path`` in one step. A run
+    killed while writing (even ``kill -9``) leaves nothing behind: the kernel drops a file that
+    never got a name. Where the folder's file system cannot make such a file, a temporary
+    ``.NAME.*.part`` file is used instead, removed when writing fails or is interrupted (a
+    ``kill -9`` can leave one; :func:`remove_left_parts` clears those later).
     """
+    fd = _unnamed_file(path)
+    if fd is not None:
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+                if _name_and_place(fh.fileno(), path):
+                    return
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    _write_named(path, data)
+
+
+def _unnamed_file(path: Path) -> int | None:
+    """A new file without a name in ``path``'s folder, open for writing, or None when the
+    file system (or the platform) cannot make one."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        fd = os.open(path.parent, flag | os.O_WRONLY | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+            return None  # no O_TMPFILE here (tmpfs before 3.11, NFS, ...)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        os.fchmod(fd, _FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _name_and_place(fd: int, path: Path) -> bool:
+    """Give the unnamed file ``fd`` a temporary name beside ``path`` and rename it over
+    ``path``; False when it cannot be named this way (no /proc), having changed nothing."""
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for _ in range(100):
+            tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.part"
+            try:  # (a dir_fd makes Python call linkat, which follows /proc's link; link would not)
+                os.link(f"/proc/self/fd/{fd}", tmp.name, dst_dir_fd=folder, follow_symlinks=True)
+                break
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                if not os.path.exists(f"/proc/self/fd/{fd}"):
+                    return False  # /proc is not mounted
+                raise
+        else:
+            raise OutputError(f"cannot write {path}: no free temporary name")
+    finally:
+        os.close(folder)
+    try:  # a kill in the next few microseconds is the only way to leave the name behind
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+def _write_named(path: Path, data: bytes) -> None:
+    """:func:`write_atomic` through a named temporary file."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:  # a full disk, a read-only or vanished folder
@@ -67,6 +138,31 @@ def write_atomic(path: Path, data: bytes) -> None:
         if isinstance(exc, OSError):
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
         raise
+
+
+#: A temporary ``.NAME.*.part`` file older than this was left by a run that was killed.
+PART_AGE = 60.0
+
+
+def remove_left_parts(folder: Path) -> int:
+    """Remove the temporary ``.NAME.*.part`` files a killed run left in ``folder`` (those not
+    written for :data:`PART_AGE` seconds); returns how many were removed."""
+    removed = 0
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    now = time.time()
+    for entry in entries:
+        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
+            continue
+        try:
+            if entry.is_file() and now - entry.stat().st_mtime > PART_AGE:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -90,10 +186,12 @@ def work_dir(out: Path) -> Iterator[Path]:
     """A scratch folder inside ``out`` for intermediate files, removed afterwards.
 
     The folder holds a lock for as long as the run lives; folders left by a run that was
-    killed (whose lock nobody holds any more) are removed first, and again at the end.
+    killed (whose lock nobody holds any more) are removed first, and again at the end, as are
+    temporary files such a run left in ``out`` (:func:`remove_left_parts`).
     """
     for stale in out.glob(".grantgen-work-*"):
         _remove_if_abandoned(stale)
+    remove_left_parts(out)  # a file a run killed while writing it (kill -9) was naming
     try:
         path = Path(tempfile.mkdtemp(prefix=".grantgen-work-", dir=out))
         lock = os.open(path / ".lock", os.O_CREAT | os.O_RDWR, 0o600)
@@ -110,8 +208,6 @@ def work_dir(out: Path) -> Iterator[Path]:
 
 
 def _remove_if_abandoned(folder: Path) -> None:
-    import time
-
     try:  # a folder made in the last moments by a run starting now may not hold its lock yet
         if time.time() - folder.stat().st_mtime < 2:
             return

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,7 +36,7 @@ from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError
 from .ledger import batch_reserve
-from .output import write_atomic
+from .output import remove_left_parts, write_atomic
 from .plan import Plan
 from .summary import summary_csv, summary_html, summary_xlsx
 
@@ -244,26 +243,11 @@ def write_review(
             if stale in made_now:
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
-        elif _left_part(stale):
-            stale.unlink(missing_ok=True)  # a file a killed run was writing
+    remove_left_parts(folder)  # files a killed run was writing
     write_atomic(result.summary_csv, summary_csv(batch))
     write_atomic(result.summary_xlsx, summary_xlsx(batch))
     write_atomic(result.summary_html, summary_html(batch, result.deviations, files))
     return result
-
-
-#: A temporary file older than this in review/ was left by a run that was killed.
-_PART_AGE = 60.0
-
-
-def _left_part(path: Path) -> bool:
-    """A temporary ``.NAME.part`` file of a run that is gone (not written for a minute)."""
-    if not (path.name.startswith(".") and path.name.endswith(".part")):
-        return False
-    try:
-        return time.time() - path.stat().st_mtime > _PART_AGE
-    except OSError:
-        return False
 
 
 def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:

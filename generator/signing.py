@@ -34,7 +34,7 @@ from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from .errors import GrantgenError, OutputError
-from .output import sha256, write_atomic, write_json
+from .output import remove_left_parts, sha256, write_atomic, write_json
 
 if TYPE_CHECKING:
     from .verify import VerifyResult
@@ -750,6 +750,7 @@ def sign_batch(
     folder = path if path.is_dir() else path.parent
     manifest_path = folder / "manifest.json"
     manifest: dict[str, Any] | None = None
+    remove_left_parts(folder)  # a file a sign killed while naming it left
     if path.is_dir() or manifest_path.is_file():
         manifest = read_manifest(manifest_path)
         made_under = manifest.get("plan")

@@ -377,6 +377,59 @@ def test_temporary_files_a_killed_run_left_in_review_are_removed(
     assert not left.exists() and fresh.exists()
 
 
+def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> None:
+    """kill -9 after the bytes are written but before the file is in place: nothing is left
+    in the folder (the file never had a name), and the old file is untouched."""
+    (tmp_path / "manifest.json").write_text("old")
+    script = f"""
+import os, signal
+from pathlib import Path
+from generator import output
+os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed right after writing
+output.write_atomic(Path({str(tmp_path)!r}) / "manifest.json", b"x" * 3_000_000)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json"]
+    assert (tmp_path / "manifest.json").read_text() == "old"
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["O_TMPFILE", "named temporary file"])
+def test_write_atomic_replaces_the_file_with_the_usual_permissions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
+) -> None:
+    from generator import output
+
+    if not unnamed:  # a file system without O_TMPFILE
+        monkeypatch.setattr(output, "_unnamed_file", lambda path: None)
+    target = tmp_path / "x.pdf"
+    target.write_bytes(b"old")
+    output.write_atomic(target, b"new & <ok>")
+    assert target.read_bytes() == b"new & <ok>"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+    assert [p.name for p in tmp_path.iterdir()] == ["x.pdf"]
+
+
+def test_temporary_files_a_killed_run_left_in_the_output_folder_are_removed(
+    tmp_path: Path, soffice: str
+) -> None:
+    out = tmp_path / "o"
+    out.mkdir()
+    left = out / ".B-1.signed.pdf.1a2b3c4d.part"
+    left.write_bytes(b"%PDF-1.7 half")
+    fresh = out / ".manifest.json.9f8e7d6c.part"  # maybe another run's, being named
+    fresh.write_bytes(b"")
+    mine = out / ".notes.txt"  # the user's own hidden file
+    mine.write_text("keep")
+    old = time.time() - 600
+    for path in (left, mine):
+        os.utime(path, (old, old))
+    generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert not left.exists() and fresh.exists() and mine.read_text() == "keep"
+
+
 def test_a_temporary_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
     from generator.output import write_atomic
 
