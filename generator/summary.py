@@ -143,7 +143,7 @@ _FIXED = datetime(1980, 1, 1)
 def _xlsx_cell(value: object) -> object:
     if value is None or isinstance(value, int | Decimal | date):
         return value
-    return neutralise_cell(str(value))
+    return str(value)
 
 
 def summary_xlsx(batch: ReviewBatch) -> bytes:
@@ -165,7 +165,7 @@ def summary_xlsx(batch: ReviewBatch) -> bytes:
     sums = wb.create_sheet("Totals")
     sums.column_dimensions["A"].width = 44
     for label, number in totals(batch):
-        sums.append([neutralise_cell(label), _styled(sums, number, number_format="#,##0")])
+        sums.append([_xlsx_styled(sums, 0, label), _styled(sums, number, number_format="#,##0")])
     wb.properties.creator = "grantgen"
     wb.properties.created = wb.properties.modified = _FIXED
     buf = io.BytesIO()
@@ -182,9 +182,17 @@ def _styled(sheet: Any, value: Any, **style: Any) -> Any:
 
 
 def _xlsx_styled(sheet: Any, column: int, value: object) -> object:
-    """A cell with the number format its value needs (a plain value when it needs none)."""
-    if isinstance(value, str) and value.startswith("="):  # never: text is neutralised
-        raise AssertionError(f"formula in column {COLUMNS[column]}: {value!r}")
+    """A cell with the number format its value needs (a plain value when it needs none).
+
+    Text a spreadsheet would take for a formula (``=…``, ``+…``, ``@…``) is written as text
+    with Excel's quote-prefix mark, as if typed after an apostrophe: it shows as it is (no
+    apostrophe in the name) and stays text when edited."""
+    if isinstance(value, str) and value != neutralise_cell(value) and value[0] != "'":
+        cell = _styled(sheet, value, quotePrefix=True)
+        cell.data_type = "s"  # (openpyxl took it for a formula)
+        if "\n" in value:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        return cell
     if isinstance(value, date):
         return _styled(sheet, value, number_format="yyyy-mm-dd")
     if isinstance(value, Decimal):
