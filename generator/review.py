@@ -244,8 +244,8 @@ def write_review(
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
     remove_left_parts(folder)  # files a killed run was writing
-    write_atomic(result.summary_csv, summary_csv(batch))
-    write_atomic(result.summary_xlsx, summary_xlsx(batch))
+    write_atomic(result.summary_csv, summary_csv(batch, result.deviations))
+    write_atomic(result.summary_xlsx, summary_xlsx(batch, result.deviations))
     write_atomic(result.summary_html, summary_html(batch, result.deviations, files))
     return result
 

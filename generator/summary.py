@@ -41,6 +41,7 @@ COLUMNS = (
     "status",
     "findings",
     "sections",
+    "deviations",
     "docx",
     "pdf",
 )
@@ -90,8 +91,10 @@ def totals(batch: ReviewBatch) -> list[tuple[str, int]]:
 # --- CSV and XLSX --------------------------------------------------------------------------
 
 
-def _cells(g: ReviewGrant) -> list[object]:
-    """One grant's cells, typed: int, Decimal, date, text or None."""
+def _cells(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> list[object]:
+    """One grant's cells, typed: int, Decimal, date, text or None. ``deviations``: by grant
+    id, for the agreements that were compared with the form (their count is a cell)."""
+    found = deviations.get(g.grant_id)
     return [
         g.row,
         g.grant_id,
@@ -104,6 +107,7 @@ def _cells(g: ReviewGrant) -> list[object]:
         g.status,
         "\n".join(finding_text(f) for f in g.findings),
         ", ".join(dict.fromkeys(str(f.get("section")) for f in g.findings)),
+        None if found is None else _count(found),
         g.docx.name if g.docx else None,
         g.pdf.name if g.pdf else None,
     ]
@@ -121,7 +125,14 @@ def _csv_cell(value: object) -> str:
     return neutralise_cell(str(value))
 
 
-def summary_csv(batch: ReviewBatch) -> bytes:
+def _count(found: Sequence[Deviation]) -> int:
+    """An agreement's deviations, one that occurs twice in it counted once (as listed)."""
+    return len(dict.fromkeys(found))
+
+
+def summary_csv(
+    batch: ReviewBatch, deviations: Mapping[str, Sequence[Deviation]] | None = None
+) -> bytes:
     """One line per grant; after an empty line, the totals as (label, number) lines.
 
     UTF-8 with a BOM, so a spreadsheet opens accented names as they are."""
@@ -129,7 +140,7 @@ def summary_csv(batch: ReviewBatch) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for g in batch.grants:
-        writer.writerow([_csv_cell(v) for v in _cells(g)])
+        writer.writerow([_csv_cell(v) for v in _cells(g, deviations or {})])
     writer.writerow([])
     for label, number in totals(batch):
         writer.writerow([_csv_cell(label), number])
@@ -146,22 +157,25 @@ def _xlsx_cell(value: object) -> object:
     return str(value)
 
 
-def summary_xlsx(batch: ReviewBatch) -> bytes:
+def summary_xlsx(
+    batch: ReviewBatch, deviations: Mapping[str, Sequence[Deviation]] | None = None
+) -> bytes:
     """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time.
 
     Written in openpyxl's write-only mode: rows stream out as they are made, so a batch of
     ten thousand grants never sits in memory as cell objects."""
     wb = Workbook(write_only=True)
     sheet = wb.create_sheet("Grants")
-    widths = (6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 22, 22)
-    for column, width in zip("ABCDEFGHIJKLM", widths, strict=True):
+    widths = (6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 11, 22, 22)
+    for column, width in zip("ABCDEFGHIJKLMN", widths, strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:M{len(batch.grants) + 1}"
+    sheet.auto_filter.ref = f"A1:N{len(batch.grants) + 1}"
     bold = Font(bold=True)
     sheet.append([_styled(sheet, name, font=bold) for name in COLUMNS])
     for g in batch.grants:
-        sheet.append([_xlsx_styled(sheet, n, _xlsx_cell(v)) for n, v in enumerate(_cells(g))])
+        cells = _cells(g, deviations or {})
+        sheet.append([_xlsx_styled(sheet, n, _xlsx_cell(v)) for n, v in enumerate(cells)])
     sums = wb.create_sheet("Totals")
     sums.column_dimensions["A"].width = 44
     for label, number in totals(batch):
@@ -269,7 +283,7 @@ def _link(path: object, label: str) -> str:
     return f'<a href="../{_h(getattr(path, "name", path))}">{_h(label)}</a>'
 
 
-def _grant_row(g: ReviewGrant) -> str:
+def _grant_row(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> str:
     files = " ".join(
         _link(p, kind) for p, kind in ((g.docx, "DOCX"), (g.pdf, "PDF")) if p is not None
     )
@@ -286,9 +300,20 @@ def _grant_row(g: ReviewGrant) -> str:
         f'<td class="status status-{_h(g.status)}">{_h(g.status)}'
         + (f'<br><span class="sub">{files}</span>' if files else "")
         + "</td>",
-        f"<td>{_findings_html(g.findings)}</td>",
+        f"<td>{_findings_html(g.findings)}{_deviation_note(g, deviations)}</td>",
     ]
     return f'<tr id="row-{g.row}">' + "".join(cells) + "</tr>"
+
+
+def _deviation_note(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> str:
+    """A line under a grant's findings when its agreement deviates from the form."""
+    found = deviations.get(g.grant_id)
+    if not found:
+        return ""
+    return (
+        f'<p class="deviates"><a href="#deviations">{_count(found)} deviation(s) from the '
+        "approved form</a></p>"
+    )
 
 
 def _diff_html(diff: Sequence[tuple[str, str]]) -> str:
@@ -350,7 +375,7 @@ def summary_html(
     plan = batch.plan
     kind = "Draft batch (nothing recorded in the ledger)" if batch.draft else "Final batch"
     header = "".join(f"<th>{_h(h)}</th>" for h in HEADINGS)
-    rows = "\n".join(_grant_row(g) for g in batch.grants)
+    rows = "\n".join(_grant_row(g, deviations) for g in batch.grants)
     sums = "".join(
         f'<tr><td>{_h(label)}</td><td class="num">{_h(format_shares(n))}</td></tr>'
         for label, n in totals(batch)

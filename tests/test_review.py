@@ -329,6 +329,8 @@ def test_csv_cells_are_neutralised_and_numbers_stay_numbers(mixed: Reviewed) -> 
     assert by_id["M-2"]["grant_date"] == "2005-05-16"
     assert by_id["M-2"]["final_exercise_date"] == "2015-05-16"
     assert "5(b)" in by_id["M-3"]["sections"] and "exercise-price" in by_id["M-3"]["findings"]
+    # compared with the form and found the same; a refused grant's agreement was never made
+    assert (by_id["M-2"]["deviations"], by_id["M-3"]["deviations"]) == ("0", "")
     for g in grants:
         for value in g.values():
             assert not value.startswith(("=", "+", "-", "@")), value
@@ -360,7 +362,8 @@ def test_xlsx_cells_are_neutralised_and_typed(mixed: Reviewed) -> None:
     totals = {r[0].value: r[1].value for r in book["Totals"].iter_rows()}
     assert totals["Available before this batch"] == 800000
     assert totals["Available after this batch"] == 776500
-    assert summary_xlsx(mixed.batch) == mixed.review.summary_xlsx.read_bytes()  # same bytes
+    again = summary_xlsx(mixed.batch, mixed.review.deviations)
+    assert again == mixed.review.summary_xlsx.read_bytes()  # same bytes
 
 
 def test_review_files_written_without_leftovers(sample: Reviewed) -> None:
@@ -880,6 +883,16 @@ def test_strict_refuses_a_final_batch_from_an_edited_template(
     assert "<del>ten (10)</del> <ins>twelve (12)</ins>" in html
     assert 'id="no-deviations"' not in html
     assert "5 agreement(s): SAMPLE-2005-001, SAMPLE-2005-002" in html  # one entry for all
+    # each grant's line says its agreement deviates, in every summary
+    table = read_table(html, "grants")
+    assert all("1 deviation(s) from the approved form" in row[-1] for row in table.rows[1:])
+    lines = list(csv.reader(io.StringIO(reviewed.review.summary_csv.read_text("utf-8-sig"))))
+    column = lines[0].index("deviations")
+    assert [line[column] for line in lines[1 : lines.index([])]] == ["1"] * 5
+    sheet = openpyxl.load_workbook(reviewed.review.summary_xlsx)["Grants"]
+    header = [c.value for c in sheet[1]]
+    column = header.index("deviations")
+    assert [r[column].value for r in sheet.iter_rows(min_row=2)] == [1] * 5
 
 
 # --- the board consent -----------------------------------------------------------------------
