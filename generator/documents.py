@@ -11,7 +11,7 @@ import math
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -210,10 +210,27 @@ def make_documents(
         if first == 0:
             after_first_chunk()
         while len(pending) > converter.jobs * AHEAD:
-            finish(pending.popleft())
+            finish(_next_converted(pending))
     while pending:
-        finish(pending.popleft())
+        finish(_next_converted(pending))
+    order = {id(record): n for n, record in enumerate(todo)}
+    staged.sort(key=lambda s: order[id(s.record)])  # assembled as converted, listed in order
     return staged
+
+
+def _next_converted(pending: deque[_Chunk]) -> _Chunk:
+    """Take the oldest chunk LibreOffice has finished, or else wait for the first to finish.
+
+    Chunks are assembled as they come out of LibreOffice, not in the order they went in: each
+    worker converts a run of chunks, and waiting for one worker's run while the other's
+    finished chunks queue up would leave all of their assembly for after the last conversion.
+    """
+    while True:
+        for chunk in pending:
+            if chunk.job.done():
+                pending.remove(chunk)
+                return chunk
+        wait([chunk.job for chunk in pending], return_when=FIRST_COMPLETED)
 
 
 def blank_values(record: GrantRecord, plan: Plan) -> dict[str, str]:

@@ -377,6 +377,51 @@ def test_temporary_files_a_killed_run_left_in_review_are_removed(
     assert not left.exists() and fresh.exists()
 
 
+def test_chunks_are_assembled_as_they_are_converted_and_listed_in_row_order(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first chunk's conversion waits until a later chunk's packet has been assembled:
+    assembly follows LibreOffice rather than the order chunks went in (else that wait runs
+    out), and the documents are still listed in row order."""
+    import generator.documents
+
+    seen = tmp_path / "seen.txt"
+    fake = tmp_path / "soffice"
+    fake.write_text(
+        f"""#!{sys.executable}
+import os, sys, time
+args = sys.argv[1:]
+first = [a for a in args if os.path.basename(a) == "chunk000000.docx"]
+if first:
+    later = os.path.join(os.path.dirname(first[0]), "g000002.packet.pdf")
+    deadline = time.time() + 60
+    while not os.path.exists(later) and time.time() < deadline:
+        time.sleep(0.05)
+    with open({str(seen)!r}, "w") as fh:
+        fh.write("assembled first" if os.path.exists(later) else "waited in vain")
+os.execv({soffice!r}, [{soffice!r}, *args])
+""",
+        encoding="utf-8",
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    monkeypatch.setattr(generator.documents, "CHUNK", 2)
+    rows = [grant(grant_id=f"O-{i}", participant=f"Director {i}") for i in range(4)]
+    result = generate(
+        GenerateOptions(
+            grants=write_csv(tmp_path / "g.csv", rows),
+            out=tmp_path / "o",
+            ledger=tmp_path / "l.sqlite",
+            jobs=2,
+        )
+    )
+    assert seen.read_text() == "assembled first"
+    assert not result.errors
+    assert [d.grant_id for d in result.documents] == ["O-0", "O-1", "O-2", "O-3"]
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text(encoding="utf-8"))
+    assert [d["grant_id"] for d in manifest["documents"]] == ["O-0", "O-1", "O-2", "O-3"]
+
+
 def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> None:
     """kill -9 after the bytes are written but before the file is in place: nothing is left
     in the folder (the file never had a name), and the old file is untouched."""
