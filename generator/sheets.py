@@ -128,7 +128,8 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     if raw.startswith(b"PK\x03\x04"):
         raise InputError(str(path), "is a zip archive (an Excel file?), not CSV: name it .xlsx")
     text = decode(path, raw)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    text, delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     number, ended = 0, 0  # records read; the line the last one ended on
     try:
         for number, cells in enumerate(reader, start=1):
@@ -141,6 +142,23 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             f"row {number + 1} (line {ended + 1}): not valid CSV ({exc}); check the quotes in "
             "that row",
         ) from None
+
+
+_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+
+
+def _delimiter(text: str) -> tuple[str, str]:
+    """The text without Excel's ``sep=;`` line, and the cell delimiter: that line's, or else
+    a comma, unless the header (the first line that is not blank) has none and has semicolons
+    (Excel's CSV where the decimal mark is a comma) or tabs."""
+    if m := _SEP_LINE.match(text):
+        return text[m.end() :], m[1]
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in header:
+        for other in (";", "\t"):
+            if other in header:
+                return text, other
+    return text, ","
 
 
 def xlsx_rows(

@@ -285,6 +285,47 @@ def test_files_of_another_kind_are_named(
         read_grants(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        (  # Excel's CSV where the decimal mark is a comma
+            "grant_id;participant;address;grant_date;shares;exercise_price\r\n"
+            'S-1;"Lee, Ann; Jr.";"1 Main St, Apt 2";2005-05-16;15000;3.25\r\n',
+            2,
+        ),
+        (  # tab-separated, blank lines above the header
+            "\n\ngrant_id\tparticipant\taddress\tgrant_date\tshares\texercise_price\n"
+            "S-1\tLee, Ann; Jr.\t1 Main St, Apt 2\t2005-05-16\t15000\t3.25\n",
+            4,
+        ),
+        (  # Excel's sep= line names the delimiter
+            "sep=;\ngrant_id;participant;address;grant_date;shares;exercise_price\n"
+            'S-1;"Lee, Ann; Jr.";"1 Main St, Apt 2";2005-05-16;15000;3.25\n',
+            2,
+        ),
+    ],
+    ids=["semicolons", "tabs", "sep-line"],
+)
+def test_semicolon_and_tab_separated_files_are_read(tmp_path: Path, text: str, rows: int) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(text, encoding="utf-8")
+    (rec,) = read_grants(path).records
+    assert (rec.row, rec.grant_id, rec.participant) == (rows, "S-1", "Lee, Ann; Jr.")
+    assert rec.address == ("1 Main St, Apt 2",) and rec.shares == 15000
+    assert rec.exercise_price == Decimal("3.25")
+
+
+def test_a_comma_file_whose_names_hold_semicolons_stays_a_comma_file(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "grant_id,participant,grant_date,shares,exercise_price\n"
+        "C-1,Ann; Lee,2005-05-16,15000,3.25\n",
+        encoding="utf-8",
+    )
+    (rec,) = read_grants(path).records
+    assert rec.participant == "Ann; Lee"
+
+
 def test_an_unclosed_quote_is_reported_at_the_row_it_opens(tmp_path: Path) -> None:
     rows = [f"U-{n},Person {n},2005-05-16,1000,3.25" for n in range(1, 20)]
     rows[2] = 'U-3,"Person 3,2005-05-16,1000,3.25'
