@@ -12,7 +12,9 @@ sentence that is not in the form (``added``), or one that is there but reads dif
 Not compared: the running header (``Grant … · …``), the DRAFT mark, and the signature blocks'
 labels and lines (``Dated:``, ``By:``, ``PARTICIPANT:``, ``Name: …``, ``Title: …``,
 ``Address:`` and the address lines after it, lines of underscores), which the form lays out as
-blanks and the templates fill in.
+blanks and the templates fill in -- each label with its own value only: the Company's
+``Name:`` with the signing officer's name, ``Title:`` with the officer's title, the acceptance
+page's ``Name:`` with the participant's; any other text after a label is ``added``.
 
 Headers, footers and footnotes are read too: the form has none of its own, so any text there
 other than a page number, the DRAFT mark, the running header or one of the agreement's own
@@ -39,6 +41,7 @@ from .form import (
     ACCEPTANCE_TITLE,
     ADDRESS,
     BLANK,
+    Block,
     FormError,
     FormSentence,
     Part,
@@ -48,10 +51,11 @@ from .form import (
     form_sentences,
     ignored,
     ignored_mark,
-    is_label,
+    label,
     normalise,
     pattern,
     plan_words,
+    signature_values,
 )
 
 if TYPE_CHECKING:
@@ -193,25 +197,38 @@ def document_paragraphs(docx: Path) -> list[str]:
     return body_paragraphs(body)
 
 
-def body_paragraphs(body: Any, known: Collection[str] | None = None) -> list[str]:
-    """:func:`document_paragraphs` of a parsed ``<w:body>`` element. With ``known`` (the
-    agreement's own values, normalised and case-folded), a signature-block line is left out
-    only when it holds nothing else: ``Name: <the participant>`` is, ``Name: <a sentence>``
-    is not."""
+_ACCEPTANCE = ACCEPTANCE_TITLE.casefold()
+
+
+def body_paragraphs(body: Any, values: Mapping[str, str] | None = None) -> list[str]:
+    """:func:`document_paragraphs` of a parsed ``<w:body>`` element. With ``values`` (the
+    agreement's own, by name: see :func:`generator.documents.blank_values`), a signature-block
+    line is left out only when it holds nothing but what its label is for in its block
+    (:data:`generator.form.SIGNATURE_FIELDS`): the Company's ``Name: <the officer>`` is,
+    ``Name: <the participant>`` or ``Name: <a sentence>`` there is not."""
     out: list[str] = []
+    allowed = signature_values(values) if values is not None else None
+    block: Block = "company"  # until the acceptance page's title or its PARTICIPANT: label
 
     def skipped(text: str, address: bool) -> bool:
         if not (address or ignored(text)):
             return False
-        if known is None or not (address or is_label(text)):
+        name = label(text)
+        if allowed is None or not (address or name):
             return True
-        return filled_in(text, known)
+        addresses = allowed.get((block, "address"), frozenset())
+        if address and text.casefold() in addresses:
+            return True  # an address line as a whole, whatever it starts with
+        return filled_in(text, allowed.get((block, name or "address"), frozenset()))
 
     def walk(container: Any, in_cell: bool) -> None:
+        nonlocal block
         address = False
         for child in container.iterchildren():
             if child.tag == _w("p"):
                 text = _text(child)
+                if text.casefold() == _ACCEPTANCE or label(text) == "participant":
+                    block = "participant"
                 if in_cell and ADDRESS.match(text):
                     address = True  # the lines after it are the participant's address
                 if not skipped(text, address):
@@ -354,11 +371,14 @@ class DeviationCheck:
         )
         if key in self._clean:
             return []
-        known = {normalise(v).casefold() for v in values.values() if v}
-        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), known)
+        folded = [normalise(v).casefold() for v in values.values() if v]
+        known = set(folded)
+        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), values)
         found = compare(paragraphs, self.form, participant=participant, values=values)
         found += margin_deviations(margins, known, grant_id, draft=self.draft)
-        if not found:
+        if not found and len(known) == len(folded):
+            # (two values alike -- the participant is the signing officer -- mask alike: a
+            # line right for this grant, holding one, may be wrong for the next, holding the other)
             self._clean.add(key)
         return found
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .plan import Plan
 
 Part = Literal["agreement", "acceptance", "header", "footer", "footnote", "plan"]
+#: A signature block: the Company's (before the acceptance page) or the participant's.
+Block = Literal["company", "participant"]
 
 AGREEMENT_TITLE = "NONSTATUTORY STOCK OPTION AGREEMENT"
 ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
@@ -30,7 +32,7 @@ BLANK = re.compile(r"\$\[ *\]|\[ *, *_+ *\]|\[ *\]")
 ADDRESS = re.compile(r"^Address\s*:", re.I)
 _PAGE_NUMBER = re.compile(r"^\s*-\d+-\s*$")
 _COLUMN_GAP = re.compile(r"\S {3,}\S")
-_LABEL = re.compile(r"^(?:Dated|Date|By|Name|Title|Address|Participant)\s*:", re.I)
+_LABEL = re.compile(r"^(Dated|Date|By|Name|Title|Address|Participant)\s*:", re.I)
 _LINE = re.compile(r"^[_\s]*_[_\s]*$")
 #: The mark a ``--draft`` batch puts at the top of every page.
 DRAFT_MARK = "DRAFT \u2014 NOT FOR SIGNATURE"
@@ -100,16 +102,57 @@ def ignored_mark(text: str) -> bool:
     return text in (DRAFT_MARK, "DRAFT")
 
 
-def is_label(text: str) -> bool:
-    """A signature-block label line: ``Dated:``, ``By:``, ``Name: …``, ``PARTICIPANT:`` …"""
-    return bool(_LABEL.match(text))
+def label(text: str) -> str | None:
+    """The signature-block label a line starts with (``Dated:``, ``By:``, ``Name: …``,
+    ``PARTICIPANT:`` …), lower-case and without its colon: ``name``, ``participant``."""
+    m = _LABEL.match(text)
+    return m.group(1).lower() if m else None
+
+
+#: The values each signature-block label may be filled with, by block: names of the
+#: agreement's values (:func:`generator.documents.blank_values`), ``address`` standing for
+#: each address line (``address0``, ``address1`` …), which the lines after ``Address:`` may
+#: hold too. A label not listed here may hold nothing but a line.
+SIGNATURE_FIELDS: dict[Block, dict[str, tuple[str, ...]]] = {
+    "company": {
+        "dated": ("grant_date",),
+        "date": ("grant_date",),
+        "by": ("officer_name",),
+        "name": ("officer_name",),
+        "title": ("officer_title",),
+    },
+    "participant": {
+        "participant": ("participant",),
+        "name": ("participant",),
+        "address": ("address",),
+    },
+}
+
+
+def signature_values(values: Mapping[str, str]) -> dict[tuple[Block, str], frozenset[str]]:
+    """What each label (``(block, label)``; ``label`` ``address`` for the address lines too) of
+    a signature block may hold: the agreement's ``values`` its :data:`SIGNATURE_FIELDS` name,
+    normalised and case-folded."""
+    folded = {k: normalise(v).casefold() for k, v in values.items() if v}
+    addresses = frozenset(v for k, v in folded.items() if re.fullmatch(r"address\d+", k))
+
+    def of(role: str) -> frozenset[str]:
+        if role == "address":
+            return addresses
+        return frozenset({folded[role]}) if role in folded else frozenset()
+
+    return {
+        (block, name): frozenset().union(*map(of, roles))
+        for block, labels in SIGNATURE_FIELDS.items()
+        for name, roles in labels.items()
+    }
 
 
 def filled_in(text: str, known: Collection[str]) -> bool:
     """A signature-block line holding only what the block is for: a label (``Name:``) with
-    nothing, a line of underscores, or one of the agreement's own values (``known``,
-    normalised and case-folded: ``{{ officer.title|upper }}`` is still the title) after it;
-    or such a line or value alone (an address line)."""
+    nothing, a line of underscores, or one of the values ``known`` (those the line may hold --
+    see :func:`signature_values` --, normalised and case-folded: ``{{ officer.title|upper }}``
+    is still the title) after it; or such a line or value alone (an address line)."""
     m = _LABEL.match(text)
     rest = text[m.end() :].strip() if m else text.strip()
     return not rest or bool(_LINE.fullmatch(rest)) or rest.casefold() in known

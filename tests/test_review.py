@@ -647,6 +647,138 @@ def test_a_signature_block_value_in_capitals_is_no_deviation(tmp_path: Path) -> 
     assert check.check(rendered.body, blank_values(record, PLAN), record.participant) == []
 
 
+def edit_cells(**lines: str) -> Callable[[docx.document.Document], None]:
+    """Rewrite table-cell paragraphs by their text: ``{old: new}``, each found exactly once."""
+
+    def edit(document: docx.document.Document) -> None:
+        cells = [c for t in document.tables for row in t.rows for c in row.cells]
+        for old, new in lines.items():
+            (paragraph,) = {
+                p._element: p for c in cells for p in c.paragraphs if p.text == old
+            }.values()
+            for run in paragraph.runs[1:]:
+                run.text = ""
+            paragraph.runs[0].text = new
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "wrong"),
+    [
+        (
+            "nso_agreement.docx",
+            "Title: {{ officer.title }}",
+            "Title: {{ participant }}",
+            "participant",
+        ),
+        (
+            "nso_agreement.docx",
+            "Name: {{ officer.name }}",
+            "Name: {{ officer.title }}",
+            "officer_title",
+        ),
+        (
+            "nso_agreement.docx",
+            "Name: {{ officer.name }}",
+            "Name: {{ participant }}",
+            "participant",
+        ),
+        (
+            "nso_agreement.docx",
+            "Title: {{ officer.title }}",
+            "Title: {{ company.name }}",
+            "company",
+        ),
+        ("nso_agreement.docx", "Dated:", "Dated: {{ shares }}", "shares"),
+        ("nso_agreement.docx", "By:", "By: {{ participant|upper }}", "participant"),
+        ("acceptance.docx", "Name: {{ participant }}", "Name: {{ officer.name }}", "officer_name"),
+        ("acceptance.docx", "PARTICIPANT:", "PARTICIPANT: {{ officer.name }}", "officer_name"),
+        ("acceptance.docx", "Address:", "Address: {{ officer.title }}", "officer_title"),
+        ("acceptance.docx", "{{ line }}", "{{ officer.name }}", "officer_name"),
+    ],
+)
+def test_a_signature_block_line_holding_another_blanks_value_is_found(
+    tmp_path: Path, name: str, old: str, new: str, wrong: str
+) -> None:
+    # (officer.name where the participant's belongs, the participant's name as the
+    # officer's title ...: each a value of the agreement's own, in another blank's place)
+    templates = edit_templates(tmp_path, name, edit_cells(**{old: new}))
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    values = blank_values(record, PLAN)
+    found = DeviationCheck(FORM).check(rendered.body, values, record.participant)
+    part = "agreement" if name == "nso_agreement.docx" else "acceptance"
+    assert found and {(d.kind, d.part) for d in found} == {("added", part)}
+    reported = " ".join(d.rendered or "" for d in found)
+    assert values[wrong].casefold() in reported.casefold()
+
+
+@pytest.mark.parametrize(
+    "participant",
+    [
+        "Bob",
+        "J. R. Smith, Jr.",
+        "A.B.",
+        PLAN.company.officer.name,  # the participant is the signing officer
+        PLAN.company.officer.title,  # a name that is also the officer's title
+        PLAN.company.name,
+    ],
+)
+def test_signature_block_values_in_their_own_places_are_no_deviation(
+    tmp_path: Path, participant: str
+) -> None:
+    templates = edit_templates(
+        tmp_path,
+        "nso_agreement.docx",
+        edit_cells(
+            **{
+                "Dated:": "Dated: {{ grant_date }}",
+                "By:": "By: {{ officer.name|upper }}",
+                "Title: {{ officer.title }}": "Title: {{ officer.title|upper }}",
+            }
+        ),
+    )
+    templates = edit_templates(
+        tmp_path,
+        "acceptance.docx",
+        edit_cells(
+            **{
+                "PARTICIPANT:": "PARTICIPANT: {{ participant|upper }}",
+                "Address:": "Address: {{ address_lines[0] }}",
+            }
+        ),
+    )
+    # (an address line that starts like a label is an address line all the same)
+    record = dataclasses.replace(
+        read_grants(SAMPLE).records[0], participant=participant, address=("Name: Bob", "Apt. 4")
+    )
+    check = DeviationCheck(FORM)
+    values = blank_values(record, PLAN)
+    for folder in (TEMPLATES, templates):
+        rendered = TemplateSet(folder).render_grant_parts(record, PLAN)
+        assert check.check(rendered.body, values, participant) == []
+
+
+def test_the_cache_does_not_pass_a_swapped_signature_value(tmp_path: Path) -> None:
+    # the first grant's participant is the signing officer: the Company's "Name:" line holding
+    # the participant's name is right for it, and wrong for the next grant
+    templates = edit_templates(
+        tmp_path,
+        "nso_agreement.docx",
+        edit_cells(**{"Name: {{ officer.name }}": "Name: {{ participant }}"}),
+    )
+    records = read_grants(SAMPLE).records
+    first = dataclasses.replace(records[0], participant=PLAN.company.officer.name)
+    check = DeviationCheck(FORM)
+    found = []
+    for record in (first, records[1]):
+        rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+        found.append(check.check(rendered.body, blank_values(record, PLAN), record.participant))
+    assert found[0] == []
+    assert records[1].participant in " ".join(d.rendered or "" for d in found[1])
+
+
 def test_a_sentence_after_the_address_lines_is_found(tmp_path: Path) -> None:
     waiver = "The Participant waives all rights under Section 8 of the Plan."
 
