@@ -7,7 +7,8 @@ body paragraphs and table cells, in document order -- and split into sentences; 
 matched against the form's sentences with every blank standing for a filled value of its kind.
 What is left over is a deviation: a sentence of the form that is missing (``removed``), a
 sentence that is not in the form (``added``), or one that is there but reads differently
-(``changed``, with a word-level diff).
+(``changed``, with a word-level diff). Text as printed is read: tracked deletions and hidden
+text (by a run's own formatting or by its styles, see :mod:`generator.hidden`) left out.
 
 Not compared: the running header (``Grant … · …``), the DRAFT mark, and the signature blocks'
 labels and lines (``Dated:``, ``By:``, ``PARTICIPANT:``, ``Name: …``, ``Title: …``,
@@ -57,6 +58,7 @@ from .form import (
     plan_words,
     signature_values,
 )
+from .hidden import DIRECT, HiddenText
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -161,23 +163,15 @@ _MARGIN_RELS = (
 )
 
 
-def _hidden(run: Any) -> bool:
-    """A run formatted as hidden text (Word's ``vanish``): not printed, so not in the PDF."""
-    props = run.find(_w("rPr"))
-    if props is None:
-        return False
-    mark = props.find(_w("vanish"))
-    return mark is not None and mark.get(_w("val"), "true") not in ("0", "false", "off")
-
-
-def _text(p: Any, *, own: bool = False) -> str:
-    """A paragraph's text as printed: tracked deletions and hidden text left out. ``own``:
-    without the text of the paragraphs inside it (a text box's, read on their own)."""
+def _text(p: Any, *, own: bool = False, hidden: HiddenText = DIRECT) -> str:
+    """A paragraph's text as printed: tracked deletions and hidden text (by ``hidden``: the
+    document's style table) left out. ``own``: without the text of the paragraphs inside it
+    (a text box's, read on their own)."""
     out = []
     for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
         if own and next(a for a in el.iterancestors() if a.tag == _w("p")) is not p:
             continue
-        if any(a.tag == _w("del") or (a.tag == _w("r") and _hidden(a)) for a in el.iterancestors()):
+        if any(a.tag == _w("del") or (a.tag == _w("r") and hidden(a)) for a in el.iterancestors()):
             continue
         out.append(el.text or "" if el.tag == _w("t") else " ")
     return normalise("".join(out))
@@ -189,19 +183,31 @@ def document_paragraphs(docx: Path) -> list[str]:
     try:
         with zipfile.ZipFile(docx) as package:
             root = parse_xml(package.read("word/document.xml"))  # python-docx's safe parser
+            hidden = hidden_text(package)
     except (OSError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise GrantgenError(f"{docx}: cannot be read as a Word document ({exc})") from exc
     body = root.find(_w("body"))
     if body is None:
         raise GrantgenError(f"{docx}: the Word document has no body")
-    return body_paragraphs(body)
+    return body_paragraphs(body, hidden=hidden)
+
+
+def hidden_text(package: zipfile.ZipFile) -> HiddenText:
+    """What hides text in a Word document: direct formatting and its style table."""
+    try:
+        return HiddenText(package.read("word/styles.xml"))
+    except KeyError:
+        return DIRECT
 
 
 _ACCEPTANCE = ACCEPTANCE_TITLE.casefold()
 
 
-def body_paragraphs(body: Any, values: Mapping[str, str] | None = None) -> list[str]:
-    """:func:`document_paragraphs` of a parsed ``<w:body>`` element. With ``values`` (the
+def body_paragraphs(
+    body: Any, values: Mapping[str, str] | None = None, *, hidden: HiddenText = DIRECT
+) -> list[str]:
+    """:func:`document_paragraphs` of a parsed ``<w:body>`` element (``hidden``: what hides its
+    text, see :mod:`generator.hidden`). With ``values`` (the
     agreement's own, by name: see :func:`generator.documents.blank_values`), a signature-block
     line is left out only when it holds nothing but what its label is for in its block
     (:data:`generator.form.SIGNATURE_FIELDS`): the Company's ``Name: <the officer>`` is,
@@ -226,7 +232,7 @@ def body_paragraphs(body: Any, values: Mapping[str, str] | None = None) -> list[
         address = False
         for child in container.iterchildren():
             if child.tag == _w("p"):
-                text = _text(child)
+                text = _text(child, hidden=hidden)
                 if text.casefold() == _ACCEPTANCE or label(text) == "participant":
                     block = "participant"
                 if in_cell and ADDRESS.match(text):
@@ -269,9 +275,11 @@ def margin_deviations(
     grant_id: str | None = None,
     *,
     draft: bool | None = None,
+    hidden: HiddenText = DIRECT,
 ) -> list[Deviation]:
     """``added`` deviations for the text of rendered header, footer and footnotes parts
-    (their XML) that a margin should not hold (see :func:`_margin_line`)."""
+    (their XML) that a margin should not hold (see :func:`_margin_line`); ``hidden``: what
+    hides text in the document (its style table)."""
     out: list[Deviation] = []
     for xml in parts:
         try:
@@ -282,7 +290,7 @@ def margin_deviations(
         if part is None:
             continue
         for p in root.iter(_w("p")):
-            text = _text(p, own=True)  # a text box's paragraphs are read on their own
+            text = _text(p, own=True, hidden=hidden)  # a text box's paragraphs: on their own
             if not _margin_line(text, known, grant_id, draft):
                 out.append(Deviation("added", part, None, text, (("insert", text),)))
     return out
@@ -351,7 +359,8 @@ class DeviationCheck:
     ) -> None:
         self.form = form_sentences(form_text, plan)
         self.draft = draft  # False: a final batch, where a DRAFT mark is a deviation
-        self._clean: set[str] = set()
+        self._clean: set[tuple[HiddenText, str]] = set()
+        self._styles: dict[bytes | None, HiddenText] = {None: DIRECT}
 
     def check(
         self,
@@ -361,21 +370,30 @@ class DeviationCheck:
         *,
         margins: Sequence[bytes] = (),
         grant_id: str | None = None,
+        styles: bytes | None = None,
     ) -> list[Deviation]:
         """The deviations of one rendered ``<w:body>``; ``values``: its blanks, by name;
         ``margins``: its rendered header, footer and footnotes parts (``grant_id`` is what
-        the running header names)."""
+        the running header names); ``styles``: its style table (``word/styles.xml``, read
+        once for every document that has it), without which only a run's own formatting
+        hides its text."""
+        hidden = self._styles.get(styles)
+        if hidden is None:
+            hidden = self._styles[styles] = HiddenText(styles)
         named = dict(values, grant_id=grant_id or "")
-        key = _masked(
-            "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)]), named
+        key = (
+            hidden,
+            _masked(
+                "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)]), named
+            ),
         )
         if key in self._clean:
             return []
         folded = [normalise(v).casefold() for v in values.values() if v]
         known = set(folded)
-        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), values)
+        paragraphs = body_paragraphs(parse_xml(body_xml.encode("utf-8")), values, hidden=hidden)
         found = compare(paragraphs, self.form, participant=participant, values=values)
-        found += margin_deviations(margins, known, grant_id, draft=self.draft)
+        found += margin_deviations(margins, known, grant_id, draft=self.draft, hidden=hidden)
         if not found and len(known) == len(folded):
             # (two values alike -- the participant is the signing officer -- mask alike: a
             # line right for this grant, holding one, may be wrong for the next, holding the other)
@@ -432,10 +450,13 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
         with zipfile.ZipFile(io.BytesIO(plan_docx)) as package:
             root = parse_xml(package.read("word/document.xml"))
             margins = margin_parts(package)
+            hidden = hidden_text(package)
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise GrantgenError(f"the Plan copy cannot be read as a Word document ({exc})") from exc
     body = root.find(_w("body"))
-    paragraphs = [] if body is None else [_text(p, own=True) for p in body.iter(_w("p"))]
+    paragraphs = (
+        [] if body is None else [_text(p, own=True, hidden=hidden) for p in body.iter(_w("p"))]
+    )
     rendered = normalise(" ".join(p for p in paragraphs if p)).split()
     form = plan_words(form_text)
     out: list[Deviation] = []
@@ -469,7 +490,7 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
         )
     # text in the copy's headers and footers prints on every page of it: only page numbers
     # and the DRAFT mark may be there
-    out += [replace(d, part="plan") for d in margin_deviations(margins, set())]
+    out += [replace(d, part="plan") for d in margin_deviations(margins, set(), hidden=hidden)]
     return out
 
 
@@ -490,8 +511,9 @@ def find_deviations(
     )
     with zipfile.ZipFile(agreement_docx) as package:
         margins = margin_parts(package)
+        hidden = hidden_text(package)
     known = {normalise(participant).casefold()} if participant else None
-    return found + margin_deviations(margins, known)
+    return found + margin_deviations(margins, known, hidden=hidden)
 
 
 def compare(

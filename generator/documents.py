@@ -193,6 +193,7 @@ def make_documents(
                     record.participant,
                     margins=list(doc.parts.values()),
                     grant_id=record.grant_id,
+                    styles=doc.styles,
                 )
                 + in_plan_copy
             )

@@ -207,6 +207,9 @@ class Rendered:
     """The rendered ``<w:body>`` element, as XML text."""
     parts: dict[str, bytes]
     """Rendered header, footer and footnote parts, by zip member name."""
+    styles: bytes | None = None
+    """The style table (``word/styles.xml``), as the template has it: what else hides text
+    (see :mod:`.hidden`). None: the template has none."""
 
 
 _HEADER_TYPES = (
@@ -400,7 +403,7 @@ class DocumentTemplate:
                 if member not in prep.packed:
                     prep.packed[member] = deflate(data)
                 files[member] = prep.packed[member]
-        return Rendered(zip_files(files), body, parts)
+        return Rendered(zip_files(files), body, parts, prep.files.get("word/styles.xml"))
 
     def _body(self, prep: _Prepared, xml: str) -> str:
         _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))

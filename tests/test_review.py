@@ -55,7 +55,7 @@ from generator.review import (
 )
 from generator.summary import summary_xlsx
 
-from .conftest import PRICES, SAMPLE, grant, write_csv
+from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
 
 FORM = form_text()
 TEMPLATES = templates_dir()
@@ -918,6 +918,154 @@ def test_margin_text_beside_a_text_box_and_marks_out_of_place_are_found() -> Non
     assert found == ["This option is void.", "2013", DRAFT_MARK]  # a final batch
     drafts = [d.rendered for d in margin_deviations([footer], set(), draft=True)]
     assert drafts == ["This option is void.", "2013"]
+
+
+W_NS = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+#: Styles that hide text or print it, for the hidden-text tests: (type, id, basedOn, rPr).
+HIDING_STYLES = [
+    ("character", "Secret", None, "<w:vanish/>"),
+    ("character", "SecretToo", "Secret", ""),  # hidden by the style it is based on
+    ("character", "Unsecret", "Secret", '<w:vanish w:val="0"/>'),  # based on it, but shown
+    ("paragraph", "SecretPara", "Normal", "<w:vanish/>"),
+]
+#: Paragraphs added to the agreement: (its text, pStyle, its pPr/rPr, rStyle, its own rPr
+#: vanish), and whether LibreOffice prints it.
+HIDDEN_CASES = [
+    ("Hidden by a character style.", None, "", "Secret", "", False),
+    ("Hidden by a style based on a hidden one.", None, "", "SecretToo", "", False),
+    ("Hidden by a paragraph style.", "SecretPara", "", None, "", False),
+    ("Hidden directly, as before.", None, "", None, "<w:vanish/>", False),
+    ("Shown over a hidden paragraph style.", "SecretPara", "", None, '<w:vanish w:val="0"/>', True),
+    ("Shown over a hidden character style.", None, "", "Secret", '<w:vanish w:val="false"/>', True),
+    ("Shown by a style that shows what its base hides.", None, "", "Unsecret", "", True),
+    ("Shown beside a hidden paragraph mark.", None, "<w:vanish/>", None, "", True),
+    ("Shown where a paragraph style says shown.", "SecretPara", "", "Unsecret", "", True),
+]
+#: Hidden by LibreOffice, printed by Word (vanish toggles: two hiding styles cancel out).
+WORD_PRINTS = ("Printed by Word: two hiding styles cancel.", "SecretPara", "", "Secret", "", False)
+
+
+def hiding_styles(document: docx.document.Document, cases: list[tuple[str, ...]]) -> None:
+    """Add :data:`HIDING_STYLES` to the template's style table and a paragraph per case at
+    the end of its body."""
+    from docx.oxml import parse_xml
+
+    for kind, sid, based, props in HIDING_STYLES:
+        base = f'<w:basedOn w:val="{based}"/>' if based else ""
+        document.styles.element.append(
+            parse_xml(
+                f'<w:style {W_NS} w:type="{kind}" w:customStyle="1" w:styleId="{sid}">'
+                f'<w:name w:val="{sid}"/>{base}<w:rPr>{props}</w:rPr></w:style>'
+            )
+        )
+    for text, pstyle, mark, rstyle, own, *_ in cases:
+        ppr = f'<w:pStyle w:val="{pstyle}"/>' if pstyle else ""
+        ppr += f"<w:rPr>{mark}</w:rPr>" if mark else ""
+        rpr = (f'<w:rStyle w:val="{rstyle}"/>' if rstyle else "") + own
+        paragraph = document.add_paragraph()._p
+        paragraph.append(parse_xml(f"<w:pPr {W_NS}>{ppr}</w:pPr>" if ppr else f"<w:pPr {W_NS}/>"))
+        paragraph.append(parse_xml(f"<w:r {W_NS}><w:rPr>{rpr}</w:rPr><w:t>{text}</w:t></w:r>"))
+
+
+def test_text_hidden_by_a_style_is_not_printed_and_no_deviation(
+    tmp_path: Path, soffice: str
+) -> None:
+    cases = [*HIDDEN_CASES, WORD_PRINTS]
+    templates = edit_templates(
+        tmp_path, "nso_agreement.docx", lambda document: hiding_styles(document, cases)
+    )
+    record = read_grants(SAMPLE).records[0]
+    rendered = TemplateSet(templates).render_grant_parts(record, PLAN)
+    path = tmp_path / "hidden.docx"
+    path.write_bytes(rendered.docx)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(tmp_path),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    printed = " ".join(" ".join(page.split()) for page in pdf_text(tmp_path / "hidden.pdf"))
+    for text, *_, shown in cases:
+        assert (text in printed) == shown, text
+    # what the deviation check reads as printed: what LibreOffice prints, and what Word
+    # prints too (a hiding paragraph style and a hiding character style cancel out there)
+    expected = [(text, shown) for text, *_, shown in HIDDEN_CASES if shown] + [
+        (WORD_PRINTS[0], False)
+    ]
+    found = DeviationCheck(FORM).check(
+        rendered.body,
+        blank_values(record, PLAN),
+        record.participant,
+        styles=rendered.styles,
+    )
+    assert [(d.kind, d.rendered) for d in found] == [("added", t) for t, _ in expected]
+    # a file read on its own (the review of an earlier batch) reads its own style table
+    assert [d.rendered for d in find_deviations(path, FORM)] == [t for t, _ in expected]
+
+
+def test_a_batch_with_text_hidden_by_styles_passes_strict(tmp_path: Path, soffice: str) -> None:
+    cases = [c for c in HIDDEN_CASES if not c[-1]]
+
+    def edit(document: docx.document.Document) -> None:
+        hiding_styles(document, cases)
+        run = document.sections[0].footer.add_paragraph().add_run("Void where prohibited.")
+        run.style = document.styles["Secret"]  # hidden in a footer too
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", edit)
+    grants = write_csv(tmp_path / "g.csv", [grant()])
+    result = generate(
+        GenerateOptions(
+            grants=grants, out=tmp_path / "out", prices=PRICES, templates=templates, strict=True
+        )
+    )
+    assert not result.errors, result.errors
+    assert result.review is not None and result.review.deviation_count == 0
+    (doc,) = result.documents
+    printed = " ".join(pdf_text(tmp_path / "out" / doc.pdf))
+    assert [t for t, *_ in cases if t in printed] == []
+    assert "Void where prohibited." not in printed
+
+
+def test_hidden_text_where_word_and_libreoffice_may_differ_counts_as_printed() -> None:
+    from docx.oxml import parse_xml
+
+    from generator.hidden import HiddenText
+
+    def styles(extra: str = "", defaults: str = "") -> bytes:
+        return (
+            f"<w:styles {W_NS}><w:docDefaults><w:rPrDefault><w:rPr>{defaults}</w:rPr>"
+            '</w:rPrDefault></w:docDefaults><w:style w:type="paragraph" w:default="1" '
+            'w:styleId="Normal"/><w:style w:type="character" w:styleId="Secret"><w:rPr>'
+            '<w:vanish/></w:rPr></w:style><w:style w:type="character" w:styleId="Loop">'
+            '<w:basedOn w:val="Loop2"/></w:style><w:style w:type="character" '
+            f'w:styleId="Loop2"><w:basedOn w:val="Loop"/></w:style>{extra}</w:styles>'
+        ).encode()
+
+    def run(props: str) -> object:
+        return parse_xml(f"<w:p {W_NS}><w:r><w:rPr>{props}</w:rPr><w:t>x</w:t></w:r></w:p>")[0]
+
+    secret, direct = run('<w:rStyle w:val="Secret"/>'), run("<w:vanish/>")
+    loop = run('<w:rStyle w:val="Loop"/>')
+    assert HiddenText(styles())(secret) and HiddenText(styles())(direct)
+    assert not HiddenText(styles())(loop)  # a basedOn loop ends
+    table = '<w:style w:type="table" w:styleId="T"><w:rPr><w:vanish/></w:rPr></w:style>'
+    for unsure in (
+        styles(defaults="<w:vanish/>"),  # Word hides all text, LibreOffice none
+        styles(extra=table),  # how a table style's vanish combines is not modelled
+        b"<w:styles",  # no style table read
+        None,
+    ):
+        assert not HiddenText(unsure)(secret), unsure  # compared: it may well print
+        assert HiddenText(unsure)(direct)  # a run's own formatting decides everywhere
 
 
 def test_a_footnote_is_added_text() -> None:
