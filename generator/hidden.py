@@ -64,7 +64,7 @@ class HiddenText:
         self._paragraph: dict[str, _Chain] = {}
         self._character: dict[str, _Chain] = {}
         self._default: _Chain = _NOTHING
-        self._trusted = False
+        self._by_styles = False
         root = None
         if styles_xml:
             try:
@@ -95,7 +95,8 @@ class HiddenText:
         default_character = self._character.get(defaults.get("character", ""), _NOTHING)
         if default_character != _NOTHING:
             trusted = False  # Word and LibreOffice read the default character style differently
-        self._trusted = trusted
+        hiding = any(v[0] or v[1] for c in chains.values() for v in c.values())
+        self._by_styles = trusted and hiding  # (no style hides anything: nothing to look up)
 
     def __call__(self, run: Any) -> bool:
         """Whether ``run`` (a ``w:r`` element) is left out when the document is printed."""
@@ -103,7 +104,7 @@ class HiddenText:
         direct = _vanish(props)
         if direct is not None:
             return direct
-        if not self._trusted:
+        if not self._by_styles:
             return False
         character = _NOTHING
         if props is not None and (ref := props.find(_w("rStyle"))) is not None:
