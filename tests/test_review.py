@@ -739,16 +739,14 @@ def test_signature_block_values_in_their_own_places_are_no_deviation(
             }
         ),
     )
-    templates = edit_templates(
-        tmp_path,
-        "acceptance.docx",
-        edit_cells(
-            **{
-                "PARTICIPANT:": "PARTICIPANT: {{ participant|upper }}",
-                "Address:": "Address: {{ address_lines[0] }}",
-            }
-        ),
-    )
+    acceptance = docx.Document(str(templates / "acceptance.docx"))
+    edit_cells(
+        **{
+            "PARTICIPANT:": "PARTICIPANT: {{ participant|upper }}",
+            "Address:": "Address: {{ address_lines[0] }}",
+        }
+    )(acceptance)
+    acceptance.save(str(templates / "acceptance.docx"))
     # (an address line that starts like a label is an address line all the same)
     record = dataclasses.replace(
         read_grants(SAMPLE).records[0], participant=participant, address=("Name: Bob", "Apt. 4")
@@ -758,6 +756,8 @@ def test_signature_block_values_in_their_own_places_are_no_deviation(
     for folder in (TEMPLATES, templates):
         rendered = TemplateSet(folder).render_grant_parts(record, PLAN)
         assert check.check(rendered.body, values, participant) == []
+    written = markupsafe.escape(f"PARTICIPANT: {participant.upper()}")
+    assert f"Dated: {values['grant_date']}" in rendered.body and written in rendered.body
 
 
 def test_the_cache_does_not_pass_a_swapped_signature_value(tmp_path: Path) -> None:
