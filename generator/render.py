@@ -529,7 +529,7 @@ class TemplateSet:
             whose = f"the text of plan {self.plan_for!r}" if self.plan_for else "no plan's text"
             raise TemplateError(
                 "plan.docx",
-                f"is {whose}, not {plan.id!r}'s ({plan.source}; its identifier document "
+                f"is {whose}, not that of plan {plan.id!r} ({plan.source}; its identifier document "
                 "property names the plan it is); every agreement says a copy of its Plan is "
                 "furnished with it: name this plan's own text (.docx or .pdf) with "
                 "document = ... under [plan] in the plan file, or use templates whose "

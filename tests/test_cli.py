@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +64,43 @@ def test_readme_documents_every_command(args: list[str]) -> None:
 def test_readme_gives_the_two_setup_commands() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make demo" in readme and "make test" in readme
+
+
+def _readme_example(command: str) -> list[str]:
+    """The lines README shows for ``$ command`` (its console block), less the elisions."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"$ {command}\n") + len(command) + 3
+    block = text[start : text.index("```", start)]
+    return [" ".join(line.split()) for line in block.splitlines() if line and line != "..."]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "grantgen validate data/grants/examples/check.csv --prices "
+        "data/prices/atg-sample-prices.csv",
+        "grantgen generate data/grants/examples/bad.csv --out out",
+    ],
+)
+def test_readme_examples_print_what_readme_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a fresh folder: no ledger, no out/
+    for name in ("data",):
+        (tmp_path / name).symlink_to(ROOT / name)
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", *command.split()[1:]],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 1, done.stderr
+    printed = [" ".join(line.split()) for line in (done.stdout + done.stderr).splitlines()]
+    timed = re.compile(r" in \d+\.\d s;")
+    printed = [timed.sub(" in 0.0 s;", line) for line in printed]
+    for line in _readme_example(command):
+        assert timed.sub(" in 0.0 s;", line) in printed, line
 
 
 def test_python_dash_m_generator_works() -> None:
