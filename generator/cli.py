@@ -214,7 +214,7 @@ def generate_command(
     quiet: bool,
     sheet: str | None,
     mappings: tuple[str, ...],
-    only: str | None,
+    only: tuple[str, ...],
     where: tuple[str, ...],
 ) -> None:
     """Make a Word agreement and a signature-ready PDF packet for every grant in GRANTS.
@@ -273,7 +273,7 @@ def validate_command(
     strict: bool,
     sheet: str | None,
     mappings: tuple[str, ...],
-    only: str | None,
+    only: tuple[str, ...],
     where: tuple[str, ...],
 ) -> None:
     """Check every grant in GRANTS against the plan, the prices and the ledger; make nothing.

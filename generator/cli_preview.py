@@ -27,7 +27,8 @@ from .records import COLUMNS, REQUIRED, ReadOptions, map_header
     "mappings",
     multiple=True,
     metavar="'HEADER=column'",
-    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable).",
+    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; or a file "
+    "of such lines).",
 )
 def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) -> None:
     """Show how each header of GRANTS is understood: the column it is read as, or ignored.

@@ -78,12 +78,17 @@ prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
 
 
 def make_read_options(
-    sheet: str | None, mappings: tuple[str, ...], only: str | None, where: tuple[str, ...]
+    sheet: str | None,
+    mappings: tuple[str, ...],
+    only: str | tuple[str, ...] | None,
+    where: tuple[str, ...],
 ) -> ReadOptions:
     option = "--map"
     try:
         mapping = parse_mapping(mappings)
         option = "--only"
+        if isinstance(only, tuple):  # --only given several times: all of those rows
+            only = ",".join(only)
         rows = parse_rows(only) if only else None
         option = "--where"
         return ReadOptions(sheet=sheet, mapping=mapping, only=rows, where=parse_where(where))
@@ -106,12 +111,18 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; "
                 "or a file of such lines).",
             ),
-            click.option("--only", metavar="ROWS", help="Only these rows, e.g. 2-10,15."),
+            click.option(
+                "--only",
+                multiple=True,
+                metavar="ROWS",
+                help="Only these rows, e.g. 2-10,15 (repeatable: all the rows given).",
+            ),
             click.option(
                 "--where",
                 multiple=True,
                 metavar="column=value",
-                help="Only rows whose column equals value, e.g. participant='Ann Lee'.",
+                help="Only rows whose column equals value, e.g. participant='Ann Lee' "
+                "(repeatable: rows matching every one).",
             ),
         ]
     ):

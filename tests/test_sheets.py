@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -433,6 +434,23 @@ def test_only_and_where_select_rows(tmp_path: Path) -> None:
     for bad in ("1-3", "5-2", "x", ""):
         with pytest.raises(ValueError):
             parse_rows(bad)
+
+
+def test_only_given_twice_selects_the_rows_of_both(tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(
+        "grant_id,participant,grant_date,shares,exercise_price\n"
+        + "".join(f"R-{i},P{i},2005-05-16,{i + 1},3.25\n" for i in range(2, 8)),
+        encoding="utf-8",
+    )
+    done = CliRunner().invoke(
+        main,
+        ["validate", str(path), "--ledger", str(tmp_path / "l.sqlite"), "--format", "json"]
+        + ["--only", "3", "--only", "5-6"],
+    )
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.stdout)["summary"]
+    assert (summary["grants"], summary["batch_shares"]) == (3, 4 + 6 + 7)  # rows 3, 5, 6
 
 
 def test_where_a_blank_cell_is_the_value_it_stands_for(tmp_path: Path) -> None:
