@@ -298,12 +298,19 @@ def validate_command(
             click.echo(json.dumps({"findings": findings, "summary": summary}, indent=2))
         else:
             _findings_table(checked.findings)
+            after = summary["available_after"]
             click.echo(
                 f"{summary['grants']} grant(s): {summary['ok']} ok, {summary['refused']} refused; "
                 f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
                 f"{summary['notes']} note(s). Reserve {summary['reserve']:,}: "
                 f"{summary['available_before']:,} available before this batch, "
-                f"{summary['available_after']:,} after."
+                + (
+                    f"{after:,} after."
+                    if after >= 0
+                    else f"none after: {-after:,} more than the reserve in force on the "
+                    "batch's last grant date (grants before an amendment that reduced it were "
+                    "checked against the figure in force on their own dates)."
+                )
             )
         failed = summary["errors"] > 0 or (strict and summary["warnings"] > 0)
         if failed and not summary["errors"] and fmt != "json":

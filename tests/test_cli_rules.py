@@ -17,7 +17,7 @@ from generator.ledger import Ledger
 from generator.plan import load_plan
 from generator.resources import templates_dir
 
-from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
+from .conftest import PRICES, ROOT, SAMPLE, grant, pdf_text, write_csv
 
 PLAN = load_plan()
 
@@ -32,6 +32,26 @@ def test_validate_sample_passes_and_reports_the_reserve(tmp_path: Path) -> None:
     assert "every grant complies" in r.output  # type: ignore[attr-defined]
     assert "800,000 available before this batch, 737,500 after" in r.output  # type: ignore[attr-defined]
     assert not (tmp_path / "l.sqlite").exists(), "validate must not create a ledger"
+
+
+def test_a_reserve_reduced_below_the_batch_is_said_in_words_not_as_a_negative(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "amended.toml"
+    bundled = (ROOT / "data" / "plans" / "atg-1999.toml").read_text(encoding="utf-8")
+    plan.write_text(
+        bundled + "\n[[amendments]]\nnumber = 2\ndate = 2005-05-18\n"
+        'approved_by = "Board of Directors"\nsummary = "reserve reduced"\nreserve = 50000\n'
+        "non_option_cap = 10000\n",
+        encoding="utf-8",
+    )
+    r = invoke(
+        "validate", SAMPLE, "--plan", plan, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite"
+    )
+    out = r.output  # type: ignore[attr-defined]
+    assert "0 of the 50,000 reserved remain" in out  # the grant after the amendment
+    assert "50,000 available before this batch, none after: 2,500 more than the reserve" in out
+    assert "-2,500" not in out
 
 
 def test_validate_json_lists_every_finding_with_section(tmp_path: Path) -> None:

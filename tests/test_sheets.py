@@ -445,8 +445,18 @@ def test_only_given_twice_selects_the_rows_of_both(tmp_path: Path) -> None:
     )
     done = CliRunner().invoke(
         main,
-        ["validate", str(path), "--ledger", str(tmp_path / "l.sqlite"), "--format", "json"]
-        + ["--only", "3", "--only", "5-6"],
+        [
+            "validate",
+            str(path),
+            "--ledger",
+            str(tmp_path / "l.sqlite"),
+            "--format",
+            "json",
+            "--only",
+            "3",
+            "--only",
+            "5-6",
+        ],
     )
     assert done.exit_code == 0, done.output
     summary = json.loads(done.stdout)["summary"]
