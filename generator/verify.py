@@ -22,7 +22,8 @@ from cryptography import x509
 from pyhanko.keys.internal import translate_pyca_cryptography_cert_to_asn1
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel, SuspiciousModification
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import EmbeddedPdfSignature, validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
@@ -46,6 +47,8 @@ from .signing import (
 )
 
 DRAFT_SUFFIX = ".draft.pdf"
+UNREADABLE = "?"
+"""The signer shown for a signature whose value cannot be read."""
 
 #: An officer's certificate may carry either usage; pyHanko's default wants non-repudiation.
 KEY_USAGE = KeyUsageConstraints(key_usage={"non_repudiation", "digital_signature"})
@@ -203,7 +206,7 @@ def check_file(
     try:
         data = file.read_bytes()
         reader = PdfFileReader(io.BytesIO(data))
-        sigs = list(reader.embedded_regular_signatures)
+        sigs = _embedded(reader)
         fields = list(iter_fields(reader))
     except Exception as exc:
         return FileCheck(name, None, (), (), False, (f"not a readable PDF: {exc}",))
@@ -226,6 +229,8 @@ def check_file(
 
 def _who(check: SignatureCheck, officer: str, participant: object) -> SignatureCheck:
     """The signature with a problem added when its signer is not the one its field is for."""
+    if not check.intact and check.signer == UNREADABLE:  # no signer to compare
+        return check
     meant = {COMPANY_FIELD: officer, PARTICIPANT_FIELD: participant}.get(check.field)
     if not isinstance(meant, str) or not meant or same_person(meant, check.signer):
         return check
@@ -237,19 +242,69 @@ def _who(check: SignatureCheck, officer: str, participant: object) -> SignatureC
     return replace(check, problems=(*check.problems, problem))
 
 
+@dataclass(frozen=True)
+class _Damaged:
+    """A filled signature field whose signature value (the CMS in ``/Contents``) cannot be
+    read: it is reported broken, and its byte range still counts for the approved content."""
+
+    field_name: str
+    byte_range: Any
+    signed_revision: int
+    reason: str
+
+
+def _embedded(reader: Any) -> list[Any]:
+    """The signatures of the document in signing order (document time-stamps aside): pyHanko's
+    embedded signature, or :class:`_Damaged` when its signature value cannot be read."""
+    found: list[Any] = []
+    for name, value, field in enumerate_sig_fields(reader, filled_status=True):
+        sig_object = value.get_object()
+        if sig_object.get("/Type", "/Sig") != "/Sig":
+            continue
+        try:
+            sig = EmbeddedPdfSignature(reader, field, name)
+            _signer(sig)  # the CMS is read lazily: reach the parts the report shows
+            _ = sig.self_reported_timestamp, sig.external_md_algorithm
+            found.append(sig)
+        except Exception as exc:
+            found.append(_damaged(reader, str(name), value, exc))
+    return sorted(found, key=lambda s: int(s.signed_revision))
+
+
+def _damaged(reader: Any, name: str, value: Any, exc: Exception) -> _Damaged:
+    sig_object = value.get_object()
+    try:
+        byte_range = [int(v) for v in sig_object.raw_get("/ByteRange")]
+        if len(byte_range) != 4:
+            raise ValueError
+    except Exception:
+        byte_range = None
+    try:
+        revision = int(reader.xrefs.get_last_change(value.reference))
+    except Exception:
+        revision = 0
+    return _Damaged(name, byte_range, revision, f"{type(exc).__name__}: {exc}")
+
+
 def _signer(sig: Any) -> str:
     subject = sig.signer_cert.subject
     return str(subject.native.get("common_name") or subject.human_friendly)
 
 
 def _check_signature(sig: Any, context: Any) -> SignatureCheck:
+    if isinstance(sig, _Damaged):
+        problem = f"broken: the signature value is damaged ({_clip(sig.reason, 120)})"
+        return SignatureCheck(sig.field_name, UNREADABLE, None, "?", False, False, "?", (problem,))
     field, signer = str(sig.field_name), _signer(sig)
     when = sig.self_reported_timestamp
     signed_at = iso_time(when) if when is not None else None
     try:
         status = validate_pdf_signature(sig, context, key_usage_settings=KEY_USAGE)
     except Exception as exc:
-        problem = f"cannot be validated: {type(exc).__name__}: {exc}"
+        problem = (
+            "broken: the signature cannot be checked: its value is damaged or of a kind not "
+            f"supported ({_clip(f'{type(exc).__name__}: {exc}', 120)})"
+        )
         return SignatureCheck(field, signer, signed_at, "?", False, False, "?", (problem,))
     problems: list[str] = []
     intact = bool(status.intact and status.valid)
@@ -309,6 +364,10 @@ def _check_approved(
     named = [d for d in docs if _stem(name) == _stem(str(d.get("pdf", "")))]  # final, draft
     by_name = named[0] if named else None
     by_hash = {str(d.get("sha256", {}).get("pdf")): d for d in docs}
+    sigs = [s for s in sigs if s.byte_range is not None]  # a damaged one may have none
+    if not sigs:
+        grant = str(by_name["grant_id"]) if by_name else None
+        return grant, ["no signature has a readable byte range, so what was signed is unknown"]
     first = sigs[0].byte_range
     match = next(
         (

@@ -6,12 +6,14 @@ The batches, the test PKI and the CLI runner are those of tests/test_signing.py.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 import generator.signing
 from generator.output import sha256
@@ -296,3 +298,33 @@ def test_names_are_one_person_accents_case_dots_and_spacing_aside() -> None:
     assert not same_person("Zoë Ølgård", "ZOE OLGARD")  # Ø is a letter of its own, not Ö
     assert same_person("Zoë Ölgård", "ZOE OLGARD")
     assert not same_person("Ann Lee", "Anne Lee")
+
+
+# --- a damaged signature value (the CMS in /Contents, outside the signed bytes) ---------------
+
+
+def damage_signature_value(pdf: Path, at: int = 50) -> None:
+    """Change one hex digit of the signature value, ``at`` digits into /Contents."""
+    data = bytearray(pdf.read_bytes())
+    byte_range = PdfFileReader(io.BytesIO(bytes(data))).embedded_signatures[0].byte_range
+    where = byte_range[1] + at
+    data[where] = ord("0") if data[where] != ord("0") else ord("1")
+    pdf.write_bytes(bytes(data))
+
+
+def test_a_damaged_signature_value_is_a_broken_signature_not_an_unreadable_pdf(
+    signed: Path, pki: Pki
+) -> None:
+    pdf = signed / "SIG-001.signed.pdf"
+    damage_signature_value(pdf)
+    code, report = verify_json(pdf, pki.ca)
+    check = report["files"][0]
+    assert code == 1 and check["grant_id"] == "SIG-001"
+    assert check["empty_fields"] == ["participant_signature"]
+    (company,) = check["signatures"]
+    assert company["field"] == "company_signature" and company["intact"] is False
+    (problem,) = company["problems"]  # no 'signed by ?' complaint about an unknown signer
+    assert problem.startswith("broken: the signature value is damaged")
+    assert "not a readable PDF" not in reasons(check)
+    table = run("verify", pdf, "--trust", pki.ca)
+    assert table.exit_code == 1 and "BROKEN" in table.stdout and "no signature" not in table.stdout
