@@ -28,6 +28,7 @@ from .signing import (
     SignResult,
     http_timestamper,
     sign_batch,
+    timestamp_url_problem,
     verify_path,
 )
 from .verify import FileCheck, VerifyResult
@@ -54,6 +55,13 @@ def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> 
             raise CredentialError(exc.path, "needs a passphrase: use --passphrase-file") from None
         typed = click.prompt(f"Passphrase for {exc.path}", hide_input=True, err=True)
     return load_credentials(cert, key, typed.encode("utf-8"))
+
+
+def _timestamp_url(url: str | None) -> str | None:
+    problem = timestamp_url_problem(url) if url is not None else None
+    if problem is not None:
+        raise click.BadParameter(problem, param_hint="'--timestamp-url'")
+    return url
 
 
 @click.command("sign")
@@ -90,6 +98,7 @@ def _credentials(cert: Path, key: Path | None, passphrase_file: Path | None) -> 
 @click.option(
     "--timestamp-url",
     metavar="URL",
+    callback=lambda ctx, param, url: _timestamp_url(url),
     help="RFC 3161 time-stamp server: makes a PAdES B-T signature (default B-B, no network).",
 )
 @click.option(

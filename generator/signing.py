@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pyhanko.pdf_utils.content import ResourceType
 from pyhanko.pdf_utils.font.api import FontEngine, FontEngineFactory
@@ -30,7 +31,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from .errors import GrantgenError, OutputError
@@ -66,6 +67,11 @@ class SigningError(GrantgenError):
 
 class VerifyError(GrantgenError):
     """Raised when verification cannot run at all (no signed PDF, unreadable trust root, ...)."""
+
+
+class TimestampError(SigningError):
+    """Raised when the time-stamp server gives no time-stamp: every packet would fail the same
+    way, so a signing run stops at the first."""
 
 
 class CredentialError(SigningError):
@@ -137,9 +143,53 @@ def _read(path: Path) -> bytes:
         raise SigningError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
+def timestamp_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a time-stamp server's address (None: it can be tried)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError as exc:
+        return f"{url!r} is not a URL ({exc})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"{url!r} is not an http:// or https:// URL"
+    if not parts.hostname:
+        return f"{url!r} names no server"
+    return None
+
+
+class _HTTPTimeStamper(HTTPTimeStamper):
+    """pyHanko's RFC 3161 client; any failure to get a time-stamp is a
+    :class:`TimestampRequestError` saying why."""
+
+    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
+        try:
+            return await super().async_timestamp(message_digest, md_algorithm)
+        except Exception as exc:
+            raise TimestampRequestError(_timestamp_reason(exc, self.timeout)) from exc
+
+
+def _timestamp_reason(exc: BaseException, timeout: float) -> str:
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    said = str(cause or "").strip()
+    return f"{exc}: {said}" if said and said not in str(exc) else str(exc) or type(exc).__name__
+
+
 def http_timestamper(url: str, timeout: float = 10.0) -> Any:
     """The RFC 3161 time-stamp client for ``--timestamp-url`` (PAdES B-T)."""
-    return HTTPTimeStamper(url, timeout=timeout)
+    return _HTTPTimeStamper(url, timeout=timeout)
+
+
+def _timestamp_failure(exc: BaseException) -> TimestampRequestError | None:
+    seen: set[int] = set()
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        if isinstance(link, TimestampRequestError):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
 
 
 def sign_pdf(
@@ -190,6 +240,11 @@ def sign_pdf(
     try:
         out = signer.sign_pdf(writer, existing_fields_only=True)
     except Exception as exc:
+        stamp = _timestamp_failure(exc) if timestamper is not None else None
+        if stamp is not None:
+            url = getattr(timestamper, "url", "")
+            server = f"the time-stamp server {url}" if url else "the time-stamp server"
+            raise TimestampError(f"{source}: {server} gave no time-stamp: {stamp}") from None
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise SigningError(f"{source}: signing failed: {exc}{cause}") from None
     signed = out.getvalue()
@@ -739,7 +794,8 @@ def sign_batch(
     already signed is skipped unless ``force``; an existing file the manifest does not record
     as this signature's is not replaced unless ``force``, and a file the manifest lists as
     another document never. ``plan_id``: the plan whose officer the signature shows; a batch
-    the manifest records under another is refused.
+    the manifest records under another is refused. A time-stamp server that gives no
+    time-stamp stops the run (:class:`TimestampError`; what was signed before is recorded).
 
     Who signs: the Company's field only with a certificate naming the signing officer the
     signature shows, a participant's field only for the grants of the participant the
@@ -822,6 +878,17 @@ def sign_batch(
                     job.source, job.target, credentials, field=field, appearance=appearance,
                     timestamper=timestamper,
                 )  # fmt: skip
+            except TimestampError as exc:  # the next packets would wait for it in vain
+                done = (
+                    f"{len(signed)} signed before it are recorded; run the same command again "
+                    "to sign the rest"
+                    if signed
+                    else "nothing was signed"
+                )
+                raise TimestampError(
+                    f"{exc}; the run stopped there ({done}): check --timestamp-url, or sign "
+                    "without it (PAdES B-B)"
+                ) from None
             except SigningError as exc:
                 errors.append(str(exc))
                 tell("error", str(exc))

@@ -188,12 +188,21 @@ def make_pki(folder: Path) -> Pki:
 
 
 @contextmanager
-def tsa_server(stamper: Any) -> Iterator[str]:
-    """An RFC 3161 time-stamp server on 127.0.0.1 answering with ``stamper``; yields its URL."""
+def tsa_server(
+    stamper: Any, *, answers: int | None = None, requests: list[int] | None = None
+) -> Iterator[str]:
+    """An RFC 3161 time-stamp server on 127.0.0.1 answering with ``stamper``; yields its URL.
+    ``answers``: how many requests it answers before it fails every other one (HTTP 500);
+    ``requests`` gets one item per request."""
+    seen = requests if requests is not None else []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append(len(body))
+            if answers is not None and len(seen) > answers:
+                self.send_error(500, "time-stamp service down")
+                return
             reply = stamper.request_tsa_response(tsp.TimeStampReq.load(body)).dump()
             self.send_response(200)
             self.send_header("Content-Type", "application/timestamp-reply")

@@ -19,7 +19,7 @@ import generator.signing
 from generator.output import sha256
 from generator.signing import journal_path
 
-from .signing_tools import Pki, draw_over_text, make_encipher_only
+from .signing_tools import Pki, draw_over_text, make_encipher_only, tsa_server
 from .test_signing import (  # noqa: F401 - fixtures
     batch,
     batches,
@@ -328,3 +328,42 @@ def test_a_damaged_signature_value_is_a_broken_signature_not_an_unreadable_pdf(
     assert "not a readable PDF" not in reasons(check)
     table = run("verify", pdf, "--trust", pki.ca)
     assert table.exit_code == 1 and "BROKEN" in table.stdout and "no signature" not in table.stdout
+
+
+# --- --timestamp-url: a malformed URL, a server that fails --------------------------------------
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://x/", "http://[::1", "http://:80/", ""])
+def test_a_malformed_timestamp_url_is_a_usage_error_before_anything_is_signed(
+    batch: Path, pki: Pki, url: str
+) -> None:
+    before = snapshot(batch)
+    result = run("sign", batch, *creds(pki), "--timestamp-url", url)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--timestamp-url'" in result.output and repr(url) in result.output
+    assert snapshot(batch) == before
+
+
+def test_a_failing_timestamp_server_stops_the_run_at_the_first_packet(
+    batch: Path, pki: Pki
+) -> None:
+    before = snapshot(batch)
+    asked: list[int] = []
+    with tsa_server(pki.tsa, answers=0, requests=asked) as url:
+        result = run("sign", batch, *creds(pki), "--timestamp-url", url)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()  # one error, not one per packet
+    assert "SIG-001.pdf: the time-stamp server" in line and "nothing was signed" in line
+    assert len(asked) == 1  # SIG-002 was not tried
+    assert snapshot(batch) == before and not journal_path(batch / "manifest.json").exists()
+
+
+def test_a_timestamp_server_failing_mid_run_keeps_what_was_signed(batch: Path, pki: Pki) -> None:
+    with tsa_server(pki.tsa, answers=2) as url:  # SIG-001: a size estimate and its time-stamp
+        result = run("sign", batch, *creds(pki), "--timestamp-url", url)
+    assert result.exit_code == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "SIG-002.pdf: the time-stamp server" in line and "1 signed before it" in line
+    first, second = manifest(batch)["documents"]
+    assert first["signed"]["pdf"] == "SIG-001.signed.pdf" and "signed" not in second
+    assert not (batch / "SIG-002.signed.pdf").exists()

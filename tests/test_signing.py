@@ -356,7 +356,9 @@ def test_unreachable_timestamp_server_is_an_error_naming_the_file(batch: Path, p
         pki.passfile, "--timestamp-url", "http://127.0.0.1:9/",
     )  # fmt: skip
     assert result.exit_code == 1
-    assert "SIG-001.pdf: signing failed:" in result.stderr
+    assert "SIG-001.pdf: the time-stamp server http://127.0.0.1:9/ gave no time-stamp" in (
+        result.stderr
+    )
     assert not (batch / "SIG-001.signed.pdf").exists()
 
 
