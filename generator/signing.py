@@ -143,6 +143,51 @@ def _read(path: Path) -> bytes:
         raise SigningError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
+#: The largest file ``sign`` and ``verify`` read: a grantgen packet, signed twice, is a few
+#: hundred kB; a larger file is refused before it is read.
+MAX_PDF_BYTES = 50_000_000
+_WINDOW = 1024  # a PDF's %PDF- header is in its first 1024 bytes, its last %%EOF in the last
+
+
+def pdf_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a packet, found from its size, its first and its last bytes
+    (without reading the rest): empty, no ``%PDF-`` header, larger than
+    :data:`MAX_PDF_BYTES`, no ``%%EOF`` at its end (pyHanko would look for it a byte at a time
+    through the whole file). None: it may be one."""
+    try:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            head = fh.read(_WINDOW)
+            fh.seek(max(0, size - _WINDOW))
+            tail = fh.read(_WINDOW)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if size == 0:
+        return "the file is empty (0 bytes), not a PDF"
+    if b"%PDF-" not in head:
+        return "not a PDF (it does not start with a %PDF- header)"
+    if size > MAX_PDF_BYTES:
+        return (
+            f"{size / 1e6:,.0f} MB, too large for a grantgen packet (the limit is "
+            f"{MAX_PDF_BYTES / 1e6:,.0f} MB)"
+        )
+    if b"%%EOF" not in tail:
+        return (
+            "not a complete PDF: it does not end with %%EOF (it was cut short, or something "
+            "was appended to it)"
+        )
+    return None
+
+
+def read_pdf(path: Path) -> bytes:
+    """The bytes of a PDF that may be a packet (see :func:`pdf_problem`); raises naming the
+    file otherwise."""
+    problem = pdf_problem(path)
+    if problem is not None:
+        raise SigningError(f"{path}: {problem}")
+    return _read(path)
+
+
 def timestamp_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a time-stamp server's address (None: it can be tried)."""
     try:
@@ -209,7 +254,7 @@ def sign_pdf(
     """
     if output.resolve() == source.resolve():
         raise SigningError(f"{source}: the signed file must not replace the original")
-    data = _read(source)
+    data = read_pdf(source)
     when = (when or datetime.now(UTC)).replace(microsecond=0)
     look = appearance or Appearance(credentials.subject)
     try:
@@ -952,7 +997,10 @@ def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> st
     mine = recorded_path(folder, job.record["pdf"]) if job.record is not None else None
     if mine is not None and not force:
         try:
-            same = sha256(mine.read_bytes()) == job.record["sha256"]  # type: ignore[index]
+            same = (
+                mine.stat().st_size <= MAX_PDF_BYTES  # a larger one is not what sign wrote
+                and sha256(mine.read_bytes()) == job.record["sha256"]  # type: ignore[index]
+            )
         except OSError:
             same = None  # gone: sign again
         if same:
@@ -962,7 +1010,7 @@ def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> st
                 f"{mine}: changed since it was signed (its sha256 is not the manifest's); "
                 "keep it aside and check it with grantgen verify, or sign again with --force"
             )
-    if job.source_sha256 is not None and sha256(_read(job.source)) != job.source_sha256:
+    if job.source_sha256 is not None and sha256(read_pdf(job.source)) != job.source_sha256:
         if job.countersign:
             raise SigningError(
                 f"{job.source}: changed since it was signed (its sha256 is not the manifest's); "

@@ -11,6 +11,7 @@ be the text of that approved packet.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import io
 import re
 from collections.abc import Sequence
@@ -29,7 +30,6 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
-from .output import sha256
 from .signing import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
@@ -41,6 +41,7 @@ from .signing import (
     iso_time,
     iter_fields,
     manifest_documents,
+    pdf_problem,
     read_manifest,
     recorded_path,
     same_person,
@@ -203,6 +204,9 @@ def check_file(
     signing officer the Company's signature must name ("": not known, not checked), and the
     grant's participant the participant's; None: who signed is not checked."""
     name = str(file)
+    problem = pdf_problem(file)  # found from the size and the first bytes, before reading
+    if problem is not None:
+        return FileCheck(name, None, (), (), False, (problem,))
     try:
         data = file.read_bytes()
         reader = PdfFileReader(io.BytesIO(data))
@@ -351,7 +355,7 @@ def _check_signature(sig: Any, context: Any) -> SignatureCheck:
 def _revision_ends(data: bytes, limit: int) -> list[int]:
     """Offsets just after each ``%%EOF`` marker (with and without its end of line)."""
     ends: set[int] = set()
-    for m in re.finditer(rb"%%EOF(\r\n|\r|\n)?", data[:limit]):
+    for m in re.finditer(rb"%%EOF(\r\n|\r|\n)?", memoryview(data)[:limit]):
         ends.update({m.start() + 5, m.end()})
     return sorted(ends)
 
@@ -373,7 +377,7 @@ def _check_approved(
         (
             (end, by_hash[h])
             for end in _revision_ends(data, first[1])
-            if (h := sha256(data[:end])) in by_hash
+            if (h := _sha256(data, end)) in by_hash
         ),
         None,
     )
@@ -415,9 +419,14 @@ def _check_approved(
     recorded = (
         entry.get("signed", {}).get("sha256") if isinstance(entry.get("signed"), dict) else None
     )
-    if recorded and all(sha256(data[:e]) != recorded for e in ends):
+    if recorded and all(_sha256(data, e) != recorded for e in ends):
         problems.append("no signed revision is the signed packet the manifest recorded")
     return grant_id, problems
+
+
+def _sha256(data: bytes, end: int) -> str:
+    """The sha256 of ``data[:end]``, without copying it."""
+    return hashlib.sha256(memoryview(data)[:end]).hexdigest()
 
 
 def _revisions_between(data: bytes, end: int, first: Any) -> int:

@@ -367,3 +367,40 @@ def test_a_timestamp_server_failing_mid_run_keeps_what_was_signed(batch: Path, p
     first, second = manifest(batch)["documents"]
     assert first["signed"]["pdf"] == "SIG-001.signed.pdf" and "signed" not in second
     assert not (batch / "SIG-002.signed.pdf").exists()
+
+
+# --- files that cannot be packets are refused from their size and first and last bytes --------
+
+
+def test_huge_or_non_pdf_files_are_refused_without_being_read(
+    signed: Path, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.signing import MAX_PDF_BYTES
+
+    packet = (signed / "SIG-001.signed.pdf").read_bytes()
+    huge, junk, tail = tmp_path / "huge.pdf", tmp_path / "junk.pdf", tmp_path / "appended.pdf"
+    for path, start in ((huge, packet), (junk, b""), (tail, packet)):
+        path.write_bytes(start)
+    os.truncate(huge, MAX_PDF_BYTES + 1)  # sparse: the test takes no room on disk
+    os.truncate(junk, 2**30)  # a 1 GB file of zeros, no PDF header
+    os.truncate(tail, len(packet) + 2_000_000)  # zeros after %%EOF
+    read: list[Path] = []
+    real = Path.read_bytes
+
+    def watched(self: Path) -> bytes:
+        read.append(self)
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", watched)
+    expected = {
+        huge: "MB, too large for a grantgen packet (the limit is 50 MB)",
+        junk: "not a PDF (it does not start with a %PDF- header)",
+        tail: "not a complete PDF: it does not end with %%EOF",
+    }
+    for path, reason in expected.items():
+        code, report = verify_json(path, pki.ca)
+        assert code == 1 and reason in report["files"][0]["problems"][0], report
+        result = run("sign", path, *creds(pki), "-o", tmp_path / "out.pdf")
+        assert result.exit_code == 1 and f"{path}: " in result.stderr and reason in result.stderr
+    assert not [p for p in read if p.parent == tmp_path]
+    assert not (tmp_path / "out.pdf").exists()
