@@ -19,9 +19,11 @@ import click
 
 from .cliutil import errors, existing_file, verbose
 from .credentials import load_credentials
+from .errors import GrantgenError
 from .plan import load_plan
 from .signing import (
     COMPANY_FIELD,
+    DRAFT_REASON,
     Appearance,
     CredentialError,
     Credentials,
@@ -31,7 +33,7 @@ from .signing import (
     timestamp_url_problem,
     verify_path,
 )
-from .verify import FileCheck, VerifyResult
+from .verify import NO_SIGNATURE, FileCheck, VerifyResult
 
 
 def _passphrase(path: Path | None) -> bytes | None:
@@ -62,6 +64,17 @@ def _timestamp_url(url: str | None) -> str | None:
     if problem is not None:
         raise click.BadParameter(problem, param_hint="'--timestamp-url'")
     return url
+
+
+def _output(output: Path | None) -> Path | None:
+    if output is not None and str(output) in ("", "."):
+        raise click.BadParameter("an empty file name", param_hint="'-o' / '--output'")
+    if output is not None and output.suffix.lower() != ".pdf":
+        raise click.BadParameter(
+            f"{str(output)!r}: the signed file's name must end in .pdf",
+            param_hint="'-o' / '--output'",
+        )
+    return output
 
 
 @click.command("sign")
@@ -105,6 +118,7 @@ def _timestamp_url(url: str | None) -> str | None:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=lambda ctx, param, output: _output(output),
     help="Where to write the signed file, when PATH is one PDF. "
     "Default: <name>.signed.pdf beside it.",
 )
@@ -275,7 +289,13 @@ def verify_command(
     problem on stderr.
     """
     with errors(verbose()):
-        result = verify_path(path, trust=trust, manifest=manifest, any_signer=any_signer)
+        try:
+            result = verify_path(path, trust=trust, manifest=manifest, any_signer=any_signer)
+        except GrantgenError as exc:
+            if fmt == "json":  # a program reading the output still gets an answer
+                failed = {"ok": False, "error": str(exc), "files": [], "drafts_skipped": []}
+                click.echo(json.dumps(failed, indent=2, ensure_ascii=False))
+            raise
         if fmt == "json":
             click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         else:
@@ -326,8 +346,9 @@ def format_table(result: VerifyResult, base: Path | None = None) -> str:
             rows.append((*(first if not check.signatures else ("", "", "")), name, "-", "empty"))
         if check.path.endswith(".json"):  # the manifest, with entries that cannot be used
             rows.append((first[0], "-", "-", "-", "-", f"{len(check.problems)} unusable entries"))
-        elif not check.signatures and not check.empty_fields:
-            rows.append((*first, "-", "-", "no signature"))
+        elif not check.signatures and not check.empty_fields:  # read and unsigned, or not read
+            unsigned = check.problems[:1] in ((NO_SIGNATURE,), (DRAFT_REASON,))
+            rows.append((*first, "-", "-", "no signature" if unsigned else "not checked"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows

@@ -38,6 +38,10 @@ def load_credentials(
         private_key, leaf, chain = _load_pkcs12(cert, data, passphrase)
     else:
         certs = _pem_certs(cert, data)
+        if key is None and b"PRIVATE KEY-----" not in data:
+            raise CredentialError(
+                cert, "holds a certificate but no private key: give the key's file with --key"
+            )
         key_path = key or cert
         private_key = _load_pem_key(key_path, _read(key_path), passphrase)
         leaf = next((c for c in certs if c.public_key() == private_key.public_key()), None)

@@ -143,6 +143,11 @@ def _read(path: Path) -> bytes:
         raise SigningError(f"{path}: cannot be read: {exc.strerror or exc}") from None
 
 
+ENCRYPTED = (
+    "the PDF is encrypted (password-protected); grantgen packets never are: use the packet as "
+    "grantgen made it"
+)
+
 #: The largest file ``sign`` and ``verify`` read: a grantgen packet, signed twice, is a few
 #: hundred kB; a larger file is refused before it is read.
 MAX_PDF_BYTES = 50_000_000
@@ -259,7 +264,11 @@ def sign_pdf(
     look = appearance or Appearance(credentials.subject)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
+        if writer.prev.encrypted:
+            raise SigningError(f"{source}: {ENCRYPTED}")
         fields = {name: value for name, value, _ in enumerate_sig_fields(writer.prev)}
+    except SigningError:
+        raise
     except Exception as exc:
         raise SigningError(f"{source}: not a readable PDF: {exc}") from None
     if field not in fields:
@@ -895,6 +904,11 @@ def sign_batch(
         for name in [d["pdf"], *([d["docx"]] if isinstance(d.get("docx"), str) else [])]
         + [r["pdf"] for r in _records(d)]
     }
+    review = manifest.get("review") if manifest is not None else None
+    listed = review.get("files") if isinstance(review, dict) else None
+    protected |= {
+        (folder / name).resolve() for name in listed or [] if isinstance(name, str) and name
+    }
     signed: list[SignedFile] = []
     skipped: list[str] = []
     journal = journal_path(manifest_path)
@@ -1029,8 +1043,8 @@ def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> st
         own = mine is not None and mine.resolve() == target.resolve()
         if not own and target.resolve() in protected:
             raise SigningError(
-                f"{target}: the manifest lists this file (an original or another signed copy); "
-                "it is never replaced by a signed file: choose another output"
+                f"{target}: the manifest lists this file (an original, another signed copy or "
+                "a review file); it is never replaced by a signed file: choose another output"
             )
         if not own and not force:
             raise SigningError(

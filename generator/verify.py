@@ -34,6 +34,7 @@ from .signing import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
     DRAFT_REASON,
+    ENCRYPTED,
     PARTICIPANT_FIELD,
     SIGNED_SUFFIX,
     SigningError,
@@ -48,6 +49,7 @@ from .signing import (
 )
 
 DRAFT_SUFFIX = ".draft.pdf"
+NO_SIGNATURE = "no signature"
 UNREADABLE = "?"
 """The signer shown for a signature whose value cannot be read."""
 
@@ -131,8 +133,12 @@ def load_trust_roots(paths: Sequence[Path]) -> list[Any]:
                 if b"-----BEGIN" in data
                 else [x509.load_der_x509_certificate(data)]
             )
-        except (OSError, ValueError) as exc:
-            raise VerifyError(f"{path}: not a usable trust root certificate: {exc}") from None
+        except OSError as exc:
+            raise VerifyError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        except ValueError:
+            raise VerifyError(
+                f"{path}: not a certificate (--trust takes a root certificate, PEM or DER)"
+            ) from None
         roots += [translate_pyca_cryptography_cert_to_asn1(c) for c in certs]
     return roots
 
@@ -210,6 +216,8 @@ def check_file(
     try:
         data = file.read_bytes()
         reader = PdfFileReader(io.BytesIO(data))
+        if reader.encrypted:
+            return FileCheck(name, None, (), (), False, (ENCRYPTED,))
         sigs = _embedded(reader)
         fields = list(iter_fields(reader))
     except Exception as exc:
@@ -217,7 +225,7 @@ def check_file(
     if not sigs:
         if not must_be_signed:
             return None
-        why = DRAFT_REASON if file.name.endswith(DRAFT_SUFFIX) else "no signature"
+        why = DRAFT_REASON if file.name.endswith(DRAFT_SUFFIX) else NO_SIGNATURE
         return FileCheck(name, None, (), tuple(n for n, _ in fields), False, (why,))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     signatures = tuple(_check_signature(sig, context) for sig in sigs)

@@ -130,7 +130,7 @@ def test_output_never_replaces_another_grants_packet_or_an_unrecorded_file(
     assert result.exit_code == 1 and "the manifest lists this file" in result.stderr
     forced = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", batch / "SIG-002.pdf", "--force")
     assert forced.exit_code == 1 and (batch / "SIG-002.pdf").read_bytes() == other
-    keep = tmp_path / "important.txt"
+    keep = tmp_path / "important.pdf"
     keep.write_text("important\n", encoding="utf-8")
     result = run("sign", batch / "SIG-001.pdf", *creds(pki), "-o", keep)
     assert result.exit_code == 1 and "not replaced without --force" in result.stderr
@@ -404,3 +404,71 @@ def test_huge_or_non_pdf_files_are_refused_without_being_read(
         assert result.exit_code == 1 and f"{path}: " in result.stderr and reason in result.stderr
     assert not [p for p in read if p.parent == tmp_path]
     assert not (tmp_path / "out.pdf").exists()
+
+
+# --- messages that say what is wrong ------------------------------------------------------------
+
+
+def encrypted_copy(pdf: Path, to: Path, password: str = "") -> Path:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=pdf)
+    writer.encrypt(password, "owner", algorithm="AES-256")
+    writer.write(to)
+    return to
+
+
+def test_sign_says_what_is_wrong_with_the_output_the_key_or_the_file(
+    batch: Path, pki: Pki, tmp_path: Path
+) -> None:
+    one = batch / "SIG-001.pdf"
+    before = snapshot(batch)
+    missing = run("sign", one, *creds(pki), "-o", tmp_path / "no" / "such" / "x.pdf")
+    assert missing.exit_code == 1 and f"no folder {tmp_path / 'no' / 'such'}" in missing.stderr
+    assert ".part" not in missing.stderr
+    empty = run("sign", one, *creds(pki), "-o", "")
+    assert empty.exit_code == 2 and "'--output': an empty file name" in empty.output
+    for name in ("manifest.json", "review/summary.html"):
+        result = run("sign", one, *creds(pki), "-o", batch / name, "--force")
+        assert result.exit_code == 2 and "the signed file's name must end in .pdf" in result.output
+    packet = run("sign", one, *creds(pki), "-o", batch / "review" / "packet.pdf", "--force")
+    assert packet.exit_code == 1 and "the manifest lists this file" in packet.stderr
+    no_key = run("sign", one, "--cert", pki.officer_cert, "--passphrase-file", pki.passfile)
+    assert no_key.exit_code == 1
+    assert f"{pki.officer_cert}: holds a certificate but no private key" in no_key.stderr
+    assert "give the key's file with --key" in no_key.stderr
+    assert snapshot(batch) == before
+    locked = encrypted_copy(one, tmp_path / "locked.pdf")
+    result = run("sign", locked, *creds(pki))
+    assert result.exit_code == 1 and f"{locked}: the PDF is encrypted" in result.stderr
+    (tmp_path / "empty.pdf").touch()
+    result = run("sign", tmp_path / "empty.pdf", *creds(pki))
+    assert result.exit_code == 1 and "the file is empty (0 bytes), not a PDF" in result.stderr
+
+
+def test_verify_says_what_is_wrong_and_json_always_answers(
+    signed: Path, pki: Pki, tmp_path: Path
+) -> None:
+    locked = encrypted_copy(signed / "SIG-001.signed.pdf", tmp_path / "locked.pdf", "secret")
+    code, report = verify_json(locked, pki.ca)
+    assert code == 1 and report["files"][0]["problems"] == [
+        "the PDF is encrypted (password-protected); grantgen packets never are: use the packet "
+        "as grantgen made it"
+    ]
+    table = run("verify", locked)
+    assert "not checked" in table.stdout and "no signature" not in table.stdout
+    (tmp_path / "empty.pdf").touch()
+    code, report = verify_json(tmp_path / "empty.pdf")
+    assert code == 1 and "the file is empty" in report["files"][0]["problems"][0]
+    notcert = run("verify", signed, "--trust", pki.passfile)
+    assert notcert.exit_code == 1
+    assert f"{pki.passfile}: not a certificate (--trust takes a root certificate" in notcert.stderr
+    assert "ParseError" not in notcert.stderr
+    (tmp_path / "nothing").mkdir()
+    for args in (["--trust", pki.passfile], []):
+        folder = signed if args else tmp_path / "nothing"  # a bad trust root; nothing signed
+        result = run("verify", folder, "--format", "json", *args)
+        assert result.exit_code == 1
+        report = json.loads(result.stdout)
+        assert report["ok"] is False and report["files"] == [] and report["error"]
+        assert f"error: {report['error']}" in result.stderr
