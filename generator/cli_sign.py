@@ -156,7 +156,7 @@ def sign_command(
     its sha256. A packet whose bytes differ from the manifest's record is refused.
 
     Exit status: 0 all signed (or already signed), 1 any packet failed or the key, passphrase
-    or certificate cannot be used.
+    or certificate cannot be used, 2 usage error.
     """
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)

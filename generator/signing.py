@@ -876,7 +876,6 @@ def sign_batch(
         raise SigningError(f"{path}: a folder of {DRAFT_REASON}")
     if path.is_dir() and output is not None:
         raise SigningError("--output names one signed file: use it with one PDF, not a folder")
-    stamp_style(appearance or Appearance(credentials.subject), datetime.now(UTC))  # fonts
     warnings: list[str] = []
     if appearance is not None and not same_person(appearance.name, credentials.subject):
         if not any_signer:
@@ -885,10 +884,13 @@ def sign_batch(
                 f"shows the plan's signing officer {appearance.name!r}: sign with the "
                 "officer's certificate (or give --any-signer to sign for them)"
             )
+        # the stamp names who really signed, and for whom (never the officer alone)
+        appearance = Appearance(f"{credentials.subject} for {appearance.name}", appearance.title)
         warnings.append(
-            f"the certificate is {credentials.subject!r}, "
-            f"but the signature shows {appearance.name!r}"
+            f"the certificate is {credentials.subject!r}, not the signing officer's: the "
+            f"signature reads 'Digitally signed by {appearance.name}'"
         )
+    stamp_style(appearance or Appearance(credentials.subject), datetime.now(UTC))  # fonts
     for text in warnings:
         tell("warning", text)
     for text in errors:

@@ -19,7 +19,7 @@ import generator.signing
 from generator.output import sha256
 from generator.signing import journal_path
 
-from .signing_tools import Pki, draw_over_text, make_encipher_only, tsa_server
+from .signing_tools import Pki, draw_over_text, make_encipher_only, stamp_text, tsa_server
 from .test_signing import (  # noqa: F401 - fixtures
     batch,
     batches,
@@ -284,6 +284,11 @@ def test_the_company_field_is_signed_by_the_officer_unless_any_signer(
     assert not list(batch.glob("*.signed.pdf"))  # nothing was signed
     anyone = run("sign", batch, "--any-signer", *participant(pki))
     assert anyone.exit_code == 0 and "warning: the certificate is" in anyone.stderr
+    # the visible signature says who signed, for whom: never the officer alone
+    shown = stamp_text(batch / "SIG-001.signed.pdf", "company_signature")
+    assert shown.startswith(
+        "Digitally signed by Margaret A. Ellison for Julie M.B. Bradley Senior Vice President"
+    ), shown
     code, report = verify_json(batch, pki.ca)  # and verify names it
     assert code == 1
     (problem,) = file_check(report, "SIG-001.signed.pdf")["signatures"][0]["problems"]
