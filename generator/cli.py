@@ -179,7 +179,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 @click.option(
     "--force",
     is_flag=True,
-    help="Replace final documents that already exist with other content (never done silently).",
+    help="Replace final documents that already exist with other content (never done "
+    "silently; copies signed on a replaced packet are moved to superseded/).",
 )
 @click.option(
     "-j",

@@ -22,7 +22,7 @@ from .ledger import Ledger, batch_reserve, ledger_path
 from .output import prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
-from .publish import Document, manifest_of, merge_earlier, publish
+from .publish import Document, forget_journal, manifest_of, merge_earlier, publish
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .resources import form_text, templates_dir
 from .review import ReviewResult, review_batch, write_review
@@ -360,5 +360,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
 
 def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
-    merge_earlier(result.out, manifest["documents"])
+    merged = merge_earlier(result.out, manifest["documents"])
     write_json(result.manifest, manifest)
+    if merged:  # the manifest holds what a `sign` that was killed noted in its journal
+        forget_journal(result.out)

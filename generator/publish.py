@@ -6,14 +6,16 @@ files renamed into ``DIR`` after, so a crash in between leaves shares held for d
 rerun makes, never a packet the ledger does not count; a failed move takes the grants out
 again. A grant's
 existing files are protected: other content is not replaced without ``--force``; the same
-agreement (same DOCX) keeps the PDF already there. ``manifest.json`` describes the folder.
+agreement (same DOCX) keeps the PDF already there, with or without ``--force``. A signed copy
+of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`.superseded`).
+``manifest.json`` describes the folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +25,8 @@ from .errors import OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
 from .output import safe_stem, sha256
 from .plan import Plan
-from .rules import ERROR, Finding
+from .rules import ERROR, WARNING, Finding
+from .superseded import described, set_file_aside, set_record_aside
 
 if TYPE_CHECKING:
     from .pipeline import Checked, GenerateOptions, GenerateResult
@@ -44,8 +47,11 @@ class Document:
     findings: list[dict[str, object]]
     plan_copy: str = ""
     """sha256 of the source of the Plan copy the packet carries."""
+    superseded: list[dict[str, Any]] = field(default_factory=list)
+    """Records of signed copies of the packet this one replaced, moved to ``superseded/``."""
 
     def as_dict(self) -> dict[str, Any]:
+        extra = {"superseded": self.superseded} if self.superseded else {}
         return {
             "grant_id": self.grant_id,
             "participant": self.participant,
@@ -57,6 +63,7 @@ class Document:
             "price_source": self.price_source,
             "findings": self.findings,
             "plan_copy": self.plan_copy,
+            **extra,
         }
 
 
@@ -73,11 +80,10 @@ def publish(
     by_id = {s.record.grant_id: s for s in staged}
     placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
 
-    keep: dict[str, str] = {}  # grant id -> sha256 of its PDF on disk, kept
+    earlier = earlier_entries(result.out)  # the folder's manifest, by PDF name
+    # grant id -> sha256 of its PDF on disk, kept: the same agreement, even with --force
+    refused, keep = _overwrites(staged, names, result.out, earlier=earlier, now=result.plan_copy)
     if not options.force:
-        refused, keep = _overwrites(
-            staged, names, result.out, copies=_earlier_plan_copies(result.out), now=result.plan_copy
-        )
         for grant_id, reason in refused.items():
             rec = by_id.pop(grant_id).record
             result.errors.append(
@@ -90,10 +96,12 @@ def publish(
             s = by_id[grant_id]
             stem = names[grant_id]
             moves = [(s.docx, result.out / f"{stem}.docx")]
+            aside: list[dict[str, Any]] = []
             if grant_id in keep:  # the same agreement is on disk already: its PDF stays
                 s.pdf.unlink(missing_ok=True)
                 s = replace(s, pdf_hash=keep[grant_id])
             else:
+                aside = _set_signed_aside(result.out, stem, earlier.get(f"{stem}.pdf"), s)
                 moves.append((s.pdf, result.out / f"{stem}.pdf"))
             for src, dst in moves:
                 existed = dst.exists()
@@ -104,6 +112,13 @@ def publish(
                 if not existed:
                     placed.append(dst)
             facts = report.facts[s.record.row]
+            findings = [
+                f.as_dict()
+                for f in report.findings
+                if f.row == s.record.row and f.rule != "already-recorded"
+            ]
+            if aside:
+                findings.append(_aside_finding(s.record.row, grant_id, stem, aside))
             result.documents.append(
                 Document(
                     grant_id=grant_id,
@@ -114,12 +129,9 @@ def publish(
                     sha256={"docx": s.docx_hash, "pdf": s.pdf_hash},
                     final_exercise_date=facts.final_exercise_date.isoformat(),
                     price_source=facts.price_source,
-                    findings=[
-                        f.as_dict()
-                        for f in report.findings
-                        if f.row == s.record.row and f.rule != "already-recorded"
-                    ],
+                    findings=findings,
                     plan_copy=result.plan_copy,
+                    superseded=aside,
                 )
             )
 
@@ -170,18 +182,45 @@ def publish(
         )
 
 
-def _earlier_plan_copies(out: Path) -> dict[str, str]:
-    """The Plan copy each packet of the folder carries, as its manifest recorded (by PDF name;
-    a manifest of an earlier version records none)."""
+def earlier_manifest(out: Path) -> dict[str, Any] | None:
+    """The folder's manifest.json as the last run left it, with the signatures a ``grantgen
+    sign`` that was killed noted in its journal but could not write into it; None when there
+    is none that can be read."""
+    path = out / "manifest.json"
     try:
-        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        return {
-            str(d["pdf"]): str(d["plan_copy"])
-            for d in data["documents"]
-            if isinstance(d, dict) and d.get("plan_copy") and d.get("pdf")
-        }
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
+        if _journal(out).exists():  # rare: pyHanko is loaded only then
+            from .signing import SigningError, read_manifest
+
+            try:
+                return read_manifest(path)
+            except SigningError:
+                return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("documents"), list) else None
+
+
+def _journal(out: Path) -> Path:
+    return out / ".manifest.json.signing"  # signing.journal_path (not imported: pyHanko)
+
+
+def forget_journal(out: Path) -> None:
+    """The journal of a ``sign`` that was killed, once the manifest written holds it."""
+    _journal(out).unlink(missing_ok=True)
+
+
+def earlier_entries(out: Path) -> dict[str, dict[str, Any]]:
+    """The documents the folder's manifest lists, by PDF name (usable entries only)."""
+    data = earlier_manifest(out)
+    listed = data["documents"] if data is not None else []
+    return {
+        d["pdf"]: d
+        for d in listed
+        if isinstance(d, dict)
+        and isinstance(d.get("pdf"), str)
+        and isinstance(d.get("sha256"), dict)
+    }
 
 
 def _overwrites(
@@ -189,32 +228,39 @@ def _overwrites(
     names: dict[str, str],
     out: Path,
     *,
-    copies: dict[str, str] | None = None,
+    earlier: dict[str, dict[str, Any]] | None = None,
     now: str = "",
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Grants whose final files exist with other content, or that have a signed copy whose
     original would change: these are not replaced without --force. And the grants whose DOCX
     is unchanged but whose PDF is not byte for byte the one on disk: the same agreement
     converted in other company (LibreOffice's embedded font subsets depend on the other
-    agreements converted with it); their PDF on disk is kept (grant id -> its sha256)."""
+    agreements converted with it); their PDF on disk is kept (grant id -> its sha256) while
+    it is the one the manifest records (``earlier``, by PDF name) and carries the same Plan
+    copy (``now``)."""
     found: dict[str, str] = {}
     keep: dict[str, str] = {}
     for s in staged:
         stem = names[s.record.grant_id]
         docx, pdf = out / f"{stem}.docx", out / f"{stem}.pdf"
         same_docx = docx.exists() and sha256(docx.read_bytes()) == s.docx_hash
-        carried = (copies or {}).get(pdf.name)
+        entry = (earlier or {}).get(pdf.name) or {}
+        carried = entry.get("plan_copy")
         plan_changed = bool(carried) and carried != now  # its Plan copy is another
+        recorded = entry.get("sha256", {}).get("pdf")
         other = None
+        changed = ""
         if docx.exists() and not same_docx:
             other = docx
         elif pdf.exists() and (on_disk := sha256(pdf.read_bytes())) != s.pdf_hash:
-            if same_docx and not plan_changed:
+            if recorded and on_disk != recorded:
+                other, changed = pdf, " (not the file manifest.json records)"
+            elif same_docx and not plan_changed:
                 keep[s.record.grant_id] = on_disk
             else:
                 other = pdf
         if other is not None:
-            why = " (the copy of the Plan it carries changed)" if plan_changed else ""
+            why = changed or (" (the copy of the Plan it carries changed)" if plan_changed else "")
             found[s.record.grant_id] = (
                 f"{other.name} already exists with other content{why}; final documents are "
                 "not replaced without --force"
@@ -229,6 +275,50 @@ def _overwrites(
     return found, keep
 
 
+def _set_signed_aside(
+    out: Path, stem: str, entry: dict[str, Any] | None, staged: Staged
+) -> list[dict[str, Any]]:
+    """The grant's signed copies that are not of the packet about to be placed, moved to
+    ``superseded/``: the manifest's ``signed`` record when it signed other bytes, and
+    ``<stem>.signed.pdf`` / ``<stem>.countersigned.pdf`` when they do not start with the new
+    packet's bytes (a signature is an incremental update). Their records, as they are now."""
+    why = f"{stem}.pdf was replaced by generate: this copy is signed on the earlier packet"
+    aside: list[dict[str, Any]] = []
+    record = entry.get("signed") if entry is not None else None
+    if (
+        isinstance(record, dict)
+        and entry is not None
+        and entry["sha256"].get("pdf") != staged.pdf_hash
+    ):
+        aside.append(set_record_aside(out, record, why))
+    new: bytes | None = None
+    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf"):
+        path = out / name
+        if not path.is_file():
+            continue
+        new = staged.pdf.read_bytes() if new is None else new
+        with path.open("rb") as fh:
+            if fh.read(len(new)) != new:
+                aside.append(set_file_aside(out, path, why))
+    return aside
+
+
+def _aside_finding(
+    row: int, grant_id: str, stem: str, aside: list[dict[str, Any]]
+) -> dict[str, object]:
+    """The warning that a replaced packet's signed copies were set aside."""
+    return Finding(
+        row,
+        grant_id,
+        "superseded",
+        "output",
+        WARNING,
+        f"{stem}.pdf was replaced: its signed copies are of the earlier packet and are set "
+        f"aside: {described(aside)} (manifest.json keeps their records under 'superseded'); "
+        "the new packet is to be signed again",
+    ).as_dict()
+
+
 def _sync_dir(folder: Path) -> None:
     """Flush the folder's entries (the renames) to disk."""
     fd = os.open(folder, os.O_RDONLY)
@@ -238,24 +328,26 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def merge_earlier(out: Path, made: list[dict[str, Any]]) -> None:
+def merge_earlier(out: Path, made: list[dict[str, Any]]) -> bool:
     """Keep what the folder's previous manifest.json knew: a document this run made again with
-    the same PDF keeps its ``signed`` record (from ``grantgen sign``), and the documents an
+    the same PDF keeps its ``signed`` record (from ``grantgen sign``; a replaced one, its
+    ``superseded`` records), and the documents an
     earlier run left that this run did not make stay listed (with the input they came from)
-    while their files are there with the bytes recorded for them."""
-    try:
-        earlier = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        listed = earlier["documents"]
-        source = earlier.get("input")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return
+    while their files are there with the bytes recorded for them. Whether there was an
+    earlier manifest (with the journal of a ``sign`` that was killed taken in)."""
+    earlier = earlier_manifest(out)
+    if earlier is None:
+        return False
+    listed, source = earlier["documents"], earlier.get("input")
     by_pdf = {d["pdf"]: d for d in made}  # a grant's draft and final files are two documents
-    for doc in listed if isinstance(listed, list) else []:
+    for doc in listed:
         try:
             again = by_pdf.get(doc["pdf"])
             if again is not None:
                 if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
                     again["signed"] = doc["signed"]
+                if isinstance(doc.get("superseded"), list) and doc["superseded"]:
+                    again["superseded"] = [*doc["superseded"], *again.get("superseded", [])]
                 continue
             for kind in ("docx", "pdf"):
                 name = doc[kind]
@@ -267,6 +359,7 @@ def merge_earlier(out: Path, made: list[dict[str, Any]]) -> None:
             continue
         by_pdf[doc["pdf"]] = {**doc, "input": doc.get("input", source)}
         made.append(by_pdf[doc["pdf"]])
+    return True
 
 
 def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:

@@ -22,6 +22,7 @@ import pytest
 from generator.errors import ConvertError, OutputError
 from generator.ledger import Ledger
 from generator.ledgercsv import export_csv
+from generator.output import sha256
 from generator.pipeline import GenerateOptions, generate
 from generator.plan import load_plan
 
@@ -629,6 +630,43 @@ def test_rerunning_part_of_a_batch_keeps_its_documents(tmp_path: Path, soffice: 
     generate(GenerateOptions(grants=one, out=out, ledger=ledger))
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert sorted(d["grant_id"] for d in manifest["documents"]) == ["P-1", "P-2"]
+
+
+def test_force_keeps_a_packet_whose_agreement_did_not_change_and_its_signed_record(
+    tmp_path: Path, soffice: str
+) -> None:
+    """--force replaces other content, not the same agreement converted in other company: a
+    signed packet made again on its own keeps its bytes, its signed copy and its record."""
+    rows = [
+        grant(grant_id="P-1", participant="Ann Lee"),
+        grant(grant_id="P-2", participant="Żaneta Ølgård-Quixby"),
+        grant(grant_id="P-3", participant="Björn Väyrynen"),
+    ]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    first = generate(
+        GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger)
+    )
+    assert not first.errors
+    signed = (out / "P-1.pdf").read_bytes() + b"\n% a signature's incremental update\n"
+    (out / "P-1.signed.pdf").write_bytes(signed)
+    data = json.loads((out / "manifest.json").read_text("utf-8"))
+    record = {"pdf": "P-1.signed.pdf", "sha256": sha256(signed), "field": "company_signature"}
+    data["documents"][0]["signed"] = record
+    (out / "manifest.json").write_text(json.dumps(data), "utf-8")
+    before = {p.name: p.read_bytes() for p in out.glob("P-*")}
+    one = write_csv(tmp_path / "one.csv", rows[:1])
+    again = generate(GenerateOptions(grants=one, out=out, ledger=ledger, force=True))
+    assert not again.errors, again.errors
+    assert {p.name: p.read_bytes() for p in out.glob("P-*")} == before
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    (listed,) = [d for d in manifest["documents"] if d["grant_id"] == "P-1"]
+    assert listed["signed"] == record and "superseded" not in listed
+    assert not (out / "superseded").exists()
+    # a packet on disk that is not the one the manifest records is not kept as "the same"
+    (out / "P-1.pdf").write_bytes(before["P-1.pdf"] + b"% edited\n")
+    edited = generate(GenerateOptions(grants=one, out=out, ledger=ledger))
+    (error,) = edited.errors
+    assert error["rule"] == "overwrite" and "not the file manifest.json records" in error["message"]
 
 
 def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 import generator.signing
 from generator.output import sha256
+from generator.pipeline import GenerateOptions, generate
 from generator.signing import journal_path
 
 from .signing_tools import Pki, draw_over_text, make_encipher_only, stamp_text, tsa_server
@@ -216,6 +218,43 @@ def test_a_killed_run_is_recovered_from_the_journal(
     assert (batch / "SIG-001.signed.pdf").read_bytes() == signed_bytes  # not signed again
     assert not journal_path(batch / "manifest.json").exists()
     assert all(d["signed"]["field"] == "company_signature" for d in manifest(batch)["documents"])
+
+
+def test_generate_takes_in_the_journal_of_a_killed_run(
+    batch: Path,
+    batches: tuple[Path, Path],
+    pki: Pki,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A packet replaced with --force after a killed `sign`: the signature the journal noted
+    is of the earlier packet and is set aside, never taken for the new packet's."""
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as mp:
+        mp.setattr(generator.signing, "write_json", killed)
+        with pytest.raises(Killed):
+            run("sign", batch, *creds(pki))
+    root = batches[0].parent
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copy(root / "genuine-ledger.sqlite", ledger)
+    corrected = tmp_path / "corrected.csv"
+    text = (root / "genuine.csv").read_text(encoding="utf-8")
+    corrected.write_text(text.replace("Ellison,1 Main", "Ellison,9 Elm"), encoding="utf-8")
+    forced = generate(GenerateOptions(grants=corrected, out=batch, ledger=ledger, force=True))
+    assert not forced.errors, forced.errors
+    assert not journal_path(batch / "manifest.json").exists()
+    listed = {d["grant_id"]: d for d in manifest(batch)["documents"]}
+    assert [r["pdf"] for r in listed["SIG-001"]["superseded"]] == ["superseded/SIG-001.signed.pdf"]
+    assert "signed" not in listed["SIG-001"]
+    assert listed["SIG-002"]["signed"]["pdf"] == "SIG-002.signed.pdf"  # unchanged: kept
+    again = run("sign", batch, *creds(pki))
+    assert again.exit_code == 0 and "1 signed, 1 already signed" in again.stdout
 
 
 # --- 5. a certificate whose key usage forbids signing ------------------------------------------

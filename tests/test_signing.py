@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from generator.cli_sign import sign_command, verify_command
 from generator.credentials import load_credentials
 from generator.output import sha256
 from generator.pipeline import GenerateOptions, generate
+from generator.records import ReadOptions, parse_rows
 from generator.signing import sign_pdf
 
 from .signing_tools import (
@@ -456,3 +458,67 @@ def test_a_folder_of_drafts_is_not_signed(tmp_path: Path, pki: Pki, soffice: str
     assert result.exit_code == 1
     assert "drafts are for review, not for signature" in result.stderr
     assert not list((tmp_path / "drafts").glob("*.signed.pdf"))
+
+
+def test_force_keeps_the_signatures_of_unchanged_packets_and_sets_replaced_ones_aside(
+    signed: Path, batches: tuple[Path, Path], tmp_path: Path, pki: Pki
+) -> None:
+    root = batches[0].parent
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copy(root / "genuine-ledger.sqlite", ledger)
+    counter = run(
+        "sign", signed / "SIG-001.signed.pdf", "--field", "participant_signature",
+        "--cert", pki.participant_p12, "--passphrase-file", pki.passfile,
+    )  # fmt: skip
+    assert counter.exit_code == 0, counter.output
+    before = manifest(signed)
+    files = {p.name: p.read_bytes() for p in signed.glob("SIG-*")}
+    # one grant made again on its own with --force: the same agreement, so the same packet
+    # stays, and so do its signatures (converted alone, its PDF would differ in font subsets)
+    one = GenerateOptions(
+        grants=root / "genuine.csv", out=signed, ledger=ledger, force=True,
+        read=ReadOptions(only=parse_rows("2")),
+    )  # fmt: skip
+    for row in ("3", "2"):
+        again = generate(replace(one, read=ReadOptions(only=parse_rows(row))))
+        assert not again.errors, again.errors
+        assert {p.name: p.read_bytes() for p in signed.glob("SIG-*")} == files
+    after = {d["grant_id"]: d for d in manifest(signed)["documents"]}
+    assert after["SIG-002"].pop("input") == "genuine.csv"  # listed from the earlier run
+    assert sorted(after.values(), key=lambda d: d["row"]) == before["documents"]
+    # its address corrected: --force replaces the packet; the copies signed on the earlier
+    # one are moved aside, with their records, never lost
+    corrected = tmp_path / "corrected.csv"
+    text = (root / "genuine.csv").read_text(encoding="utf-8")
+    corrected.write_text(
+        text.replace("SIG-001,Margaret A. Ellison,1 Main", "SIG-001,Margaret A. Ellison,9 Elm")
+    )
+    refused = generate(replace(one, grants=corrected, force=False))
+    assert [e["rule"] for e in refused.errors] == ["overwrite"]
+    forced = generate(replace(one, grants=corrected))
+    assert not forced.errors, forced.errors
+    (doc,) = forced.documents
+    assert [f["rule"] for f in doc.findings if f["severity"] == "warning"] == ["superseded"]
+    aside = signed / "superseded"
+    assert (aside / "SIG-001.signed.pdf").read_bytes() == files["SIG-001.signed.pdf"]
+    assert (aside / "SIG-001.countersigned.pdf").read_bytes() == files["SIG-001.countersigned.pdf"]
+    assert not (signed / "SIG-001.signed.pdf").exists()
+    assert not (signed / "SIG-001.countersigned.pdf").exists()
+    listed = {d["grant_id"]: d for d in manifest(signed)["documents"]}
+    assert "signed" not in listed["SIG-001"]
+    (old,) = listed["SIG-001"]["superseded"]
+    earlier = before["documents"][0]["signed"]
+    assert old["pdf"] == "superseded/SIG-001.signed.pdf" and old["sha256"] == earlier["sha256"]
+    assert old["countersigned"][0]["pdf"] == "superseded/SIG-001.countersigned.pdf"
+    assert listed["SIG-002"]["signed"] == before["documents"][1]["signed"]
+    table = run("verify", signed, "--trust", pki.ca)
+    assert table.exit_code == 0 and "1 signed file(s): 1 ok, 0 failed" in table.stdout
+    # the new packet is signed as a packet never signed; the copies set aside stay as they are
+    result = run("sign", signed, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile)
+    assert result.exit_code == 0 and "1 signed, 1 already signed" in result.stdout
+    assert (aside / "SIG-001.signed.pdf").read_bytes() == files["SIG-001.signed.pdf"]
+    listed = {d["grant_id"]: d for d in manifest(signed)["documents"]}
+    assert listed["SIG-001"]["signed"]["pdf"] == "SIG-001.signed.pdf"
+    assert listed["SIG-001"]["superseded"] == [old]
+    table = run("verify", signed, "--trust", pki.ca)
+    assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
