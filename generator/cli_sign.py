@@ -122,7 +122,12 @@ def _output(output: Path | None) -> Path | None:
     help="Where to write the signed file, when PATH is one PDF. "
     "Default: <name>.signed.pdf beside it.",
 )
-@click.option("--force", is_flag=True, help="Sign again packets the manifest shows as signed.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Sign again packets the manifest shows as signed, or over a file in the way; "
+    "the file there is moved to superseded/ beside it, never overwritten.",
+)
 @click.option(
     "--any-signer",
     is_flag=True,

@@ -36,6 +36,7 @@ from pyhanko.stamp.base import BaseStamp, BaseStampStyle
 
 from .errors import GrantgenError, OutputError
 from .output import remove_left_parts, sha256, write_atomic, write_json
+from .superseded import described, set_file_aside, set_record_aside
 
 if TYPE_CHECKING:
     from .verify import VerifyResult
@@ -656,8 +657,14 @@ def _merge_journal(path: Path, data: dict[str, Any]) -> None:
     for line in lines:
         try:
             item = json.loads(line)
-            entry, record = by_pdf[item["pdf"]], item["record"]
-        except (ValueError, KeyError, TypeError):
+            entry = by_pdf[item["pdf"]]
+            if "superseded" in item:  # files moved aside by --force before signing again
+                aside, field = item["superseded"], item["field"]
+                if isinstance(aside, list) and isinstance(field, str):
+                    _supersede(entry, aside, field, countersign=item.get("countersign") is True)
+                continue
+            record = item["record"]
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue  # the last line of a run that was killed while writing it
         if _record_problem(record, "journal") is None:
             _put_record(entry, record, countersign=item.get("countersign") is True)
@@ -673,6 +680,24 @@ def _put_record(entry: dict[str, Any], record: dict[str, Any], *, countersign: b
         return
     others = [r for r in company.get("countersigned") or [] if r.get("field") != record["field"]]
     company["countersigned"] = [*others, record]
+
+
+def _supersede(
+    entry: dict[str, Any], aside: list[dict[str, Any]], field: str, *, countersign: bool
+) -> None:
+    """Records of files set aside before ``field`` is signed again: kept under
+    ``superseded``, no longer this field's signature (the Company's takes the signatures made
+    on top of it along)."""
+    entry["superseded"] = [*(entry.get("superseded") or []), *aside]
+    company = entry.get("signed")
+    if not countersign:
+        entry.pop("signed", None)
+    elif isinstance(company, dict):
+        later = [r for r in company.get("countersigned") or [] if r.get("field") != field]
+        if later:
+            company["countersigned"] = later
+        else:
+            company.pop("countersigned", None)
 
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -764,6 +789,17 @@ def _records(doc: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(company, dict):
         return []
     return [company, *(company.get("countersigned") or [])]
+
+
+def _set_aside_records(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of the signed files set aside in ``superseded/`` (usable ones)."""
+    found: list[dict[str, Any]] = []
+    listed = doc.get("superseded")
+    for top in listed if isinstance(listed, list) else []:
+        if isinstance(top, dict):
+            later = top.get("countersigned")
+            found += [top, *(later if isinstance(later, list) else [])]
+    return [r for r in found if isinstance(r, dict) and isinstance(r.get("pdf"), str) and r["pdf"]]
 
 
 def _prior(company: dict[str, Any], field: str) -> dict[str, Any] | None:
@@ -904,7 +940,7 @@ def sign_batch(
         (recorded_path(folder, name)).resolve()
         for d in docs
         for name in [d["pdf"], *([d["docx"]] if isinstance(d.get("docx"), str) else [])]
-        + [r["pdf"] for r in _records(d)]
+        + [r["pdf"] for r in _records(d) + _set_aside_records(d)]
     }
     review = manifest.get("review") if manifest is not None else None
     listed = review.get("files") if isinstance(review, dict) else None
@@ -935,6 +971,19 @@ def sign_batch(
                     skipped.append(note)
                     tell("skipped", note)
                     continue
+                aside = _set_aside(job, folder, field)
+                if aside:
+                    tell("warning", f"{field} is signed again; set aside: {described(aside)}")
+                if aside and job.entry is not None:  # recorded before anything is signed
+                    _supersede(job.entry, aside, field, countersign=job.countersign)
+                    line = {
+                        "pdf": job.entry["pdf"],
+                        "superseded": aside,
+                        "field": field,
+                        "countersign": job.countersign,
+                    }
+                    _append_line(journal, json.dumps(line, ensure_ascii=False))
+                    pending = True
                 result = sign_pdf(
                     job.source, job.target, credentials, field=field, appearance=appearance,
                     timestamper=timestamper,
@@ -976,6 +1025,20 @@ def sign_batch(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
         manifest_path if pending else None, drafts,
     )  # fmt: skip
+
+
+def _set_aside(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
+    """Signing ``field`` again (--force), or over a file in the way (--force): what is there
+    is moved to ``superseded/`` beside it, never replaced. The moved files' records: this
+    field's earlier signature (the Company's with the ones made on top of it), and a file
+    no record names."""
+    why = f"set aside by grantgen sign, which signed {field} again"
+    aside: list[dict[str, Any]] = []
+    if job.record is not None:
+        aside.append(set_record_aside(folder, job.record, why, outside=True))
+    if job.target.exists() or job.target.is_symlink():
+        aside.append(set_file_aside(folder, job.target, why))
+    return aside
 
 
 def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:

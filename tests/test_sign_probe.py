@@ -516,3 +516,66 @@ def test_verify_says_what_is_wrong_and_json_always_answers(
         report = json.loads(result.stdout)
         assert report["ok"] is False and report["files"] == [] and report["error"]
         assert f"error: {report['error']}" in result.stderr
+
+
+def test_sign_force_sets_the_signed_copies_aside_never_replaces_them(
+    signed: Path, pki: Pki
+) -> None:
+    counter = run(
+        "sign", signed / "SIG-001.signed.pdf", "--field", "participant_signature", *participant(pki)
+    )
+    assert counter.exit_code == 0, counter.output
+    before = manifest(signed)["documents"]
+    files = snapshot(signed)
+    (signed / "superseded").mkdir()
+    (signed / "superseded" / "SIG-002.signed.pdf").write_bytes(b"set aside by hand before")
+    forced = run("sign", signed, *creds(pki), "--force")
+    assert forced.exit_code == 0 and "2 signed, 0 already signed" in forced.stdout
+    assert "set aside: superseded/SIG-001.signed.pdf" in forced.stderr
+    aside = signed / "superseded"
+    assert (aside / "SIG-001.signed.pdf").read_bytes() == files["SIG-001.signed.pdf"]
+    assert (aside / "SIG-001.countersigned.pdf").read_bytes() == files["SIG-001.countersigned.pdf"]
+    assert (aside / "SIG-002.signed.pdf").read_bytes() == b"set aside by hand before"
+    assert (aside / "SIG-002.2.signed.pdf").read_bytes() == files["SIG-002.signed.pdf"]
+    after = manifest(signed)["documents"]
+    (old,) = after[0]["superseded"]
+    assert old["pdf"] == "superseded/SIG-001.signed.pdf"
+    assert old["sha256"] == before[0]["signed"]["sha256"]
+    assert [r["pdf"] for r in old["countersigned"]] == ["superseded/SIG-001.countersigned.pdf"]
+    assert "countersigned" not in after[0]["signed"]  # they were made on the earlier copy
+    assert after[1]["superseded"][0]["pdf"] == "superseded/SIG-002.2.signed.pdf"
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0, report
+    # the participant signs the new signed copy; the earlier countersigned copy stays aside
+    again = run(
+        "sign", signed / "SIG-001.signed.pdf", "--field", "participant_signature", *participant(pki)
+    )
+    assert again.exit_code == 0, again.output
+    assert (aside / "SIG-001.countersigned.pdf").read_bytes() == files["SIG-001.countersigned.pdf"]
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0, report
+
+
+def test_a_killed_sign_force_run_is_recovered_with_what_it_set_aside(
+    signed: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Killed(BaseException):
+        pass
+
+    def killed(*args: object) -> None:
+        raise Killed
+
+    first = manifest(signed)["documents"][0]["signed"]
+    with monkeypatch.context() as mp:
+        mp.setattr(generator.signing, "write_json", killed)  # dies before the manifest
+        with pytest.raises(Killed):
+            run("sign", signed, *creds(pki), "--force")
+    assert manifest(signed)["documents"][0]["signed"] == first  # only the journal knows
+    again = run("sign", signed, *creds(pki))
+    assert again.exit_code == 0 and "0 signed, 2 already signed" in again.stdout
+    doc = manifest(signed)["documents"][0]
+    assert doc["signed"]["sha256"] == sha256((signed / "SIG-001.signed.pdf").read_bytes())
+    (old,) = doc["superseded"]
+    assert old["pdf"] == "superseded/SIG-001.signed.pdf" and old["sha256"] == first["sha256"]
+    code, report = verify_json(signed, pki.ca)
+    assert code == 0, report
