@@ -125,9 +125,10 @@ def _report(result: GenerateResult, quiet: bool) -> None:
     for problem in result.review.problems if result.review is not None else []:
         click.echo(f"warning: review/: {problem}", err=True)  # the documents are made
     if result.review is not None and result.review.deviation_count:
+        page = result.review.summary_html.relative_to(result.out).as_posix()
         click.echo(
             f"warning: {result.review.deviation_count} deviation(s) from the approved form: "
-            "see review/summary.html",
+            f"see {page}",
             err=True,
         )
     for error in result.errors:

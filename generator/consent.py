@@ -158,10 +158,10 @@ def write_consent(
     converter: Converter | None,
     draft: bool = False,
 ) -> tuple[Path, Path]:
-    """Write ``outdir/board_consent.docx`` and ``.pdf``; raise ConvertError when LibreOffice
-    cannot make the PDF (the DOCX is written all the same). Without a ``converter``, one
-    LibreOffice worker is started for it."""
-    docx = outdir / TEMPLATE
+    """Write ``outdir/board_consent.docx`` and ``.pdf`` (``board_consent.draft.docx``, ... for
+    drafts); raise ConvertError when LibreOffice cannot make the PDF (the DOCX is written all
+    the same). Without a ``converter``, one LibreOffice worker is started for it."""
+    docx = outdir / consent_name(draft)
     data = render_consent(consent_template(templates), plan, grants, draft=draft)
     write_atomic(docx, data)
     pdf = docx.with_suffix(".pdf")
@@ -180,6 +180,12 @@ def write_consent(
     return docx, pdf
 
 
+def consent_name(draft: bool) -> str:
+    """``board_consent.docx``; ``board_consent.draft.docx`` for drafts (a draft run never
+    replaces a final batch's consent)."""
+    return "board_consent.draft.docx" if draft else TEMPLATE
+
+
 @dataclass
 class PendingConsent:
     """A consent rendered and handed to LibreOffice early, for the grants expected to be made."""
@@ -187,6 +193,7 @@ class PendingConsent:
     grants: tuple[ConsentGrant, ...]
     docx: bytes
     job: Future[Outcome]
+    draft: bool = False
 
 
 def start_consent(
@@ -205,7 +212,7 @@ def start_consent(
     source = work / TEMPLATE
     source.write_bytes(data)
     job = converter.submit(source, pdf_dir, weight=_weight(grants))
-    return PendingConsent(tuple(grants), data, job)
+    return PendingConsent(tuple(grants), data, job, draft)
 
 
 def _weight(grants: Sequence[ConsentGrant]) -> int:
@@ -215,7 +222,7 @@ def _weight(grants: Sequence[ConsentGrant]) -> int:
 
 def finish_consent(pending: PendingConsent, outdir: Path) -> tuple[Path, Path]:
     """Write the early consent's DOCX and PDF into ``outdir`` (waiting for the PDF)."""
-    docx = outdir / TEMPLATE
+    docx = outdir / consent_name(pending.draft)
     write_atomic(docx, pending.docx)
     outcome = pending.job.result()
     if outcome.pdf is None:

@@ -130,7 +130,7 @@ class DeviationError(GrantgenError):
             f"{count} deviation(s) from the approved form in {len(self.deviations)} "
             f"agreement(s) (first, {first_id}: {first[0]}); restore the template, approve them "
             "with --accept-deviations, or make a --draft batch to review them in "
-            "review/summary.html"
+            "review/summary.draft.html"
         )
 
 

@@ -22,10 +22,20 @@ from .ledger import Ledger, batch_reserve, ledger_path
 from .output import prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
-from .publish import Document, forget_journal, manifest_of, merge_earlier, publish
+from .publish import (
+    Document,
+    describe_folder,
+    earlier_kept,
+    earlier_manifest,
+    forget_journal,
+    is_draft,
+    manifest_of,
+    merge_earlier,
+    publish,
+)
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .resources import form_text, templates_dir
-from .review import ReviewResult, review_batch, write_review
+from .review import ReviewResult, earlier_grant, review_batch, write_review
 from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
 
@@ -77,6 +87,9 @@ class GenerateResult:
     """What was written to ``out/review/``."""
     plan_copy: str = ""
     """sha256 of the source of the Plan copy in the packets (its rendered DOCX, or the PDF)."""
+    earlier: list[dict[str, Any]] | None = None
+    """Manifest entries of the documents an earlier run left in the folder that this one did
+    not make (their files unchanged): still listed, and in the review."""
 
     @property
     def manifest(self) -> Path:
@@ -280,17 +293,13 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                     conv = converter
 
                     def consent_meanwhile() -> None:
-                        # the Board's consent for the grants expected to be made converts meanwhile
+                        # the Board's consent for the grants expected to be made, and those the
+                        # folder holds already (the review describes them all), converts meanwhile
                         nonlocal early
                         early = start_consent(
                             work,
                             plan,
-                            [
-                                ConsentGrant(
-                                    r.participant, r.shares, r.exercise_price, r.grant_date
-                                )
-                                for r in todo
-                            ],
+                            _expected_consent(todo, result.out, draft=options.draft),
                             templates=options.templates or templates_dir(),
                             converter=conv,
                             pdf_dir=work / PDF_DIR,
@@ -325,8 +334,10 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                     published = True
                 result.errors.sort(key=lambda e: e.get("row") or 0)
                 result.documents.sort(key=lambda d: d.row)
+                result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents})
+                same_kind = [d for d in result.earlier if is_draft(d) == options.draft]
                 result.review = write_review(
-                    review_batch(checked, result),
+                    review_batch(checked, result, same_kind),
                     templates_dir=options.templates or templates_dir(),
                     converter=converter,
                     form_text=form_text(),
@@ -358,9 +369,35 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     return result
 
 
+def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> list[ConsentGrant]:
+    """The consent's rows if every grant to make is made: with the documents of the same kind
+    the folder's manifest lists that this run does not make again, in the order the review
+    puts them (by row, this run's first)."""
+    rows = [
+        (r.row, ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date)) for r in todo
+    ]
+    ids = {r.grant_id for r in todo}
+    listed = (earlier_manifest(out) or {}).get("documents", [])
+    for doc in listed:
+        if not isinstance(doc, dict) or is_draft(doc) != draft or doc.get("grant_id") in ids:
+            continue
+        grant = earlier_grant(doc, draft=draft)
+        if grant.shares is not None and grant.exercise_price is not None and grant.grant_date:
+            rows.append(
+                (
+                    grant.row,
+                    ConsentGrant(
+                        grant.participant, grant.shares, grant.exercise_price, grant.grant_date
+                    ),
+                )
+            )
+    return [grant for _, grant in sorted(rows, key=lambda item: item[0])]
+
+
 def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
-    merged = merge_earlier(result.out, manifest["documents"])
+    merged = merge_earlier(result.out, manifest["documents"], result.earlier)
+    describe_folder(result.out, manifest, options.draft)
     write_json(result.manifest, manifest)
     if merged:  # the manifest holds what a `sign` that was killed noted in its journal
         forget_journal(result.out)

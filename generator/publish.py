@@ -49,12 +49,20 @@ class Document:
     """sha256 of the source of the Plan copy the packet carries."""
     superseded: list[dict[str, Any]] = field(default_factory=list)
     """Records of signed copies of the packet this one replaced, moved to ``superseded/``."""
+    grant_date: str = ""
+    """The grant's terms (ISO date, whole shares, the price as given): a later run of part of
+    the batch describes this document in its review and Board consent from them."""
+    shares: int = 0
+    exercise_price: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         extra = {"superseded": self.superseded} if self.superseded else {}
         return {
             "grant_id": self.grant_id,
             "participant": self.participant,
+            "grant_date": self.grant_date,
+            "shares": self.shares,
+            "exercise_price": self.exercise_price,
             "row": self.row,
             "docx": self.docx,
             "pdf": self.pdf,
@@ -132,6 +140,9 @@ def publish(
                     findings=findings,
                     plan_copy=result.plan_copy,
                     superseded=aside,
+                    grant_date=s.record.grant_date.isoformat(),
+                    shares=s.record.shares,
+                    exercise_price=str(s.record.exercise_price),
                 )
             )
 
@@ -328,26 +339,47 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def merge_earlier(out: Path, made: list[dict[str, Any]]) -> bool:
+def merge_earlier(
+    out: Path, made: list[dict[str, Any]], kept: list[dict[str, Any]] | None = None
+) -> bool:
     """Keep what the folder's previous manifest.json knew: a document this run made again with
     the same PDF keeps its ``signed`` record (from ``grantgen sign``; a replaced one, its
-    ``superseded`` records), and the documents an
-    earlier run left that this run did not make stay listed (with the input they came from)
-    while their files are there with the bytes recorded for them. Whether there was an
-    earlier manifest (with the journal of a ``sign`` that was killed taken in)."""
+    ``superseded`` records), and the documents an earlier run left that this run did not make
+    stay listed (``kept``, or :func:`earlier_kept`). Whether there was an earlier manifest
+    (with the journal of a ``sign`` that was killed taken in)."""
     earlier = earlier_manifest(out)
     if earlier is None:
         return False
-    listed, source = earlier["documents"], earlier.get("input")
     by_pdf = {d["pdf"]: d for d in made}  # a grant's draft and final files are two documents
-    for doc in listed:
+    for doc in earlier["documents"]:
         try:
             again = by_pdf.get(doc["pdf"])
-            if again is not None:
-                if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
-                    again["signed"] = doc["signed"]
-                if isinstance(doc.get("superseded"), list) and doc["superseded"]:
-                    again["superseded"] = [*doc["superseded"], *again.get("superseded", [])]
+            if again is None:
+                continue
+            if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
+                again["signed"] = doc["signed"]
+            if isinstance(doc.get("superseded"), list) and doc["superseded"]:
+                again["superseded"] = [*doc["superseded"], *again.get("superseded", [])]
+        except (KeyError, TypeError):
+            continue
+    made += earlier_kept(out, set(by_pdf), earlier) if kept is None else kept
+    return True
+
+
+def earlier_kept(
+    out: Path, made: set[str], earlier: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The documents the folder's manifest (``earlier``, else read) lists that this run did
+    not make (``made``: PDF names) and whose files are there with the bytes recorded for
+    them, each with the ``input`` it came from."""
+    earlier = earlier_manifest(out) if earlier is None else earlier
+    if earlier is None:
+        return []
+    source = earlier.get("input")
+    kept: dict[str, dict[str, Any]] = {}
+    for doc in earlier["documents"]:
+        try:
+            if doc["pdf"] in made or doc["pdf"] in kept:
                 continue
             for kind in ("docx", "pdf"):
                 name = doc[kind]
@@ -357,9 +389,13 @@ def merge_earlier(out: Path, made: list[dict[str, Any]]) -> bool:
                     raise ValueError(name)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        by_pdf[doc["pdf"]] = {**doc, "input": doc.get("input", source)}
-        made.append(by_pdf[doc["pdf"]])
-    return True
+        kept[doc["pdf"]] = {**doc, "input": doc.get("input", source)}
+    return list(kept.values())
+
+
+def is_draft(doc: dict[str, Any]) -> bool:
+    """A manifest entry of a ``--draft`` document."""
+    return str(doc.get("pdf", "")).endswith(".draft.pdf")
 
 
 def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:
@@ -388,5 +424,24 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
         "documents": [d.as_dict() for d in result.documents],
         "errors": result.errors,
         "warnings": result.warnings,
-        "review": review,
+        REVIEW_KEYS[options.draft]: review,
     }
+
+
+REVIEW_KEYS = {False: "review", True: "draft_review"}
+"""The manifest's description of the review files: the final documents', the drafts'."""
+
+
+def describe_folder(out: Path, manifest: dict[str, Any], draft: bool) -> None:
+    """Make ``manifest`` (this run's, its documents merged with the earlier ones) describe the
+    folder: ``draft`` only when it holds no final document, and the review files of the other
+    kind than this run's (``review`` / ``draft_review``) as the earlier manifest listed them,
+    while they are there."""
+    manifest["draft"] = draft and all(is_draft(d) for d in manifest["documents"])
+    other = REVIEW_KEYS[not draft]
+    earlier = earlier_manifest(out) or {}
+    kept = earlier.get(other)
+    if isinstance(kept, dict) and isinstance(kept.get("files"), list):
+        files = [f for f in kept["files"] if isinstance(f, str) and (out / f).is_file()]
+        if files:
+            manifest[other] = {**kept, "files": files}

@@ -1,4 +1,10 @@
-"""The review packet of a batch, in ``DIR/review/``.
+"""The review packet of a batch folder, in ``DIR/review/``.
+
+It describes every final document the folder's manifest lists, not only those of the last
+run: a run of part of a batch (``--only``, ``--where``) or one whose grants were all refused
+leaves a review of the whole folder. Drafts get their own files (``summary.draft.html``,
+``packet.draft.pdf``, ``board_consent.draft.docx``, ...), over the folder's drafts, so a draft
+run never replaces the final batch's review.
 
 * ``summary.html`` (standalone), ``summary.csv``, ``summary.xlsx``: one line per grant with its
   terms, status and findings; totals and the share reserve before and after the batch.
@@ -17,6 +23,7 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import warnings
@@ -27,11 +34,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pikepdf
 
-from .consent import ConsentGrant, PendingConsent, finish_consent, write_consent
+from .consent import (
+    ConsentGrant,
+    PendingConsent,
+    consent_name,
+    finish_consent,
+    write_consent,
+)
 from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError
@@ -94,6 +107,9 @@ class ReviewBatch:
     draft: bool
     findings: list[dict[str, object]] = field(default_factory=list)
     """Findings not about a grant listed: batch-level ones, rows that could not be read."""
+    untermed: int = 0
+    """Documents listed from an earlier run whose terms the manifest does not record (made by
+    an earlier grantgen): not in the consent."""
     already_recorded: int = 0
     """Shares of grants made again that the ledger had already (a rerun): in "available
     before", not taken again."""
@@ -169,11 +185,20 @@ def write_review(
     folder = batch.out / REVIEW_DIR
     folder.mkdir(parents=True, exist_ok=True)
     result = ReviewResult(
-        folder, folder / "summary.html", folder / "summary.csv", folder / "summary.xlsx"
+        folder,
+        folder / review_name("summary.html", batch.draft),
+        folder / review_name("summary.csv", batch.draft),
+        folder / review_name("summary.xlsx", batch.draft),
     )
     result.deviations = batch_deviations(batch, form_text, known=deviations)
     made = [g for g in batch.grants if g.valid]
-    files: dict[str, str] = {"CSV": "summary.csv", "XLSX": "summary.xlsx"}
+    files: dict[str, str] = {"CSV": result.summary_csv.name, "XLSX": result.summary_xlsx.name}
+    if batch.untermed:
+        result.problems.append(
+            f"{batch.untermed} document(s) listed from an earlier run are not in the Board "
+            "consent: their manifest entries, made by an earlier grantgen, do not record their "
+            "terms (generate them again to add them)"
+        )
 
     with ThreadPoolExecutor(max_workers=1) as background:
         consent = None
@@ -205,7 +230,8 @@ def write_review(
                 entries.append((label, path, None))
         volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
         for number, volume in enumerate(volumes, start=1):
-            name = packet_name(number, len(volumes))
+            name = packet_name(number, len(volumes), draft=batch.draft)
+            _allow_open_files(len({path for _, path, _ in volume}))
             first = (number - 1) * PACKET_VOLUME + 1
             of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
             try:
@@ -229,7 +255,7 @@ def write_review(
                 result.problems.append(str(exc))
             except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
                 result.problems.append(f"the Board consent could not be made: {exc}")
-                docx = folder / "board_consent.docx"
+                docx = folder / consent_name(batch.draft)
                 result.board_consent_docx = docx if docx.is_file() else None
             if result.board_consent_docx is not None:
                 files["Board consent (DOCX)"] = result.board_consent_docx.name
@@ -237,12 +263,13 @@ def write_review(
                 files["Board consent (PDF)"] = result.board_consent_pdf.name
 
     made_now = {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
-    ours = ("board_consent.docx", "board_consent.pdf")
+    ours = (consent_name(batch.draft), str(Path(consent_name(batch.draft)).with_suffix(".pdf")))
     for stale in folder.iterdir():
-        if stale.name in ours or _PACKET_NAME.fullmatch(stale.name):
+        packet = _PACKET_NAME.fullmatch(stale.name)
+        if stale.name in ours or (packet and bool(packet.group(2)) == batch.draft):
             if stale in made_now:
                 continue
-            stale.unlink(missing_ok=True)  # left by an earlier batch in this folder
+            stale.unlink(missing_ok=True)  # left by an earlier run in this folder
     remove_left_parts(folder)  # files a killed run was writing
     write_atomic(result.summary_csv, summary_csv(batch, result.deviations))
     write_atomic(result.summary_xlsx, summary_xlsx(batch, result.deviations))
@@ -256,15 +283,37 @@ def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
     return {name for name, count in counts.items() if count > 1}
 
 
-_PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?\.pdf")
+_PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?(\.draft)?\.pdf")
 
 
-def packet_name(number: int, volumes: int) -> str:
-    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``)."""
+def packet_name(number: int, volumes: int, *, draft: bool = False) -> str:
+    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``); with
+    ``.draft`` before ``.pdf`` for drafts."""
     if volumes == 1:
-        return "packet.pdf"
+        return review_name("packet.pdf", draft)
     width = max(2, len(str(volumes)))
-    return f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf"
+    return review_name(f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf", draft)
+
+
+def review_name(name: str, draft: bool) -> str:
+    """A review file's name: ``summary.html``, or ``summary.draft.html`` for drafts."""
+    if not draft:
+        return name
+    stem, _, extension = name.rpartition(".")
+    return f"{stem}.draft.{extension}"
+
+
+def _allow_open_files(count: int) -> None:
+    """Let the process hold ``count`` PDFs open at once (a review packet volume of documents
+    from earlier runs opens each one), as far as the hard limit allows."""
+    import resource
+
+    with contextlib.suppress(ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        wanted = count + 256  # LibreOffice pipes, the ledger, the files being written
+        if soft != resource.RLIM_INFINITY and soft < wanted:
+            top = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
 def agreement_pages(pdf: pikepdf.Pdf) -> int:
@@ -344,9 +393,13 @@ def review_packet(
 FAILURE_RULES = ("convert", "assemble", "render")
 
 
-def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
+def review_batch(
+    checked: Checked, result: GenerateResult, earlier: Sequence[Mapping[str, Any]] = ()
+) -> ReviewBatch:
     """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
-    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it."""
+    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it, and
+    ``earlier``: the manifest entries of the documents (of the same kind: final or draft) an
+    earlier run left in the folder and this one did not make."""
     report = checked.report
     pool = report.pool
     assert pool is not None
@@ -394,6 +447,16 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
                 pdf=Path(doc.pdf) if doc else None,
             )
         )
+    untermed = 0
+    for entry in earlier:
+        grant = earlier_grant(entry, draft=result.draft)
+        grants.append(grant)
+        if grant.shares is None:
+            untermed += 1
+        elif grant.grant_id in pool.known:
+            recorded_before += grant.shares
+        else:
+            added += grant.shares
     unread: dict[int, list[dict[str, object]]] = {}  # rows refused because they could not be read
     for f in report.findings:
         if f.row is not None and f.row not in rows:
@@ -427,4 +490,52 @@ def review_batch(checked: Checked, result: GenerateResult) -> ReviewBatch:
         already_recorded=recorded_before,
         draft=result.draft,
         findings=other,
+        untermed=untermed,
+    )
+
+
+def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
+    """A document an earlier run left in the folder, from its manifest entry (its terms are
+    None when the entry does not record them: made by an earlier grantgen)."""
+
+    def day(value: object) -> date | None:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            return None
+
+    try:
+        shares: int | None = int(doc["shares"])
+        price: Decimal | None = Decimal(str(doc["exercise_price"]))
+        granted = day(doc["grant_date"])
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        shares = price = granted = None
+    if granted is None:
+        shares = price = None
+    source = doc.get("input")
+    note = {
+        "row": doc.get("row"),
+        "column": None,
+        "grant_id": doc.get("grant_id"),
+        "rule": "earlier-run",
+        "section": "output",
+        "severity": "note",
+        "message": "made by an earlier run"
+        + (f" from {source}" if source else "")
+        + "; its files are unchanged",
+    }
+    found = doc.get("findings")
+    return ReviewGrant(
+        row=int(doc.get("row") or 0),
+        grant_id=str(doc.get("grant_id") or ""),
+        participant=str(doc.get("participant") or ""),
+        grant_date=granted,
+        shares=shares,
+        exercise_price=price,
+        price_source=str(doc.get("price_source") or "not recorded"),
+        final_exercise_date=day(doc.get("final_exercise_date")),
+        status="draft" if draft else "generated",
+        findings=[*(found if isinstance(found, list) else []), note],
+        docx=Path(str(doc["docx"])),
+        pdf=Path(str(doc["pdf"])),
     )

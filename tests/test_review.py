@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -41,7 +42,7 @@ from generator.form import DRAFT_MARK
 from generator.output import restore_cell
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.plan import load_plan
-from generator.records import read_grants
+from generator.records import ReadOptions, parse_rows, read_grants
 from generator.render import TemplateSet, format_date, format_price, format_shares
 from generator.resources import form_text, templates_dir
 from generator.review import (
@@ -1288,7 +1289,16 @@ def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converte
     assert reviewed.review.board_consent_pdf
     pages = [p.extract_text() for p in PdfReader(reviewed.review.board_consent_pdf).pages]
     assert all("DRAFT" in page for page in pages)
-    assert len(outline(PdfReader(only_packet(reviewed.review)))) == 5
+    # named as drafts: a draft run never replaces a final batch's review
+    review = reviewed.review
+    assert [p.name for p in review.packet_pdfs] == ["packet.draft.pdf"]
+    assert len(outline(PdfReader(review.packet_pdfs[0]))) == 5
+    assert review.board_consent_pdf.name == "board_consent.draft.pdf"
+    assert {review.summary_html.name, review.summary_csv.name, review.summary_xlsx.name} == {
+        "summary.draft.html",
+        "summary.draft.csv",
+        "summary.draft.xlsx",
+    }
 
 
 def test_a_rerun_summary_says_which_shares_the_ledger_had_already(
@@ -1305,3 +1315,105 @@ def test_a_rerun_summary_says_which_shares_the_ledger_had_already(
     # before and after agree: the grant was counted by the first run, not again
     assert re.search(r"Available before this batch</t[hd]>\s*<td[^>]*>799,000", again)
     assert re.search(r"Available after this batch</t[hd]>\s*<td[^>]*>799,000", again)
+
+
+def _summary_rows(out: Path, name: str = "summary.csv") -> list[tuple[str, str]]:
+    text = (out / "review" / name).read_text(encoding="utf-8")
+    rows = csv.DictReader(io.StringIO(text.split("\n\n")[0]))
+    return [(r["grant_id"], r["status"]) for r in rows if r.get("status")]
+
+
+def test_running_part_of_a_batch_again_keeps_the_review_of_the_whole_folder(
+    tmp_path: Path, soffice: str
+) -> None:
+    """The review describes every final document the folder holds: one grant made again, or
+    refused, leaves the summary, packet and Board consent of the whole batch."""
+    names = ("Ann Lee", "Bob Roe", "Cy Diaz")
+    rows = [grant(grant_id=f"P-{i}", participant=n) for i, n in enumerate(names, start=1)]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    full = GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger)
+    generate(full)
+    listed = json.loads((out / "manifest.json").read_text("utf-8"))["review"]["files"]
+
+    def consent_names() -> list[str]:
+        text = " ".join(
+            p.extract_text() for p in PdfReader(out / "review" / "board_consent.pdf").pages
+        )
+        return [n for n in names if n in text]
+
+    one = dataclasses.replace(full, read=ReadOptions(only=parse_rows("3")))
+    again = generate(one)
+    assert [d.grant_id for d in again.documents] == ["P-2"]
+    assert _summary_rows(out) == [(f"P-{i}", "generated") for i in (1, 2, 3)]
+    assert consent_names() == list(names)
+    assert [t for t, _ in outline(PdfReader(out / "review" / "packet.pdf"))] == list(names)
+    html = (out / "review" / "summary.html").read_text(encoding="utf-8")
+    assert html.count("made by an earlier run from g.csv") == 2
+    assert json.loads((out / "manifest.json").read_text("utf-8"))["review"]["files"] == listed
+    # refused (other content, no --force): the folder's documents are still all reviewed
+    rows[1] = grant(grant_id="P-2", participant="Bob Roe", address="9 Elm Street")
+    write_csv(tmp_path / "g.csv", rows)
+    refused = generate(one)
+    assert [e["rule"] for e in refused.errors] == ["overwrite"] and not refused.documents
+    assert _summary_rows(out) == [
+        ("P-1", "generated"),
+        ("P-2", "refused"),
+        ("P-2", "generated"),
+        ("P-3", "generated"),
+    ]
+    assert consent_names() == list(names)
+    assert [t for t, _ in outline(PdfReader(out / "review" / "packet.pdf"))] == list(names)
+    # a document listed by an earlier grantgen, whose entry has no terms: named, not guessed
+    data = json.loads((out / "manifest.json").read_text("utf-8"))
+    for doc in data["documents"]:
+        if doc["grant_id"] == "P-1":
+            del doc["grant_date"], doc["shares"], doc["exercise_price"]
+    (out / "manifest.json").write_text(json.dumps(data), "utf-8")
+    forced = generate(dataclasses.replace(one, force=True))
+    assert forced.review is not None and not forced.errors
+    (problem,) = forced.review.problems
+    assert problem.startswith("1 document(s) listed from an earlier run are not in the Board")
+    assert consent_names() == ["Bob Roe", "Cy Diaz"]
+    assert _summary_rows(out) == [(f"P-{i}", "generated") for i in (1, 2, 3)]
+
+
+def test_a_draft_run_never_replaces_the_final_review_nor_makes_the_folder_a_draft(
+    tmp_path: Path, soffice: str
+) -> None:
+    rows = [
+        grant(grant_id="F-1", participant="Ann Lee"),
+        grant(grant_id="F-2", participant="Bob Roe"),
+    ]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    final = GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger)
+    generate(final)
+    review = {p.name: p.read_bytes() for p in (out / "review").iterdir()}
+    before = json.loads((out / "manifest.json").read_text("utf-8"))
+    drafts = generate(
+        dataclasses.replace(final, draft=True, read=ReadOptions(only=parse_rows("2")))
+    )
+    assert [d.pdf for d in drafts.documents] == ["F-1.draft.pdf"]
+    now = {p.name: p.read_bytes() for p in (out / "review").iterdir()}
+    assert {name: now[name] for name in review} == review  # the final review, untouched
+    assert sorted(set(now) - set(review)) == [
+        "board_consent.draft.docx",
+        "board_consent.draft.pdf",
+        "packet.draft.pdf",
+        "summary.draft.csv",
+        "summary.draft.html",
+        "summary.draft.xlsx",
+    ]
+    assert _summary_rows(out, "summary.draft.csv") == [("F-1", "draft")]
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["draft"] is False  # the folder holds final documents
+    assert manifest["review"] == before["review"]
+    assert "review/summary.draft.html" in manifest["draft_review"]["files"]
+    # the final batch again: its review is made again, the drafts' stays listed
+    generate(final)
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["draft"] is False and manifest["review"] == before["review"]
+    assert "review/summary.draft.html" in manifest["draft_review"]["files"]
+    assert _summary_rows(out) == [("F-1", "generated"), ("F-2", "generated")]
+    assert _summary_rows(out, "summary.draft.csv") == [("F-1", "draft")]
+    for name in ("board_consent.pdf", "packet.pdf", "packet.draft.pdf"):
+        assert (out / "review" / name).read_bytes() == now[name]
