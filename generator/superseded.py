@@ -34,6 +34,9 @@ def set_aside(path: Path) -> Path:
         number = 1
         while True:
             dest = folder / (path.name if number == 1 else f"{stem}.{number}{dot}{rest}")
+            if dest.exists() and not path.is_symlink() and os.path.samefile(dest, path):
+                os.unlink(path)  # linked there by a run killed before it unlinked it here
+                break
             if dest.exists() or dest.is_symlink():
                 number += 1
                 continue

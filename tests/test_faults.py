@@ -708,3 +708,18 @@ def test_a_run_that_cannot_start_leaves_no_empty_folder(
     with pytest.raises(ConvertError, match="GRANTGEN_SOFFICE"):
         generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
     assert not out.exists()
+
+
+def test_a_file_set_aside_by_a_run_killed_half_way_is_not_set_aside_twice(tmp_path: Path) -> None:
+    from generator.superseded import set_aside
+
+    signed = tmp_path / "P-1.signed.pdf"
+    signed.write_bytes(b"signed once")
+    (tmp_path / "superseded").mkdir()
+    os.link(signed, tmp_path / "superseded" / "P-1.signed.pdf")  # killed before the unlink
+    assert set_aside(signed) == tmp_path / "superseded" / "P-1.signed.pdf"
+    assert not signed.exists()
+    assert [p.name for p in (tmp_path / "superseded").iterdir()] == ["P-1.signed.pdf"]
+    signed.write_bytes(b"signed twice")  # another one: a name of its own, nothing replaced
+    assert set_aside(signed).name == "P-1.2.signed.pdf"
+    assert (tmp_path / "superseded" / "P-1.signed.pdf").read_bytes() == b"signed once"
