@@ -157,11 +157,13 @@ def write_consent(
     templates: Path,
     converter: Converter | None,
     draft: bool = False,
+    aside: bool = False,
 ) -> tuple[Path, Path]:
-    """Write ``outdir/board_consent.docx`` and ``.pdf`` (``board_consent.draft.docx``, ... for
-    drafts); raise ConvertError when LibreOffice cannot make the PDF (the DOCX is written all
-    the same). Without a ``converter``, one LibreOffice worker is started for it."""
-    docx = outdir / consent_name(draft)
+    """Write ``outdir/board_consent.docx`` and ``.pdf`` (a DRAFT mark on every page for
+    ``draft``; named ``board_consent.draft.docx``, ... with ``aside``: drafts beside a final
+    batch's consent); raise ConvertError when LibreOffice cannot make the PDF (the DOCX is
+    written all the same). Without a ``converter``, one LibreOffice worker is started for it."""
+    docx = outdir / consent_name(aside)
     data = render_consent(consent_template(templates), plan, grants, draft=draft)
     write_atomic(docx, data)
     pdf = docx.with_suffix(".pdf")
@@ -180,10 +182,10 @@ def write_consent(
     return docx, pdf
 
 
-def consent_name(draft: bool) -> str:
-    """``board_consent.docx``; ``board_consent.draft.docx`` for drafts (a draft run never
-    replaces a final batch's consent)."""
-    return "board_consent.draft.docx" if draft else TEMPLATE
+def consent_name(aside: bool) -> str:
+    """``board_consent.docx``; ``board_consent.draft.docx`` for drafts beside a final batch's
+    consent (a draft run never replaces it)."""
+    return "board_consent.draft.docx" if aside else TEMPLATE
 
 
 @dataclass
@@ -220,9 +222,10 @@ def _weight(grants: Sequence[ConsentGrant]) -> int:
     return max(1, len(grants) // 50)
 
 
-def finish_consent(pending: PendingConsent, outdir: Path) -> tuple[Path, Path]:
-    """Write the early consent's DOCX and PDF into ``outdir`` (waiting for the PDF)."""
-    docx = outdir / consent_name(pending.draft)
+def finish_consent(pending: PendingConsent, outdir: Path, aside: bool = False) -> tuple[Path, Path]:
+    """Write the early consent's DOCX and PDF into ``outdir`` (waiting for the PDF), named as
+    drafts beside a final consent with ``aside``."""
+    docx = outdir / consent_name(aside)
     write_atomic(docx, pending.docx)
     outcome = pending.job.result()
     if outcome.pdf is None:

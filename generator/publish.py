@@ -393,6 +393,17 @@ def earlier_kept(
     return list(kept.values())
 
 
+def holds_finals(out: Path) -> bool:
+    """Whether the folder holds final documents an earlier run made (its manifest lists them
+    and their PDFs are there): a draft run's review then goes beside theirs, not over it."""
+    earlier = earlier_manifest(out) or {}
+    return any(
+        isinstance(d, dict) and not is_draft(d) and (out / str(d.get("pdf", ""))).is_file()
+        for d in earlier.get("documents", [])
+        if isinstance(d, dict) and d.get("pdf")
+    )
+
+
 def is_draft(doc: dict[str, Any]) -> bool:
     """A manifest entry of a ``--draft`` document."""
     return str(doc.get("pdf", "")).endswith(".draft.pdf")
@@ -441,7 +452,10 @@ def describe_folder(out: Path, manifest: dict[str, Any], draft: bool) -> None:
     other = REVIEW_KEYS[not draft]
     earlier = earlier_manifest(out) or {}
     kept = earlier.get(other)
+    mine = set((manifest.get(REVIEW_KEYS[draft]) or {}).get("files", []))
     if isinstance(kept, dict) and isinstance(kept.get("files"), list):
-        files = [f for f in kept["files"] if isinstance(f, str) and (out / f).is_file()]
+        files = [  # (a final run replaces the review files a folder of drafts had)
+            f for f in kept["files"] if isinstance(f, str) and (out / f).is_file() and f not in mine
+        ]
         if files:
             manifest[other] = {**kept, "files": files}

@@ -2,9 +2,10 @@
 
 It describes every final document the folder's manifest lists, not only those of the last
 run: a run of part of a batch (``--only``, ``--where``) or one whose grants were all refused
-leaves a review of the whole folder. Drafts get their own files (``summary.draft.html``,
-``packet.draft.pdf``, ``board_consent.draft.docx``, ...), over the folder's drafts, so a draft
-run never replaces the final batch's review.
+leaves a review of the whole folder. A draft run into a folder that holds final documents
+gets its own files (``summary.draft.html``, ``packet.draft.pdf``, ``board_consent.draft.docx``,
+...), over the folder's drafts, so it never replaces the final batch's review; in a folder of
+drafts only, the drafts' review has the usual names.
 
 * ``summary.html`` (standalone), ``summary.csv``, ``summary.xlsx``: one line per grant with its
   terms, status and findings; totals and the share reserve before and after the batch.
@@ -51,6 +52,7 @@ from .errors import GrantgenError
 from .ledger import batch_reserve
 from .output import remove_left_parts, write_atomic
 from .plan import Plan
+from .publish import holds_finals
 from .summary import summary_csv, summary_html, summary_xlsx
 
 if TYPE_CHECKING:
@@ -184,11 +186,12 @@ def write_review(
     """
     folder = batch.out / REVIEW_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    aside = batch.draft and holds_finals(batch.out)  # drafts' files beside the final review
     result = ReviewResult(
         folder,
-        folder / review_name("summary.html", batch.draft),
-        folder / review_name("summary.csv", batch.draft),
-        folder / review_name("summary.xlsx", batch.draft),
+        folder / review_name("summary.html", aside),
+        folder / review_name("summary.csv", aside),
+        folder / review_name("summary.xlsx", aside),
     )
     result.deviations = batch_deviations(batch, form_text, known=deviations)
     made = [g for g in batch.grants if g.valid]
@@ -209,7 +212,7 @@ def write_review(
                 if g.shares is not None and g.exercise_price is not None and g.grant_date
             ]
             if early_consent is not None and early_consent.grants == tuple(rows):
-                consent = background.submit(finish_consent, early_consent, folder)
+                consent = background.submit(finish_consent, early_consent, folder, aside)
             else:
                 consent = background.submit(
                     write_consent,
@@ -219,6 +222,7 @@ def write_review(
                     templates=templates_dir,
                     converter=converter,
                     draft=batch.draft,
+                    aside=aside,
                 )
         entries: list[tuple[str, Path, range | None]] = []
         twice = _repeated_names(made)
@@ -230,7 +234,7 @@ def write_review(
                 entries.append((label, path, None))
         volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
         for number, volume in enumerate(volumes, start=1):
-            name = packet_name(number, len(volumes), draft=batch.draft)
+            name = packet_name(number, len(volumes), draft=aside)
             _allow_open_files(len({path for _, path, _ in volume}))
             first = (number - 1) * PACKET_VOLUME + 1
             of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
@@ -255,7 +259,7 @@ def write_review(
                 result.problems.append(str(exc))
             except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
                 result.problems.append(f"the Board consent could not be made: {exc}")
-                docx = folder / consent_name(batch.draft)
+                docx = folder / consent_name(aside)
                 result.board_consent_docx = docx if docx.is_file() else None
             if result.board_consent_docx is not None:
                 files["Board consent (DOCX)"] = result.board_consent_docx.name
@@ -263,10 +267,10 @@ def write_review(
                 files["Board consent (PDF)"] = result.board_consent_pdf.name
 
     made_now = {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
-    ours = (consent_name(batch.draft), str(Path(consent_name(batch.draft)).with_suffix(".pdf")))
+    ours = (consent_name(aside), str(Path(consent_name(aside)).with_suffix(".pdf")))
     for stale in folder.iterdir():
         packet = _PACKET_NAME.fullmatch(stale.name)
-        if stale.name in ours or (packet and bool(packet.group(2)) == batch.draft):
+        if stale.name in ours or (packet and bool(packet.group(2)) == aside):
             if stale in made_now:
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier run in this folder

@@ -187,7 +187,7 @@ def test_draft_marks_every_page_has_no_fields_and_records_nothing(
         "manifest.json",
         "review",
     ]
-    consent = pdf_text(out / "review" / "board_consent.draft.pdf")
+    consent = pdf_text(out / "review" / "board_consent.pdf")  # a folder of drafts only
     assert consent and all(DRAFT_MARK in page for page in consent)
     pages = pdf_text(out / "D1.draft.pdf")
     assert len(pages) > 5 and all(DRAFT_MARK in page for page in pages)

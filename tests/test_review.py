@@ -1289,15 +1289,16 @@ def test_a_draft_batch_is_reviewed_as_drafts(tmp_path: Path, converter: Converte
     assert reviewed.review.board_consent_pdf
     pages = [p.extract_text() for p in PdfReader(reviewed.review.board_consent_pdf).pages]
     assert all("DRAFT" in page for page in pages)
-    # named as drafts: a draft run never replaces a final batch's review
+    # a folder of drafts only: the review has its usual names (.draft ones only beside a
+    # final batch's review, see below)
     review = reviewed.review
-    assert [p.name for p in review.packet_pdfs] == ["packet.draft.pdf"]
+    assert [p.name for p in review.packet_pdfs] == ["packet.pdf"]
     assert len(outline(PdfReader(review.packet_pdfs[0]))) == 5
-    assert review.board_consent_pdf.name == "board_consent.draft.pdf"
+    assert review.board_consent_pdf.name == "board_consent.pdf"
     assert {review.summary_html.name, review.summary_csv.name, review.summary_xlsx.name} == {
-        "summary.draft.html",
-        "summary.draft.csv",
-        "summary.draft.xlsx",
+        "summary.html",
+        "summary.csv",
+        "summary.xlsx",
     }
 
 
@@ -1375,6 +1376,24 @@ def test_running_part_of_a_batch_again_keeps_the_review_of_the_whole_folder(
     assert problem.startswith("1 document(s) listed from an earlier run are not in the Board")
     assert consent_names() == ["Bob Roe", "Cy Diaz"]
     assert _summary_rows(out) == [(f"P-{i}", "generated") for i in (1, 2, 3)]
+
+
+def test_drafts_first_then_the_final_batch_takes_the_usual_review_names(
+    tmp_path: Path, soffice: str
+) -> None:
+    rows = [grant(grant_id="F-1", participant="Ann Lee")]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    final = GenerateOptions(grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger)
+    generate(dataclasses.replace(final, draft=True))
+    assert _summary_rows(out) == [("F-1", "draft")]  # review/summary.csv: a folder of drafts
+    first = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert first["draft"] is True and "review/summary.html" in first["draft_review"]["files"]
+    generate(final)
+    assert _summary_rows(out) == [("F-1", "generated")]  # the final review replaced it
+    assert not list((out / "review").glob("*.draft.*"))
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["draft"] is False and "review/summary.html" in manifest["review"]["files"]
+    assert "draft_review" not in manifest  # its files are the final review's now
 
 
 def test_a_draft_run_never_replaces_the_final_review_nor_makes_the_folder_a_draft(
