@@ -89,15 +89,21 @@ def publish(
     placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
 
     earlier = earlier_entries(result.out)  # the folder's manifest, by PDF name
+    blocked = _in_the_way(staged, names, result.out)  # never replaced, even with --force
     # grant id -> sha256 of its PDF on disk, kept: the same agreement, even with --force
-    refused, keep = _overwrites(staged, names, result.out, earlier=earlier, now=result.plan_copy)
-    if not options.force:
-        for grant_id, reason in refused.items():
-            rec = by_id.pop(grant_id).record
-            result.errors.append(
-                Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason).as_dict()
-            )
-        staged = [s for s in staged if s.record.grant_id in by_id]
+    refused, keep = _overwrites(
+        [s for s in staged if s.record.grant_id not in blocked],
+        names,
+        result.out,
+        earlier=earlier,
+        now=result.plan_copy,
+    )
+    for grant_id, reason in {**({} if options.force else refused), **blocked}.items():
+        rec = by_id.pop(grant_id).record
+        result.errors.append(
+            Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason, "grant_id").as_dict()
+        )
+    staged = [s for s in staged if s.record.grant_id in by_id]
 
     def move(ids: list[str]) -> None:
         for grant_id in ids:
@@ -232,6 +238,22 @@ def earlier_entries(out: Path) -> dict[str, dict[str, Any]]:
         and isinstance(d.get("pdf"), str)
         and isinstance(d.get("sha256"), dict)
     }
+
+
+def _in_the_way(staged: list[Staged], names: dict[str, str], out: Path) -> dict[str, str]:
+    """Grants whose file name in the folder is taken by something that is not a file (a
+    folder, a socket): it is never replaced, not even with --force."""
+    found: dict[str, str] = {}
+    for s in staged:
+        for suffix in (".docx", ".pdf"):
+            path = out / f"{names[s.record.grant_id]}{suffix}"
+            if (path.exists() or path.is_symlink()) and not path.is_file():
+                found[s.record.grant_id] = (
+                    f"{path.name} in the output folder is not a file (a folder?): move it "
+                    "away; grantgen never replaces it"
+                )
+                break
+    return found
 
 
 def _overwrites(

@@ -423,6 +423,27 @@ os.execv({soffice!r}, [{soffice!r}, *args])
     assert [d["grant_id"] for d in manifest["documents"]] == ["O-0", "O-1", "O-2", "O-3"]
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_folder_where_a_packet_goes_refuses_that_grant_only(
+    tmp_path: Path, soffice: str, force: bool
+) -> None:
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    (out / "B-1.pdf").mkdir(parents=True)
+    rows = [grant(grant_id="A-1", participant="Ann Lee"), grant(grant_id="B-1", participant="Bo")]
+    result = generate(
+        GenerateOptions(
+            grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger, force=force
+        )
+    )
+    assert [d.grant_id for d in result.documents] == ["A-1"]
+    (error,) = result.errors
+    assert (error["row"], error["column"], error["rule"]) == (3, "grant_id", "overwrite")
+    assert "B-1.pdf in the output folder is not a file" in str(error["message"])
+    assert (out / "B-1.pdf").is_dir()  # left as it was
+    with Ledger(ledger) as book:
+        assert [g["grant_id"] for g in book.grants()] == ["A-1"]
+
+
 def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> None:
     """kill -9 after the bytes are written but before the file is in place: nothing is left
     in the folder (the file never had a name), and the old file is untouched."""
