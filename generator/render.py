@@ -71,14 +71,39 @@ def format_price(value: Decimal) -> str:
 
 
 class NoValueError(Exception):
-    """An expression printed ``None``: a blank would come out as the word "None"."""
+    """An expression gave something that is not the text of a blank: ``None`` (which would
+    print as the word "None"), or an object, list, dict or true/false value (which would print
+    as Python writes it). ``near``: the text of the paragraph it is in, once known."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__(value)
+        self.value = value
+        self.expression = ""
+        self.near = ""
+
+    def describe(self) -> str:
+        if self.value is None:
+            return "gives no value (None), which would print as the word None"
+        shown = repr(self.value)
+        shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+        return (
+            f"gives a {type(self.value).__name__} ({shown}), not text: it would print as "
+            "Python writes it"
+        )
 
 
-def _printable(value: Any) -> Any:
-    """Every ``{{ … }}`` output passes here: ``None`` is an error, never the text "None"."""
-    if value is None:
-        raise NoValueError
-    return value
+@jinja2.pass_eval_context
+def _printable(eval_ctx: Any, value: Any) -> Any:
+    """Every ``{{ … }}`` output passes here: only text and whole or decimal numbers print;
+    ``None`` is an error, never the text "None", and so is a dict, a list, a true/false value
+    or any other object. (Taking the evaluation context makes Jinja apply this at render time
+    to constant expressions too: ``{{ none }}`` or ``{{ [none]|first }}`` are otherwise
+    folded to the text "None" when the template is compiled, without passing here.)"""
+    if isinstance(value, str | jinja2.Undefined):  # a strict Undefined fails when printed
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return value
+    raise NoValueError(value)
 
 
 class _Environment(SandboxedEnvironment):
@@ -236,6 +261,7 @@ class _Prepared:
             raise TemplateError(name, "has no document body")
         self.head, self.tail = document[:start], document[end + len("</w:body>") :]
         self.env = env
+        self.sources: dict[jinja2.Template, str] = {}  # each compiled part's Jinja source
         body = self.helper.get_xml()
         self.column_loops = "{%tc" in self.helper.patch_xml(body)
         self.body = self._compile(body)
@@ -256,7 +282,9 @@ class _Prepared:
         src = self.helper.patch_xml(xml)
         src = re.sub(r"<w:p([ >])", r"\n<w:p\1", src)
         try:
-            return self.env.from_string(src)
+            compiled = self.env.from_string(src)
+            self.sources[compiled] = src
+            return compiled
         except jinja2.TemplateSyntaxError as exc:
             lines = src.splitlines()
             lo = max((exc.lineno or 1) - 3, 0)
@@ -264,6 +292,20 @@ class _Prepared:
             raise TemplateError(
                 self.name, f"syntax error: {exc.message} near {near.strip()[:160]!r}"
             ) from exc
+
+    def run(self, template: jinja2.Template, context: dict[str, Any]) -> str:
+        """Render one compiled part; an expression that prints no text is located."""
+        try:
+            return template.render(context)
+        except NoValueError as exc:
+            text = _line_text(self.sources.get(template, ""), _template_line(exc))
+            exc.expression = _culprit(self.env, text, context)
+            at = text.find(exc.expression) if exc.expression else text.find("{{")
+            start = max(at - 40, 0) if len(text) > 120 else 0
+            if start:  # from the start of a word
+                start = text.find(" ", start) + 1 or start
+            exc.near = text[start : start + 120].strip()
+            raise
 
     def finish(self, xml: str) -> str:
         """docxtpl's clean-up after Jinja: paragraphs rejoined, escaped braces restored."""
@@ -358,11 +400,11 @@ class DocumentTemplate:
         prep = self.prepared(draft)
         ctx = dict(context)
         try:
-            body = self._body(prep, prep.finish(prep.body.render(ctx)))
+            body = self._body(prep, prep.finish(prep.run(prep.body, ctx)))
             if body_filter is not None:
                 body = body_filter(body)
             parts = {
-                member: prep.finish(tpl.render(ctx)).encode("utf-8")
+                member: prep.finish(prep.run(tpl, ctx)).encode("utf-8")
                 for member, tpl in prep.parts.items()
             }
         except jinja2.UndefinedError as exc:
@@ -371,10 +413,11 @@ class DocumentTemplate:
                 self.name, f"names the field {field!r}, which has no value", field=field
             ) from exc
         except NoValueError as exc:
+            what = exc.expression or "an expression"
+            near = f" (in {exc.near!r})" if exc.near else ""
             raise TemplateError(
                 self.name,
-                "has an expression that gives no value (None), which would print as "
-                "the word None: every {{ … }} must give the text of a blank",
+                f"{what} {exc.describe()}{near}: every {{{{ … }}}} must give the text of a blank",
             ) from exc
         except jinja2.exceptions.SecurityError as exc:
             raise TemplateError(self.name, f"tried an unsafe operation: {exc}") from exc
@@ -454,6 +497,39 @@ def _mark_draft(document: Any) -> None:
             run.bold = True
             run.font.size = Pt(14)
             run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of the Jinja source an error was raised on (Jinja puts a frame for it into
+    the traceback)."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def _line_text(source: str, line: int | None) -> str:
+    """The text (XML tags removed) of a line of a part's Jinja source: one paragraph."""
+    lines = source.splitlines()
+    if line is None or not 0 < line <= len(lines):
+        return ""
+    return re.sub(r"<[^>]+>", "", lines[line - 1]).strip()
+
+
+def _culprit(env: SandboxedEnvironment, text: str, context: dict[str, Any]) -> str:
+    """Which ``{{ … }}`` of a paragraph prints no text (tried one by one; one that needs a
+    loop's variable cannot be tried alone and is passed over)."""
+    for found in re.finditer(r"\{\{.*?\}\}", text):
+        try:
+            env.from_string(found.group()).render(context)
+        except NoValueError:
+            return found.group()
+        except Exception:  # a loop's variable, say: this one cannot be tried alone
+            continue
+    return ""
 
 
 def _undefined_name(message: str) -> str:

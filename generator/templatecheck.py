@@ -26,11 +26,14 @@ from lxml import etree
 from .errors import InputError, TemplateError
 from .plan import Plan
 from .records import GrantRecord
-from .render import TemplateSet, plan_pdf
+from .render import DocumentTemplate, TemplateSet, grant_context, plan_pdf
 from .sheets import check_archive
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 TEMPLATES = ("nso_agreement.docx", "acceptance.docx", "plan.docx")
+#: The templates joined into the one each grant is rendered from (the agreement, then the
+#: acceptance page).
+JOINED = TEMPLATES[:2]
 GRANT_FIELDS = frozenset(
     {
         "grant_id",
@@ -259,6 +262,17 @@ def check_templates(
             )
     if problems:
         return problems, None
+    # the agreement and the acceptance page are rendered as one template: each is first
+    # compiled and rendered on its own, so that a problem is named in its own file
+    for name in JOINED:
+        try:
+            DocumentTemplate.from_file(directory / name).render(
+                grant_context(sample_record(), plan), {}
+            )
+        except TemplateError as exc:
+            problems.append(_problem(directory, [name], exc))
+    if problems:
+        return problems, None
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
         templates = TemplateSet(directory)
         templates.render_grant(sample_record(), plan)
@@ -283,13 +297,18 @@ def check_templates(
                 ],
             )
     except TemplateError as exc:
-        message = str(exc).split(": ", 1)[-1]
-        where, near = _locate(directory, names, exc.field) if exc.field else (None, "")
-        if where is not None and near:
-            tag = re.search(r"\{\{[^}]*\}\}|\{%[^%]*%\}", near)
-            message = f"{message} (in {tag.group() if tag else near})"
-        return [TemplateProblem(where or exc.template, "template error", message, near)], None
+        return [_problem(directory, names, exc)], None
     return [], templates
+
+
+def _problem(directory: Path, names: list[str], exc: TemplateError) -> TemplateProblem:
+    """A template error as a problem, in the file (of ``names``) that uses the field it names."""
+    message = str(exc).split(": ", 1)[-1]
+    where, near = _locate(directory, names, exc.field) if exc.field else (None, "")
+    if where is not None and near:
+        tag = re.search(r"\{\{[^}]*\}\}|\{%[^%]*%\}", near)
+        message = f"{message} (in {tag.group() if tag else near})"
+    return TemplateProblem(where or exc.template, "template error", message, near)
 
 
 def _locate(directory: Path, names: list[str], field: str) -> tuple[str | None, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import zipfile
 from pathlib import Path
@@ -16,6 +17,8 @@ from generator.plan import load_plan
 from generator.render import DocumentTemplate
 from generator.resources import templates_dir
 from generator.templatecheck import check_templates, load_templates
+
+from .conftest import SAMPLE
 
 PLAN = load_plan()
 
@@ -261,3 +264,75 @@ def test_page_number_fields_and_plain_labels_pass(tmp_path: Path) -> None:
     )
     problems, templates = check_templates(folder, PLAN)
     assert problems == [] and templates is not None
+
+
+def _replace(folder: Path, name: str, old: str, new: str) -> None:
+    """Rewrite ``old`` as ``new`` in a template's document.xml (the text of one run)."""
+    path = folder / name
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml = parts["word/document.xml"].decode()
+    assert old in xml
+    parts["word/document.xml"] = xml.replace(old, new, 1).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+
+
+@pytest.mark.parametrize(
+    ("payload", "said"),
+    [
+        ("{{ none }}", "gives no value (None)"),  # a constant: Jinja folds it when compiling
+        ("{{ [none]|first }}", "gives no value (None)"),
+        ("{{ none if participant else 'x' }}", "gives no value (None)"),
+        ("{{ blank or none }}", "gives no value (None)"),
+        ("{{ company }}", "gives a dict"),
+        ("{{ [1, 2] }}", "gives a list"),
+        ("{{ participant.upper }}", "builtin_function_or_method"),
+        ("{{ participant is defined }}", "gives a bool"),
+        ("{{ 1 / 2 }}", "gives a float"),
+    ],
+)
+def test_only_text_and_numbers_print(tmp_path: Path, payload: str, said: str) -> None:
+    tpl = one_paragraph(tmp_path, f"Granted to {payload} today.")
+    context = {"participant": "Ann", "blank": "", "company": {"name": "ACME"}}
+    with pytest.raises(TemplateError) as err:
+        tpl.render(context, {})
+    assert said in str(err.value) and "evil.docx" in str(err.value)
+    assert payload in str(err.value) and "Granted to" in str(err.value)  # the tag, its text
+
+
+def test_text_and_numbers_print_as_they_are(tmp_path: Path) -> None:
+    tpl = one_paragraph(
+        tmp_path,
+        "{{ participant }} {{ 3 }} {% for x in ['a'] %}{{ loop.index }}{{ x }}{% endfor %}",
+    )
+    assert b"Ann 3 1a" in zipfile.ZipFile(io.BytesIO(tpl.render({"participant": "Ann"}, {}))).read(
+        "word/document.xml"
+    )
+
+
+def test_a_template_printing_none_is_refused_by_check_and_generate(tmp_path: Path) -> None:
+    folder = copy(tmp_path)
+    _replace(folder, "nso_agreement.docx", "{{ shares }}", "{{ none }}")
+    checked = CliRunner().invoke(main, ["check-templates", str(folder)])
+    assert checked.exit_code == 1
+    assert "nso_agreement.docx: template error: {{ none }} gives no value (None)" in checked.stderr
+    assert "a total of {{ none }} shares" in checked.stderr
+    assert "acceptance.docx" not in checked.stderr
+    out, ledger = tmp_path / "out", tmp_path / "l.sqlite"
+    made = CliRunner().invoke(
+        main,
+        [
+            "generate",
+            str(SAMPLE),
+            "--templates",
+            str(folder),
+            "-o",
+            str(out),
+            "--ledger",
+            str(ledger),
+        ],
+    )
+    assert made.exit_code == 1 and "{{ none }} gives no value" in made.stderr
+    assert not list(out.glob("*.pdf")) and not ledger.exists()
