@@ -286,6 +286,13 @@ class _Prepared:
             self.sources[compiled] = src
             return compiled
         except jinja2.TemplateSyntaxError as exc:
+            unclosed = _unclosed_block(self.env, src) if "end of template" in str(exc) else None
+            if unclosed is not None:  # Jinja can only say where the template ended
+                tag, end, near = unclosed
+                raise TemplateError(
+                    self.name,
+                    f"syntax error: {tag} is not closed: no {{% {end} %}} follows it (in {near!r})",
+                ) from exc
             lines = src.splitlines()
             lo = max((exc.lineno or 1) - 3, 0)
             near = " ".join(re.sub(r"<[^>]+>", "", ln).strip() for ln in lines[lo : lo + 5])
@@ -497,6 +504,45 @@ def _mark_draft(document: Any) -> None:
             run.bold = True
             run.font.size = Pt(14)
             run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)
+
+
+#: Block tags that take an end tag (``set`` only without ``=``: a block assignment).
+_PAIRED = frozenset({"if", "for", "macro", "call", "filter", "with", "autoescape", "block", "set"})
+
+
+def _unclosed_block(env: SandboxedEnvironment, source: str) -> tuple[str, str, str] | None:
+    """The innermost block tag left open at the end of ``source``: the tag as written, the
+    end tag it needs, and the text of its paragraph from the tag on."""
+    try:
+        tokens = [t for t in env.lex(source) if t[1] != "whitespace"]
+    except jinja2.TemplateSyntaxError:
+        return None
+    stack: list[tuple[str, list[str], int]] = []  # (tag name, the tag's tokens, line)
+    i = 0
+    while i < len(tokens):
+        line, kind, _ = tokens[i]
+        if kind == "block_begin":
+            j = i + 1
+            while j < len(tokens) and tokens[j][1] != "block_end":
+                j += 1
+            inner = tokens[i + 1 : j]
+            name = inner[0][2] if inner and inner[0][1] == "name" else ""
+            assigns = name == "set" and any(k == "operator" and v == "=" for _, k, v in inner)
+            if name in _PAIRED and not assigns:
+                stack.append((name, [v for _, _, v in inner], line))
+            elif name.startswith("end") and stack and stack[-1][0] == name[3:]:
+                stack.pop()
+            i = j
+        i += 1
+    if not stack:
+        return None
+    name, words, line = stack[-1]
+    lines = source.splitlines()
+    text = " ".join(re.sub(r"<[^>]+>", "", ln).strip() for ln in lines[line - 1 : line + 2])
+    pattern = r"\{%-?\s*" + r"\s*".join(map(re.escape, words)) + r"\s*-?%\}"
+    found = list(re.finditer(pattern, text))
+    start = found[-1].start() if found else 0
+    return "{% " + " ".join(words) + " %}", f"end{name}", text[start : start + 120].strip()
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -336,3 +336,33 @@ def test_a_template_printing_none_is_refused_by_check_and_generate(tmp_path: Pat
     )
     assert made.exit_code == 1 and "{{ none }} gives no value" in made.stderr
     assert not list(out.glob("*.pdf")) and not ledger.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "said", "near"),
+    [
+        (
+            "nso_agreement.docx",
+            "{{ shares }}",
+            "{% if shares %}{{ shares }}",
+            "{% if shares %} is not closed: no {% endif %} follows it",
+            "{% if shares %}{{ shares }} shares of common stock",
+        ),
+        (
+            "acceptance.docx",
+            "{{ participant }}",
+            "{%- for x in address_lines -%}{{ participant }}",
+            "{% for x in address_lines %} is not closed: no {% endfor %} follows it",
+            "{{ participant }}",
+        ),
+    ],
+)
+def test_an_unclosed_block_is_named_in_its_own_file(
+    tmp_path: Path, name: str, old: str, new: str, said: str, near: str
+) -> None:
+    folder = copy(tmp_path)
+    _replace(folder, name, old, new)
+    problems, templates = check_templates(folder, PLAN)
+    assert templates is None
+    assert [(p.template, p.kind) for p in problems] == [(name, "template error")], problems
+    assert said in problems[0].message and near in problems[0].message, problems[0]
