@@ -3,6 +3,7 @@ making a hundred documents."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -13,8 +14,17 @@ from typing import Any
 import click
 
 from . import sheets
-from .cliutil import errors, existing_file, make_read_options, verbose
-from .errors import InputError
+from .cliutil import (
+    LEDGER_HELP,
+    errors,
+    existing_file,
+    make_read_options,
+    plan_option,
+    prices_option,
+    verbose,
+)
+from .errors import InputError, OutputError
+from .output import write_atomic
 from .pipeline import GenerateOptions, generate
 from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
@@ -77,17 +87,31 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     "-o",
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder (default: a new temporary one).",
+    help="Folder for the draft DOCX, PDF and PNG pages (default: a new temporary one); "
+    "nothing else in it is touched.",
 )
-@click.option("--plan", type=existing_file(), help="Plan terms (TOML).")
-@click.option("--prices", type=existing_file(), help="Closing prices (date,close).")
+@plan_option
+@prices_option
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help=f"{LEDGER_HELP} Read only: a grant it holds with other terms is refused, as "
+    "`generate` would refuse it; nothing is recorded.",
+)
 @click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Templates folder.",
+    help="Templates folder. Default: bundled.",
 )
-@click.option("--sheet", help="Excel: the sheet to read.")
-@click.option("--map", "mappings", multiple=True, metavar="'HEADER=column'", help="Header mapping.")
+@click.option("--sheet", help="Excel: the sheet to read (default: the first visible one).")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="'HEADER=column'",
+    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; or a file "
+    "of such lines).",
+)
 @click.option(
     "--png/--no-png", default=True, show_default=True, help="Also PNG pages (needs pdftoppm)."
 )
@@ -97,47 +121,86 @@ def preview_command(
     out: Path | None,
     plan: Path | None,
     prices: Path | None,
+    ledger: Path | None,
     templates: Path | None,
     sheet: str | None,
     mappings: tuple[str, ...],
     png: bool,
 ) -> None:
-    """Render one grant (spreadsheet row ROW) as a draft PDF, and PNG pages, and print the paths.
+    """Render one grant (spreadsheet row ROW) as a draft DOCX and PDF, and PNG pages, and
+    print their paths.
 
-    Nothing is recorded in the ledger; the files are drafts (DRAFT on every page, no signature
-    fields). Findings for the row are printed; a row with an error is not rendered (exit 1).
+    The row is checked as `generate` checks it: against the plan, the prices and the ledger
+    (read, never written: nothing is recorded). Findings for the row are printed; a row with
+    an error is not rendered (exit 1) and nothing is written. The files are drafts (DRAFT on
+    every page, no signature fields): <grant_id>.draft.docx, <grant_id>.draft.pdf and
+    <grant_id>.draft-N.png, replacing an earlier preview's of the grant; no manifest.json or
+    review/ is written, so a batch's folder can take them.
     """
     reading = make_read_options(sheet, mappings, str(row), ())
     with errors(verbose()):
-        folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
-        result = generate(
-            GenerateOptions(
-                grants=grants,
-                out=folder,
-                plan=plan,
-                prices=prices,
-                templates=templates,
-                draft=True,
-                jobs=1,
-                read=reading,
+        work = Path(tempfile.mkdtemp(prefix="grantgen-preview-work-"))  # removed in any case
+        try:
+            result = generate(
+                GenerateOptions(
+                    grants=grants,
+                    out=work / "out",
+                    plan=plan,
+                    prices=prices,
+                    ledger=ledger,
+                    templates=templates,
+                    draft=True,
+                    jobs=1,
+                    read=reading,
+                )
             )
-        )
-        for warning in result.warnings:
-            click.echo(f"warning: {warning['message']}", err=True)
-        for error in result.errors:
-            click.echo(f"error: {error['message']}", err=True)
-        if not result.documents:
-            if not result.errors:
-                click.echo(f"error: row {row} holds no grant", err=True)
-            sys.exit(1)
-        doc = result.documents[0]
-        for finding in doc.findings:
-            click.echo(f"{finding['severity']}: {finding['message']}", err=True)
-        pdf = folder / doc.pdf
-        click.echo(f"docx: {folder / doc.docx}")
+            for warning in result.warnings:
+                click.echo(f"warning: {warning['message']}", err=True)
+            for error in result.errors:
+                click.echo(f"error: {error['message']}", err=True)
+            if not result.documents:
+                if not result.errors:
+                    click.echo(f"error: row {row} holds no grant", err=True)
+                sys.exit(1)
+            doc = result.documents[0]
+            for finding in doc.findings:
+                click.echo(f"{finding['severity']}: {finding['message']}", err=True)
+            made = result.out / doc.pdf
+            pages = _png_pages(made) if png else []
+            folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
+            try:
+                placed = _place([result.out / doc.docx, made, *pages], folder, made.stem)
+            except BaseException:
+                if out is None:
+                    shutil.rmtree(folder, ignore_errors=True)
+                raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        docx, pdf, *pngs = placed
+        click.echo(f"docx: {docx}")
         click.echo(f"pdf:  {pdf}")
-        for page in _png_pages(pdf) if png else []:
+        for page in pngs:
             click.echo(f"png:  {page}")
+
+
+def _place(files: list[Path], folder: Path, stem: str) -> list[Path]:
+    """Write ``files`` into ``folder`` (made if need be), each whole or not at all, after
+    removing the PNG pages an earlier preview of the grant left there (it may have had more
+    pages); nothing else in the folder is touched."""
+    page = re.compile(re.escape(stem) + r"-[0-9]+\.png")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
+            if page.fullmatch(old.name) and old.is_file():
+                old.unlink()
+        placed = []
+        for file in files:
+            target = folder / file.name
+            write_atomic(target, file.read_bytes())
+            placed.append(target)
+    except OSError as exc:
+        raise OutputError(f"cannot write the preview into {folder}: {exc.strerror or exc}") from exc
+    return placed
 
 
 def _png_pages(pdf: Path) -> list[Path]:

@@ -564,6 +564,68 @@ def test_preview_one_row(tmp_path: Path, soffice: str) -> None:
     assert bad.exit_code == 1 and "row 40" in bad.stderr
 
 
+def test_preview_writes_only_its_files_and_reads_only_the_ledger_it_is_given(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+    from datetime import date
+
+    from generator.ledger import Entry, Ledger
+    from generator.plan import load_plan
+    from generator.records import GrantRecord
+
+    from .conftest import SAMPLE
+
+    scratch = tmp_path / "tmp"  # where a preview's temporary folders go
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    held = tmp_path / "held.sqlite"  # the ledger in use holds row 3's grant id, other terms
+    rec = GrantRecord(2, "SAMPLE-2005-002", "Daniel K. Osei", date(2005, 5, 16), 1, Decimal(3))
+    with Ledger(held) as book:
+        book.record(load_plan(), [Entry(rec, True, None, "test")])
+    ledger_bytes = held.read_bytes()
+    monkeypatch.setenv("GRANTGEN_LEDGER", str(held))
+    batch = tmp_path / "batch"  # a batch's folder: its manifest and review are not a preview's
+    (batch / "review").mkdir(parents=True)
+    (batch / "manifest.json").write_text('{"documents": []}')
+    (batch / "review" / "board_consent.pdf").write_bytes(b"the Board's consent")
+    (batch / "SAMPLE-2005-002.draft-11.png").write_bytes(b"a page of an earlier preview")
+    before = {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()}
+    args = ["preview", str(SAMPLE), "--row", "3", "--prices", str(PRICES), "-o", str(batch)]
+
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1 and "ledger-conflict" in refused.stderr, refused.output
+    assert {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()} == before
+    assert list(scratch.iterdir()) == []
+
+    fresh = tmp_path / "fresh.sqlite"
+    r = CliRunner().invoke(main, [*args, "--ledger", str(fresh)])
+    assert r.exit_code == 0, r.output
+    printed = [Path(line.split(None, 1)[1]) for line in r.stdout.splitlines()]
+    assert [p.name for p in printed[:2]] == [
+        "SAMPLE-2005-002.draft.docx",
+        "SAMPLE-2005-002.draft.pdf",
+    ]
+    assert len(printed) > 4 and all(p.parent == batch and p.is_file() for p in printed)
+    assert sorted(p.name for p in batch.iterdir()) == sorted(
+        ["manifest.json", "review", *(p.name for p in printed)]
+    )  # the earlier preview's 11th page is gone: this one has fewer
+    assert [p.name for p in (batch / "review").iterdir()] == ["board_consent.pdf"]
+    assert (batch / "manifest.json").read_bytes() == before[batch / "manifest.json"]
+    assert (batch / "review" / "board_consent.pdf").read_bytes() == b"the Board's consent"
+    assert not fresh.exists() and held.read_bytes() == ledger_bytes  # read, never written
+    assert list(scratch.iterdir()) == []
+
+    for row in ("40", "3"):  # no such row; a refused row: no folder made or left
+        failed = CliRunner().invoke(main, ["preview", str(SAMPLE), "--row", row])
+        assert failed.exit_code == 1
+        failed = CliRunner().invoke(main, [*args[:-1], str(tmp_path / "new"), "--row", row])
+        assert failed.exit_code == 1
+        assert list(scratch.iterdir()) == [] and not (tmp_path / "new").exists()
+    shown = CliRunner().invoke(main, ["preview", "--help"]).output
+    assert "--ledger" in shown and "Read only" in shown and "no manifest.json" in shown
+
+
 def test_where_and_map_name_what_is_wrong(tmp_path: Path) -> None:
     from .conftest import SAMPLE
 
