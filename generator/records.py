@@ -388,27 +388,59 @@ def _drop_repeated_ids(
     claimed: dict[int, str] | None = None,
 ) -> tuple[list[GrantRecord], list[RecordError]]:
     """A grant id used by an earlier row is an error on the later row (files are named by id).
-    ``claimed``: rows refused for another reason, by row → the grant id they give."""
+    ``claimed``: rows refused for another reason, by row → the grant id they give. A row that
+    gives no id and repeats an earlier such row exactly (its derived id is the same) is said to
+    be a repeated row, on its participant: the file has no id to blame."""
     first: dict[str, int] = {}
     for row, gid in sorted((claimed or {}).items(), reverse=True):
         first[gid] = row  # the earliest row wins
+    derived: set[str] = set()  # ids no row gave, derived from the terms of the row first seen
     kept: list[GrantRecord] = []
     errors: list[RecordError] = []
     column = header[index["grant_id"]] if "grant_id" in index else "grant_id"
     for rec in records:
-        if rec.grant_id in first and first[rec.grant_id] < rec.row:
+        earlier = first.get(rec.grant_id)
+        if earlier is not None and earlier < rec.row:
+            if rec.grant_id_derived and rec.grant_id in derived:
+                errors.append(
+                    RecordError(
+                        rec.row,
+                        header[index["participant"]],
+                        f"repeats row {earlier}: the same participant, grant date, shares "
+                        "and exercise price, and no grant id to tell them apart. A grant "
+                        "entered twice? Delete one, or give each row its own grant_id if both "
+                        "grants are meant",
+                        grant_id=rec.grant_id,
+                        rule="repeated-row",
+                    )
+                )
+                continue
+            if rec.grant_id_derived:
+                message = (
+                    f"no grant id given, and the one derived from the grant's terms is the "
+                    f"grant id row {earlier} gives: give this row its own grant_id"
+                )
+            elif rec.grant_id in derived:
+                message = (
+                    f"repeated grant id: it is the id derived from the terms of row {earlier}, "
+                    "which gives none"
+                )
+            else:
+                message = f"repeated grant id: row {earlier} already uses it"
             errors.append(
                 RecordError(
                     rec.row,
                     column,
-                    f"repeated grant id: row {first[rec.grant_id]} already uses it",
-                    value=rec.grant_id,
+                    message,
+                    value=None if rec.grant_id_derived else rec.grant_id,  # none was written
                     grant_id=rec.grant_id,
                     rule="unique-grant-id",
                 )
             )
             continue
         first[rec.grant_id] = rec.row
+        if rec.grant_id_derived:
+            derived.add(rec.grant_id)
         kept.append(rec)
     return kept, errors
 

@@ -315,6 +315,22 @@ def test_a_repeated_id_is_caught_when_the_first_row_has_another_error(tmp_path: 
     assert "unique-grant-id" in out and "repeated grant id: row 2 already uses it" in out
 
 
+def test_a_row_repeated_in_a_file_without_ids_is_reported_on_its_participant(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(
+        "participant,grant_date,shares,exercise_price\n"
+        "Ann Lee,2005-05-16,100,3.25\nAnn Lee,2005-05-16,100,3.25\n"
+    )
+    r = invoke("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
+    assert r.exit_code == 1  # type: ignore[attr-defined]
+    (line,) = [ln for ln in r.output.splitlines() if ln.startswith("3 ")]  # type: ignore[attr-defined]
+    assert line.split()[1] == "participant" and "repeated-row" in line
+    assert "repeats row 2: the same participant, grant date, shares and exercise price" in line
+    assert "unique-grant-id" not in line and "repeated grant id" not in line
+
+
 def test_validate_refuses_what_generate_refuses(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "g.csv", [grant(award_type="restricted_stock")])
     r = invoke("validate", path, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")

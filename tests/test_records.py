@@ -235,9 +235,52 @@ def test_a_name_with_composed_or_decomposed_accents_derives_one_id(tmp_path: Pat
         grant(grant_id="", participant="Jose\u0301 Nu\u0301n\u0303ez", shares="15000"),
     ]
     result = read_grants(write_csv(tmp_path / "g.csv", rows))
-    # the same grant twice: the second row repeats the first one's id, and says so
+    # the same grant twice: the second row repeats the first one, and says so
     assert [r.row for r in result.records] == [2]
-    assert [(e.row, e.rule) for e in result.errors] == [(3, "unique-grant-id")]
+    assert [(e.row, e.column, e.rule) for e in result.errors] == [
+        (3, "participant", "repeated-row")
+    ]
+
+
+def test_a_repeated_row_without_ids_is_named_as_a_row_not_by_an_id_never_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "g.csv"  # no grant_id column: ids are derived from the terms
+    path.write_text(
+        "Director,grant_date,shares,exercise_price\n"
+        "Ann Lee,2005-05-16,100,3.25\nAnn Lee,2005-05-16,100,3.25\nAnn Lee,2005-05-16,200,3.25\n"
+    )
+    result = read_grants(path)
+    assert [r.row for r in result.records] == [2, 4]
+    (error,) = result.errors
+    assert (error.row, error.column, error.rule, error.value) == (
+        3,
+        "Director",
+        "repeated-row",
+        None,
+    )
+    assert "repeats row 2: the same participant, grant date, shares and exercise price" in str(
+        error
+    )
+    assert error.grant_id == result.records[0].grant_id  # the id the row would have had
+    derived = read_grants(write_csv(tmp_path / "one.csv", [grant(grant_id="")])).records[0]
+    mixed = write_csv(  # a derived id that a written one repeats, and the other way round
+        tmp_path / "m.csv",
+        [grant(grant_id=""), grant(grant_id=derived.grant_id), grant(grant_id="")],
+    )
+    written = write_csv(tmp_path / "w.csv", [grant(grant_id=derived.grant_id), grant(grant_id="")])
+    said = [str(e) for e in read_grants(mixed).errors + read_grants(written).errors]
+    assert [s.split(":")[0] for s in said] == [
+        "row 3, column grant_id",
+        "row 4, column participant",
+        "row 3, column grant_id",
+    ]
+    assert "it is the id derived from the terms of row 2, which gives none" in said[0]
+    assert (
+        "no grant id given, and the one derived from the grant's terms is the grant id row 2 gives"
+        in said[2]
+    )
+    assert "value" not in said[2]
 
 
 def test_derived_grant_ids_are_stable_and_safe(tmp_path: Path) -> None:
