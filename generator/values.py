@@ -71,7 +71,9 @@ def _make_date(y: int, mo: int, d: int) -> date:
 
 
 def parse_shares(text: str) -> int:
-    """A positive whole number, with or without thousands separators: ``15000``, ``15,000``."""
+    """A positive whole number, with or without thousands separators: ``15000``, ``15,000``;
+    decimals that are all zeros are whole too (``15000.00``), but not ``15.000``, which may
+    be a European 15,000."""
     s = text.strip()
     if re.fullmatch(r"[0-9]+|[0-9]{1,3}(,[0-9]{3})+", s):
         n = int(s.replace(",", ""))
@@ -82,11 +84,31 @@ def parse_shares(text: str) -> int:
         raise RuleValueError("the number of shares must be positive", "whole-shares")
     if re.search(r"[0-9][eE][+-]?[0-9]", s):
         raise ValueError("scientific notation is not accepted; write the whole number")
-    if re.fullmatch(r"[0-9]+\.[0-9]+", s):
+    if re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+", s):  # 15.000: a European thousands point?
+        n = int(s.replace(".", ""))
+        whole, _, fraction = s.partition(".")
+        if "." in fraction:  # 1.500.000: a thousands point, and never read as one
+            raise ValueError(f"a point is not read as a thousands separator; write {n} or {n:,}")
+        if not fraction.strip("0"):
+            raise ValueError(
+                f"{s} may be {int(whole)} shares, or {n:,} with a European thousands point: "
+                f"write {int(whole)}, or {n} or {n:,}"
+            )
         raise RuleValueError(
-            "whole shares only; if this is a European thousands separator, write 15000 or 15,000",
+            f"whole shares only; if the point is a European thousands separator, write {n} or "
+            f"{n:,}",
             "whole-shares",
         )
+    decimal = re.fullmatch(r"([0-9]+|[0-9]{1,3}(?:,[0-9]{3})+)\.([0-9]+)", s)
+    if decimal:  # 15000.00, as a spreadsheet exports a number with two decimals, is whole
+        if decimal.group(2).strip("0"):
+            raise RuleValueError(
+                f"whole shares only: {s} is not a whole number of shares", "whole-shares"
+            )
+        n = int(decimal.group(1).replace(",", ""))
+        if n <= 0:
+            raise RuleValueError("the number of shares must be positive", "whole-shares")
+        return n
     if re.fullmatch(r"[0-9,]+", s):
         raise ValueError("misplaced thousands separator; write 15000 or 15,000")
     raise ValueError("not a whole number of shares")

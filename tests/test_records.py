@@ -58,7 +58,17 @@ def test_bad_dates_say_why(text: str, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "value"), [("15000", 15000), ("15,000", 15000), (" 1,000,000 ", 1000000), ("1", 1)]
+    ("text", "value"),
+    [
+        ("15000", 15000),
+        ("15,000", 15000),
+        (" 1,000,000 ", 1000000),
+        ("1", 1),
+        ("15000.00", 15000),  # as a spreadsheet exports a number with two decimals
+        ("15,000.00", 15000),
+        ("15000.0", 15000),
+        ("15.00", 15),
+    ],
 )
 def test_shares(text: str, value: int) -> None:
     assert parse_shares(text) == value
@@ -68,12 +78,16 @@ def test_shares(text: str, value: int) -> None:
     ("text", "reason"),
     [
         ("1,5000", "thousands separator"),
-        ("15.000", "whole shares"),
+        ("15.000", "may be 15 shares, or 15,000 with a European thousands point"),
+        ("15.500", "whole shares only; if the point is a European thousands separator"),
+        ("1.500.000", "write 1500000 or 1,500,000"),
+        ("0.00", "positive"),
         ("1e6", "scientific"),
         ("-10", "positive"),
         ("0", "positive"),
         ("ten", "not a whole number"),
-        ("1500.5", "whole shares"),
+        ("1500.5", "whole shares only: 1500.5 is not a whole number"),
+        ("15000.50", "whole shares only: 15000.50 is not a whole number"),
     ],
 )
 def test_bad_shares(text: str, reason: str) -> None:
