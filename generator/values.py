@@ -155,11 +155,18 @@ def parse_award_type(text: str) -> str:
 
 
 def parse_years(text: str) -> int:
-    """A whole number of years: ``10``."""
+    """A whole number of years, at least one: ``10`` (also ``10.00``, as a spreadsheet may
+    export it)."""
     s = text.strip()
-    if not re.fullmatch(r"[0-9]{1,3}", s) or int(s) == 0:
+    found = re.fullmatch(r"([0-9]+)(?:\.0+)?", s)
+    if not found:
         raise ValueError("write the term as a whole number of years, e.g. 10")
-    return int(s)
+    years = int(found.group(1))
+    if years == 0:
+        raise ValueError("a term of 0 years ends on the grant date: it must be at least 1 year")
+    if years > 999:
+        raise ValueError(f"a term of {years:,} years is not an option's term; write it in years")
+    return years
 
 
 def parse_address(text: str) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from generator.values import (
     parse_date,
     parse_price,
     parse_shares,
+    parse_years,
 )
 
 from .conftest import grant, write_csv
@@ -115,6 +116,26 @@ def test_prices_keep_their_precision(text: str, value: str) -> None:
 def test_bad_prices(text: str) -> None:
     with pytest.raises(ValueError):
         parse_price(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("10", 10),
+        ("10.00", 10),
+        ("0", "at least 1 year"),
+        ("00", "at least 1 year"),
+        ("10.5", "whole number of years"),
+        ("ten", "whole number of years"),
+        ("1000", "1,000 years is not an option's term"),
+    ],
+)
+def test_term_years(text: str, said: int | str) -> None:
+    if isinstance(said, int):
+        assert parse_years(text) == said
+    else:
+        with pytest.raises(ValueError, match=said):
+            parse_years(text)
 
 
 def test_booleans_and_addresses() -> None:
