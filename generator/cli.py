@@ -49,13 +49,41 @@ class _LazyGroup(click.Group):
             module, name = self.lazy[cmd_name].split(":")
             command = getattr(importlib.import_module(module), name)
             assert isinstance(command, click.Command)
-            return command
-        return super().get_command(ctx, cmd_name)
+        else:
+            command = super().get_command(ctx, cmd_name)
+        return None if command is None else _verbose_after(command)
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "verbose": True}
+
+
+def _verbose_after(command: click.Command) -> click.Command:
+    """``grantgen generate … --verbose`` as well as ``grantgen --verbose generate …``: the
+    option is accepted after a command too (not listed in the command's help)."""
+    if not any(p.name == "verbose_after" for p in command.params):
+        command.params.append(
+            click.Option(
+                ["-v", "--verbose", "verbose_after"],
+                is_flag=True,
+                hidden=True,
+                expose_value=False,
+                callback=_set_verbose,
+            )
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _verbose_after(sub)
+    return command
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="grantgen")
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Show tracebacks for errors (also after the command)."
+)
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """grantgen turns a spreadsheet of stock-option grants into the Word agreements counsel

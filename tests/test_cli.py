@@ -175,6 +175,25 @@ def test_missing_libreoffice_is_one_line_and_traceback_only_with_verbose(
     assert len(lines) == 1 and "apt-get install libreoffice" in lines[0]
     verbose = CliRunner().invoke(main, ["--verbose", *args])
     assert verbose.exit_code == 1 and "Traceback" in verbose.stderr
+    after = CliRunner().invoke(main, [*args, "--verbose"])  # after the command, too
+    assert after.exit_code == 1 and "Traceback" in after.stderr, after.output
+
+
+@pytest.mark.parametrize("args", [a for a in commands() if a], ids=" ".join)
+def test_verbose_is_accepted_after_every_command(args: list[str]) -> None:
+    result = CliRunner().invoke(main, [*args, "-v", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_verbose_after_a_ledger_command_shows_the_traceback(tmp_path: Path) -> None:
+    not_a_ledger = tmp_path / "l.sqlite"
+    not_a_ledger.write_text("participant\n")
+    args = ["ledger", "show", "--ledger", str(not_a_ledger)]
+    quiet = CliRunner().invoke(main, args)
+    assert quiet.exit_code == 1 and "Traceback" not in quiet.stderr
+    for flag in ("--verbose", "-v"):
+        loud = CliRunner().invoke(main, [*args, flag])
+        assert loud.exit_code == 1 and "Traceback" in loud.stderr, loud.output
 
 
 def test_bad_file_level_input_is_one_line(tmp_path: Path) -> None:
