@@ -444,7 +444,7 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
             r.board_consent_pdf,
         ]
         review = {
-            "files": [str(f.relative_to(result.out)) for f in files if f is not None],
+            "files": [str(f.relative_to(result.out)) for f in files if f and f.is_file()],
             "deviations": r.deviation_count,
             "problems": r.problems,
         }

@@ -29,7 +29,7 @@ import io
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -48,7 +48,7 @@ from .consent import (
 )
 from .convert import Converter
 from .deviations import Deviation, find_deviations
-from .errors import GrantgenError
+from .errors import GrantgenError, OutputError
 from .ledger import batch_reserve
 from .output import remove_left_parts, write_atomic
 from .plan import Plan
@@ -275,9 +275,16 @@ def write_review(
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier run in this folder
     remove_left_parts(folder)  # files a killed run was writing
-    write_atomic(result.summary_csv, summary_csv(batch, result.deviations))
-    write_atomic(result.summary_xlsx, summary_xlsx(batch, result.deviations))
-    write_atomic(result.summary_html, summary_html(batch, result.deviations, files))
+    summaries: tuple[tuple[Path, Callable[[], bytes]], ...] = (
+        (result.summary_csv, lambda: summary_csv(batch, result.deviations)),
+        (result.summary_xlsx, lambda: summary_xlsx(batch, result.deviations)),
+        (result.summary_html, lambda: summary_html(batch, result.deviations, files)),
+    )
+    for path, content in summaries:  # one that cannot be written is a problem, like the packet
+        try:
+            write_atomic(path, content())
+        except OutputError as exc:
+            result.problems.append(f"{path.name} could not be written: {exc}")
     return result
 
 

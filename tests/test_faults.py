@@ -444,6 +444,29 @@ def test_a_folder_where_a_packet_goes_refuses_that_grant_only(
         assert [g["grant_id"] for g in book.grants()] == ["A-1"]
 
 
+def test_a_summary_that_cannot_be_written_is_a_review_problem_not_a_failed_batch(
+    tmp_path: Path, soffice: str
+) -> None:
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    out = tmp_path / "o"
+    (out / "review" / "summary.html").mkdir(parents=True)  # in the way
+    done = CliRunner().invoke(
+        main,
+        ["generate", str(write_csv(tmp_path / "g.csv", [grant()])), "-o", str(out),
+         "--ledger", str(tmp_path / "l.sqlite")],
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "warning: review/: summary.html could not be written" in done.stderr
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["documents"]) == 1
+    assert "review/summary.html" not in manifest["review"]["files"]
+    assert "review/summary.csv" in manifest["review"]["files"]
+    assert any("summary.html" in p for p in manifest["review"]["problems"])
+
+
 def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> None:
     """kill -9 after the bytes are written but before the file is in place: nothing is left
     in the folder (the file never had a name), and the old file is untouched."""
