@@ -10,7 +10,7 @@ import click
 
 from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
 from .errors import GrantgenError
-from .ledger import Ledger, ledger_path, parse_split
+from .ledger import Ledger, ledger_path, parse_split, split_names
 from .ledgercsv import export_csv, import_csv
 from .output import write_atomic
 from .plan import load_plan
@@ -91,12 +91,15 @@ def ledger_forfeit(
     """Return forfeited, expired or cancelled shares of GRANT_ID to the pool (Section 4(a))."""
     with errors(verbose()):
         terms = load_plan(plan)
+        when = _day(day)
         with Ledger(ledger_path(ledger)) as book:
-            left = book.forfeit(terms, grant_id, shares, _day(day))
+            done = book.forfeit(terms, grant_id, shares, when)
             pool = book.pool(terms)
+        since = pool.splits_since(when)
+        split = f" ({done.returned:,} after {split_names(since)})" if since else ""
         click.echo(
-            f"{shares:,} share(s) of {grant_id} returned to the pool; {left:,} outstanding; "
-            f"{pool.available:,} available under the plan"
+            f"{shares:,} share(s) of {grant_id} returned to the pool{split}; "
+            f"{done.outstanding:,} outstanding; {pool.available:,} available under the plan"
         )
 
 

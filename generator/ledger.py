@@ -8,6 +8,11 @@
   award's shares are rounded down to a whole share (the fraction is dropped) and its exercise
   price is rounded up to the cent, so the aggregate exercise price is never reduced. The old
   values are kept in ``grant_history``.
+* What the ledger holds depends on the dates of the facts, never on the order they were
+  recorded in: a grant is in the shares of its grant date and a forfeiture in those of its
+  date, and each split adjusts the awards granted, and the forfeitures dated, before it (see
+  :func:`replay`). A grant or forfeiture recorded after a later-dated split is adjusted by it
+  as one recorded before would have been.
 * The check of the reserve and the insert of a grant happen in one ``BEGIN IMMEDIATE``
   transaction: two runs at once can never both take the last shares.
 """
@@ -213,6 +218,27 @@ class Pool:
         """The Section 4(b) cap in force on ``day``."""
         return int(plan.non_option_cap_on(day) * self._scale(plan.non_option_cap_adopted(day)))
 
+    def splits_since(self, granted: date) -> tuple[tuple[date, Fraction], ...]:
+        """The recorded splits that adjust an award granted on ``granted``: those after it."""
+        return tuple((day, step) for day, step in self.splits if day > granted)
+
+    def adjusted(self, shares: int, price: Decimal, granted: date) -> Holding:
+        """A grant of ``shares`` at ``price`` made on ``granted``, in today's shares: what
+        the reserve counts and the ledger records (see :func:`replay`)."""
+        return replay(shares, price, granted, self.splits)
+
+    def adjusted_shares(self, shares: int, granted: date) -> int:
+        """``shares`` of an award granted on ``granted``, in today's shares."""
+        return self.adjusted(shares, Decimal(0), granted).shares
+
+    def split_note(self, shares: int, granted: date) -> str:
+        """`` (1,500 after the 3:2 split of 2007-01-01)`` for shares granted before a recorded
+        split; empty otherwise."""
+        since = self.splits_since(granted)
+        if not since:
+            return ""
+        return f" ({self.adjusted_shares(shares, granted):,} after {split_names(since)})"
+
     @property
     def available(self) -> int:
         return self.reserve - self.used
@@ -384,14 +410,7 @@ class Ledger:
 
     def splits(self, plan_id: str) -> tuple[tuple[date, Fraction], ...]:
         """The plan's recorded splits, (date, ratio), in date order."""
-        rows = self.conn.execute(
-            "SELECT day, ratio FROM adjustments WHERE plan_id = ? ORDER BY day, id", (plan_id,)
-        ).fetchall()
-        out = []
-        for day, ratio in rows:
-            new, old = parse_split(ratio)
-            out.append((date.fromisoformat(day), Fraction(new, old)))
-        return tuple(out)
+        return tuple((day, step) for _, day, step in _split_rows(self.conn, plan_id))
 
     def pool(self, plan: Plan, today: date | None = None) -> Pool:
         """The plan's pool; its reserve and cap are the figures in force ``today``."""
@@ -464,6 +483,7 @@ class Ledger:
         day = (today or date.today()).isoformat()
         with self.transaction() as conn:
             pool = self.pool(plan)
+            adjustments = [key for key, _, _ in _split_rows(conn, plan.id)]
             used, non_option_used = pool.used, pool.non_option_used
             for entry in entries:
                 rec = entry.record
@@ -483,11 +503,13 @@ class Ledger:
                 # the figures in force on the grant date (an amendment may have changed them)
                 available = pool.reserve_on(plan, rec.grant_date) - used
                 non_option = pool.non_option_cap_on(plan, rec.grant_date) - non_option_used
-                held = rec.shares - entry.forfeited  # what it takes from the pool
+                # in today's shares: a grant made before a recorded split is adjusted by it
+                held = pool.adjusted_shares(rec.shares - entry.forfeited, rec.grant_date)
+                note = pool.split_note(rec.shares, rec.grant_date)
                 if held > available:
                     result.refused[rec.grant_id] = Refusal(
-                        f"{shares_exceed(rec.shares)} the {max(available, 0):,} still available "
-                        f"under the reserve (Section {plan.section('reserve')})",
+                        f"{shares_exceed(rec.shares, note)} the {max(available, 0):,} still "
+                        f"available under the reserve (Section {plan.section('reserve')})",
                         "reserve",
                         plan.section("reserve"),
                         "shares",
@@ -495,8 +517,9 @@ class Ledger:
                     continue
                 if not entry.is_option and held > non_option:
                     result.refused[rec.grant_id] = Refusal(
-                        f"{shares_exceed(rec.shares)} the {max(non_option, 0):,} still available "
-                        f"for awards other than options (Section {plan.section('non_option_cap')})",
+                        f"{shares_exceed(rec.shares, note)} the {max(non_option, 0):,} still "
+                        "available for awards other than options (Section "
+                        f"{plan.section('non_option_cap')})",
                         "non-option-cap",
                         plan.section("non_option_cap"),
                         "shares",
@@ -505,6 +528,7 @@ class Ledger:
                 used += held
                 if not entry.is_option:
                     non_option_used += held
+                now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
                 conn.execute(
                     "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
                     " is_option, shares, exercise_price, original_shares, original_price,"
@@ -517,8 +541,8 @@ class Ledger:
                         rec.grant_date.isoformat(),
                         rec.award_type,
                         int(entry.is_option),
-                        rec.shares,
-                        str(rec.exercise_price),
+                        now.shares,
+                        str(now.price),
                         rec.shares,
                         str(rec.exercise_price),
                         entry.final_exercise_date.isoformat()
@@ -533,6 +557,18 @@ class Ledger:
                     " VALUES (?,?,?,?,?,?)",
                     (plan.id, rec.grant_id, "grant", day, rec.shares, entry.source),
                 )
+                for index, shares_before, shares_after, price_before, price_after in now.steps:
+                    conn.execute(  # what each split since its grant date made of it
+                        "INSERT INTO grant_history VALUES (?,?,?,?,?,?)",
+                        (
+                            adjustments[index],
+                            rec.grant_id,
+                            shares_before,
+                            shares_after,
+                            str(price_before),
+                            str(price_after),
+                        ),
+                    )
                 result.added.append(rec.grant_id)
             if before_commit is not None:
                 before_commit(result)
@@ -540,7 +576,8 @@ class Ledger:
 
     def unrecord(self, plan: Plan, grant_ids: Sequence[str]) -> None:
         """Take out grants :meth:`record` just added, whose documents could not be placed.
-        Only when nothing has happened to them since (no forfeiture, no split)."""
+        Only when nothing has happened to them since (no forfeiture, no split recorded after
+        them: a grant made before an earlier-recorded split was adjusted as it was recorded)."""
         if not grant_ids:
             return
         with self.transaction() as conn:
@@ -550,23 +587,33 @@ class Ledger:
                     "AND kind != 'grant'",
                     (plan.id, grant_id),
                 ).fetchone()[0]
-                if touched:
+                recorded = conn.execute(
+                    "SELECT MAX(id) FROM events WHERE plan_id = ? AND grant_id = ? "
+                    "AND kind = 'grant'",
+                    (plan.id, grant_id),
+                ).fetchone()[0]
+                if touched or recorded is None:
+                    continue
+                split_since = conn.execute(
+                    "SELECT COUNT(*) FROM events WHERE plan_id = ? AND kind = 'adjust' AND id > ?",
+                    (plan.id, recorded),
+                ).fetchone()[0]
+                if split_since:
                     continue
                 gone = conn.execute(
-                    "DELETE FROM grants WHERE plan_id = ? AND grant_id = ? "
-                    "AND shares = original_shares",
-                    (plan.id, grant_id),
+                    "DELETE FROM grants WHERE plan_id = ? AND grant_id = ?", (plan.id, grant_id)
                 ).rowcount
                 if gone:
                     conn.execute(
                         "DELETE FROM events WHERE plan_id = ? AND grant_id = ? AND kind = 'grant'",
                         (plan.id, grant_id),
                     )
+                    conn.execute("DELETE FROM grant_history WHERE grant_id = ?", (grant_id,))
 
     def forfeit(
         self, plan: Plan, grant_id: str, shares: int, day: date, *, today: date | None = None
-    ) -> int:
-        """Return ``shares`` of a grant to the pool; the grant's outstanding shares after it."""
+    ) -> Forfeited:
+        """Return ``shares`` of a grant (in the shares of ``day``) to the pool."""
         if shares <= 0:
             raise LedgerError("the number of shares to forfeit must be positive")
         _not_after_today(day, today, "a forfeiture")
@@ -578,7 +625,9 @@ class Ledger:
     ) -> dict[str, int]:
         """Section 8: a split of ``new`` shares for every ``old`` on ``day``: the awards
         granted before ``day`` (those made since are in post-split shares already), and the
-        reserve and cap, are adjusted. Returns the pool change."""
+        reserve and cap, are adjusted. An award's forfeitures dated before ``day`` are
+        adjusted with it; those dated on or after it are in post-split shares already.
+        Returns the pool change."""
         if new <= 0 or old <= 0:
             raise LedgerError("a split ratio needs two positive whole numbers, e.g. 2:1")
         _not_after_today(day, today, "a split")
@@ -626,18 +675,28 @@ class Ledger:
                 ),
             )
             adjustment = cur.lastrowid
-            rows = conn.execute(  # the awards outstanding on the split's date
-                "SELECT grant_id, shares, exercise_price, forfeited FROM grants "
+            rows = conn.execute(  # the awards granted before the split's date
+                "SELECT grant_id, shares, exercise_price, forfeited, grant_date, "
+                "original_shares, original_price FROM grants "
                 "WHERE plan_id = ? AND grant_date < ?",
                 (plan.id, day.isoformat()),
             ).fetchall()
-            for grant_id, shares, price, forfeited in rows:
-                new_shares = int(shares * step)
+            forfeits = _forfeits(conn, plan.id)
+            for grant_id, shares, price, forfeited, granted, original, original_price in rows:
+                # what it had outstanding and forfeited before the split's date is adjusted;
+                # a forfeiture dated on or after it is in post-split shares already
+                new_shares, new_forfeited = _split_grant(
+                    grant_id,
+                    (shares, forfeited),
+                    (original, Decimal(original_price), date.fromisoformat(granted)),
+                    forfeits.get(grant_id, []),
+                    (before.splits, after.splits),
+                )
                 new_price = adjust_price(Decimal(price), step)
                 conn.execute(
                     "UPDATE grants SET shares = ?, exercise_price = ?, forfeited = ? "
                     "WHERE grant_id = ?",
-                    (new_shares, str(new_price), int(forfeited * step), grant_id),
+                    (new_shares, str(new_price), new_forfeited, grant_id),
                 )
                 conn.execute(
                     "INSERT INTO grant_history VALUES (?,?,?,?,?,?)",
@@ -652,6 +711,34 @@ class Ledger:
     # --- export / import -------------------------------------------------------------------
 
 
+def _split_rows(conn: sqlite3.Connection, plan_id: str) -> list[tuple[int, date, Fraction]]:
+    """The plan's recorded splits, (adjustment id, date, ratio), in date order."""
+    rows = conn.execute(
+        "SELECT id, day, ratio FROM adjustments WHERE plan_id = ? ORDER BY day, id", (plan_id,)
+    ).fetchall()
+    out = []
+    for key, day, ratio in rows:
+        new, old = parse_split(ratio)
+        out.append((key, date.fromisoformat(day), Fraction(new, old)))
+    return out
+
+
+def _forfeits(
+    conn: sqlite3.Connection, plan_id: str, grant_id: str | None = None
+) -> dict[str, list[tuple[date, int]]]:
+    """The forfeitures recorded (of one grant, or of all the plan's), by grant id: (date,
+    shares), in the order recorded."""
+    sql = "SELECT grant_id, day, shares FROM events WHERE plan_id = ? AND kind = 'forfeit'"
+    args: tuple[str, ...] = (plan_id,)
+    if grant_id is not None:
+        sql += " AND grant_id = ?"
+        args += (grant_id,)
+    out: dict[str, list[tuple[date, int]]] = {}
+    for key, day, shares in conn.execute(sql + " ORDER BY id", args):
+        out.setdefault(key, []).append((date.fromisoformat(day), int(shares)))
+    return out
+
+
 def _not_after_today(day: date, today: date | None, what: str) -> None:
     now = today or date.today()
     if day > now:
@@ -661,32 +748,106 @@ def _not_after_today(day: date, today: date | None, what: str) -> None:
         )
 
 
-def forfeit_in(conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date) -> int:
-    """:meth:`Ledger.forfeit` inside a transaction already open on ``conn``."""
+def _split_grant(
+    grant_id: str,
+    now: tuple[int, int],
+    granted: tuple[int, Decimal, date],
+    forfeits: Sequence[tuple[date, int]],
+    splits: tuple[Sequence[tuple[date, Fraction]], Sequence[tuple[date, Fraction]]],
+) -> tuple[int, int]:
+    """A grant's outstanding and forfeited shares after the last of ``splits[1]`` (the
+    plan's splits with it; ``splits[0]``, without it): its history (``granted``: original
+    shares, price and date; ``forfeits``) replayed with the split. ``now``: its figures
+    before the split."""
+    (shares, forfeited), (original, price, day) = now, granted
+    last_day, step = splits[1][-1]
+    try:
+        before = replay(original, price, day, splits[0], forfeits)
+    except Overdrawn:
+        before = None
+    if before is None or (before.shares, before.forfeited) != now:
+        # figures its history does not give (a ledger an earlier version wrote, where a
+        # grant or forfeiture recorded after a later-dated split was not adjusted by it):
+        # split as they are
+        return int(shares * step), int(forfeited * step)
+    try:
+        after = replay(original, price, day, splits[1], forfeits)
+    except Overdrawn as exc:
+        raise LedgerError(
+            f"a {step.numerator}:{step.denominator} split on {last_day.isoformat()} would leave "
+            f"grant {grant_id} {exc.outstanding:,} shares on {exc.day.isoformat()}, fewer than "
+            f"the {exc.shares:,} forfeited that day"
+        ) from None
+    return after.shares, after.forfeited
+
+
+class Forfeited(NamedTuple):
+    """What a forfeiture did, in today's shares."""
+
+    outstanding: int
+    """The grant's outstanding shares after it."""
+    returned: int
+    """The shares it returned to the pool: those forfeited, as adjusted by the splits dated
+    after it."""
+
+
+def forfeit_in(
+    conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date
+) -> Forfeited:
+    """:meth:`Ledger.forfeit` inside a transaction already open on ``conn``.
+
+    ``shares`` are in the shares of ``day``: a forfeiture dated before a recorded split is
+    adjusted by it, as one recorded before the split would have been (see :func:`replay`)."""
     row = conn.execute(
-        "SELECT shares, grant_date FROM grants WHERE grant_id = ? AND plan_id = ?",
+        "SELECT shares, forfeited, grant_date, original_shares, original_price FROM grants "
+        "WHERE grant_id = ? AND plan_id = ?",
         (grant_id, plan.id),
     ).fetchone()
     if row is None:
         raise LedgerError(f"grant {grant_id} is not in the ledger for plan {plan.id}")
-    if day.isoformat() < row[1]:
+    outstanding, forfeited, granted_text, original, original_price = row
+    if day.isoformat() < granted_text:
         raise LedgerError(
-            f"grant {grant_id} was made on {row[1]}; it cannot be forfeited on "
+            f"grant {grant_id} was made on {granted_text}; it cannot be forfeited on "
             f"{day.isoformat()}, before it was made"
         )
-    if shares > row[0]:
+    granted = date.fromisoformat(granted_text)
+    splits = [(d, step) for _, d, step in _split_rows(conn, plan.id)]
+    earlier = _forfeits(conn, plan.id, grant_id).get(grant_id, [])
+    price = Decimal(original_price)
+    try:
+        after = replay(original, price, granted, splits, [*earlier, (day, shares)])
+    except Overdrawn as exc:
+        if exc.index == len(earlier):
+            since = [(d, step) for d, step in splits if granted < d <= day]
+            units = f" (in shares after {split_names(since)})" if since else ""
+            raise LedgerError(
+                f"grant {grant_id} had only {exc.outstanding:,} outstanding shares on "
+                f"{day.isoformat()}{units}; cannot forfeit {shares:,}"
+            ) from None
         raise LedgerError(
-            f"grant {grant_id} has only {row[0]:,} outstanding shares; cannot forfeit {shares:,}"
+            f"grant {grant_id}: with {shares:,} share(s) forfeited on {day.isoformat()}, its "
+            f"forfeiture of {exc.shares:,} on {exc.day.isoformat()} would be more than the "
+            f"{exc.outstanding:,} it then had outstanding"
+        ) from None
+    before = replay(original, price, granted, splits, earlier)
+    # the change this forfeiture makes (a ledger an earlier version wrote may hold figures
+    # its history does not give: they are kept, and changed by this forfeiture only)
+    returned = before.shares - after.shares
+    if returned > outstanding:
+        raise LedgerError(
+            f"grant {grant_id} has only {outstanding:,} outstanding shares; cannot forfeit "
+            f"{shares:,}"
         )
     conn.execute(
-        "UPDATE grants SET shares = shares - ?, forfeited = forfeited + ? WHERE grant_id = ?",
-        (shares, shares, grant_id),
+        "UPDATE grants SET shares = ?, forfeited = ? WHERE grant_id = ?",
+        (outstanding - returned, forfeited + after.forfeited - before.forfeited, grant_id),
     )
     conn.execute(
         "INSERT INTO events (plan_id, grant_id, kind, day, shares) VALUES (?,?,?,?,?)",
         (plan.id, grant_id, "forfeit", day.isoformat(), shares),
     )
-    return int(row[0]) - shares
+    return Forfeited(outstanding - returned, returned)
 
 
 def adjust_price(price: Decimal, step: Fraction) -> Decimal:
@@ -696,6 +857,66 @@ def adjust_price(price: Decimal, step: Fraction) -> Decimal:
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     exact = price * Decimal(step.denominator) / Decimal(step.numerator)
     return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING)
+
+
+class Holding(NamedTuple):
+    """A grant's outstanding and forfeited shares and exercise price, in today's shares."""
+
+    shares: int
+    forfeited: int
+    price: Decimal
+    steps: tuple[tuple[int, int, int, Decimal, Decimal], ...] = ()
+    """Each split that adjusted it: (index in the splits, shares before, after, price before,
+    after)."""
+
+
+class Overdrawn(Exception):
+    """A forfeiture of more shares than the grant had outstanding on its date."""
+
+    def __init__(self, index: int, day: date, shares: int, outstanding: int) -> None:
+        super().__init__(index, day, shares, outstanding)
+        self.index, self.day, self.shares, self.outstanding = index, day, shares, outstanding
+
+
+def replay(
+    shares: int,
+    price: Decimal,
+    granted: date,
+    splits: Sequence[tuple[date, Fraction]],
+    forfeits: Sequence[tuple[date, int]] = (),
+) -> Holding:
+    """A grant of ``shares`` at ``price`` on ``granted``, after its forfeitures (date, shares
+    in the shares of that date; in the order recorded) and the plan's splits, in date order.
+
+    A split adjusts what was outstanding and forfeited the day before it: the grant if it was
+    made before the split's date, the forfeitures dated before it. A grant or forfeiture
+    dated on or after a split is in post-split shares. Raises :class:`Overdrawn` (with the
+    forfeiture's index) for a forfeiture of more shares than were outstanding on its date."""
+    facts: list[tuple[date, int, int]] = [(day, 0, i) for i, (day, _) in enumerate(splits)]
+    facts += [(day, 1, i) for i, (day, _) in enumerate(forfeits)]  # on a split's day: after it
+    outstanding, forfeited, steps = shares, 0, []
+    for day, kind, i in sorted(facts):
+        if kind == 1:
+            n = forfeits[i][1]
+            if n > outstanding:
+                raise Overdrawn(i, day, n, outstanding)
+            outstanding, forfeited = outstanding - n, forfeited + n
+        elif granted < day:
+            step = splits[i][1]
+            before, before_price = outstanding, price
+            outstanding, forfeited = int(outstanding * step), int(forfeited * step)
+            price = adjust_price(price, step)
+            steps.append((i, before, outstanding, before_price, price))
+    return Holding(outstanding, forfeited, price, tuple(steps))
+
+
+def split_names(splits: Iterable[tuple[date, Fraction]]) -> str:
+    """``the 3:2 split of 2007-01-01`` / ``the 3:2 split of 2007-01-01 and the 2:1 split of
+    2009-01-04``."""
+    return " and ".join(
+        f"the {step.numerator}:{step.denominator} split of {day.isoformat()}"
+        for day, step in splits
+    )
 
 
 #: The largest number on either side of a split ratio (shares must stay SQLite integers).

@@ -186,6 +186,7 @@ def derive_grant_id(participant: str, grant_date: date, shares: int, price: Deci
     return f"{slug}-{grant_date:%Y%m%d}-{digest}"
 
 
-def shares_exceed(n: int) -> str:
-    """``1 share exceeds`` / ``2,000 shares exceed``: the start of an over-the-limit message."""
-    return "1 share exceeds" if n == 1 else f"{n:,} shares exceed"
+def shares_exceed(n: int, note: str = "") -> str:
+    """``1 share exceeds`` / ``2,000 shares exceed``: the start of an over-the-limit message
+    (``note``, e.g. the shares after a split, goes before the verb)."""
+    return f"1 share{note} exceeds" if n == 1 else f"{n:,} shares{note} exceed"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -82,7 +83,7 @@ def test_failure_before_commit_records_nothing(tmp_path: Path) -> None:
 def test_forfeit_returns_shares_to_the_pool(tmp_path: Path) -> None:
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("A", 1000)])
-        assert book.forfeit(PLAN, "A", 400, date(2006, 1, 1)) == 600
+        assert book.forfeit(PLAN, "A", 400, date(2006, 1, 1)) == (600, 400)  # outstanding, back
         assert book.pool(PLAN).used == 600
         with pytest.raises(LedgerError, match="only 600 outstanding"):
             book.forfeit(PLAN, "A", 601, date(2006, 1, 1))
@@ -167,6 +168,226 @@ def test_splits_and_forfeitures_in_the_future_or_out_of_order_are_refused(tmp_pa
             book.adjust(PLAN, 3, 1, date(2008, 1, 2), today=today)
         assert [g["shares"] for g in book.grants()] == [2000]
         assert len(book.history(PLAN.id)) == 1
+
+
+TODAY = date(2026, 1, 1)
+
+
+def dated(gid: str, shares: int, day: date, price: str = "3.31") -> Entry:
+    rec = GrantRecord(2, gid, f"Director {gid}", day, shares, Decimal(price))
+    return Entry(rec, True, None, "test")
+
+
+def rows_of(book: Ledger) -> list[tuple]:
+    return [tuple(g.values()) for g in book.grants()]
+
+
+def test_a_grant_recorded_after_a_later_dated_split_is_adjusted_by_it(tmp_path: Path) -> None:
+    """Section 8 adjusts every award granted before the split's date, whenever it is
+    recorded: a grant typed in after the split was entered comes out as one typed before."""
+    early = dated("EARLY", 1001, date(2005, 5, 20))
+    with Ledger(tmp_path / "before.sqlite") as before:
+        before.record(PLAN, [early])
+        before.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+        in_order = rows_of(before)
+    with Ledger(tmp_path / "after.sqlite") as after:
+        after.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+        assert after.record(PLAN, [early]).added == ["EARLY"]
+        # 1,001 pre-split shares at $3.31: 1,501 (1,501.5 rounded down) at $2.21 (2.2066…
+        # rounded up); the original terms kept
+        assert rows_of(after) == in_order
+        (row,) = after.grants()
+        assert (row["shares"], row["exercise_price"]) == (1501, "2.21")
+        assert (row["original_shares"], row["original_price"]) == (1001, "3.31")
+        assert after.pool(PLAN).used == 1501
+        hist = after.conn.execute("SELECT * FROM grant_history").fetchall()
+        assert hist == [(1, "EARLY", 1001, 1501, "3.31", "2.21")]  # what the split made of it
+        assert after.record(PLAN, [early]).already == ["EARLY"]  # the same grant on a rerun
+
+
+def test_a_grant_between_two_splits_is_adjusted_by_the_later_only(tmp_path: Path) -> None:
+    facts = [
+        dated("A", 1001, date(2005, 5, 20)),
+        dated("B", 777, date(2007, 1, 1), "5.55"),  # on the first split's date: post-split
+        dated("C", 333, date(2008, 3, 3), "0.07"),
+        dated("D", 10, date(2009, 6, 1), "1.00"),  # after both
+    ]
+    splits = [(3, 2, date(2007, 1, 1)), (1, 4, date(2009, 1, 5))]
+    with Ledger(tmp_path / "in-order.sqlite") as book:
+        book.record(PLAN, facts[:1])
+        book.adjust(PLAN, *splits[0], today=TODAY)
+        book.record(PLAN, facts[1:3])
+        book.adjust(PLAN, *splits[1], today=TODAY)
+        book.record(PLAN, facts[3:])
+        in_order = rows_of(book)
+    with Ledger(tmp_path / "splits-first.sqlite") as book:
+        for split in splits:
+            book.adjust(PLAN, *split, today=TODAY)
+        book.record(PLAN, facts[::-1])
+        assert rows_of(book) == in_order
+        got = {g["grant_id"]: (g["shares"], g["exercise_price"]) for g in book.grants()}
+    # A: 1,001 -> 1,501 ($2.21) -> 375 ($8.84); B, C: split 1:4 only; D: untouched
+    assert got == {
+        "A": (375, "8.84"),
+        "B": (194, "22.20"),
+        "C": (83, "0.28"),
+        "D": (10, "1.00"),
+    }
+
+
+def test_a_forfeiture_is_in_the_shares_of_its_date_whenever_it_is_recorded(
+    tmp_path: Path,
+) -> None:
+    """100 shares forfeited before a 3:2 split are 150 after it, whether the forfeiture was
+    recorded before the split was entered or after; one dated after the split is 100."""
+    results = []
+    for name, split_first in (("forfeit-first", False), ("split-first", True)):
+        with Ledger(tmp_path / f"{name}.sqlite") as book:
+            book.record(
+                PLAN, [dated("A", 15001, date(2005, 5, 16)), dated("B", 900, date(2005, 5, 16))]
+            )
+            if split_first:
+                book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+            book.forfeit(PLAN, "A", 100, date(2006, 6, 1), today=TODAY)
+            book.forfeit(PLAN, "B", 100, date(2008, 6, 1), today=TODAY)  # post-split shares
+            if not split_first:
+                book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+            results.append((rows_of(book), book.pool(PLAN).used))
+    assert results[0] == results[1]
+    rows = {r[0]: r for r in results[0][0]}
+    # A: (15,001 - 100) * 1.5 = 22,351 outstanding, 150 forfeited; B: 1,350 - 100
+    assert (rows["A"][5], rows["A"][7]) == (22351, 150)
+    assert (rows["B"][5], rows["B"][7]) == (1250, 100)
+
+
+def test_a_forfeiture_recorded_after_a_split_is_checked_in_the_shares_of_its_date(
+    tmp_path: Path,
+) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [dated("A", 1000, date(2005, 5, 16))])
+        book.adjust(PLAN, 2, 1, date(2007, 1, 1), today=TODAY)
+        with pytest.raises(LedgerError, match="had only 1,000 outstanding shares on 2006-06-01"):
+            book.forfeit(PLAN, "A", 1001, date(2006, 6, 1), today=TODAY)  # 2,000 today
+        book.forfeit(PLAN, "A", 1500, date(2008, 1, 1), today=TODAY)
+        # 600 on 2006 would leave 400, 800 after the split: too few for the 1,500 of 2008
+        with pytest.raises(LedgerError, match="forfeiture of 1,500 on 2008-01-01 would be more"):
+            book.forfeit(PLAN, "A", 600, date(2006, 6, 1), today=TODAY)
+        assert book.forfeit(PLAN, "A", 250, date(2006, 6, 1), today=TODAY) == (0, 500)
+        assert book.pool(PLAN).used == 0
+
+
+def test_a_split_that_would_undo_a_later_forfeiture_is_refused(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [dated("A", 30, date(2005, 5, 16))])
+        book.forfeit(PLAN, "A", 5, date(2008, 1, 1), today=TODAY)
+        before = book.grants()
+        with pytest.raises(LedgerError, match="would leave grant A 3 shares on 2008-01-01"):
+            book.adjust(PLAN, 1, 10, date(2007, 1, 1), today=TODAY)
+        assert book.grants() == before and book.history(PLAN.id) == []
+
+
+def test_a_back_dated_grant_whose_files_could_not_be_placed_is_taken_out(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+        book.record(PLAN, [dated("A", 1000, date(2005, 5, 16))])
+        book.unrecord(PLAN, ["A"])
+        assert book.grants() == [] and book.pool(PLAN).used == 0
+        assert book.conn.execute("SELECT COUNT(*) FROM grant_history").fetchone() == (0,)
+
+
+def test_an_import_into_a_ledger_with_a_later_split_is_adjusted_by_it(tmp_path: Path) -> None:
+    """A history exported before the split and imported after it was entered gives the
+    ledger that recorded the history and then the split."""
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [dated("A", 15001, date(2005, 5, 16)), dated("B", 7, date(2008, 1, 2))])
+        book.forfeit(PLAN, "A", 1, date(2005, 6, 1), today=TODAY)
+        text = export_csv(book, PLAN.id)
+        book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+        expected, exported = rows_of(book), export_csv(book, PLAN.id)
+    with Ledger(tmp_path / "b.sqlite") as other:
+        other.adjust(PLAN, 3, 2, date(2007, 1, 1), today=TODAY)
+        import_csv(other, PLAN, text)
+        assert rows_of(other) == expected
+        assert export_csv(other, PLAN.id) == exported
+
+
+facts_strategy = st.fixed_dictionaries(
+    {
+        "grants": st.lists(
+            st.tuples(st.integers(0, 1400), st.integers(1, 5000), st.integers(1, 5000)),
+            min_size=1,
+            max_size=4,
+        ),
+        "splits": st.lists(
+            st.tuples(st.integers(0, 1400), st.integers(1, 4), st.integers(1, 4)).filter(
+                lambda s: s[1] != s[2]
+            ),
+            max_size=3,
+        ),
+        "forfeits": st.lists(
+            st.tuples(st.integers(0, 3), st.integers(0, 1400), st.integers(1, 3000)), max_size=6
+        ),
+        "order": st.randoms(use_true_random=False),
+    }
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(facts=facts_strategy)
+def test_the_ledger_depends_on_the_dates_of_its_facts_not_their_order(
+    tmp_path_factory: pytest.TempPathFactory, facts: dict
+) -> None:
+    """Grants, forfeitures and splits recorded in date order, or the splits first and the
+    rest in any order, make the same ledger."""
+    start = date(2005, 1, 3)
+    splits = sorted((start + timedelta(days=d), n, o) for d, n, o in facts["splits"])
+    grants = [
+        dated(f"G{i}", shares, start + timedelta(days=d), f"{cents / 100:.2f}")
+        for i, (d, shares, cents) in enumerate(facts["grants"])
+    ]
+    forfeits = [
+        (grants[i].record.grant_id, max(grants[i].record.grant_date, start + timedelta(days=d)), n)
+        for i, d, n in facts["forfeits"]
+        if i < len(grants)
+    ]
+    # date order: on one day a split first (grants and forfeitures that day are post-split)
+    timeline = [
+        what
+        for _, _, what in sorted(
+            [(day, 0, ("split", (n, o, day))) for day, n, o in splits]
+            + [(g.record.grant_date, 1, ("grant", g)) for g in grants]
+            + [(f[1], 2, ("forfeit", f)) for f in forfeits],
+            key=lambda t: (t[0], t[1]),
+        )
+    ]
+    folder = tmp_path_factory.mktemp("order")
+
+    def make(name: str, order: list[tuple[str, Any]]) -> tuple[list[tuple], int, int]:
+        with Ledger(folder / f"{name}.sqlite") as book:
+            for kind, what in order:
+                if kind == "split":
+                    book.adjust(PLAN, *what, today=TODAY)
+                elif kind == "grant":
+                    assert book.record(PLAN, [what]).added
+                else:
+                    try:
+                        book.forfeit(PLAN, what[0], what[2], what[1], today=TODAY)
+                    except LedgerError:  # more than it had then: in date order, never made
+                        assert name == "dates"
+                        forfeits.remove(what)
+            pool = book.pool(PLAN)
+            return rows_of(book), pool.used, pool.reserve
+
+    in_date_order = make("dates", timeline)
+    # the splits first, then the grants and the forfeitures the history made, in any order
+    # (a forfeiture after its grant)
+    rest = [("grant", g) for g in grants] + [("forfeit", f) for f in forfeits]
+    facts["order"].shuffle(rest)
+    rest.sort(key=lambda f: f[0] != "grant")
+    splits_first = [("split", (n, o, day)) for day, n, o in splits] + rest
+    assert make("splits-first", splits_first) == in_date_order
 
 
 def with_reserve(reserve: int, day: date) -> Plan:
@@ -398,10 +619,14 @@ def test_used_plus_available_is_always_the_reserve(
             elif op[0] == "forfeit" and ids:
                 gid = ids[op[1] % len(ids)]
                 outstanding = next(g["shares"] for g in book.grants() if g["grant_id"] == gid)
-                if outstanding:
-                    book.forfeit(PLAN, gid, min(op[2], outstanding), date(2006, 1, 1))
+                if outstanding:  # dated after every split: in today's shares
+                    book.forfeit(PLAN, gid, min(op[2], outstanding), date(2008, 1, 1))
             elif op[0] == "split" and op[1] != op[2]:
-                book.adjust(PLAN, op[1], op[2], date(2007, 1, 1))
+                before = book.grants()
+                try:
+                    book.adjust(PLAN, op[1], op[2], date(2007, 1, 1))
+                except LedgerError as exc:  # a reverse split under a later forfeiture
+                    assert "fewer than the" in str(exc) and book.grants() == before
             pool = book.pool(PLAN)
             outstanding_total = sum(g["shares"] for g in book.grants())
             assert pool.used == outstanding_total
