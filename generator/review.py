@@ -431,10 +431,11 @@ def review_batch(
         status: Status
         if doc is not None:
             status = "draft" if result.draft else "generated"
+            held = pool.adjusted_shares(rec.shares, rec.grant_date)  # as the reserve counts it
             if not any(f.get("rule") == "already-recorded" for f in findings):
-                added += rec.shares
+                added += held
             else:
-                recorded_before += rec.shares
+                recorded_before += held
         elif rec.row in report.refused_rows or any(
             e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
         ):

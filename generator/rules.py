@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .errors import RecordError
-from .ledger import Pool, other_terms, participant_key, terms_hash
+from .ledger import Pool, other_terms, participant_key, split_names, terms_hash
 from .plan import Plan
 from .prices import PriceTable, Quote
 from .records import GrantRecord
@@ -568,25 +568,43 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
             )
             continue
         is_option = _is_option(rec, plan)
-        # the figures in force on the grant date: an amendment may have changed them since
+        # the figures in force on the grant date (an amendment may have changed them since),
+        # in today's shares, and so the grant: one made before a recorded split, adjusted by it
         reserve = pool.reserve_on(plan, rec.grant_date)
         cap = pool.non_option_cap_on(plan, rec.grant_date)
         available, non_option = reserve - used, cap - non_option_used
         when = "" if reserve == pool.reserve else f" on {rec.grant_date.isoformat()}"
-        if rec.shares > available:
+        shares, note = pool.adjusted_shares(rec.shares, rec.grant_date), ""
+        if since := pool.splits_since(rec.grant_date):
+            note = pool.split_note(rec.shares, rec.grant_date)
+            now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
+            report.findings.append(
+                _finding(
+                    rec,
+                    "split-adjusted",
+                    plan.section("adjustments"),
+                    NOTE,
+                    f"granted before {split_names(since)} recorded in the ledger: its "
+                    f"{rec.shares:,} shares at {format_price(rec.exercise_price)} are "
+                    f"{now.shares:,} at {format_price(now.price)} in today's shares, as the "
+                    "ledger records them and the reserve counts them",
+                    "grant_date",
+                )
+            )
+        if shares > available:
             report.findings.append(
                 _finding(
                     rec,
                     "reserve",
                     plan.section("reserve"),
                     ERROR,
-                    f"{shares_exceed(rec.shares)} the shares available under the Plan: "
+                    f"{shares_exceed(rec.shares, note)} the shares available under the Plan: "
                     f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
                     "shares",
                 )
             )
             continue
-        if not is_option and rec.shares > non_option:
+        if not is_option and shares > non_option:
             cap_when = "" if cap == pool.non_option_cap else f" on {rec.grant_date.isoformat()}"
             report.findings.append(
                 _finding(
@@ -594,13 +612,13 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     "non-option-cap",
                     plan.section("non_option_cap"),
                     ERROR,
-                    f"{shares_exceed(rec.shares)} the limit on Awards other than Options: "
+                    f"{shares_exceed(rec.shares, note)} the limit on Awards other than Options: "
                     f"{max(non_option, 0):,} of {cap:,}{cap_when} remain",
                     "shares",
                 )
             )
             continue
-        used += rec.shares
+        used += shares
         if not is_option:
-            non_option_used += rec.shares
-        report.batch_shares += rec.shares
+            non_option_used += shares
+        report.batch_shares += shares

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import docx
@@ -396,3 +398,40 @@ def test_an_export_for_a_plan_with_no_grants_says_which_plans_the_ledger_has(
     assert r.exit_code == 0  # type: ignore[attr-defined]
     assert r.stdout.count("\n") == 1  # type: ignore[attr-defined]  # the header
     assert "holds grants under acme-2015" in r.stderr  # type: ignore[attr-defined]
+
+
+def test_a_grant_dated_before_a_recorded_split_is_counted_and_recorded_adjusted(
+    tmp_path: Path,
+) -> None:
+    """validate counts a pre-split grant in post-split shares and says so; a forfeiture dated
+    before the split returns its shares as adjusted by it."""
+    ledger = tmp_path / "l.sqlite"
+    a = invoke("ledger", "adjust", "--split", "3:2", "--date", "2007-01-01", "--ledger", ledger)
+    assert a.exit_code == 0  # type: ignore[attr-defined]
+    path = write_csv(
+        tmp_path / "g.csv",
+        [grant(grant_id="P-1", grant_date="2005-05-20", shares="1,000", exercise_price="3.31")],
+    )
+    r = invoke("validate", path, "--prices", PRICES, "--ledger", ledger, "--format", "json")
+    assert r.exit_code == 0  # type: ignore[attr-defined]
+    data = json.loads(r.output)  # type: ignore[attr-defined]
+    (note,) = [f for f in data["findings"] if f["rule"] == "split-adjusted"]
+    assert (note["severity"], note["section"]) == ("note", "8")
+    assert data["summary"]["batch_shares"] == 1500
+    assert data["summary"]["available_after"] == 1_200_000 - 1500
+    from generator.ledger import Entry
+    from generator.records import GrantRecord
+
+    rec = GrantRecord(2, "P-1", "Alex Example", date(2005, 5, 20), 1000, Decimal("3.31"))
+    with Ledger(ledger) as book:
+        book.record(PLAN, [Entry(rec, True, None, "test")])
+    f = invoke(
+        "ledger", "forfeit", "P-1", "--shares", "100", "--date", "2006-06-01", "--ledger", ledger
+    )
+    assert f.exit_code == 0, f.output  # type: ignore[attr-defined]
+    assert (
+        "100 share(s) of P-1 returned to the pool (150 after the 3:2 split of 2007-01-01); "
+        "1,350 outstanding" in f.output  # type: ignore[attr-defined]
+    )
+    export = invoke("ledger", "export", "--ledger", ledger).output  # type: ignore[attr-defined]
+    assert "P-1,atg-1999,Alex Example,2005-05-20,option,1350,2.21,150,1000,3.31," in export

@@ -111,6 +111,44 @@ def test_section_4b_cap_on_awards_other_than_options() -> None:
     assert rules_of(rec(shares=50000), pool=pool) == []
 
 
+def test_a_grant_made_before_a_recorded_split_counts_in_post_split_shares(
+    tmp_path: Path,
+) -> None:
+    """Section 8: a grant dated before a split the ledger records is in pre-split shares; it
+    takes its adjusted shares from the adjusted reserve, as the ledger will record it."""
+    from generator.ledger import Entry, Ledger
+
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=date(2026, 1, 1))
+        filler = rec(9, grant_id="FILL", grant_date=date(2008, 1, 2), shares=1_200_000 - 1500)
+        book.record(PLAN, [Entry(filler, True, None, "test")])
+        pool = book.pool(PLAN)
+    assert (pool.reserve, pool.available) == (1_200_000, 1500)
+    fits = rec(2, shares=1000)  # 1,500 in today's shares: exactly what is left
+    report = check([fits], PLAN, PRICES, pool)
+    assert report.batch_shares == 1500
+    (note,) = report.findings
+    assert (note.rule, note.section, note.severity, note.column) == (
+        "split-adjusted",
+        "8",
+        NOTE,
+        "grant_date",
+    )
+    assert "before the 3:2 split of 2007-01-01" in note.message
+    assert "1,000 shares at $3.31 are 1,500 at $2.21" in note.message
+    (over,) = [f for f in findings(rec(2, shares=1001), pool=pool) if f.severity == ERROR]
+    assert over.rule == "reserve"
+    assert "1,001 shares (1,501 after the 3:2 split of 2007-01-01) exceed" in over.message
+    # a grant on or after the split's date is in post-split shares already
+    after = rec(2, grant_date=date(2007, 1, 1), shares=1500)
+    assert check([after], PLAN, None, pool).batch_shares == 1500
+    assert not [f for f in findings(after, pool=pool, prices=None) if f.row is not None]
+    # and the cap on awards other than options counts them the same way
+    stock = rec(2, award_type="restricted_stock", shares=1000)
+    report = check([stock], PLAN, None, replace(pool, used=0, non_option_used=150_000 - 1499))
+    assert [f.rule for f in report.findings if f.severity == ERROR] == ["non-option-cap"]
+
+
 def test_section_5a_incentive_option_is_refused() -> None:
     (f,) = findings(rec(award_type="incentive_option"))
     assert (f.rule, f.section) == ("nonstatutory", "5(a)")
