@@ -162,4 +162,9 @@ def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> Non
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger)) as book:
             done = import_csv(book, terms, csv_file.read_text(encoding="utf-8-sig"))
-        click.echo(f"{len(done.added)} grant(s) imported, {len(done.already)} already present")
+        for warning in done.warnings:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(
+            f"{len(done.added)} grant(s) imported, {len(done.already)} already present"
+            + (f", {len(done.warnings)} warning(s)" if done.warnings else "")
+        )

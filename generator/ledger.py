@@ -278,6 +278,9 @@ class Recorded:
     added: list[str] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     refused: dict[str, Refusal] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    """What an import recorded although a plan rule says otherwise (a history is recorded as
+    it happened), one sentence each."""
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

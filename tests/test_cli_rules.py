@@ -435,3 +435,23 @@ def test_a_grant_dated_before_a_recorded_split_is_counted_and_recorded_adjusted(
     )
     export = invoke("ledger", "export", "--ledger", ledger).output  # type: ignore[attr-defined]
     assert "P-1,atg-1999,Alex Example,2005-05-20,option,1350,2.21,150,1000,3.31," in export
+
+
+def test_ledger_import_warns_of_a_term_the_plan_does_not_allow_and_refuses_by_row_and_column(
+    tmp_path: Path,
+) -> None:
+    head = "grant_id,participant,grant_date,award_type,shares,exercise_price,final_exercise_date\n"
+    long_term = tmp_path / "long.csv"
+    long_term.write_text(head + "L-1,Ann,2005-05-16,option,10,3.25,2035-05-16\n", "utf-8")
+    ledger = tmp_path / "l.sqlite"
+    r = CliRunner().invoke(main, ["ledger", "import", str(long_term), "--ledger", str(ledger)])
+    assert r.exit_code == 0, r.output
+    assert "1 grant(s) imported, 0 already present, 1 warning(s)" in r.stdout
+    assert "warning: import row 2, column final_exercise_date: grant L-1" in r.stderr
+    late = tmp_path / "late.csv"
+    late.write_text(head + "L-2,Bob,2014-01-02,option,10,10.10,2024-01-02\n", "utf-8")
+    r = CliRunner().invoke(main, ["ledger", "import", str(late), "--ledger", str(ledger)])
+    assert r.exit_code == 1
+    assert "import row 2, column grant_date: grant L-2 is dated 2014-01-02" in r.stderr
+    with Ledger(ledger, create=False) as book:
+        assert [g["grant_id"] for g in book.grants()] == ["L-1"]

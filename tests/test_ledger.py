@@ -15,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.ledger import Entry, Ledger, LedgerError, adjust_price, parse_split
+from generator.ledger import (
+    EXPORT_COLUMNS,
+    Entry,
+    Ledger,
+    LedgerError,
+    adjust_price,
+    parse_split,
+)
 from generator.ledgercsv import export_csv, import_csv
 from generator.plan import Amendment, Plan, load_plan
 from generator.records import GrantRecord
@@ -491,6 +498,108 @@ def test_an_import_is_all_or_nothing(tmp_path: Path, row: str, needle: str) -> N
         import_csv(book, PLAN, IMPORT_HEAD + good)  # alone it goes in, with its forfeiture
         (only,) = book.grants()
         assert (only["shares"], only["forfeited"]) == (600, 400)
+
+
+EXPORT_HEAD = ",".join((*EXPORT_COLUMNS, "split")) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        # an export's shares are what is outstanding: original_shares less forfeited
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,100,3.25,50,100,3.25,2015-05-16,1:1",
+            "import row 3, column shares: 100 outstanding and 50 forfeited make 150, not the "
+            "100 of original_shares",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,100,2.17,0,100,3.25,2015-05-16,1:1",
+            "import row 3, column exercise_price: 2.17 is not the original_price 3.25",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2014-01-02,option,100,10.10,0,100,10.10,2024-01-02,1:1",
+            r"import row 3, column grant_date: grant Z-3 is dated 2014-01-02, after December "
+            r"31, 2013, the last day the Plan allows Awards \(Section 10\(c\)\)",
+        ),
+        (
+            "Z-3,atg-1999,Zed,1999-04-30,option,100,1.00,0,100,1.00,2009-04-30,1:1",
+            "column grant_date: grant Z-3 is dated 1999-04-30, before May 1, 1999, the day it",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,-5,3.25,0,-5,3.25,2015-05-16,1:1",
+            "import row 3, column original_shares: '-5': the number of shares must be positive",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,1_000,3.25,0,,3.25,2015-05-16,1:1",
+            "import row 3, column shares: '1_000': not a whole number of shares",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,100,3.25,x,100,3.25,2015-05-16,1:1",
+            "import row 3, column forfeited",
+        ),
+        (
+            "Z-3,atg-1999,Zed,2005-05-16,option,100,3.25,0,100,3.25,2015-05-16,2:1",
+            r"import row 3, column split: grant Z-3 comes from a ledger whose shares were "
+            r"adjusted for a 2:1 split",
+        ),
+    ],
+)
+def test_an_import_row_that_contradicts_itself_or_the_plan_is_refused(
+    tmp_path: Path, row: str, needle: str
+) -> None:
+    good = "Z-1,atg-1999,Ann,2005-05-16,option,600,3.25,400,1000,3.25,2015-05-16,1:1\n"
+    with Ledger(tmp_path / "l.sqlite") as book:
+        with pytest.raises(LedgerError, match=needle):
+            import_csv(book, PLAN, EXPORT_HEAD + good + row + "\n")
+        assert book.grants() == []
+
+
+def test_splits_that_multiply_to_one_are_not_read_as_no_split(tmp_path: Path) -> None:
+    """1:2 then 2:1 leaves the cumulative ratio 1:1 but the shares rounded: an export made
+    after them does not say the grant as made."""
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [grant("A", 3, price="3.31")])
+        book.adjust(PLAN, 1, 2, date(2006, 1, 2), today=TODAY)
+        book.adjust(PLAN, 2, 1, date(2006, 1, 3), today=TODAY)
+        text = export_csv(book, PLAN.id)
+    assert (
+        text.splitlines()[1]
+        == "A,atg-1999,Director A,2005-05-16,option,2,3.31,0,3,3.31,2015-05-16,1:1"
+    )
+    refused = pytest.raises(LedgerError, match="column shares: 2 outstanding and 0 forfeited")
+    with Ledger(tmp_path / "b.sqlite") as other, refused:
+        import_csv(other, PLAN, text)
+
+
+def test_an_export_imports_back_identically(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000), grant("B", 500, price="3.2500"), grant("C", 7)])
+        book.forfeit(PLAN, "A", 100, date(2006, 1, 1), today=TODAY)
+        book.forfeit(PLAN, "C", 7, date(2006, 1, 1), today=TODAY)  # none outstanding
+        text = export_csv(book, PLAN.id)
+    with Ledger(tmp_path / "b.sqlite") as other:
+        assert import_csv(other, PLAN, text).warnings == []
+        assert export_csv(other, PLAN.id) == text
+
+
+def test_an_imported_term_longer_than_the_plan_allows_is_recorded_with_a_warning(
+    tmp_path: Path,
+) -> None:
+    """A history is recorded as it was: a substitute Option (Section 5(f)) may have its own
+    term, so a Final Exercise Date past ten years is warned, not refused."""
+    rows = (
+        "T-1,atg-1999,Ann,2005-05-16,option,10,3.25,0,2035-05-16\n"
+        "T-2,atg-1999,Bob,2005-05-16,option,10,3.25,0,2015-05-16\n"
+        "T-3,atg-1999,Cy,2005-05-16,restricted_stock,10,0.01,0,2035-05-16\n"
+    )
+    with Ledger(tmp_path / "l.sqlite") as book:
+        done = import_csv(book, PLAN, IMPORT_HEAD + rows)
+        assert done.added == ["T-1", "T-2", "T-3"]
+        (warning,) = done.warnings
+        assert warning.startswith("import row 2, column final_exercise_date: grant T-1 has a ")
+        assert "2035-05-16, later than 2015-05-16, 10 years from the grant date" in warning
+        assert warning.endswith("[term, Plan Section 5(c), Agreement 1]")
+        assert import_csv(book, PLAN, IMPORT_HEAD + rows).warnings == []  # already there
 
 
 def test_an_incentive_option_counts_as_an_option_in_the_ledger_as_in_the_rules(
