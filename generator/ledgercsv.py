@@ -202,8 +202,11 @@ def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -
 
     def all_or_nothing(result: Recorded) -> None:  # inside record()'s transaction
         if result.refused:
-            first = next(iter(result.refused.items()))
-            raise LedgerError(f"import refused, nothing recorded: {first[0]}: {first[1].message}")
+            grant_id, why = next(iter(result.refused.items()))
+            raise LedgerError(
+                f"import refused, nothing recorded: import row {seen[grant_id]}, column "
+                f"{why.column}: grant {grant_id}: {why.message}"
+            )
         for entry in entries:
             if entry.forfeited and entry.record.grant_id in result.added:
                 rec = entry.record

@@ -482,7 +482,10 @@ IMPORT_HEAD = (
 @pytest.mark.parametrize(
     ("row", "needle"),
     [
-        ("I-2,atg-1999,Bob,2005-05-16,option,900000,3.25,0,2015-05-16", "exceed"),
+        (
+            "I-2,atg-1999,Bob,2005-05-16,option,900000,3.25,0,2015-05-16",
+            "import row 3, column shares: grant I-2: 900,000 shares exceed",
+        ),
         ("I-2,other-plan,Bob,2005-05-16,option,10,3.25,0,2015-05-16", "under plan other-plan"),
         ("I-2,atg-1999,Bob,2005-05-16,widget,10,3.25,0,2015-05-16", "award type 'widget'"),
         ("I-2,atg-1999,Bob,2005-05-16,option,10,3.25,0,2001-01-01", "not after the grant"),
