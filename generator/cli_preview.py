@@ -19,8 +19,10 @@ from .cliutil import (
     errors,
     existing_file,
     make_read_options,
+    map_option,
     plan_option,
     prices_option,
+    sheet_option,
     verbose,
 )
 from .errors import InputError, OutputError
@@ -31,15 +33,8 @@ from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
 @click.command("columns")
 @click.argument("grants", type=existing_file())
-@click.option("--sheet", help="Excel: the sheet to read (default: the first visible one).")
-@click.option(
-    "--map",
-    "mappings",
-    multiple=True,
-    metavar="'HEADER=column'",
-    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; or a file "
-    "of such lines).",
-)
+@sheet_option
+@map_option
 def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) -> None:
     """Show how each header of GRANTS is understood: the column it is read as, or ignored.
 
@@ -103,15 +98,8 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Templates folder. Default: bundled.",
 )
-@click.option("--sheet", help="Excel: the sheet to read (default: the first visible one).")
-@click.option(
-    "--map",
-    "mappings",
-    multiple=True,
-    metavar="'HEADER=column'",
-    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; or a file "
-    "of such lines).",
-)
+@sheet_option
+@map_option
 @click.option(
     "--png/--no-png", default=True, show_default=True, help="Also PNG pages (needs pdftoppm)."
 )

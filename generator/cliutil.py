@@ -96,21 +96,25 @@ def make_read_options(
         raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
 
 
+sheet_option = click.option(
+    "--sheet", help="Excel: the sheet to read (default: the first visible one)."
+)
+map_option = click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar="'HEADER=column'",
+    help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; or a file "
+    "of such lines).",
+)
+
+
 def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--sheet, --map, --only, --where: how to read the grants file."""
     for option in reversed(
         [
-            click.option(
-                "--sheet", help="Excel: the sheet to read (default: the first visible one)."
-            ),
-            click.option(
-                "--map",
-                "mappings",
-                multiple=True,
-                metavar="'HEADER=column'",
-                help="Read a header as a column, e.g. 'Director Name=participant' (repeatable; "
-                "or a file of such lines).",
-            ),
+            sheet_option,
+            map_option,
             click.option(
                 "--only",
                 multiple=True,

@@ -139,7 +139,7 @@ def test_another_plan_without_its_own_text_is_refused_before_anything_is_made(
     tmp_path: Path, soffice: str
 ) -> None:
     grants = write_csv(tmp_path / "g.csv", [grant()])
-    with pytest.raises(GrantgenError, match=r"plan\.docx.*plan 'atg-1999', not that of plan 'bkt-2016'"):
+    with pytest.raises(GrantgenError, match=r"plan\.docx.*'atg-1999', not that of plan 'bkt-2016'"):
         generate(GenerateOptions(grants=grants, out=tmp_path / "out", plan=other_plan(tmp_path)))
     assert not (tmp_path / "out").exists()
 
