@@ -28,7 +28,7 @@ def _day(text: str) -> date:
     try:
         return parse_date(text)
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        raise click.BadParameter(str(exc), param_hint="'--date'") from None
 
 
 @ledger_group.command("show")

@@ -206,6 +206,16 @@ def test_strict_generate_makes_nothing_when_there_are_warnings(tmp_path: Path) -
     assert not (tmp_path / "o").exists()
 
 
+def test_a_bad_ledger_date_names_the_option(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["ledger", "forfeit", "A", "--shares", "5", "--date", "13/45/2006", "--ledger",
+         str(tmp_path / "l.sqlite")],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "Invalid value for '--date': there is no such date" in result.output
+
+
 def test_ledger_commands(tmp_path: Path, soffice: str) -> None:
     ledger = tmp_path / "l.sqlite"
     path = write_csv(tmp_path / "g.csv", [grant(grant_id="A", shares="15,001")])
