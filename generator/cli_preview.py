@@ -140,6 +140,7 @@ def preview_command(
                     draft=True,
                     jobs=1,
                     read=reading,
+                    review=False,  # one grant's draft: no summaries, packet or consent
                 )
             )
             for warning in result.warnings:

@@ -71,6 +71,8 @@ class GenerateOptions:
     """Seconds one LibreOffice start may take, before the per-document allowance."""
     read: ReadOptions = field(default_factory=ReadOptions)
     """Sheet, header mapping and row selection for the grants file."""
+    review: bool = True
+    """Make ``review/`` (summaries, review packet, Board consent); off for ``preview``."""
 
 
 @dataclass
@@ -317,7 +319,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                             result,
                             progress,
                             deviations,
-                            consent_meanwhile,
+                            consent_meanwhile if options.review else lambda: None,
                         )
                     except OSError as exc:  # a full disk while the documents are made
                         where = exc.filename2 or exc.filename or work  # a copy: its target
@@ -336,14 +338,18 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 result.documents.sort(key=lambda d: d.row)
                 result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents})
                 same_kind = [d for d in result.earlier if is_draft(d) == options.draft]
-                result.review = write_review(
-                    review_batch(checked, result, same_kind),
-                    templates_dir=options.templates or templates_dir(),
-                    converter=converter,
-                    form_text=form_text(),
-                    deviations=deviations,
-                    pages=pages,
-                    early_consent=early,
+                result.review = (
+                    None
+                    if not options.review
+                    else write_review(
+                        review_batch(checked, result, same_kind),
+                        templates_dir=options.templates or templates_dir(),
+                        converter=converter,
+                        form_text=form_text(),
+                        deviations=deviations,
+                        pages=pages,
+                        early_consent=early,
+                    )
                 )
             except BaseException:
                 # stop LibreOffice before the work folder is removed: a conversion still

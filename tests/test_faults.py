@@ -467,6 +467,18 @@ def test_a_summary_that_cannot_be_written_is_a_review_problem_not_a_failed_batch
     assert any("summary.html" in p for p in manifest["review"]["problems"])
 
 
+def test_a_run_without_review_makes_no_review_folder(tmp_path: Path, soffice: str) -> None:
+    """What preview asks for: one grant's documents, no summaries, packet or Board consent."""
+    out = tmp_path / "o"
+    result = generate(
+        GenerateOptions(
+            grants=write_csv(tmp_path / "g.csv", [grant()]), out=out, draft=True, review=False
+        )
+    )
+    assert [d.pdf for d in result.documents] == ["G-1.draft.pdf"]
+    assert result.review is None and not (out / "review").exists()
+
+
 def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> None:
     """kill -9 after the bytes are written but before the file is in place: nothing is left
     in the folder (the file never had a name), and the old file is untouched."""
