@@ -108,6 +108,26 @@ class Deviation:
             "diff": [list(d) for d in self.diff],
         }
 
+    @classmethod
+    def from_dict(cls, data: object) -> Deviation | None:
+        """The deviation :meth:`as_dict` wrote (e.g. into a manifest); None when ``data`` is
+        not one (a hand-edited or damaged record)."""
+        if not isinstance(data, dict):
+            return None
+        kind, part, form, rendered, diff = (
+            data.get(k) for k in ("kind", "part", "form", "rendered", "diff")
+        )
+        texts = all(t is None or isinstance(t, str) for t in (form, rendered))
+        pairs = isinstance(diff, list) and all(
+            isinstance(d, list) and len(d) == 2 and all(isinstance(t, str) for t in d) for d in diff
+        )
+        if kind not in ("added", "removed", "changed") or not isinstance(part, str):
+            return None
+        if not (texts and pairs):
+            return None
+        assert isinstance(diff, list)
+        return cls(kind, part, form, rendered, tuple((d[0], d[1]) for d in diff))  # type: ignore[arg-type]
+
     def __str__(self) -> str:
         if self.kind == "added":
             return f"{self.part}: added {self.rendered!r}"

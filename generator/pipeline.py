@@ -403,6 +403,11 @@ def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> lis
 def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
     merged = merge_earlier(result.out, manifest["documents"], result.earlier)
+    if result.review is not None:  # each agreement's deviations, for a later run's review
+        found = result.review.deviations
+        for doc in manifest["documents"]:
+            if is_draft(doc) == options.draft and doc.get("grant_id") in found:
+                doc["deviations"] = [d.as_dict() for d in found[doc["grant_id"]]]
     describe_folder(result.out, manifest, options.draft)
     write_json(result.manifest, manifest)
     if merged:  # the manifest holds what a `sign` that was killed noted in its journal

@@ -87,6 +87,9 @@ class ReviewGrant:
     """The agreement DOCX (absolute, or relative to the batch folder)."""
     pdf: Path | None = None
     """The signature packet PDF (absolute, or relative to the batch folder)."""
+    deviations: tuple[Deviation, ...] | None = None
+    """An earlier run's document: its deviations from the form as the manifest recorded them
+    (its DOCX is unchanged), so they are not worked out again; None: not recorded."""
 
     @property
     def valid(self) -> bool:
@@ -155,6 +158,8 @@ def batch_deviations(
             continue
         if known is not None and g.grant_id in known:
             out[g.grant_id] = list(known[g.grant_id])
+        elif g.deviations is not None:  # an earlier run's, as its manifest recorded them
+            out[g.grant_id] = list(g.deviations)
         else:
             out[g.grant_id] = find_deviations(
                 docx, form_text, participant=g.participant, plan=batch.plan
@@ -537,6 +542,11 @@ def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
         + "; its files are unchanged",
     }
     found = doc.get("findings")
+    recorded = doc.get("deviations")
+    deviations = None
+    if isinstance(recorded, list):
+        parsed = [Deviation.from_dict(d) for d in recorded]
+        deviations = None if None in parsed else tuple(d for d in parsed if d is not None)
     return ReviewGrant(
         row=int(doc.get("row") or 0),
         grant_id=str(doc.get("grant_id") or ""),
@@ -550,4 +560,5 @@ def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
         findings=[*(found if isinstance(found, list) else []), note],
         docx=Path(str(doc["docx"])),
         pdf=Path(str(doc["pdf"])),
+        deviations=deviations,
     )

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import docx
 import markupsafe
@@ -1322,6 +1323,44 @@ def _summary_rows(out: Path, name: str = "summary.csv") -> list[tuple[str, str]]
     text = (out / "review" / name).read_text(encoding="utf-8")
     rows = csv.DictReader(io.StringIO(text.split("\n\n")[0]))
     return [(r["grant_id"], r["status"]) for r in rows if r.get("status")]
+
+
+def test_a_partial_rerun_takes_earlier_agreements_deviations_from_the_manifest(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An earlier run's agreements (DOCX unchanged) are not compared with the form again:
+    their deviations, recorded in the manifest, are listed (a folder of a thousand reruns one
+    grant in seconds); an entry that records none, from an earlier grantgen, is compared."""
+    import generator.review
+
+    templates = edit_templates(tmp_path, "nso_agreement.docx", twelve_years)
+    rows = [grant(grant_id=f"D-{i}", participant=f"Director {i}") for i in (1, 2, 3)]
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    full = GenerateOptions(
+        grants=write_csv(tmp_path / "g.csv", rows), out=out, ledger=ledger, templates=templates
+    )
+    generate(full)
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    recorded = [d["deviations"] for d in manifest["documents"]]
+    assert [len(r) for r in recorded] == [1, 1, 1] and recorded[0][0]["kind"] == "changed"
+    del manifest["documents"][2]["deviations"]  # as an earlier grantgen wrote it
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    compared: list[str] = []
+    real = generator.review.find_deviations
+
+    def counting(docx: Path, *args: Any, **kwargs: Any) -> list[Deviation]:
+        compared.append(docx.name)
+        return real(docx, *args, **kwargs)
+
+    monkeypatch.setattr(generator.review, "find_deviations", counting)
+    again = generate(dataclasses.replace(full, read=ReadOptions(only=parse_rows("2"))))
+    assert [d.grant_id for d in again.documents] == ["D-1"]
+    assert compared == ["D-3.docx"]  # D-2 from its record, D-1 made now
+    assert again.review is not None and again.review.deviation_count == 3
+    html = (out / "review" / "summary.html").read_text(encoding="utf-8")
+    assert "3 agreement(s): D-1, D-2, D-3" in html
+    after = json.loads((out / "manifest.json").read_text("utf-8"))["documents"]
+    assert all(len(d["deviations"]) == 1 for d in after)  # D-3's is recorded now
 
 
 def test_running_part_of_a_batch_again_keeps_the_review_of_the_whole_folder(
