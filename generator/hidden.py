@@ -30,7 +30,9 @@ from docx.oxml import parse_xml
 from lxml import etree
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_OFF = ("0", "false", "off")
+#: The ST_OnOff values read as on; any other (``0``, ``false``, a misspelt ``False`` or
+#: ``none``, which LibreOffice prints) is off: text counts as hidden only when surely hidden.
+_ON = ("1", "true", "on")
 
 
 def _w(tag: str) -> str:
@@ -39,7 +41,7 @@ def _w(tag: str) -> str:
 
 def _on(element: Any) -> bool:
     """An ST_OnOff property's value (no ``w:val``: on)."""
-    return element.get(_w("val"), "true") not in _OFF
+    return element.get(_w("val"), "true") in _ON
 
 
 def _vanish(props: Any) -> bool | None:
@@ -122,7 +124,7 @@ class HiddenText:
 
 def _on_attr(element: Any, name: str) -> bool:
     value = element.get(_w(name))
-    return value is not None and value not in _OFF
+    return value is not None and value in _ON
 
 
 def _chains(styles: Mapping[str, Any]) -> dict[str, _Chain]:

@@ -1325,6 +1325,33 @@ def _summary_rows(out: Path, name: str = "summary.csv") -> list[tuple[str, str]]
     return [(r["grant_id"], r["status"]) for r in rows if r.get("status")]
 
 
+@pytest.mark.parametrize(
+    ("value", "hidden"),
+    [
+        (None, True),
+        ("1", True),
+        ("true", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("off", False),
+        ("False", False),  # not an ST_OnOff value: LibreOffice prints the run
+        ("none", False),
+    ],
+)
+def test_only_a_vanish_surely_on_hides_a_run(value: str | None, hidden: bool) -> None:
+    from docx.oxml import parse_xml
+
+    from generator.hidden import HiddenText
+
+    attribute = "" if value is None else f' w:val="{value}"'
+    run = parse_xml(
+        '<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+        f"<w:rPr><w:vanish{attribute}/></w:rPr><w:t>PLUS 90,000 BONUS SHARES</w:t></w:r>"
+    )
+    assert HiddenText()(run) is hidden
+
+
 def test_a_partial_rerun_takes_earlier_agreements_deviations_from_the_manifest(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
