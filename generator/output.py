@@ -142,11 +142,16 @@ def _write_named(path: Path, data: bytes) -> None:
 
 #: A temporary ``.NAME.*.part`` file older than this was left by a run that was killed.
 PART_AGE = 60.0
+#: The temporary names :func:`write_atomic` gives (``.NAME.`` + 8 random characters of
+#: ``secrets.token_hex`` or ``mkstemp`` + ``.part``), for a NAME grantgen writes: never a
+#: user's own ``.notes.part``.
+_LEFT_PART = re.compile(r"\.[^/]+\.(pdf|docx|json|csv|xlsx|html|txt|signing)\.[a-z0-9_]{8}\.part")
 
 
 def remove_left_parts(folder: Path) -> int:
-    """Remove the temporary ``.NAME.*.part`` files a killed run left in ``folder`` (those not
-    written for :data:`PART_AGE` seconds); returns how many were removed."""
+    """Remove the temporary files a killed run of grantgen left in ``folder`` (named as
+    :func:`write_atomic` names them, not written for :data:`PART_AGE` seconds); returns how
+    many were removed."""
     removed = 0
     try:
         entries = list(folder.iterdir())
@@ -154,7 +159,7 @@ def remove_left_parts(folder: Path) -> int:
         return 0
     now = time.time()
     for entry in entries:
-        if not (entry.name.startswith(".") and entry.name.endswith(".part")):
+        if not _LEFT_PART.fullmatch(entry.name):
             continue
         try:
             if entry.is_file() and now - entry.stat().st_mtime > PART_AGE:

@@ -896,7 +896,8 @@ def sign_batch(
     folder = path if path.is_dir() else path.parent
     manifest_path = folder / "manifest.json"
     manifest: dict[str, Any] | None = None
-    remove_left_parts(folder)  # a file a sign killed while naming it left
+    if path.is_dir() or manifest_path.is_file():  # a batch folder, not any PDF's
+        remove_left_parts(folder)  # a file a sign killed while naming it left
     if path.is_dir() or manifest_path.is_file():
         manifest = read_manifest(manifest_path)
         made_under = manifest.get("plan")

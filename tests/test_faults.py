@@ -368,7 +368,7 @@ def test_temporary_files_a_killed_run_left_in_review_are_removed(
 ) -> None:
     out = tmp_path / "o"
     (out / "review").mkdir(parents=True)
-    left = out / "review" / ".packet.pdf.4242.part"
+    left = out / "review" / ".packet.pdf.4242abcd.part"
     left.write_bytes(b"%PDF-1.7 half")
     fresh = out / "review" / ".summary.csv.abc.part"  # maybe another run's, being written
     fresh.write_bytes(b"")
@@ -523,13 +523,15 @@ def test_temporary_files_a_killed_run_left_in_the_output_folder_are_removed(
     left.write_bytes(b"%PDF-1.7 half")
     fresh = out / ".manifest.json.9f8e7d6c.part"  # maybe another run's, being named
     fresh.write_bytes(b"")
-    mine = out / ".notes.txt"  # the user's own hidden file
-    mine.write_text("keep")
+    mine = [out / n for n in (".notes.txt", ".notes.part", ".part", ".my file.part")]
+    for path in mine:  # the user's own hidden files, however they are named
+        path.write_text("keep")
     old = time.time() - 600
-    for path in (left, mine):
+    for path in (left, *mine):
         os.utime(path, (old, old))
     generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
-    assert not left.exists() and fresh.exists() and mine.read_text() == "keep"
+    assert not left.exists() and fresh.exists()
+    assert all(path.read_text() == "keep" for path in mine)
 
 
 def test_a_temporary_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
