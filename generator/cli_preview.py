@@ -3,6 +3,7 @@ making a hundred documents."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -177,6 +178,13 @@ def _place(files: list[Path], folder: Path, stem: str) -> list[Path]:
     removing the PNG pages an earlier preview of the grant left there (it may have had more
     pages); nothing else in the folder is touched."""
     page = re.compile(re.escape(stem) + r"-[0-9]+\.png")
+    listed = _batch_files(folder)
+    taken = [file.name for file in files if file.name in listed]
+    if taken:
+        raise OutputError(
+            f"{folder} holds a batch whose manifest.json lists {', '.join(taken)}: a preview "
+            "never replaces a batch's documents; preview into another folder (--out)"
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
@@ -190,6 +198,16 @@ def _place(files: list[Path], folder: Path, stem: str) -> list[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write the preview into {folder}: {exc.strerror or exc}") from exc
     return placed
+
+
+def _batch_files(folder: Path) -> set[str]:
+    """The DOCX and PDF names the folder's manifest.json lists (none without one)."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        documents = manifest.get("documents", [])
+        return {str(doc[key]) for doc in documents for key in ("docx", "pdf") if doc.get(key)}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return set()
 
 
 def _png_pages(pdf: Path) -> list[Path]:

@@ -564,6 +564,23 @@ def test_preview_one_row(tmp_path: Path, soffice: str) -> None:
     assert bad.exit_code == 1 and "row 40" in bad.stderr
 
 
+def test_preview_never_replaces_a_batchs_documents(tmp_path: Path, soffice: str) -> None:
+    from .conftest import SAMPLE
+
+    batch, ledger = tmp_path / "batch", tmp_path / "l.sqlite"
+    common = ["--prices", str(PRICES), "--ledger", str(ledger)]
+    made = CliRunner().invoke(main, ["generate", str(SAMPLE), "-o", str(batch), "--draft", *common])
+    assert made.exit_code == 0, made.output
+    before = {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()}
+    args = ["preview", str(SAMPLE), "--row", "3", "-o", str(batch), "--no-png", *common]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1
+    assert "manifest.json lists SAMPLE-2005-002.draft.docx, SAMPLE-2005-002.draft.pdf" in (
+        refused.stderr
+    )
+    assert {p: p.read_bytes() for p in batch.rglob("*") if p.is_file()} == before
+
+
 def test_preview_writes_only_its_files_and_reads_only_the_ledger_it_is_given(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
