@@ -144,21 +144,35 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
         ) from None
 
 
-_SEP_LINE = re.compile(r"sep=(.)\r?\n")
+_SEP_LINE = re.compile(r'"?sep=(.)"?[ \t]*\r?\n', re.IGNORECASE)
+_DELIMITERS = (",", ";", "\t")
 
 
 def _delimiter(text: str) -> tuple[str, str]:
     """The text without Excel's ``sep=;`` line, and the cell delimiter: that line's, or else
-    a comma, unless the header (the first line that is not blank) has none and has semicolons
-    (Excel's CSV where the decimal mark is a comma) or tabs."""
+    the one of comma, semicolon (Excel's CSV where the decimal mark is a comma) and tab that
+    splits the header (the first record that is not blank, quotes respected) into the most
+    cells; a comma when they tie."""
     if m := _SEP_LINE.match(text):
         return text[m.end() :], m[1]
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    if "," not in header:
-        for other in (";", "\t"):
-            if other in header:
-                return text, other
-    return text, ","
+    best, most = ",", 0
+    for candidate in _DELIMITERS:
+        cells = _header_cells(text, candidate)
+        if cells > most:
+            best, most = candidate, cells
+    return text, best
+
+
+def _header_cells(text: str, delimiter: str) -> int:
+    """How many cells the first record that is not blank has, read with ``delimiter``."""
+    reader = csv.reader(io.StringIO(text[:65536], newline=""), delimiter=delimiter)
+    try:
+        for cells in reader:
+            if any(c.strip() for c in cells):
+                return len(cells)
+    except csv.Error:
+        return 0
+    return 0
 
 
 def xlsx_rows(

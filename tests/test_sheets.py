@@ -316,6 +316,39 @@ def test_semicolon_and_tab_separated_files_are_read(tmp_path: Path, text: str, r
     assert rec.exercise_price == Decimal("3.25")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a comma file whose quoted header spans two lines and holds semicolons
+        'grant_id,participant,grant_date,shares,exercise_price,"Notes;\nmore; notes"\n'
+        "S-1,Ann Lee,2005-05-16,15000,3.25,x\n",
+        # a semicolon file with a comma in a header name (Excel quotes only semicolons)
+        "grant_id;participant;grant_date;shares;exercise_price;Notes, misc\n"
+        "S-1;Ann Lee;2005-05-16;15000;3.25;x\n",
+        # a tab file with a semicolon in a header name
+        "grant_id\tparticipant\tgrant_date\tshares\texercise_price\tNotes; misc\n"
+        "S-1\tAnn Lee\t2005-05-16\t15000\t3.25\tx\n",
+        # Excel's sep= line, in capitals or quoted
+        "SEP=;\ngrant_id;participant;grant_date;shares;exercise_price\n"
+        "S-1;Ann Lee;2005-05-16;15000;3.25\n",
+        '"sep=;"\r\ngrant_id;participant;grant_date;shares;exercise_price\r\n'
+        "S-1;Ann Lee;2005-05-16;15000;3.25\r\n",
+    ],
+    ids=[
+        "comma-multiline-header",
+        "semicolon-comma-header",
+        "tab-semicolon-header",
+        "SEP",
+        "quoted-sep",
+    ],
+)
+def test_the_delimiter_is_the_one_that_splits_the_header_most(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text(text, encoding="utf-8")
+    (rec,) = read_grants(path).records
+    assert (rec.grant_id, rec.participant, rec.shares) == ("S-1", "Ann Lee", 15000)
+
+
 def test_a_comma_file_whose_names_hold_semicolons_stays_a_comma_file(tmp_path: Path) -> None:
     path = tmp_path / "g.csv"
     path.write_text(
