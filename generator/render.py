@@ -30,6 +30,7 @@ from docxcompose.composer import Composer
 from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
+from markupsafe import soft_str
 
 from .errors import TemplateError
 from .form import DRAFT_MARK
@@ -129,7 +130,9 @@ class _Environment(SandboxedEnvironment):
             undefined=jinja2.StrictUndefined, autoescape=True, finalize=_printable, **marks
         )
         self._compiled: dict[str, jinja2.Template] = {}
-        self.filters.update(longdate=format_date, money=format_price, number=format_shares)
+        self.filters.update(
+            longdate=format_date, money=format_price, number=format_shares, string=_string
+        )
 
     def from_string(
         self,
@@ -145,6 +148,44 @@ class _Environment(SandboxedEnvironment):
                     self._compiled[source] = cached
             return cached
         return super().from_string(source, globals, template_class)
+
+
+#: Filters that turn what they are given into text: ``none`` given to one prints as None.
+_TO_TEXT = frozenset(
+    {
+        "join", "format", "string", "pprint", "tojson", "lower", "upper", "title",
+        "capitalize", "trim", "replace", "center", "indent", "truncate", "wordwrap",
+        "striptags", "urlencode", "e", "escape", "forceescape", "safe", "xmlattr",
+    }
+)  # fmt: skip
+
+
+def _refuse_printed_none(env: jinja2.Environment, src: str, name: str) -> None:
+    """A ``{{ … }}`` that turns the constant ``none`` into text (``{{ none ~ '' }}``,
+    ``{{ (none,)|join }}``) prints the word None past the check of what is printed (which
+    sees text): refused when the template is read, as every other template error."""
+    for output in env.parse(src).find_all(jinja2.nodes.Output):
+        converting = [
+            node
+            for node in output.find_all((jinja2.nodes.Concat, jinja2.nodes.Filter))
+            if not isinstance(node, jinja2.nodes.Filter) or node.name in _TO_TEXT
+        ]
+        for node in converting:
+            for const in node.find_all(jinja2.nodes.Const):
+                if const.value is None:
+                    text = re.sub(r"<[^>]+>", "", src.splitlines()[const.lineno - 1]).strip()
+                    raise TemplateError(
+                        name,
+                        "an expression turns the constant none into text, which prints as "
+                        f"the word None (in {text[:120]!r}): every blank must print a value",
+                    )
+
+
+def _string(value: Any) -> str:
+    """The ``string`` filter, refusing ``None`` (which would print as the word None)."""
+    if value is None:
+        raise NoValueError(value)
+    return soft_str(value)
 
 
 def make_environment() -> SandboxedEnvironment:
@@ -284,6 +325,8 @@ class _Prepared:
         try:
             compiled = self.env.from_string(src)
             self.sources[compiled] = src
+            if "none" in src.lower():  # (a cheap test first: the literal is rare)
+                _refuse_printed_none(self.env, src, self.name)
             return compiled
         except jinja2.TemplateSyntaxError as exc:
             unclosed = _unclosed_block(self.env, src) if "end of template" in str(exc) else None

@@ -302,6 +302,23 @@ def test_only_text_and_numbers_print(tmp_path: Path, payload: str, said: str) ->
     assert payload in str(err.value) and "Granted to" in str(err.value)  # the tag, its text
 
 
+@pytest.mark.parametrize(
+    "payload",
+    ["{{ none|string }}", '{{ none ~ "" }}', "{{ (none,)|join }}", "{{ [none]|join(', ') }}"],
+)
+def test_none_turned_into_text_is_refused(tmp_path: Path, payload: str) -> None:
+    """Converted to text, the constant none would reach the print check as the word None."""
+    with pytest.raises(TemplateError) as err:
+        one_paragraph(tmp_path, f"Granted to {payload} today.").render({"participant": "A"}, {})
+    assert "evil.docx" in str(err.value) and "None" in str(err.value)
+
+
+def test_a_value_that_is_none_given_to_the_string_filter_is_refused(tmp_path: Path) -> None:
+    tpl = one_paragraph(tmp_path, "Granted to {{ holder|string }} today.")
+    with pytest.raises(TemplateError, match="gives no value"):
+        tpl.render({"holder": None}, {})
+
+
 def test_text_and_numbers_print_as_they_are(tmp_path: Path) -> None:
     tpl = one_paragraph(
         tmp_path,
