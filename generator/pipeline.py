@@ -400,9 +400,16 @@ def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> lis
     return [grant for _, grant in sorted(rows, key=lambda item: item[0])]
 
 
+def _row(doc: dict[str, Any]) -> int:
+    row = doc.get("row")
+    return row if isinstance(row, int) else 0
+
+
 def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
     merged = merge_earlier(result.out, manifest["documents"], result.earlier)
+    # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
+    manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))
     if result.review is not None:  # each agreement's deviations, for a later run's review
         found = result.review.deviations
         for doc in manifest["documents"]:

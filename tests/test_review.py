@@ -1416,7 +1416,9 @@ def test_running_part_of_a_batch_again_keeps_the_review_of_the_whole_folder(
     assert [t for t, _ in outline(PdfReader(out / "review" / "packet.pdf"))] == list(names)
     html = (out / "review" / "summary.html").read_text(encoding="utf-8")
     assert html.count("made by an earlier run from g.csv") == 2
-    assert json.loads((out / "manifest.json").read_text("utf-8"))["review"]["files"] == listed
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["review"]["files"] == listed
+    assert [d["grant_id"] for d in manifest["documents"]] == ["P-1", "P-2", "P-3"]  # row order
     # refused (other content, no --force): the folder's documents are still all reviewed
     rows[1] = grant(grant_id="P-2", participant="Bob Roe", address="9 Elm Street")
     write_csv(tmp_path / "g.csv", rows)
