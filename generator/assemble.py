@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import overload
 
 import pikepdf
 import pypdfium2 as pdfium
@@ -111,20 +113,73 @@ class PageText:
         return runs
 
 
+class LazyPages(Sequence[PageText]):
+    """The text of some pages of a PDF, each page read by PDFium when it is first asked for
+    (a packet's assembly reads only the pages it needs: see ``hints`` in :func:`find_fields`)."""
+
+    def __init__(self, doc: pdfium.PdfDocument, pages: range) -> None:
+        self._doc = doc
+        self._pages = pages
+        self._read: dict[int, PageText] = {}
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    @overload
+    def __getitem__(self, index: int) -> PageText: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PageText]: ...
+    def __getitem__(self, index: int | slice) -> PageText | Sequence[PageText]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if index not in self._read:
+            self._read[index] = PageText(self._doc[self._pages[index]])
+        return self._read[index]
+
+    def __iter__(self) -> Iterator[PageText]:
+        return (self[i] for i in range(len(self)))
+
+    def read(self) -> list[PageText]:
+        """The pages read so far."""
+        return list(self._read.values())
+
+
+def first_with(
+    pages: Sequence[PageText], text: str, hints: Mapping[str, int] | None = None
+) -> int | None:
+    """The first page whose text contains ``text``. ``hints``: the page a text can only be on
+    (the batch's bookmarks, see :func:`.batchdoc.split_marked`), tried first."""
+    at = (hints or {}).get(text)
+    if at is not None and 0 <= at < len(pages) and text in pages[at].text:
+        return at
+    return next((i for i, p in enumerate(pages) if text in p.text), None)
+
+
 def find_fields(
-    pages: Sequence[PageText], specs: Sequence[FieldSpec] = SIGNATURE_FIELDS
+    pages: Sequence[PageText],
+    specs: Sequence[FieldSpec] = SIGNATURE_FIELDS,
+    hints: Mapping[str, int] | None = None,
 ) -> list[FieldPlacement]:
-    """Locate each signature line under its label; raise naming the label when one is missing."""
+    """Locate each signature line under its label; raise naming the label when one is missing.
+
+    ``hints``: for a label (or ``after`` text) the only page it can be on, when the batch knows
+    it (no other page shows that text): the pages before are not read. The result is the same
+    as without hints; a label not found from its hinted page on is looked for from the start.
+    """
+    hints = hints or {}
     found: list[FieldPlacement] = []
     for spec in specs:
         start = 0
         if spec.after is not None:
-            start = next((i for i, p in enumerate(pages) if spec.after in p.text), len(pages))
-        placement = None
-        for index in range(start, len(pages)):
-            placement = _place(spec, index, pages[index])
-            if placement is not None:
-                break
+            after = first_with(pages, spec.after, hints)
+            start = len(pages) if after is None else after
+        placement = _search(spec, pages, max(start, hints.get(spec.label, start)))
+        if placement is None and spec.label in hints:
+            placement = _search(spec, pages, start)
         if placement is None:
             raise AssembleError(
                 f"no signature line for {spec.name}: the text {spec.label!r} with a line of "
@@ -133,6 +188,14 @@ def find_fields(
             )
         found.append(placement)
     return found
+
+
+def _search(spec: FieldSpec, pages: Sequence[PageText], start: int) -> FieldPlacement | None:
+    for index in range(start, len(pages)):
+        placement = _place(spec, index, pages[index])
+        if placement is not None:
+            return placement
+    return None
 
 
 def _place(spec: FieldSpec, index: int, page: PageText) -> FieldPlacement | None:
@@ -152,6 +215,12 @@ def _place(spec: FieldSpec, index: int, page: PageText) -> FieldPlacement | None
         line = max(below, key=lambda run: run[3])  # the nearest line below the label
         return FieldPlacement(spec.name, index, (line[0], line[1], line[2], label[1]))
     return None
+
+
+def _not_shown(name: str, pages: Iterable[PageText]) -> list[str]:
+    """The characters of ``name`` (but spaces) that no page of ``pages`` shows."""
+    shown = set("".join(p.text for p in pages))
+    return sorted({c for c in name if not c.isspace() and c not in shown})
 
 
 def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
@@ -286,6 +355,7 @@ def assemble(
     *,
     signature_fields: bool = True,
     must_show: str = "",
+    hints: Mapping[str, int] | None = None,
 ) -> bytes:
     """The packet for one grant: its agreement pages (``pages`` of ``source``, whose text
     ``text`` is the same PDF opened in PDFium), then the Plan, with fields and metadata.
@@ -293,16 +363,26 @@ def assemble(
     The file identifier is derived from the content (qpdf's deterministic id), so the same
     input gives the same bytes. Every character of ``must_show`` (the participant's name) must
     be in the converted text, or the packet is refused: nothing comes out silently mangled.
+    ``hints``: where the signature labels and the acceptance title can only be (see
+    :func:`find_fields`); pages nothing needs are not read, and the packet is the same.
     """
     try:
-        page_text = [PageText(text[i]) for i in pages]
-        shown = set("".join(p.text for p in page_text))
-        if must_show and not any(p.text.strip() for p in page_text):
+        page_text = LazyPages(text, pages)
+        missing: AssembleError | None = None
+        placements: list[FieldPlacement] = []
+        if signature_fields:
+            try:
+                placements = find_fields(page_text, hints=hints)
+            except AssembleError as exc:  # raised after the checks below, as they come first
+                missing = exc
+        acceptance = first_with(page_text, ACCEPTANCE_TITLE, hints)
+        # the pages read so far, then (only when they do not show it) all of them
+        if must_show and not any(p.text.strip() for p in chain(page_text.read(), page_text)):
             raise AssembleError(
                 "the converted PDF shows no text at all (LibreOffice made blank pages); "
                 "try again, or convert this grant alone with `grantgen preview`"
             )
-        lost = sorted({c for c in must_show if not c.isspace() and c not in shown})
+        lost = _not_shown(must_show, page_text.read()) and _not_shown(must_show, page_text)
         if lost:
             raise AssembleError(
                 "the converted PDF does not show the character(s) "
@@ -310,8 +390,8 @@ def assemble(
                 + " of the participant's name",
                 column="participant",
             )
-        placements = find_fields(page_text) if signature_fields else []
-        acceptance = next((i for i, p in enumerate(page_text) if ACCEPTANCE_TITLE in p.text), None)
+        if missing is not None:
+            raise missing
         out = pikepdf.new()
         out.pages.extend(source.pages[pages.start : pages.stop])
         with warnings.catch_warnings():  # the Plan's own fields were removed (inert_pages)

@@ -11,14 +11,17 @@ each agreement becomes a named destination in the PDF, which says where to split
 from __future__ import annotations
 
 import copy
+import html
 import itertools
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pikepdf
 from lxml import etree
 
+from .assemble import ACCEPTANCE_TITLE, SIGNATURE_FIELDS
 from .errors import ConvertError
 from .package import XML_DECLARATION, zip_files
 from .render import Rendered, _Prepared
@@ -46,6 +49,23 @@ def marker(index: int) -> str:
     return f"grantgen{index:06d}"
 
 
+#: The texts the packet is assembled around (:mod:`.assemble`): the signature blocks' labels
+#: and the acceptance page's title. A bookmark on each tells on which page it came out.
+LANDMARKS = (*(spec.label for spec in SIGNATURE_FIELDS), ACCEPTANCE_TITLE)
+
+
+def landmark_marker(index: int, number: int) -> str:
+    """The bookmark at the ``number``-th landmark of the ``index``-th document."""
+    return f"{marker(index)}l{number}"
+
+
+_TAG = re.compile(r"<[^>]+>")
+_FIELD = re.compile(r"<w:(?:fldSimple|instrText)\b")
+_PAGE_FIELDS = re.compile(
+    r"<w:instrText[^>]*>\s*(?:PAGE|NUMPAGES|SECTIONPAGES)(?:\s+\\\*\s*\w+)?\s*</w:instrText>"
+)
+
+
 def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
     """One DOCX holding every document of ``docs``, each in its own sections."""
     if not docs:
@@ -61,6 +81,7 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
             by_member[member] = (rel.get("Id", ""), rel.get("Type", ""))
 
     pieces: list[str] = []
+    numbering = _plain(prep.files.get("word/numbering.xml", b"").decode("utf-8", "replace"))
     for index, doc in enumerate(docs):
         body = etree.fromstring(doc.body.encode("utf-8"))
         remap: dict[str, str] = {}
@@ -90,6 +111,7 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
             if old in remap:
                 ref.set(f"{{{R}}}id", remap[old])
         _mark_start(body, index)
+        _mark_landmarks(body, index, doc, numbering)
         _restart_section(body)
         last = index == len(docs) - 1
         children = list(body)
@@ -138,6 +160,45 @@ def _mark_start(body: etree._Element, index: int) -> None:
     end.set(w("id"), str(900000 + index))
     first.insert(at, end)
     first.insert(at, start)
+
+
+def _plain(xml: str) -> str:
+    """The text of some Word XML, tags dropped (runs joined), case folded: for counting."""
+    return html.unescape(_TAG.sub("", xml)).casefold()
+
+
+def _mark_landmarks(body: etree._Element, index: int, doc: Rendered, numbering: str) -> None:
+    """A bookmark at the start of the paragraph holding each landmark, when it is the only
+    place the document has that text (its body, headers, footers and list labels, in any
+    case): then no other page of the PDF can show it, and :func:`landmarks` says which page
+    does. A text that appears twice, or inside a longer paragraph, or a document whose fields
+    compute text (other than page numbers), gets no bookmark."""
+    parts = [doc.body, *(x.decode("utf-8", "replace") for x in doc.parts.values())]
+    if any(len(_FIELD.findall(xml)) > len(_PAGE_FIELDS.findall(xml)) for xml in parts):
+        return
+    text = "\n".join(_plain(xml) for xml in parts) + "\n" + numbering
+    wanted = {
+        label.casefold(): number
+        for number, label in enumerate(LANDMARKS)
+        if text.count(label.casefold()) == 1
+    }
+    if not wanted:
+        return
+    for paragraph in body.iter(w("p")):
+        own = "".join(t.text or "" for t in paragraph.iter(w("t"))).strip().casefold()
+        number = wanted.pop(own, None)
+        if number is None:
+            continue
+        at = 1 if len(paragraph) and paragraph[0].tag == w("pPr") else 0
+        name, mark = landmark_marker(index, number), str(800000 + index * 10 + number)
+        start, end = etree.Element(w("bookmarkStart")), etree.Element(w("bookmarkEnd"))
+        start.set(w("id"), mark)
+        start.set(w("name"), name)
+        end.set(w("id"), mark)
+        paragraph.insert(at, end)
+        paragraph.insert(at, start)
+        if not wanted:
+            return
 
 
 def _restart_section(body: etree._Element) -> None:
@@ -193,24 +254,41 @@ def _destinations(doc: pikepdf.Pdf) -> Callable[[str], object]:
 
 def split_points(pdf: Path, count: int) -> list[range]:
     """The page range of each of the ``count`` documents in a converted batch PDF."""
+    return [span for span, _ in split_marked(pdf, count)]
+
+
+def split_marked(pdf: Path, count: int) -> list[tuple[range, dict[str, int]]]:
+    """Each of the ``count`` documents in a converted batch PDF: its page range, and the
+    page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on."""
     try:
         with pikepdf.open(pdf) as doc:
             total = len(doc.pages)
             index = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
             lookup = _destinations(doc)
-            starts: list[int] = []
-            for number in range(count):
-                dest = lookup(marker(number))
+
+            def page_of(name: str) -> int | None:
+                dest = lookup(name)
                 if isinstance(dest, pikepdf.Dictionary):
                     dest = dest.get("/D")
                 if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+                    return None
+                return index.get(dest[0].objgen, -1)
+
+            starts: list[int] = []
+            marks: list[dict[str, int]] = []
+            for number in range(count):
+                page = page_of(marker(number))
+                if page is None:
                     raise ConvertError(
                         f"the batch PDF lacks the start mark of document {number + 1}"
                     )
-                page = index.get(dest[0].objgen)
-                if page is None:
+                if page < 0:
                     raise ConvertError(f"the start mark of document {number + 1} points nowhere")
                 starts.append(page)
+                found = (
+                    (text, page_of(landmark_marker(number, n))) for n, text in enumerate(LANDMARKS)
+                )
+                marks.append({text: at for text, at in found if at is not None and at >= 0})
     except ConvertError:
         raise
     except Exception as exc:
@@ -218,4 +296,9 @@ def split_points(pdf: Path, count: int) -> list[range]:
     bounds = [*starts, total]
     if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
         raise ConvertError(f"the documents in the batch PDF {pdf.name} are out of order")
-    return [range(bounds[i], bounds[i + 1]) for i in range(count)]
+    out = []
+    for i in range(count):
+        span = range(bounds[i], bounds[i + 1])
+        # a mark outside the document's own pages says nothing about them
+        out.append((span, {t: at - span.start for t, at in marks[i].items() if at in span}))
+    return out

@@ -40,6 +40,14 @@ from pathlib import Path
 
 from .batchdoc import PDF_FILTER
 from .errors import ConvertError, OutputError, SofficeNotFoundError
+from .losession import (
+    START_LIMIT,
+    Session,
+    SessionDied,
+    SessionUnavailable,
+    install_script,
+    sessions_possible,
+)
 from .output import write_atomic
 
 INSTALL_HINT = (
@@ -149,6 +157,8 @@ class _Worker:
         self.profile = profile
         self.lock = threading.Lock()
         self._lock_file = lock_file
+        self.session: Session | None = None
+        """The LibreOffice kept running on this profile (see :mod:`.losession`), if any."""
 
     def release(self) -> None:
         if self._lock_file is not None:
@@ -275,6 +285,9 @@ class Converter:
         self._threads: list[threading.Thread] = []
         self._active: set[Path] = set()  # the PDFs of documents queued or being converted
         self._running: set[subprocess.Popen[bytes]] = set()  # the soffice calls under way
+        # one LibreOffice kept running per worker, when its Python script provider is here
+        self._sessions = sessions_possible(self.soffice)
+        self._stopping: list[Session] = []  # asked to stop by :meth:`rest`, not yet reaped
 
     def __enter__(self) -> Converter:
         return self
@@ -295,8 +308,25 @@ class Converter:
         for thread in self._threads:
             thread.join()
         for worker in self._workers:
+            self._end_session(worker, kill=abort)
             worker.release()
+        for session in self._stopping:
+            session.kill() if abort else session.close()
         shutil.rmtree(self._root, ignore_errors=True)
+
+    def rest(self) -> None:
+        """The batch's conversions are done: the LibreOffice each idle worker keeps running is
+        asked to stop now, while the caller goes on (a later conversion starts another)."""
+        for worker in self._workers:
+            if not worker.lock.acquire(blocking=False):
+                continue  # converting: stopped by close()
+            try:
+                session, worker.session = worker.session, None
+                if session is not None:
+                    session.stop()
+                    self._stopping.append(session)
+            finally:
+                worker.lock.release()
 
     def _release(self, pdf: Path) -> None:
         with self._cond:
@@ -473,7 +503,13 @@ class Converter:
         self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
     ) -> list[_Job]:
         """Run one ``soffice`` over ``group``, handing back each PDF as it is finished; the
-        documents it did not make, in order (each with the reason in ``error``)."""
+        documents it did not make, in order (each with the reason in ``error``). With the
+        script provider, the worker's running LibreOffice converts them instead."""
+        if self._sessions:
+            try:
+                return self._in_session(worker, index, group, fresh=fresh)
+            except SessionUnavailable:
+                self._sessions = False  # (for the rest of the batch) a call per group
         outdir = group[0].outdir
         with worker.lock:
             if fresh:
@@ -530,6 +566,70 @@ class Converter:
                 worker.reset()  # a crash or a hang can leave the profile damaged
             return failed
 
+    def _in_session(
+        self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
+    ) -> list[_Job]:
+        """Convert ``group`` one document after another in the worker's running LibreOffice,
+        started when it has none (``fresh``: on a new profile); the documents it did not make,
+        as :meth:`_call`. Raises :class:`SessionUnavailable` when LibreOffice cannot run the
+        script (nothing was converted)."""
+        with worker.lock:
+            if fresh:
+                self._end_session(worker, kill=True)
+                worker.reset()
+            if worker.session is None:
+                self._start_session(worker, index)
+            session = worker.session
+            assert session is not None
+            for n, job in enumerate(group):
+                job.pdf.unlink(missing_ok=True)
+                limit = self.timeout + self.per_document * job.weight
+                try:
+                    error = session.convert(
+                        job.source, job.pdf, _FILTER_NAME, _FILTER_OPTIONS, limit
+                    )
+                except SessionDied as exc:
+                    self._end_session(worker, kill=True)
+                    worker.reset()  # a crash or a hang can leave the profile damaged
+                    job.error = str(exc)
+                    return group[n:]
+                if error is not None:  # LibreOffice goes on; the document is retried alone
+                    job.error = f"LibreOffice could not convert it ({error})"
+                    return group[n:]
+                job.done()
+                with self._cond:
+                    self._busy[index] = sum(later.weight for later in group[n + 1 :])
+            return []
+
+    def _start_session(self, worker: _Worker, index: int) -> None:
+        worker.prepare()
+        install_script(worker.profile)
+        session = Session(self.soffice, worker.profile, self._env, self._root, f"w{index}")
+        with self._cond:
+            self._running.add(session.proc)
+            closing = self._closing
+        worker.session = session
+        if closing:  # stopped meanwhile: close() may have missed it
+            self._end_session(worker, kill=True)
+            raise ConvertError("the converter is closed")
+        try:
+            session.connect(min(self.timeout, START_LIMIT))
+        except SessionUnavailable:
+            self._end_session(worker, kill=True)
+            raise
+
+    def _end_session(self, worker: _Worker, *, kill: bool) -> None:
+        """Stop the worker's running LibreOffice (``kill``: at once), if it has one."""
+        session, worker.session = worker.session, None
+        if session is None:
+            return
+        if kill:
+            session.kill()
+        else:
+            session.close()
+        with self._cond:
+            self._running.discard(session.proc)
+
     def _watch(self, proc: subprocess.Popen[bytes], index: int, group: list[_Job]) -> str | None:
         """Wait for the call, handing back each PDF as it is finished; the error, if any."""
         errors: list[bytes] = []
@@ -566,6 +666,10 @@ class Converter:
             tail = f": {detail[-1]}" if detail else ""
             return f"LibreOffice exited with status {proc.returncode}{tail}"
         return None
+
+
+#: The export filter and its options, as a session gives them to LibreOffice.
+_, _FILTER_NAME, _FILTER_OPTIONS = PDF_FILTER.split(":", 2)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

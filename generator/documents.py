@@ -20,7 +20,7 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from .assemble import PacketInfo, assemble, inert_pages, stamp_draft
-from .batchdoc import combine, split_points
+from .batchdoc import combine, split_marked
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
@@ -43,6 +43,7 @@ from .rules import ERROR, Finding
 
 if TYPE_CHECKING:
     from .pipeline import GenerateOptions, GenerateResult
+    from .review import PacketPages
 
 #: Called as progress(stage, done, total) while a batch runs.
 Progress = Callable[[str, int, int], None]
@@ -81,11 +82,12 @@ def make_documents(
     result: GenerateResult,
     progress: Progress,
     deviations: dict[str, list[Deviation]],
-    after_first_chunk: Callable[[], None] = lambda: None,
+    review_pages: PacketPages | None = None,
 ) -> list[Staged]:
     """Render, convert and assemble in chunks, streaming: LibreOffice converts chunks while
     the next are rendered and the finished ones assembled; at most ``jobs * AHEAD + 1``
-    chunks are in flight (their DOCX on disk, not in memory)."""
+    chunks are in flight (their DOCX on disk, not in memory). ``review_pages``: each
+    assembled agreement's pages are copied into it too, for the review packet."""
     total = len(todo)
     pdf_dir = work / PDF_DIR
     furnished = furnished_pdf(plan)
@@ -155,7 +157,7 @@ def make_documents(
                     ).as_dict()
                 )
                 continue
-            reader, text, span, origin = pages
+            reader, text, span, origin, marks = pages
             try:
                 staged.append(
                     _assemble_one(
@@ -168,6 +170,7 @@ def make_documents(
                         plan_pdf,
                         plan,
                         options,
+                        marks,
                     ).with_origin(origin, span)
                 )
             except AssembleError as exc:
@@ -177,6 +180,8 @@ def make_documents(
                     ).as_dict()
                 )
                 continue
+            if review_pages is not None:  # while the converted PDF is open
+                review_pages.add(origin, span, reader)
             done += 1
             progress("assemble", done, total)
 
@@ -208,8 +213,6 @@ def make_documents(
         progress("render", first + len(records), total)
         job = converter.submit(batch, pdf_dir, weight=len(records))
         pending.append(_Chunk(records, sources, batch, job))
-        if first == 0:
-            after_first_chunk()
         while len(pending) > converter.jobs * AHEAD:
             finish(_next_converted(pending))
     while pending:
@@ -258,7 +261,9 @@ class _Chunk:
     job: Future[Outcome]
 
 
-_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range, Path]
+#: A document's converted pages: the PDF (pikepdf, PDFium), their range in it, its path, and
+#: the pages its landmarks came out on (see :func:`.batchdoc.split_marked`).
+_Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range, Path, dict[str, int]]
 
 
 def _converted(
@@ -274,13 +279,13 @@ def _converted(
     reason = outcome.error or "no PDF"
     if outcome.pdf is not None:
         try:
-            spans = split_points(outcome.pdf, len(chunk.records))
+            spans = split_marked(outcome.pdf, len(chunk.records))
             reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
         except ConvertError as exc:
             reason = str(exc)
         else:
-            for number, span in enumerate(spans):
-                yield number, (reader, text, span, outcome.pdf)
+            for number, (span, marks) in enumerate(spans):
+                yield number, (reader, text, span, outcome.pdf, marks)
             return
     rows = f"rows {chunk.records[0].row}-{chunk.records[-1].row}"
     warn(f"the batch conversion of {rows} failed ({reason}); converting them one by one")
@@ -291,7 +296,7 @@ def _converted(
             continue
         reader = pikepdf.open(single.pdf)
         pages = range(len(reader.pages))
-        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf)
+        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf, {})
 
 
 def _assemble_one(
@@ -304,6 +309,7 @@ def _assemble_one(
     plan_pdf: pikepdf.Pdf,
     plan: Plan,
     options: GenerateOptions,
+    marks: dict[str, int],
 ) -> Staged:
     packet = assemble(
         reader,
@@ -319,6 +325,7 @@ def _assemble_one(
         ),
         signature_fields=not options.draft,
         must_show=record.participant,
+        hints=marks,
     )
     pdf = source.with_suffix(".packet.pdf")
     pdf.write_bytes(packet)

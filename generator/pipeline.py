@@ -35,7 +35,14 @@ from .publish import (
 )
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
 from .resources import form_text, templates_dir
-from .review import ReviewResult, earlier_grant, review_batch, write_review
+from .review import (
+    PACKET_VOLUME,
+    PacketPages,
+    ReviewResult,
+    earlier_grant,
+    review_batch,
+    write_review,
+)
 from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
 
@@ -271,9 +278,10 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     plan, report = checked.plan, checked.report
     if options.strict and report.count("warning"):
         raise StrictError([f for f in report.findings if f.severity != "note"])
-    templates = load_templates(options.templates or templates_dir(), plan)
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
+    if not todo:  # checked all the same (with grants to make, once LibreOffice has started)
+        load_templates(options.templates or templates_dir(), plan)
 
     created = not options.out.exists()  # made by this run: removed again if left empty
     result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
@@ -290,24 +298,27 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
             try:
                 pages: dict[str, tuple[Path, range]] = {}
                 early: PendingConsent | None = None
+                # the review packet's pages are copied while the batch is made, when it can
+                # be one volume (a larger batch's volumes are made after, one at a time)
+                copied = (
+                    PacketPages() if options.review and 0 < len(todo) <= PACKET_VOLUME else None
+                )
                 if todo:
                     converter = Converter(options.jobs, timeout=options.timeout)
-                    conv = converter
-
-                    def consent_meanwhile() -> None:
+                    if options.review:
                         # the Board's consent for the grants expected to be made, and those the
-                        # folder holds already (the review describes them all), converts meanwhile
-                        nonlocal early
+                        # folder holds already (the review describes them all): LibreOffice
+                        # starts on it while the agreement templates are read and rendered
                         early = start_consent(
                             work,
                             plan,
                             _expected_consent(todo, result.out, draft=options.draft),
                             templates=options.templates or templates_dir(),
-                            converter=conv,
+                            converter=converter,
                             pdf_dir=work / PDF_DIR,
                             draft=options.draft,
                         )
-
+                    templates = load_templates(options.templates or templates_dir(), plan)
                     try:
                         staged = make_documents(
                             todo,
@@ -319,11 +330,12 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                             result,
                             progress,
                             deviations,
-                            consent_meanwhile if options.review else lambda: None,
+                            copied,
                         )
                     except OSError as exc:  # a full disk while the documents are made
                         where = exc.filename2 or exc.filename or work  # a copy: its target
                         raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+                    converter.rest()  # its LibreOffice sessions stop while the rest is done
                     # deviations from the approved form: before anything is published or recorded
                     enforce(
                         deviations,
@@ -349,6 +361,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                         deviations=deviations,
                         pages=pages,
                         early_consent=early,
+                        copied=copied,
                     )
                 )
             except BaseException:

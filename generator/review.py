@@ -176,6 +176,7 @@ def write_review(
     deviations: Mapping[str, Sequence[Deviation]] | None = None,
     pages: Mapping[str, tuple[Path, range]] | None = None,
     early_consent: PendingConsent | None = None,
+    copied: PacketPages | None = None,
 ) -> ReviewResult:
     """Write ``batch.out/review/``: summary (HTML, CSV, XLSX), packet.pdf, the board consent.
 
@@ -185,7 +186,8 @@ def write_review(
     ``pages``: where each grant's agreement pages already are (by grant id: a PDF and its page
     range, e.g. the batch's converted chunks), so the packet need not open every packet PDF.
     ``early_consent``: a consent already on its way for the grants expected to be made; used
-    when those are the grants made, else a new one is made.
+    when those are the grants made, else a new one is made. ``copied``: agreement pages
+    copied in for the review packet while the batch was made (used when it has one volume).
     A consent or packet that cannot be made is reported in ``problems``; the summary is
     always written.
     """
@@ -250,6 +252,7 @@ def write_review(
                     title=f"Review packet: {len(entries)} agreement(s) under the "
                     f"{batch.plan.name}" + (of if len(volumes) > 1 else ""),
                     author=batch.plan.company.name,
+                    copied=copied if len(volumes) == 1 else None,
                 )
             except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
                 result.problems.append(f"{name} could not be made: {exc}")
@@ -347,41 +350,85 @@ def agreement_pages(pdf: pikepdf.Pdf) -> int:
     return len(pdf.pages)
 
 
+class PacketPages:
+    """The review packet's pages, copied in while the batch is made: each agreement's pages
+    as its chunk is assembled (the chunk's PDF is open then), so that writing the review
+    packet after the last conversion only puts them in order and saves.
+
+    Pages are kept by the converted PDF they came from and their range in it (what
+    :func:`write_review` is given as ``pages``); :func:`review_packet` copies any others.
+    """
+
+    def __init__(self) -> None:
+        self.pdf = pikepdf.new()
+        self._count = 0  # pages in ``pdf`` (len(pdf.pages) walks the page tree)
+        self._pages: dict[tuple[Path, int, int], list[pikepdf.Object]] = {}
+
+    def add(self, path: Path, span: range, source: pikepdf.Pdf) -> None:
+        """Copy the pages ``span`` of ``source`` (opened from ``path``)."""
+        self._pages[(path, span.start, span.stop)] = self.copy(source, span)
+
+    def copy(self, source: pikepdf.Pdf, span: range) -> list[pikepdf.Object]:
+        """Copy pages ``span`` of ``source`` in; their page objects."""
+        first = self._count
+        with warnings.catch_warnings():  # the fields are dropped later: a reading copy
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            self.pdf.pages.extend(source.pages[span.start : span.stop])
+        self._count += len(span)
+        return [self.pdf.pages[n].obj for n in range(first, self._count)]
+
+    def get(self, path: Path, span: range) -> list[pikepdf.Object] | None:
+        return self._pages.get((path, span.start, span.stop))
+
+
 def review_packet(
-    packets: Iterable[tuple[str, Path, range | None]], dest: Path, *, title: str, author: str
+    packets: Iterable[tuple[str, Path, range | None]],
+    dest: Path,
+    *,
+    title: str,
+    author: str,
+    copied: PacketPages | None = None,
 ) -> None:
     """Write ``dest``: one PDF of the agreement and acceptance pages of each packet, one
     bookmark per ``(bookmark title, PDF, page range)`` (None: the pages before the PDF's Plan
-    bookmark); signature fields left out (this copy is for reading). Saved straight to a
-    temporary file beside ``dest`` and renamed (one volume's bytes are in memory meanwhile)."""
-    out = pikepdf.new()
+    bookmark); signature fields left out (this copy is for reading). ``copied``: pages
+    copied in already (see :class:`PacketPages`); the packet is made in its PDF (which cannot
+    be used again after). Saved to memory, then written atomically."""
+    into = copied if copied is not None else PacketPages()
+    out = into.pdf
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
-    count = 0  # pages so far: len(out.pages) walks the whole page tree every time
+    pages: list[pikepdf.Object] = []  # the packet's pages, in order
+    taken: set[tuple[Path, int, int]] = set()  # copied pages used (a page is in a tree once)
     try:
         for label, path, span in packets:
-            if path not in opened:
-                opened[path] = pikepdf.open(path)
-            source = opened[path]
-            marks.append((label, count))
-            chosen = span if span is not None else range(agreement_pages(source))
-            with warnings.catch_warnings():  # the fields are dropped below: a reading copy
-                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-                added = source.pages[chosen.start : chosen.stop]
-                out.pages.extend(added)
-            count += len(added)
-        pages = list(out.pages)
+            marks.append((label, len(pages)))
+            found = None
+            if span is not None and (path, span.start, span.stop) not in taken:
+                found = into.get(path, span)
+                taken.add((path, span.start, span.stop))
+            if found is None:
+                if path not in opened:
+                    opened[path] = pikepdf.open(path)
+                source = opened[path]
+                chosen = span if span is not None else range(agreement_pages(source))
+                found = into.copy(source, chosen)
+            pages.extend(found)
+        # the page tree in the packet's order: pages copied in for an agreement not in the
+        # packet (refused when the files were placed) are left out, and not saved
+        out.Root.Pages.Kids = pikepdf.Array(pages)
+        out.Root.Pages.Count = len(pages)
         for page in pages:
-            if "/Annots" in page.obj:
-                keep = [a for a in page.obj.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
+            if "/Annots" in page:
+                keep = [a for a in page.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
                 if keep:
-                    page.obj.Annots = pikepdf.Array(keep)
+                    page.Annots = pikepdf.Array(keep)
                 else:
-                    del page.obj.Annots
+                    del page.Annots
         with out.open_outline() as outline:
             for label, start in marks:  # explicit destinations: a page number would be
                 # looked up in the whole page tree once per bookmark
-                fit = pikepdf.Array([pages[min(start, len(pages) - 1)].obj, pikepdf.Name.Fit])
+                fit = pikepdf.Array([pages[min(start, len(pages) - 1)], pikepdf.Name.Fit])
                 outline.root.append(pikepdf.OutlineItem(label, fit))
         out.Root.PageMode = pikepdf.Name.UseOutlines
         out.docinfo = out.make_indirect(

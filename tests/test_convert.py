@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import docx
 import pytest
@@ -22,6 +24,7 @@ from generator.convert import (
     soffice_environment,
 )
 from generator.errors import ConvertError, SofficeNotFoundError
+from generator.losession import sessions_possible
 
 
 def fake_soffice(tmp_path: Path, body: str) -> str:
@@ -331,3 +334,137 @@ def test_a_damaged_profile_settings_file_does_not_stop_conversion(
     with Converter(jobs=1) as conv:
         outcome = conv.submit(source, tmp_path / "pdf").result(timeout=120)
     assert outcome.pdf is not None, outcome.error
+
+
+# --- a LibreOffice kept running for the batch (generator.losession) --------------------------
+
+
+def test_libreoffice_is_kept_running_across_documents(tmp_path: Path, soffice: str) -> None:
+    """One LibreOffice per worker converts every document: documents submitted one after
+    another (each a group of its own) are converted by the same process."""
+    assert sessions_possible(find_soffice()), "make test installs the Python script provider"
+    pids = []
+    with Converter(jobs=1) as conv:
+        for source in some_docx(tmp_path, ["a", "b", "c"]):
+            outcome = conv.submit(source, tmp_path / "pdf").result()
+            assert outcome.pdf is not None, outcome.error
+            session = conv._workers[0].session
+            assert session is not None
+            pids.append(session.proc.pid)
+    assert len(set(pids)) == 1
+    assert not alive(pids[0]), "LibreOffice stops with the converter"
+    for name in "abc":
+        text = PdfReader(tmp_path / "pdf" / f"{name}.pdf").pages[0].extract_text()
+        assert f"Document {name}" in text
+
+
+def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same pages, text and named destinations as one ``soffice --convert-to`` call."""
+    from generator.batchdoc import combine, split_points
+    from generator.pipeline import check_batch
+    from generator.resources import templates_dir
+    from generator.templatecheck import load_templates
+
+    from .conftest import PRICES, grant, write_csv
+
+    rows = [grant(grant_id=f"K-{i}", participant=f"Director {i} & Söhne") for i in range(3)]
+    checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
+    templates = load_templates(templates_dir(), checked.plan)
+    docs = [templates.render_grant_parts(r, checked.plan) for r in checked.grants.records]
+    chunk = tmp_path / "chunk.docx"
+    chunk.write_bytes(combine(templates.agreement.prepared(), docs))
+    with Converter(jobs=1) as conv:
+        kept = conv.submit(chunk, tmp_path / "kept").result()
+    monkeypatch.setenv("GRANTGEN_SOFFICE_MODE", "call")
+    with Converter(jobs=1) as conv:
+        assert conv._workers[0].session is None
+        called = conv.submit(chunk, tmp_path / "called").result()
+        assert conv._workers[0].session is None
+    assert kept.pdf is not None and called.pdf is not None
+    a, b = PdfReader(kept.pdf), PdfReader(called.pdf)
+    assert len(a.pages) == len(b.pages) > 3
+    assert [p.extract_text() for p in a.pages] == [p.extract_text() for p in b.pages]
+    assert split_points(kept.pdf, 3) == split_points(called.pdf, 3)
+
+
+def _fault_on_first(monkeypatch: pytest.MonkeyPatch, fault: signal.Signals) -> list[int]:
+    """The first document a kept LibreOffice is sent finds it killed or stopped (hung)."""
+    import generator.losession
+
+    hit: list[int] = []
+    real = generator.losession.Session.convert
+
+    def convert(self: generator.losession.Session, *args: Any, **kwargs: Any) -> str | None:
+        if not hit:
+            hit.append(self.proc.pid)
+            os.killpg(self.proc.pid, fault)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(generator.losession.Session, "convert", convert)
+    return hit
+
+
+@pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP])
+def test_a_kept_libreoffice_that_crashes_or_hangs_is_replaced(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch, fault: signal.Signals
+) -> None:
+    """The document it was on is converted again on a fresh profile by a new LibreOffice,
+    the others are unaffected, and the dead or hung one is gone."""
+    hit = _fault_on_first(monkeypatch, fault)
+    sources = some_docx(tmp_path, ["a", "b", "c"])
+    with Converter(jobs=1, timeout=3, per_document=1) as conv:
+        outcomes = conv.convert(sources, tmp_path / "pdf")
+        later = conv._workers[0].session
+        assert later is not None and later.proc.pid != hit[0]
+    assert hit and not alive(hit[0])
+    for name, outcome in zip("abc", outcomes, strict=True):
+        assert outcome.pdf is not None, outcome.error
+        assert f"Document {name}" in PdfReader(outcome.pdf).pages[0].extract_text()
+
+
+def test_a_kept_libreoffice_that_cannot_convert_a_file_goes_on(
+    tmp_path: Path, soffice: str
+) -> None:
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    good = some_docx(tmp_path, ["good"])[0]
+    with Converter(jobs=1, timeout=20) as conv:
+        bad, fine = conv.convert([broken, good], tmp_path / "pdf")
+    assert bad.pdf is None and bad.error
+    assert fine.pdf is not None and fine.error is None
+    assert not list((tmp_path / "pdf").glob(".*lo-part")), "no half-made PDF is left"
+
+
+def test_without_the_script_libreoffice_is_called_per_group(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A LibreOffice that does not run grantgen's script (it exits at once) is given up for
+    ``soffice --convert-to`` calls, and the documents are converted all the same."""
+    import generator.losession
+
+    monkeypatch.setattr(
+        generator.losession,
+        "SCRIPT_URL",
+        "vnd.sun.star.script:missing.py$serve?language=Python&location=user",
+    )
+    with Converter(jobs=1, timeout=20) as conv:
+        (outcome,) = conv.convert(some_docx(tmp_path, ["a"]), tmp_path / "pdf")
+        assert not conv._sessions and conv._workers[0].session is None
+    assert outcome.pdf is not None, outcome.error
+
+
+def test_rest_stops_the_kept_libreoffice_and_a_later_document_starts_one(
+    tmp_path: Path, soffice: str
+) -> None:
+    first, second = some_docx(tmp_path, ["a", "b"])
+    with Converter(jobs=1) as conv:
+        assert conv.submit(first, tmp_path / "pdf").result().pdf is not None
+        session = conv._workers[0].session
+        assert session is not None
+        conv.rest()
+        assert conv._workers[0].session is None
+        session.proc.wait(timeout=20)  # it stops by itself, asked to
+        assert conv.submit(second, tmp_path / "pdf").result().pdf is not None
+        assert conv._workers[0].session is not None

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Install what grantgen needs from the system when it is missing: LibreOffice (headless Writer,
-# for DOCX -> PDF), the Liberation fonts (metric-compatible with Times New Roman), fallback fonts
-# for names in other scripts, and poppler-utils (pdftoppm/pdftotext: previews and tests).
+# for DOCX -> PDF) with its Python script provider (grantgen keeps one LibreOffice running per
+# worker for a whole batch through a script of its own), the Liberation fonts
+# (metric-compatible with Times New Roman), fallback fonts for names in other scripts, and
+# poppler-utils (pdftoppm/pdftotext: previews and tests).
 # Optional: tcmalloc, a faster memory allocator grantgen preloads into LibreOffice (about a
 # fifth less CPU per agreement); nothing fails without it.
 # With --test: what only the tests need (Chromium). Debian/Ubuntu only; elsewhere it says what
@@ -17,6 +19,10 @@ has_tcmalloc() {
 
 need=""
 command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || need="$need libreoffice-writer-nogui"
+# without it grantgen starts LibreOffice once per group of documents (slower, same PDFs)
+if [ -d /usr/lib/libreoffice/program ] || [ -n "$need" ]; then
+    [ -f /usr/lib/libreoffice/program/pythonscript.py ] || need="$need libreoffice-script-provider-python python3-uno"
+fi
 if ! fc-list 2>/dev/null | grep -q "Liberation Serif"; then need="$need fonts-liberation fonts-liberation2"; fi
 # fallback fonts for names in other scripts: Greek, Cyrillic, Hebrew, Arabic (FreeSerif, DejaVu), Chinese, Japanese, Korean (Noto CJK)
 fc-list 2>/dev/null | grep -q "FreeSerif" || need="$need fonts-freefont-ttf fonts-dejavu-core"
