@@ -147,6 +147,10 @@ class LazyPages(Sequence[PageText]):
         """The pages read so far."""
         return list(self._read.values())
 
+    def numbers_read(self) -> list[int]:
+        """The indexes of the pages read so far."""
+        return sorted(self._read)
+
 
 def first_with(
     pages: Sequence[PageText], text: str, hints: Mapping[str, int] | None = None

@@ -173,10 +173,17 @@ def _mark_landmarks(body: etree._Element, index: int, doc: Rendered, numbering: 
     case): then no other page of the PDF can show it, and :func:`landmarks` says which page
     does. A text that appears twice, or inside a longer paragraph, or a document whose fields
     compute text (other than page numbers), gets no bookmark."""
-    parts = [doc.body, *(x.decode("utf-8", "replace") for x in doc.parts.values())]
-    if any(len(_FIELD.findall(xml)) > len(_PAGE_FIELDS.findall(xml)) for xml in parts):
-        return
-    text = "\n".join(_plain(xml) for xml in parts) + "\n" + numbering
+    parts = [x.decode("utf-8", "replace") for x in doc.parts.values()]
+    for xml in (doc.body, *parts):
+        if ("fldSimple" in xml or "instrText" in xml) and len(_FIELD.findall(xml)) > len(
+            _PAGE_FIELDS.findall(xml)
+        ):
+            return
+    paragraphs = [
+        (paragraph, "".join(t.text or "" for t in paragraph.iter(w("t"))).casefold())
+        for paragraph in body.iter(w("p"))
+    ]
+    text = "\n".join([*(own for _, own in paragraphs), *(_plain(x) for x in parts), numbering])
     wanted = {
         label.casefold(): number
         for number, label in enumerate(LANDMARKS)
@@ -184,9 +191,8 @@ def _mark_landmarks(body: etree._Element, index: int, doc: Rendered, numbering: 
     }
     if not wanted:
         return
-    for paragraph in body.iter(w("p")):
-        own = "".join(t.text or "" for t in paragraph.iter(w("t"))).strip().casefold()
-        number = wanted.pop(own, None)
+    for paragraph, own in paragraphs:
+        number = wanted.pop(own.strip(), None)
         if number is None:
             continue
         at = 1 if len(paragraph) and paragraph[0].tag == w("pPr") else 0

@@ -68,15 +68,16 @@ def coverage() -> Coverage:
 
 
 def missing_glyphs(text: str) -> list[str]:
-    """The characters of ``text`` that no installed font can show (spaces never count)."""
-    table = coverage()
+    """The characters of ``text`` that no installed font can show (spaces never count).
+    Fontconfig is asked only once a character beyond ASCII comes (the document font has
+    those)."""
     seen: list[str] = []
     for char in text:
         if char.isspace() or (" " <= char <= "~") or char in seen:
             continue
         if unicodedata.category(char) in ("Mn", "Me", "Cf"):
             continue  # combining marks and joiners are drawn with the character they join
-        if not table.covers(char):
+        if not coverage().covers(char):
             seen.append(char)
     return seen
 

@@ -362,22 +362,23 @@ class PacketPages:
     def __init__(self) -> None:
         self.pdf = pikepdf.new()
         self._count = 0  # pages in ``pdf`` (len(pdf.pages) walks the page tree)
-        self._pages: dict[tuple[Path, int, int], list[pikepdf.Object]] = {}
+        self._pages: dict[tuple[Path, int, int], range] = {}
 
     def add(self, path: Path, span: range, source: pikepdf.Pdf) -> None:
         """Copy the pages ``span`` of ``source`` (opened from ``path``)."""
         self._pages[(path, span.start, span.stop)] = self.copy(source, span)
 
-    def copy(self, source: pikepdf.Pdf, span: range) -> list[pikepdf.Object]:
-        """Copy pages ``span`` of ``source`` in; their page objects."""
+    def copy(self, source: pikepdf.Pdf, span: range) -> range:
+        """Copy pages ``span`` of ``source`` in; where they are in ``pdf``."""
         first = self._count
         with warnings.catch_warnings():  # the fields are dropped later: a reading copy
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             self.pdf.pages.extend(source.pages[span.start : span.stop])
         self._count += len(span)
-        return [self.pdf.pages[n].obj for n in range(first, self._count)]
+        return range(first, self._count)
 
-    def get(self, path: Path, span: range) -> list[pikepdf.Object] | None:
+    def get(self, path: Path, span: range) -> range | None:
+        """Where the pages ``span`` of ``path`` were copied in, if they were."""
         return self._pages.get((path, span.start, span.stop))
 
 
@@ -398,11 +399,12 @@ def review_packet(
     out = into.pdf
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
-    pages: list[pikepdf.Object] = []  # the packet's pages, in order
+    order: list[range] = []  # where each packet's pages are in ``out``, in the packet's order
     taken: set[tuple[Path, int, int]] = set()  # copied pages used (a page is in a tree once)
+    count = 0
     try:
         for label, path, span in packets:
-            marks.append((label, len(pages)))
+            marks.append((label, count))
             found = None
             if span is not None and (path, span.start, span.stop) not in taken:
                 found = into.get(path, span)
@@ -413,7 +415,10 @@ def review_packet(
                 source = opened[path]
                 chosen = span if span is not None else range(agreement_pages(source))
                 found = into.copy(source, chosen)
-            pages.extend(found)
+            order.append(found)
+            count += len(found)
+        every = [page.obj for page in out.pages]  # (one walk of the page tree)
+        pages = [every[n] for span in order for n in span]
         # the page tree in the packet's order: pages copied in for an agreement not in the
         # packet (refused when the files were placed) are left out, and not saved
         out.Root.Pages.Kids = pikepdf.Array(pages)

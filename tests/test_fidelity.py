@@ -53,3 +53,60 @@ def test_batched_pdfs_match_one_by_one_conversions(tmp_path: Path, soffice: str)
         # the fields sit where the single conversion has the signature lines
         assert set(batched.get_fields() or {}) == {"company_signature", "participant_signature"}
     assert len(page_counts) > 1, "the test grants should differ in length"
+
+
+def _converted_chunk(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, int]:
+    """The rows' agreements in one batch DOCX, converted by LibreOffice: the PDF."""
+    from generator.batchdoc import combine
+    from generator.pipeline import check_batch
+    from generator.resources import templates_dir
+    from generator.templatecheck import load_templates
+
+    checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
+    assert not checked.grants.errors
+    templates = load_templates(templates_dir(), checked.plan)
+    docs = [templates.render_grant_parts(r, checked.plan) for r in checked.grants.records]
+    chunk = tmp_path / "chunk.docx"
+    chunk.write_bytes(combine(templates.agreement.prepared(), docs))
+    with Converter(jobs=1) as conv:
+        outcome = conv.submit(chunk, tmp_path / "pdf").result()
+    assert outcome.pdf is not None, outcome.error
+    return outcome.pdf, len(docs)
+
+
+def test_the_pages_the_batch_marks_give_the_fields_reading_every_page_gives(
+    tmp_path: Path, soffice: str
+) -> None:
+    """The bookmarks on the signature labels and the acceptance title say which page each
+    came out on; the signature fields found from there are those found reading every page,
+    and the first page (which has neither) is not read. A label that the values repeat (a
+    participant called "By:", an address line "PARTICIPANT:") gets no mark: its field is
+    found by reading every page, as without the marks."""
+    import pypdfium2 as pdfium
+
+    from generator.assemble import ACCEPTANCE_TITLE, LazyPages, PageText, find_fields
+    from generator.batchdoc import split_marked
+
+    rows = [
+        grant(grant_id="M-1", participant="Ann Lee"),
+        grant(grant_id="M-2", participant="By:"),
+        grant(grant_id="M-3", participant="Bo Ng", address="PARTICIPANT: / 1 Main St"),
+        grant(grant_id="M-4", participant="Cy Oh " + "Featherstonehaugh-Bartholomew " * 12),
+    ]
+    pdf, count = _converted_chunk(tmp_path, rows)
+    marked = split_marked(pdf, count)
+    text = pdfium.PdfDocument(pdf)
+    labels = {"By:", "PARTICIPANT:", ACCEPTANCE_TITLE}
+    assert set(marked[0][1]) == labels
+    assert "By:" not in marked[1][1] and set(marked[1][1]) == labels - {"By:"}
+    assert "PARTICIPANT:" not in marked[2][1] and "By:" in marked[2][1]
+    for span, marks in marked:
+        every = [PageText(text[n]) for n in span]
+        lazy = LazyPages(text, span)
+        assert find_fields(lazy, hints=marks) == find_fields(every)
+        for label, page in marks.items():
+            assert label in every[page].text  # the page the mark says shows the text
+        if "By:" in marks:
+            assert 0 not in lazy.numbers_read() and len(lazy.numbers_read()) < len(span)
+        else:  # read from the first page on, as without marks
+            assert 0 in lazy.numbers_read()

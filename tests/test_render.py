@@ -137,7 +137,7 @@ def test_bundled_templates_fill_every_blank() -> None:
 def test_a_batch_document_holds_each_agreement_whole_in_its_own_sections() -> None:
     """combine(): every agreement's paragraphs, in order, each starting with its bookmark and
     ending its own section; namespace declarations written once, not on every paragraph."""
-    from generator.batchdoc import combine, marker
+    from generator.batchdoc import LANDMARKS, combine, landmark_marker, marker
 
     templates = TemplateSet(templates_dir())
     plan = load_plan()
@@ -164,4 +164,10 @@ def test_a_batch_document_holds_each_agreement_whole_in_its_own_sections() -> No
     starts = [
         b.get(docx.oxml.ns.qn("w:name")) for b in body.iter(docx.oxml.ns.qn("w:bookmarkStart"))
     ]
-    assert [m for m in starts if m.startswith("grantgen")] == [marker(i) for i in range(3)]
+    assert [m for m in starts if m.startswith("grantgen") and "l" not in m] == [
+        marker(i) for i in range(3)
+    ]
+    # and one on each document's signature labels and acceptance title (see split_marked)
+    assert sorted(m for m in starts if "l" in m) == [
+        landmark_marker(i, n) for i in range(3) for n in range(len(LANDMARKS))
+    ]
