@@ -15,8 +15,10 @@ then times, on this machine:
   also on a profile that skips LibreOffice's graphics self-tests (as grantgen's profiles do),
   which is what a tuned per-document loop could reach.
 
-and a cold single-grant ``grantgen generate`` (no LibreOffice running). Nothing here is a test:
-the numbers are printed, never asserted.
+and a cold single-grant ``grantgen generate`` (no LibreOffice running). ``--compare-calls``
+also times grantgen with ``GRANTGEN_SOFFICE_MODE=call`` (LibreOffice started per group of
+documents rather than kept running). A CPU gauge (a fixed Python loop) says how fast the
+machine was during the run. Nothing here is a test: the numbers are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -84,8 +86,18 @@ def soffice() -> str:
     return os.environ.get("GRANTGEN_SOFFICE") or shutil.which("soffice") or "soffice"
 
 
+def cpu_gauge() -> float:
+    """Seconds a fixed pure-Python loop takes: how fast this machine is at the moment (shared
+    virtual machines drift by a third from hour to hour; compare runs by it)."""
+    started = time.process_time()
+    total = 0
+    for i in range(5_000_000):
+        total += i * i
+    return time.process_time() - started
+
+
 def run_grantgen(
-    grants: Path, out: Path, ledger: Path, jobs: int, work: Path
+    grants: Path, out: Path, ledger: Path, jobs: int, work: Path, env: dict[str, str] | None = None
 ) -> tuple[float, int, int]:
     runner = work / "run_grantgen.py"
     runner.write_text(RUNNER)
@@ -105,7 +117,7 @@ def run_grantgen(
     if jobs:
         cmd += ["--jobs", str(jobs)]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         print(proc.stderr[-2000:], file=sys.stderr)
@@ -176,6 +188,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="100,1000", help="comma-separated batch sizes")
     parser.add_argument("--jobs", type=int, default=0, help="grantgen --jobs (default: cores)")
     parser.add_argument("--no-baselines", action="store_true", help="time grantgen only")
+    parser.add_argument(
+        "--compare-calls",
+        action="store_true",
+        help="also time grantgen with GRANTGEN_SOFFICE_MODE=call (a LibreOffice start per "
+        "group of documents instead of one kept running per worker)",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     office = subprocess.run([soffice(), "--version"], capture_output=True, text=True).stdout
@@ -183,6 +201,7 @@ def main() -> int:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}, {office.strip()}"
     )
+    print(f"CPU gauge (a fixed Python loop; lower is a faster machine): {cpu_gauge():.2f} s")
     rows = []
     with tempfile.TemporaryDirectory(prefix="grantgen-bench-") as tmp:
         work = Path(tmp)
@@ -207,6 +226,17 @@ def main() -> int:
                 "rss": rss_kb / 1024,
                 "code": code,
             }
+            if args.compare_calls:
+                called = work / f"out-{n}-call"
+                row["call"], _, _ = run_grantgen(
+                    grants,
+                    called,
+                    work / f"l-{n}-call.sqlite",
+                    args.jobs,
+                    work,
+                    env={**os.environ, "GRANTGEN_SOFFICE_MODE": "call"},
+                )
+                shutil.rmtree(called, ignore_errors=True)
             if not args.no_baselines:
                 docx = sorted(out.glob("*.docx"))
                 sub = work / f"base-{n}"
@@ -230,6 +260,8 @@ def main() -> int:
         if "tuned" in r:
             line += f"  (per-doc on a profile without self-tests: {r['tuned']:.1f} s,"
             line += f" {r['tuned'] / r['s']:.1f}x)"
+        if "call" in r:
+            line += f"  (GRANTGEN_SOFFICE_MODE=call: {r['call']:.1f} s)"
         if r.get("calls", 1) > 1:
             line += f"  (LibreOffice alone needed {r['calls']} calls)"
         if r["code"]:

@@ -288,6 +288,7 @@ class Converter:
         # one LibreOffice kept running per worker, when its Python script provider is here
         self._sessions = sessions_possible(self.soffice)
         self._stopping: list[Session] = []  # asked to stop by :meth:`rest`, not yet reaped
+        self._warm = False  # workers start their LibreOffice before any document (warm())
 
     def __enter__(self) -> Converter:
         return self
@@ -397,15 +398,29 @@ class Converter:
             self._active.add(job.pdf)
             job.future.add_done_callback(lambda _: self._release(job.pdf))
             self._queue.append(job)
-            if not self._threads:
-                for index in range(self.jobs):
-                    thread = threading.Thread(
-                        target=self._serve, args=(index,), name=f"soffice-{index}", daemon=True
-                    )
-                    thread.start()
-                    self._threads.append(thread)
+            self._start_threads()
             self._cond.notify()
         return job.future
+
+    def warm(self) -> None:
+        """Start each worker's LibreOffice now, before any document is submitted (when it can
+        be kept running): it starts while the caller gets the documents ready."""
+        if not self._sessions:
+            return
+        with self._cond:
+            self._warm = True
+            self._start_threads()
+
+    def _start_threads(self) -> None:
+        """The worker threads, started once (the caller holds the condition's lock)."""
+        if self._threads or self._closing:
+            return
+        for index in range(self.jobs):
+            thread = threading.Thread(
+                target=self._serve, args=(index,), name=f"soffice-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def convert(
         self,
@@ -429,6 +444,15 @@ class Converter:
 
     def _serve(self, index: int) -> None:
         worker = self._workers[index]
+        if self._warm:
+            with worker.lock:
+                try:
+                    if self._sessions and worker.session is None:
+                        self._start_session(worker, index)
+                except SessionUnavailable:
+                    self._sessions = False  # (the first document is converted by a call)
+                except (ConvertError, OSError):
+                    pass  # (shown again with the first document)
         while True:
             group = self._take(index)
             if not group:

@@ -305,6 +305,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                 )
                 if todo:
                     converter = Converter(options.jobs, timeout=options.timeout)
+                    converter.warm()  # LibreOffice starts while the documents are made ready
                     if options.review:
                         # the Board's consent for the grants expected to be made, and those the
                         # folder holds already (the review describes them all): LibreOffice
