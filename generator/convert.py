@@ -627,8 +627,11 @@ class Converter:
 
     def _start_session(self, worker: _Worker, index: int) -> None:
         worker.prepare()
-        install_script(worker.profile)
-        session = Session(self.soffice, worker.profile, self._env, self._root, f"w{index}")
+        try:
+            install_script(worker.profile)
+            session = Session(self.soffice, worker.profile, self._env, self._root, f"w{index}")
+        except (OSError, OutputError) as exc:  # a socket path too long, soffice not runnable
+            raise SessionUnavailable(f"cannot start a kept LibreOffice: {exc}") from exc
         with self._cond:
             self._running.add(session.proc)
             closing = self._closing

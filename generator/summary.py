@@ -10,21 +10,28 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import zipfile
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING, Any
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font
+from typing import TYPE_CHECKING
 
 from .deviations import Deviation
 from .output import neutralise_cell
 from .render import format_date, format_price, format_shares
+from .xlsx import (
+    BOLD,
+    COUNT,
+    DATE,
+    DOLLARS,
+    PLAIN,
+    QUOTED,
+    QUOTED_WRAPPED,
+    WRAPPED,
+    Cell,
+    Sheet,
+    workbook,
+)
 
 if TYPE_CHECKING:
     from .review import ReviewBatch, ReviewGrant
@@ -147,10 +154,6 @@ def summary_csv(
     return buf.getvalue().encode("utf-8-sig")
 
 
-_XLSX_TIME = (1980, 1, 1, 0, 0, 0)
-_FIXED = datetime(1980, 1, 1)
-
-
 def _xlsx_cell(value: object) -> object:
     if value is None or isinstance(value, int | Decimal | date):
         return value
@@ -160,84 +163,42 @@ def _xlsx_cell(value: object) -> object:
 def summary_xlsx(
     batch: ReviewBatch, deviations: Mapping[str, Sequence[Deviation]] | None = None
 ) -> bytes:
-    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time.
-
-    Written in openpyxl's write-only mode: rows stream out as they are made, so a batch of
-    ten thousand grants never sits in memory as cell objects."""
-    wb = Workbook(write_only=True)
-    sheet = wb.create_sheet("Grants")
-    widths = (6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 11, 22, 22)
-    for column, width in zip("ABCDEFGHIJKLMN", widths, strict=True):
-        sheet.column_dimensions[column].width = width
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:N{len(batch.grants) + 1}"
-    bold = Font(bold=True)
-    sheet.append([_styled(sheet, name, font=bold) for name in COLUMNS])
+    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time
+    (written directly, :mod:`.xlsx`: a row at a time, no cell objects)."""
+    grants = Sheet(
+        "Grants",
+        widths=(6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 11, 22, 22),
+        freeze_header=True,
+        filter_columns=len(COLUMNS),
+    )
+    grants.append(Cell(name, BOLD) for name in COLUMNS)
     for g in batch.grants:
         cells = _cells(g, deviations or {})
-        sheet.append([_xlsx_styled(sheet, n, _xlsx_cell(v)) for n, v in enumerate(cells)])
-    sums = wb.create_sheet("Totals")
-    sums.column_dimensions["A"].width = 44
+        grants.append(_xlsx_styled(n, _xlsx_cell(v)) for n, v in enumerate(cells))
+    sums = Sheet("Totals", widths=(44,))
     for label, number in totals(batch):
-        sums.append([_xlsx_styled(sums, 0, label), _styled(sums, number, number_format="#,##0")])
-    wb.properties.creator = "grantgen"
-    wb.properties.created = wb.properties.modified = _FIXED
-    buf = io.BytesIO()
-    wb.save(buf)
-    return _fixed_zip(buf.getvalue())
+        sums.append([_xlsx_styled(0, label), Cell(number, COUNT)])
+    return workbook([grants, sums], creator="grantgen")
 
 
-def _styled(sheet: Any, value: Any, **style: Any) -> Any:
-    """A write-only cell with ``style`` (font, number_format, alignment) set."""
-    cell = WriteOnlyCell(sheet, value=value)
-    for name, setting in style.items():
-        setattr(cell, name, setting)
-    return cell
-
-
-def _xlsx_styled(sheet: Any, column: int, value: object) -> object:
-    """A cell with the number format its value needs (a plain value when it needs none).
+def _xlsx_styled(column: int, value: object) -> Cell:
+    """A cell with the number format its value needs.
 
     Text a spreadsheet would take for a formula (``=…``, ``+…``, ``@…``) is written as text
     with Excel's quote-prefix mark, as if typed after an apostrophe: it shows as it is (no
     apostrophe in the name) and stays text when edited."""
-    if isinstance(value, str) and value != neutralise_cell(value) and value[0] != "'":
-        cell = _styled(sheet, value, quotePrefix=True)
-        cell.data_type = "s"  # (openpyxl took it for a formula)
-        if "\n" in value:
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
-        return cell
+    if isinstance(value, str):
+        wrapped = "\n" in value
+        if value != neutralise_cell(value) and value[0] != "'":
+            return Cell(value, QUOTED_WRAPPED if wrapped else QUOTED)
+        return Cell(value, WRAPPED if wrapped else PLAIN)
     if isinstance(value, date):
-        return _styled(sheet, value, number_format="yyyy-mm-dd")
+        return Cell(value, DATE)
     if isinstance(value, Decimal):
-        return _styled(sheet, value, number_format="$#,##0.00##")
-    if isinstance(value, int) and not isinstance(value, bool) and column != 0:
-        return _styled(sheet, value, number_format="#,##0")
-    if isinstance(value, str) and "\n" in value:
-        return _styled(sheet, value, alignment=Alignment(wrap_text=True, vertical="top"))
-    return value
-
-
-def _fixed_zip(data: bytes) -> bytes:
-    """The same zip with fixed timestamps (openpyxl stamps the current time)."""
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as src,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
-    ):
-        for info in src.infolist():
-            member = zipfile.ZipInfo(info.filename, date_time=_XLSX_TIME)
-            member.compress_type = zipfile.ZIP_DEFLATED
-            member.external_attr = 0o644 << 16
-            data = src.read(info)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" on save
-                data = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>1980-01-01T00:00:00Z\g<2>",
-                    data,
-                )
-            dst.writestr(member, data)
-    return out.getvalue()
+        return Cell(value, DOLLARS)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Cell(value, COUNT if column != 0 else PLAIN)
+    return Cell(None if value is None else str(value))
 
 
 # --- HTML -------------------------------------------------------------------------------------

@@ -468,3 +468,19 @@ def test_rest_stops_the_kept_libreoffice_and_a_later_document_starts_one(
         session.proc.wait(timeout=20)  # it stops by itself, asked to
         assert conv.submit(second, tmp_path / "pdf").result().pdf is not None
         assert conv._workers[0].session is not None
+
+
+def test_a_scratch_folder_too_deep_for_a_socket_falls_back_to_calls(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Unix socket's path has at most ~107 bytes: under a deeper temporary folder the kept
+    LibreOffice cannot be reached, and each group is converted by a call instead."""
+    import tempfile
+
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with Converter(jobs=1, timeout=20) as conv:
+        (outcome,) = conv.convert(some_docx(tmp_path, ["a"]), tmp_path / "pdf")
+        assert not conv._sessions
+    assert outcome.pdf is not None, outcome.error
