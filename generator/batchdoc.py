@@ -83,7 +83,6 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
     pieces: list[str] = []
     numbering = _plain(prep.files.get("word/numbering.xml", b"").decode("utf-8", "replace"))
     for index, doc in enumerate(docs):
-        body = etree.fromstring(doc.body.encode("utf-8"))
         remap: dict[str, str] = {}
         for n, (member, xml) in enumerate(sorted(doc.parts.items())):
             if member not in by_member:
@@ -106,18 +105,11 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
             override.set("PartName", "/" + new_member)
             override.set("ContentType", overrides.get("/" + member, ""))
             remap[old_id] = new_id
-        for ref in body.iter(w("headerReference"), w("footerReference")):
-            old = ref.get(f"{{{R}}}id")
-            if old in remap:
-                ref.set(f"{{{R}}}id", remap[old])
-        _mark_start(body, index)
-        _mark_landmarks(body, index, doc, numbering)
-        _restart_section(body)
         last = index == len(docs) - 1
-        children = list(body)
-        if not last and children and children[-1].tag == w("sectPr"):
-            _end_section(body, children[-1])
-        pieces.append(_inner(body, prep.head))
+        pieces.append(
+            _fast_piece(doc, index, last, remap, prep.head, numbering)
+            or _piece(doc, index, last, remap, prep.head, numbering)
+        )
 
     files["word/_rels/document.xml.rels"] = etree.tostring(
         rels, xml_declaration=True, encoding="UTF-8", standalone=True
@@ -128,6 +120,183 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
     document = prep.head + f'<w:body xmlns:w="{W}">' + "".join(pieces) + "</w:body>" + prep.tail
     files["word/document.xml"] = document.encode("utf-8")
     return zip_files(files, store=True)
+
+
+def _piece(
+    doc: Rendered, index: int, last: bool, remap: dict[str, str], head: str, numbering: str
+) -> str:
+    """The document's body children for the batch document: header and footer references
+    renamed (``remap``), its start and landmarks bookmarked, its first section starting a new
+    page numbered from 1, and (unless ``last``) its final section properties made a section
+    break in its last paragraph."""
+    body = etree.fromstring(doc.body.encode("utf-8"))
+    for ref in body.iter(w("headerReference"), w("footerReference")):
+        old = ref.get(f"{{{R}}}id")
+        if old in remap:
+            ref.set(f"{{{R}}}id", remap[old])
+    _mark_start(body, index)
+    _mark_landmarks(body, index, doc, numbering)
+    _restart_section(body)
+    children = list(body)
+    if not last and children and children[-1].tag == w("sectPr"):
+        _end_section(body, children[-1])
+    return _inner(body, head)
+
+
+# --- the same, on the XML text (no tree built: most of a batch document's cost) --------------
+
+_BODY_OPEN = re.compile(r"<w:body\b([^>]*)>")
+_XMLNS = re.compile(r"""\sxmlns(?::([\w.-]+))?=["']([^"']*)["']""")
+_P_OPEN = re.compile(r"<w:p(?=[\s>/])[^>]*>")
+_TEXT = re.compile(r"<w:t(?:\s[^>]*)?>([^<]*)</w:t>")
+_REF_ID = re.compile(r"""(<w:(?:header|footer)Reference\b[^>]*?\sr:id=")([^"]*)(")""")
+_SECT_TYPE = re.compile(r"""(<w:type\b[^>]*?\sw:val=")(?:continuous|nextColumn)(")""")
+_PG_NUM = re.compile(r"<w:pgNumType\b([^>]*?)(/?)>")
+#: What the text version leaves to the tree version: nested paragraphs (text boxes, alternate
+#: content), tracked section changes (a section inside a section), CDATA, comments, processing
+#: instructions.
+_TREE_ONLY = ("txbxContent", "AlternateContent", "sectPrChange", "<!", "<?")
+
+
+def _bookmark(mark: int, name: str) -> str:
+    return f'<w:bookmarkStart w:id="{mark}" w:name="{name}"/><w:bookmarkEnd w:id="{mark}"/>'
+
+
+def _after_properties(xml: str, at: int) -> int:
+    """Where a paragraph's content starts: after its ``w:pPr`` (``at``: after its start tag)."""
+    skip = at + len(xml[at : at + 64]) - len(xml[at : at + 64].lstrip())
+    if not xml.startswith("<w:pPr", skip) or xml[skip + 6 : skip + 7] not in (">", "/", " "):
+        return at
+    close = xml.index(">", skip)
+    if xml[close - 1] == "/":
+        return close + 1
+    return xml.index("</w:pPr>", close) + len("</w:pPr>")
+
+
+def _fast_piece(
+    doc: Rendered, index: int, last: bool, remap: dict[str, str], head: str, numbering: str
+) -> str | None:
+    """:func:`_piece` done on the XML text; None when the body is one the text version leaves
+    to the tree (other namespace prefixes, nested paragraphs, ...). Gives the same elements."""
+    source = doc.body
+    opened = _BODY_OPEN.match(source)
+    if opened is None or not source.endswith("</w:body>") or opened.group(1).endswith("/"):
+        return None
+    declared = {prefix or "": uri for prefix, uri in _XMLNS.findall(opened.group(1))}
+    if declared.get("w") != W or declared.get("r", R) != R or "" in declared:
+        return None
+    if any(f'xmlns:{prefix}="{uri}"' not in head for prefix, uri in declared.items()):
+        return None
+    if any(marker_text in source for marker_text in _TREE_ONLY):
+        return None
+    xml = source[opened.end() : -len("</w:body>")]
+    if remap:
+        xml = _REF_ID.sub(
+            lambda m: m.group(1) + remap.get(m.group(2), m.group(2)) + m.group(3), xml
+        )
+    # bookmarks: (where, text), put in from the end so that earlier places stay put
+    inserts: list[tuple[int, str]] = []
+    first = _P_OPEN.search(xml)
+    start = _bookmark(900000 + index, marker(index))
+    if first is None:
+        xml = f"<w:p>{start}</w:p>" + xml
+    elif first.group(0).endswith("/>"):
+        xml = xml[: first.start()] + first.group(0)[:-2] + f">{start}</w:p>" + xml[first.end() :]
+    else:
+        inserts.append((_after_properties(xml, first.end()), start))
+    inserts += _landmark_inserts(xml, index, doc, numbering)
+    for at, text in sorted(inserts, key=lambda item: item[0], reverse=True):
+        xml = xml[:at] + text + xml[at:]
+    restarted = _restart_text(xml)
+    if restarted is None:
+        return None
+    return restarted if last else _end_section_text(restarted)
+
+
+def _landmark_inserts(xml: str, index: int, doc: Rendered, numbering: str) -> list[tuple[int, str]]:
+    """:func:`_mark_landmarks` on the text: where each landmark's bookmark goes."""
+    parts = [x.decode("utf-8", "replace") for x in doc.parts.values()]
+    for part in (xml, *parts):
+        if ("fldSimple" in part or "instrText" in part) and len(_FIELD.findall(part)) > len(
+            _PAGE_FIELDS.findall(part)
+        ):
+            return []
+    paragraphs: list[tuple[int, str]] = []  # (where its content starts, its text)
+    for found in _P_OPEN.finditer(xml):  # (no paragraph holds another here: see _TREE_ONLY)
+        if found.group(0).endswith("/>"):
+            continue
+        own = "".join(_TEXT.findall(xml, found.end(), xml.find("</w:p>", found.end())))
+        paragraphs.append((found.end(), (html.unescape(own) if "&" in own else own).casefold()))
+    text = "\n".join([*(own for _, own in paragraphs), *(_plain(x) for x in parts), numbering])
+    wanted = {
+        label.casefold(): number
+        for number, label in enumerate(LANDMARKS)
+        if text.count(label.casefold()) == 1
+    }
+    out = []
+    for at, own in paragraphs:  # in document order, as the tree version goes
+        number = wanted.pop(own.strip(), None) if wanted else None
+        if number is not None:
+            mark = _bookmark(800000 + index * 10 + number, landmark_marker(index, number))
+            out.append((_after_properties(xml, at), mark))
+    return out
+
+
+def _restart_text(xml: str) -> str | None:
+    """:func:`_restart_section` on the text (None: a section the text version cannot read)."""
+    at = xml.find("<w:sectPr")
+    if at < 0:
+        return xml
+    if xml[at + 9 : at + 10] not in (">", "/", " "):
+        return None
+    close = xml.index(">", at)
+    if xml[close - 1] == "/":  # <w:sectPr/>: nothing in it
+        end = close + 1
+        sect = xml[at : close - 1].rstrip() + ">" + '<w:pgNumType w:start="1"/></w:sectPr>'
+        return xml[:at] + sect + xml[end:]
+    end = xml.index("</w:sectPr>", close) + len("</w:sectPr>")
+    sect = _SECT_TYPE.sub(lambda m: m.group(1) + "nextPage" + m.group(2), xml[at:end])
+    numbering = _PG_NUM.search(sect)
+    if numbering is None:
+        cols = sect.find("<w:cols")
+        where = cols if cols >= 0 else len(sect) - len("</w:sectPr>")
+        sect = sect[:where] + '<w:pgNumType w:start="1"/>' + sect[where:]
+    elif "w:start=" not in numbering.group(1):
+        attrs = numbering.group(1) + ' w:start="1"'
+        sect = (
+            sect[: numbering.start()]
+            + f"<w:pgNumType{attrs}{numbering.group(2)}>"
+            + sect[numbering.end() :]
+        )
+    return xml[:at] + sect + xml[end:]
+
+
+def _end_section_text(xml: str) -> str:
+    """:func:`_end_section` on the text: the body's final section properties, if it ends with
+    them, moved into its last paragraph (a new one when it ends with a table)."""
+    body = xml.rstrip()
+    if body.endswith("</w:sectPr>") or (body.endswith("/>") and body.rfind("<w:sectPr") >= 0):
+        at = body.rfind("<w:sectPr")
+        if body.endswith("/>") and body.find(">", at) != len(body) - 1:
+            return xml  # ends with another empty element
+    else:
+        return xml
+    sect, rest = body[at:], body[:at]
+    kept = rest.rstrip()
+    paragraphs = list(_P_OPEN.finditer(kept))
+    final = paragraphs[-1] if paragraphs else None
+    if final is not None and kept.endswith("</w:p>"):
+        content = _after_properties(kept, final.end())
+        if content == final.end():  # no properties yet
+            return kept[:content] + f"<w:pPr>{sect}</w:pPr>" + kept[content:]
+        if kept[content - 2 : content] == "/>":  # <w:pPr/>
+            props = kept.rfind("<w:pPr", 0, content)
+            return kept[:props] + f"<w:pPr>{sect}</w:pPr>" + kept[content:]
+        close = content - len("</w:pPr>")
+        return kept[:close] + sect + kept[close:]
+    if final is not None and final.end() == len(kept) and final.group(0).endswith("/>"):
+        return kept[: final.start()] + final.group(0)[:-2] + f"><w:pPr>{sect}</w:pPr></w:p>"
+    return kept + f"<w:p><w:pPr>{sect}</w:pPr></w:p>"
 
 
 def _inner(body: etree._Element, head: str) -> str:

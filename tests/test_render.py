@@ -171,3 +171,65 @@ def test_a_batch_document_holds_each_agreement_whole_in_its_own_sections() -> No
     assert sorted(m for m in starts if "l" in m) == [
         landmark_marker(i, n) for i in range(3) for n in range(len(LANDMARKS))
     ]
+
+
+def test_batch_pieces_made_on_the_text_are_those_the_tree_makes() -> None:
+    """combine() edits each agreement's body as text (bookmarks, header references, section
+    breaks) and leaves unusual bodies to lxml; both give the same elements, for the real
+    agreement and for bodies built to reach every branch."""
+    from dataclasses import replace
+
+    from lxml import etree
+
+    from generator.batchdoc import W, _fast_piece, _piece
+
+    templates = TemplateSet(templates_dir())
+    plan = load_plan()
+    prep = templates.agreement.prepared(False)
+    real = templates.render_grant_parts(
+        GrantRecord(2, "G-1", "Ann Lee", date(2005, 5, 16), 1000, Decimal("3.25")), plan
+    )
+    by_name = templates.render_grant_parts(
+        GrantRecord(3, "G-2", "By:", date(2005, 5, 16), 1000, Decimal("3.25")), plan
+    )
+    opening = real.body[: real.body.index(">") + 1]
+    sect = (
+        '<w:sectPr><w:headerReference w:type="default" r:id="rId9"/><w:type w:val="continuous"/>'
+        '<w:pgSz w:w="12240" w:h="15840"/><w:pgNumType w:fmt="lowerRoman"/><w:cols w:space="720"/>'
+        "</w:sectPr>"
+    )
+    para = '<w:p><w:pPr><w:jc w:val="center"/></w:pPr><w:r><w:t>By:</w:t></w:r></w:p>'
+    bodies = {
+        "no properties first": "<w:p><w:r><w:t>First</w:t></w:r></w:p>" + para + sect,
+        "empty first paragraph": '<w:p w:rsidR="1"/>' + para + sect,
+        "table last": para + "<w:tbl><w:tr><w:tc><w:p/></w:tc></w:tr></w:tbl>" + sect,
+        "empty last paragraph": para + '<w:p w:rsidR="2"/>' + sect,
+        "empty properties last": para + "<w:p><w:pPr/><w:r><w:t>x</w:t></w:r></w:p>" + sect,
+        "no section": para + "<w:p><w:r><w:t>x &amp; y</w:t></w:r></w:p>",
+        "empty section": para + "<w:sectPr/>",
+        "two sections": "<w:p><w:pPr>"
+        + sect
+        + "</w:pPr></w:p>"
+        + para
+        + sect.replace("<w:pgNumType", '<w:pgNumType w:start="3"'),
+        "no paragraph": "<w:tbl><w:tr><w:tc><w:tcPr/></w:tc></w:tr></w:tbl>" + sect,
+    }
+    docs = [real, by_name] + [
+        replace(real, body=opening + children + "</w:body>") for children in bodies.values()
+    ]
+
+    def canonical(piece: str) -> bytes:
+        whole = (prep.head + f'<w:body xmlns:w="{W}">' + piece + "</w:body>" + prep.tail).encode()
+        return etree.tostring(etree.fromstring(whole), method="c14n")
+
+    remap = {"rId9": "rIdGg1n1", "rId10": "rIdGg1n0"}
+    for n, doc in enumerate(docs):
+        for last in (False, True):
+            fast = _fast_piece(doc, n, last, remap, prep.head, "")
+            assert fast is not None, n
+            assert canonical(fast) == canonical(_piece(doc, n, last, remap, prep.head, "")), (
+                n,
+                last,
+            )
+    boxed = replace(real, body=opening + "<w:p><w:txbxContent/></w:p></w:body>")
+    assert _fast_piece(boxed, 0, False, {}, prep.head, "") is None  # left to the tree
