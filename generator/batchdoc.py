@@ -197,7 +197,7 @@ def _fast_piece(
     # bookmarks: (where, text), put in from the end so that earlier places stay put
     inserts: list[tuple[int, str]] = []
     first = _P_OPEN.search(xml)
-    start = _bookmark(900000 + index, marker(index))
+    start = _bookmark(_start_id(index), marker(index))
     if first is None:
         xml = f"<w:p>{start}</w:p>" + xml
     elif first.group(0).endswith("/>"):
@@ -215,31 +215,18 @@ def _fast_piece(
 
 def _landmark_inserts(xml: str, index: int, doc: Rendered, numbering: str) -> list[tuple[int, str]]:
     """:func:`_mark_landmarks` on the text: where each landmark's bookmark goes."""
-    parts = [x.decode("utf-8", "replace") for x in doc.parts.values()]
-    for part in (xml, *parts):
-        if ("fldSimple" in part or "instrText" in part) and len(_FIELD.findall(part)) > len(
-            _PAGE_FIELDS.findall(part)
-        ):
-            return []
-    paragraphs: list[tuple[int, str]] = []  # (where its content starts, its text)
+    starts: list[int] = []  # where each paragraph's content starts
+    texts: list[str] = []
     for found in _P_OPEN.finditer(xml):  # (no paragraph holds another here: see _TREE_ONLY)
         if found.group(0).endswith("/>"):
             continue
         own = "".join(_TEXT.findall(xml, found.end(), xml.find("</w:p>", found.end())))
-        paragraphs.append((found.end(), (html.unescape(own) if "&" in own else own).casefold()))
-    text = "\n".join([*(own for _, own in paragraphs), *(_plain(x) for x in parts), numbering])
-    wanted = {
-        label.casefold(): number
-        for number, label in enumerate(LANDMARKS)
-        if text.count(label.casefold()) == 1
-    }
-    out = []
-    for at, own in paragraphs:  # in document order, as the tree version goes
-        number = wanted.pop(own.strip(), None) if wanted else None
-        if number is not None:
-            mark = _bookmark(800000 + index * 10 + number, landmark_marker(index, number))
-            out.append((_after_properties(xml, at), mark))
-    return out
+        starts.append(found.end())
+        texts.append(html.unescape(own) if "&" in own else own)
+    return [
+        (_after_properties(xml, starts[n]), _bookmark(_landmark_id(index, number), name))
+        for n, (number, name) in _landmark_choice(texts, index, doc, numbering).items()
+    ]
 
 
 def _restart_text(xml: str) -> str | None:
@@ -321,14 +308,12 @@ def _mark_start(body: etree._Element, index: int) -> None:
     if first is None:
         first = etree.Element(w("p"))
         body.insert(0, first)
-    at = 1 if len(first) and first[0].tag == w("pPr") else 0
-    start = etree.Element(w("bookmarkStart"))
-    start.set(w("id"), str(900000 + index))
-    start.set(w("name"), marker(index))
-    end = etree.Element(w("bookmarkEnd"))
-    end.set(w("id"), str(900000 + index))
-    first.insert(at, end)
-    first.insert(at, start)
+    _insert_bookmark(first, _start_id(index), marker(index))
+
+
+def _start_id(index: int) -> int:
+    """The bookmark id of a document's start mark."""
+    return 900000 + index
 
 
 def _plain(xml: str) -> str:
@@ -336,44 +321,63 @@ def _plain(xml: str) -> str:
     return html.unescape(_TAG.sub("", xml)).casefold()
 
 
-def _mark_landmarks(body: etree._Element, index: int, doc: Rendered, numbering: str) -> None:
-    """A bookmark at the start of the paragraph holding each landmark, when it is the only
-    place the document has that text (its body, headers, footers and list labels, in any
-    case): then no other page of the PDF can show it, and :func:`landmarks` says which page
-    does. A text that appears twice, or inside a longer paragraph, or a document whose fields
-    compute text (other than page numbers), gets no bookmark."""
+def _landmark_choice(
+    texts: Sequence[str], index: int, doc: Rendered, numbering: str
+) -> dict[int, tuple[int, str]]:
+    """Which paragraphs (by their place in ``texts``, the document's paragraphs' text in
+    order) get which landmark's bookmark: (landmark number, bookmark name).
+
+    A landmark is bookmarked when it is the only place the document has that text (its body,
+    headers, footers and list labels, in any case): then no other page of the PDF can show
+    it, and :func:`split_marked` says which page does. A text that appears twice, or inside a
+    longer paragraph, or a document whose fields compute text (other than page numbers), gets
+    no bookmark."""
     parts = [x.decode("utf-8", "replace") for x in doc.parts.values()]
     for xml in (doc.body, *parts):
         if ("fldSimple" in xml or "instrText" in xml) and len(_FIELD.findall(xml)) > len(
             _PAGE_FIELDS.findall(xml)
         ):
-            return
-    paragraphs = [
-        (paragraph, "".join(t.text or "" for t in paragraph.iter(w("t"))).casefold())
-        for paragraph in body.iter(w("p"))
-    ]
-    text = "\n".join([*(own for _, own in paragraphs), *(_plain(x) for x in parts), numbering])
+            return {}
+    folded = [text.casefold() for text in texts]
+    every = "\n".join([*folded, *(_plain(x) for x in parts), numbering])
     wanted = {
         label.casefold(): number
         for number, label in enumerate(LANDMARKS)
-        if text.count(label.casefold()) == 1
+        if every.count(label.casefold()) == 1
     }
-    if not wanted:
-        return
-    for paragraph, own in paragraphs:
-        number = wanted.pop(own.strip(), None)
-        if number is None:
-            continue
-        at = 1 if len(paragraph) and paragraph[0].tag == w("pPr") else 0
-        name, mark = landmark_marker(index, number), str(800000 + index * 10 + number)
-        start, end = etree.Element(w("bookmarkStart")), etree.Element(w("bookmarkEnd"))
-        start.set(w("id"), mark)
-        start.set(w("name"), name)
-        end.set(w("id"), mark)
-        paragraph.insert(at, end)
-        paragraph.insert(at, start)
+    chosen: dict[int, tuple[int, str]] = {}
+    for n, own in enumerate(folded):  # in document order
         if not wanted:
-            return
+            break
+        number = wanted.pop(own.strip(), None)
+        if number is not None:
+            chosen[n] = (number, landmark_marker(index, number))
+    return chosen
+
+
+def _landmark_id(index: int, number: int) -> int:
+    """The bookmark id of a landmark (apart from the start marks' ids)."""
+    return 800000 + index * 10 + number
+
+
+def _mark_landmarks(body: etree._Element, index: int, doc: Rendered, numbering: str) -> None:
+    """A bookmark at the start of the paragraph holding each landmark (see
+    :func:`_landmark_choice`)."""
+    paragraphs = list(body.iter(w("p")))
+    texts = ["".join(t.text or "" for t in paragraph.iter(w("t"))) for paragraph in paragraphs]
+    for n, (number, name) in _landmark_choice(texts, index, doc, numbering).items():
+        _insert_bookmark(paragraphs[n], _landmark_id(index, number), name)
+
+
+def _insert_bookmark(paragraph: etree._Element, mark: int, name: str) -> None:
+    """An empty bookmark at the start of the paragraph's content (after its properties)."""
+    at = 1 if len(paragraph) and paragraph[0].tag == w("pPr") else 0
+    start, end = etree.Element(w("bookmarkStart")), etree.Element(w("bookmarkEnd"))
+    start.set(w("id"), str(mark))
+    start.set(w("name"), name)
+    end.set(w("id"), str(mark))
+    paragraph.insert(at, end)
+    paragraph.insert(at, start)
 
 
 def _restart_section(body: etree._Element) -> None:

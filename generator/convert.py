@@ -46,6 +46,7 @@ from .losession import (
     SessionDied,
     SessionUnavailable,
     install_script,
+    kill_group,
     sessions_possible,
 )
 from .output import write_atomic
@@ -305,7 +306,7 @@ class Converter:
             self._cond.notify_all()
             running = list(self._running) if abort else []
         for proc in running:
-            _kill_group(proc)
+            kill_group(proc)
         for thread in self._threads:
             thread.join()
         for worker in self._workers:
@@ -574,7 +575,7 @@ class Converter:
             try:
                 error = self._watch(proc, index, group)
             finally:
-                _kill_group(proc)
+                kill_group(proc)
                 with self._cond:
                     self._running.discard(proc)
             failed = []
@@ -683,7 +684,7 @@ class Converter:
             current = group[on] if on < len(group) else group[-1]
             limit = self.timeout + self.per_document * current.weight
             if time.monotonic() - progress > limit:
-                _kill_group(proc)
+                kill_group(proc)
                 reader.join(timeout=5)
                 return f"LibreOffice did not finish within {limit:.0f} s and was stopped"
             time.sleep(POLL)
@@ -697,14 +698,6 @@ class Converter:
 
 #: The export filter and its options, as a session gives them to LibreOffice.
 _, _FILTER_NAME, _FILTER_OPTIONS = PDF_FILTER.split(":", 2)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the process and anything it started (soffice.bin is a child of soffice)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
-        proc.wait(timeout=10)
 
 
 def pdf_shows_text(path: Path) -> bool:

@@ -290,13 +290,18 @@ class Session:
 
     def kill(self) -> None:
         """Kill LibreOffice and anything it started; close the sockets."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=10)
+        kill_group(self.proc)
         for sock in (self._conn, self._listener):
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.close()
         self._conn = None
         self._socket_path.unlink(missing_ok=True)
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process and anything it started (soffice.bin is a child of soffice)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be ignored
+        proc.wait(timeout=10)

@@ -52,6 +52,23 @@ def grant(**values: str) -> dict[str, str]:
     return base
 
 
+def batch_document(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, int]:
+    """The rows' agreements in one batch DOCX, as the documents stage makes it (not yet
+    converted), and how many agreements it holds."""
+    from generator.batchdoc import combine
+    from generator.pipeline import check_batch
+    from generator.resources import templates_dir
+    from generator.templatecheck import load_templates
+
+    checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
+    assert not checked.grants.errors
+    templates = load_templates(templates_dir(), checked.plan)
+    docs = [templates.render_grant_parts(r, checked.plan) for r in checked.grants.records]
+    chunk = tmp_path / "chunk.docx"
+    chunk.write_bytes(combine(templates.agreement.prepared(), docs))
+    return chunk, len(docs)
+
+
 def pdf_text(path: Path) -> list[str]:
     return [page.extract_text() or "" for page in PdfReader(path).pages]
 

@@ -362,19 +362,12 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same pages, text and named destinations as one ``soffice --convert-to`` call."""
-    from generator.batchdoc import combine, split_points
-    from generator.pipeline import check_batch
-    from generator.resources import templates_dir
-    from generator.templatecheck import load_templates
+    from generator.batchdoc import split_points
 
-    from .conftest import PRICES, grant, write_csv
+    from .conftest import batch_document, grant
 
     rows = [grant(grant_id=f"K-{i}", participant=f"Director {i} & Söhne") for i in range(3)]
-    checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
-    templates = load_templates(templates_dir(), checked.plan)
-    docs = [templates.render_grant_parts(r, checked.plan) for r in checked.grants.records]
-    chunk = tmp_path / "chunk.docx"
-    chunk.write_bytes(combine(templates.agreement.prepared(), docs))
+    chunk, _ = batch_document(tmp_path, rows)
     with Converter(jobs=1) as conv:
         kept = conv.submit(chunk, tmp_path / "kept").result()
     monkeypatch.setenv("GRANTGEN_SOFFICE_MODE", "call")

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from generator.convert import Converter
 from generator.pipeline import GenerateOptions, generate
 
-from .conftest import PRICES, grant, write_csv
+from .conftest import PRICES, batch_document, grant, write_csv
 
 
 def outline_pages(reader: PdfReader) -> dict[str, int]:
@@ -57,21 +57,11 @@ def test_batched_pdfs_match_one_by_one_conversions(tmp_path: Path, soffice: str)
 
 def _converted_chunk(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, int]:
     """The rows' agreements in one batch DOCX, converted by LibreOffice: the PDF."""
-    from generator.batchdoc import combine
-    from generator.pipeline import check_batch
-    from generator.resources import templates_dir
-    from generator.templatecheck import load_templates
-
-    checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
-    assert not checked.grants.errors
-    templates = load_templates(templates_dir(), checked.plan)
-    docs = [templates.render_grant_parts(r, checked.plan) for r in checked.grants.records]
-    chunk = tmp_path / "chunk.docx"
-    chunk.write_bytes(combine(templates.agreement.prepared(), docs))
+    chunk, count = batch_document(tmp_path, rows)
     with Converter(jobs=1) as conv:
         outcome = conv.submit(chunk, tmp_path / "pdf").result()
     assert outcome.pdf is not None, outcome.error
-    return outcome.pdf, len(docs)
+    return outcome.pdf, count
 
 
 def test_the_pages_the_batch_marks_give_the_fields_reading_every_page_gives(
