@@ -357,28 +357,46 @@ class PacketPages:
 
     Pages are kept by the converted PDF they came from and their range in it (what
     :func:`write_review` is given as ``pages``); :func:`review_packet` copies any others.
+    The page objects are copied on their own and put in the page tree once, at the end:
+    adding pages one agreement at a time to a tree of thousands costs more with each one.
     """
+
+    _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
     def __init__(self) -> None:
         self.pdf = pikepdf.new()
-        self._count = 0  # pages in ``pdf`` (len(pdf.pages) walks the page tree)
-        self._pages: dict[tuple[Path, int, int], range] = {}
+        self._pages: dict[tuple[Path, int, int], list[pikepdf.Object]] = {}
+        self._flat: dict[int, tuple[pikepdf.Pdf, bool]] = {}  # by id(): (the PDF, no inherited)
 
     def add(self, path: Path, span: range, source: pikepdf.Pdf) -> None:
         """Copy the pages ``span`` of ``source`` (opened from ``path``)."""
         self._pages[(path, span.start, span.stop)] = self.copy(source, span)
 
-    def copy(self, source: pikepdf.Pdf, span: range) -> range:
-        """Copy pages ``span`` of ``source`` in; where they are in ``pdf``."""
-        first = self._count
+    def copy(self, source: pikepdf.Pdf, span: range) -> list[pikepdf.Object]:
+        """Copy pages ``span`` of ``source`` in (not yet in the page tree); their objects."""
+        if self._alone(source):
+            return [self.pdf.copy_foreign(source.pages[n].obj) for n in span]
+        # a page tree whose nodes hand attributes down: qpdf's page copy puts them on the page
+        count = len(self.pdf.pages)
         with warnings.catch_warnings():  # the fields are dropped later: a reading copy
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
             self.pdf.pages.extend(source.pages[span.start : span.stop])
-        self._count += len(span)
-        return range(first, self._count)
+        return [self.pdf.pages[n].obj for n in range(count, count + len(span))]
 
-    def get(self, path: Path, span: range) -> range | None:
-        """Where the pages ``span`` of ``path`` were copied in, if they were."""
+    def _alone(self, source: pikepdf.Pdf) -> bool:
+        """No node of the page tree of ``source`` holds attributes its pages inherit."""
+        known = self._flat.get(id(source))
+        if known is None or known[0] is not source:
+            nodes, alone = [source.Root.Pages], True
+            while nodes and alone:
+                node = nodes.pop()
+                alone = not any(key in node for key in self._INHERITED)
+                nodes += [kid for kid in node.get("/Kids", []) if kid.get("/Type") == "/Pages"]
+            known = self._flat[id(source)] = (source, alone)
+        return known[1]
+
+    def get(self, path: Path, span: range) -> list[pikepdf.Object] | None:
+        """The page objects the pages ``span`` of ``path`` were copied to, if they were."""
         return self._pages.get((path, span.start, span.stop))
 
 
@@ -399,12 +417,11 @@ def review_packet(
     out = into.pdf
     opened: dict[Path, pikepdf.Pdf] = {}
     marks: list[tuple[str, int]] = []
-    order: list[range] = []  # where each packet's pages are in ``out``, in the packet's order
+    pages: list[pikepdf.Object] = []  # the packet's pages, in order
     taken: set[tuple[Path, int, int]] = set()  # copied pages used (a page is in a tree once)
-    count = 0
     try:
         for label, path, span in packets:
-            marks.append((label, count))
+            marks.append((label, len(pages)))
             found = None
             if span is not None and (path, span.start, span.stop) not in taken:
                 found = into.get(path, span)
@@ -415,14 +432,14 @@ def review_packet(
                 source = opened[path]
                 chosen = span if span is not None else range(agreement_pages(source))
                 found = into.copy(source, chosen)
-            order.append(found)
-            count += len(found)
-        every = [page.obj for page in out.pages]  # (one walk of the page tree)
-        pages = [every[n] for span in order for n in span]
+            pages.extend(found)
         # the page tree in the packet's order: pages copied in for an agreement not in the
         # packet (refused when the files were placed) are left out, and not saved
-        out.Root.Pages.Kids = pikepdf.Array(pages)
-        out.Root.Pages.Count = len(pages)
+        tree = out.Root.Pages
+        for page in pages:
+            page.Parent = tree
+        tree.Kids = pikepdf.Array(pages)
+        tree.Count = len(pages)
         for page in pages:
             if "/Annots" in page:
                 keep = [a for a in page.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
