@@ -105,6 +105,8 @@ def publish(
         )
     staged = [s for s in staged if s.record.grant_id in by_id]
 
+    by_row = report.by_row()
+
     def move(ids: list[str]) -> None:
         for grant_id in ids:
             s = by_id[grant_id]
@@ -127,9 +129,7 @@ def publish(
                     placed.append(dst)
             facts = report.facts[s.record.row]
             findings = [
-                f.as_dict()
-                for f in report.findings
-                if f.row == s.record.row and f.rule != "already-recorded"
+                f.as_dict() for f in by_row.get(s.record.row, []) if f.rule != "already-recorded"
             ]
             if aside:
                 findings.append(_aside_finding(s.record.row, grant_id, stem, aside))

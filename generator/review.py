@@ -497,8 +497,9 @@ def review_batch(
     rows = {r.row for r in checked.grants.records}
     grants: list[ReviewGrant] = []
     added = recorded_before = 0  # shares this batch records; shares it made documents for again
+    by_row = report.by_row()
     for rec in checked.grants.records:
-        findings = [f.as_dict() for f in report.findings if f.row == rec.row]
+        findings = [f.as_dict() for f in by_row.get(rec.row, [])]
         seen = {str(f["message"]) for f in findings}
         findings += [e for e in errors.get(rec.row, []) if str(e.get("message")) not in seen]
         doc = documents.get(rec.row)

@@ -97,6 +97,13 @@ class Report:
     def count(self, severity: str) -> int:
         return sum(1 for f in self.findings if f.severity == severity)
 
+    def by_row(self) -> dict[int | None, list[Finding]]:
+        """The findings of each row, in order (None: those about the file or the batch)."""
+        rows: dict[int | None, list[Finding]] = {}
+        for f in self.findings:
+            rows.setdefault(f.row, []).append(f)
+        return rows
+
 
 @dataclass(frozen=True)
 class Context:
