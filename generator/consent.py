@@ -212,7 +212,10 @@ def start_consent(
     (the agreements' folder: one LibreOffice call can then take the consent with them)."""
     data = render_consent(consent_template(templates), plan, grants, draft=draft)
     source = work / TEMPLATE
-    source.write_bytes(data)
+    try:
+        source.write_bytes(data)
+    except OSError as exc:  # (a write cut short says no file name: it is this one)
+        raise OSError(exc.errno, exc.strerror, str(exc.filename or source)) from exc
     job = converter.submit(source, pdf_dir, weight=_weight(grants))
     return PendingConsent(tuple(grants), data, job, draft)
 

@@ -312,8 +312,11 @@ class Converter:
         for worker in self._workers:
             self._end_session(worker, kill=abort)
             worker.release()
-        for session in self._stopping:
-            session.kill() if abort else session.close()
+        for session in self._stopping:  # asked to stop by rest(): gone by now, or killed
+            if abort:
+                session.kill()
+            else:
+                session.close()
         shutil.rmtree(self._root, ignore_errors=True)
 
     def rest(self) -> None:

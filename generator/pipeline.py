@@ -310,15 +310,18 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                         # the Board's consent for the grants expected to be made, and those the
                         # folder holds already (the review describes them all): LibreOffice
                         # starts on it while the agreement templates are read and rendered
-                        early = start_consent(
-                            work,
-                            plan,
-                            _expected_consent(todo, result.out, draft=options.draft),
-                            templates=options.templates or templates_dir(),
-                            converter=converter,
-                            pdf_dir=work / PDF_DIR,
-                            draft=options.draft,
-                        )
+                        try:
+                            early = start_consent(
+                                work,
+                                plan,
+                                _expected_consent(todo, result.out, draft=options.draft),
+                                templates=options.templates or templates_dir(),
+                                converter=converter,
+                                pdf_dir=work / PDF_DIR,
+                                draft=options.draft,
+                            )
+                        except OSError as exc:  # a full disk
+                            raise _cannot_write(exc, work) from exc
                     templates = load_templates(options.templates or templates_dir(), plan)
                     try:
                         staged = make_documents(
@@ -334,8 +337,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                             copied,
                         )
                     except OSError as exc:  # a full disk while the documents are made
-                        where = exc.filename2 or exc.filename or work  # a copy: its target
-                        raise OutputError(f"cannot write {where}: {exc.strerror or exc}") from exc
+                        raise _cannot_write(exc, work) from exc
                     converter.rest()  # its LibreOffice sessions stop while the rest is done
                     # deviations from the approved form: before anything is published or recorded
                     enforce(
@@ -387,6 +389,12 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     _write_manifest(options, plan, result)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _cannot_write(exc: OSError, work: Path) -> OutputError:
+    """The error for a file the documents stage could not write (a full disk)."""
+    where = exc.filename2 or exc.filename or work  # a copy: its target
+    return OutputError(f"cannot write {where}: {exc.strerror or exc}")
 
 
 def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> list[ConsentGrant]:

@@ -566,6 +566,27 @@ main(["generate", {str(write_csv(tmp_path / "g.csv", [grant()]))!r}, "-o", {str(
         assert book.grants() == []
 
 
+def test_a_full_disk_when_the_board_consent_is_written_names_it(tmp_path: Path) -> None:
+    """The consent is the first document written (before the agreement templates are read):
+    a full disk there is the same clear error, not an unexpected one."""
+    out, ledger = tmp_path / "o", tmp_path / "l.sqlite"
+    script = f"""
+import resource, signal
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))  # the consent's DOCX is ~40 KB
+from generator.cli import main
+main(["generate", {str(write_csv(tmp_path / "g.csv", [grant()]))!r}, "-o", {str(out)!r},
+      "--ledger", {str(ledger)!r}, "-q"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr
+    assert "error: cannot write " in done.stderr and "board_consent.docx" in done.stderr
+    assert "unexpected" not in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
 def test_a_blank_plan_from_libreoffice_is_refused_and_not_cached(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
