@@ -205,6 +205,8 @@ class Session:
         ``limit`` seconds (it is killed then)."""
         if self._conn is None:
             raise SessionDied("the session is not connected")
+        # absolute: LibreOffice reads a path as a URL, and its working folder is not ours
+        source, pdf = Path(os.path.abspath(source)), Path(os.path.abspath(pdf))
         part = pdf.with_name(f".{pdf.name}.lo-part")
         request = {
             "source": str(source),

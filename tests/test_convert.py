@@ -477,3 +477,19 @@ def test_a_scratch_folder_too_deep_for_a_socket_falls_back_to_calls(
         (outcome,) = conv.convert(some_docx(tmp_path, ["a"]), tmp_path / "pdf")
         assert not conv._sessions
     assert outcome.pdf is not None, outcome.error
+
+
+def test_a_kept_libreoffice_takes_paths_relative_to_the_working_folder(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`grantgen generate … --out output/sample` gives the converter relative paths; the kept
+    LibreOffice (whose working folder is its own) must get them whole."""
+    (source,) = some_docx(tmp_path, ["relative"])
+    monkeypatch.chdir(tmp_path)
+    with Converter(jobs=1) as conv:
+        outcome = conv.submit(Path(source.name), Path("pdf")).result()
+        assert conv._workers[0].session is not None
+    assert outcome.pdf is not None, outcome.error
+    assert (
+        "Document relative" in PdfReader(tmp_path / "pdf" / "relative.pdf").pages[0].extract_text()
+    )
