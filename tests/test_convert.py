@@ -493,3 +493,16 @@ def test_a_kept_libreoffice_takes_paths_relative_to_the_working_folder(
     assert (
         "Document relative" in PdfReader(tmp_path / "pdf" / "relative.pdf").pages[0].extract_text()
     )
+
+
+def test_a_kept_libreoffice_takes_folder_and_file_names_a_url_would_mangle(
+    tmp_path: Path, soffice: str
+) -> None:
+    folder = tmp_path / "grants #1 50% ö & <co>"
+    folder.mkdir()
+    (source,) = some_docx(folder, ["a b#%ö"])
+    with Converter(jobs=1) as conv:
+        outcome = conv.submit(source, folder / "pdf").result()
+        assert conv._workers[0].session is not None
+    assert outcome.pdf == folder / "pdf" / "a b#%ö.pdf", outcome.error
+    assert "Document a b#%ö" in PdfReader(outcome.pdf).pages[0].extract_text()
