@@ -45,6 +45,7 @@ from .losession import (
     Session,
     SessionDied,
     SessionUnavailable,
+    headless,
     install_script,
     kill_group,
     sessions_possible,
@@ -547,14 +548,7 @@ class Converter:
                 job.pdf.unlink(missing_ok=True)
                 (outdir / f".~lock.{job.pdf.name}#").unlink(missing_ok=True)
             cmd = [
-                self.soffice,
-                f"-env:UserInstallation={worker.profile.as_uri()}",
-                "--headless",
-                "--invisible",
-                "--nologo",
-                "--nodefault",
-                "--norestore",
-                "--nolockcheck",
+                *headless(self.soffice, worker.profile),
                 "--convert-to",
                 PDF_FILTER,
                 "--outdir",

@@ -126,6 +126,21 @@ def sessions_possible(soffice: str) -> bool:
     )
 
 
+def headless(soffice: str, profile: Path) -> list[str]:
+    """``soffice`` on ``profile``, headless, with no window, dialog, recovery or lock check:
+    the start of every LibreOffice command grantgen runs."""
+    return [
+        soffice,
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--invisible",
+        "--nologo",
+        "--nodefault",
+        "--norestore",
+        "--nolockcheck",
+    ]
+
+
 def install_script(profile: Path) -> None:
     """Put the conversion script in ``profile`` (unless it is there already)."""
     path = profile / "user" / "Scripts" / "python" / SCRIPT_NAME
@@ -153,17 +168,7 @@ class Session:
         self._buffer = b""
         with self._log_path.open("wb") as log:
             self.proc = subprocess.Popen(
-                [
-                    soffice,
-                    f"-env:UserInstallation={profile.as_uri()}",
-                    "--headless",
-                    "--invisible",
-                    "--nologo",
-                    "--nodefault",
-                    "--norestore",
-                    "--nolockcheck",
-                    SCRIPT_URL,
-                ],
+                [*headless(soffice, profile), SCRIPT_URL],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
