@@ -1268,6 +1268,17 @@ def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated
         head_row = table.rows[0]
         assert head_row._tr.trPr is not None
         assert head_row._tr.trPr.find(qn("w:tblHeader")) is not None
+        # a grid: single lines around and between the cells, the table's own (no table
+        # style, which LibreOffice lays out ~30% slower), cells single-spaced
+        borders = table._tbl.tblPr.find(qn("w:tblBorders"))
+        assert borders is not None
+        sides = {el.tag.split("}")[1]: el.get(qn("w:val")) for el in borders}
+        assert sides == dict.fromkeys(
+            ("top", "left", "bottom", "right", "insideH", "insideV"), "single"
+        )
+        for row in table.rows:
+            for cell in row.cells:
+                assert cell.paragraphs[0].paragraph_format.line_spacing == 1.0
 
     pages = [p.extract_text() for p in PdfReader(review.board_consent_pdf).pages]
     first = next(i for i, t in enumerate(pages) if "EXHIBIT A" in t)
