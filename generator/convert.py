@@ -7,9 +7,11 @@ lock file so that two grantgen runs never share one either. Each profile records
 LibreOffice has run on it before, which spares every start LibreOffice's graphics self-tests.
 
 Starting LibreOffice costs a few tenths of a second; loading and laying out one more agreement
-about two hundredths. So documents submitted while the workers are busy queue up, and a worker
-that comes free takes its fair share of the queue into one ``soffice`` call (at most
-:data:`GROUP_MAX` files): a batch of a thousand grants costs a few LibreOffice starts.
+about two hundredths. Where LibreOffice can run grantgen's script (:mod:`.losession`), each
+worker's LibreOffice is kept running for the batch and the worker takes the next queued
+document each time it comes free. Otherwise documents submitted while the workers are busy
+queue up, and a worker that comes free takes its fair share of the queue into one ``soffice``
+call (at most :data:`GROUP_MAX` files): a batch of a thousand grants costs a few starts.
 LibreOffice converts a call's files in order, writing each PDF to a temporary file and holding
 a lock file beside it until the PDF is in place; each document's result is handed back as soon
 as its PDF is complete, while the call goes on with the next.
@@ -508,12 +510,15 @@ class Converter:
                     return group
 
     def _share(self, index: int) -> list[_Job]:
-        """This worker's fair share of the queue (the caller holds the lock)."""
+        """This worker's fair share of the queue (the caller holds the lock). A worker with a
+        running LibreOffice takes one document at a time: it has no start to share out, and
+        the workers, each taking the next document as it comes free, finish nearer together."""
         queued = sum(job.weight for job in self._queue)
         fair = -(-(queued + sum(self._busy)) // self.jobs)  # ceiling
         group: list[_Job] = []
         load = 0
-        while self._queue and len(group) < GROUP_MAX:
+        most = 1 if self._sessions else GROUP_MAX
+        while self._queue and len(group) < most:
             job = self._queue[0]
             if group and (
                 load + job.weight / 2 > fair  # nearer the fair share with it than without

@@ -111,7 +111,7 @@ def make_documents(
     against_form = DeviationCheck(form_text(), plan, draft=options.draft)
     # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
     # on the agreements converted together, so --jobs must not change a packet's bytes
-    size = max(1, min(CHUNK, math.ceil(total / (os.cpu_count() or 1))))
+    sizes = chunk_sizes(total, os.cpu_count() or 1)
     pending: deque[_Chunk] = deque()
     hashes: dict[Path, str] = {}  # each DOCX's sha256, taken while it is in memory
 
@@ -185,7 +185,8 @@ def make_documents(
             done += 1
             progress("assemble", done, total)
 
-    for first in range(0, total, size):
+    first = 0
+    for size in sizes:
         records = todo[first : first + size]
         rendered: list[Rendered] = []
         sources: list[Path] = []
@@ -213,6 +214,7 @@ def make_documents(
         progress("render", first + len(records), total)
         job = converter.submit(batch, pdf_dir, weight=len(records))
         pending.append(_Chunk(records, sources, batch, job))
+        first += size
         while len(pending) > converter.jobs * AHEAD:
             finish(_next_converted(pending))
     while pending:
@@ -220,6 +222,28 @@ def make_documents(
     order = {id(record): n for n, record in enumerate(todo)}
     staged.sort(key=lambda s: order[id(s.record)])  # assembled as converted, listed in order
     return staged
+
+
+def chunk_sizes(total: int, cores: int) -> list[int]:
+    """How many agreements go into each LibreOffice document, in order: :data:`CHUNK` at most,
+    fewer when there are few grants per core, the chunks as even as can be. The first chunk
+    and each core's last one are halved when there are more chunks than cores: the first
+    reaches LibreOffice sooner, and the workers, each taking the next chunk as it comes free,
+    finish nearer together. Depends only on the count and the cores, never on timing: the
+    same batch is always cut the same way (a packet's embedded font subsets depend on its
+    chunk)."""
+    if total <= 0:
+        return []
+    count = math.ceil(total / max(1, min(CHUNK, math.ceil(total / max(1, cores)))))
+    sizes = [total // count + (n < total % count) for n in range(count)]  # as even as can be
+    if len(sizes) <= cores:
+        return sizes
+    tail = [half for whole in sizes[-cores:] for half in _halves(whole)]
+    return _halves(sizes[0]) + sizes[1:-cores] + tail
+
+
+def _halves(size: int) -> list[int]:
+    return [size] if size < 2 else [size - size // 2, size // 2]
 
 
 def _next_converted(pending: deque[_Chunk]) -> _Chunk:

@@ -8,6 +8,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -356,6 +357,37 @@ def test_libreoffice_is_kept_running_across_documents(tmp_path: Path, soffice: s
     for name in "abc":
         text = PdfReader(tmp_path / "pdf" / f"{name}.pdf").pages[0].extract_text()
         assert f"Document {name}" in text
+
+
+def test_kept_libreoffices_take_one_document_at_a_time(
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker with a running LibreOffice is never handed a run of queued documents (it has
+    no start to share out): it takes the next one as it comes free, so the workers share the
+    queue to the end. Each conversion starts with only its own document counted against the
+    worker, and both workers convert some of them."""
+    import generator.losession
+
+    seen: list[tuple[int, int, str]] = []  # (pid, weight counted against the worker, doc)
+    real = generator.losession.Session.convert
+
+    def convert(self: Any, source: Path, *args: Any, **kwargs: Any) -> Any:
+        index = int(threading.current_thread().name.split("-")[1])
+        seen.append((self.proc.pid, conv._busy[index], source.name))
+        return real(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(generator.losession.Session, "convert", convert)
+    names = [f"q{i}" for i in range(8)]
+    sources = some_docx(tmp_path, names)
+    with Converter(jobs=2) as conv:
+        assert conv._sessions, "make test installs the Python script provider"
+        futures = [conv.submit(source, tmp_path / "pdf", weight=3) for source in sources]
+        outcomes = [future.result(timeout=120) for future in futures]
+    assert all(outcome.pdf is not None for outcome in outcomes)
+    assert sorted(doc for _, _, doc in seen) == sorted(f"{n}.docx" for n in names)
+    assert {weight for _, weight, _ in seen} == {3}, seen
+    per_process = [sum(1 for pid, _, _ in seen if pid == p) for p in {p for p, _, _ in seen}]
+    assert len(per_process) == 2 and min(per_process) >= 2, seen
 
 
 def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -303,3 +304,32 @@ def test_the_number_of_workers_does_not_change_the_files(tmp_path: Path, soffice
         for jobs in (1, 2)
     ]
     assert [d.sha256 for d in runs[0].documents] == [d.sha256 for d in runs[1].documents]
+
+
+# --- how a batch is cut into LibreOffice documents -------------------------------------------
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4, 8])
+def test_a_batch_is_cut_into_even_chunks_with_halved_ends(cores: int) -> None:
+    """Every grant in exactly one chunk, none over CHUNK; the chunks as even as can be, except
+    that with more chunks than cores the first and each core's last are halved (the first
+    reaches LibreOffice sooner, the workers finish together). The cut depends only on the
+    count and the cores."""
+    from generator.documents import CHUNK, chunk_sizes
+
+    assert chunk_sizes(0, cores) == []
+    for total in [*range(1, 260), 999, 1000, 1001, 10_000]:
+        sizes = chunk_sizes(total, cores)
+        assert sum(sizes) == total and all(1 <= n <= CHUNK for n in sizes), (total, sizes)
+        assert sizes == chunk_sizes(total, cores)
+        whole = math.ceil(total / min(CHUNK, math.ceil(total / cores)))
+        if whole <= cores:  # one chunk per core or fewer: nothing to even out
+            assert len(sizes) == whole and max(sizes) - min(sizes) <= 1, (total, sizes)
+            continue
+        assert len(sizes) == whole + 1 + cores, (total, sizes)
+        largest = math.ceil(total / whole)  # the even chunks: this size or one less
+        middle = sizes[2 : -2 * cores]
+        assert all(largest - 1 <= n <= largest for n in middle), (total, sizes)
+        ends = sizes[:2] + sizes[-2 * cores :]
+        assert max(ends) <= (largest + 1) // 2, (total, sizes)
+    assert chunk_sizes(1000, 2) == [25, 25] + [50] * 17 + [25] * 4
