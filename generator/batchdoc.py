@@ -431,11 +431,6 @@ def _destinations(doc: pikepdf.Pdf) -> Callable[[str], object]:
     return lookup
 
 
-def split_points(pdf: Path, count: int) -> list[range]:
-    """The page range of each of the ``count`` documents in a converted batch PDF."""
-    return [span for span, _ in split_marked(pdf, count)]
-
-
 def split_marked(pdf: Path, count: int) -> list[tuple[range, dict[str, int]]]:
     """Each of the ``count`` documents in a converted batch PDF: its page range, and the
     page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on."""

@@ -234,7 +234,8 @@ def chunk_sizes(total: int, cores: int) -> list[int]:
     chunk)."""
     if total <= 0:
         return []
-    count = math.ceil(total / max(1, min(CHUNK, math.ceil(total / max(1, cores)))))
+    per_core = math.ceil(total / max(1, cores))
+    count = math.ceil(total / min(CHUNK, per_core))
     sizes = [total // count + (n < total % count) for n in range(count)]  # as even as can be
     if len(sizes) <= cores:
         return sizes

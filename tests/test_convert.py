@@ -394,7 +394,7 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same pages, text and named destinations as one ``soffice --convert-to`` call."""
-    from generator.batchdoc import split_points
+    from generator.batchdoc import split_marked
 
     from .conftest import batch_document, grant
 
@@ -411,7 +411,7 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
     a, b = PdfReader(kept.pdf), PdfReader(called.pdf)
     assert len(a.pages) == len(b.pages) > 3
     assert [p.extract_text() for p in a.pages] == [p.extract_text() for p in b.pages]
-    assert split_points(kept.pdf, 3) == split_points(called.pdf, 3)
+    assert split_marked(kept.pdf, 3) == split_marked(called.pdf, 3)  # documents, landmarks
 
 
 def _fault_on_first(monkeypatch: pytest.MonkeyPatch, fault: signal.Signals) -> list[int]:
