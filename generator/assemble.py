@@ -44,12 +44,52 @@ ACCEPTANCE_TITLE = "PARTICIPANT'S ACCEPTANCE"
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a Word bookmark came out in the PDF: its page (0-based, within the document's
+    pages) and the point LibreOffice's named destination gives, the left of the bookmarked
+    text and the top of its line, in PDF units."""
+
+    page: int
+    x: float
+    y: float
+
+
+class Marks(dict[str, int]):
+    """The page each landmark text of a document came out on (see
+    :func:`.batchdoc.split_marked`), and in ``places`` where each of its bookmarks did."""
+
+    def __init__(self, pages: Mapping[str, int] | None = None) -> None:
+        super().__init__(pages or {})
+        self.places: dict[str, Place] = {}
+
+
+#: How far a signature field reaches above its line's top (the room to sign), at most.
+SIGN_ROOM = 16.0
+#: A signature field's width when its bookmarked line has no underscores to measure.
+SIGN_WIDTH = 200.0
+
+
+@dataclass(frozen=True)
 class FieldPlacement:
     """A signature field's page (0-based, within the packet) and rectangle."""
 
     name: str
     page: int
     rect: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What a kit's form puts in its packet: the signature fields (each over its bookmarked
+    line) and the outline entries. The defaults are the bundled example's."""
+
+    signatures: tuple[str, ...] = tuple(spec.name for spec in SIGNATURE_FIELDS)
+    labels: bool = True
+    """Fields without a bookmark are found under their labels (the bundled templates)."""
+    document: str = "Agreement"
+    acceptance: str | None = "Participant's Acceptance"
+    acceptance_mark: str = "grantgen_acceptance"
+    plan: str = "Plan"
 
 
 @dataclass(frozen=True)
@@ -99,6 +139,15 @@ class PageText:
             if before in "\r\n" and after in "\r\n":
                 found.append(i)
         return found
+
+    def room_above(self, left: float, top: float, right: float) -> float:
+        """The top of a signature field over a line whose top is ``top``: up to
+        :data:`SIGN_ROOM` above it, less where text above the line (between ``left`` and
+        ``right``) begins."""
+        for room in (SIGN_ROOM, 12.0, 8.0, 4.0):
+            if not self._tp.get_text_bounded(left, top + 0.5, right, top + room).strip():
+                return top + room
+        return top
 
     def underscore_runs(self) -> list[tuple[float, float, float, float]]:
         """The boxes of every run of three or more underscores."""
@@ -161,6 +210,55 @@ def first_with(
     if at is not None and 0 <= at < len(pages) and text in pages[at].text:
         return at
     return next((i for i, p in enumerate(pages) if text in p.text), None)
+
+
+def place_marked(name: str, place: Place, page: PageText, width: float) -> FieldPlacement:
+    """A signature field over the line a bookmark marks: the run of underscores that line
+    holds from the bookmark on (the whole run), else a field :data:`SIGN_WIDTH` wide from the
+    bookmark (a line drawn by a border, or none; a line's height); reaching up to
+    :data:`SIGN_ROOM` above the line where no text is."""
+    on_line = [
+        run
+        for run in page.underscore_runs()
+        if run[1] - 2 <= place.y <= run[3] + 4 and run[2] > place.x + 1 and run[0] >= place.x - 4
+    ]
+    if on_line:
+        left, bottom, right, top = min(on_line, key=lambda run: run[0])
+    else:
+        left, right = place.x, min(place.x + SIGN_WIDTH, max(width - 36.0, place.x + 72.0))
+        bottom, top = place.y - 14.0, place.y
+    return FieldPlacement(
+        name, place.page, (left, bottom, right, page.room_above(left, top, right))
+    )
+
+
+def locate_fields(
+    pages: Sequence[PageText],
+    names: Sequence[str],
+    places: Mapping[str, Place],
+    *,
+    labels: bool = True,
+    hints: Mapping[str, int] | None = None,
+    widths: Sequence[float] = (),
+) -> list[FieldPlacement]:
+    """Each signature field ``names`` lists: over its bookmarked line (``places``), or, for
+    the bundled example's templates (``labels``), found under its label; an error naming the
+    field when neither is there."""
+    by_label = {spec.name: spec for spec in SIGNATURE_FIELDS} if labels else {}
+    found: list[FieldPlacement] = []
+    for name in names:
+        place = places.get(name)
+        if place is not None and 0 <= place.page < len(pages):
+            width = widths[place.page] if place.page < len(widths) else 612.0
+            found.append(place_marked(name, place, pages[place.page], width))
+        elif name in by_label:
+            found += find_fields(pages, [by_label[name]], hints)
+        else:
+            raise AssembleError(
+                f"no signature line for {name}: the converted document has no bookmark "
+                f"{name!r} (mark the signature line with a Word bookmark of that name)"
+            )
+    return found
 
 
 def find_fields(
@@ -360,6 +458,7 @@ def assemble(
     signature_fields: bool = True,
     must_show: str = "",
     hints: Mapping[str, int] | None = None,
+    layout: Layout | None = None,
 ) -> bytes:
     """The packet for one grant: its agreement pages (``pages`` of ``source``, whose text
     ``text`` is the same PDF opened in PDFium), then the Plan, with fields and metadata.
@@ -369,17 +468,37 @@ def assemble(
     be in the converted text, or the packet is refused: nothing comes out silently mangled.
     ``hints``: where the signature labels and the acceptance title can only be (see
     :func:`find_fields`); pages nothing needs are not read, and the packet is the same.
+    ``layout``: the signature fields and outline of the kit's form (the bundled example's
+    when None). The fields are located even when ``signature_fields`` is false (a draft):
+    a draft fails where the final document would, and only a final one gets them.
     """
+    layout = layout or Layout()
+    marks = hints if isinstance(hints, Marks) else Marks(hints)
     try:
         page_text = LazyPages(text, pages)
         missing: AssembleError | None = None
         placements: list[FieldPlacement] = []
-        if signature_fields:
-            try:
-                placements = find_fields(page_text, hints=hints)
-            except AssembleError as exc:  # raised after the checks below, as they come first
-                missing = exc
-        acceptance = first_with(page_text, ACCEPTANCE_TITLE, hints)
+        try:
+            placements = locate_fields(
+                page_text,
+                layout.signatures,
+                marks.places,
+                labels=layout.labels,
+                hints=marks,
+                widths=[float(source.pages[n].mediabox[2]) for n in pages],
+            )
+        except AssembleError as exc:  # raised after the checks below, as they come first
+            missing = exc
+        if not signature_fields:
+            placements = []
+        if layout.acceptance is None:
+            acceptance = None
+        elif layout.acceptance_mark in marks.places:
+            acceptance = marks.places[layout.acceptance_mark].page
+        elif layout.labels:
+            acceptance = first_with(page_text, ACCEPTANCE_TITLE, hints)
+        else:
+            acceptance = None
         # the pages read so far, then (only when they do not show it) all of them
         if must_show and not any(p.text.strip() for p in chain(page_text.read(), page_text)):
             raise AssembleError(
@@ -407,10 +526,10 @@ def assemble(
         raise AssembleError(f"cannot assemble the packet from the converted PDF: {exc}") from exc
     _add_fields(out, placements)
     with out.open_outline() as outline:
-        outline.root.append(OutlineItem("Agreement", 0))
-        if acceptance is not None:
-            outline.root.append(OutlineItem("Participant's Acceptance", acceptance))
-        outline.root.append(OutlineItem("Plan", len(pages)))
+        outline.root.append(OutlineItem(layout.document, 0))
+        if acceptance is not None and layout.acceptance is not None:
+            outline.root.append(OutlineItem(layout.acceptance, acceptance))
+        outline.root.append(OutlineItem(layout.plan, len(pages)))
     out.Root.PageMode = Name.UseOutlines
     out.docinfo = out.make_indirect(
         Dictionary(

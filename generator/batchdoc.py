@@ -11,6 +11,7 @@ each agreement becomes a named destination in the PDF, which says where to split
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import itertools
 import posixpath
@@ -21,7 +22,7 @@ from pathlib import Path
 import pikepdf
 from lxml import etree
 
-from .assemble import ACCEPTANCE_TITLE, SIGNATURE_FIELDS
+from .assemble import ACCEPTANCE_TITLE, SIGNATURE_FIELDS, Marks, Place
 from .errors import ConvertError
 from .package import XML_DECLARATION, zip_files
 from .render import Rendered, _Prepared
@@ -66,8 +67,61 @@ _PAGE_FIELDS = re.compile(
 )
 
 
-def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
-    """One DOCX holding every document of ``docs``, each in its own sections."""
+def bookmark_marker(index: int, number: int) -> str:
+    """What the ``number``-th of the named bookmarks (signature lines, the acceptance page's
+    start) of the ``index``-th document is renamed to in a batch document (unique there)."""
+    return f"{marker(index)}b{number}"
+
+
+def lo_destination(name: str) -> str:
+    """The named destination LibreOffice makes of a Writer bookmark: each character but
+    ASCII letters and digits written as its hex code (``company_signature`` ->
+    ``company5Fsignature``)."""
+    return "".join(c if c.isascii() and c.isalnum() else f"{ord(c):X}" for c in name)
+
+
+_BOOKMARK_START = re.compile(r"<w:bookmarkStart\b[^>]*>")
+_ATTR = re.compile(r"""\bw:(id|name)=["']([^"']*)["']""")
+
+
+def rename_bookmarks(xml: str, index: int, names: Sequence[str]) -> str:
+    """The bookmarks of a document's XML named in ``names`` renamed (and given ids of their
+    own) as :func:`bookmark_marker` says: the same bookmark in every agreement of a batch
+    becomes one named destination per agreement."""
+    if not names or "bookmarkStart" not in xml:
+        return xml
+    ids: dict[str, str] = {}
+
+    def start(m: re.Match[str]) -> str:
+        attrs = dict(_ATTR.findall(m.group()))
+        name = html.unescape(attrs.get("name", ""))
+        if name not in names or "id" not in attrs:
+            return m.group()
+        number = names.index(name)
+        new_id = str(_bookmark_id(index, number))
+        ids[attrs["id"]] = new_id
+        return f'<w:bookmarkStart w:id="{new_id}" w:name="{bookmark_marker(index, number)}"/>'
+
+    xml = _BOOKMARK_START.sub(start, xml)
+    if not ids:
+        return xml
+
+    def end(m: re.Match[str]) -> str:
+        attrs = dict(_ATTR.findall(m.group()))
+        new_id = ids.get(attrs.get("id", ""))
+        return m.group() if new_id is None else f'<w:bookmarkEnd w:id="{new_id}"/>'
+
+    return re.sub(r"<w:bookmarkEnd\b[^>]*>", end, xml)
+
+
+def _bookmark_id(index: int, number: int) -> int:
+    """The id of a renamed bookmark (apart from the start and landmark marks' ids)."""
+    return 700000 + index * 20 + number
+
+
+def combine(prep: _Prepared, docs: Sequence[Rendered], names: Sequence[str] = ()) -> bytes:
+    """One DOCX holding every document of ``docs``, each in its own sections; the bookmarks
+    ``names`` lists renamed in each (:func:`rename_bookmarks`)."""
     if not docs:
         raise ValueError("nothing to combine")
     files = dict(prep.files)
@@ -106,6 +160,8 @@ def combine(prep: _Prepared, docs: Sequence[Rendered]) -> bytes:
             override.set("ContentType", overrides.get("/" + member, ""))
             remap[old_id] = new_id
         last = index == len(docs) - 1
+        if names:
+            doc = dataclasses.replace(doc, body=rename_bookmarks(doc.body, index, names))
         pieces.append(
             _fast_piece(doc, index, last, remap, prep.head, numbering)
             or _piece(doc, index, last, remap, prep.head, numbering)
@@ -431,9 +487,49 @@ def _destinations(doc: pikepdf.Pdf) -> Callable[[str], object]:
     return lookup
 
 
-def split_marked(pdf: Path, count: int) -> list[tuple[range, dict[str, int]]]:
+def _place(dest: object, index: dict[tuple[int, int], int]) -> tuple[int, float, float] | None:
+    """(page, x, y) of a named destination (``[page /XYZ left top zoom]``); None when it is
+    not one that points at a page of the PDF."""
+    if isinstance(dest, pikepdf.Dictionary):
+        dest = dest.get("/D")
+    if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+        return None
+    page = index.get(dest[0].objgen, -1)
+    if page < 0:
+        return None
+    try:
+        x = float(dest[2]) if len(dest) > 2 else 0.0
+        y = float(dest[3]) if len(dest) > 3 else 0.0
+    except (TypeError, ValueError):
+        x = y = 0.0
+    return page, x, y
+
+
+def bookmark_places(pdf: Path, names: Sequence[str]) -> Marks:
+    """Where the bookmarks ``names`` of a document converted on its own came out (their
+    original names, as LibreOffice writes them: :func:`lo_destination`)."""
+    marks = Marks()
+    try:
+        with pikepdf.open(pdf) as doc:
+            index = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
+            lookup = _destinations(doc)
+            for name in names:
+                found = _place(lookup(lo_destination(name)), index)
+                if found is not None:
+                    marks.places[name] = Place(*found)
+    except Exception as exc:
+        raise ConvertError(f"cannot read the PDF {pdf.name}: {exc}") from exc
+    return marks
+
+
+def split_marked(
+    pdf: Path, count: int, names: Sequence[str] = ()
+) -> list[tuple[range, dict[str, int]]]:
     """Each of the ``count`` documents in a converted batch PDF: its page range, and the
-    page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on."""
+    page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on
+    (a :class:`~.assemble.Marks`, whose ``places`` say where each of its bookmarks
+    ``names`` lists came out: see :func:`rename_bookmarks`)."""
+    places: list[dict[str, tuple[int, float, float]]] = []
     try:
         with pikepdf.open(pdf) as doc:
             total = len(doc.pages)
@@ -463,6 +559,11 @@ def split_marked(pdf: Path, count: int) -> list[tuple[range, dict[str, int]]]:
                     (text, page_of(landmark_marker(number, n))) for n, text in enumerate(LANDMARKS)
                 )
                 marks.append({text: at for text, at in found if at is not None and at >= 0})
+                spots = (
+                    (n, _place(lookup(bookmark_marker(number, k)), index))
+                    for k, n in enumerate(names)
+                )
+                places.append({n: spot for n, spot in spots if spot is not None})
     except ConvertError:
         raise
     except Exception as exc:
@@ -470,9 +571,15 @@ def split_marked(pdf: Path, count: int) -> list[tuple[range, dict[str, int]]]:
     bounds = [*starts, total]
     if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
         raise ConvertError(f"the documents in the batch PDF {pdf.name} are out of order")
-    out = []
+    out: list[tuple[range, dict[str, int]]] = []
     for i in range(count):
         span = range(bounds[i], bounds[i + 1])
         # a mark outside the document's own pages says nothing about them
-        out.append((span, {t: at - span.start for t, at in marks[i].items() if at in span}))
+        own = Marks({t: at - span.start for t, at in marks[i].items() if at in span})
+        own.places = {
+            name: Place(page - span.start, x, y)
+            for name, (page, x, y) in places[i].items()
+            if page in span
+        }
+        out.append((span, own))
     return out

@@ -185,8 +185,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 @click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder with nso_agreement.docx, acceptance.docx, plan.docx and (optional) "
-    "board_consent.docx. Default: bundled.",
+    help="A folder of templates standing in for the kit's (the same file names). "
+    "Default: the kit's own.",
 )
 @click.option(
     "--draft",
@@ -374,6 +374,7 @@ def _findings_table(findings: list[Any]) -> None:
 
 # --- columns, preview, check-templates (generator.cli_preview) ---------------------------------
 
+from .cli_kit import approve_command, init_command  # noqa: E402
 from .cli_ledger import ledger_group  # noqa: E402
 from .cli_preview import (  # noqa: E402
     check_templates_command,
@@ -385,3 +386,5 @@ main.add_command(columns_command, "columns")
 main.add_command(preview_command, "preview")
 main.add_command(check_templates_command, "check-templates")
 main.add_command(ledger_group, "ledger")
+main.add_command(init_command, "init")
+main.add_command(approve_command, "approve")

@@ -97,7 +97,7 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
 @click.option(
     "--templates",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Templates folder. Default: bundled.",
+    help="A folder of templates standing in for the kit's. Default: the kit's own.",
 )
 @sheet_option
 @map_option
@@ -128,6 +128,10 @@ def preview_command(
     """
     reading = make_read_options(sheet, mappings, str(row), ())
     with errors(verbose()):
+        if plan is None and out is not None and templates is None:
+            from .kit import recorded_plan
+
+            plan = recorded_plan(out)  # a batch folder's own kit
         work = Path(tempfile.mkdtemp(prefix="grantgen-preview-work-"))  # removed in any case
         try:
             result = generate(
@@ -236,24 +240,46 @@ def _png_pages(pdf: Path) -> list[Path]:
     required=False,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
-@click.option("--plan", type=existing_file(), help="Plan terms (TOML) to render the check with.")
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, path_type=Path),
+    help="The kit (its folder or plan file) whose templates to check, and whose terms to "
+    "render the check with.",
+)
 def check_templates_command(directory: Path | None, plan: Path | None) -> None:
-    """Check the Word templates in DIRECTORY (default: the bundled ones) before use.
+    """Check a form kit (DIRECTORY: a kit's folder, or a folder of templates standing in for
+    the kit's; default: the bundled example) before use.
 
-    Reports, with the template file and the text around it: tags split across paragraphs or
-    left unclosed, Jinja syntax errors and unbalanced tags, fields grantgen does not fill, and
-    files that are not sound .docx (zip bombs, XML entities). `generate` runs the same check
-    and refuses to render anything from a template with a problem. Exit 0 when all is well.
+    Reports, with the file and the text around it: tags split across paragraphs or left
+    unclosed, Jinja syntax errors and unbalanced tags, fields grantgen does not fill, files
+    that are not sound .docx (zip bombs, XML entities), signature fields the plan file
+    declares but no bookmark marks (or marks twice), and approved forms that cannot be read.
+    A template changed since counsel approved it is named (its edits show as deviations until
+    `grantgen approve`). `generate` runs the same check and refuses to render anything from a
+    kit with a problem. Exit 0 when all is well.
     """
-    from .plan import load_plan
-    from .resources import templates_dir
+    from .kit import resolve_kit, unapproved_changes
+    from .plan import load_plan, plan_file
     from .templatecheck import check_templates
 
     with errors(verbose()):
-        folder = directory or templates_dir()
-        problems, _ = check_templates(folder, load_plan(plan))
+        if directory is not None and plan is None and _is_kit(directory):
+            plan, directory = directory, None
+        terms = load_plan(plan)
+        problems, _ = check_templates(directory, terms)
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
         if problems:
             sys.exit(1)
-        click.echo(f"templates in {folder}: no problems found")
+        kit = resolve_kit(terms, directory)
+        for note in unapproved_changes(kit):
+            click.echo(f"note: {note}")
+        where = directory or plan_file(plan) if plan is not None else terms.source
+        forms = ", ".join(f"{f.name} ({kind})" for kind, f in kit.forms.items())
+        click.echo(f"kit {where}: no problems found; forms: {forms}")
+
+
+def _is_kit(folder: Path) -> bool:
+    """A kit's folder: it holds a plan file."""
+    found = [p for p in folder.glob("*.toml") if p.name != "forms.toml"]
+    return (folder / "plan.toml").is_file() or len(found) == 1

@@ -20,7 +20,7 @@ import click
 from .cliutil import errors, existing_file, verbose
 from .credentials import load_credentials
 from .errors import GrantgenError
-from .plan import load_plan
+from .kit import plan_for_folder
 from .signing import (
     COMPANY_FIELD,
     DRAFT_REASON,
@@ -104,9 +104,9 @@ def _output(output: Path | None) -> Path | None:
 )
 @click.option(
     "--plan",
-    type=existing_file(),
-    help="Plan file whose officer (name, title) the visible signature shows. "
-    "Default: the bundled data/plans/atg-1999.toml.",
+    type=click.Path(exists=True, path_type=Path),
+    help="The kit (folder or plan file) whose officer (name, title) the visible signature "
+    "shows. Default: the kit the batch's manifest records (else the bundled example).",
 )
 @click.option(
     "--timestamp-url",
@@ -167,7 +167,8 @@ def sign_command(
         credentials = _credentials(cert, key, passphrase_file)
         look, plan_id = None, None
         if field == COMPANY_FIELD:
-            terms = load_plan(plan)
+            folder = path if path.is_dir() else path.parent
+            terms = plan_for_folder(plan, folder)
             officer, plan_id = terms.company.officer, terms.id
             look = Appearance(officer.name, officer.title)
         shown = _Shown(quiet)

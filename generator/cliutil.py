@@ -16,7 +16,10 @@ import click
 from .errors import GrantgenError, Terminated
 from .records import ReadOptions, parse_mapping, parse_rows, parse_where
 
-PLAN_HELP = "Plan terms (TOML). Default: the bundled data/plans/atg-1999.toml."
+PLAN_HELP = (
+    "The form kit: its folder, or its plan file (TOML). Default: the bundled example "
+    "(data/plans/atg-1999.toml)."
+)
 LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
 PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
 
@@ -70,7 +73,7 @@ def existing_file(**kw: Any) -> click.Path:
     return click.Path(exists=True, dir_okay=False, path_type=Path, **kw)
 
 
-plan_option = click.option("--plan", type=existing_file(), help=PLAN_HELP)
+plan_option = click.option("--plan", type=click.Path(exists=True, path_type=Path), help=PLAN_HELP)
 ledger_option = click.option(
     "--ledger", type=click.Path(dir_okay=False, path_type=Path), help=LEDGER_HELP
 )

@@ -38,7 +38,7 @@ from .render import (
     plan_context,
 )
 from .resources import templates_dir
-from .wording import years
+from .wording import indefinite_article, years
 
 TEMPLATE = "board_consent.docx"
 #: Rows per Exhibit A table, at most (see the module's notes).
@@ -57,7 +57,10 @@ class ConsentGrant:
 
 
 def consent_template(templates: Path) -> Path:
-    """``templates/board_consent.docx``, or the bundled one when that folder has none."""
+    """The consent template: ``templates`` itself when it is a file (a kit's), else
+    ``templates/board_consent.docx``, or the bundled one when that folder has none."""
+    if templates.is_file():
+        return templates
     path = templates / TEMPLATE
     return path if path.is_file() else templates_dir() / TEMPLATE
 
@@ -65,6 +68,25 @@ def consent_template(templates: Path) -> Path:
 def _plan_section(plan: Plan, key: str) -> str:
     # "5(c), Agreement 1" -> "5(c)": the consent cites the Plan's own section
     return plan.section(key).split(",")[0].strip()
+
+
+def option_terms(plan: Plan) -> dict[str, Any]:
+    """How the consent names the options it grants and the document each is made with, from
+    the plan file: ``nonstatutory stock option`` unless the plan allows incentive options,
+    and the name of the kit's option form (``Stock Option Grant Notice``)."""
+    from .kit import resolve_kit
+
+    kind = "stock option" if plan.incentive_options else "nonstatutory stock option"
+    form = resolve_kit(plan).forms.get("option")
+    name = form.name if form is not None else "stock option agreement"
+    return {
+        "option": kind,
+        "options": f"{kind}s",
+        "an_option": f"{indefinite_article(kind)} {kind}",
+        "incentive": plan.incentive_options,
+        "form": name,
+        "a_form": f"{indefinite_article(name)} {name}",
+    }
 
 
 def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
@@ -81,6 +103,7 @@ def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any
             "term_years": plan.term_years,
             "term": years(plan.term_years),
             "post_service": years(plan.post_service_exercise_years),
+            **option_terms(plan),
         },
         "totals": {
             "grants": len(grants),

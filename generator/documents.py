@@ -19,21 +19,25 @@ from typing import TYPE_CHECKING
 import pikepdf
 import pypdfium2 as pdfium
 
-from .assemble import PacketInfo, assemble, inert_pages, stamp_draft
-from .batchdoc import combine, split_marked
+from .approved import ApprovedCheck, ApprovedForm
+from .assemble import Layout, PacketInfo, assemble, inert_pages, stamp_draft
+from .batchdoc import bookmark_places, combine, split_marked
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .form import DRAFT_MARK
+from .kit import ACCEPTANCE_MARK
 from .output import sha256, write_atomic
 from .plan import Plan, bundled_plan
 from .records import GrantRecord
 from .render import (
+    FormTemplate,
     Rendered,
     TemplateSet,
     format_date,
     format_price,
     format_shares,
+    grant_context,
 )
 from .render import (
     plan_pdf as furnished_pdf,
@@ -107,16 +111,17 @@ def make_documents(
             # the bundled plan's text is in the form: the copy furnished must be it, word for
             # word; a difference is a deviation of every packet that carries the copy
             in_plan_copy = plan_deviations(copy, form_text())
-    prep = templates.agreement.prepared(options.draft)
-    against_form = DeviationCheck(form_text(), plan, draft=options.draft)
     # chunks by the machine's cores, not --jobs: LibreOffice's embedded font subsets depend
     # on the agreements converted together, so --jobs must not change a packet's bytes
-    sizes = chunk_sizes(total, os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
     pending: deque[_Chunk] = deque()
     hashes: dict[Path, str] = {}  # each DOCX's sha256, taken while it is in memory
 
     def warn(message: str) -> None:
         result.warnings.append({"row": None, "rule": "convert", "message": message})
+
+    def unapproved(message: str) -> None:
+        result.warnings.append({"row": None, "rule": "approved-form", "message": message})
 
     staged: list[Staged] = []
     plan_pdf: pikepdf.Pdf | None = None
@@ -171,6 +176,8 @@ def make_documents(
                         plan,
                         options,
                         marks,
+                        templates,
+                        chunk.layout,
                     ).with_origin(origin, span)
                 )
             except AssembleError as exc:
@@ -186,37 +193,34 @@ def make_documents(
             progress("assemble", done, total)
 
     first = 0
-    for size in sizes:
-        records = todo[first : first + size]
-        rendered: list[Rendered] = []
-        sources: list[Path] = []
-        for i, record in enumerate(records, start=first):
-            doc = templates.render_grant_parts(record, plan, draft=options.draft)
-            deviations[record.grant_id] = (
-                against_form.check(
-                    doc.body,
-                    blank_values(record, plan),
-                    record.participant,
-                    margins=list(doc.parts.values()),
-                    grant_id=record.grant_id,
-                    styles=doc.styles,
-                )
-                + in_plan_copy
-            )
-            source = work / f"g{i:06d}.docx"
-            source.write_bytes(doc.docx)
-            hashes[source] = sha256(doc.docx)
-            rendered.append(doc)
-            sources.append(source)
-        batch = work / f"chunk{first:06d}.docx"
-        batch.write_bytes(combine(prep, rendered))
-        del rendered
-        progress("render", first + len(records), total)
-        job = converter.submit(batch, pdf_dir, weight=len(records))
-        pending.append(_Chunk(records, sources, batch, job))
-        first += size
-        while len(pending) > converter.jobs * AHEAD:
-            finish(_next_converted(pending))
+    for kind, group in _by_form(todo, templates):
+        form = templates.form_for(kind)
+        prep = form.document.prepared(options.draft)
+        against_form = _form_check(form, plan, options.draft, unapproved)
+        layout = layout_of(form, templates, plan)
+        names = bookmark_names(templates)
+        for size in chunk_sizes(len(group), cores):
+            records = group[:size]
+            group = group[size:]
+            rendered: list[Rendered] = []
+            sources: list[Path] = []
+            for i, record in enumerate(records, start=first):
+                doc = templates.render_grant_parts(record, plan, draft=options.draft)
+                deviations[record.grant_id] = against_form(doc, record) + in_plan_copy
+                source = work / f"g{i:06d}.docx"
+                source.write_bytes(doc.docx)
+                hashes[source] = sha256(doc.docx)
+                rendered.append(doc)
+                sources.append(source)
+            batch = work / f"chunk{first:06d}.docx"
+            batch.write_bytes(combine(prep, rendered, names))
+            del rendered
+            progress("render", first + len(records), total)
+            job = converter.submit(batch, pdf_dir, weight=len(records))
+            pending.append(_Chunk(records, sources, batch, job, layout, names))
+            first += size
+            while len(pending) > converter.jobs * AHEAD:
+                finish(_next_converted(pending))
     while pending:
         finish(_next_converted(pending))
     order = {id(record): n for n, record in enumerate(todo)}
@@ -284,6 +288,79 @@ class _Chunk:
     sources: list[Path]
     batch: Path
     job: Future[Outcome]
+    layout: Layout
+    names: tuple[str, ...]
+
+
+def _by_form(
+    todo: list[GrantRecord], templates: TemplateSet
+) -> list[tuple[str, list[GrantRecord]]]:
+    """The grants by the form they are made with (a chunk holds one template's documents),
+    the forms in the order their first grant comes."""
+    groups: dict[str, list[GrantRecord]] = {}
+    for record in todo:
+        kind = templates.form_for(record.award_type).form.award_type
+        groups.setdefault(kind, []).append(record)
+    return list(groups.items())
+
+
+def bookmark_names(templates: TemplateSet) -> tuple[str, ...]:
+    """The bookmarks whose place in the PDF the packet needs: the signature lines, and where
+    a separate acceptance page starts."""
+    return (*templates.kit.signatures, ACCEPTANCE_MARK)
+
+
+def layout_of(form: FormTemplate, templates: TemplateSet, plan: Plan) -> Layout:
+    """The signature fields and outline entries of a form's packets."""
+    entry = form.form
+    return Layout(
+        signatures=templates.kit.signatures,
+        labels=not templates.kit.marked,
+        document=entry.outline,
+        acceptance=entry.acceptance_outline if entry.acceptance is not None else None,
+        acceptance_mark=ACCEPTANCE_MARK,
+    )
+
+
+#: Compares one rendered document with its approved form: its deviations.
+FormCheck = Callable[[Rendered, GrantRecord], list[Deviation]]
+
+
+def _form_check(
+    form: FormTemplate, plan: Plan, draft: bool, warn: Callable[[str], None]
+) -> FormCheck:
+    """How a form's documents are compared with what counsel approved: the filed exhibit
+    (the bundled example), the kit's approved forms, or (none approved yet) not at all."""
+    entry = form.form
+    if entry.exhibit is not None:
+        exhibit = DeviationCheck(entry.exhibit, plan, draft=draft)
+        return lambda doc, record: exhibit.check(
+            doc.body,
+            blank_values(record, plan),
+            record.participant,
+            margins=list(doc.parts.values()),
+            grant_id=record.grant_id,
+            styles=doc.styles,
+        )
+    if any(path is None for path in entry.approved):
+        missing = [
+            t.name for t, a in zip(entry.templates, entry.approved, strict=True) if a is None
+        ]
+        warn(
+            f"no approved form for {', '.join(missing)}: its documents were not compared with "
+            "what counsel approved (run `grantgen approve` once counsel has signed off)"
+        )
+        return lambda doc, record: []
+    approved = ApprovedCheck(
+        [ApprovedForm.load(path) for path in entry.approved if path is not None], draft=draft
+    )
+    return lambda doc, record: approved.check(
+        doc.body,
+        grant_context(record, plan),
+        margins=list(doc.parts.values()),
+        grant_id=record.grant_id,
+        styles=doc.styles,
+    )
 
 
 #: A document's converted pages: the PDF (pikepdf, PDFium), their range in it, its path, and
@@ -304,7 +381,7 @@ def _converted(
     reason = outcome.error or "no PDF"
     if outcome.pdf is not None:
         try:
-            spans = split_marked(outcome.pdf, len(chunk.records))
+            spans = split_marked(outcome.pdf, len(chunk.records), chunk.names)
             reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
         except ConvertError as exc:
             reason = str(exc)
@@ -321,7 +398,8 @@ def _converted(
             continue
         reader = pikepdf.open(single.pdf)
         pages = range(len(reader.pages))
-        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf, {})
+        marks = bookmark_places(single.pdf, chunk.names)
+        yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf, marks)
 
 
 def _assemble_one(
@@ -335,22 +413,26 @@ def _assemble_one(
     plan: Plan,
     options: GenerateOptions,
     marks: dict[str, int],
+    templates: TemplateSet,
+    layout: Layout,
 ) -> Staged:
+    form = templates.form_for(record.award_type)
+    titles = form.properties(grant_context(record, plan), record, plan)
     packet = assemble(
         reader,
         span,
         text,
         plan_pdf,
         PacketInfo(
-            title=f"Nonstatutory Stock Option Agreement: {record.participant}",
+            title=titles["title"],
             author=plan.company.name,
-            subject=f"Option grant under the {plan.name}, with the Participant's "
-            "Acceptance and a copy of the Plan" + (" (DRAFT)" if options.draft else ""),
+            subject=titles["subject"] + (" (DRAFT)" if options.draft else ""),
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
         ),
         signature_fields=not options.draft,
         must_show=record.participant,
         hints=marks,
+        layout=layout,
     )
     pdf = source.with_suffix(".packet.pdf")
     pdf.write_bytes(packet)

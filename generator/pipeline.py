@@ -18,6 +18,7 @@ from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError
+from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, batch_reserve, ledger_path
 from .output import prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
@@ -34,7 +35,6 @@ from .publish import (
     publish,
 )
 from .records import GrantRecord, ReadOptions, ReadResult, read_grants
-from .resources import form_text, templates_dir
 from .review import (
     PACKET_VOLUME,
     PacketPages,
@@ -158,6 +158,7 @@ def check_batch(
     *,
     documents: bool = False,
     read: ReadOptions | None = None,
+    templates: Path | None = None,
 ) -> Checked:
     """Read the grants and run every rule against the plan, the prices and the ledger.
 
@@ -177,17 +178,19 @@ def check_batch(
             return []
         out = _glyph_findings(rows.records)
         refused = report.refused_rows | {f.row for f in out if f.severity == ERROR}
+        forms = resolve_kit(plan, templates).forms
         for rec in rows.records:
-            if rec.award_type != "option" and rec.row not in refused:
+            if rec.award_type not in forms and rec.row not in refused:
                 out.append(
                     Finding(
                         rec.row,
                         rec.grant_id,
                         "agreement-form",
-                        "—",  # the Plan allows such awards; this form cannot document them
+                        "—",  # the Plan may allow such awards; the kit has no form for them
                         ERROR,
-                        "the agreement form is a Nonstatutory Stock Option Agreement; "
-                        f"a {rec.award_type} award needs another form",
+                        f"the kit has no form for {rec.award_type} awards (its forms: "
+                        f"{', '.join(forms) or 'none'}); add [forms.{rec.award_type}] with its "
+                        f"template to the plan file {Path(plan.source).name}",
                         "award_type",
                     )
                 )
@@ -274,14 +277,16 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         options.ledger,
         documents=True,
         read=options.read,
+        templates=options.templates,
     )
     plan, report = checked.plan, checked.report
+    kit = resolve_kit(plan, options.templates)
     if options.strict and report.count("warning"):
         raise StrictError([f for f in report.findings if f.severity != "note"])
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
     if not todo:  # checked all the same (with grants to make, once LibreOffice has started)
-        load_templates(options.templates or templates_dir(), plan)
+        load_templates(options.templates, plan)
 
     created = not options.out.exists()  # made by this run: removed again if left empty
     result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
@@ -315,14 +320,14 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                                 work,
                                 plan,
                                 _expected_consent(todo, result.out, draft=options.draft),
-                                templates=options.templates or templates_dir(),
+                                templates=kit.consent,
                                 converter=converter,
                                 pdf_dir=work / PDF_DIR,
                                 draft=options.draft,
                             )
                         except OSError as exc:  # a full disk
                             raise _cannot_write(exc, work) from exc
-                    templates = load_templates(options.templates or templates_dir(), plan)
+                    templates = load_templates(options.templates, plan)
                     try:
                         staged = make_documents(
                             todo,
@@ -358,9 +363,9 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                     if not options.review
                     else write_review(
                         review_batch(checked, result, same_kind),
-                        templates_dir=options.templates or templates_dir(),
+                        templates_dir=kit.consent,
                         converter=converter,
-                        form_text=form_text(),
+                        form_text=_exhibit(kit),
                         deviations=deviations,
                         pages=pages,
                         early_consent=early,
@@ -389,6 +394,12 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     _write_manifest(options, plan, result)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _exhibit(kit: Kit) -> Path | None:
+    """The filed exhibit the bundled example's agreements are compared with (None: the
+    kit's approved forms, compared as the documents were made)."""
+    return next((f.exhibit for f in kit.forms.values() if f.exhibit is not None), None)
 
 
 def _cannot_write(exc: OSError, work: Path) -> OutputError:
@@ -429,6 +440,7 @@ def _row(doc: dict[str, Any]) -> int:
 
 def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
     manifest = manifest_of(options, plan, result)
+    manifest["kit"] = kit_record(resolve_kit(plan, options.templates))
     merged = merge_earlier(result.out, manifest["documents"], result.earlier)
     # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
     manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))

@@ -8,6 +8,7 @@ missing or ill-typed term is rejected with its key named.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import PlanError
-from .resources import default_plan
+from .resources import default_plan, templates_dir
 from .values import AWARD_TYPES
 
 T = TypeVar("T")
@@ -88,6 +89,32 @@ class Amendment:
 
 
 @dataclass(frozen=True)
+class FormEntry:
+    """The document a kit makes for one kind of award (``[forms.<award type>]``)."""
+
+    award_type: str
+    """The kind of award it documents (one of the plan's ``awards.types``)."""
+    name: str
+    """The document's name, e.g. ``Stock Option Grant Notice`` (review, Board consent)."""
+    template: Path
+    """The Word template of the document."""
+    outline: str
+    """Its entry in the PDF packet's outline (bookmarks); its name unless given."""
+    acceptance: Path | None = None
+    """A separate acceptance page's template, joined after it (None: the form has none)."""
+    acceptance_outline: str | None = None
+    """The acceptance page's outline entry."""
+    exhibit: Path | None = None
+    """The bundled example's approved form as filed (its own text format); kits of other
+    companies keep theirs in ``approved/`` instead."""
+
+
+#: The signature fields a plan file that declares none has (the bundled example's).
+DEFAULT_SIGNATURES = ("company_signature", "participant_signature")
+_SIGNATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}_signature")
+
+
+@dataclass(frozen=True)
 class Plan:
     """The terms of one stock plan."""
 
@@ -138,6 +165,16 @@ class Plan:
     """The Plan's own text, furnished with each agreement: a ``.docx`` (rendered like the
     templates' ``plan.docx``) or a ``.pdf`` (used as it is). None: the templates' plan.docx,
     which must be this plan's text (its ``identifier`` property names the plan id)."""
+    forms: tuple[FormEntry, ...] = ()
+    """The documents of the plan's kit, by award type (``[forms.*]``); none: the bundled
+    example's forms (see :mod:`generator.kit`)."""
+    signatures: tuple[str, ...] | None = None
+    """The signature fields the kit's templates mark with Word bookmarks (``[kit]
+    signatures``); None: not declared (the bundled example's templates, found by label)."""
+    consent: Path | None = None
+    """The kit's own Board consent template (``[kit] consent``); None: the bundled one."""
+    kit_root: Path | None = None
+    """The folder of the kit (the plan file's folder)."""
 
     def section(self, key: str) -> str:
         return self.sections[key]
@@ -284,7 +321,7 @@ class _Reader:
         self.read.add(name)
         if name not in self.table:
             return None
-        file = base / self.text(name)
+        file = Path(os.path.normpath(base / self.text(name)))
         if file.suffix.lower() not in suffixes:
             raise PlanError(self.path, self.key(name), f"must be a {' or '.join(suffixes)} file")
         if not file.is_file():
@@ -316,9 +353,91 @@ def bundled_plan() -> Plan:
     return load_plan()
 
 
+def _read_forms(top: _Reader, base: Path, award_types: tuple[str, ...]) -> tuple[FormEntry, ...]:
+    """``[forms.<award type>]``: the document each kind of award is made with."""
+    top.read.add("forms")
+    if "forms" not in top.table:
+        return ()
+    table = top.sub("forms")
+    out = []
+    for kind in table.table:
+        entry = table.sub(kind)
+        if kind not in award_types:
+            raise PlanError(
+                top.path,
+                table.key(kind),
+                f"is a form for {kind!r} awards, which awards.types does not list "
+                f"({', '.join(award_types)}): add the award type, or remove the form",
+            )
+        name = entry.text("name")
+        acceptance = entry.file("acceptance", base, (".docx",))
+        out.append(
+            FormEntry(
+                award_type=kind,
+                name=name,
+                template=_required_file(entry, "template", base),
+                outline=entry.text("outline") if "outline" in entry.table else name,
+                acceptance=acceptance,
+                acceptance_outline=(
+                    entry.text("acceptance_outline")
+                    if "acceptance_outline" in entry.table
+                    else ("Acceptance" if acceptance is not None else None)
+                ),
+                exhibit=entry.file("exhibit", base, (".txt",)),
+            )
+        )
+        entry.read.update({"outline", "acceptance_outline"})
+    return tuple(out)
+
+
+@functools.cache
+def bundled_forms() -> tuple[FormEntry, ...]:
+    """The bundled example's forms (``templates/forms.toml``), for a plan file that names no
+    ``[forms]`` of its own."""
+    path = templates_dir() / "forms.toml"
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise PlanError(where, None, f"cannot be read: {exc}") from None
+    top = _Reader(where, data)
+    forms = _read_forms(top, path.parent, AWARD_TYPES)
+    top.unknown_keys()
+    return forms
+
+
+def _required_file(reader: _Reader, name: str, base: Path) -> Path:
+    found = reader.file(name, base, (".docx",))
+    if found is None:
+        raise PlanError(reader.path, reader.key(name), "is missing (the form's Word template)")
+    return found
+
+
+def plan_file(path: Path) -> Path:
+    """The plan file of ``path``: the file itself, a kit folder's ``plan.toml`` (or its
+    only ``.toml`` file), or the kit a batch folder's ``manifest.json`` records."""
+    if not path.is_dir():
+        return path
+    named = path / "plan.toml"
+    if named.is_file():
+        return named
+    if (path / "manifest.json").is_file():
+        from .kit import recorded_plan  # (kit reads plan files)
+
+        recorded = recorded_plan(path)
+        if recorded is not None:
+            return recorded
+    found = sorted(p for p in path.glob("*.toml") if p.is_file() and p.name != "forms.toml")
+    if len(found) == 1:
+        return found[0]
+    what = "no .toml file" if not found else f"{len(found)} .toml files and no plan.toml"
+    raise PlanError(str(path), None, f"is a folder with {what}: a kit's plan file is plan.toml")
+
+
 def load_plan(path: str | Path | None = None) -> Plan:
-    """Read and check a plan file (the bundled ATG plan when ``path`` is None)."""
-    file = Path(path) if path is not None else default_plan()
+    """Read and check a plan file, or a kit folder's (the bundled ATG plan when ``path`` is
+    None)."""
+    file = plan_file(Path(path)) if path is not None else default_plan()
     where = str(file)
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -417,6 +536,27 @@ def load_plan(path: str | Path | None = None) -> Plan:
             )
     latest = max(am.date for am in amendments) if amendments else effective
 
+    forms = _read_forms(top, file.parent, award_types)
+    kit = top.table.get("kit")
+    top.read.add("kit")
+    signatures: tuple[str, ...] | None = None
+    consent: Path | None = None
+    if kit is not None:
+        k = top.sub("kit")
+        if "signatures" in kit:
+            signatures = k.words("signatures")
+            for name in signatures:
+                if not _SIGNATURE_NAME.fullmatch(name):
+                    raise PlanError(
+                        where,
+                        "kit.signatures",
+                        f"{name!r} is not a signature field name: lower-case letters, digits "
+                        "and _, ending in _signature (e.g. company_signature)",
+                    )
+            if len(set(signatures)) < len(signatures):
+                raise PlanError(where, "kit.signatures", "names a field twice")
+        consent = k.file("consent", file.parent, (".docx",))
+
     result = Plan(
         id=plan_id,
         name=plan.text("name"),
@@ -444,6 +584,10 @@ def load_plan(path: str | Path | None = None) -> Plan:
         amendments=tuple(amendments),
         source=where,
         document=plan.file("document", file.parent, (".docx", ".pdf")),
+        forms=forms,
+        signatures=signatures,
+        consent=consent,
+        kit_root=file.parent,
     )
     top.unknown_keys()
     return result

@@ -13,10 +13,11 @@ compiled Jinja templates are cached, so a batch compiles each template part once
 from __future__ import annotations
 
 import contextlib
+import html
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -34,6 +35,7 @@ from markupsafe import soft_str
 
 from .errors import TemplateError
 from .form import DRAFT_MARK
+from .kit import Form
 from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
 from .plan import Plan, bundled_plan
 from .records import GrantRecord
@@ -405,17 +407,43 @@ class DocumentTemplate:
         return self._prepared[draft]
 
     @classmethod
-    def from_file(cls, path: Path, env: SandboxedEnvironment | None = None) -> DocumentTemplate:
-        return cls(path.name, _load(path), env)
+    def from_file(
+        cls, path: Path, env: SandboxedEnvironment | None = None, *, keep: Sequence[str] = ()
+    ) -> DocumentTemplate:
+        """``keep``: signature bookmarks whose lines are kept on a page with their block
+        (:func:`keep_signature_blocks`)."""
+        data = _load(path)
+        if keep:
+            try:
+                document = Document(io.BytesIO(data))
+            except Exception as exc:
+                raise TemplateError(path.name, f"is not a sound Word document ({exc})") from exc
+            if keep_signature_blocks(document, keep):
+                buf = io.BytesIO()
+                document.save(buf)
+                data = buf.getvalue()
+        return cls(path.name, data, env)
 
     @classmethod
     def joined(
-        cls, first: Path, then: Path, env: SandboxedEnvironment | None = None
+        cls,
+        first: Path,
+        then: Path,
+        env: SandboxedEnvironment | None = None,
+        *,
+        mark: str | None = None,
+        keep: Sequence[str] = (),
     ) -> DocumentTemplate:
-        """``first`` followed by ``then`` as one template (the agreement, then acceptance)."""
+        """``first`` followed by ``then`` as one template (the agreement, then acceptance);
+        ``mark``: a bookmark of that name where ``then`` starts."""
         try:
             base = Document(io.BytesIO(_load(first)))
-            Composer(base).append(Document(io.BytesIO(_load(then))))
+            appended = Document(io.BytesIO(_load(then)))
+            keep_signature_blocks(base, keep)
+            keep_signature_blocks(appended, keep)
+            if mark is not None:
+                _bookmark_start(appended, mark)
+            Composer(base).append(appended)
         except TemplateError:
             raise
         except Exception as exc:
@@ -506,6 +534,85 @@ class DocumentTemplate:
         prep.helper.docx_ids_index = 1000
         prep.helper.fix_docpr_ids(tree)
         return str(etree.tostring(tree, encoding="unicode"))
+
+
+#: Paragraphs before a signature line kept on its page (its block: a name, "By:", a heading).
+KEEP_BEFORE = 3
+
+
+def keep_signature_blocks(document: Any, names: Sequence[str]) -> bool:
+    """Keep each signature line (a paragraph holding a bookmark ``names`` lists) on one page
+    with its block: "keep with next" on the :data:`KEEP_BEFORE` paragraphs before it and on
+    itself (so the name and title lines under it follow too); a table row holding it is not
+    split across pages, and kept with the row and paragraphs before it. Returns whether any
+    line was found."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def keep_next(paragraph: Any) -> None:
+        ppr = paragraph.find(qn("w:pPr"))
+        if ppr is None:
+            ppr = OxmlElement("w:pPr")
+            paragraph.insert(0, ppr)
+        if ppr.find(qn("w:keepNext")) is None:
+            element = OxmlElement("w:keepNext")
+            # w:keepNext comes after w:pStyle in the schema's order
+            style = ppr.find(qn("w:pStyle"))
+            ppr.insert(1 if style is not None else 0, element)
+
+    body = document.element.body
+    found = False
+    for start in body.iter(qn("w:bookmarkStart")):
+        if start.get(qn("w:name")) not in names:
+            continue
+        paragraph = next((a for a in start.iterancestors(qn("w:p"))), None)
+        if paragraph is None:
+            continue
+        found = True
+        container = paragraph.getparent()
+        siblings = [c for c in container if c.tag == qn("w:p")]
+        at = siblings.index(paragraph)
+        for before in siblings[max(0, at - KEEP_BEFORE) : at + 1]:
+            keep_next(before)
+        if container.tag == qn("w:tc"):
+            row = container.getparent()
+            trpr = row.find(qn("w:trPr"))
+            if trpr is None:
+                trpr = OxmlElement("w:trPr")
+                row.insert(1 if len(row) and row[0].tag == qn("w:tblPrEx") else 0, trpr)
+            if trpr.find(qn("w:cantSplit")) is None:
+                trpr.append(OxmlElement("w:cantSplit"))
+            table = row.getparent()
+            rows = [r for r in table if r.tag == qn("w:tr")]
+            previous = rows[rows.index(row) - 1] if rows.index(row) else None
+            if previous is not None:
+                for p in previous.iter(qn("w:p")):
+                    keep_next(p)
+            else:  # the paragraphs just before the table
+                before = [c for c in table.itersiblings(preceding=True)][:2]
+                for p in before:
+                    if p.tag == qn("w:p"):
+                        keep_next(p)
+    return found
+
+
+def _bookmark_start(document: Any, name: str) -> None:
+    """An empty bookmark ``name`` at the start of a document's first paragraph."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    body = document.element.body
+    first = next(body.iter(qn("w:p")), None)
+    if first is None:
+        first = OxmlElement("w:p")
+        body.insert(0, first)
+    start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
+    start.set(qn("w:id"), "990000")
+    start.set(qn("w:name"), name)
+    end.set(qn("w:id"), "990000")
+    at = 1 if len(first) and first[0].tag == qn("w:pPr") else 0
+    first.insert(at, end)
+    first.insert(at, start)
 
 
 def _well_formed(template: str, member: str, xml: bytes) -> None:
@@ -645,17 +752,95 @@ def _identifier(docx: Path) -> str | None:
     return found.group(1).strip() or None if found else None
 
 
-class TemplateSet:
-    """The templates of one batch: agreement + acceptance (per grant), and the Plan (once)."""
+def _core_text(docx: Path, tag: str) -> str:
+    """A template's core document property (``title``, ``subject``), as Word stores it."""
+    try:
+        with zipfile.ZipFile(docx) as package:
+            core = package.read("docProps/core.xml").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return ""
+    found = re.search(rf"<dc:{tag}>([^<]*)</dc:{tag}>", core)
+    return html.unescape(found.group(1)).strip() if found else ""
 
-    def __init__(self, directory: Path) -> None:
+
+@dataclass
+class FormTemplate:
+    """One kind of award's document, ready to render: its form (from the kit), the template
+    (with its acceptance page joined after it), and the title and subject its PDF and DOCX
+    carry, from the template's own document properties (File > Properties in Word), whose
+    ``{{ … }}`` fields are filled like the document's."""
+
+    form: Form
+    document: DocumentTemplate
+    title: jinja2.Template | None
+    subject: jinja2.Template | None
+
+    def properties(
+        self, context: Mapping[str, Any], record: GrantRecord, plan: Plan
+    ) -> dict[str, str]:
+        """Title and subject filled for one grant (the form's name and the participant, and
+        the plan, when the template gives none)."""
+        title = self.title.render(context) if self.title else ""
+        subject = self.subject.render(context) if self.subject else ""
+        return {
+            "title": title or f"{self.form.name}: {record.participant}",
+            "subject": subject or f"{self.form.name} under the {plan.name}",
+        }
+
+
+def _properties_template(env: SandboxedEnvironment, name: str, text: str) -> jinja2.Template | None:
+    if not text:
+        return None
+    try:
+        # (the title is text, not XML: no escaping)
+        return env.from_string("{% autoescape false %}" + text + "{% endautoescape %}")
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, f"its document title or subject: {exc.message}") from exc
+
+
+class TemplateSet:
+    """The templates of one batch: each kind of award's document (per grant) and the Plan
+    (once). ``directory``: a folder standing in for the kit's templates (``--templates``);
+    ``plan``: whose kit (the bundled example's when None)."""
+
+    def __init__(self, directory: Path | None = None, plan: Plan | None = None) -> None:
+        from .kit import ACCEPTANCE_MARK, resolve_kit
+
         env = make_environment()
-        self.directory = directory
-        self.agreement = DocumentTemplate.joined(
-            directory / "nso_agreement.docx", directory / "acceptance.docx", env
+        self.kit = resolve_kit(plan or bundled_plan(), directory)
+        self.forms: dict[str, FormTemplate] = {}
+        for kind, form in self.kit.forms.items():
+            keep = self.kit.signatures
+            if form.acceptance is not None:
+                document = DocumentTemplate.joined(
+                    form.template, form.acceptance, env, mark=ACCEPTANCE_MARK, keep=keep
+                )
+            else:
+                document = DocumentTemplate.from_file(form.template, env, keep=keep)
+            self.forms[kind] = FormTemplate(
+                form,
+                document,
+                _properties_template(env, form.template.name, _core_text(form.template, "title")),
+                _properties_template(env, form.template.name, _core_text(form.template, "subject")),
+            )
+        plan_docx = self.kit.plan_docx
+        self.plan = (
+            DocumentTemplate.from_file(plan_docx, env)
+            if plan_docx is not None and (plan_docx.is_file() or plan is None)
+            else None
         )
-        self.plan = DocumentTemplate.from_file(directory / "plan.docx", env)
-        self.plan_for = _identifier(directory / "plan.docx")
+        self.plan_for = _identifier(plan_docx) if plan_docx is not None else None
+
+    @property
+    def agreement(self) -> DocumentTemplate:
+        """The option's document (the first form when the kit has no option form)."""
+        return self.form_for("option").document
+
+    def form_for(self, award_type: str) -> FormTemplate:
+        found = self.forms.get(award_type) or next(iter(self.forms.values()), None)
+        if found is None:
+            raise TemplateError(self.kit.plan.source, "the kit has no form ([forms.*])")
+        return found
 
     def render_grant(self, record: GrantRecord, plan: Plan, *, draft: bool = False) -> bytes:
         return self.render_grant_parts(record, plan, draft=draft).docx
@@ -663,12 +848,13 @@ class TemplateSet:
     def render_grant_parts(
         self, record: GrantRecord, plan: Plan, *, draft: bool = False
     ) -> Rendered:
-        return self.agreement.render_parts(
-            grant_context(record, plan),
+        form = self.form_for(record.award_type)
+        context = grant_context(record, plan)
+        return form.document.render_parts(
+            context,
             {
-                "title": f"Nonstatutory Stock Option Agreement: {record.participant}",
+                **form.properties(context, record, plan),
                 "author": plan.company.name,
-                "subject": f"Option grant under the {plan.name}",
                 "keywords": f"grant_id={record.grant_id}",
                 "identifier": record.grant_id,
             },
@@ -679,6 +865,12 @@ class TemplateSet:
         """The copy of the Plan furnished with each agreement: the plan file's ``document``
         (a .docx), else the templates' plan.docx, which must be this plan's text."""
         template = self.plan
+        if template is None and plan.document is None:
+            raise TemplateError(
+                "plan.docx",
+                f"is missing: the plan file {plan.source} names no Plan document to furnish "
+                "with each grant; name it with document = ... under [plan]",
+            )
         if plan.document is not None:
             if plan_pdf(plan) is not None:
                 raise TemplateError(plan.document.name, "is a PDF: it is furnished as it is")
@@ -690,6 +882,8 @@ class TemplateSet:
                     f"{plan.id!r} ({plan.source})",
                 )
             template = DocumentTemplate.from_file(plan.document, _Environment(literal=True))
+        elif template is None:
+            raise TemplateError("plan.docx", "is missing")
         elif self.plan_for != plan.id and (self.plan_for or plan.id != bundled_plan().id):
             whose = f"the text of plan {self.plan_for!r}" if self.plan_for else "no plan's text"
             raise TemplateError(

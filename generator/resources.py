@@ -32,3 +32,8 @@ def default_plan() -> Path:
 def form_text() -> Path:
     """The approved form (plan, agreement, acceptance page, Amendment No. 1) as plain text."""
     return _root() / "data" / "forms" / "atg-1999-exhibit-10.3.txt"
+
+
+def kits_dir() -> Path:
+    """The folder of the bundled example kits (``grantgen init`` copies one)."""
+    return _root() / "data" / "kits"

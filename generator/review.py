@@ -43,6 +43,7 @@ from .consent import (
     ConsentGrant,
     PendingConsent,
     consent_name,
+    consent_template,
     finish_consent,
     write_consent,
 )
@@ -148,7 +149,10 @@ def _path(out: Path, path: Path | None) -> Path | None:
 
 
 def batch_deviations(
-    batch: ReviewBatch, form_text: Path, *, known: Mapping[str, Sequence[Deviation]] | None = None
+    batch: ReviewBatch,
+    form_text: Path | None,
+    *,
+    known: Mapping[str, Sequence[Deviation]] | None = None,
 ) -> dict[str, list[Deviation]]:
     """Deviations of every agreement made in the batch (those in ``known`` are not redone)."""
     out: dict[str, list[Deviation]] = {}
@@ -160,6 +164,8 @@ def batch_deviations(
             out[g.grant_id] = list(known[g.grant_id])
         elif g.deviations is not None:  # an earlier run's, as its manifest recorded them
             out[g.grant_id] = list(g.deviations)
+        elif form_text is None:  # a kit's approved forms: compared when it was made
+            out[g.grant_id] = []
         else:
             out[g.grant_id] = find_deviations(
                 docx, form_text, participant=g.participant, plan=batch.plan
@@ -172,7 +178,7 @@ def write_review(
     *,
     templates_dir: Path,
     converter: Converter | None,
-    form_text: Path,
+    form_text: Path | None,
     deviations: Mapping[str, Sequence[Deviation]] | None = None,
     pages: Mapping[str, tuple[Path, range]] | None = None,
     early_consent: PendingConsent | None = None,
@@ -286,7 +292,12 @@ def write_review(
     summaries: tuple[tuple[Path, Callable[[], bytes]], ...] = (
         (result.summary_csv, lambda: summary_csv(batch, result.deviations)),
         (result.summary_xlsx, lambda: summary_xlsx(batch, result.deviations)),
-        (result.summary_html, lambda: summary_html(batch, result.deviations, files)),
+        (
+            result.summary_html,
+            lambda: summary_html(
+                batch, result.deviations, files, str(consent_template(templates_dir))
+            ),
+        ),
     )
     for path, content in summaries:  # one that cannot be written is a problem, like the packet
         try:

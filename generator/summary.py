@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .deviations import Deviation
 from .output import neutralise_cell
+from .plan import Plan
 from .render import format_date, format_price, format_shares
 from .xlsx import (
     BOLD,
@@ -326,13 +327,21 @@ def _deviations_html(deviations: Mapping[str, Sequence[Deviation]]) -> str:
     return "\n".join(parts)
 
 
+def _forms(plan: Plan) -> str:
+    """The kit's documents, by award type: ``Stock Option Grant Notice (option), …``."""
+    from .kit import resolve_kit
+
+    return ", ".join(f"{f.name} ({kind})" for kind, f in resolve_kit(plan).forms.items())
+
+
 def summary_html(
     batch: ReviewBatch,
     deviations: Mapping[str, Sequence[Deviation]],
     files: Mapping[str, str] | None = None,
+    consent_from: str | None = None,
 ) -> bytes:
     """The standalone page: grants, totals, batch findings, deviations, links to ``files``
-    (label -> name in the review folder)."""
+    (label -> name in the review folder); ``consent_from``: the Board consent's template."""
     plan = batch.plan
     kind = "Draft batch (nothing recorded in the ledger)" if batch.draft else "Final batch"
     header = "".join(f"<th>{_h(h)}</th>" for h in HEADINGS)
@@ -361,6 +370,9 @@ def summary_html(
 <h1>Review of the batch: {_h(plan.company.name)}</h1>
 <p class="sub">{_h(kind)} under the {_h(plan.name)} ({_h(plan.id)})</p>
 <p>{links}</p>
+<p class="sub" id="kit">Kit: {_h(plan.source)} ({_h(_forms(plan))}){
+        f"; Board consent made from {_h(consent_from)}" if consent_from else ""
+    }</p>
 <h2>Grants</h2>
 <table id="grants">
 <thead><tr>{header}</tr></thead>

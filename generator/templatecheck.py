@@ -23,7 +23,9 @@ import jinja2
 from jinja2 import meta
 from lxml import etree
 
-from .errors import InputError, TemplateError
+from .approved import ApprovedForm
+from .errors import GrantgenError, InputError, TemplateError
+from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .plan import Plan
 from .records import GrantRecord
 from .render import DocumentTemplate, TemplateSet, grant_context, plan_pdf
@@ -219,7 +221,7 @@ def _fields(name: str, docx: bytes, allowed: frozenset[str]) -> list[TemplatePro
     return problems
 
 
-def sample_record() -> GrantRecord:
+def sample_record(award_type: str = "option") -> GrantRecord:
     return GrantRecord(
         row=2,
         grant_id="CHECK-1",
@@ -228,18 +230,37 @@ def sample_record() -> GrantRecord:
         shares=1000,
         exercise_price=Decimal("1.00"),
         address=("1 Sample Street",),
+        award_type=award_type,
     )
 
 
+def _kit_files(kit: Kit, directory: Path | None) -> list[tuple[str, Path, frozenset[str]]]:
+    """Each template file of the kit to check: (the name problems give it, its path, the
+    fields it may use)."""
+    files: list[tuple[str, Path, frozenset[str]]] = []
+    for form in kit.forms.values():
+        files += [(path.name, path, GRANT_FIELDS) for path in form.templates]
+    if kit.plan_docx is not None:
+        files.append((kit.plan_docx.name, kit.plan_docx, PLAN_FIELDS))
+    if kit.own_consent or (directory is not None and (directory / CONSENT).exists()):
+        files.append((kit.consent.name, kit.consent, CONSENT_FIELDS))
+    unique: dict[Path, tuple[str, Path, frozenset[str]]] = {}
+    for entry in files:
+        unique.setdefault(entry[1], entry)
+    return list(unique.values())
+
+
 def check_templates(
-    directory: Path, plan: Plan
+    directory: Path | None, plan: Plan
 ) -> tuple[list[TemplateProblem], TemplateSet | None]:
-    """Every problem in the templates folder (each with the file and the surrounding text),
-    and the loaded templates when there is none."""
+    """Every problem in the plan's kit (each with the file and the surrounding text), and the
+    loaded templates when there is none. ``directory``: a folder standing in for the kit's
+    templates (``--templates``)."""
+    kit = resolve_kit(plan, directory)
     problems: list[TemplateProblem] = []
-    names = [*TEMPLATES, *([CONSENT] if (directory / CONSENT).exists() else [])]
-    for name in names:
-        path = directory / name
+    files = _kit_files(kit, directory)
+    names = [name for name, _, _ in files]
+    for name, path, allowed in files:
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -250,7 +271,6 @@ def check_templates(
         except InputError as exc:
             problems.append(TemplateProblem(name, "unsafe file", exc.message))
             continue
-        allowed = {"plan.docx": PLAN_FIELDS, CONSENT: CONSENT_FIELDS}.get(name, GRANT_FIELDS)
         try:
             problems += _structure(name, data)
             problems += _fields(name, data, allowed)
@@ -262,20 +282,26 @@ def check_templates(
             )
     if problems:
         return problems, None
-    # the agreement and the acceptance page are rendered as one template: each is first
-    # compiled and rendered on its own, so that a problem is named in its own file
-    for name in JOINED:
-        try:
-            DocumentTemplate.from_file(directory / name).render(
-                grant_context(sample_record(), plan), {}
-            )
-        except TemplateError as exc:
-            problems.append(_problem(directory, [name], exc))
+    problems += kit_problems(kit)
     if problems:
         return problems, None
+    # the agreement and the acceptance page are rendered as one template: each is first
+    # compiled and rendered on its own, so that a problem is named in its own file
+    for form in kit.forms.values():
+        for path in form.templates if form.acceptance is not None else ():
+            try:
+                DocumentTemplate.from_file(path).render(
+                    grant_context(sample_record(form.award_type), plan), {}
+                )
+            except TemplateError as exc:
+                problems.append(_problem(path.parent, [path.name], exc))
+    if problems:
+        return problems, None
+    folders = {path.parent for _, path, _ in files}
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
-        templates = TemplateSet(directory)
-        templates.render_grant(sample_record(), plan)
+        templates = TemplateSet(directory, plan)
+        for kind in kit.forms:
+            templates.render_grant(sample_record(kind), plan)
         furnished = plan_pdf(plan)
         if furnished is None:
             templates.render_plan(plan)
@@ -283,12 +309,12 @@ def check_templates(
             problem = _unusable_pdf(furnished)
             if problem:
                 return [TemplateProblem(furnished.name, "unusable Plan document", problem)], None
-        if CONSENT in names:
+        if CONSENT in names or kit.own_consent:
             from .consent import ConsentGrant, render_consent
 
             sample = sample_record()
             render_consent(
-                directory / CONSENT,
+                kit.consent,
                 plan,
                 [
                     ConsentGrant(
@@ -297,14 +323,115 @@ def check_templates(
                 ],
             )
     except TemplateError as exc:
-        return [_problem(directory, names, exc)], None
+        where = next(iter(folders), Path("."))
+        return [_problem(where, names, exc, folders)], None
     return [], templates
 
 
-def _problem(directory: Path, names: list[str], exc: TemplateError) -> TemplateProblem:
+def kit_problems(kit: Kit) -> list[TemplateProblem]:
+    """What does not agree in a kit: signature bookmarks missing, repeated or undeclared,
+    approved forms that cannot be read or name fields no template has."""
+    problems: list[TemplateProblem] = []
+    stems = {t.stem for form in kit.forms.values() for t in form.templates}
+    for orphan in approved_files(kit):
+        if orphan.stem not in stems:
+            problems.append(
+                TemplateProblem(
+                    f"{APPROVED_DIR}/{orphan.name}",
+                    "approved form",
+                    "approves no template of the kit (a template renamed or removed?): "
+                    f"rename it after its template, or delete it",
+                )
+            )
+    for form in kit.forms.values():
+        problems += _signature_marks(kit, form)
+        for template, approved in zip(form.templates, form.approved, strict=True):
+            if approved is None:
+                continue
+            try:
+                fields = ApprovedForm.load(approved).fields()
+            except GrantgenError as exc:
+                problems.append(TemplateProblem(approved.name, "approved form", str(exc)))
+                continue
+            unknown = sorted(fields - GRANT_FIELDS)
+            if unknown:
+                problems.append(
+                    TemplateProblem(
+                        approved.name,
+                        "approved form",
+                        f"names {', '.join(map(repr, unknown))}, which grantgen does not fill "
+                        f"(the approved form of {template.name}); approve the template again "
+                        "with `grantgen approve`",
+                    )
+                )
+    return problems
+
+
+_BOOKMARK = re.compile(r"""<w:bookmarkStart\b[^>]*\bw:name=["']([^"']+)["']""")
+
+
+def bookmarks(docx: Path) -> list[str]:
+    """The names of the bookmarks in a Word file's body, in order (repeats kept)."""
+    import html
+    import zipfile
+
+    with zipfile.ZipFile(docx) as z:
+        xml = z.read("word/document.xml").decode("utf-8", "replace")
+    return [html.unescape(name) for name in _BOOKMARK.findall(xml)]
+
+
+def _signature_marks(kit: Kit, form: Form) -> list[TemplateProblem]:
+    """Each declared signature field bookmarked once in the form's templates; a
+    ``*_signature`` bookmark the plan file does not declare is refused (a field nobody
+    would sign)."""
+    found: dict[str, list[str]] = {}
+    for path in form.templates:
+        for name in bookmarks(path):
+            found.setdefault(name, []).append(path.name)
+    problems = []
+    for name in kit.signatures if kit.marked else ():
+        where = found.get(name, [])
+        if not where:
+            problems.append(
+                TemplateProblem(
+                    form.label,
+                    "signature bookmark",
+                    f"no bookmark {name!r}: mark the line where that person signs with a Word "
+                    f"bookmark named {name} (Insert > Bookmark), or take {name} out of "
+                    "[kit] signatures",
+                )
+            )
+        elif len(where) > 1:
+            problems.append(
+                TemplateProblem(
+                    form.label,
+                    "signature bookmark",
+                    f"the bookmark {name!r} is there {len(where)} times ({', '.join(where)}): "
+                    "one signature line per field",
+                )
+            )
+    for name, where in found.items():
+        if name.endswith("_signature") and name not in kit.signatures:
+            problems.append(
+                TemplateProblem(
+                    where[0],
+                    "signature bookmark",
+                    f"the bookmark {name!r} is not a signature field the plan file declares "
+                    f"({', '.join(kit.signatures)}): add it to [kit] signatures, or rename it",
+                )
+            )
+    return problems
+
+
+def _problem(
+    directory: Path, names: list[str], exc: TemplateError, folders: set[Path] | None = None
+) -> TemplateProblem:
     """A template error as a problem, in the file (of ``names``) that uses the field it names."""
     message = str(exc).split(": ", 1)[-1]
-    where, near = _locate(directory, names, exc.field) if exc.field else (None, "")
+    where, near = None, ""
+    for folder in sorted(folders or {directory}):
+        if exc.field and where is None:
+            where, near = _locate(folder, names, exc.field)
     if where is not None and near:
         tag = re.search(r"\{\{[^}]*\}\}|\{%[^%]*%\}", near)
         message = f"{message} (in {tag.group() if tag else near})"
@@ -354,7 +481,7 @@ def _unusable_pdf(path: Path) -> str | None:
     return None
 
 
-def load_templates(directory: Path, plan: Plan) -> TemplateSet:
+def load_templates(directory: Path | None, plan: Plan) -> TemplateSet:
     """The templates, checked; a :class:`TemplateError` listing every problem otherwise."""
     problems, templates = check_templates(directory, plan)
     if templates is None:

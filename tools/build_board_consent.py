@@ -52,7 +52,7 @@ RESOLUTIONS = [
         "consent to the adoption of the following resolutions without a meeting, and adopt "
         "them as if duly adopted at a meeting of the Board, with the same force and effect:",
     ),
-    ("h", "Grant of Nonstatutory Stock Options"),
+    ("h", "Grant of {{ terms.options|title }}"),
     (
         "p",
         "WHEREAS, under Section {{ sections.grant }} of the Company's {{ plan.name }} (the "
@@ -74,11 +74,12 @@ RESOLUTIONS = [
     (
         "p",
         "NOW, THEREFORE, BE IT RESOLVED, that, pursuant to Section {{ sections.grant }} of the "
-        "Plan, the Board hereby grants to each person listed on Exhibit A a nonstatutory stock "
-        "option under the Plan to purchase the number of shares of Common Stock set forth "
+        "Plan, the Board hereby grants to each person listed on Exhibit A {{ terms.an_option }} "
+        "under the Plan to purchase the number of shares of Common Stock set forth "
         "opposite that person's name, with the grant date set forth there (the \"Grant "
-        'Date"); none of these options is intended to be an incentive stock option as defined '
-        "in Section 422 of the Internal Revenue Code of 1986, as amended;",
+        'Date"){% if not terms.incentive %}; none of these options is intended to be an '
+        "incentive stock option as defined in Section 422 of the Internal Revenue Code of "
+        "1986, as amended{% endif %};",
     ),
     (
         "p",
@@ -91,8 +92,8 @@ RESOLUTIONS = [
         "RESOLVED FURTHER, that, in accordance with Section {{ sections.term }} of the Plan, "
         "each such option shall expire on the earlier of {{ terms.term }} from its "
         "Grant Date or {{ terms.post_service }} following the termination of the "
-        "person's service on the Board, and shall be evidenced by a Nonstatutory Stock Option "
-        "Agreement in the form approved by the Board;",
+        "person's service on the Board, and shall be evidenced by {{ terms.a_form }} in the "
+        "form approved by the Board;",
     ),
     (
         "p",
@@ -193,7 +194,7 @@ def build_consent():  # type: ignore[no-untyped-def]
     title.paragraph_format.page_break_before = True
     para(
         doc,
-        "Nonstatutory stock options granted under the {{ plan.name }}",
+        "{{ terms.options|capitalize }} granted under the {{ plan.name }}",
         center=True,
         after=12,
     )

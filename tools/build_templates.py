@@ -244,7 +244,12 @@ AGREEMENT = [
 
 
 def build_agreement() -> Document:  # type: ignore[valid-type]
-    doc = new_document("Nonstatutory Stock Option Agreement", HEADER)
+    doc = new_document("Nonstatutory Stock Option Agreement: {{ participant }}", HEADER)
+    # the PDF packet's Subject (its Title is the title above, fields filled)
+    doc.core_properties.subject = (
+        "Option grant under the {{ plan.name }}, with the Participant's Acceptance and a copy "
+        "of the Plan"
+    )
     para(doc, "{{ company.name|upper }}", bold=True, center=True, after=12)
     para(doc, "NONSTATUTORY STOCK OPTION AGREEMENT", bold=True, center=True, after=12)
     para(doc, "GRANTED UNDER THE {{ plan.name|upper }}", bold=True, center=True, after=18)

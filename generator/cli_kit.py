@@ -1,0 +1,83 @@
+"""``grantgen init`` and ``grantgen approve``: start a form kit of your own, and record what
+counsel approved."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from .cliutil import errors, verbose
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--example",
+    default="meridian",
+    show_default=True,
+    help="The bundled example kit to start from.",
+)
+def init_command(directory: Path, example: str) -> None:
+    """Make a new form kit in DIRECTORY from a bundled example: a commented plan file, the
+    Word templates of each document (with their signature bookmarks), the Plan document, and
+    their approved forms, ready to edit.
+
+    Then: put your plan's terms in plan.toml, your forms in templates/ (keep the bookmarks
+    on the signature lines), check with `grantgen check-templates DIRECTORY`, make drafts
+    with `grantgen generate GRANTS --plan DIRECTORY --draft`, and once counsel has signed
+    off, `grantgen approve DIRECTORY`.
+    """
+    from .kit import init_kit
+
+    with errors(verbose()):
+        files = init_kit(directory, example)
+        click.echo(f"kit made in {directory} from the {example} example ({len(files)} files):")
+        for path in files:
+            click.echo(f"  {path.relative_to(directory).as_posix()}")
+        click.echo(
+            f"next: edit {directory / 'plan.toml'} and the templates, then "
+            f"`grantgen check-templates {directory}`"
+        )
+
+
+@click.command("approve")
+@click.argument("kit", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--by", "approved_by", help="Who approved the forms (counsel's name).")
+@click.option(
+    "--date",
+    "approved_on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day counsel approved them (default: today).",
+)
+def approve_command(kit: Path | None, approved_by: str | None, approved_on: object) -> None:
+    """Record the kit's templates as the forms counsel approved (KIT: the kit's folder or
+    plan file).
+
+    Each template's text is written to approved/<template>.txt with its fields kept as
+    blanks ({{ participant }} ...), the date, who approved and the template's sha256. From
+    then on every rendered document is compared with it: an edit of a template is a
+    deviation (listed with its word diff in review/summary.html, refused by `generate
+    --strict`) until it is approved again.
+    """
+    from .kit import approve_kit, resolve_kit
+    from .plan import load_plan
+    from .templatecheck import check_templates
+
+    with errors(verbose()):
+        plan = load_plan(kit)
+        problems, _ = check_templates(None, plan)
+        structural = [p for p in problems if p.kind != "approved form"]
+        for problem in structural:
+            click.echo(f"error: {problem}", err=True)
+        if structural:
+            click.echo("nothing approved: correct the templates first", err=True)
+            sys.exit(1)
+        day = approved_on.date() if hasattr(approved_on, "date") else date.today()
+        written = approve_kit(
+            resolve_kit(plan), approved_on=day.isoformat(), approved_by=approved_by
+        )
+        for path in written:
+            click.echo(f"approved: {path}")
