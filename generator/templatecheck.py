@@ -340,7 +340,7 @@ def kit_problems(kit: Kit) -> list[TemplateProblem]:
                     f"{APPROVED_DIR}/{orphan.name}",
                     "approved form",
                     "approves no template of the kit (a template renamed or removed?): "
-                    f"rename it after its template, or delete it",
+                    "rename it after its template, or delete it",
                 )
             )
     for form in kit.forms.values():
