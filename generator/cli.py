@@ -86,9 +86,11 @@ def _verbose_after(command: click.Command) -> click.Command:
 )
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
-    """grantgen turns a spreadsheet of stock-option grants into the Word agreements counsel
-    reviews and signature-ready PDF packets (agreement, acceptance page, copy of the Plan),
-    checking every grant against the plan first and keeping the share reserve in a ledger."""
+    """grantgen turns a spreadsheet of equity grants into the Word documents counsel reviews
+    and signature-ready PDF packets (the company's grant notice or agreement, an acceptance
+    page if its form has one, a copy of the Plan), checking every grant against the plan
+    first and keeping the share reserve in a ledger. A company's plan file and forms live in
+    a form kit (`grantgen init`; --plan KIT); the bundled ATG plan is the default example."""
     ctx.obj = {"verbose": verbose}
 
 
@@ -247,16 +249,18 @@ def generate_command(
     only: tuple[str, ...],
     where: tuple[str, ...],
 ) -> None:
-    """Make a Word agreement and a signature-ready PDF packet for every grant in GRANTS.
+    """Make a Word document and a signature-ready PDF packet for every grant in GRANTS, with
+    the kit's form for its award type (--plan KIT; default: the bundled example).
 
     GRANTS is a CSV file or an Excel workbook (.xlsx), one grant per row (columns: grant_id,
     participant, address, grant_date, shares, exercise_price, award_type, is_employee,
     substitute, fair_market_value, final_exercise_date, term_years). Every grant is first
     checked against the plan (as `grantgen validate` does); a grant with an error gets no
     documents. For each good row,
-    OUT gets <grant_id>.docx (agreement + acceptance page, for counsel) and <grant_id>.pdf
-    (agreement, acceptance page and the Plan, with empty signature fields), and the grant is
-    recorded in the ledger as its files are placed. manifest.json lists documents and errors.
+    OUT gets <grant_id>.docx (the form, with its acceptance page if it has one, for counsel)
+    and <grant_id>.pdf (the same and the Plan, with empty signature fields at the templates'
+    signature bookmarks), and the grant is recorded in the ledger as its files are placed.
+    manifest.json lists documents, errors and the kit.
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """
