@@ -393,17 +393,20 @@ def _mask(text: str, values: Sequence[tuple[str, str]]) -> str:
 def _cache_key(
     xml: str, text: str, context: Mapping[str, Any], grant_id: str | None
 ) -> bytes | None:
-    """A document's XML and its expected text, each with the grant's values masked (hashed);
-    None when two fields hold one value (which is masked is then a guess: a text right for
-    this grant, holding one, may be wrong for the next, holding the other)."""
+    """A document's XML and its expected text, each with the grant's values masked (hashed),
+    and which of its fields hold one value: where two do (the vesting start is the grant
+    date, the participant the officer), which one is masked is a guess, so such a grant only
+    meets grants whose fields coincide alike (a text right for it, holding one, may be wrong
+    for a grant where they differ)."""
     values = {r: v for r, v in _leaves({"grant_id": grant_id or "", **context})}
-    fields: dict[str, str] = {}
+    fields: dict[str, set[str]] = {}
     for role, value in values.items():
-        if fields.setdefault(normalise(value), role.split(".")[0]) != role.split(".")[0]:
-            return None
+        fields.setdefault(normalise(value), set()).add(role.split(".")[0])
+    alike = sorted(",".join(sorted(roles)) for roles in fields.values() if len(roles) > 1)
     ordered = sorted(values.items(), key=lambda rv: (-len(rv[1]), rv[0]))
     masked = _mask(xml, [(r, str(escape(v))) for r, v in ordered]) + "\x01\x01"
     masked += _mask(text, [(r, normalise(v)) for r, v in ordered])
+    masked += "\x01\x01" + ";".join(alike)
     return hashlib.blake2b(masked.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 

@@ -217,11 +217,18 @@ def place_marked(name: str, place: Place, page: PageText, width: float) -> Field
     holds from the bookmark on (the whole run), else a field :data:`SIGN_WIDTH` wide from the
     bookmark (a line drawn by a border, or none; a line's height); reaching up to
     :data:`SIGN_ROOM` above the line where no text is."""
-    on_line = [
+    # the destination's top is the line's (and any space above the paragraph): the runs of
+    # that line are those whose top is below it by less than about a line
+    below = [
         run
         for run in page.underscore_runs()
-        if run[1] - 2 <= place.y <= run[3] + 4 and run[2] > place.x + 1 and run[0] >= place.x - 4
+        if run[0] >= place.x - 4
+        and run[2] > place.x + 1
+        and run[1] - 2 <= place.y
+        and place.y - run[3] <= max(2 * (run[3] - run[1]), 12.0)
     ]
+    nearest = max((run[3] for run in below), default=None)
+    on_line = [run for run in below if nearest is not None and nearest - run[3] < 2]
     if on_line:
         left, bottom, right, top = min(on_line, key=lambda run: run[0])
     else:

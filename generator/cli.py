@@ -378,7 +378,7 @@ def _findings_table(findings: list[Any]) -> None:
 
 # --- columns, preview, check-templates (generator.cli_preview) ---------------------------------
 
-from .cli_kit import approve_command, init_command  # noqa: E402
+from .cli_kit import approve_command, fields_command, init_command  # noqa: E402
 from .cli_ledger import ledger_group  # noqa: E402
 from .cli_preview import (  # noqa: E402
     check_templates_command,
@@ -392,3 +392,4 @@ main.add_command(check_templates_command, "check-templates")
 main.add_command(ledger_group, "ledger")
 main.add_command(init_command, "init")
 main.add_command(approve_command, "approve")
+main.add_command(fields_command, "fields")

@@ -81,3 +81,54 @@ def approve_command(kit: Path | None, approved_by: str | None, approved_on: obje
         )
         for path in written:
             click.echo(f"approved: {path}")
+
+
+@click.command("fields")
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, path_type=Path),
+    help="The kit whose plan terms fill the sample (default: the bundled example).",
+)
+@click.option("--schedule", help="The vesting schedule of the sample grant (default: the plan's).")
+def fields_command(plan: Path | None, schedule: str | None) -> None:
+    """List every field a template can print, with its value for a sample grant of 10,000
+    shares under the kit's plan (dated within the plan's life)."""
+    from decimal import Decimal
+
+    from .fields import FIELDS
+    from .plan import load_plan
+    from .records import GrantRecord
+    from .render import grant_context
+
+    with errors(verbose()):
+        terms = load_plan(plan)
+        day = min(max(date.today(), terms.effective_date), terms.last_grant_date)
+        sample = GrantRecord(
+            row=2,
+            grant_id="SAMPLE-1",
+            participant="Ann Sample",
+            grant_date=day,
+            shares=10_000,
+            exercise_price=Decimal("3.25"),
+            address=("1 Sample Street", "Springfield, ST 00000"),
+            vesting_schedule=schedule,
+        )
+        context = grant_context(sample, terms)
+        width = max(len(name) for name in FIELDS)
+        for name, meaning in FIELDS.items():
+            value: object = context
+            for part in name.split("."):
+                value = value[part] if isinstance(value, dict) else None
+            click.echo(f"{name:<{width}}  {_shown(value)}")
+            click.echo(f"{'':<{width}}  ({meaning})")
+
+
+def _shown(value: object) -> str:
+    """A field's sample value as a template prints it (a list: its items)."""
+    if isinstance(value, list):
+        items = [
+            " ".join(f"{k}={v}" for k, v in item.items()) if isinstance(item, dict) else str(item)
+            for item in value
+        ]
+        return "; ".join(items)
+    return str(value)

@@ -1,4 +1,4 @@
-"""``grantgen ledger``: the share reserve, forfeitures, Section 8 adjustments, export/import."""
+"""``grantgen ledger``: the share reserve, forfeitures, stock split adjustments, export/import."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from .values import parse_date
 
 @click.group("ledger")
 def ledger_group() -> None:
-    """The share ledger: what the plan's reserve holds, forfeitures, Section 8 adjustments."""
+    """The share ledger: what the plan's reserve holds, forfeitures, stock split
+    adjustments."""
 
 
 def _day(text: str) -> date:
@@ -35,13 +36,19 @@ def _day(text: str) -> date:
 @plan_option
 @ledger_option
 @format_option
-def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
-    """Print the reserve, the shares used and available, per award type."""
+@click.option(
+    "--grants", "show_grants", is_flag=True, help="Also list each grant with its vesting."
+)
+def ledger_show(plan: Path | None, ledger: Path | None, fmt: str, show_grants: bool) -> None:
+    """Print the reserve, the shares used and available, per award type (and with --grants
+    each grant with its vesting schedule and installments)."""
     with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
             pool = book.pool(terms)
             history = book.history(terms.id)
+            grants = book.grants(terms.id)
+            others = sorted({g["plan_id"] for g in book.grants()} - {terms.id})
         data = {
             "plan": terms.id,
             "reserve": pool.reserve,
@@ -53,6 +60,15 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
             "by_award_type": pool.by_type,
             "grants": len(pool.known),
             "adjustments": history,
+            "vesting": {
+                g["grant_id"]: {
+                    "schedule": g["vesting_schedule"],
+                    "vesting_start": g["vesting_start"],
+                    "installments": g["vesting"],
+                }
+                for g in grants
+                if g["vesting"]
+            },
         }
         if fmt == "json":
             click.echo(json.dumps(data, indent=2))
@@ -77,6 +93,19 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
                 f"  split {adj['ratio']} on {adj['day']}: reserve "
                 f"{adj['reserve_before']:,} -> {adj['reserve_after']:,}"
             )
+        if show_grants:
+            for g in grants:
+                click.echo(
+                    f"  {g['grant_id']}  {g['participant']}  {g['grant_date']}  "
+                    f"{g['shares']:,} {g['award_type']}  vesting: "
+                    f"{g['vesting_schedule'] or 'at once'} ({g['vesting'] or 'not recorded'})"
+                )
+        if not pool.known and others:
+            click.echo(
+                f"note: no grant is recorded under plan {terms.id}; this ledger holds grants "
+                f"under {', '.join(others)} (give that plan's kit with --plan)",
+                err=True,
+            )
 
 
 @ledger_group.command("forfeit")
@@ -88,7 +117,7 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str) -> None:
 def ledger_forfeit(
     grant_id: str, shares: int, day: str, plan: Path | None, ledger: Path | None
 ) -> None:
-    """Return forfeited, expired or cancelled shares of GRANT_ID to the pool (Section 4(a))."""
+    """Return forfeited, expired or cancelled shares of GRANT_ID to the plan's reserve."""
     with errors(verbose()):
         terms = load_plan(plan)
         when = _day(day)
@@ -109,7 +138,8 @@ def ledger_forfeit(
 @plan_option
 @ledger_option
 def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) -> None:
-    """Section 8: adjust the reserve, the caps and every outstanding award for a stock split.
+    """A stock split (the plan's adjustments section): adjust the reserve, the caps and
+    every outstanding award.
 
     Shares are multiplied by NEW/OLD and rounded down to whole shares (fractions dropped);
     exercise prices are divided by it and rounded up to the cent. Old values stay in history.

@@ -21,7 +21,6 @@ from .cliutil import (
     existing_file,
     make_read_options,
     map_option,
-    plan_option,
     prices_option,
     sheet_option,
     verbose,
@@ -86,7 +85,12 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
     help="Folder for the draft DOCX, PDF and PNG pages (default: a new temporary one); "
     "nothing else in it is touched.",
 )
-@plan_option
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, path_type=Path),
+    help="The form kit (its folder or plan file). Default: the kit the --out batch folder's "
+    "manifest records, else the bundled example (data/plans/atg-1999.toml).",
+)
 @prices_option
 @click.option(
     "--ledger",

@@ -21,7 +21,7 @@ PLAN_HELP = (
     "(data/plans/atg-1999.toml)."
 )
 LEDGER_HELP = "Share ledger (SQLite). Default: $GRANTGEN_LEDGER or ./grantgen-ledger.sqlite."
-PRICES_HELP = "Closing prices, a CSV of date,close (Section 5(b) check)."
+PRICES_HELP = "Closing prices, a CSV of date,close (the exercise-price check)."
 
 
 def verbose() -> bool:

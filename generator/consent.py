@@ -54,6 +54,7 @@ class ConsentGrant:
     shares: int
     exercise_price: Decimal
     grant_date: date
+    award_type: str = "option"
 
 
 def consent_template(templates: Path) -> Path:
@@ -105,9 +106,24 @@ def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any
             "post_service": years(plan.post_service_exercise_years),
             **option_terms(plan),
         },
+        **_exhibits(plan, grants),
+    }
+
+
+def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
+    """Exhibit A (the options) and Exhibit B (the other awards: restricted stock, units,
+    each named as the kit names its form), and their totals."""
+    from .kit import resolve_kit
+
+    forms = resolve_kit(plan).forms
+    options = [g for g in grants if plan.is_option(g.award_type)]
+    others = [g for g in grants if not plan.is_option(g.award_type)]
+    return {
         "totals": {
-            "grants": len(grants),
-            "shares": format_shares(sum(g.shares for g in grants)),
+            "grants": len(options),
+            "shares": format_shares(sum(g.shares for g in options)),
+            "awards": len(others),
+            "award_shares": format_shares(sum(g.shares for g in others)),
         },
         "grants": [
             {
@@ -116,7 +132,18 @@ def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any
                 "exercise_price": format_price(g.exercise_price),
                 "grant_date": format_date(g.grant_date),
             }
-            for g in grants
+            for g in options
+        ],
+        "awards": [
+            {
+                "participant": g.participant,
+                "award": forms[g.award_type].name
+                if g.award_type in forms
+                else g.award_type.replace("_", " "),
+                "shares": format_shares(g.shares),
+                "grant_date": format_date(g.grant_date),
+            }
+            for g in others
         ],
     }
 

@@ -148,9 +148,9 @@ class DeviationError(GrantgenError):
         first_id, first = next(iter(self.deviations.items()))
         super().__init__(
             f"{count} deviation(s) from the approved form in {len(self.deviations)} "
-            f"agreement(s) (first, {first_id}: {first[0]}); restore the template, approve them "
-            "with --accept-deviations, or make a --draft batch to review them in "
-            "review/summary.draft.html"
+            f"document(s) (first, {first_id}: {first[0]}); restore the template, have counsel "
+            "approve it (`grantgen approve`; or let this batch pass with --accept-deviations), "
+            "or make a --draft batch to review them in its review/summary.html"
         )
 
 

@@ -37,6 +37,7 @@ from .errors import GrantgenError
 from .plan import Plan
 from .records import GrantRecord
 from .values import shares_exceed
+from .vesting import Installment, VestingError, grant_vesting
 
 DEFAULT_LEDGER = "grantgen-ledger.sqlite"
 SCHEMA = """
@@ -80,6 +81,15 @@ CREATE TABLE IF NOT EXISTS adjustments (
     cap_before INTEGER NOT NULL,
     cap_after INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vesting (     -- each grant's installments, as granted
+    grant_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    shares TEXT NOT NULL,
+    schedule TEXT,                    -- the plan's schedule (NULL: vests at once)
+    vesting_start TEXT NOT NULL,
+    PRIMARY KEY (grant_id, number)
+);
 CREATE TABLE IF NOT EXISTS grant_history (
     adjustment_id INTEGER NOT NULL REFERENCES adjustments(id),
     grant_id TEXT NOT NULL,
@@ -102,6 +112,9 @@ EXPORT_COLUMNS = (
     "original_price",
     "final_exercise_date",
 )
+#: The vesting columns of an export: the schedule, its start and the installments
+#: (``2026-06-16 4000; 2027-06-16 4000``).
+VESTING_COLUMNS = ("vesting_schedule", "vesting_start", "vesting")
 
 
 class LedgerError(GrantgenError):
@@ -129,13 +142,23 @@ def participant_key(name: str) -> str:
 
 def terms_of(record: GrantRecord) -> tuple[str, str, str, str, str]:
     """What makes two grants with the same id the same grant: participant, grant date,
-    shares, exercise price and award type, as text."""
+    shares, exercise price and award type, as text (the award type with the vesting asked
+    for, when the record asks for any: a grant without stays as it was recorded before)."""
+    vesting = [
+        f"{name}={value}"
+        for name, value in (
+            ("schedule", record.vesting_schedule),
+            ("start", record.vesting_start and record.vesting_start.isoformat()),
+            ("on", record.vesting_date and record.vesting_date.isoformat()),
+        )
+        if value
+    ]
     return (
         record.participant,
         record.grant_date.isoformat(),
         str(record.shares),
         str(record.exercise_price.normalize()),
-        record.award_type,
+        " ".join([record.award_type, *vesting]),
     )
 
 
@@ -195,8 +218,9 @@ class Pool:
     """Each recorded split: its date and ratio, in date order."""
     terms: dict[str, tuple[str, str, str, str, str]] = field(default_factory=dict)
     """Recorded grant ids → their terms as recorded (see :func:`terms_of`)."""
-    on_day: dict[tuple[str, date], str] = field(default_factory=dict)
-    """(participant key, grant date) → a recorded grant's id (see :func:`participant_key`)."""
+    on_day: dict[tuple[str, date, str], str] = field(default_factory=dict)
+    """(participant key, grant date, award type) → a recorded grant's id (see
+    :func:`participant_key`)."""
 
     def _scale(self, adopted: date | None) -> Fraction:
         """The splits a figure set on ``adopted`` (None: the Plan's own) has gone through:
@@ -259,6 +283,10 @@ class Entry:
     forfeited: int = 0
     """Shares of it already back in the pool (an imported history's forfeitures): they do not
     count against the reserve."""
+    schedule: str | None = None
+    """Its vesting schedule's name (None: it vests at once)."""
+    vesting: tuple[Installment, ...] = ()
+    """Its installments, as granted (none: not recorded)."""
 
 
 class Refusal(NamedTuple):
@@ -443,7 +471,7 @@ class Ledger:
             ratio=ratio,
             splits=figures.splits,
             terms={r[0]: (r[5], r[6], str(r[7]), _price_text(r[8]), r[2]) for r in rows},
-            on_day={(participant_key(r[5]), date.fromisoformat(r[6])): r[0] for r in rows},
+            on_day={(participant_key(r[5]), date.fromisoformat(r[6]), r[2]): r[0] for r in rows},
         )
 
     def grants(self, plan_id: str | None = None) -> list[dict[str, Any]]:
@@ -453,7 +481,26 @@ class Ledger:
             sql += " WHERE plan_id = ?"
             args = (plan_id,)
         cur = self.conn.execute(sql + " ORDER BY grant_date, grant_id", args)
-        return [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+        found = [dict(zip(EXPORT_COLUMNS, row, strict=True)) for row in cur.fetchall()]
+        vesting = self.vesting()
+        for grant in found:
+            schedule, start, parts = vesting.get(grant["grant_id"], (None, None, []))
+            grant["vesting_schedule"] = schedule
+            grant["vesting_start"] = start
+            grant["vesting"] = "; ".join(f"{day} {shares}" for day, shares in parts) or None
+        return found
+
+    def vesting(self) -> dict[str, tuple[str | None, str, list[tuple[str, str]]]]:
+        """Each grant's recorded vesting: its schedule, vesting start and installments
+        (day, shares), by grant id."""
+        out: dict[str, tuple[str | None, str, list[tuple[str, str]]]] = {}
+        rows = self.conn.execute(
+            "SELECT grant_id, schedule, vesting_start, day, shares FROM vesting "
+            "ORDER BY grant_id, number"
+        )
+        for grant_id, schedule, start, day, shares in rows:
+            out.setdefault(grant_id, (schedule, start, []))[2].append((day, shares))
+        return out
 
     def history(self, plan_id: str) -> list[dict[str, Any]]:
         cur = self.conn.execute(
@@ -560,6 +607,19 @@ class Ledger:
                     " VALUES (?,?,?,?,?,?)",
                     (plan.id, rec.grant_id, "grant", day, rec.shares, entry.source),
                 )
+                start = (rec.vesting_start or rec.grant_date).isoformat()
+                for number, part in enumerate(entry.vesting, start=1):
+                    conn.execute(
+                        "INSERT INTO vesting VALUES (?,?,?,?,?,?)",
+                        (
+                            rec.grant_id,
+                            number,
+                            part.day.isoformat(),
+                            str(part.shares),
+                            entry.schedule,
+                            start,
+                        ),
+                    )
                 for index, shares_before, shares_after, price_before, price_after in now.steps:
                     conn.execute(  # what each split since its grant date made of it
                         "INSERT INTO grant_history VALUES (?,?,?,?,?,?)",
@@ -606,6 +666,7 @@ class Ledger:
                 gone = conn.execute(
                     "DELETE FROM grants WHERE plan_id = ? AND grant_id = ?", (plan.id, grant_id)
                 ).rowcount
+                conn.execute("DELETE FROM vesting WHERE grant_id = ?", (grant_id,))
                 if gone:
                     conn.execute(
                         "DELETE FROM events WHERE plan_id = ? AND grant_id = ? AND kind = 'grant'",
@@ -942,3 +1003,13 @@ def parse_split(text: str) -> tuple[int, int]:
 
 def entries_for(records: Iterable[GrantRecord], plan: Plan, finals: dict[int, date]) -> list[Entry]:
     return [Entry(r, plan.is_option(r.award_type), finals.get(r.row), "generate") for r in records]
+
+
+def vesting_entry(record: GrantRecord, plan: Plan) -> tuple[str | None, tuple[Installment, ...]]:
+    """A grant's schedule name and installments for the ledger (none when they cannot be
+    worked out: the rules refuse such a grant)."""
+    try:
+        schedule, found = grant_vesting(record, plan)
+    except VestingError:
+        return None, ()
+    return (schedule.name if schedule else None), tuple(found)

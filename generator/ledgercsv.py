@@ -14,16 +14,26 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
 
-from .ledger import EXPORT_COLUMNS, Entry, Ledger, LedgerError, Recorded, forfeit_in
+from .ledger import (
+    EXPORT_COLUMNS,
+    VESTING_COLUMNS,
+    Entry,
+    Ledger,
+    LedgerError,
+    Recorded,
+    forfeit_in,
+)
 from .output import neutralise_cell, restore_cell
 from .plan import Plan
 from .records import GrantRecord
 from .render import format_date
 from .rules import final_exercise_date
 from .values import parse_date, parse_price, parse_shares
+from .vesting import Installment
 
 T = TypeVar("T")
 
@@ -31,12 +41,15 @@ T = TypeVar("T")
 def export_csv(book: Ledger, plan_id: str | None = None) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow((*EXPORT_COLUMNS, "split"))
+    writer.writerow((*EXPORT_COLUMNS, *VESTING_COLUMNS, "split"))
     ratios: dict[str, Fraction] = {}
     for row in book.grants(plan_id):
         ratio = ratios.setdefault(row["plan_id"], book.ratio(row["plan_id"]))
         writer.writerow(
-            [neutralise_cell("" if row[c] is None else str(row[c])) for c in EXPORT_COLUMNS]
+            [
+                neutralise_cell("" if row[c] is None else str(row[c]))
+                for c in (*EXPORT_COLUMNS, *VESTING_COLUMNS)
+            ]
             + [f"{ratio.numerator}:{ratio.denominator}"]
         )
     return buf.getvalue()
@@ -158,8 +171,37 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
             f"granted in substitution, Section {plan.section('substitute')}, may have a longer "
             f"term) [term, Plan Section {plan.section('term')}]"
         )
+    schedule, vesting = _vesting(row, rec)
     # forfeited: back in the pool (a history's re-granted shares fit again)
-    return Entry(rec, plan.is_option(rec.award_type), final, source, forfeited), warnings
+    entry = Entry(rec, plan.is_option(rec.award_type), final, source, forfeited, schedule, vesting)
+    return entry, warnings
+
+
+def _vesting(row: _Row, rec: GrantRecord) -> tuple[str | None, tuple[Installment, ...]]:
+    """An export's vesting columns read back: the schedule's name and the installments
+    (``2026-06-16 4000; 2027-06-16 4000``), which must add up to the grant."""
+    text = row.cell("vesting").strip()
+    schedule = row.cell("vesting_schedule").strip() or None
+    if not text:
+        return schedule, ()
+    parts: list[Installment] = []
+    total: int | Decimal = 0
+    for item in text.split(";"):
+        day_text, _, shares_text = item.strip().partition(" ")
+        try:
+            day, shares = parse_date(day_text), Decimal(shares_text.strip())
+        except (ValueError, ArithmeticError):
+            raise row.refuse(
+                "vesting", f"{item.strip()!r} is not an installment (write 2026-06-16 4000)"
+            ) from None
+        count: int | Decimal = int(shares) if shares == shares.to_integral_value() else shares
+        total += count
+        parts.append(Installment(day, count, total))
+    if total != rec.shares:
+        raise row.refuse(
+            "vesting", f"the installments add up to {total:,}, not the grant's {rec.shares:,}"
+        )
+    return schedule, tuple(parts)
 
 
 def import_csv(book: Ledger, plan: Plan, text: str, *, source: str = "import") -> Recorded:

@@ -370,6 +370,9 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
                         pages=pages,
                         early_consent=early,
                         copied=copied,
+                        uncompared=[
+                            w["message"] for w in result.warnings if w["rule"] == "approved-form"
+                        ],
                     )
                 )
             except BaseException:
@@ -413,7 +416,11 @@ def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> lis
     the folder's manifest lists that this run does not make again, in the order the review
     puts them (by row, this run's first)."""
     rows = [
-        (r.row, ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date)) for r in todo
+        (
+            r.row,
+            ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date, r.award_type),
+        )
+        for r in todo
     ]
     ids = {r.grant_id for r in todo}
     listed = (earlier_manifest(out) or {}).get("documents", [])
@@ -426,7 +433,11 @@ def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> lis
                 (
                     grant.row,
                     ConsentGrant(
-                        grant.participant, grant.shares, grant.exercise_price, grant.grant_date
+                        grant.participant,
+                        grant.shares,
+                        grant.exercise_price,
+                        grant.grant_date,
+                        grant.award_type,
                     ),
                 )
             )

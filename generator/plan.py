@@ -12,14 +12,15 @@ import os
 import re
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import PlanError
 from .resources import default_plan, templates_dir
-from .values import AWARD_TYPES
+from .values import AWARD_TYPES, OPTION_AWARDS
+from .vesting import ALLOCATIONS, MAX_INSTALLMENTS, Schedule
 
 T = TypeVar("T")
 
@@ -37,6 +38,8 @@ SECTION_KEYS = (
     "restatement",
     "whole_shares",
 )
+#: Sections a plan file may give for rules not every plan has (else the plan file is cited).
+OPTIONAL_SECTIONS = ("vesting", "incentive_limit")
 EXERCISE_PRICE_RULES = ("last_sale", "fair_market_value")
 LEAP_DAY_RULES = ("feb28", "mar1")
 #: The longest option term or exercise window a plan file may give, in years.
@@ -44,9 +47,8 @@ MAX_YEARS = 100
 #: The largest share count a plan file may give (SQLite's integers are 64-bit; a split
 #: multiplies counts).
 MAX_SHARES = 10**15
-#: The kinds of award that are options.
-OPTION_AWARDS = ("option", "incentive_option")
 _PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 #: Control characters (and line breaks: plan terms are one line each).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -175,9 +177,16 @@ class Plan:
     """The kit's own Board consent template (``[kit] consent``); None: the bundled one."""
     kit_root: Path | None = None
     """The folder of the kit (the plan file's folder)."""
+    vesting: dict[str, Schedule] = field(default_factory=dict)
+    """The plan's vesting schedules, by name (``[vesting.<name>]``)."""
+    default_vesting: str | None = None
+    """The schedule of a grant whose ``vesting_schedule`` is blank (``[vesting] default``);
+    None: such a grant vests at once."""
 
     def section(self, key: str) -> str:
-        return self.sections[key]
+        """The section the rule ``key`` cites; for a rule whose section the plan file does not
+        give (an optional one), the plan file's table that sets its terms."""
+        return self.sections.get(key) or f"plan file [{key}]"
 
     def reserve_on(self, day: date) -> int:
         """The Section 4(a) reserve in force on ``day`` (as adopted, or as last amended)."""
@@ -390,6 +399,65 @@ def _read_forms(top: _Reader, base: Path, award_types: tuple[str, ...]) -> tuple
     return tuple(out)
 
 
+def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None]:
+    """``[vesting]``: the plan's named schedules, and the default one."""
+    top.read.add("vesting")
+    if "vesting" not in top.table:
+        return {}, None
+    table = top.sub("vesting")
+    schedules: dict[str, Schedule] = {}
+    for name, value in table.table.items():
+        if not isinstance(value, dict):
+            continue
+        entry = table.sub(name)
+        schedules[name] = _schedule(entry, name)
+    default = None
+    if "default" in table.table:
+        default = table.text("default")
+        if default not in schedules:
+            raise PlanError(
+                top.path,
+                "vesting.default",
+                f"{default!r} is not a schedule of [vesting] ({', '.join(schedules) or 'none'})",
+            )
+    for name in table.table:
+        if name != "default" and name not in schedules:
+            raise PlanError(top.path, f"vesting.{name}", "must be a table ([vesting.NAME])")
+    return schedules, default
+
+
+def _schedule(entry: _Reader, name: str) -> Schedule:
+    """One ``[vesting.<name>]`` table."""
+    if not _SCHEDULE_NAME.fullmatch(name):
+        raise PlanError(
+            entry.path, entry.prefix, "a schedule's name is 1-40 letters, digits, '-' or '_'"
+        )
+    description = entry.text("description") if "description" in entry.table else ""
+    if entry.table.get("on_date") is not None:
+        if not entry.flag("on_date"):
+            raise PlanError(entry.path, entry.key("on_date"), "is true or left out")
+        return Schedule(name, description or "all on the date given for the grant", on_date=True)
+    if entry.table.get("immediate") is not None:
+        if not entry.flag("immediate"):
+            raise PlanError(entry.path, entry.key("immediate"), "is true or left out")
+        return Schedule(name, description or "all on the vesting start")
+    count = entry.count("installments", most=MAX_INSTALLMENTS)
+    every = entry.count("every_months", most=MAX_YEARS * 12)
+    cliff = (
+        entry.count("cliff_months", positive=False, most=MAX_YEARS * 12)
+        if "cliff_months" in entry.table
+        else 0
+    )
+    rounding = entry.choice("rounding", ALLOCATIONS)
+    if cliff >= every * count:
+        raise PlanError(
+            entry.path,
+            entry.key("cliff_months"),
+            f"is {cliff} months, as long as the whole schedule ({count} x {every} months)",
+        )
+    return Schedule(name, description, count, every, cliff, rounding)
+
+
 @functools.cache
 def bundled_forms() -> tuple[FormEntry, ...]:
     """The bundled example's forms (``templates/forms.toml``), for a plan file that names no
@@ -457,6 +525,9 @@ def load_plan(path: str | Path | None = None) -> Plan:
     )
     sections_table = top.sub("sections")
     sections = {key: sections_table.text(key) for key in SECTION_KEYS}
+    sections.update(
+        {key: sections_table.text(key) for key in OPTIONAL_SECTIONS if key in sections_table.table}
+    )
     company = top.sub("company")
     officer = company.sub("officer")
 
@@ -557,6 +628,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
                 raise PlanError(where, "kit.signatures", "names a field twice")
         consent = k.file("consent", file.parent, (".docx",))
 
+    schedules, default_schedule = _read_vesting(top)
+
     result = Plan(
         id=plan_id,
         name=plan.text("name"),
@@ -588,6 +661,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         signatures=signatures,
         consent=consent,
         kit_root=file.parent,
+        vesting=schedules,
+        default_vesting=default_schedule,
     )
     top.unknown_keys()
     return result

@@ -13,9 +13,11 @@ of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +29,7 @@ from .output import safe_stem, sha256
 from .plan import Plan
 from .rules import ERROR, WARNING, Finding
 from .superseded import described, set_file_aside, set_record_aside
+from .vesting import one_line
 
 if TYPE_CHECKING:
     from .pipeline import Checked, GenerateOptions, GenerateResult
@@ -54,6 +57,11 @@ class Document:
     the batch describes this document in its review and Board consent from them."""
     shares: int = 0
     exercise_price: str = ""
+    vesting: str = ""
+    """The grant's vesting in one line (:func:`.vesting.one_line`)."""
+    award_type: str = "option"
+    installments: list[dict[str, Any]] = field(default_factory=list)
+    """Each installment: ``{"date": ISO date, "shares": number}``."""
 
     def as_dict(self) -> dict[str, Any]:
         extra = {"superseded": self.superseded} if self.superseded else {}
@@ -71,8 +79,16 @@ class Document:
             "price_source": self.price_source,
             "findings": self.findings,
             "plan_copy": self.plan_copy,
+            "award_type": self.award_type,
+            "vesting": self.vesting,
+            "installments": self.installments,
             **extra,
         }
+
+
+def _number(value: int | Decimal) -> int | str:
+    """A count for JSON: a whole number as one, a fraction as its text."""
+    return int(value) if value == int(value) else str(value)
 
 
 def publish(
@@ -147,6 +163,12 @@ def publish(
                     plan_copy=result.plan_copy,
                     superseded=aside,
                     grant_date=s.record.grant_date.isoformat(),
+                    vesting=one_line(facts.schedule, facts.vesting),
+                    award_type=s.record.award_type,
+                    installments=[
+                        {"date": i.day.isoformat(), "shares": _number(i.shares)}
+                        for i in facts.vesting
+                    ],
                     shares=s.record.shares,
                     exercise_price=str(s.record.exercise_price),
                 )
@@ -163,6 +185,8 @@ def publish(
             plan.is_option(s.record.award_type),
             report.facts[s.record.row].final_exercise_date,
             f"generate {options.grants.name}",
+            schedule=report.facts[s.record.row].schedule,
+            vesting=report.facts[s.record.row].vesting,
         )
         for s in staged
     ]
@@ -325,7 +349,8 @@ def _set_signed_aside(
     ):
         aside.append(set_record_aside(out, record, why))
     new: bytes | None = None
-    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf"):
+    others = sorted(p.name for p in out.glob(f"{glob.escape(stem)}.*.countersigned.pdf"))
+    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf", *others):
         path = out / name
         if not path.is_file():
             continue

@@ -18,11 +18,13 @@ from pathlib import Path
 from . import sheets
 from .errors import InputError, RecordError
 from .values import (
+    OPTION_AWARDS,
     derive_grant_id,
     parse_address,
     parse_award_type,
     parse_bool,
     parse_date,
+    parse_issue_price,
     parse_price,
     parse_shares,
     parse_years,
@@ -68,6 +70,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "fair_market_value": ("fairmarketvalue", "fmv"),
     "final_exercise_date": ("finalexercisedate", "expirationdate", "expirydate"),
     "term_years": ("termyears", "term", "optionterm"),
+    "vesting_schedule": ("vestingschedule", "vesting", "schedule", "vestingplan"),
+    "vesting_start": (
+        "vestingstart",
+        "vestingstartdate",
+        "vestingcommencementdate",
+        "vestingcommencement",
+        "vcd",
+    ),
+    "vesting_date": ("vestingdate", "vestdate"),
 }
 REQUIRED = ("participant", "grant_date", "shares", "exercise_price")
 
@@ -134,6 +145,12 @@ class GrantRecord:
     """A Final Exercise Date the record asks for (checked against the plan's term)."""
     term_years: int | None = None
     """An option term in years the record asks for (checked against the plan's term)."""
+    vesting_schedule: str | None = None
+    """The name of one of the plan's vesting schedules (None: the plan's default)."""
+    vesting_start: date | None = None
+    """The vesting commencement date (None: the grant date)."""
+    vesting_date: date | None = None
+    """The date all shares vest, for a schedule that vests on a date given per grant."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +344,8 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
         index[canon] = i
         columns[name] = canon
     missing = [c for c in REQUIRED if c not in index]
+    if "exercise_price" in missing and "award_type" in index:
+        missing.remove("exercise_price")  # awards other than options have none: said per row
     named = ", ".join(map(repr, absent))
     unmatched = f"; --map names header(s) the file does not have: {named}" if absent else ""
     if missing:
@@ -576,14 +595,24 @@ def _parse_row(
     participant = get("participant", parse_name, required=True)
     grant_date = get("grant_date", parse_date, required=True)
     shares = get("shares", parse_shares, required=True)
-    price = get("exercise_price", parse_price, required=True)
-    address = get("address", parse_address, required=False) or ()
     award_type = get("award_type", parse_award_type, required=False) or "option"
+    # an option's exercise price is required and positive; another award (restricted stock,
+    # units) may have none, or an issue price of zero
+    optional = award_type not in OPTION_AWARDS and "award_type" in index
+    price = get(
+        "exercise_price", parse_issue_price if optional else parse_price, required=not optional
+    )
+    if optional and price is None:
+        price = Decimal(0)
+    address = get("address", parse_address, required=False) or ()
     is_employee = get("is_employee", parse_bool, required=False) or False
     substitute = get("substitute", parse_bool, required=False) or False
     fmv = get("fair_market_value", parse_price, required=False)
     final_date = get("final_exercise_date", parse_date, required=False)
     term_years = get("term_years", parse_years, required=False)
+    schedule = get("vesting_schedule", str, required=False)
+    vesting_start = get("vesting_start", parse_date, required=False)
+    vesting_date = get("vesting_date", parse_date, required=False)
 
     grant_id = grant_id_text
     if grant_id and not _GRANT_ID.fullmatch(grant_id):
@@ -620,6 +649,9 @@ def _parse_row(
             fair_market_value=fmv if isinstance(fmv, Decimal) else None,
             final_exercise_date=final_date if isinstance(final_date, date) else None,
             term_years=term_years if isinstance(term_years, int) else None,
+            vesting_schedule=schedule if isinstance(schedule, str) else None,
+            vesting_start=vesting_start if isinstance(vesting_start, date) else None,
+            vesting_date=vesting_date if isinstance(vesting_date, date) else None,
         ),
         [],
     )

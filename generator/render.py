@@ -19,7 +19,6 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,16 @@ from lxml import etree
 from markupsafe import soft_str
 
 from .errors import TemplateError
+from .fields import (
+    FILTERS,
+    Count,
+    Day,
+    Money,
+    vesting_fields,
+)
+from .fields import format_date as format_date
+from .fields import format_price as format_price
+from .fields import format_shares as format_shares
 from .form import DRAFT_MARK
 from .kit import Form
 from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
@@ -49,25 +58,6 @@ FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 # --- formatting of the blanks --------------------------------------------------------------
-
-
-def format_date(value: date) -> str:
-    """``May 16, 2005``."""
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def format_shares(value: int) -> str:
-    """``15,000``."""
-    return f"{value:,}"
-
-
-def format_price(value: Decimal) -> str:
-    """``$3.25``: at least two decimals, and every significant digit the input had."""
-    value = value.normalize()
-    exponent = value.as_tuple().exponent
-    assert isinstance(exponent, int)
-    places = max(2, -exponent)
-    return f"${value:,.{places}f}"
 
 
 # --- the Jinja environment -----------------------------------------------------------------
@@ -132,9 +122,8 @@ class _Environment(SandboxedEnvironment):
             undefined=jinja2.StrictUndefined, autoescape=True, finalize=_printable, **marks
         )
         self._compiled: dict[str, jinja2.Template] = {}
-        self.filters.update(
-            longdate=format_date, money=format_price, number=format_shares, string=_string
-        )
+        self.filters.update(FILTERS)
+        self.filters.update(money=format_price, number=format_shares, string=_string)
 
     def from_string(
         self,
@@ -218,18 +207,29 @@ def plan_context(plan: Plan) -> dict[str, Any]:
 
 
 def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
-    """The values one agreement's blanks are filled with, formatted as the form writes them."""
+    """The values one agreement's blanks are filled with: each prints as the form writes it
+    and is also a value to compute with (see :mod:`.fields`)."""
+    from .rules import final_exercise_date
+    from .vesting import VestingError
+
     lines = list(record.address)
     lines += [ADDRESS_BLANK] * max(0, ADDRESS_LINES - len(lines))
+    final = final_exercise_date(record, plan)
+    try:
+        vesting = vesting_fields(record, plan, final)
+    except VestingError:  # refused by the rules: never rendered but in a check
+        vesting = {"vesting": [], "vesting_start": Day(record.grant_date), "vesting_schedule": ""}
+        vesting |= {"vesting_description": "", "final_exercise_date": Day(final)}
     return {
         **plan_context(plan),
         "grant_id": record.grant_id,
         "participant": record.participant,
-        "grant_date": format_date(record.grant_date),
-        "shares": format_shares(record.shares),
-        "exercise_price": format_price(record.exercise_price),
+        "grant_date": Day(record.grant_date),
+        "shares": Count(record.shares),
+        "exercise_price": Money(record.exercise_price),
         "address_lines": lines,
         "award_type": record.award_type,
+        **vesting,
     }
 
 
@@ -536,8 +536,9 @@ class DocumentTemplate:
         return str(etree.tostring(tree, encoding="unicode"))
 
 
-#: Paragraphs before a signature line kept on its page (its block: a name, "By:", a heading).
-KEEP_BEFORE = 3
+#: Paragraphs before a signature line kept on its page (its block: the company's name, a
+#: "By:" label or a heading).
+KEEP_BEFORE = 2
 
 
 def keep_signature_blocks(document: Any, names: Sequence[str]) -> bool:
@@ -597,15 +598,24 @@ def keep_signature_blocks(document: Any, names: Sequence[str]) -> bool:
 
 
 def _bookmark_start(document: Any, name: str) -> None:
-    """An empty bookmark ``name`` at the start of a document's first paragraph."""
+    """An empty bookmark ``name`` at the start of a document's first paragraph, which starts
+    a new page (a paragraph is put first when the document starts with a table)."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
     body = document.element.body
-    first = next(body.iter(qn("w:p")), None)
-    if first is None:
+    first = body[0] if len(body) else None
+    if first is None or first.tag != qn("w:p"):
         first = OxmlElement("w:p")
         body.insert(0, first)
+    ppr = first.find(qn("w:pPr"))
+    if ppr is None:
+        ppr = OxmlElement("w:pPr")
+        first.insert(0, ppr)
+    if ppr.find(qn("w:pageBreakBefore")) is None:
+        after = [qn(t) for t in ("w:pStyle", "w:keepNext", "w:keepLines")]
+        at = sum(1 for child in ppr if child.tag in after)
+        ppr.insert(at, OxmlElement("w:pageBreakBefore"))
     start, end = OxmlElement("w:bookmarkStart"), OxmlElement("w:bookmarkEnd")
     start.set(qn("w:id"), "990000")
     start.set(qn("w:name"), name)
@@ -878,8 +888,10 @@ class TemplateSet:
             if says and says != plan.id:
                 raise TemplateError(
                     plan.document.name,
-                    f"is the text of plan {says!r} (its identifier property), not of "
-                    f"{plan.id!r} ({plan.source})",
+                    f"the Plan document is the text of plan {says!r} (its identifier "
+                    f"document property), not of {plan.id!r} ({plan.source}): put your Plan's "
+                    f"own text there, with its identifier property (File > Properties) set to "
+                    f"{plan.id!r} or left empty",
                 )
             template = DocumentTemplate.from_file(plan.document, _Environment(literal=True))
         elif template is None:

@@ -55,6 +55,7 @@ from .output import remove_left_parts, write_atomic
 from .plan import Plan
 from .publish import holds_finals
 from .summary import summary_csv, summary_html, summary_xlsx
+from .vesting import one_line
 
 if TYPE_CHECKING:
     from .pipeline import Checked, GenerateResult
@@ -91,6 +92,9 @@ class ReviewGrant:
     deviations: tuple[Deviation, ...] | None = None
     """An earlier run's document: its deviations from the form as the manifest recorded them
     (its DOCX is unchanged), so they are not worked out again; None: not recorded."""
+    vesting: str = ""
+    """Its vesting in one line (the schedule and its installments)."""
+    award_type: str = "option"
 
     @property
     def valid(self) -> bool:
@@ -183,6 +187,7 @@ def write_review(
     pages: Mapping[str, tuple[Path, range]] | None = None,
     early_consent: PendingConsent | None = None,
     copied: PacketPages | None = None,
+    uncompared: Sequence[str] = (),
 ) -> ReviewResult:
     """Write ``batch.out/review/``: summary (HTML, CSV, XLSX), packet.pdf, the board consent.
 
@@ -220,7 +225,7 @@ def write_review(
         consent = None
         if made:  # LibreOffice converts the consent while the packet and summaries are written
             rows = [
-                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date)
+                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date, g.award_type)
                 for g in made
                 if g.shares is not None and g.exercise_price is not None and g.grant_date
             ]
@@ -295,7 +300,11 @@ def write_review(
         (
             result.summary_html,
             lambda: summary_html(
-                batch, result.deviations, files, str(consent_template(templates_dir))
+                batch,
+                result.deviations,
+                files,
+                str(consent_template(templates_dir)),
+                uncompared,
             ),
         ),
     )
@@ -543,6 +552,8 @@ def review_batch(
                 findings=findings,
                 docx=Path(doc.docx) if doc else None,  # relative to the batch folder
                 pdf=Path(doc.pdf) if doc else None,
+                vesting=one_line(facts.schedule, facts.vesting) if facts else "",
+                award_type=rec.award_type,
             )
         )
     untermed = 0
@@ -642,4 +653,6 @@ def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
         docx=Path(str(doc["docx"])),
         pdf=Path(str(doc["pdf"])),
         deviations=deviations,
+        vesting=str(doc.get("vesting") or ""),
+        award_type=str(doc.get("award_type") or "option"),
     )

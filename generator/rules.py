@@ -9,7 +9,7 @@ them all. Section numbers come from the plan file, so another plan cites its own
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -20,6 +20,7 @@ from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
 from .values import shares_exceed
+from .vesting import Installment, VestingError, grant_vesting
 
 ERROR = "error"
 WARNING = "warning"
@@ -78,6 +79,10 @@ class Facts:
     """The day the expected price was reported."""
     price_source: str = "not checked"
     """Where the expected price came from, in words."""
+    schedule: str | None = None
+    """The name of the grant's vesting schedule (None: it vests at once)."""
+    vesting: tuple[Installment, ...] = ()
+    """Its installments (empty when they could not be worked out: a finding says why)."""
 
 
 @dataclass
@@ -363,6 +368,32 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
             )
 
 
+def vesting(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """The grant's vesting schedule is one of the plan's, and vests within the option's term
+    (Section 5(c)): a schedule that outlasts the term would leave shares that never vest."""
+    plan = ctx.plan
+    try:
+        schedule, found = grant_vesting(rec, plan)
+    except VestingError as exc:
+        yield _finding(rec, "vesting", plan.section("vesting"), ERROR, str(exc), exc.column)
+        return
+    last = found[-1].day
+    if _is_option(rec, plan) and not _substitute_option(rec, plan):
+        final = final_exercise_date(rec, plan)
+        if last > final:
+            what = f"the schedule {schedule.name!r}" if schedule else "the grant"
+            yield _finding(
+                rec,
+                "vesting",
+                plan.section("term"),
+                ERROR,
+                f"{what} vests its last installment on {format_date(last)}, after the "
+                f"option expires on {format_date(final)} ({plan.term_years} years from the "
+                "grant date): those shares would never be exercisable",
+                "vesting_schedule" if rec.vesting_schedule else "vesting_start",
+            )
+
+
 def plan_term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 10(c): no award before the plan took effect or after its last grant date."""
     plan, section = ctx.plan, ctx.plan.section("plan_term")
@@ -426,6 +457,7 @@ RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     award_type,
     exercise_price,
     term,
+    vesting,
     plan_term,
     substitute,
 )
@@ -473,6 +505,15 @@ def check(
 
 
 def _facts(rec: GrantRecord, ctx: Context) -> Facts:
+    facts = _price_facts(rec, ctx)
+    try:
+        schedule, found = grant_vesting(rec, ctx.plan)
+    except VestingError:
+        return facts
+    return replace(facts, schedule=schedule.name if schedule else None, vesting=tuple(found))
+
+
+def _price_facts(rec: GrantRecord, ctx: Context) -> Facts:
     final = final_exercise_date(rec, ctx.plan)
     if _substitute_option(rec, ctx.plan):
         return Facts(
@@ -518,9 +559,9 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
 
 
 def _repeats(records: Sequence[GrantRecord], report: Report, pool: Pool) -> None:
-    seen: dict[tuple[str, date], int] = {}
-    for rec in records:
-        key = (participant_key(rec.participant), rec.grant_date)
+    seen: dict[tuple[str, date, str], int] = {}
+    for rec in records:  # (an option and units the same day are two awards, not a repeat)
+        key = (participant_key(rec.participant), rec.grant_date, rec.award_type)
         recorded = pool.on_day.get(key)
         repeats = []
         if recorded is not None and recorded != rec.grant_id:

@@ -621,9 +621,13 @@ def signed_name(pdf: Path) -> Path:
     return pdf.with_name(pdf.stem + SIGNED_SUFFIX)
 
 
-def countersigned_name(pdf: Path) -> Path:
-    """``<grant_id>.pdf`` or ``<grant_id>.signed.pdf`` → ``<grant_id>.countersigned.pdf``."""
+def countersigned_name(pdf: Path, field: str = PARTICIPANT_FIELD) -> Path:
+    """``<grant_id>.pdf`` or ``<grant_id>.signed.pdf`` → ``<grant_id>.countersigned.pdf``:
+    the participant's copy; another field's (a second officer, a spouse's consent) is
+    ``<grant_id>.<field less _signature>.countersigned.pdf``, so each has its own."""
     stem = pdf.name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
+    if field != PARTICIPANT_FIELD:
+        stem += "." + field.removesuffix("_signature")
     return pdf.with_name(stem + COUNTERSIGNED_SUFFIX)
 
 
@@ -814,7 +818,7 @@ def _folder_job(folder: Path, doc: dict[str, Any], field: str) -> _Job:
         return _Job(original, signed_name(original), doc, False, company, doc["sha256"]["pdf"])
     prior = _prior(company, field)
     base = recorded_path(folder, company["pdf"])
-    target = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(original)
+    target = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(original, field)
     return _Job(base, target, doc, True, prior, company["sha256"])
 
 
@@ -836,12 +840,14 @@ def _file_job(
             return _Job(path, target, doc, False, company, doc["sha256"]["pdf"]), None
         if company is not None and recorded_path(folder, company["pdf"]).resolve() == here:
             prior = _prior(company, field)
-            default = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path)
+            default = (
+                recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path, field)
+            )
             return _Job(path, output or default, doc, True, prior, company["sha256"]), None
     if path.name.endswith(".draft.pdf"):
         raise SigningError(f"{path}: {DRAFT_REASON}")
     target = output or (
-        countersigned_name(path) if path.name.endswith(SIGNED_SUFFIX) else signed_name(path)
+        countersigned_name(path, field) if path.name.endswith(SIGNED_SUFFIX) else signed_name(path)
     )
     warning = (
         f"{path}: no manifest entry lists this file, so it was not checked against an approved "

@@ -46,6 +46,7 @@ COLUMNS = (
     "exercise_price",
     "price_source",
     "final_exercise_date",
+    "vesting",
     "status",
     "findings",
     "sections",
@@ -62,6 +63,7 @@ HEADINGS = (
     "Exercise price",
     "Price source",
     "Final Exercise Date",
+    "Vesting",
     "Status",
     "Findings",
 )
@@ -112,6 +114,7 @@ def _cells(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> lis
         g.exercise_price,
         g.price_source,
         g.final_exercise_date,
+        g.vesting or None,
         g.status,
         "\n".join(finding_text(f) for f in g.findings),
         ", ".join(dict.fromkeys(str(f.get("section")) for f in g.findings)),
@@ -259,6 +262,7 @@ def _grant_row(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) ->
         f'<td class="num">{_h(format_price(g.exercise_price) if g.exercise_price else "")}</td>',
         f"<td>{_h(g.price_source)}</td>",
         f'<td class="date">{_h(final)}</td>',
+        f'<td class="vesting">{_h(g.vesting)}</td>',
         f'<td class="status status-{_h(g.status)}">{_h(g.status)}'
         + (f'<br><span class="sub">{files}</span>' if files else "")
         + "</td>",
@@ -285,14 +289,21 @@ def _diff_html(diff: Sequence[tuple[str, str]]) -> str:
     )
 
 
-def _deviations_html(deviations: Mapping[str, Sequence[Deviation]]) -> str:
+def _deviations_html(
+    deviations: Mapping[str, Sequence[Deviation]], uncompared: Sequence[str] = ()
+) -> str:
     total = sum(len(v) for v in deviations.values())
     if not deviations:
-        return '<p id="no-agreements">No agreement was made, so none was compared.</p>'
+        return '<p id="no-agreements">No document was made, so none was compared.</p>'
+    if uncompared:
+        notes = "".join(f"<li>{_h(text)}</li>" for text in uncompared)
+        head = f'<p id="not-compared">Not compared with an approved form:</p><ul>{notes}</ul>'
+    else:
+        head = ""
     if not total:
-        return (
-            '<p id="no-deviations">No deviations: the text of every agreement is the approved '
-            "form's, blanks aside.</p>"
+        return head + (
+            '<p id="no-deviations">No deviations: the text of every document compared is the '
+            "approved form's, blanks aside.</p>"
         )
     grouped: dict[Deviation, list[str]] = {}
     for grant_id, found in deviations.items():
@@ -301,22 +312,24 @@ def _deviations_html(deviations: Mapping[str, Sequence[Deviation]]) -> str:
             if grant_id not in ids[-1:]:  # one deviation twice in an agreement: listed once
                 ids.append(grant_id)
     parts = [
+        head,
         f"<p><strong>{total} deviation(s)</strong> from the approved form in "
-        f"{sum(1 for v in deviations.values() if v)} agreement(s). A final batch with "
-        "deviations is refused by <code>generate --strict</code> unless they are approved "
-        "with <code>--accept-deviations</code>.</p>"
+        f"{sum(1 for v in deviations.values() if v)} document(s). A final batch with "
+        "deviations is refused by <code>generate --strict</code> unless counsel approves the "
+        "templates (<code>grantgen approve</code>) or the batch's deviations "
+        "(<code>--accept-deviations</code>).</p>",
     ]
     for d, ids in grouped.items():
         lines = [
             f'<div class="deviation kind-{_h(d.kind)}">',
             f'<p><span class="kind">{_h(d.kind)}</span> in the {_h(d.part)} '
-            f'<span class="sub">({len(ids)} agreement(s): {_h(", ".join(ids))})</span></p>',
+            f'<span class="sub">({len(ids)} document(s): {_h(", ".join(ids))})</span></p>',
         ]
         if d.form is not None:
             lines.append(f'<p class="form"><span class="sub">Form:</span> {_h(d.form)}</p>')
         if d.rendered is not None:
             lines.append(
-                f'<p class="rendered"><span class="sub">Agreement:</span> {_h(d.rendered)}</p>'
+                f'<p class="rendered"><span class="sub">Document:</span> {_h(d.rendered)}</p>'
             )
         if d.kind == "changed":
             lines.append(
@@ -339,6 +352,7 @@ def summary_html(
     deviations: Mapping[str, Sequence[Deviation]],
     files: Mapping[str, str] | None = None,
     consent_from: str | None = None,
+    uncompared: Sequence[str] = (),
 ) -> bytes:
     """The standalone page: grants, totals, batch findings, deviations, links to ``files``
     (label -> name in the review folder); ``consent_from``: the Board consent's template."""
@@ -385,7 +399,7 @@ def summary_html(
 {batch_findings}
 <h2>Deviations from the approved form</h2>
 <section id="deviations">
-{_deviations_html(deviations)}
+{_deviations_html(deviations, uncompared)}
 </section>
 </body>
 </html>

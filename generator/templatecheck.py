@@ -45,6 +45,11 @@ GRANT_FIELDS = frozenset(
         "exercise_price",
         "address_lines",
         "award_type",
+        "final_exercise_date",
+        "vesting",
+        "vesting_start",
+        "vesting_schedule",
+        "vesting_description",
         "company",
         "officer",
         "plan",
@@ -52,7 +57,7 @@ GRANT_FIELDS = frozenset(
 )
 PLAN_FIELDS = frozenset({"company", "officer", "plan"})
 CONSENT = "board_consent.docx"
-CONSENT_FIELDS = PLAN_FIELDS | {"sections", "terms", "totals", "grants"}
+CONSENT_FIELDS = PLAN_FIELDS | {"sections", "terms", "totals", "grants", "awards"}
 
 
 @dataclass(frozen=True)
@@ -486,5 +491,6 @@ def load_templates(directory: Path | None, plan: Plan) -> TemplateSet:
     problems, templates = check_templates(directory, plan)
     if templates is None:
         listed = "; ".join(str(p) for p in problems)
-        raise TemplateError(str(directory), f"{len(problems)} problem(s): {listed}")
+        where = str(directory) if directory is not None else f"the kit of {plan.source}"
+        raise TemplateError(where, f"{len(problems)} problem(s): {listed}")
     return templates

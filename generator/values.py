@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
+#: The kinds of award that are options (and so need a positive exercise price).
+OPTION_AWARDS = ("option", "incentive_option")
 
 _MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -132,6 +134,15 @@ def parse_price(text: str) -> Decimal:
     if value <= 0:
         raise ValueError("the exercise price must be positive")
     return value
+
+
+def parse_issue_price(text: str) -> Decimal:
+    """The price of an award other than an option: as :func:`parse_price`, or zero (issued
+    at no cost)."""
+    s = text.strip().removeprefix("$").strip()
+    if re.fullmatch(r"0+(\.0*)?|\.0+", s):
+        return Decimal(0)
+    return parse_price(text)
 
 
 _TRUE = {"yes", "y", "true", "t", "1"}

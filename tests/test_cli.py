@@ -216,7 +216,7 @@ def test_template_with_an_unknown_field_is_refused_naming_field_and_file(
 ) -> None:
     folder = copy_templates(tmp_path)
     d = docx.Document(str(folder / "nso_agreement.docx"))
-    d.paragraphs[-1].add_run(" Vesting: {{ vesting_schedule }}.")
+    d.paragraphs[-1].add_run(" Vesting: {{ vesting_scheme }}.")
     d.save(str(folder / "nso_agreement.docx"))
     grants = write_csv(tmp_path / "g.csv", [grant()])
     out = tmp_path / "o"
@@ -224,7 +224,7 @@ def test_template_with_an_unknown_field_is_refused_naming_field_and_file(
         main, ["generate", str(grants), "-o", str(out), "--templates", str(folder)]
     )
     assert result.exit_code == 1
-    assert "vesting_schedule" in result.stderr and "nso_agreement.docx" in result.stderr
+    assert "vesting_scheme" in result.stderr and "nso_agreement.docx" in result.stderr
     assert not list(out.glob("*.pdf")) and not list(out.glob("*.docx"))
 
 

@@ -94,6 +94,13 @@ def outline(pdf: Path) -> list[str]:
         return [item.title for item in tree.root]
 
 
+def plan_start(pdf: Path) -> int:
+    """The page the packet's Plan starts on (its last outline entry)."""
+    with pikepdf.open(pdf) as doc, doc.open_outline() as tree:
+        target = tree.root[-1].destination[0]
+        return next(n for n, page in enumerate(doc.pages) if page.obj.objgen == target.objgen)
+
+
 def over_a_line(pdf: Path, page: int, rect: list[float]) -> bool:
     """The field covers a run of underscores poppler finds: the same left and right edge
     within a point, the line inside the field's height."""
@@ -153,8 +160,11 @@ def test_a_grant_notice_kit_from_init_to_verified_signatures(
         pdf = batch / f"{row['grant_id']}.pdf"
         placed = fields(pdf)
         assert set(placed) == {"company_signature", "participant_signature"}
+        pages = {page for page, _ in placed.values()}
+        assert len(pages) == 1  # both sign on the notice, on its last page
         for page, rect in placed.values():
-            assert page == 0 and over_a_line(pdf, page, rect), (pdf.name, rect)
+            assert over_a_line(pdf, page, rect), (pdf.name, rect)
+            assert page == plan_start(pdf) - 1  # the notice's last page
         assert placed["company_signature"][1][0] < placed["participant_signature"][1][0]
         with pikepdf.open(pdf) as doc:
             assert str(doc.docinfo.Title) == f"Stock Option Grant Notice: {row['participant']}"
@@ -313,5 +323,5 @@ def test_the_readme_walkthrough_runs_step_by_step(
     for step in steps:
         result = CliRunner().invoke(main, step)
         assert result.exit_code == 0, (step, result.output)
-    assert len(list(Path("acme-batch").glob("*.signed.pdf"))) == 3
+    assert len(list(Path("acme-batch").glob("*.signed.pdf"))) == 4  # 3 options, 1 RSU
     assert "all files ok" in result.output or "ok" in result.output

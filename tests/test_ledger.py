@@ -567,7 +567,7 @@ def test_splits_that_multiply_to_one_are_not_read_as_no_split(tmp_path: Path) ->
         text = export_csv(book, PLAN.id)
     assert (
         text.splitlines()[1]
-        == "A,atg-1999,Director A,2005-05-16,option,2,3.31,0,3,3.31,2015-05-16,1:1"
+        == "A,atg-1999,Director A,2005-05-16,option,2,3.31,0,3,3.31,2015-05-16,,,,1:1"
     )
     refused = pytest.raises(LedgerError, match="column shares: 2 outstanding and 0 forfeited")
     with Ledger(tmp_path / "b.sqlite") as other, refused:

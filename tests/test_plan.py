@@ -56,7 +56,7 @@ def test_bundled_plan_has_the_company_identity() -> None:
             "reserve = 800000\nper_director_cap = 25000",
             "shares.per_director_cap",
         ),
-        ("[sections]", "[vesting]\nschedule = 'monthly'\n\n[sections]", "vesting"),
+        ("[sections]", "[vesting]\nschedule = 'monthly'\n\n[sections]", "vesting.schedule"),
         ("approved_by =", "vesting = 4\napproved_by =", "amendments[0].vesting"),
         # kinds of award
         ('types = ["option",', 'types = ["option", "stock_appreciation_right",', "awards.types"),

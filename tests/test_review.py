@@ -1164,7 +1164,7 @@ def test_strict_refuses_a_final_batch_from_an_edited_template(
     html = reviewed.review.summary_html.read_text(encoding="utf-8")
     assert "<del>ten (10)</del> <ins>twelve (12)</ins>" in html
     assert 'id="no-deviations"' not in html
-    assert "5 agreement(s): SAMPLE-2005-001, SAMPLE-2005-002" in html  # one entry for all
+    assert "5 document(s): SAMPLE-2005-001, SAMPLE-2005-002" in html  # one entry for all
     # each grant's line says its agreement deviates, in every summary
     table = read_table(html, "grants")
     assert all("1 deviation(s) from the approved form" in row[-1] for row in table.rows[1:])
@@ -1396,7 +1396,7 @@ def test_a_partial_rerun_takes_earlier_agreements_deviations_from_the_manifest(
     assert compared == ["D-3.docx"]  # D-2 from its record, D-1 made now
     assert again.review is not None and again.review.deviation_count == 3
     html = (out / "review" / "summary.html").read_text(encoding="utf-8")
-    assert "3 agreement(s): D-1, D-2, D-3" in html
+    assert "3 document(s): D-1, D-2, D-3" in html
     after = json.loads((out / "manifest.json").read_text("utf-8"))["documents"]
     assert all(len(d["deviations"]) == 1 for d in after)  # D-3's is recorded now
 

@@ -46,9 +46,9 @@ def edit(folder: Path, name: str, text: str, *, split: bool = False) -> None:
     [
         (
             "nso_agreement.docx",
-            "Vesting per {{ vesting_schedule }}.",
+            "Vesting per {{ vesting_scheme }}.",
             "unknown field",
-            "vesting_schedule",
+            "vesting_scheme",
         ),
         ("acceptance.docx", "Dear {{ participant }", "split or unclosed tag", "Dear"),
         ("nso_agreement.docx", "{% if participant %}Unclosed if", "template error", "endif"),
@@ -98,7 +98,7 @@ def test_bundled_templates_are_clean_and_cli_says_so(tmp_path: Path) -> None:
     ok = CliRunner().invoke(main, ["check-templates"])
     assert ok.exit_code == 0 and "no problems" in ok.output
     folder = copy(tmp_path)
-    edit(folder, "nso_agreement.docx", "{{ vesting_schedule }}")
+    edit(folder, "nso_agreement.docx", "{{ vesting_scheme }}")
     bad = CliRunner().invoke(main, ["check-templates", str(folder)])
     assert bad.exit_code == 1 and "nso_agreement.docx: unknown field" in bad.stderr
 

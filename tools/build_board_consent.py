@@ -43,6 +43,7 @@ NAME = "board_consent.docx"
 HEADER = "Written Consent of the Board \u00b7 {{ plan.name }}"
 DIRECTORS = 4  # signature blocks; counsel adds or removes them for the Board's size
 COLUMNS = (("Participant", 2.9), ("Shares", 1.0), ("Exercise Price", 1.15), ("Grant Date", 1.25))
+AWARD_COLUMNS = (("Participant", 2.4), ("Award", 1.75), ("Shares", 0.9), ("Grant Date", 1.25))
 
 RESOLUTIONS = [
     (
@@ -52,6 +53,7 @@ RESOLUTIONS = [
         "consent to the adoption of the following resolutions without a meeting, and adopt "
         "them as if duly adopted at a meeting of the Board, with the same force and effect:",
     ),
+    ("p", "{%p if grants %}"),
     ("h", "Grant of {{ terms.options|title }}"),
     (
         "p",
@@ -63,7 +65,7 @@ RESOLUTIONS = [
     (
         "p",
         "WHEREAS, each person listed on Exhibit A is a director of the Company who is not an "
-        "employee of the Company, and so an Eligible Director under Section "
+        "employee of the Company, and so eligible for awards under Section "
         "{{ sections.eligibility }} of the Plan; and",
     ),
     (
@@ -95,6 +97,19 @@ RESOLUTIONS = [
         "person's service on the Board, and shall be evidenced by {{ terms.a_form }} in the "
         "form approved by the Board;",
     ),
+    ("p", "{%p endif %}"),
+    ("p", "{%p if awards %}"),
+    ("h", "Other Awards"),
+    (
+        "p",
+        "RESOLVED, that, pursuant to the Plan, the Board hereby grants to each person listed on "
+        "Exhibit B the award set forth opposite that person's name, covering the number of "
+        "shares of common stock of the Company (or units, each representing one such share) "
+        "set forth there, with the grant date set forth there, each evidenced by the form of "
+        "award notice or agreement for that kind of award approved by the Board and subject "
+        "to the vesting set forth in it;",
+    ),
+    ("p", "{%p endif %}"),
     (
         "p",
         "RESOLVED FURTHER, that the officers of the Company be, and each of them hereby is, "
@@ -153,25 +168,36 @@ def _grid_borders(table) -> None:  # type: ignore[no-untyped-def]
         tbl_pr.append(borders)
 
 
-def exhibit_table(doc) -> None:  # type: ignore[no-untyped-def]
-    """Exhibit A: a header row, then a row loop over ``grants``."""
-    table = doc.add_table(rows=4, cols=len(COLUMNS))
+def exhibit_table(  # type: ignore[no-untyped-def]
+    doc,
+    columns: tuple[tuple[str, float], ...] = (),
+    items: str = "grants",
+    fields: tuple[str, ...] = ("g.participant", "g.shares", "g.exercise_price", "g.grant_date"),
+) -> None:
+    """An exhibit: a header row, then a row loop over ``items`` (Exhibit A: ``grants``)."""
+    columns = columns or COLUMNS
+    table = doc.add_table(rows=4, cols=len(columns))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
-    for column, (_, width) in zip(table.columns, COLUMNS, strict=True):
+    for column, (_, width) in zip(table.columns, columns, strict=True):
         column.width = Inches(width)  # the grid LibreOffice lays out by
     for row in table.rows:
-        for cell, (_, width) in zip(row.cells, COLUMNS, strict=True):
+        for cell, (_, width) in zip(row.cells, columns, strict=True):
             cell.width = Inches(width)
     head, loop, data, end = table.rows
     _row_properties(head, header=True)
-    for cell, (label, _) in zip(head.cells, COLUMNS, strict=True):
-        _cell(cell, label, bold=True, right=label != "Participant")
-    loop.cells[0].paragraphs[0].add_run("{%tr for g in grants %}")
+    for cell, (label, _) in zip(head.cells, columns, strict=True):
+        _cell(cell, label, bold=True, right=label not in ("Participant", "Award"))
+    loop.cells[0].paragraphs[0].add_run(
+        "{%tr for " + fields[0].split(".")[0] + " in " + items + " %}"
+    )
     _row_properties(data, header=False)
-    fields = ("g.participant", "g.shares", "g.exercise_price", "g.grant_date")
     for cell, name in zip(data.cells, fields, strict=True):
-        _cell(cell, "{{ " + name + " }}", right=name != "g.participant")
+        _cell(
+            cell,
+            "{{ " + name + " }}",
+            right=not name.endswith(".participant") and not name.endswith(".award"),
+        )
     end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
     _grid_borders(table)
 
@@ -190,6 +216,7 @@ def build_consent():  # type: ignore[no-untyped-def]
     for row in table.rows:
         for cell in row.cells:
             cell_lines(cell, [(LINE, 30), ("Director", 2), ("Date:", 14)])
+    para(doc, "{%p if grants %}")
     title = para(doc, "EXHIBIT A", bold=True, center=True, after=6)
     title.paragraph_format.page_break_before = True
     para(
@@ -204,6 +231,20 @@ def build_consent():  # type: ignore[no-untyped-def]
         "{{ totals.grants }} option(s) covering {{ totals.shares }} shares of Common Stock in all.",
         before=12,
     )
+    para(doc, "{%p endif %}")
+    para(doc, "{%p if awards %}")
+    title = para(doc, "EXHIBIT B", bold=True, center=True, after=6)
+    title.paragraph_format.page_break_before = True
+    para(doc, "Other awards granted under the {{ plan.name }}", center=True, after=12)
+    exhibit_table(
+        doc, AWARD_COLUMNS, "awards", ("a.participant", "a.award", "a.shares", "a.grant_date")
+    )
+    para(
+        doc,
+        "{{ totals.awards }} award(s) covering {{ totals.award_shares }} shares in all.",
+        before=12,
+    )
+    para(doc, "{%p endif %}")
     doc.sections[0].start_type = WD_SECTION.NEW_PAGE
     return doc
 

@@ -226,16 +226,21 @@ OPTION_INTRO = (
 OPTION_TERMS = [
     ("Participant:", "{{ participant }}"),
     ("Grant Date:", "{{ grant_date }}"),
-    ("Vesting Commencement Date:", "{{ grant_date }}"),
+    ("Vesting Commencement Date:", "{{ vesting_start }}"),
     ("Number of Shares Subject to Option:", "{{ shares }}"),
     ("Exercise Price (Per Share):", "{{ exercise_price }}"),
-    ("Expiration Date:", "{{ plan.term_ordinal|capitalize }} anniversary of the Grant Date"),
+    ("Expiration Date:", "{{ final_exercise_date }}"),
     ("Type of Option:", "Nonstatutory Stock Option"),
 ]
 OPTION_VESTING = (
-    "One-third (1/3) of the Shares subject to this option shall vest on each of the first "
-    "three anniversaries of the Vesting Commencement Date, subject to the Participant\u2019s "
-    "Continuous Service through each such date."
+    "The Shares subject to this option shall vest {{ vesting_description }}, subject to the "
+    "Participant\u2019s Continuous Service through each vesting date, as follows:"
+)
+#: One line per installment (a docxtpl paragraph loop: the lines are the installments).
+OPTION_INSTALLMENTS = (
+    "{%p for i in vesting %}",
+    "{{ i.date }}: {{ i.shares }} Shares ({{ i.percent }}; {{ i.cumulative }} in all)",
+    "{%p endfor %}",
 )
 OPTION_CLAUSES = [
     (
@@ -280,6 +285,9 @@ def build_option_notice():  # type: ignore[no-untyped-def]
     para(doc, OPTION_INTRO, justify=True, after=8)
     terms_table(doc, OPTION_TERMS)
     lead(doc, "Vesting Schedule:", OPTION_VESTING).paragraph_format.space_before = Pt(8)
+    for line in OPTION_INSTALLMENTS:
+        item = para(doc, line, after=2)
+        item.paragraph_format.left_indent = Pt(24)
     for title, text in OPTION_CLAUSES:
         lead(doc, title, text)
     acknowledgement_and_signatures(doc, "option")
@@ -299,8 +307,9 @@ RSU_INTRO = (
 RSU_TERMS = [
     ("Participant:", "{{ participant }}"),
     ("Grant Date:", "{{ grant_date }}"),
-    ("Vesting Commencement Date:", "{{ grant_date }}"),
+    ("Vesting Commencement Date:", "{{ vesting_start }}"),
     ("Number of Restricted Stock Units:", "{{ shares }}"),
+    ("Vesting Date:", "{{ vesting[-1].date }}"),
 ]
 RSU_VESTING = (
     "100% of the Restricted Stock Units shall vest on the earlier of the first anniversary of "
