@@ -112,10 +112,17 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
             exercise_price=Decimal("3.25"),
             address=("1 Sample Street", "Springfield, ST 00000"),
             vesting_schedule=schedule,
+            extra=tuple((name, f"[{name}]") for name in terms.extra_columns),
         )
         context = grant_context(sample, terms)
-        width = max(len(name) for name in FIELDS)
-        for name, meaning in FIELDS.items():
+        listed = {
+            **FIELDS,
+            **{
+                name: "an extra column of the kit ([columns] extra)" for name in terms.extra_columns
+            },
+        }
+        width = max(len(name) for name in listed)
+        for name, meaning in listed.items():
             value: object = context
             for part in name.split("."):
                 value = value[part] if isinstance(value, dict) else None

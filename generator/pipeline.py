@@ -167,7 +167,7 @@ def check_batch(
     """
     plan = load_plan(plan_path)
     table = load_prices(prices) if prices is not None else None
-    rows = read_grants(grants, read)
+    rows = read_grants(grants, kit_reading(plan, read or ReadOptions()))
     with Ledger(ledger_path(ledger), create=False) as book:
         pool = book.pool(plan)
 
@@ -230,6 +230,17 @@ def check_batch(
     ]
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
     return Checked(plan, rows, report, table)
+
+
+def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
+    """How a kit reads its grants files: the headers its plan file says to leave unread, and
+    the extra columns its templates print, added to the options given."""
+    from dataclasses import replace
+
+    from .records import IGNORED, normalise_header
+
+    ignored = {normalise_header(h): IGNORED for h in plan.ignore_columns}
+    return replace(read, mapping={**ignored, **read.mapping}, extra=plan.extra_columns)
 
 
 def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> list[Finding]:

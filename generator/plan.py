@@ -177,6 +177,16 @@ class Plan:
     """The kit's own Board consent template (``[kit] consent``); None: the bundled one."""
     kit_root: Path | None = None
     """The folder of the kit (the plan file's folder)."""
+    incentive_excess: str = "nonstatutory"
+    """Incentive options first exercisable in a year beyond the $100,000 limit (Internal
+    Revenue Code section 422(d)): ``nonstatutory`` (the excess is treated as a nonstatutory
+    option, as 422(d) provides; a warning) or ``refuse`` (the grant is refused)."""
+    ignore_columns: tuple[str, ...] = ()
+    """Spreadsheet headers the kit's grants files have that grantgen leaves unread on
+    purpose (``[columns] ignore``)."""
+    extra_columns: tuple[str, ...] = ()
+    """Spreadsheet columns the kit's templates print (``[columns] extra``): each is a field
+    of that name, its cell's text."""
     vesting: dict[str, Schedule] = field(default_factory=dict)
     """The plan's vesting schedules, by name (``[vesting.<name>]``)."""
     default_vesting: str | None = None
@@ -397,6 +407,38 @@ def _read_forms(top: _Reader, base: Path, award_types: tuple[str, ...]) -> tuple
         )
         entry.read.update({"outline", "acceptance_outline"})
     return tuple(out)
+
+
+#: Names an extra column may not take: the fields grantgen fills itself.
+RESERVED_FIELDS = frozenset(
+    {
+        "grant_id", "participant", "grant_date", "shares", "exercise_price", "address_lines",
+        "award_type", "final_exercise_date", "vesting", "vesting_start", "vesting_schedule",
+        "vesting_description", "company", "officer", "plan", "address", "is_employee",
+        "substitute", "fair_market_value", "term_years", "vesting_date",
+    }
+)  # fmt: skip
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
+
+
+def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``[columns]``: headers left unread on purpose, and extra columns the templates print."""
+    top.read.add("columns")
+    if "columns" not in top.table:
+        return (), ()
+    table = top.sub("columns")
+    ignore = table.words("ignore") if "ignore" in table.table else ()
+    extra = table.words("extra") if "extra" in table.table else ()
+    table.read.update({"ignore", "extra"})
+    for name in extra:
+        if not _FIELD_NAME.fullmatch(name) or name in RESERVED_FIELDS:
+            raise PlanError(
+                top.path,
+                "columns.extra",
+                f"{name!r} cannot name an extra column: use lower-case letters, digits and _, "
+                "and no name of a field grantgen fills itself",
+            )
+    return ignore, extra
 
 
 def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None]:
@@ -629,6 +671,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
         consent = k.file("consent", file.parent, (".docx",))
 
     schedules, default_schedule = _read_vesting(top)
+    ignore_columns, extra_columns = _read_columns(top)
 
     result = Plan(
         id=plan_id,
@@ -653,6 +696,11 @@ def load_plan(path: str | Path | None = None) -> Plan:
         post_service_exercise_years=options.count("post_service_exercise_years", most=MAX_YEARS),
         leap_day_anniversary=options.choice("leap_day_anniversary", LEAP_DAY_RULES),
         exercise_price=options.choice("exercise_price", EXERCISE_PRICE_RULES),
+        incentive_excess=(
+            options.choice("incentive_excess", ("nonstatutory", "refuse"))
+            if "incentive_excess" in options.table
+            else "nonstatutory"
+        ),
         sections=sections,
         amendments=tuple(amendments),
         source=where,
@@ -663,6 +711,8 @@ def load_plan(path: str | Path | None = None) -> Plan:
         kit_root=file.parent,
         vesting=schedules,
         default_vesting=default_schedule,
+        ignore_columns=ignore_columns,
+        extra_columns=extra_columns,
     )
     top.unknown_keys()
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +55,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "sharesgranted",
         "optionshares",
         "quantity",
+        "optionsgranted",
+        "numberofoptions",
+        "sharesawarded",
+        "numberofunits",
+        "unitsgranted",
+        "rsusgranted",
     ),
     "exercise_price": (
         "exerciseprice",
@@ -63,9 +69,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "strikeprice",
         "strike",
         "optionprice",
+        "exercisepricepershare",
+        "strikepricepershare",
+        "grantprice",
     ),
-    "award_type": ("awardtype", "type"),
-    "is_employee": ("isemployee", "employee"),
+    "award_type": ("awardtype", "type", "granttype", "typeofaward", "typeofgrant", "equitytype"),
+    "is_employee": ("isemployee", "employee", "employeeyn", "employeeflag", "isanemployee"),
     "substitute": ("substitute", "substituteoption"),
     "fair_market_value": ("fairmarketvalue", "fmv"),
     "final_exercise_date": ("finalexercisedate", "expirationdate", "expirydate"),
@@ -151,6 +160,8 @@ class GrantRecord:
     """The vesting commencement date (None: the grant date)."""
     vesting_date: date | None = None
     """The date all shares vest, for a schedule that vests on a date given per grant."""
+    extra: tuple[tuple[str, str], ...] = ()
+    """The kit's extra columns' cells: (name, text), for its templates."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,27 @@ def normalise_header(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "", name.lower())
 
 
+#: What ``--map 'Header=-'`` maps a header to: a column read by nobody, on purpose.
+IGNORED = "-"
+#: Words a header that grantgen does not understand may not contain: it is then probably
+#: one of its columns, written another way (an ``Employee (Y/N)`` left unread would let an
+#: employee pass the eligibility rule), and is refused with a suggestion.
+_TELLING = {
+    word: canon
+    for canon, aliases in COLUMNS.items()
+    for word in aliases
+    if len(word) >= 6 and word not in ("fullname", "legalname", "address")
+}
+
+
+def looks_like(header: str) -> str | None:
+    """The column an unrecognised header probably means (it contains that column's words),
+    or None."""
+    key = normalise_header(header)
+    found = [(len(word), canon) for word, canon in _TELLING.items() if word in key]
+    return max(found)[1] if found else None
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read a grants file: which sheet, how to map headers, which rows to keep."""
@@ -184,6 +216,8 @@ class ReadOptions:
     """Spreadsheet row numbers to keep (None: all)."""
     where: tuple[tuple[str, str], ...] = ()
     """(canonical column, value): keep rows whose cell equals the value (case-insensitive)."""
+    extra: tuple[str, ...] = ()
+    """The kit's extra columns (``[columns] extra``): read as text, for its templates."""
 
 
 @dataclass(frozen=True)
@@ -236,9 +270,10 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
         column = column.strip()
         if not sep or not header.strip():
             raise ValueError(f"{line!r}: write a mapping as 'Header in the file=column'")
-        if column not in COLUMNS:
+        if column not in COLUMNS and column != IGNORED:
             raise ValueError(
-                f"{line!r}: {column!r} is not a column (columns: {', '.join(COLUMNS)})"
+                f"{line!r}: {column!r} is not a column (columns: {', '.join(COLUMNS)}; "
+                f"or {IGNORED} to leave the column unread on purpose)"
             )
         mapping[normalise_header(header)] = column
     return mapping
@@ -329,9 +364,16 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     index: dict[str, int] = {}
     warnings: list[str] = []
     unknown: list[str] = []
+    declared = {normalise_header(name): name for name in options.extra}
+    extras: dict[str, int] = {}  # the kit's extra columns: name -> cell index
     for i, (name, canon) in enumerate(
         zip(header, map_header(header, options.mapping), strict=True)
     ):
+        if canon is None and normalise_header(name) in declared:
+            extras[declared[normalise_header(name)]] = i
+            continue
+        if canon == IGNORED:
+            continue  # left unread on purpose: no warning
         if canon is None:
             if name.strip():
                 unknown.append(name)
@@ -354,8 +396,20 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"missing required column(s): {', '.join(missing)} (the header row has: "
             f"{', '.join(repr(h) for h in header)}{unmatched})",
         )
+    suspect = [(name, looks_like(name)) for name in unknown]
+    suspect = [(name, canon) for name, canon in suspect if canon is not None]
+    if suspect:
+        name, canon = suspect[0]
+        more = f" (and {len(suspect) - 1} more such column(s))" if len(suspect) > 1 else ""
+        raise InputError(
+            str(path),
+            f"column {name!r} is not understood, but it looks like {canon!r}{more}: say which "
+            f"it is with --map '{name}={canon}', or leave it unread with --map '{name}=-'",
+        )
     if unknown:
-        warnings.append(f"unknown column(s) ignored: {', '.join(repr(u) for u in unknown)}")
+        shown = ", ".join(repr(u) for u in unknown[:20])
+        more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+        warnings.append(f"unknown column(s) ignored: {shown}{more}")
 
     records: list[GrantRecord] = []
     errors: list[RecordError] = []
@@ -373,6 +427,22 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             continue
         selected += 1
         record, row_errors = _parse_row(number, cells, header, index, excel)
+        if record is not None and options.extra:
+            values = _extra_cells(cells, extras, options.extra)
+            blank = [name for name, value in values if not value]
+            if blank:  # a template prints it: never a blank in a document
+                row_errors.append(
+                    RecordError(
+                        number,
+                        header[extras[blank[0]]] if blank[0] in extras else blank[0],
+                        "a value is required (the kit's templates print this column)",
+                        grant_id=record.grant_id,
+                        rule="required",
+                    )
+                )
+                record = None
+            else:
+                record = replace(record, extra=values)
         if record is not None:
             records.append(record)
         errors.extend(row_errors)
@@ -396,6 +466,16 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     errors.sort(key=lambda e: e.row)
     return ReadResult(
         tuple(records), tuple(errors), tuple(warnings), columns, hidden, hidden_columns
+    )
+
+
+def _extra_cells(
+    cells: list[str], extras: dict[str, int], names: tuple[str, ...]
+) -> tuple[tuple[str, str], ...]:
+    """A row's cells of the kit's extra columns, trimmed (a column the file lacks: empty)."""
+    return tuple(
+        (name, cells[extras[name]].strip() if name in extras and extras[name] < len(cells) else "")
+        for name in names
     )
 
 

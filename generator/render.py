@@ -230,6 +230,7 @@ def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
         "address_lines": lines,
         "award_type": record.award_type,
         **vesting,
+        **{name: value for name, value in record.extra if name in plan.extra_columns},
     }
 
 

@@ -497,6 +497,7 @@ def check(
         report.findings.extend(f for rule in RULES for f in rule(rec, ctx))
     report.findings.extend(_batch_findings(records, ctx))
     _repeats(records, report, pool)
+    _incentive_limit(records, ctx, report)
     if more is not None:
         report.findings.extend(list(more(report)))
     _reserve(records, plan, pool, report)
@@ -556,6 +557,57 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
             "stockholder approval of the restatement is not recorded in the plan file; the "
             "restatement is not effective, and no option is exercisable, until it is",
         )
+
+
+#: Internal Revenue Code section 422(d): incentive options first exercisable in one calendar
+#: year count as such up to this fair market value (at grant) of their shares.
+INCENTIVE_LIMIT = Decimal(100_000)
+
+
+def _incentive_limit(records: Sequence[GrantRecord], ctx: Context, report: Report) -> None:
+    """422(d): a participant's incentive options first exercisable in any calendar year, by
+    the fair market value of their shares when granted (the exercise price, which is at
+    least that, unless a fair market value is given), over $100,000: the excess is a
+    nonstatutory option (a warning) or, as the plan file says, the grant is refused.
+    Counted in row order over the batch (earlier grants recorded in the ledger are not)."""
+    plan = ctx.plan
+    used: dict[tuple[str, int], Decimal] = {}
+    refused = report.refused_rows
+    for rec in records:
+        if rec.award_type != "incentive_option" or rec.row in refused:
+            continue
+        facts = report.facts.get(rec.row)
+        if facts is None or not facts.vesting:
+            continue
+        value = rec.fair_market_value or rec.exercise_price
+        for year in sorted({i.day.year for i in facts.vesting}):
+            shares = sum(i.shares for i in facts.vesting if i.day.year == year)
+            key = (participant_key(rec.participant), year)
+            before = used.get(key, Decimal(0))
+            used[key] = before + value * Decimal(shares)
+            if used[key] <= INCENTIVE_LIMIT:
+                continue
+            over = used[key] - max(INCENTIVE_LIMIT, before)
+            excess = min(shares, int((over / value).to_integral_value(rounding="ROUND_CEILING")))
+            refuse = plan.incentive_excess == "refuse"
+            report.findings.append(
+                _finding(
+                    rec,
+                    "incentive-limit",
+                    "IRC 422(d)",
+                    ERROR if refuse else WARNING,
+                    f"incentive options of {rec.participant} first exercisable in {year} "
+                    f"come to {format_price(used[key])} of shares at their value when granted, "
+                    f"over the $100,000 a year that may be incentive stock options: "
+                    + (
+                        "the plan file refuses such a grant ([options] incentive_excess)"
+                        if refuse
+                        else f"{excess:,} of this grant's shares vesting in {year} are a "
+                        "nonstatutory option"
+                    ),
+                    "shares",
+                )
+            )
 
 
 def _repeats(records: Sequence[GrantRecord], report: Report, pool: Pool) -> None:

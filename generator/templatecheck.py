@@ -226,8 +226,12 @@ def _fields(name: str, docx: bytes, allowed: frozenset[str]) -> list[TemplatePro
     return problems
 
 
-def sample_record(award_type: str = "option") -> GrantRecord:
+def sample_record(award_type: str = "option", plan: Plan | None = None) -> GrantRecord:
+    """A grant to render a template once with: every field filled (the kit's extra columns
+    with their own names in brackets)."""
+    extra = tuple((name, f"[{name}]") for name in (plan.extra_columns if plan else ()))
     return GrantRecord(
+        extra=extra,
         row=2,
         grant_id="CHECK-1",
         participant="Sample Participant",
@@ -244,7 +248,8 @@ def _kit_files(kit: Kit, directory: Path | None) -> list[tuple[str, Path, frozen
     fields it may use)."""
     files: list[tuple[str, Path, frozenset[str]]] = []
     for form in kit.forms.values():
-        files += [(path.name, path, GRANT_FIELDS) for path in form.templates]
+        allowed = GRANT_FIELDS | set(kit.plan.extra_columns)
+        files += [(path.name, path, allowed) for path in form.templates]
     if kit.plan_docx is not None:
         files.append((kit.plan_docx.name, kit.plan_docx, PLAN_FIELDS))
     if kit.own_consent or (directory is not None and (directory / CONSENT).exists()):
@@ -296,7 +301,7 @@ def check_templates(
         for path in form.templates if form.acceptance is not None else ():
             try:
                 DocumentTemplate.from_file(path).render(
-                    grant_context(sample_record(form.award_type), plan), {}
+                    grant_context(sample_record(form.award_type, plan), plan), {}
                 )
             except TemplateError as exc:
                 problems.append(_problem(path.parent, [path.name], exc))
@@ -306,7 +311,7 @@ def check_templates(
     try:  # compile and render once: syntax errors, and fields misspelt below the top level
         templates = TemplateSet(directory, plan)
         for kind in kit.forms:
-            templates.render_grant(sample_record(kind), plan)
+            templates.render_grant(sample_record(kind, plan), plan)
         furnished = plan_pdf(plan)
         if furnished is None:
             templates.render_plan(plan)
@@ -358,7 +363,7 @@ def kit_problems(kit: Kit) -> list[TemplateProblem]:
             except GrantgenError as exc:
                 problems.append(TemplateProblem(approved.name, "approved form", str(exc)))
                 continue
-            unknown = sorted(fields - GRANT_FIELDS)
+            unknown = sorted(fields - GRANT_FIELDS - set(kit.plan.extra_columns))
             if unknown:
                 problems.append(
                     TemplateProblem(
