@@ -55,14 +55,14 @@ sys.exit(code)
 """
 
 
-def trading_days() -> list[tuple[date, str]]:
-    rows = [ln for ln in PRICES.read_text().splitlines() if ln and not ln.startswith("#")]
+def trading_days(prices: Path = PRICES) -> list[tuple[date, str]]:
+    rows = [ln for ln in prices.read_text().splitlines() if ln and not ln.startswith("#")]
     return [(date.fromisoformat(d), c) for d, c in csv.reader(rows[1:])]
 
 
-def make_grants(path: Path, n: int) -> None:
-    days = trading_days()
-    shares = max(1, RESERVE // n)
+def make_grants(path: Path, n: int, prices: Path = PRICES, reserve: int = RESERVE) -> None:
+    days = trading_days(prices)
+    shares = max(1, reserve // n)
     with path.open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh)
         out.writerow(
@@ -97,7 +97,13 @@ def cpu_gauge() -> float:
 
 
 def run_grantgen(
-    grants: Path, out: Path, ledger: Path, jobs: int, work: Path, env: dict[str, str] | None = None
+    grants: Path,
+    out: Path,
+    ledger: Path,
+    jobs: int,
+    work: Path,
+    env: dict[str, str] | None = None,
+    kit: Path | None = None,
 ) -> tuple[float, int, int]:
     runner = work / "run_grantgen.py"
     runner.write_text(RUNNER)
@@ -109,10 +115,11 @@ def run_grantgen(
         "--out",
         str(out),
         "--prices",
-        str(PRICES),
+        str(kit / "sample-prices.csv" if kit else PRICES),
         "--ledger",
         str(ledger),
         "--quiet",
+        *(["--plan", str(kit)] if kit else []),
     ]
     if jobs:
         cmd += ["--jobs", str(jobs)]
@@ -189,6 +196,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=0, help="grantgen --jobs (default: cores)")
     parser.add_argument("--no-baselines", action="store_true", help="time grantgen only")
     parser.add_argument(
+        "--kit",
+        type=Path,
+        help="a form kit to make the batch with (its sample-prices.csv prices the grants), "
+        "e.g. data/kits/meridian: its notices are compared with its approved forms and carry "
+        "vesting schedules and signature bookmarks; default: the bundled ATG example",
+    )
+    parser.add_argument(
         "--compare-calls",
         action="store_true",
         help="also time grantgen with GRANTGEN_SOFFICE_MODE=call (a LibreOffice start per "
@@ -196,6 +210,14 @@ def main() -> int:
     )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    kit: Path | None = args.kit.resolve() if args.kit else None
+    prices = kit / "sample-prices.csv" if kit else PRICES
+    reserve = RESERVE
+    if kit:
+        from generator.plan import load_plan
+
+        reserve = load_plan(kit).reserve // 2
+        print(f"kit: {kit}")
     office = subprocess.run([soffice(), "--version"], capture_output=True, text=True).stdout
     python = platform.python_version()
     print(
@@ -207,15 +229,17 @@ def main() -> int:
         work = Path(tmp)
         # cold single grant: no LibreOffice running, the cached profile as a user would have it
         one = work / "one.csv"
-        make_grants(one, 1)
-        cold, _, _ = run_grantgen(one, work / "out-1", work / "l-1.sqlite", args.jobs, work)
+        make_grants(one, 1, prices, reserve)
+        cold, _, _ = run_grantgen(
+            one, work / "out-1", work / "l-1.sqlite", args.jobs, work, kit=kit
+        )
         print(f"single grant, cold: {cold:.2f} s")
         for n in sizes:
             grants = work / f"grants-{n}.csv"
-            make_grants(grants, n)
+            make_grants(grants, n, prices, reserve)
             out = work / f"out-{n}"
             seconds, rss_kb, code = run_grantgen(
-                grants, out, work / f"l-{n}.sqlite", args.jobs, work
+                grants, out, work / f"l-{n}.sqlite", args.jobs, work, kit=kit
             )
             docs = len(list(out.glob("*.pdf")))
             row = {
@@ -235,6 +259,7 @@ def main() -> int:
                     args.jobs,
                     work,
                     env={**os.environ, "GRANTGEN_SOFFICE_MODE": "call"},
+                    kit=kit,
                 )
                 shutil.rmtree(called, ignore_errors=True)
             if not args.no_baselines:

@@ -308,3 +308,55 @@ def test_a_recorded_grant_asked_for_with_another_schedule_is_another_grant(
 
     assert terms_hash(grant()) == terms_hash(replace(grant(), row=9))
     assert terms_hash(grant()) != terms_hash(grant(vesting_schedule="monthly"))
+
+
+@pytest.mark.soffice
+def test_one_run_makes_initial_annual_and_unit_grants_with_their_schedules(
+    tmp_path: Path, soffice: str
+) -> None:
+    """The example kit's sample batch: options on a three-year schedule and at once, and
+    restricted stock units vesting on a date given, from one spreadsheet and one kit; the
+    installments in the PDF text and the ledger export add up to each grant."""
+    import re
+    import subprocess
+
+    from generator.resources import kits_dir
+
+    kit = kits_dir() / "meridian"
+    out, ledger = tmp_path / "out", tmp_path / "l.sqlite"
+    made = CliRunner().invoke(
+        main,
+        ["generate", str(kit / "sample-grants.csv"), "--plan", str(kit), "--prices",
+         str(kit / "sample-prices.csv"), "--ledger", str(ledger), "--out", str(out), "--strict"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+
+    def text(name: str) -> str:
+        return subprocess.run(
+            ["pdftotext", "-layout", str(out / name), "-"], capture_output=True, text=True
+        ).stdout
+
+    lines = re.findall(r"(\w+ \d+, \d{4}): ([\d,]+) Shares", text("MLS-2025-001.pdf"))
+    assert lines == [
+        ("June 16, 2026", "4,000"),
+        ("June 16, 2027", "4,000"),
+        ("June 16, 2028", "4,000"),
+    ]
+    at_once = re.findall(r"(\w+ \d+, \d{4}): ([\d,]+) Shares \(100%", text("MLS-2025-003.pdf"))
+    assert at_once == [("June 16, 2025", "5,000")]
+    units = text("MLS-2025-004.pdf").split("\f")[0]  # the notice, not the Plan after it
+    assert "Vesting Date:" in units and "June 10, 2026" in units and "$" not in units
+    exported = CliRunner().invoke(
+        main, ["ledger", "export", "--plan", str(kit), "--ledger", str(ledger)]
+    )
+    assert "initial,2025-06-16,2026-06-16 4000; 2027-06-16 4000; 2028-06-16 4000" in (
+        exported.output
+    )
+    assert "meeting,2025-06-16,2026-06-10 2500" in exported.output
+    consent = subprocess.run(
+        ["pdftotext", "-layout", str(out / "review" / "board_consent.pdf"), "-"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "EXHIBIT B" in consent and "Restricted Stock Unit" in consent
+    assert "3 option(s) covering 29,000 shares" in consent
