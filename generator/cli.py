@@ -171,6 +171,16 @@ def _report(result: GenerateResult, quiet: bool) -> None:
         )
 
 
+def _finite(param: click.Parameter, value: float) -> float:
+    """A number of seconds: not ``nan`` (which compares with nothing, so a range lets it
+    through) nor ``inf`` (no watchdog at all)."""
+    import math
+
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds", param=param)
+    return value
+
+
 @main.command("generate")
 @click.argument("grants", type=existing_file())
 @click.option(
@@ -222,7 +232,8 @@ def _report(result: GenerateResult, quiet: bool) -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=1, max=86_400),
+    callback=lambda ctx, param, value: _finite(param, value),
     default=120.0,
     show_default=True,
     help="Seconds LibreOffice may go without finishing a document before it is stopped "

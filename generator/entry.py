@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import warnings
 
 from .errors import Terminated
 
@@ -15,6 +16,9 @@ def _terminate(signum: int, frame: object) -> None:
 
 def run() -> None:
     signal.signal(signal.SIGTERM, _terminate)  # kill PID: cleaned up like Ctrl-C
+    # pyHanko imports cryptography's DSA, which warns on every import: nothing a user can act
+    # on, and it would print on every --help, sign and verify
+    warnings.filterwarnings("ignore", message="DSA is deprecated", category=Warning)
     try:
         from .cli import main
     except KeyboardInterrupt as exc:

@@ -535,9 +535,16 @@ class Ledger:
             pool = self.pool(plan)
             adjustments = [key for key, _, _ in _split_rows(conn, plan.id)]
             used, non_option_used = pool.used, pool.non_option_used
+            folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
             for entry in entries:
                 rec = entry.record
                 digest = terms_hash(rec)
+                other = folded.setdefault(rec.grant_id.casefold(), rec.grant_id)
+                if other != rec.grant_id:
+                    result.refused[rec.grant_id] = Refusal(
+                        f"grant id {rec.grant_id} is the ledger's {other!r} in other capitals"
+                    )
+                    continue
                 if rec.grant_id in pool.elsewhere:
                     result.refused[rec.grant_id] = Refusal(
                         f"grant id {rec.grant_id} is already in the ledger under plan "

@@ -53,6 +53,9 @@ class PriceTable:
 def load_prices(path: str | Path) -> PriceTable:
     """Read a ``date,close`` CSV; every bad line is an error naming the line."""
     file = Path(path)
+    from .sheets import check_regular
+
+    check_regular(file, "price file")
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:

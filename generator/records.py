@@ -344,6 +344,7 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
     """Parse every row of a grants CSV or Excel file; bad values become row/column errors."""
     path = Path(path)
     options = options or ReadOptions()
+    sheets.check_regular(path)
     hidden_rows: set[int] = set()  # filled as the workbook is opened
     hidden_cols: set[int] = set()
     rows = sheets.rows(path, options.sheet, hidden_rows, hidden_cols)
@@ -490,15 +491,19 @@ def _drop_repeated_ids(
     ``claimed``: rows refused for another reason, by row → the grant id they give. A row that
     gives no id and repeats an earlier such row exactly (its derived id is the same) is said to
     be a repeated row, on its participant: the file has no id to blame."""
+    # ids compare without regard to case: CASE-1 and case-1 would be one file on a
+    # case-insensitive disk, and are two names for one grant to a reader
     first: dict[str, int] = {}
+    spelt: dict[str, str] = {}  # folded id -> as the earlier row wrote it
     for row, gid in sorted((claimed or {}).items(), reverse=True):
-        first[gid] = row  # the earliest row wins
+        first[gid.casefold()] = row  # the earliest row wins
+        spelt[gid.casefold()] = gid
     derived: set[str] = set()  # ids no row gave, derived from the terms of the row first seen
     kept: list[GrantRecord] = []
     errors: list[RecordError] = []
     column = header[index["grant_id"]] if "grant_id" in index else "grant_id"
     for rec in records:
-        earlier = first.get(rec.grant_id)
+        earlier = first.get(rec.grant_id.casefold())
         if earlier is not None and earlier < rec.row:
             if rec.grant_id_derived and rec.grant_id in derived:
                 errors.append(
@@ -524,6 +529,11 @@ def _drop_repeated_ids(
                     f"repeated grant id: it is the id derived from the terms of row {earlier}, "
                     "which gives none"
                 )
+            elif spelt.get(rec.grant_id.casefold(), rec.grant_id) != rec.grant_id:
+                message = (
+                    f"repeated grant id: row {earlier} uses "
+                    f"{spelt[rec.grant_id.casefold()]!r}, the same id in other capitals"
+                )
             else:
                 message = f"repeated grant id: row {earlier} already uses it"
             errors.append(
@@ -537,7 +547,8 @@ def _drop_repeated_ids(
                 )
             )
             continue
-        first[rec.grant_id] = rec.row
+        first[rec.grant_id.casefold()] = rec.row
+        spelt[rec.grant_id.casefold()] = rec.grant_id
         if rec.grant_id_derived:
             derived.add(rec.grant_id)
         kept.append(rec)

@@ -639,11 +639,18 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
     """Sections 4(a) and 4(b), in row order, on top of what the ledger already holds."""
     refused = report.refused_rows
     used, non_option_used = pool.used, pool.non_option_used
+    folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
     for rec in records:
         if rec.row in refused:
             continue
         conflict = None
-        if rec.grant_id in pool.elsewhere:
+        other = folded.get(rec.grant_id.casefold(), rec.grant_id)
+        if other != rec.grant_id:
+            conflict = (
+                f"grant id {rec.grant_id} is the ledger's {other!r} in other capitals: one "
+                "grant's file name, or another grant's; give it its own id"
+            )
+        elif rec.grant_id in pool.elsewhere:
             conflict = (
                 f"grant id {rec.grant_id} is already in the ledger under plan "
                 f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique"

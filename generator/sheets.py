@@ -317,6 +317,31 @@ def _shown_unit(fmt: str) -> str | None:
     return None
 
 
+#: The largest grants file read (a spreadsheet of this size holds millions of grants).
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+
+
+def check_regular(path: Path, what: str = "grants file") -> None:
+    """Refuse what is not a regular file of sane size: a FIFO or a device (``/dev/zero``)
+    would block or be read without end."""
+    import stat
+
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(
+            str(path), f"is not a regular file (a pipe, a device or a folder): give a {what}"
+        )
+    if info.st_size > MAX_INPUT_BYTES:
+        raise InputError(
+            str(path),
+            f"is {info.st_size:,} bytes; a {what} of more than {MAX_INPUT_BYTES:,} bytes is "
+            "not read",
+        )
+
+
 def rows(
     path: Path,
     sheet: str | None = None,

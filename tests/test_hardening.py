@@ -1,0 +1,67 @@
+"""Regression tests for findings of the adversarial trial (issue 18), each named after it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from generator.cli import main
+from generator.errors import InputError
+from generator.records import read_grants
+
+from .conftest import grant, write_csv
+
+
+def test_grant_ids_differing_only_in_case_are_refused(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "g.csv",
+        [grant(grant_id="CASE-1"), grant(grant_id="case-1", participant="Bo Ng")],
+    )
+    result = read_grants(path)
+    assert [r.grant_id for r in result.records] == ["CASE-1"]
+    (error,) = result.errors
+    assert error.row == 3 and "'CASE-1', the same id in other capitals" in str(error)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_timeout_nan_and_inf_are_refused(tmp_path: Path, value: str) -> None:
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    result = CliRunner().invoke(main, ["generate", str(path), "--timeout", value])
+    assert result.exit_code == 2 and "--timeout" in result.output
+
+
+def test_a_fifo_or_a_device_as_grants_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "grants.csv"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        with pytest.raises(InputError, match="not a regular file"):
+            read_grants(path)  # at once: nothing is opened, so nothing blocks
+
+
+def test_no_cryptography_warning_on_help_sign_and_verify() -> None:
+    for args in (["--help"], ["sign", "--help"], ["verify", "--help"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "generator", *args], capture_output=True, text=True
+        )
+        assert done.returncode == 0 and "Warning" not in done.stderr, done.stderr
+
+
+def test_a_grant_id_the_ledger_holds_in_other_capitals_is_refused(tmp_path: Path) -> None:
+    from generator.ledger import Entry, Ledger
+    from generator.pipeline import check_batch
+    from generator.plan import load_plan
+
+    plan = load_plan()
+    first = read_grants(write_csv(tmp_path / "a.csv", [grant(grant_id="CASE-1")])).records
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(plan, [Entry(first[0], True, None)])
+        again = read_grants(write_csv(tmp_path / "b.csv", [grant(grant_id="case-1")])).records
+        refused = book.record(plan, [Entry(again[0], True, None)])
+    assert "other capitals" in refused.refused["case-1"].message
+    checked = check_batch(tmp_path / "b.csv", ledger=tmp_path / "l.sqlite")
+    assert any(f.rule == "ledger-conflict" and "CASE-1" in f.message for f in checked.findings)
