@@ -101,12 +101,23 @@ _LIBRARY_DIRS = (
 )
 
 
+#: The PATH LibreOffice runs with: the system's folders only. Its embedded Python takes its
+#: home from the first ``python3`` on PATH, so an activated virtual environment, pyenv, conda,
+#: a python.org or Homebrew Python there made the kept LibreOffice abort at start
+#: (std::bad_alloc in its Python script loader).
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+#: Variables of the caller's Python that LibreOffice's embedded Python must not see.
+_PYTHON_VARIABLES = ("PYTHON", "VIRTUAL_ENV", "CONDA_", "PYENV", "__PYVENV_LAUNCHER__")
+
+
 def soffice_environment() -> dict[str, str]:
-    """The environment ``soffice`` runs in: ours, with a faster memory allocator preloaded
+    """The environment ``soffice`` runs in: ours less the caller's Python (PATH the system's,
+    no PYTHON* or virtual environment variables), with a faster memory allocator preloaded
     when the system has one. LibreOffice spends ~15% of a conversion in glibc's malloc and
     free; with tcmalloc (apt: libtcmalloc-minimal4) its CPU time per agreement drops by about
     as much. ``GRANTGEN_SOFFICE_MALLOC=system`` keeps glibc's."""
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PYTHON_VARIABLES)}
+    env["PATH"] = SYSTEM_PATH
     if env.get("GRANTGEN_SOFFICE_MALLOC") == "system" or not sys.platform.startswith("linux"):
         return env
     for name in ALLOCATORS:

@@ -65,3 +65,29 @@ def test_a_grant_id_the_ledger_holds_in_other_capitals_is_refused(tmp_path: Path
     assert "other capitals" in refused.refused["case-1"].message
     checked = check_batch(tmp_path / "b.csv", ledger=tmp_path / "l.sqlite")
     assert any(f.rule == "ledger-conflict" and "CASE-1" in f.message for f in checked.findings)
+
+
+@pytest.mark.soffice
+def test_the_kept_libreoffice_starts_from_an_activated_venv_of_a_non_system_python(
+    soffice: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``source .venv/bin/activate`` puts the venv's python3 first on PATH; LibreOffice's
+    embedded Python took its home from it and aborted (the kept mode silently lost)."""
+    import time
+
+    from generator.convert import Converter
+
+    venv_bin = str(Path(sys.executable).parent)
+    monkeypatch.setenv("PATH", venv_bin + os.pathsep + os.environ.get("PATH", ""))
+    monkeypatch.setenv("VIRTUAL_ENV", str(Path(sys.executable).parent.parent))
+    monkeypatch.setenv("PYTHONPATH", venv_bin)
+    with Converter(jobs=1) as converter:
+        converter.warm()
+        for _ in range(100):  # warm() starts it in the background
+            if converter._workers[0].session is not None:
+                break
+            time.sleep(0.1)
+        assert converter._workers[0].session is not None
+        env = converter._env
+    assert env["PATH"].split(os.pathsep)[0] != venv_bin
+    assert "VIRTUAL_ENV" not in env and "PYTHONPATH" not in env
