@@ -265,7 +265,8 @@ def generate_command(
 
     GRANTS is a CSV file or an Excel workbook (.xlsx), one grant per row (columns: grant_id,
     participant, address, grant_date, shares, exercise_price, award_type, is_employee,
-    substitute, fair_market_value, final_exercise_date, term_years). Every grant is first
+    substitute, fair_market_value, final_exercise_date, term_years, vesting_schedule,
+    vesting_start, vesting_date, and a kit's extra columns). Every grant is first
     checked against the plan (as `grantgen validate` does); a grant with an error gets no
     documents. For each good row,
     OUT gets <grant_id>.docx (the form, with its acceptance page if it has one, for counsel)

@@ -99,10 +99,17 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
     from .plan import load_plan
     from .records import GrantRecord
     from .render import grant_context
+    from .vesting import add_months
 
     with errors(verbose()):
         terms = load_plan(plan)
+        if schedule is not None and schedule not in terms.vesting:
+            known = ", ".join(terms.vesting) or "the plan file has none"
+            raise click.BadParameter(
+                f"{schedule!r} is not a schedule ({known})", param_hint="--schedule"
+            )
         day = min(max(date.today(), terms.effective_date), terms.last_grant_date)
+        chosen = terms.vesting.get(schedule or terms.default_schedule("option") or "")
         sample = GrantRecord(
             row=2,
             grant_id="SAMPLE-1",
@@ -112,6 +119,7 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
             exercise_price=Decimal("3.25"),
             address=("1 Sample Street", "Springfield, ST 00000"),
             vesting_schedule=schedule,
+            vesting_date=add_months(day, 12) if chosen and chosen.on_date else None,
             extra=tuple((name, f"[{name}]") for name in terms.extra_columns),
         )
         context = grant_context(sample, terms)
@@ -125,8 +133,9 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
         for name, meaning in listed.items():
             value: object = context
             for part in name.split("."):
-                value = value[part] if isinstance(value, dict) else None
-            click.echo(f"{name:<{width}}  {_shown(value)}")
+                value = value.get(part) if isinstance(value, dict) else None
+            shown = "(no value for this grant: an error where a template prints it)"
+            click.echo(f"{name:<{width}}  {shown if value is None else _shown(value)}")
             click.echo(f"{'':<{width}}  ({meaning})")
 
 

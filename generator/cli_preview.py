@@ -35,22 +35,50 @@ from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 @click.argument("grants", type=existing_file())
 @sheet_option
 @map_option
-def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) -> None:
-    """Show how each header of GRANTS is understood: the column it is read as, or ignored.
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, path_type=Path),
+    help="The kit whose [columns] ignore and extra apply (default: the bundled example).",
+)
+def columns_command(
+    grants: Path, sheet: str | None, mappings: tuple[str, ...], plan: Path | None
+) -> None:
+    """Show how each header of GRANTS is understood: the column it is read as, a kit's extra
+    column, left unread on purpose, or not understood.
 
     Exit 1 when a required column (participant, grant_date, shares, exercise_price) has no
-    header, or two headers mean the same column; use --map 'Your Header=column' for headers
-    that are not recognised.
+    header, two headers mean the same column, or a header that looks like one of the columns
+    is not understood (validate and generate refuse such a file); use --map 'Your
+    Header=column' for headers that are not recognised, --map 'Your Header=-' to leave one
+    unread.
     """
-    options: ReadOptions = make_read_options(sheet, mappings, None, ())
+    from .pipeline import kit_reading
+    from .plan import load_plan
+    from .records import IGNORED, looks_like, normalise_header
+
     with errors(verbose()):
+        options: ReadOptions = kit_reading(
+            load_plan(plan), make_read_options(sheet, mappings, None, ())
+        )
         header = next((cells for _, cells in sheets.rows(grants, sheet) if any(cells)), None)
         if header is None:
             raise InputError(str(grants), "is empty")
         canonical = map_header(header, options.mapping)
+        extra = {normalise_header(n): n for n in options.extra}
         width = max(len(h) for h in header) + 2
+        suspects = []
         for name, canon in zip(header, canonical, strict=True):
-            click.echo(f"{name!r:<{width}} -> {canon or '(ignored: not a known column)'}")
+            if canon == IGNORED:
+                shown = "(left unread on purpose)"
+            elif canon is None and normalise_header(name) in extra:
+                shown = f"{{{{ {extra[normalise_header(name)]} }}}} (the kit's extra column)"
+            elif canon is None and name.strip() and (near := looks_like(name)):
+                shown = f"NOT UNDERSTOOD: looks like {near}"
+                suspects.append((name, near))
+            else:
+                shown = canon or "(ignored: not a known column)"
+            click.echo(f"{name!r:<{width}} -> {shown}")
+        canonical = [c if c != IGNORED else None for c in canonical]
         seen = {c for c in canonical if c}
         missing = [c for c in REQUIRED if c not in seen]
         unused = [c for c in COLUMNS if c not in seen and c not in REQUIRED]
@@ -69,7 +97,14 @@ def columns_command(grants: Path, sheet: str | None, mappings: tuple[str, ...]) 
             )
         if missing:
             click.echo(f"error: required column(s) missing: {', '.join(missing)}", err=True)
-        if missing or twice:
+        for name, near in suspects:
+            click.echo(
+                f"error: column {name!r} is not understood, but it looks like {near}: say "
+                f"which it is with --map '{name}=COLUMN', or leave it unread with "
+                f"--map '{name}=-'",
+                err=True,
+            )
+        if missing or twice or suspects:
             sys.exit(1)
 
 

@@ -92,6 +92,7 @@ def option_terms(plan: Plan) -> dict[str, Any]:
 
 def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
     """The values of the consent: the plan's, the sections it cites, and Exhibit A."""
+    exhibits = _exhibits(plan, grants)
     return {
         **plan_context(plan),
         "sections": {
@@ -105,20 +106,26 @@ def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any
             "term": years(plan.term_years),
             "post_service": years(plan.post_service_exercise_years),
             **option_terms(plan),
+            **exhibits.pop("terms"),
         },
-        **_exhibits(plan, grants),
+        **exhibits,
     }
+
+
+#: How Exhibit B names each kind of award other than an option.
+AWARD_NAMES = {"restricted_stock": "Restricted stock", "stock_unit": "Restricted stock units"}
 
 
 def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
     """Exhibit A (the options) and Exhibit B (the other awards: restricted stock, units,
     each named as the kit names its form), and their totals."""
-    from .kit import resolve_kit
-
-    forms = resolve_kit(plan).forms
     options = [g for g in grants if plan.is_option(g.award_type)]
     others = [g for g in grants if not plan.is_option(g.award_type)]
+    exhibits = " or ".join(
+        name for name, listed in (("Exhibit A", options), ("Exhibit B", others)) if listed
+    )
     return {
+        "terms": {"exhibits": exhibits or "Exhibit A"},
         "totals": {
             "grants": len(options),
             "shares": format_shares(sum(g.shares for g in options)),
@@ -137,9 +144,7 @@ def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
         "awards": [
             {
                 "participant": g.participant,
-                "award": forms[g.award_type].name
-                if g.award_type in forms
-                else g.award_type.replace("_", " "),
+                "award": AWARD_NAMES.get(g.award_type, g.award_type.replace("_", " ")),
                 "shares": format_shares(g.shares),
                 "grant_date": format_date(g.grant_date),
             }

@@ -128,8 +128,9 @@ FILTERS = {
 }
 
 
-def _percent(text: Decimal) -> str:
-    return f"{text.normalize():f}%" if text == text.to_integral_value() else f"{text:f}%"
+def _percent(value: Decimal) -> str:
+    """``33.33%``, ``25.00%``: two places always."""
+    return f"{value:.2f}%"
 
 
 def installment_fields(found: list[Installment], total: int) -> list[dict[str, Any]]:
@@ -148,18 +149,21 @@ def installment_fields(found: list[Installment], total: int) -> list[dict[str, A
     ]
 
 
-def vesting_fields(record: GrantRecord, plan: Plan, final: date) -> dict[str, Any]:
-    """The vesting fields of one grant (``vesting``, ``vesting_start``, ``vesting_schedule``,
-    ``vesting_description``, ``final_exercise_date``)."""
+def vesting_fields(record: GrantRecord, plan: Plan, final: date | None) -> dict[str, Any]:
+    """The vesting fields of one grant (``vesting``, ``vesting_start``, and where they have a
+    value ``vesting_schedule``, ``vesting_description`` and ``final_exercise_date``: a field
+    without one is an error where a template prints it, never a blank)."""
     schedule: Schedule | None
     schedule, found = grant_vesting(record, plan)
-    return {
+    out: dict[str, Any] = {
         "vesting": installment_fields(found, record.shares),
         "vesting_start": Day(record.vesting_start or record.grant_date),
-        "vesting_schedule": schedule.name if schedule else "",
-        "vesting_description": schedule.description if schedule else "",
-        "final_exercise_date": Day(final),
     }
+    if schedule is not None:
+        out |= {"vesting_schedule": schedule.name, "vesting_description": schedule.description}
+    if final is not None:
+        out["final_exercise_date"] = Day(final)
+    return out
 
 
 #: Every field a grant's templates can print: name -> what it holds (``grantgen fields``).
@@ -168,13 +172,17 @@ FIELDS: dict[str, str] = {
     "participant": "the participant's full legal name, as given",
     "grant_date": 'the Grant Date ("May 16, 2005"; .value the date, .year, .month, .day)',
     "shares": 'the number of shares ("15,000"; .value the number)',
-    "exercise_price": 'the exercise price per share ("$3.25"; .value the amount)',
+    "exercise_price": 'the exercise price per share ("$3.25"; .value the amount; no value for '
+    "an award at no cost)",
     "award_type": "option, incentive_option, restricted_stock or stock_unit",
     "address_lines": "the address, a list of lines (padded with blank lines to four)",
-    "final_exercise_date": "the day the option expires: the grant date plus the plan's term",
+    "final_exercise_date": "the day the option expires: the grant date plus the plan's term "
+    "(options only)",
     "vesting_start": "the vesting commencement date (the grant date unless given)",
-    "vesting_schedule": "the name of the grant's vesting schedule (empty: it vests at once)",
-    "vesting_description": "the schedule's description from the plan file",
+    "vesting_schedule": "the name of the grant's vesting schedule (no value when it has none: "
+    "it vests at once on its vesting start)",
+    "vesting_description": "the schedule's description from the plan file (or made from its "
+    "numbers)",
     "vesting": "the installments: each with .date, .shares, .cumulative, .percent, "
     ".cumulative_percent, .number",
     "company.name": "the company's legal name",

@@ -14,6 +14,7 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
@@ -112,6 +113,9 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
         exercise_price=row.value(price_column, parse_price),
         award_type=row.cell("award_type").strip() or "option",
     )
+    if row.cell("vesting_start").strip():  # (as the grant was asked for: none when the date)
+        start = row.value("vesting_start", parse_date)
+        rec = replace(rec, vesting_start=None if start == rec.grant_date else start)
     forfeited = row.value("forfeited", _count) if row.cell("forfeited").strip() else 0
     if rec.award_type not in plan.award_types:
         raise row.refuse(
@@ -172,6 +176,16 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
             f"term) [term, Plan Section {plan.section('term')}]"
         )
     schedule, vesting = _vesting(row, rec)
+    if schedule is not None and schedule not in plan.vesting:
+        warnings.append(
+            f"import row {row.number}, column vesting_schedule: grant {grant_id} vests on "
+            f"{schedule!r}, which is not a schedule of the plan file; recorded as given"
+        )
+    if vesting and final is not None and vesting[-1].day > final:
+        warnings.append(
+            f"import row {row.number}, column vesting: grant {grant_id} has installments after "
+            f"its Final Exercise Date {final.isoformat()}; recorded as given"
+        )
     # forfeited: back in the pool (a history's re-granted shares fit again)
     entry = Entry(rec, plan.is_option(rec.award_type), final, source, forfeited, schedule, vesting)
     return entry, warnings

@@ -192,6 +192,12 @@ class Plan:
     default_vesting: str | None = None
     """The schedule of a grant whose ``vesting_schedule`` is blank (``[vesting] default``);
     None: such a grant vests at once."""
+    default_vesting_by_type: dict[str, str] = field(default_factory=dict)
+    """Defaults of one kind of award (``[vesting] default_stock_unit = "meeting"``)."""
+
+    def default_schedule(self, award_type: str) -> str | None:
+        """The schedule of a grant of ``award_type`` whose ``vesting_schedule`` is blank."""
+        return self.default_vesting_by_type.get(award_type, self.default_vesting)
 
     def section(self, key: str) -> str:
         """The section the rule ``key`` cites; for a rule whose section the plan file does not
@@ -421,6 +427,11 @@ RESERVED_FIELDS = frozenset(
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 
 
+def _header_key(name: str) -> str:
+    """A header as the grants file's headers are matched: letters and digits, lower-case."""
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
 def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``[columns]``: headers left unread on purpose, and extra columns the templates print."""
     top.read.add("columns")
@@ -430,6 +441,14 @@ def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ignore = table.words("ignore") if "ignore" in table.table else ()
     extra = table.words("extra") if "extra" in table.table else ()
     table.read.update({"ignore", "extra"})
+    both = {_header_key(h) for h in ignore} & {_header_key(n) for n in extra}
+    if both:
+        raise PlanError(
+            top.path,
+            "columns.ignore",
+            "leaves unread a column [columns] extra has the templates print: "
+            + ", ".join(sorted(both)),
+        )
     for name in extra:
         if not _FIELD_NAME.fullmatch(name) or name in RESERVED_FIELDS:
             raise PlanError(
@@ -441,11 +460,12 @@ def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return ignore, extra
 
 
-def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None]:
-    """``[vesting]``: the plan's named schedules, and the default one."""
+def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None, dict[str, str]]:
+    """``[vesting]``: the plan's named schedules, the default one, and the defaults of some
+    kinds of award (``default_stock_unit``)."""
     top.read.add("vesting")
     if "vesting" not in top.table:
-        return {}, None
+        return {}, None, {}
     table = top.sub("vesting")
     schedules: dict[str, Schedule] = {}
     for name, value in table.table.items():
@@ -462,10 +482,21 @@ def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None]:
                 "vesting.default",
                 f"{default!r} is not a schedule of [vesting] ({', '.join(schedules) or 'none'})",
             )
+    by_type: dict[str, str] = {}
+    for kind in AWARD_TYPES:
+        key = f"default_{kind}"
+        if key in table.table:
+            by_type[kind] = table.text(key)
+            if by_type[kind] not in schedules:
+                raise PlanError(
+                    top.path, f"vesting.{key}", f"{by_type[kind]!r} is not a schedule of [vesting]"
+                )
     for name in table.table:
-        if name != "default" and name not in schedules:
+        if name not in ("default", *(f"default_{k}" for k in AWARD_TYPES)) and (
+            name not in schedules
+        ):
             raise PlanError(top.path, f"vesting.{name}", "must be a table ([vesting.NAME])")
-    return schedules, default
+    return schedules, default, by_type
 
 
 def _schedule(entry: _Reader, name: str) -> Schedule:
@@ -478,11 +509,11 @@ def _schedule(entry: _Reader, name: str) -> Schedule:
     if entry.table.get("on_date") is not None:
         if not entry.flag("on_date"):
             raise PlanError(entry.path, entry.key("on_date"), "is true or left out")
-        return Schedule(name, description or "all on the date given for the grant", on_date=True)
+        return Schedule(name, description or "in full on the vesting date given", on_date=True)
     if entry.table.get("immediate") is not None:
         if not entry.flag("immediate"):
             raise PlanError(entry.path, entry.key("immediate"), "is true or left out")
-        return Schedule(name, description or "all on the vesting start")
+        return Schedule(name, description or "in full on the vesting commencement date")
     count = entry.count("installments", most=MAX_INSTALLMENTS)
     every = entry.count("every_months", most=MAX_YEARS * 12)
     cliff = (
@@ -491,6 +522,12 @@ def _schedule(entry: _Reader, name: str) -> Schedule:
         else 0
     )
     rounding = entry.choice("rounding", ALLOCATIONS)
+    if not description:  # never a blank where a template prints it
+        description = (
+            f"in {count} installment{'s' if count != 1 else ''}, one every {every} "
+            f"month{'s' if every != 1 else ''} from the vesting commencement date"
+            + (f", none before {cliff} months" if cliff else "")
+        )
     if cliff >= every * count:
         raise PlanError(
             entry.path,
@@ -670,7 +707,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
                 raise PlanError(where, "kit.signatures", "names a field twice")
         consent = k.file("consent", file.parent, (".docx",))
 
-    schedules, default_schedule = _read_vesting(top)
+    schedules, default_schedule, by_type = _read_vesting(top)
     ignore_columns, extra_columns = _read_columns(top)
 
     result = Plan(
@@ -711,6 +748,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
         kit_root=file.parent,
         vesting=schedules,
         default_vesting=default_schedule,
+        default_vesting_by_type=by_type,
         ignore_columns=ignore_columns,
         extra_columns=extra_columns,
     )

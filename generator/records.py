@@ -82,6 +82,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "vesting_schedule": ("vestingschedule", "vesting", "schedule", "vestingplan"),
     "vesting_start": (
         "vestingstart",
+        "veststart",
+        "veststartdate",
         "vestingstartdate",
         "vestingcommencementdate",
         "vestingcommencement",
@@ -197,11 +199,13 @@ _TELLING = {
 
 
 def looks_like(header: str) -> str | None:
-    """The column an unrecognised header probably means (it contains that column's words),
-    or None."""
+    """The column(s) an unrecognised header may mean (it contains their words), in words
+    (``'is_employee' or 'participant'``), or None."""
     key = normalise_header(header)
-    found = [(len(word), canon) for word, canon in _TELLING.items() if word in key]
-    return max(found)[1] if found else None
+    found = {canon for word, canon in _TELLING.items() if word in key}
+    if key.endswith("name"):  # "Employee Name" is a name, perhaps the participant's
+        found.add("participant")
+    return " or ".join(map(repr, sorted(found))) if found else None
 
 
 @dataclass(frozen=True)
@@ -397,15 +401,22 @@ def read_grants(path: str | Path, options: ReadOptions | None = None) -> ReadRes
             f"missing required column(s): {', '.join(missing)} (the header row has: "
             f"{', '.join(repr(h) for h in header)}{unmatched})",
         )
-    suspect = [(name, looks_like(name)) for name in unknown]
-    suspect = [(name, canon) for name, canon in suspect if canon is not None]
+    lacking = [name for name in options.extra if name not in extras]
+    if lacking:
+        raise InputError(
+            str(path),
+            f"has no column for the kit's extra field(s) {', '.join(map(repr, lacking))}, "
+            "which its templates print ([columns] extra in the plan file): add the column",
+        )
+    suspect = [(name, near) for name in unknown if (near := looks_like(name)) is not None]
     if suspect:
         name, canon = suspect[0]
         more = f" (and {len(suspect) - 1} more such column(s))" if len(suspect) > 1 else ""
+        first = canon.split(" or ")[0].strip("'")
         raise InputError(
             str(path),
-            f"column {name!r} is not understood, but it looks like {canon!r}{more}: say which "
-            f"it is with --map '{name}={canon}', or leave it unread with --map '{name}=-'",
+            f"column {name!r} is not understood, but it looks like {canon}{more}: say which "
+            f"it is with --map '{name}={first}', or leave it unread with --map '{name}=-'",
         )
     if unknown:
         shown = ", ".join(repr(u) for u in unknown[:20])

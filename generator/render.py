@@ -214,19 +214,22 @@ def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
 
     lines = list(record.address)
     lines += [ADDRESS_BLANK] * max(0, ADDRESS_LINES - len(lines))
-    final = final_exercise_date(record, plan)
+    # an award other than an option has no term, and (at no cost) no price: a template
+    # that prints them for it fails, naming the field, rather than print a made-up one
+    option = plan.is_option(record.award_type)
+    final = final_exercise_date(record, plan) if option else None
     try:
         vesting = vesting_fields(record, plan, final)
     except VestingError:  # refused by the rules: never rendered but in a check
-        vesting = {"vesting": [], "vesting_start": Day(record.grant_date), "vesting_schedule": ""}
-        vesting |= {"vesting_description": "", "final_exercise_date": Day(final)}
+        vesting = {"vesting": [], "vesting_start": Day(record.grant_date)}
+    priced = {"exercise_price": Money(record.exercise_price)} if record.exercise_price else {}
     return {
         **plan_context(plan),
         "grant_id": record.grant_id,
         "participant": record.participant,
         "grant_date": Day(record.grant_date),
         "shares": Count(record.shares),
-        "exercise_price": Money(record.exercise_price),
+        **priced,
         "address_lines": lines,
         "award_type": record.award_type,
         **vesting,

@@ -378,10 +378,28 @@ def vesting(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         yield _finding(rec, "vesting", plan.section("vesting"), ERROR, str(exc), exc.column)
         return
     last = found[-1].day
+    early = [i for i in found if i.day < rec.grant_date]
+    if early:
+        yield _finding(
+            rec,
+            "vesting",
+            plan.section("vesting"),
+            WARNING,
+            f"{early[-1].cumulative:,} shares vest before the grant date (the vesting start is "
+            f"{(rec.vesting_start or rec.grant_date).isoformat()}): is the vesting start right?",
+            "vesting_start",
+        )
     if _is_option(rec, plan) and not _substitute_option(rec, plan):
         final = final_exercise_date(rec, plan)
         if last > final:
             what = f"the schedule {schedule.name!r}" if schedule else "the grant"
+            column = (
+                "vesting_date"
+                if schedule is not None and schedule.on_date
+                else "vesting_start"
+                if rec.vesting_start is not None and rec.vesting_start > rec.grant_date
+                else "vesting_schedule"
+            )
             yield _finding(
                 rec,
                 "vesting",
@@ -390,7 +408,7 @@ def vesting(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 f"{what} vests its last installment on {format_date(last)}, after the "
                 f"option expires on {format_date(final)} ({plan.term_years} years from the "
                 "grant date): those shares would never be exercisable",
-                "vesting_schedule" if rec.vesting_schedule else "vesting_start",
+                column,
             )
 
 
@@ -516,6 +534,8 @@ def _facts(rec: GrantRecord, ctx: Context) -> Facts:
 
 def _price_facts(rec: GrantRecord, ctx: Context) -> Facts:
     final = final_exercise_date(rec, ctx.plan)
+    if not _is_option(rec, ctx.plan):  # no exercise price, no term: not an option
+        return Facts(final, price_source="not an option")
     if _substitute_option(rec, ctx.plan):
         return Facts(
             final, price_source=f"substitute option (Section {ctx.plan.section('substitute')})"

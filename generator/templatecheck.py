@@ -27,6 +27,8 @@ from .approved import ApprovedForm
 from .errors import GrantgenError, InputError, TemplateError
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .plan import Plan
+from .values import OPTION_AWARDS
+from .vesting import add_months
 from .records import GrantRecord
 from .render import DocumentTemplate, TemplateSet, grant_context, plan_pdf
 from .sheets import check_archive
@@ -227,19 +229,23 @@ def _fields(name: str, docx: bytes, allowed: frozenset[str]) -> list[TemplatePro
 
 
 def sample_record(award_type: str = "option", plan: Plan | None = None) -> GrantRecord:
-    """A grant to render a template once with: every field filled (the kit's extra columns
-    with their own names in brackets)."""
+    """A grant to render a template once with: every field it will have filled (the kit's
+    extra columns with their own names in brackets; a vesting date where its default
+    schedule takes one; no price for an award other than an option, which may have none)."""
     extra = tuple((name, f"[{name}]") for name in (plan.extra_columns if plan else ()))
+    granted = date(2005, 5, 16)
+    schedule = plan.vesting.get(plan.default_schedule(award_type) or "") if plan else None
     return GrantRecord(
         extra=extra,
         row=2,
         grant_id="CHECK-1",
         participant="Sample Participant",
-        grant_date=date(2005, 5, 16),
+        grant_date=granted,
         shares=1000,
-        exercise_price=Decimal("1.00"),
+        exercise_price=Decimal("1.00") if award_type in OPTION_AWARDS else Decimal(0),
         address=("1 Sample Street",),
         award_type=award_type,
+        vesting_date=add_months(granted, 12) if schedule and schedule.on_date else None,
     )
 
 

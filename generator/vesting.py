@@ -98,7 +98,7 @@ class Installment:
         return _percent(self.cumulative, total)
 
 
-def _percent(part: int | Decimal, total: int) -> Decimal:
+def _percent(part: int | Decimal, total: int) -> Decimal:  # (two places: 8.33%, 25.00%)
     return (Decimal(part) * 100 / Decimal(total)).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
@@ -122,10 +122,14 @@ def allocate(total: int, count: int, rounding: str) -> list[int | Decimal]:
     if count <= 0:
         raise ValueError("a schedule needs at least one installment")
     if rounding == "FRACTIONAL":
-        step = (Decimal(total) / count).quantize(Decimal(1).scaleb(-FRACTION_PLACES), ROUND_FLOOR)
-        parts: list[int | Decimal] = [step] * count
-        parts[-1] = Decimal(total) - step * (count - 1)  # the rounding's remainder, last
-        return parts
+        # equal parts; where the division does not end (10,001 / 3), each cumulative amount
+        # is the exact one rounded to FRACTION_PLACES, so the cumulative figures are right
+        # and the parts differ in the last place at most
+        place = Decimal(1).scaleb(-FRACTION_PLACES)
+        exact = [
+            (Decimal(total) * k / count).quantize(place, ROUND_HALF_UP) for k in range(count + 1)
+        ]
+        return [(b - a).normalize() for a, b in itertools.pairwise(exact)]
     base, rest = divmod(total, count)
     if rounding in ("CUMULATIVE_ROUNDING", "CUMULATIVE_ROUND_DOWN"):
         mode = ROUND_HALF_UP if rounding == "CUMULATIVE_ROUNDING" else ROUND_FLOOR
@@ -215,7 +219,7 @@ def grant_vesting(record: GrantRecord, plan: Plan) -> tuple[Schedule | None, lis
     """A grant's schedule (its ``vesting_schedule``, else the plan's default; None: it vests
     at once on its vesting start) and its installments. A schedule the plan lacks, or a
     vesting date missing or given where the schedule takes none, is a :class:`VestingError`."""
-    name = record.vesting_schedule or plan.default_vesting
+    name = record.vesting_schedule or plan.default_schedule(record.award_type)
     start = record.vesting_start or record.grant_date
     rule = plan.leap_day_anniversary
     if name is None:
@@ -226,7 +230,9 @@ def grant_vesting(record: GrantRecord, plan: Plan) -> tuple[Schedule | None, lis
                 "vesting_date",
             )
         return None, [Installment(start, record.shares, record.shares)]
-    schedule = plan.vesting.get(name)
+    schedule = plan.vesting.get(name) or next(
+        (s for key, s in plan.vesting.items() if key.casefold() == name.casefold()), None
+    )
     if schedule is None:
         known = ", ".join(sorted(plan.vesting)) or "the plan file has none"
         raise VestingError(
@@ -236,6 +242,16 @@ def grant_vesting(record: GrantRecord, plan: Plan) -> tuple[Schedule | None, lis
     if schedule.on_date and record.vesting_date is None:
         raise VestingError(
             f"the schedule {name!r} vests on a date given per grant: give it in vesting_date",
+            "vesting_date",
+        )
+    if (
+        schedule.on_date
+        and record.vesting_date is not None
+        and (record.vesting_date < record.grant_date)
+    ):
+        raise VestingError(
+            f"the vesting date {record.vesting_date.isoformat()} is before the grant date "
+            f"{record.grant_date.isoformat()}",
             "vesting_date",
         )
     if not schedule.on_date and record.vesting_date is not None:

@@ -125,3 +125,39 @@ def test_incentive_options_over_the_yearly_limit(tmp_path: Path) -> None:
     )
     refused = [f for f in check_batch(grants, plan).findings if f.rule == "incentive-limit"]
     assert refused and all(f.severity == "error" for f in refused)
+
+
+def test_columns_says_what_validate_refuses(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "g.csv",
+        "Director,Date of Grant,Shares,Price,Employee Name,Vest Start\nA,2005-05-16,1,3.25,x,\n",
+    )
+    shown = CliRunner().invoke(main, ["columns", str(path)])
+    assert shown.exit_code == 1
+    assert "looks like 'is_employee' or 'participant'" in shown.output
+    assert "'Vest Start'" in shown.output and "-> vesting_start" in shown.output
+    ignored = CliRunner().invoke(main, ["columns", str(path), "--map", "Employee Name=-"])
+    assert ignored.exit_code == 0 and "left unread on purpose" in ignored.output
+
+
+def test_a_kits_extra_column_missing_from_the_file_and_one_it_also_ignores(
+    tmp_path: Path,
+) -> None:
+    from generator.errors import PlanError
+    from generator.plan import load_plan
+
+    plan = write(
+        tmp_path / "plan.toml",
+        default_plan().read_text(encoding="utf-8") + '\n[columns]\nextra = ["mailing_code"]\n',
+    )
+    grants = write(tmp_path / "g.csv", "Director,Date of Grant,Shares,Price\nA,2005-05-16,1,3.25\n")
+    with pytest.raises(InputError, match="'mailing_code'"):
+        check_batch(grants, plan)
+    plan.write_text(
+        plan.read_text(encoding="utf-8").replace(
+            "[columns]", '[columns]\nignore = ["Mailing Code"]'
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(PlanError, match=r"columns\.ignore"):
+        load_plan(plan)

@@ -359,3 +359,24 @@ def test_a_kit_with_templates_but_no_forms_is_refused(tmp_path: Path) -> None:
         resolve_kit(load_plan(kit))
     result = CliRunner().invoke(main, ["check-templates", str(kit)])
     assert result.exit_code == 1 and "[forms.<award type>]" in result.output
+
+
+def test_a_consent_of_units_only_recites_eligibility_and_lists_them_in_exhibit_b(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.consent import ConsentGrant, render_consent
+
+    kit = make_kit(tmp_path)
+    plan = load_plan(kit)
+    units = ConsentGrant("Ann Lee", 2500, Decimal(0), date(2025, 6, 16), "stock_unit")
+    data = render_consent(resolve_kit(plan).consent, plan, [units])
+    document = Document(io.BytesIO(data))
+    text = "\n".join(p.text for p in document.paragraphs)
+    cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
+    assert "each person listed on Exhibit B is a director" in text
+    assert "eligible for awards under Section 3" in text and '(the "Plan")' in text
+    assert "EXHIBIT B" in text and "EXHIBIT A" not in text and "Grant of" not in text
+    assert "Restricted stock units" in cells and "2,500" in cells

@@ -162,7 +162,13 @@ def test_one_line() -> None:
 def test_schedules_are_read_from_the_plan_file(tmp_path: Path) -> None:
     plan = plan_with(tmp_path)
     assert plan.default_vesting == "initial"
-    assert plan.vesting["monthly"] == Schedule("monthly", "", 48, 1, 12, "CUMULATIVE_ROUND_DOWN")
+    described = (
+        "in 48 installments, one every 1 month from the vesting commencement date, none "
+        "before 12 months"
+    )
+    assert plan.vesting["monthly"] == Schedule(
+        "monthly", described, 48, 1, 12, "CUMULATIVE_ROUND_DOWN"
+    )
     assert plan.vesting["annual"].immediate and plan.vesting["meeting"].on_date
 
 
@@ -342,7 +348,7 @@ def test_one_run_makes_initial_annual_and_unit_grants_with_their_schedules(
         ("June 16, 2027", "4,000"),
         ("June 16, 2028", "4,000"),
     ]
-    at_once = re.findall(r"(\w+ \d+, \d{4}): ([\d,]+) Shares \(100%", text("MLS-2025-003.pdf"))
+    at_once = re.findall(r"(\w+ \d+, \d{4}): ([\d,]+) Shares \(100\.00%", text("MLS-2025-003.pdf"))
     assert at_once == [("June 16, 2025", "5,000")]
     units = text("MLS-2025-004.pdf").split("\f")[0]  # the notice, not the Plan after it
     assert "Vesting Date:" in units and "June 10, 2026" in units and "$" not in units
@@ -358,5 +364,88 @@ def test_one_run_makes_initial_annual_and_unit_grants_with_their_schedules(
         capture_output=True,
         text=True,
     ).stdout
-    assert "EXHIBIT B" in consent and "Restricted Stock Unit" in consent
+    assert "EXHIBIT B" in consent and "Restricted stock units" in consent
     assert "3 option(s) covering 29,000 shares" in consent
+
+
+# --- found by trying it as a user ------------------------------------------------------------
+
+
+def test_fractional_installments_keep_exact_cumulative_amounts() -> None:
+    thirds = allocate(10_001, 3, "FRACTIONAL")
+    assert sum(thirds) == 10_001 and max(thirds) - min(thirds) <= Decimal("0.000001")
+    twelfths = allocate(7, 12, "FRACTIONAL")
+    assert sum(twelfths[:3]) == Decimal("1.75") and sum(twelfths[:6]) == Decimal("3.5")
+    monthly = Schedule("m", "", 48, 1, 12, "FRACTIONAL")
+    found = installments(monthly, 10_001, date(2025, 1, 1))
+    assert found[0].cumulative == Decimal("2500.25") and found[-1].cumulative == 10_001
+
+
+def test_schedule_names_are_matched_without_regard_to_case(tmp_path: Path) -> None:
+    schedule, _ = grant_vesting(grant(vesting_schedule="Initial"), plan_with(tmp_path))
+    assert schedule is not None and schedule.name == "initial"
+
+
+def test_vesting_before_the_grant_date(tmp_path: Path) -> None:
+    plan = plan_with(tmp_path)
+    with pytest.raises(VestingError, match="before the grant date") as caught:
+        grant_vesting(grant(vesting_schedule="meeting", vesting_date=date(2005, 5, 1)), plan)
+    assert caught.value.column == "vesting_date"
+    early = grant(vesting_start=date(2003, 1, 1))  # two installments before the grant
+    found = list(vesting(early, Context(plan, None)))
+    assert [(f.severity, f.column) for f in found] == [("warning", "vesting_start")]
+    assert "6,667 shares vest before the grant date" in found[0].message
+
+
+def test_a_schedule_pushed_past_the_term_by_its_start_names_the_start(tmp_path: Path) -> None:
+    plan = plan_with(tmp_path)
+    late = grant(vesting_start=date(2013, 1, 1))  # 3 years from 2013: past May 2015
+    (found,) = list(vesting(late, Context(plan, None)))
+    assert found.severity == "error" and found.column == "vesting_start"
+
+
+def test_fields_without_a_value_are_errors_where_printed_never_blanks(tmp_path: Path) -> None:
+    from generator.render import grant_context, make_environment
+
+    plan = plan_with(tmp_path, VESTING.replace('default = "initial"\n', ""))
+    env = make_environment()
+    at_once = grant_context(grant(), plan)  # no schedule: it vests at once
+    assert "vesting_description" not in at_once and "vesting_schedule" not in at_once
+    with pytest.raises(Exception, match="vesting_description"):
+        env.from_string("{{ vesting_description }}").render(at_once)
+    units = grant_context(grant(award_type="stock_unit", exercise_price=Decimal(0)), plan)
+    assert "final_exercise_date" not in units and "exercise_price" not in units
+    monthly = grant_context(grant(vesting_schedule="monthly"), plan)  # no description given
+    assert monthly["vesting_description"] == (
+        "in 48 installments, one every 1 month from the vesting commencement date, none "
+        "before 12 months"
+    )
+
+
+def test_a_kind_of_award_may_have_its_own_default_schedule(tmp_path: Path) -> None:
+    plan = plan_with(
+        tmp_path,
+        VESTING.replace(
+            'default = "initial"', 'default = "initial"\ndefault_stock_unit = "meeting"'
+        ),
+    )
+    with pytest.raises(VestingError, match="give it in vesting_date"):
+        grant_vesting(grant(award_type="stock_unit"), plan)
+    schedule, _ = grant_vesting(grant(), plan)
+    assert schedule is not None and schedule.name == "initial"
+
+
+def test_import_keeps_the_vesting_start(tmp_path: Path) -> None:
+    from generator.ledger import Entry, Ledger
+    from generator.ledgercsv import export_csv, import_csv
+
+    plan = plan_with(tmp_path)
+    rec = grant(vesting_start=date(2005, 9, 30))
+    _, found = grant_vesting(rec, plan)
+    with Ledger(tmp_path / "a.sqlite") as book:
+        book.record(plan, [Entry(rec, True, None, "t", 0, "initial", tuple(found))])
+        text = export_csv(book, plan.id)
+    assert ",2005-09-30,2006-09-30 3334;" in text
+    with Ledger(tmp_path / "b.sqlite") as book:
+        import_csv(book, plan, text)
+        assert export_csv(book, plan.id) == text

@@ -53,20 +53,20 @@ RESOLUTIONS = [
         "consent to the adoption of the following resolutions without a meeting, and adopt "
         "them as if duly adopted at a meeting of the Board, with the same force and effect:",
     ),
+    (
+        "p",
+        "WHEREAS, each person listed on {{ terms.exhibits }} is a director of the Company who "
+        "is not an employee of the Company, and so eligible for awards under Section "
+        '{{ sections.eligibility }} of the Company\'s {{ plan.name }} (the "Plan");',
+    ),
     ("p", "{%p if grants %}"),
     ("h", "Grant of {{ terms.options|title }}"),
     (
         "p",
-        "WHEREAS, under Section {{ sections.grant }} of the Company's {{ plan.name }} (the "
-        '"Plan"), the Board may grant options to purchase common stock of the Company '
-        '("Common Stock") and determine the number of shares covered by each option, its '
-        "exercise price and the conditions and limitations applicable to its exercise;",
-    ),
-    (
-        "p",
-        "WHEREAS, each person listed on Exhibit A is a director of the Company who is not an "
-        "employee of the Company, and so eligible for awards under Section "
-        "{{ sections.eligibility }} of the Plan; and",
+        "WHEREAS, under Section {{ sections.grant }} of the Plan, the Board may grant options "
+        'to purchase common stock of the Company ("Common Stock") and determine the number of '
+        "shares covered by each option, its exercise price and the conditions and limitations "
+        "applicable to its exercise; and",
     ),
     (
         "p",
