@@ -27,11 +27,11 @@ from .approved import ApprovedForm
 from .errors import GrantgenError, InputError, TemplateError
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .plan import Plan
-from .values import OPTION_AWARDS
-from .vesting import add_months
 from .records import GrantRecord
 from .render import DocumentTemplate, TemplateSet, grant_context, plan_pdf
 from .sheets import check_archive
+from .values import OPTION_AWARDS
+from .vesting import add_months
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 TEMPLATES = ("nso_agreement.docx", "acceptance.docx", "plan.docx")
