@@ -235,7 +235,10 @@ def place_marked(name: str, place: Place, page: PageText, width: float) -> Field
         left, right = place.x, min(place.x + SIGN_WIDTH, max(width - 36.0, place.x + 72.0))
         bottom, top = place.y - 14.0, place.y
     return FieldPlacement(
-        name, place.page, (left, bottom, right, page.room_above(left, top, right))
+        name,
+        place.page,
+        # up to where the bookmarked line starts at least (its top, as LibreOffice gives it)
+        (left, bottom, right, max(page.room_above(left, top, right), min(place.y, top + 30))),
     )
 
 
