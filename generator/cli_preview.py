@@ -26,7 +26,7 @@ from .cliutil import (
     verbose,
 )
 from .errors import InputError, OutputError
-from .output import write_atomic
+from .output import folder_lock, write_atomic
 from .pipeline import GenerateOptions, generate
 from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
@@ -230,6 +230,14 @@ def _place(files: list[Path], folder: Path, stem: str) -> list[Path]:
         )
     try:
         folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write the preview into {folder}: {exc.strerror or exc}") from exc
+    with folder_lock(folder):
+        return _place_held(files, folder, page)
+
+
+def _place_held(files: list[Path], folder: Path, page: re.Pattern[str]) -> list[Path]:
+    try:
         for old in folder.iterdir():
             if page.fullmatch(old.name) and old.is_file():
                 old.unlink()

@@ -187,6 +187,30 @@ def prepare_out(out: Path) -> Path:
 
 
 @contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold the batch folder for one grantgen run (generate, sign, a preview placing its
+    files): a second run into it meanwhile is refused with a clear error instead of
+    interleaving its reads and writes of the manifest, ledger and review with this one's.
+    The lock is on the folder itself (``flock`` on its descriptor): nothing is left in it,
+    and a run that is killed releases it."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OutputError(f"cannot open the folder {folder}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"the folder {folder} is in use by another grantgen run (a generate, sign or "
+                "preview into it): wait for it to finish, then run this again"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
 def work_dir(out: Path) -> Iterator[Path]:
     """A scratch folder inside ``out`` for intermediate files, removed afterwards.
 

@@ -20,7 +20,7 @@ from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError
 from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, batch_reserve, ledger_path
-from .output import prepare_out, work_dir, write_json
+from .output import folder_lock, prepare_out, work_dir, write_json
 from .plan import Plan, load_plan
 from .prices import PriceTable, load_prices
 from .publish import (
@@ -279,7 +279,15 @@ class StrictError(GrantgenError):
 
 
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
-    """Check, render, convert, assemble; publish the files and record the ledger together."""
+    """Check, render, convert, assemble; publish the files and record the ledger together,
+    holding the output folder for the whole run (:func:`.output.folder_lock`)."""
+    if options.out.is_dir():  # (a new folder is made, and held, once the checks are done)
+        with folder_lock(options.out):
+            return _generate(options, progress)
+    return _generate(options, progress)
+
+
+def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
     started = time.monotonic()
     checked = check_batch(
         options.grants,
@@ -291,7 +299,7 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
         templates=options.templates,
     )
     plan, report = checked.plan, checked.report
-    kit = resolve_kit(plan, options.templates)
+    resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused before all
     if options.strict and report.count("warning"):
         raise StrictError([f for f in report.findings if f.severity != "note"])
     refused = report.refused_rows
@@ -301,6 +309,25 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
 
     created = not options.out.exists()  # made by this run: removed again if left empty
     result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
+    with contextlib.ExitStack() as held:
+        if created:  # the folder this run made: held from now on
+            held.enter_context(folder_lock(result.out))
+        return _made(options, progress, checked, result, created, started)
+
+
+def _made(
+    options: GenerateOptions,
+    progress: Progress,
+    checked: Checked,
+    result: GenerateResult,
+    created: bool,
+    started: float,
+) -> GenerateResult:
+    """The documents of a checked batch made into ``result.out``."""
+    plan, report = checked.plan, checked.report
+    refused = report.refused_rows
+    todo = [r for r in checked.grants.records if r.row not in refused]
+    kit = resolve_kit(plan, options.templates)
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
         f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None

@@ -865,7 +865,19 @@ Progress = Callable[[str, str], None]
 """Told of each step as it happens: (``signed`` | ``skipped`` | ``warning`` | ``error``, text)."""
 
 
-def sign_batch(
+def sign_batch(path: Path, credentials: Credentials, **options: Any) -> SignResult:
+    """:func:`sign_folder`, holding the batch folder (:func:`.output.folder_lock`) while it
+    reads and rewrites its manifest: a ``generate`` into it meanwhile is refused."""
+    from .output import folder_lock
+
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir() or (folder / "manifest.json").is_file():
+        with folder_lock(folder):
+            return sign_folder(path, credentials, **options)
+    return sign_folder(path, credentials, **options)
+
+
+def sign_folder(
     path: Path,
     credentials: Credentials,
     *,

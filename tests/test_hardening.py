@@ -91,3 +91,26 @@ def test_the_kept_libreoffice_starts_from_an_activated_venv_of_a_non_system_pyth
         env = converter._env
     assert env["PATH"].split(os.pathsep)[0] != venv_bin
     assert "VIRTUAL_ENV" not in env and "PYTHONPATH" not in env
+
+
+def test_no_lock_on_the_output_folder_a_second_run_is_refused(tmp_path: Path) -> None:
+    """A generate (or sign) into a folder another grantgen run holds is refused at once,
+    with a clear error, and writes nothing there."""
+    from generator.output import folder_lock
+
+    out = tmp_path / "out"
+    out.mkdir()
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    with folder_lock(out):
+        result = CliRunner().invoke(
+            main, ["generate", str(path), "--out", str(out), "--ledger", str(tmp_path / "l")]
+        )
+        from generator.errors import OutputError
+        from generator.signing import sign_batch
+
+        with pytest.raises(OutputError, match="in use by another grantgen run"):
+            sign_batch(out, None)  # type: ignore[arg-type]  # (refused before it is used)
+    assert result.exit_code == 1 and "is in use by another grantgen run" in result.output
+    assert list(out.iterdir()) == [] and not (tmp_path / "l").exists()
+    with folder_lock(out):  # released: held again at once
+        pass

@@ -290,10 +290,11 @@ def test_summary_opened_in_chromium_shows_every_grant(mixed: Reviewed, tmp_path:
     assert by_id["M-2"][3:6] == ["May 16, 2005", "7,500", "$3.25"]
     assert by_id["M-1"][6] == "close on grant date 2005-05-16"
     assert by_id["M-1"][7] == "May 16, 2015"
-    assert by_id["M-1"][8].startswith("generated")
-    assert by_id["M-3"][8] == "refused" and "5(b)" in by_id["M-3"][9]
-    assert "exercise price $3.00 given" in by_id["M-3"][9]
-    assert by_id["M-4"][8] == "refused" and "\u00a7 2 error" in by_id["M-4"][9].replace(
+    assert by_id["M-1"][8] == "at once: all 15,000 on 2005-05-16"  # its vesting
+    assert by_id["M-1"][9].startswith("generated")
+    assert by_id["M-3"][9] == "refused" and "5(b)" in by_id["M-3"][10]
+    assert "exercise price $3.00 given" in by_id["M-3"][10]
+    assert by_id["M-4"][9] == "refused" and "\u00a7 2 error" in by_id["M-4"][10].replace(
         "\u00a0", " "
     )
     totals = {r[0]: r[1] for r in read_table(dom, "totals").rows}
@@ -302,7 +303,7 @@ def test_summary_opened_in_chromium_shows_every_grant(mixed: Reviewed, tmp_path:
     assert totals["Shares granted"] == "23,500"
     assert totals["Available after this batch"] == "776,500"
     assert totals["Refused"] == "3"  # the unreadable row is counted and listed with its reason
-    assert by_id["M-6"][8] == "refused" and "there is no such date" in by_id["M-6"][9]
+    assert by_id["M-6"][9] == "refused" and "there is no such date" in by_id["M-6"][10]
 
 
 def test_summary_is_standalone(mixed: Reviewed) -> None:
