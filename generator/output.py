@@ -186,6 +186,26 @@ def prepare_out(out: Path) -> Path:
     return out
 
 
+def own_folder(path: Path) -> Path:
+    """``path``, a folder grantgen writes into inside a batch folder (``review/``,
+    ``superseded/``), made if need be; refused when it is a symbolic link (or not a
+    folder): nothing is ever written through a link, which could lead anywhere."""
+    if path.is_symlink():
+        raise OutputError(
+            f"{path} is a symbolic link: grantgen never writes through a link (it could lead "
+            "out of the batch folder); remove the link, or generate into another folder"
+        )
+    try:
+        path.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise OutputError(f"{path} is in the way: it is not a folder") from None
+    except OSError as exc:
+        raise OutputError(f"cannot create {path}: {exc.strerror or exc}") from exc
+    if path.is_symlink() or not path.is_dir():  # (made a link meanwhile)
+        raise OutputError(f"{path} is not a folder of the batch's own")
+    return path
+
+
 @contextlib.contextmanager
 def folder_lock(folder: Path) -> Iterator[None]:
     """Hold the batch folder for one grantgen run (generate, sign, a preview placing its

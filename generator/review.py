@@ -51,7 +51,7 @@ from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError, OutputError
 from .ledger import batch_reserve
-from .output import remove_left_parts, write_atomic
+from .output import own_folder, remove_left_parts, write_atomic
 from .plan import Plan
 from .publish import holds_finals
 from .summary import summary_csv, summary_html, summary_xlsx
@@ -202,8 +202,7 @@ def write_review(
     A consent or packet that cannot be made is reported in ``problems``; the summary is
     always written.
     """
-    folder = batch.out / REVIEW_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = own_folder(batch.out / REVIEW_DIR)
     aside = batch.draft and holds_finals(batch.out)  # drafts' files beside the final review
     result = ReviewResult(
         folder,

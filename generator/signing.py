@@ -9,6 +9,7 @@ hash the manifest holds. Checking a signed packet is :mod:`generator.verify`.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import json
@@ -1140,12 +1141,17 @@ def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> st
 
 def _append_line(path: Path, line: str) -> None:
     """Append one line to ``path`` and flush it to disk."""
-    try:
-        with path.open("a", encoding="utf-8") as fh:
+    try:  # never through a link: a journal linked to a user's file would be appended to
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
             fh.flush()
             os.fsync(fh.fileno())
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(
+                f"{path} is a symbolic link: grantgen never writes through a link; remove it"
+            ) from exc
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 

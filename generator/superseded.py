@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import OutputError
-from .output import sha256
+from .output import own_folder, sha256
 
 SUPERSEDED_DIR = "superseded"
 
@@ -27,10 +27,9 @@ SUPERSEDED_DIR = "superseded"
 def set_aside(path: Path) -> Path:
     """Move ``path`` into ``superseded/`` beside it under a name no file there has; the new
     path. Never replaces a file."""
-    folder = path.parent / SUPERSEDED_DIR
+    folder = own_folder(path.parent / SUPERSEDED_DIR)
     stem, dot, rest = path.name.partition(".")
     try:
-        folder.mkdir(exist_ok=True)
         number = 1
         while True:
             dest = folder / (path.name if number == 1 else f"{stem}.{number}{dot}{rest}")

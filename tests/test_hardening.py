@@ -114,3 +114,52 @@ def test_no_lock_on_the_output_folder_a_second_run_is_refused(tmp_path: Path) ->
     assert list(out.iterdir()) == [] and not (tmp_path / "l").exists()
     with folder_lock(out):  # released: held again at once
         pass
+
+
+def test_symlinks_followed_review_superseded_and_journal_links_are_refused(
+    tmp_path: Path,
+) -> None:
+    """A review/ or superseded/ link in the batch folder, or a signing journal linked to a
+    user's file, is refused: nothing is written through a link."""
+    from generator.errors import OutputError
+    from generator.output import own_folder
+    from generator.signing import _append_line
+    from generator.superseded import set_aside
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "review").symlink_to(outside)
+    with pytest.raises(OutputError, match="symbolic link"):
+        own_folder(batch / "review")
+    (batch / "superseded").symlink_to(outside)
+    packet = batch / "P-1.signed.pdf"
+    packet.write_bytes(b"%PDF-1.7 signed")
+    with pytest.raises(OutputError, match="symbolic link"):
+        set_aside(packet)
+    assert packet.read_bytes() == b"%PDF-1.7 signed" and list(outside.iterdir()) == []
+    mine = outside / "notes.txt"
+    mine.write_text("mine\n")
+    (batch / ".manifest.json.signing").symlink_to(mine)
+    with pytest.raises(OutputError, match="symbolic link"):
+        _append_line(batch / ".manifest.json.signing", "{}")
+    assert mine.read_text() == "mine\n"
+
+
+@pytest.mark.soffice
+def test_generate_refuses_a_review_link_and_writes_nothing_outside(
+    tmp_path: Path, soffice: str
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "review").symlink_to(outside)
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    result = CliRunner().invoke(
+        main,
+        ["generate", str(path), "--out", str(out), "--ledger", str(tmp_path / "l"), "--draft"],
+    )
+    assert list(outside.iterdir()) == []
+    assert "symbolic link" in result.output
