@@ -196,7 +196,7 @@ def own_folder(path: Path) -> Path:
             "out of the batch folder); remove the link, or generate into another folder"
         )
     try:
-        path.mkdir(exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise OutputError(f"{path} is in the way: it is not a folder") from None
     except OSError as exc:

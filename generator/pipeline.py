@@ -283,8 +283,37 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     holding the output folder for the whole run (:func:`.output.folder_lock`)."""
     if options.out.is_dir():  # (a new folder is made, and held, once the checks are done)
         with folder_lock(options.out):
+            why = None if options.force else foreign_folder(options.out)
+            if why is not None:
+                raise OutputError(
+                    f"{options.out} is not a grantgen batch folder: {why}; generate into "
+                    "another folder (--out), or give --force to write over its manifest.json "
+                    "and review/"
+                )
             return _generate(options, progress)
     return _generate(options, progress)
+
+
+def foreign_folder(out: Path) -> str | None:
+    """Why ``out`` holds someone else's files that a batch would overwrite (a
+    ``manifest.json`` grantgen did not write, a ``review/`` folder without a batch), or None
+    when it is a batch folder, or holds neither."""
+    import json
+
+    manifest = out / "manifest.json"
+    if manifest.exists() or manifest.is_symlink():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "its manifest.json is not one grantgen wrote (it is not JSON)"
+        made_by = data.get("generator") if isinstance(data, dict) else None
+        if not (isinstance(made_by, str) and made_by.startswith("grantgen")):
+            return "its manifest.json is not one grantgen wrote"
+        return None
+    review = out / "review"
+    if review.is_dir() and not review.is_symlink() and any(review.iterdir()):
+        return "it has a review/ folder of files, and no manifest.json of a batch"
+    return None
 
 
 def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:

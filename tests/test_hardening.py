@@ -163,3 +163,24 @@ def test_generate_refuses_a_review_link_and_writes_nothing_outside(
     )
     assert list(outside.iterdir()) == []
     assert "symbolic link" in result.output
+
+
+def test_a_users_own_manifest_and_review_are_not_overwritten(tmp_path: Path) -> None:
+    from generator.pipeline import foreign_folder
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "manifest.json").write_text('{"shipment": 7}')
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    result = CliRunner().invoke(
+        main, ["generate", str(path), "--out", str(mine), "--ledger", str(tmp_path / "l")]
+    )
+    assert result.exit_code == 1 and "is not a grantgen batch folder" in result.output
+    assert (mine / "manifest.json").read_text() == '{"shipment": 7}'
+    assert sorted(p.name for p in mine.iterdir()) == ["manifest.json"]
+    (mine / "manifest.json").unlink()
+    (mine / "review").mkdir()
+    (mine / "review" / "notes.html").write_text("<p>mine</p>")
+    assert "review/ folder" in (foreign_folder(mine) or "")
+    (mine / "manifest.json").write_text('{"generator": "grantgen 0.1.0", "documents": []}')
+    assert foreign_folder(mine) is None  # a batch's folder
