@@ -99,8 +99,40 @@ def _printable(eval_ctx: Any, value: Any) -> Any:
     raise NoValueError(value)
 
 
+#: The largest number a template may compute (``{{ 10 ** (10 ** 9) }}`` would take hours).
+MAX_NUMBER_BITS = 4096
+#: The longest text or list a template may make by multiplying (``{{ "x" * 10 ** 9 }}``).
+MAX_REPEAT = 1_000_000
+#: The most characters one rendered part may have (a 10,000-row Board consent has ~30 MB).
+MAX_RENDERED = 256 * 1024 * 1024
+#: Seconds one template part may take to render (``GRANTGEN_RENDER_SECONDS``).
+RENDER_SECONDS = 60.0
+
+
 class _Environment(SandboxedEnvironment):
-    """Sandboxed, strict, autoescaping, no None printed; caches compiled templates by source."""
+    """Sandboxed, strict, autoescaping, no None printed; caches compiled templates by source.
+    Arithmetic is bounded: a power or product too large to print is refused."""
+
+    intercepted_binops = frozenset(["**", "*", "<<"])
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator in ("**", "<<") and isinstance(right, int) and isinstance(left, int | Decimal):
+            size = abs(int(left)).bit_length() * abs(right) if operator == "**" else right
+            if size > MAX_NUMBER_BITS:
+                raise jinja2.exceptions.SecurityError(
+                    f"{operator} gives a number too large to print ({left!r} {operator} {right!r})"
+                )
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int):
+                    if len(seq) * times > MAX_REPEAT:
+                        raise jinja2.exceptions.SecurityError(
+                            f"a text or list repeated into more than {MAX_REPEAT:,} items"
+                        )
+            if isinstance(left, int) and isinstance(right, int):
+                if left.bit_length() + right.bit_length() > MAX_NUMBER_BITS:
+                    raise jinja2.exceptions.SecurityError("a product too large to print")
+        return super().call_binop(context, operator, left, right)
 
     def __init__(self, *, literal: bool = False) -> None:
         # literal: a document that is not a template (a plan's own text): delimiters no Word
@@ -350,9 +382,18 @@ class _Prepared:
             ) from exc
 
     def run(self, template: jinja2.Template, context: dict[str, Any]) -> str:
-        """Render one compiled part; an expression that prints no text is located."""
+        """Render one compiled part, in bounded time and size; an expression that prints no
+        text is located."""
         try:
-            return template.render(context)
+            with _time_limit(self.name):
+                text = template.render(context)
+            if len(text) > MAX_RENDERED:
+                raise TemplateError(
+                    self.name,
+                    f"renders to {len(text):,} characters, more than the {MAX_RENDERED:,} a "
+                    "document may have (a loop over too much?)",
+                )
+            return text
         except NoValueError as exc:
             text = _line_text(self.sources.get(template, ""), _template_line(exc))
             exc.expression = _culprit(self.env, text, context)
@@ -599,6 +640,39 @@ def keep_signature_blocks(document: Any, names: Sequence[str]) -> bool:
                     if p.tag == qn("w:p"):
                         keep_next(p)
     return found
+
+
+@contextlib.contextmanager
+def _time_limit(name: str) -> Iterator[None]:
+    """Stop a render that takes longer than :data:`RENDER_SECONDS` (or
+    ``$GRANTGEN_RENDER_SECONDS``) with an error naming the template. Only in the main thread
+    (a timer signal); elsewhere the render is not bounded in time."""
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        seconds = float(os.environ.get("GRANTGEN_RENDER_SECONDS") or RENDER_SECONDS)
+    except ValueError:
+        seconds = RENDER_SECONDS
+
+    def stop(signum: int, frame: Any) -> None:
+        raise TemplateError(
+            name,
+            f"took more than {seconds:g} s to render: a loop too long, or arithmetic too "
+            "large, in the template?",
+        )
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _bookmark_start(document: Any, name: str) -> None:

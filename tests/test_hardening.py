@@ -184,3 +184,52 @@ def test_a_users_own_manifest_and_review_are_not_overwritten(tmp_path: Path) -> 
     assert "review/ folder" in (foreign_folder(mine) or "")
     (mine / "manifest.json").write_text('{"generator": "grantgen 0.1.0", "documents": []}')
     assert foreign_folder(mine) is None  # a batch's folder
+
+
+@pytest.mark.parametrize(
+    ("tag", "says"),
+    [
+        ("{{ 10 ** (10 ** 9) }}", "too large"),
+        ("{{ 7 ** 100000 }}", "too large"),
+        ("{{ 'x' * (10 ** 9) }}", "repeated"),
+        ("{{ (10 ** 1000) * (10 ** 1000) }}", "too large"),
+    ],
+)
+def test_hostile_templates_hang_arithmetic_is_bounded(tag: str, says: str) -> None:
+    import time
+
+    from generator.errors import TemplateError
+    from generator.render import DocumentTemplate
+
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match=says) as caught:
+        DocumentTemplate("hostile.docx", _docx_with(tag)).render({}, {})
+    assert "hostile.docx" in str(caught.value) and time.monotonic() - started < 10
+
+
+def test_hostile_templates_hang_a_long_loop_is_stopped_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    from generator.errors import TemplateError
+    from generator.render import DocumentTemplate
+
+    monkeypatch.setenv("GRANTGEN_RENDER_SECONDS", "1")
+    loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
+    started = time.monotonic()
+    with pytest.raises(TemplateError, match="took more than 1 s to render"):
+        DocumentTemplate("loops.docx", _docx_with(loop)).render({}, {})
+    assert time.monotonic() - started < 10
+
+
+def _docx_with(text: str) -> bytes:
+    import io
+
+    from docx import Document
+
+    document = Document()
+    document.add_paragraph(text)
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
