@@ -124,14 +124,14 @@ class _Environment(SandboxedEnvironment):
                 )
         if operator == "*":
             for seq, times in ((left, right), (right, left)):
-                if isinstance(seq, str | list | tuple) and isinstance(times, int):
-                    if len(seq) * times > MAX_REPEAT:
-                        raise jinja2.exceptions.SecurityError(
-                            f"a text or list repeated into more than {MAX_REPEAT:,} items"
-                        )
-            if isinstance(left, int) and isinstance(right, int):
-                if left.bit_length() + right.bit_length() > MAX_NUMBER_BITS:
-                    raise jinja2.exceptions.SecurityError("a product too large to print")
+                repeated = isinstance(seq, str | list | tuple) and isinstance(times, int)
+                if repeated and len(seq) * times > MAX_REPEAT:
+                    raise jinja2.exceptions.SecurityError(
+                        f"a text or list repeated into more than {MAX_REPEAT:,} items"
+                    )
+            both = isinstance(left, int) and isinstance(right, int)
+            if both and left.bit_length() + right.bit_length() > MAX_NUMBER_BITS:
+                raise jinja2.exceptions.SecurityError("a product too large to print")
         return super().call_binop(context, operator, left, right)
 
     def __init__(self, *, literal: bool = False) -> None:
