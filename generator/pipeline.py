@@ -8,6 +8,7 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,9 +312,21 @@ def foreign_folder(out: Path) -> str | None:
             return "its manifest.json is not one grantgen wrote"
         return None
     review = out / "review"
-    if review.is_dir() and not review.is_symlink() and any(review.iterdir()):
-        return "it has a review/ folder of files, and no manifest.json of a batch"
+    if review.is_dir() and not review.is_symlink():
+        # a first run killed before its manifest leaves review files of grantgen's names:
+        # a rerun takes them over; a file of another name is someone's own
+        theirs = sorted(p.name for p in review.iterdir() if not _REVIEW_FILE.fullmatch(p.name))
+        if theirs:
+            return f"its review/ folder holds {theirs[0]!r}, not a file of a grantgen review"
     return None
+
+
+#: The names of the files a review folder of grantgen's holds (and their unfinished parts).
+_REVIEW_FILE = re.compile(
+    r"\.?(summary\.(html|csv|xlsx)|packet(-\d+-of-\d+)?\.pdf|board_consent\.(docx|pdf)"
+    r"|(summary|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
+    r"(\.[0-9a-z_]+\.part)?"
+)
 
 
 def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:

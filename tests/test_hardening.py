@@ -181,7 +181,11 @@ def test_a_users_own_manifest_and_review_are_not_overwritten(tmp_path: Path) -> 
     (mine / "manifest.json").unlink()
     (mine / "review").mkdir()
     (mine / "review" / "notes.html").write_text("<p>mine</p>")
-    assert "review/ folder" in (foreign_folder(mine) or "")
+    assert "'notes.html', not a file of a grantgen review" in (foreign_folder(mine) or "")
+    (mine / "review" / "notes.html").unlink()
+    (mine / "review" / "summary.html").write_text("<p>a killed run's</p>")
+    (mine / "review" / ".packet.pdf.1a2b3c4d.part").write_bytes(b"%PDF")
+    assert foreign_folder(mine) is None  # what a first run killed before its manifest left
     (mine / "manifest.json").write_text('{"generator": "grantgen 0.1.0", "documents": []}')
     assert foreign_folder(mine) is None  # a batch's folder
 
