@@ -773,8 +773,10 @@ def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(
 
 
 def test_a_work_folder_too_fresh_to_judge_at_the_start_is_removed_at_the_end(
-    tmp_path: Path, soffice: str
+    tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from generator import output
+
     out = tmp_path / "o"
     out.mkdir()
     left = out / ".grantgen-work-just-killed"  # its run was killed a moment ago
@@ -782,7 +784,18 @@ def test_a_work_folder_too_fresh_to_judge_at_the_start_is_removed_at_the_end(
     (left / ".lock").write_bytes(b"")
     moment = time.time() - 1.5  # too fresh when the run starts; not when it ends
     os.utime(left, (moment, moment))
+    judged: list[bool] = []
+    judge = output._remove_if_abandoned
+
+    def later(folder: Path) -> None:  # the run's end comes seconds later, whatever its speed
+        if folder == left and judged:
+            os.utime(left, (moment - 5, moment - 5))
+        judged.append(folder.exists())
+        judge(folder)
+
+    monkeypatch.setattr(output, "_remove_if_abandoned", later)
     generate(GenerateOptions(grants=write_csv(tmp_path / "g.csv", [grant()]), out=out))
+    assert judged[:2] == [True, True]  # kept at the start (too fresh to judge), gone at the end
     assert not list(out.glob(".grantgen-work-*"))
 
 
