@@ -136,6 +136,8 @@ class SignResult:
     manifest: Path | None
     drafts: tuple[str, ...] = ()
     """Draft packets of the folder, skipped: they are not for signature."""
+    others: tuple[str, ...] = ()
+    """Packets of other participants' grants, skipped: a participant's field is theirs."""
 
 
 def _read(path: Path) -> bytes:
@@ -969,6 +971,7 @@ def sign_folder(
     }
     signed: list[SignedFile] = []
     skipped: list[str] = []
+    others: list[str] = []  # other participants' grants (their field is not this signer's)
     journal = journal_path(manifest_path)
     pending = manifest is not None and journal.exists()  # merged from an interrupted run
     todo: list[dict[str, Any] | None] = list(finals) if path.is_dir() else [None]
@@ -981,7 +984,7 @@ def sign_folder(
                     job = _single(folder, path, docs, field, output, warnings, tell)
                 other = _someone_else(job, field, credentials.subject, any_signer)
                 if other is not None and doc is not None:  # another participant's grant
-                    skipped.append(other)
+                    others.append(other)
                     tell("skipped", other)
                     continue
                 if other is not None:
@@ -1043,7 +1046,7 @@ def sign_folder(
             journal.unlink(missing_ok=True)
     return SignResult(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
-        manifest_path if pending else None, drafts,
+        manifest_path if pending else None, drafts, tuple(others),
     )  # fmt: skip
 
 

@@ -185,6 +185,23 @@ def test_participant_signs_after_the_company_and_both_stay_valid(signed: Path, p
     independent_agree(final, pki.ca, ok=True)
 
 
+def test_sign_field_participant_on_a_folder_does_not_call_others_packets_already_signed(
+    signed: Path, pki: Pki
+) -> None:
+    """The participant signs the batch folder: their grant is signed, the other director's
+    packet is skipped as another participant's, not counted as "already signed"."""
+    result = run(
+        "sign", signed, "--field", "participant_signature",
+        "--cert", pki.participant_p12, "--passphrase-file", pki.passfile,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 signed, 0 already signed, 0 failed, 1 of other participants skipped" in (
+        result.stdout
+    )
+    assert (signed / "SIG-001.countersigned.pdf").is_file()
+    assert not (signed / "SIG-002.countersigned.pdf").exists()
+
+
 @pytest.mark.parametrize(
     ("tamper", "expected", "pyhanko_word"),
     [
