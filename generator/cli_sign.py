@@ -235,9 +235,7 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
     if not quiet:
         where = f"; manifest: {result.manifest}" if result.manifest else ""
         drafts = f", {len(result.drafts)} drafts skipped" if result.drafts else ""
-        others = (
-            f", {len(result.others)} of other participants skipped" if result.others else ""
-        )
+        others = f", {len(result.others)} of other participants skipped" if result.others else ""
         click.echo(
             f"{len(result.signed)} signed, {len(result.skipped)} already signed, "
             f"{len(result.errors)} failed{others}{drafts}{where}"

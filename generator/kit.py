@@ -140,9 +140,11 @@ def resolve_kit(plan: Plan, templates: Path | None = None) -> Kit:
         return templates / path.name if templates is not None else path
 
     root = plan.kit_root or Path(plan.source).parent
-    if not plan.forms and (root / "templates").is_dir() and root.resolve() != _bundled_root():
+    looks_like_kit = (root / "templates").is_dir() and (root / APPROVED_DIR).is_dir()
+    if not plan.forms and looks_like_kit and root.resolve() != _bundled_root():
         raise KitError(
-            f"the plan file {plan.source} names no [forms], but its folder has templates/: "
+            f"the plan file {plan.source} names no [forms], but its folder is a kit's "
+            "(templates/, approved/): "
             "name each award type's template with [forms.<award type>] (see docs/kits.md), "
             "or the bundled example's forms would be used"
         )
