@@ -37,7 +37,6 @@ from .render import (
     format_date,
     format_price,
     format_shares,
-    grant_context,
 )
 from .render import (
     plan_pdf as furnished_pdf,
@@ -176,7 +175,7 @@ def make_documents(
                         plan,
                         options,
                         marks,
-                        templates,
+                        chunk.titles[number],
                         chunk.layout,
                     ).with_origin(origin, span)
                 )
@@ -193,17 +192,18 @@ def make_documents(
             progress("assemble", done, total)
 
     first = 0
+    names = bookmark_names(templates)
     for kind, group in _by_form(todo, templates):
         form = templates.form_for(kind)
         prep = form.document.prepared(options.draft)
         against_form = _form_check(form, plan, options.draft, unapproved)
-        layout = layout_of(form, templates, plan)
-        names = bookmark_names(templates)
+        layout = layout_of(form, templates)
         for size in chunk_sizes(len(group), cores):
             records = group[:size]
             group = group[size:]
             rendered: list[Rendered] = []
             sources: list[Path] = []
+            titles: list[tuple[str, str]] = []  # each packet's title and subject
             for i, record in enumerate(records, start=first):
                 doc = templates.render_grant_parts(record, plan, draft=options.draft)
                 deviations[record.grant_id] = against_form(doc, record) + in_plan_copy
@@ -212,12 +212,13 @@ def make_documents(
                 hashes[source] = sha256(doc.docx)
                 rendered.append(doc)
                 sources.append(source)
+                titles.append((doc.properties["title"], doc.properties["subject"]))
             batch = work / f"chunk{first:06d}.docx"
             batch.write_bytes(combine(prep, rendered, names))
             del rendered
             progress("render", first + len(records), total)
             job = converter.submit(batch, pdf_dir, weight=len(records))
-            pending.append(_Chunk(records, sources, batch, job, layout, names))
+            pending.append(_Chunk(records, sources, batch, job, layout, names, titles))
             first += size
             while len(pending) > converter.jobs * AHEAD:
                 finish(_next_converted(pending))
@@ -290,6 +291,8 @@ class _Chunk:
     job: Future[Outcome]
     layout: Layout
     names: tuple[str, ...]
+    titles: list[tuple[str, str]]
+    """Each document's title and subject, as its DOCX has them."""
 
 
 def _by_form(
@@ -310,7 +313,7 @@ def bookmark_names(templates: TemplateSet) -> tuple[str, ...]:
     return (*templates.kit.signatures, ACCEPTANCE_MARK)
 
 
-def layout_of(form: FormTemplate, templates: TemplateSet, plan: Plan) -> Layout:
+def layout_of(form: FormTemplate, templates: TemplateSet) -> Layout:
     """The signature fields and outline entries of a form's packets."""
     entry = form.form
     return Layout(
@@ -356,7 +359,7 @@ def _form_check(
     )
     return lambda doc, record: approved.check(
         doc.body,
-        grant_context(record, plan),
+        doc.context,
         margins=list(doc.parts.values()),
         grant_id=record.grant_id,
         styles=doc.styles,
@@ -413,20 +416,19 @@ def _assemble_one(
     plan: Plan,
     options: GenerateOptions,
     marks: dict[str, int],
-    templates: TemplateSet,
+    titles: tuple[str, str],
     layout: Layout,
 ) -> Staged:
-    form = templates.form_for(record.award_type)
-    titles = form.properties(grant_context(record, plan), record, plan)
+    title, subject = titles
     packet = assemble(
         reader,
         span,
         text,
         plan_pdf,
         PacketInfo(
-            title=titles["title"],
+            title=title,
             author=plan.company.name,
-            subject=titles["subject"] + (" (DRAFT)" if options.draft else ""),
+            subject=subject + (" (DRAFT)" if options.draft else ""),
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
         ),
         signature_fields=not options.draft,

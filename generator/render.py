@@ -18,7 +18,7 @@ import io
 import re
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -314,6 +314,10 @@ class Rendered:
     styles: bytes | None = None
     """The style table (``word/styles.xml``), as the template has it: what else hides text
     (see :mod:`.hidden`). None: the template has none."""
+    context: Mapping[str, Any] = field(default_factory=dict)
+    """The values it was rendered with (its approved form is filled with the same)."""
+    properties: Mapping[str, str] = field(default_factory=dict)
+    """Its document properties (title, subject, …), as the PDF packet carries them too."""
 
 
 _HEADER_TYPES = (
@@ -569,7 +573,9 @@ class DocumentTemplate:
                 if member not in prep.packed:
                     prep.packed[member] = deflate(data)
                 files[member] = prep.packed[member]
-        return Rendered(zip_files(files), body, parts, prep.files.get("word/styles.xml"))
+        return Rendered(
+            zip_files(files), body, parts, prep.files.get("word/styles.xml"), ctx, properties
+        )
 
     def _body(self, prep: _Prepared, xml: str) -> str:
         _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))
