@@ -321,7 +321,7 @@ def check_templates_command(directory: Path | None, plan: Path | None) -> None:
         kit = resolve_kit(terms, directory)
         for note in unapproved_changes(kit):
             click.echo(f"note: {note}")
-        where = directory or plan_file(plan) if plan is not None else terms.source
+        where = directory or (plan_file(plan) if plan is not None else terms.source)
         forms = ", ".join(f"{f.name} ({kind})" for kind, f in kit.forms.items())
         click.echo(f"kit {where}: no problems found; forms: {forms}")
 

@@ -837,13 +837,7 @@ def plan_pdf(plan: Plan) -> Path | None:
 
 def _identifier(docx: Path) -> str | None:
     """A template's ``identifier`` core property (plan.docx: the id of the plan it is)."""
-    try:
-        with zipfile.ZipFile(docx) as package:
-            core = package.read("docProps/core.xml").decode("utf-8", "replace")
-    except (OSError, KeyError, zipfile.BadZipFile):
-        return None
-    found = re.search(r"<dc:identifier>([^<]*)</dc:identifier>", core)
-    return found.group(1).strip() or None if found else None
+    return _core_text(docx, "identifier") or None
 
 
 def _core_text(docx: Path, tag: str) -> str:
