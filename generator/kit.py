@@ -208,7 +208,7 @@ def kit_record(kit: Kit) -> dict[str, Any]:
     files: dict[str, str] = {}
     for path in kit.files():
         full = path.resolve()
-        name = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+        name = _relative(full, root)
         try:
             files[name] = sha256_file(full)
         except OSError:

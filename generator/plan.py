@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import PlanError
+from .records import normalise_header
 from .resources import default_plan, templates_dir
 from .values import AWARD_TYPES, OPTION_AWARDS
 from .vesting import ALLOCATIONS, MAX_INSTALLMENTS, Schedule
@@ -427,11 +428,6 @@ RESERVED_FIELDS = frozenset(
 _FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
 
 
-def _header_key(name: str) -> str:
-    """A header as the grants file's headers are matched: letters and digits, lower-case."""
-    return re.sub(r"[^0-9a-z]+", "", name.lower())
-
-
 def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``[columns]``: headers left unread on purpose, and extra columns the templates print."""
     top.read.add("columns")
@@ -441,7 +437,7 @@ def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
     ignore = table.words("ignore") if "ignore" in table.table else ()
     extra = table.words("extra") if "extra" in table.table else ()
     table.read.update({"ignore", "extra"})
-    both = {_header_key(h) for h in ignore} & {_header_key(n) for n in extra}
+    both = {normalise_header(h) for h in ignore} & {normalise_header(n) for n in extra}
     if both:
         raise PlanError(
             top.path,
