@@ -43,7 +43,6 @@ BLANKS_NOTE = (
     "[____], a run of 3+ underscores inside text, and [Words In Brackets] stand for any value."
 )
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_ROOTS: dict[str, Part] = {_W + "hdr": "header", _W + "ftr": "footer", _W + "footnotes": "footnote"}
 #: Between the paragraphs of one Jinja source (a {% for %} may span paragraphs; a line each,
 #: for error messages); around a blank mark (not whitespace: normalising keeps them); a
 #: sentence boundary in the rendered stream.
@@ -124,7 +123,7 @@ def _margin_texts(parts: Sequence[bytes], hidden: HiddenText) -> Iterator[tuple[
             root = parse_xml(xml)
         except etree.XMLSyntaxError:
             continue  # the render refuses malformed parts: nothing printed to compare
-        part = _ROOTS.get(root.tag)
+        part = dv._MARGINS.get(root.tag)
         if part is not None:
             yield from ((part, dv._text(p, own=True, hidden=hidden)) for p in root.iter(_W + "p"))
 
