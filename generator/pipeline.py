@@ -341,7 +341,7 @@ def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
         templates=options.templates,
     )
     plan, report = checked.plan, checked.report
-    resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused before all
+    kit = resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused first
     if options.strict and report.count("warning"):
         raise StrictError([f for f in report.findings if f.severity != "note"])
     refused = report.refused_rows
@@ -354,13 +354,14 @@ def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
     with contextlib.ExitStack() as held:
         if created:  # the folder this run made: held from now on
             held.enter_context(folder_lock(result.out))
-        return _made(options, progress, checked, result, created, started)
+        return _made(options, progress, checked, kit, result, created, started)
 
 
 def _made(
     options: GenerateOptions,
     progress: Progress,
     checked: Checked,
+    kit: Kit,
     result: GenerateResult,
     created: bool,
     started: float,
@@ -369,7 +370,6 @@ def _made(
     plan, report = checked.plan, checked.report
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
-    kit = resolve_kit(plan, options.templates)
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
         f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None
@@ -466,7 +466,7 @@ def _made(
         failed = True
         if published:  # interrupted while the review was written: the documents are in place
             with contextlib.suppress(Exception):  # and recorded; the manifest lists them
-                _write_manifest(options, plan, result)
+                _write_manifest(options, kit, result)
         raise
     finally:
         if converter is not None:
@@ -474,7 +474,7 @@ def _made(
         if failed and created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
             with contextlib.suppress(OSError):
                 result.out.rmdir()  # only if nothing is left in it
-    _write_manifest(options, plan, result)
+    _write_manifest(options, kit, result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -529,9 +529,10 @@ def _row(doc: dict[str, Any]) -> int:
     return row if isinstance(row, int) else 0
 
 
-def _write_manifest(options: GenerateOptions, plan: Plan, result: GenerateResult) -> None:
+def _write_manifest(options: GenerateOptions, kit: Kit, result: GenerateResult) -> None:
+    plan = kit.plan
     manifest = manifest_of(options, plan, result)
-    manifest["kit"] = kit_record(resolve_kit(plan, options.templates))
+    manifest["kit"] = kit_record(kit)
     merged = merge_earlier(result.out, manifest["documents"], result.earlier)
     # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
     manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))
