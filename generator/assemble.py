@@ -10,6 +10,7 @@ the same input always gives the same bytes.
 from __future__ import annotations
 
 import io
+import json
 import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -100,6 +101,20 @@ class PacketInfo:
     author: str
     subject: str
     keywords: str
+    record: str = ""
+    """The grant's terms as JSON (:func:`grant_record`), written under :data:`RECORD_KEY`: the
+    Company's signature covers them, so ``verify`` takes who must sign from the packet itself."""
+
+
+RECORD_KEY = "/GrantgenRecord"
+"""The document information entry holding a packet's signed grant record."""
+RECORD_TERMS = ("grant_id", "participant", "award_type", "grant_date", "shares", "exercise_price")
+"""The manifest entry's terms a packet's record repeats (with the plan and signing officer)."""
+
+
+def grant_record(terms: Mapping[str, object]) -> str:
+    """The record a packet carries: its terms as compact JSON, keys sorted."""
+    return json.dumps(dict(terms), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
@@ -551,6 +566,8 @@ def assemble(
             Producer=String("grantgen (LibreOffice, qpdf)"),
         )
     )
+    if info.record:
+        out.docinfo[RECORD_KEY] = String(info.record)
     buf = io.BytesIO()
     # streams are copied as LibreOffice compressed them (decoding them changes no byte)
     out.save(buf, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)

@@ -20,7 +20,7 @@ import pikepdf
 import pypdfium2 as pdfium
 
 from .approved import ApprovedCheck, ApprovedForm
-from .assemble import Layout, PacketInfo, assemble, inert_pages, stamp_draft
+from .assemble import Layout, PacketInfo, assemble, grant_record, inert_pages, stamp_draft
 from .batchdoc import bookmark_places, combine, split_marked
 from .convert import Converter, Outcome
 from .deviations import Deviation, DeviationCheck, plan_deviations
@@ -430,6 +430,18 @@ def _assemble_one(
             author=plan.company.name,
             subject=subject + (" (DRAFT)" if options.draft else ""),
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
+            record=grant_record(
+                {
+                    "grant_id": record.grant_id,
+                    "participant": record.participant,
+                    "award_type": record.award_type,
+                    "grant_date": record.grant_date.isoformat(),
+                    "shares": record.shares,
+                    "exercise_price": str(record.exercise_price),
+                    "plan": plan.id,
+                    "officer": plan.company.officer.name,
+                }
+            ),
         ),
         signature_fields=not options.draft,
         must_show=record.participant,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import io
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -30,6 +31,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
+from .assemble import RECORD_KEY, RECORD_TERMS
 from .signing import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
@@ -230,16 +232,85 @@ def check_file(
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     signatures = tuple(_check_signature(sig, context) for sig in sigs)
     grant_id, problems = _check_approved(file.name, data, sigs, docs)
+    record, found = _signed_record(data, sigs)
+    problems += found
+    entry = next((d for d in docs if d.get("grant_id") == grant_id), None)
+    if record is not None and entry is not None:
+        problems += _against_manifest(record, entry, officer)
     if officer is not None:
-        participant = next(
-            (d.get("participant") for d in docs if d.get("grant_id") == grant_id), None
-        )
-        signatures = tuple(_who(s, officer, participant) for s in signatures)
+        if record is None:
+            problems.append(
+                "the signed packet carries no grant record, so who had to sign it cannot be "
+                "proved (--any-signer does not check the signers)"
+            )
+        else:
+            signatures = tuple(
+                _who(s, record.get("officer"), record.get("participant")) for s in signatures
+            )
     empty = tuple(n for n, signed in fields if not signed)
     return FileCheck(name, grant_id, signatures, empty, not problems, tuple(problems))
 
 
-def _who(check: SignatureCheck, officer: str, participant: object) -> SignatureCheck:
+def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None, list[str]]:
+    """The grant record in the revision the first signature covers (None when it has none),
+    and a problem for each document information entry changed after that."""
+    ends = [s.byte_range[2] + s.byte_range[3] for s in sigs if s.byte_range is not None]
+    if not ends:
+        return None, []
+    signed = _info(data, ends[0])
+    if signed is None:
+        return None, ["the signed revision's document information cannot be read"]
+    problems: list[str] = []
+    for end in sorted({*ends[1:], len(data)}):
+        later = _info(data, end)
+        changed = [k for k in _COVERED if later is not None and later.get(k) != signed.get(k)]
+        if later is None or changed:
+            what = ", ".join(changed) or "the document information"
+            where = "after the last signature" if end == len(data) else "between signatures"
+            problems.append(f"the document's metadata was changed {where}: {what}")
+            break
+    text = signed.get(RECORD_KEY)
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        record = None
+    if text is not None and not isinstance(record, dict):
+        return None, [*problems, "the signed packet's grant record cannot be read"]
+    return record, problems
+
+
+_COVERED = ("/Title", "/Author", "/Subject", "/Keywords", RECORD_KEY)
+"""The document information entries no one may change after the first signature."""
+
+
+def _info(data: bytes, end: int) -> dict[str, Any] | None:
+    """The document information dictionary of the revision ending at ``end``, as text."""
+    try:
+        info = PdfReader(io.BytesIO(data[:end])).metadata
+    except Exception:
+        return None
+    return {str(k): str(v) for k, v in (info or {}).items()}
+
+
+def _against_manifest(
+    record: dict[str, Any], entry: dict[str, Any], officer: str | None
+) -> list[str]:
+    """A problem for each term the manifest gives other than the signed packet records."""
+    differ = [
+        (key, entry[key], record.get(key))
+        for key in RECORD_TERMS
+        if key in entry and str(entry[key]) != str(record.get(key))
+    ]
+    if officer and officer != record.get("officer"):
+        differ.append(("officer", officer, record.get("officer")))
+    return [
+        f"the manifest's {key} is {said!r} but the signed packet records {signed!r}: the "
+        "manifest was changed after the packet was made"
+        for key, said, signed in differ
+    ]
+
+
+def _who(check: SignatureCheck, officer: object, participant: object) -> SignatureCheck:
     """The signature with a problem added when its signer is not the one its field is for."""
     if not check.intact and check.signer == UNREADABLE:  # no signer to compare
         return check

@@ -8,6 +8,7 @@ where they are installed.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from dataclasses import replace
@@ -15,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pikepdf
 import pytest
 from click.testing import CliRunner, Result
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 
 from generator.cli_sign import sign_command, verify_command
@@ -34,6 +38,7 @@ from .signing_tools import (
     independent_agree,
     make_batch,
     make_pki,
+    make_signer,
     pdfsig_ok,
     pyhanko_says,
     replace_name,
@@ -539,3 +544,106 @@ def test_force_keeps_the_signatures_of_unchanged_packets_and_sets_replaced_ones_
     assert listed["SIG-001"]["superseded"] == [old]
     table = run("verify", signed, "--trust", pki.ca)
     assert table.exit_code == 0 and "2 signed file(s): 2 ok, 0 failed" in table.stdout
+
+
+def test_verify_trusts_the_unsigned_manifest_a_changed_participant_is_caught(
+    signed: Path, pki: Pki, tmp_path: Path
+) -> None:
+    """Issue 18 #1: the participant named in manifest.json is edited to another person, who
+    holds a trusted certificate and countersigns: the name the signature must carry comes
+    from the packet the Company signed, and the edited manifest is named too."""
+    data = manifest(signed)
+    data["documents"][0]["participant"] = "Eve N. Truder"
+    (signed / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    eve = make_signer(pki, tmp_path, "Eve N. Truder", "eve")
+    final = signed / "SIG-001.countersigned.pdf"
+    result = run(
+        "sign", signed / "SIG-001.signed.pdf", "--field", "participant_signature",
+        "--cert", eve, "--passphrase-file", pki.passfile, "-o", final,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    code, report = verify_json(signed, pki.ca)
+    check = file_check(report, final.name)
+    assert code == 1 and not check["ok"]
+    said = reasons(check)
+    assert "signed by 'Eve N. Truder', but the field is for the participant, " in said
+    assert "'Margaret A. Ellison'" in said
+    assert "the manifest's participant is 'Eve N. Truder'" in said
+    assert "'Margaret A. Ellison'" in reasons(file_check(report, "SIG-001.signed.pdf"))
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("shares", 150000), ("exercise_price", "0.01"), ("grant_date", "2004-01-02")],
+)
+def test_verify_trusts_the_unsigned_manifest_edited_terms_are_caught(
+    signed: Path, pki: Pki, key: str, value: object
+) -> None:
+    data = manifest(signed)
+    data["documents"][1][key] = value
+    (signed / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    code, report = verify_json(signed, pki.ca)
+    assert code == 1
+    check = file_check(report, "SIG-002.signed.pdf")
+    assert f"the manifest's {key} is {value!r} but the signed packet records" in reasons(check)
+    assert file_check(report, "SIG-001.signed.pdf")["ok"]
+
+
+def test_verify_trusts_the_unsigned_manifest_an_edited_officer_is_caught(
+    signed: Path, pki: Pki
+) -> None:
+    data = manifest(signed)
+    data["officer"] = "Mallory Q. Forger"
+    (signed / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    code, report = verify_json(signed, pki.ca)
+    assert code == 1
+    for check in report["files"]:
+        assert "the manifest's officer is 'Mallory Q. Forger'" in reasons(check)
+        (company,) = check["signatures"]
+        assert company["ok"]  # the Company's signature is the right officer's
+
+
+@pytest.mark.parametrize("entry", ["/Title", "/GrantgenRecord"])
+def test_verify_metadata_only_incremental_update_is_caught(
+    signed: Path, pki: Pki, entry: str
+) -> None:
+    """A new /Title (or grant record) appended after the signature: the signature stays
+    intact, but the document information the signer saw is no longer what the file shows."""
+    target = signed / "SIG-001.signed.pdf"
+    with target.open("rb") as stream:
+        writer = IncrementalPdfFileWriter(io.BytesIO(stream.read()))
+    info = writer.trailer["/Info"]
+    value = '{"participant":"Eve N. Truder"}' if entry == "/GrantgenRecord" else "Gift deed"
+    info[entry] = generic.pdf_string(value)
+    writer.update_container(info)
+    out = io.BytesIO()
+    writer.write(out)
+    target.write_bytes(out.getvalue())
+    code, report = verify_json(signed, pki.ca)
+    check = file_check(report, target.name)
+    assert code == 1
+    assert f"the document's metadata was changed after the last signature: {entry}" in (
+        reasons(check)
+    )
+    assert file_check(report, "SIG-002.signed.pdf")["ok"]
+
+
+def test_verify_a_packet_without_a_signed_grant_record_cannot_prove_its_signers(
+    batch: Path, pki: Pki
+) -> None:
+    """A packet made without the record (an older grantgen, or one rebuilt by hand) verifies
+    only with --any-signer: who had to sign it is not taken from the manifest."""
+    target = batch / "SIG-001.pdf"
+    with pikepdf.open(target, allow_overwriting_input=True) as pdf:
+        del pdf.docinfo["/GrantgenRecord"]
+        pdf.save(target)
+    data = manifest(batch)
+    data["documents"][0]["sha256"]["pdf"] = sha256(target.read_bytes())
+    (batch / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    result = run("sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile)
+    assert result.exit_code == 0, result.output
+    code, report = verify_json(batch, pki.ca)
+    assert code == 1
+    assert "carries no grant record" in reasons(file_check(report, "SIG-001.signed.pdf"))
+    assert file_check(report, "SIG-002.signed.pdf")["ok"]
+    assert run("verify", batch, "--trust", pki.ca, "--any-signer").exit_code == 0
