@@ -10,10 +10,11 @@ import click
 
 from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
 from .errors import GrantgenError
-from .ledger import Ledger, ledger_path, parse_split, split_names
+from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
 from .output import write_atomic
 from .plan import load_plan
+from .splits import split_names
 from .values import parse_date
 
 # --- ledger --------------------------------------------------------------------------------

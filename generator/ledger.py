@@ -13,6 +13,9 @@
   date, and each split adjusts the awards granted, and the forfeitures dated, before it (see
   :func:`replay`). A grant or forfeiture recorded after a later-dated split is adjusted by it
   as one recorded before would have been.
+* A grant dated before a recorded split must also fit the reserve and cap in force on its date
+  in the shares of that date (:class:`.splits.OnGrantDate`): each award drops its own fraction
+  at a split, so today's shares alone would let one-share grants overfill the reserve.
 * The check of the reserve and the insert of a grant happen in one ``BEGIN IMMEDIATE``
   transaction: two runs at once can never both take the last shares.
 """
@@ -28,7 +31,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -36,6 +39,17 @@ from typing import Any, NamedTuple
 from .errors import GrantgenError
 from .plan import Plan
 from .records import GrantRecord
+from .splits import (
+    MAX_SPLIT,
+    Award,
+    Holding,
+    OnGrantDate,
+    Overdrawn,
+    adjust_price,
+    replay,
+    short_on_grant_date,
+    split_names,
+)
 from .values import shares_exceed
 from .vesting import Installment, VestingError, grant_vesting
 
@@ -221,6 +235,22 @@ class Pool:
     on_day: dict[tuple[str, date, str], str] = field(default_factory=dict)
     """(participant key, grant date, award type) → a recorded grant's id (see
     :func:`participant_key`)."""
+    awards: tuple[Award, ...] = ()
+    """Every recorded award as granted, with its forfeitures (for :meth:`on_grant_date`)."""
+
+    def on_grant_date(self) -> OnGrantDate:
+        """The shares outstanding on any grant date, in that date's shares."""
+        return OnGrantDate(self.splits, self.awards)
+
+    def reserve_in_shares_of(self, plan: Plan, day: date) -> int:
+        """The Section 4(a) reserve in force on ``day``, in the shares of ``day``."""
+        scale = OnGrantDate(self.splits, ()).scale(plan.reserve_adopted(day), day)
+        return int(plan.reserve_on(day) * scale)
+
+    def cap_in_shares_of(self, plan: Plan, day: date) -> int:
+        """The Section 4(b) cap in force on ``day``, in the shares of ``day``."""
+        scale = OnGrantDate(self.splits, ()).scale(plan.non_option_cap_adopted(day), day)
+        return int(plan.non_option_cap_on(day) * scale)
 
     def _scale(self, adopted: date | None) -> Fraction:
         """The splits a figure set on ``adopted`` (None: the Plan's own) has gone through:
@@ -455,6 +485,7 @@ class Ledger:
         for _, _, kind, _, shares, *_ in rows:
             by_type[kind] = by_type.get(kind, 0) + shares
         figures = Pool(0, 0, 0, 0, ratio=ratio, splits=self.splits(plan.id))
+        forfeits = _forfeits(self.conn, plan.id)
         now = today or date.today()
         return Pool(
             reserve=figures.reserve_on(plan, now),
@@ -472,6 +503,10 @@ class Ledger:
             splits=figures.splits,
             terms={r[0]: (r[5], r[6], str(r[7]), _price_text(r[8]), r[2]) for r in rows},
             on_day={(participant_key(r[5]), date.fromisoformat(r[6]), r[2]): r[0] for r in rows},
+            awards=tuple(
+                Award(date.fromisoformat(r[6]), r[7], bool(r[3]), tuple(forfeits.get(r[0], ())))
+                for r in rows
+            ),
         )
 
     def grants(self, plan_id: str | None = None) -> list[dict[str, Any]]:
@@ -535,6 +570,7 @@ class Ledger:
             pool = self.pool(plan)
             adjustments = [key for key, _, _ in _split_rows(conn, plan.id)]
             used, non_option_used = pool.used, pool.non_option_used
+            dated = pool.on_grant_date()
             folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
             for entry in entries:
                 rec = entry.record
@@ -572,6 +608,11 @@ class Ledger:
                         "shares",
                     )
                     continue
+                since = pool.splits_since(rec.grant_date)
+                short = _short_then(pool, dated, plan, entry) if since else None
+                if short is not None:
+                    result.refused[rec.grant_id] = short
+                    continue
                 if not entry.is_option and held > non_option:
                     result.refused[rec.grant_id] = Refusal(
                         f"{shares_exceed(rec.shares, note)} the {max(non_option, 0):,} still "
@@ -585,6 +626,7 @@ class Ledger:
                 used += held
                 if not entry.is_option:
                     non_option_used += held
+                dated.add(Award(rec.grant_date, rec.shares - entry.forfeited, entry.is_option))
                 now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
                 conn.execute(
                     "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
@@ -782,6 +824,35 @@ class Ledger:
     # --- export / import -------------------------------------------------------------------
 
 
+def _short_then(pool: Pool, dated: OnGrantDate, plan: Plan, entry: Entry) -> Refusal | None:
+    """Why a grant made before a recorded split does not fit the reserve or cap on its grant
+    date, in that date's shares (None: it fits)."""
+    rec, held = entry.record, entry.record.shares - entry.forfeited
+    day, since = rec.grant_date, pool.splits_since(entry.record.grant_date)
+    used, non_option_used = dated.used(day)
+    reserve = pool.reserve_in_shares_of(plan, day)
+    if held > reserve - used:
+        return Refusal(
+            f"{shares_exceed(rec.shares)} the shares available under the reserve (Section "
+            f"{plan.section('reserve')}): "
+            + short_on_grant_date(reserve - used, reserve, day, since),
+            "reserve",
+            plan.section("reserve"),
+            "shares",
+        )
+    cap = pool.cap_in_shares_of(plan, day)
+    if not entry.is_option and held > cap - non_option_used:
+        return Refusal(
+            f"{shares_exceed(rec.shares)} the shares available for awards other than options "
+            f"(Section {plan.section('non_option_cap')}): "
+            + short_on_grant_date(cap - non_option_used, cap, day, since),
+            "non-option-cap",
+            plan.section("non_option_cap"),
+            "shares",
+        )
+    return None
+
+
 def _split_rows(conn: sqlite3.Connection, plan_id: str) -> list[tuple[int, date, Fraction]]:
     """The plan's recorded splits, (adjustment id, date, ratio), in date order."""
     rows = conn.execute(
@@ -919,79 +990,6 @@ def forfeit_in(
         (plan.id, grant_id, "forfeit", day.isoformat(), shares),
     )
     return Forfeited(outstanding - returned, returned)
-
-
-def adjust_price(price: Decimal, step: Fraction) -> Decimal:
-    """Divide a price by the split ratio, rounded up to the cent (or to the finer precision
-    the price already had), so the aggregate exercise price is never reduced."""
-    exponent = price.normalize().as_tuple().exponent
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    exact = price * Decimal(step.denominator) / Decimal(step.numerator)
-    return exact.quantize(Decimal(1).scaleb(-places), rounding=ROUND_CEILING)
-
-
-class Holding(NamedTuple):
-    """A grant's outstanding and forfeited shares and exercise price, in today's shares."""
-
-    shares: int
-    forfeited: int
-    price: Decimal
-    steps: tuple[tuple[int, int, int, Decimal, Decimal], ...] = ()
-    """Each split that adjusted it: (index in the splits, shares before, after, price before,
-    after)."""
-
-
-class Overdrawn(Exception):
-    """A forfeiture of more shares than the grant had outstanding on its date."""
-
-    def __init__(self, index: int, day: date, shares: int, outstanding: int) -> None:
-        super().__init__(index, day, shares, outstanding)
-        self.index, self.day, self.shares, self.outstanding = index, day, shares, outstanding
-
-
-def replay(
-    shares: int,
-    price: Decimal,
-    granted: date,
-    splits: Sequence[tuple[date, Fraction]],
-    forfeits: Sequence[tuple[date, int]] = (),
-) -> Holding:
-    """A grant of ``shares`` at ``price`` on ``granted``, after its forfeitures (date, shares
-    in the shares of that date; in the order recorded) and the plan's splits, in date order.
-
-    A split adjusts what was outstanding and forfeited the day before it: the grant if it was
-    made before the split's date, the forfeitures dated before it. A grant or forfeiture
-    dated on or after a split is in post-split shares. Raises :class:`Overdrawn` (with the
-    forfeiture's index) for a forfeiture of more shares than were outstanding on its date."""
-    facts: list[tuple[date, int, int]] = [(day, 0, i) for i, (day, _) in enumerate(splits)]
-    facts += [(day, 1, i) for i, (day, _) in enumerate(forfeits)]  # on a split's day: after it
-    outstanding, forfeited, steps = shares, 0, []
-    for day, kind, i in sorted(facts):
-        if kind == 1:
-            n = forfeits[i][1]
-            if n > outstanding:
-                raise Overdrawn(i, day, n, outstanding)
-            outstanding, forfeited = outstanding - n, forfeited + n
-        elif granted < day:
-            step = splits[i][1]
-            before, before_price = outstanding, price
-            outstanding, forfeited = int(outstanding * step), int(forfeited * step)
-            price = adjust_price(price, step)
-            steps.append((i, before, outstanding, before_price, price))
-    return Holding(outstanding, forfeited, price, tuple(steps))
-
-
-def split_names(splits: Iterable[tuple[date, Fraction]]) -> str:
-    """``the 3:2 split of 2007-01-01`` / ``the 3:2 split of 2007-01-01 and the 2:1 split of
-    2009-01-04``."""
-    return " and ".join(
-        f"the {step.numerator}:{step.denominator} split of {day.isoformat()}"
-        for day, step in splits
-    )
-
-
-#: The largest number on either side of a split ratio (shares must stay SQLite integers).
-MAX_SPLIT = 1_000_000
 
 
 def parse_split(text: str) -> tuple[int, int]:

@@ -14,11 +14,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .errors import RecordError
-from .ledger import Pool, other_terms, participant_key, split_names, terms_hash
+from .ledger import Pool, other_terms, participant_key, terms_hash
 from .plan import Plan
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
+from .splits import Award, short_on_grant_date, split_names
 from .values import shares_exceed
 from .vesting import Installment, VestingError, grant_vesting
 
@@ -659,6 +660,7 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
     """Sections 4(a) and 4(b), in row order, on top of what the ledger already holds."""
     refused = report.refused_rows
     used, non_option_used = pool.used, pool.non_option_used
+    dated = pool.on_grant_date()
     folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
     for rec in records:
         if rec.row in refused:
@@ -731,6 +733,38 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                 )
             )
             continue
+        since = pool.splits_since(rec.grant_date)
+        then_used, then_non_option = dated.used(rec.grant_date) if since else (0, 0)
+        then = pool.reserve_in_shares_of(plan, rec.grant_date) if since else 0
+        if since and rec.shares > then - then_used:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "reserve",
+                    plan.section("reserve"),
+                    ERROR,
+                    f"{shares_exceed(rec.shares)} the shares available under the Plan: "
+                    + short_on_grant_date(then - then_used, then, rec.grant_date, since),
+                    "shares",
+                )
+            )
+            continue
+        cap_then = pool.cap_in_shares_of(plan, rec.grant_date) if since else 0
+        if since and not is_option and rec.shares > cap_then - then_non_option:
+            report.findings.append(
+                _finding(
+                    rec,
+                    "non-option-cap",
+                    plan.section("non_option_cap"),
+                    ERROR,
+                    f"{shares_exceed(rec.shares)} the limit on Awards other than Options: "
+                    + short_on_grant_date(
+                        cap_then - then_non_option, cap_then, rec.grant_date, since
+                    ),
+                    "shares",
+                )
+            )
+            continue
         if not is_option and shares > non_option:
             cap_when = "" if cap == pool.non_option_cap else f" on {rec.grant_date.isoformat()}"
             report.findings.append(
@@ -748,4 +782,5 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
         used += shares
         if not is_option:
             non_option_used += shares
+        dated.add(Award(rec.grant_date, rec.shares, is_option))
         report.batch_shares += shares

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -237,3 +238,110 @@ def _docx_with(text: str) -> bytes:
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()
+
+
+def _split_plan(reserve: int, cap: int) -> Any:
+    from dataclasses import replace
+
+    from generator.plan import load_plan
+
+    plan = load_plan()
+    return replace(plan, reserve=reserve, non_option_cap=cap, amendments=())
+
+
+def _entry(plan: Any, gid: str, shares: int, kind: str = "option") -> Any:
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.ledger import Entry
+    from generator.records import GrantRecord
+
+    row = 2 + int("".join(c for c in gid if c.isdigit()) or 0)
+    rec = GrantRecord(row, gid, f"Director {gid}", date(2005, 5, 16), shares, Decimal("3.25"),
+                      award_type=kind)  # fmt: skip
+    return Entry(rec, plan.is_option(kind), date(2015, 5, 16), "test")
+
+
+@pytest.mark.parametrize("ratio", [(3, 2), (2, 1), (5, 3), (1, 2)])
+def test_reserve_exceeded_after_a_split_one_share_grants_fill_the_reserve_exactly(
+    tmp_path: Path, ratio: tuple[int, int]
+) -> None:
+    """Issue 18 #3: grants dated before a recorded split are checked in the shares of their
+    date: on a 10-share plan, ten one-share grants fit and the eleventh is refused, whatever
+    fractions the split drops (the rules and the recording transaction agree)."""
+    from datetime import date
+
+    from generator.ledger import Ledger
+    from generator.rules import check
+
+    plan = _split_plan(10, 10)
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.adjust(plan, *ratio, date(2007, 1, 1))
+        entries = [_entry(plan, f"G-{n:02d}", 1) for n in range(15)]
+        report = check([e.record for e in entries], plan, None, book.pool(plan))
+        refused = [f.row for f in report.findings if f.rule == "reserve"]
+        assert refused == [e.record.row for e in entries[10:]]
+        done = book.record(plan, entries)
+        assert done.added == [f"G-{n:02d}" for n in range(10)]
+        assert sorted(done.refused) == [f"G-{n:02d}" for n in range(10, 15)]
+        why = done.refused["G-10"]
+        assert (why.rule, why.section, why.column) == ("reserve", plan.section("reserve"), "shares")
+        assert (
+            "exceeds the 0 " in why.message or "0 of the 10 in force on 2005-05-16" in why.message
+        )
+
+
+def test_reserve_exceeded_after_a_split_799999_plus_1_plus_1_is_refused(tmp_path: Path) -> None:
+    from datetime import date
+
+    from generator.ledger import Ledger
+    from generator.rules import check
+
+    plan = _split_plan(800_000, 100_000)
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.adjust(plan, 3, 2, date(2007, 1, 1))
+        entries = [_entry(plan, "BIG", 799_999), _entry(plan, "ONE", 1), _entry(plan, "TWO", 1)]
+        report = check([e.record for e in entries], plan, None, book.pool(plan))
+        errors = [(f.rule, f.section) for f in report.findings if f.severity == "error"]
+        assert errors == [("reserve", plan.section("reserve"))]
+        assert "0 of the 800,000 in force on 2005-05-16" in str(report.findings)
+        done = book.record(plan, entries)
+        assert done.added == ["BIG", "ONE"] and list(done.refused) == ["TWO"]
+        # recorded one run at a time, the same: the ledger holds what fitted on the day
+        assert book.record(plan, [_entry(plan, "THREE", 1)]).refused
+        pool = book.pool(plan)
+        assert pool.used == 1_199_998 + 1 and pool.reserve == 1_200_000
+
+
+def test_reserve_exceeded_after_a_split_the_non_option_cap_too(tmp_path: Path) -> None:
+    from datetime import date
+
+    from generator.ledger import Ledger
+
+    plan = _split_plan(1_000, 3)
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.adjust(plan, 3, 2, date(2007, 1, 1))
+        kind = next(k for k in ("restricted_stock", "rsu") if not plan.is_option(k))
+        done = book.record(plan, [_entry(plan, f"R-{n}", 1, kind) for n in range(5)])
+        assert done.added == ["R-0", "R-1", "R-2"]
+        assert {r.rule for r in done.refused.values()} == {"non-option-cap"}
+
+
+def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
+    tmp_path: Path,
+) -> None:
+    """Shares forfeited after a split came back after the grant date of a late-recorded grant
+    dated before it: on that date the reserve was full."""
+    from datetime import date
+
+    from generator.ledger import Ledger
+
+    plan = _split_plan(100, 100)
+    with Ledger(tmp_path / "l.sqlite") as book:
+        assert book.record(plan, [_entry(plan, "FULL", 100)]).added == ["FULL"]
+        book.adjust(plan, 2, 1, date(2007, 1, 1))
+        book.forfeit(plan, "FULL", 50, date(2008, 1, 1))
+        assert book.pool(plan).available == 50  # today, 50 are free
+        late = book.record(plan, [_entry(plan, "LATE", 10)])
+        assert list(late.refused) == ["LATE"]
+        assert "0 of the 100 in force on 2005-05-16" in late.refused["LATE"].message
