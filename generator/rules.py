@@ -663,8 +663,9 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
     dated = pool.on_grant_date()
     folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
     for rec in records:
-        if rec.row in refused:
-            continue
+        # a grant refused for another reason is still checked (and the finding reported), but
+        # not counted: the ledger will never record it
+        counted = rec.row not in refused
         conflict = None
         other = folded.get(rec.grant_id.casefold(), rec.grant_id)
         if other != rec.grant_id:
@@ -778,6 +779,8 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                     "shares",
                 )
             )
+            continue
+        if not counted:
             continue
         used += shares
         if not is_option:

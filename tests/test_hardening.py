@@ -345,3 +345,30 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
         late = book.record(plan, [_entry(plan, "LATE", 10)])
         assert list(late.refused) == ["LATE"]
         assert "0 of the 100 in force on 2005-05-16" in late.refused["LATE"].message
+
+
+def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
+    """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
+    told both: no form, and over the cap (it is not counted, since it will not be recorded)."""
+    from generator.ledger import Pool
+    from generator.plan import load_plan
+    from generator.records import GrantRecord
+    from generator.rules import ERROR, Finding, check
+
+    plan = load_plan()
+    from datetime import date
+    from decimal import Decimal
+
+    rec = GrantRecord(
+        2, "RS-1", "Ann Able", date(2005, 5, 16), 1000, Decimal("0.01"),
+        award_type="restricted_stock",
+    )  # fmt: skip
+    full = Pool(plan.reserve, plan.non_option_cap, plan.non_option_cap, plan.non_option_cap)
+
+    def no_form(_report: object) -> list[Finding]:
+        return [Finding(2, "RS-1", "agreement-form", "—", ERROR, "no form", "award_type")]
+
+    report = check([rec], plan, None, full, more=no_form)
+    rules = sorted(f.rule for f in report.findings if f.severity == ERROR)
+    assert rules == ["agreement-form", "non-option-cap"]
+    assert report.batch_shares == 0
