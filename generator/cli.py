@@ -237,7 +237,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     default=120.0,
     show_default=True,
     help="Seconds LibreOffice may go without finishing a document before it is stopped "
-    "(plus 10 s per agreement in the document it is on).",
+    "(plus half a second per agreement in it); stopped twice in a row, the batch fails.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @read_options

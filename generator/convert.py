@@ -20,6 +20,8 @@ A call that makes no progress for ``timeout`` seconds plus ``per_document`` seco
 agreement of the document it is on is stopped (the whole process group is killed). When a call
 fails, the document it was on is tried once more on its own on a fresh profile, and the
 documents after it go back to the queue: one bad document never takes the others with it.
+When :data:`HANGS` conversions in a row are stopped for time (the retry included), LibreOffice
+is taken to be hung: the batch fails at once, within about twice the timeout, with what to do.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ from .losession import (
     sessions_possible,
 )
 from .output import write_atomic
+
+#: Seconds a conversion may take for each agreement in its document, on top of the timeout.
+PER_AGREEMENT = 0.5
+#: Conversions in a row that do not finish in time before LibreOffice is taken to be hung.
+HANGS = 2
 
 INSTALL_HINT = (
     "install LibreOffice with `sudo apt-get install libreoffice-writer-nogui fonts-liberation` "
@@ -284,7 +291,7 @@ class Converter:
     """A pool of LibreOffice workers, each with its own user profile, alive for one batch."""
 
     def __init__(
-        self, jobs: int = 0, *, timeout: float = 120.0, per_document: float = 10.0
+        self, jobs: int = 0, *, timeout: float = 120.0, per_document: float = PER_AGREEMENT
     ) -> None:
         self.soffice = find_soffice()
         self._env = soffice_environment()
@@ -304,6 +311,8 @@ class Converter:
         self._sessions = sessions_possible(self.soffice)
         self._stopping: list[Session] = []  # asked to stop by :meth:`rest`, not yet reaped
         self._warm = False  # workers start their LibreOffice before any document (warm())
+        self._hangs = 0  # conversions stopped for taking too long since the last one finished
+        self._hung: str | None = None  # why the converter gave up: LibreOffice stopped responding
 
     def __enter__(self) -> Converter:
         return self
@@ -351,12 +360,40 @@ class Converter:
         with self._cond:
             self._active.discard(pdf)
 
-    def _drain(self) -> None:
-        """Cancel every queued document (the caller holds the condition's lock)."""
+    def _drain(self, reason: str | None = None) -> None:
+        """Cancel every queued document (the caller holds the condition's lock); with a
+        ``reason``, each fails with it instead."""
         while self._queue:
             job = self._queue.popleft()
-            if not job.future.cancel():  # back in the queue after a failed call
+            if reason is not None:
+                job.future.set_running_or_notify_cancel()
+                job.done(reason)
+            elif not job.future.cancel():  # back in the queue after a failed call
                 job.done("the conversion was stopped")
+
+    def _timed_out(self, limit: float) -> None:
+        """A conversion was stopped for taking longer than ``limit``: after :data:`HANGS` in a
+        row (no document finished in between, the retry on a fresh profile included),
+        LibreOffice is taken to be hung and every document still waiting fails at once."""
+        with self._cond:
+            self._hangs += 1
+            if self._hangs < HANGS or self._hung is not None:
+                return
+            self._hung = (
+                f"LibreOffice stopped responding: {self._hangs} conversions in a row did not "
+                f"finish within {limit:.0f} s, so the batch was "
+                "stopped. Check that LibreOffice converts a document on this machine (`soffice "
+                "--headless --convert-to pdf FILE.docx`) and that no other LibreOffice is stuck "
+                "(`pkill -f soffice`), or allow more time with --timeout"
+            )
+            self._drain(self._hung)
+            self._cond.notify_all()
+            for proc in self._running:  # the other workers' conversions end now, not later
+                kill_group(proc)
+
+    def _finished_one(self) -> None:
+        with self._cond:
+            self._hangs = 0
 
     def cached(self, source: Path, outdir: Path) -> Future[Outcome]:
         """Like :meth:`submit`, but a document converted before (the same bytes, the same
@@ -411,6 +448,9 @@ class Converter:
         with self._cond:
             if self._closing:
                 raise ConvertError("the converter is closed")
+            if self._hung is not None:  # nothing more is sent to a LibreOffice that hangs
+                job.future.set_result(Outcome(source, None, self._hung))
+                return job.future
             if job.pdf in self._active:
                 raise ConvertError(f"{job.pdf.name} is being made already (stems must be unique)")
             self._active.add(job.pdf)
@@ -486,9 +526,9 @@ class Converter:
                     closing = self._closing
                     self._busy[index] = first.weight
                 # the one LibreOffice was on: once more, on its own, on a fresh profile
-                if not closing:
+                if not closing and self._hung is None:
                     self._guarded(worker, index, [first], fresh=True)
-                first.done()
+                first.done(self._hung)
 
     def _guarded(
         self, worker: _Worker, index: int, group: list[_Job], *, fresh: bool = False
@@ -513,8 +553,8 @@ class Converter:
             while True:
                 while not self._queue and not self._closing:
                     self._cond.wait()
-                if self._closing:
-                    self._drain()
+                if self._closing or self._hung is not None:
+                    self._drain(self._hung)
                     return []
                 group = self._share(index)
                 if group:  # else every queued document was cancelled: wait for more
@@ -630,10 +670,13 @@ class Converter:
                     self._end_session(worker, kill=True)
                     worker.reset()  # a crash or a hang can leave the profile damaged
                     job.error = str(exc)
+                    if exc.hung:
+                        self._timed_out(limit)
                     return group[n:]
                 if error is not None:  # LibreOffice goes on; the document is retried alone
                     job.error = f"LibreOffice could not convert it ({error})"
                     return group[n:]
+                self._finished_one()
                 job.done()
                 with self._cond:
                     self._busy[index] = sum(later.weight for later in group[n + 1 :])
@@ -655,8 +698,10 @@ class Converter:
             raise ConvertError("the converter is closed")
         try:
             session.connect(min(self.timeout, START_LIMIT))
-        except SessionUnavailable:
+        except SessionUnavailable as exc:
             self._end_session(worker, kill=True)
+            if exc.hung:  # (converted by calls instead, which stop at the next hang)
+                self._timed_out(min(self.timeout, START_LIMIT))
             raise
 
     def _end_session(self, worker: _Worker, *, kill: bool) -> None:
@@ -685,6 +730,7 @@ class Converter:
         while True:
             finished = [job for job in waiting if job.finished()]
             if finished:  # LibreOffice goes in order: one it skipped is dealt with at the end
+                self._finished_one()
                 for job in finished:
                     job.done()
                 on = max(group.index(job) for job in finished) + 1
@@ -699,6 +745,7 @@ class Converter:
             if time.monotonic() - progress > limit:
                 kill_group(proc)
                 reader.join(timeout=5)
+                self._timed_out(limit)
                 return f"LibreOffice did not finish within {limit:.0f} s and was stopped"
             time.sleep(POLL)
         reader.join(timeout=5)

@@ -108,11 +108,21 @@ g_exportedScripts = (serve,)
 
 
 class SessionUnavailable(Exception):
-    """Raised when LibreOffice cannot be kept running here: convert with calls instead."""
+    """Raised when LibreOffice cannot be kept running here: convert with calls instead.
+    ``hung``: it did not answer in time (rather than exiting or refusing)."""
+
+    def __init__(self, message: str, *, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung
 
 
 class SessionDied(Exception):
-    """Raised when the session's LibreOffice crashed, hung or broke the protocol."""
+    """Raised when the session's LibreOffice crashed, hung (``hung``) or broke the
+    protocol."""
+
+    def __init__(self, message: str, *, hung: bool = False) -> None:
+        super().__init__(message)
+        self.hung = hung
 
 
 def sessions_possible(soffice: str) -> bool:
@@ -192,12 +202,12 @@ class Session:
             if time.monotonic() > deadline:
                 self.kill()
                 raise SessionUnavailable(
-                    f"LibreOffice did not run grantgen's script within {limit:.0f} s"
+                    f"LibreOffice did not run grantgen's script within {limit:.0f} s", hung=True
                 )
         try:
             hello = self._reply(deadline)
         except SessionDied as exc:
-            raise SessionUnavailable(str(exc)) from exc
+            raise SessionUnavailable(str(exc), hung=exc.hung) from exc
         if not hello.get("ready"):
             self.kill()
             raise SessionUnavailable(f"grantgen's script in LibreOffice said {hello!r}")
@@ -239,7 +249,7 @@ class Session:
             if wait <= 0:
                 self.kill()
                 raise SessionDied(
-                    f"LibreOffice did not finish within {limit:.0f} s and was stopped"
+                    f"LibreOffice did not finish within {limit:.0f} s and was stopped", hung=True
                 )
             ready, _, _ = select.select([self._conn], [], [], min(wait, 1.0))
             if not ready:

@@ -372,3 +372,42 @@ def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_anothe
     rules = sorted(f.rule for f in report.findings if f.severity == ERROR)
     assert rules == ["agreement-form", "non-option-cap"]
     assert report.batch_shares == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_hung_libreoffice_fails_the_batch_within_about_twice_the_timeout(
+    tmp_path: Path, jobs: int
+) -> None:
+    """Issue 18 #9: a LibreOffice that never answers is stopped after the timeout, tried once
+    more on a fresh profile, and then the batch fails: every grant names LibreOffice and what
+    to do, nothing is converted one by one, nothing is recorded. (Was: timeout x retries x
+    fresh profiles x one-by-one fallbacks.)"""
+    import time
+
+    calls = tmp_path / "calls"
+    fake = tmp_path / "bin" / "soffice"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho call >> {calls}\nexec sleep 600\n", encoding="utf-8")
+    fake.chmod(0o755)
+    rows = [grant(grant_id=f"H-{n}", participant=f"Director {n}") for n in range(5)]
+    path = write_csv(tmp_path / "g.csv", rows)
+    env = {**os.environ, "GRANTGEN_SOFFICE": str(fake), "XDG_CACHE_HOME": str(tmp_path / "c")}
+    timeout = 3
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "generate", str(path), "--out", str(tmp_path / "o"),
+         "--ledger", str(tmp_path / "l.sqlite"), "--timeout", str(timeout), "--jobs", str(jobs)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "LibreOffice stopped responding" in done.stderr and "--timeout" in done.stderr
+    assert "converting them one by one" not in done.stderr
+    # two conversions per worker at most (the first, the retry on a fresh profile)
+    assert 2 <= len(calls.read_text().splitlines()) <= 2 * jobs
+    assert took < 2 * (timeout + 0.5 * 5) + 30, took  # the old way: four limits per grant
+    assert not list((tmp_path / "o").glob("*.pdf"))
+    from generator.ledger import Ledger
+
+    with Ledger(tmp_path / "l.sqlite") as book:
+        assert book.grants() == []
