@@ -438,9 +438,20 @@ def _made(
                 result.documents.sort(key=lambda d: d.row)
                 result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents})
                 same_kind = [d for d in result.earlier if is_draft(d) == options.draft]
+                # a final run that made nothing leaves a folder of drafts their review files
+                drafts_only = not options.draft and not result.documents and not same_kind
+                if drafts_only and options.review and any(map(is_draft, result.earlier)):
+                    result.warnings.append(
+                        {
+                            "row": None,
+                            "rule": "review",
+                            "message": "no final document was made, so the review files of "
+                            "the drafts in review/ were left as they are",
+                        }
+                    )
                 result.review = (
                     None
-                    if not options.review
+                    if not options.review or (drafts_only and any(map(is_draft, result.earlier)))
                     else write_review(
                         review_batch(checked, result, same_kind),
                         templates_dir=kit.consent,

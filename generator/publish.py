@@ -114,7 +114,11 @@ def publish(
         earlier=earlier,
         now=result.plan_copy,
     )
-    for grant_id, reason in {**({} if options.force else refused), **blocked}.items():
+    # drafts are never signed and never final: a draft run replaces the drafts it made before
+    for grant_id, reason in {
+        **({} if options.force or options.draft else refused),
+        **blocked,
+    }.items():
         rec = by_id.pop(grant_id).record
         result.errors.append(
             Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason, "grant_id").as_dict()
@@ -495,7 +499,8 @@ def describe_folder(out: Path, manifest: dict[str, Any], draft: bool) -> None:
     folder: ``draft`` only when it holds no final document, and the review files of the other
     kind than this run's (``review`` / ``draft_review``) as the earlier manifest listed them,
     while they are there."""
-    manifest["draft"] = draft and all(is_draft(d) for d in manifest["documents"])
+    documents = manifest["documents"]
+    manifest["draft"] = all(is_draft(d) for d in documents) if documents else draft
     other = REVIEW_KEYS[not draft]
     earlier = earlier_manifest(out) or {}
     kept = earlier.get(other)

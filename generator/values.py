@@ -13,6 +13,8 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from anyascii import anyascii
+
 AWARD_TYPES = ("option", "incentive_option", "restricted_stock", "stock_unit")
 #: The kinds of award that are options (and so need a positive exercise price).
 OPTION_AWARDS = ("option", "incentive_option")
@@ -190,7 +192,9 @@ def derive_grant_id(participant: str, grant_date: date, shares: int, price: Deci
     """A stable id made from the grant's terms: the same grant always gets the same id (a
     name with composed or decomposed accents, é or e + ◌́, is the same name)."""
     participant = unicodedata.normalize("NFC", participant)
-    slug = re.sub(r"[^a-z0-9]+", "-", participant.lower()).strip("-")[:32].strip("-") or "grant"
+    # transliterated: Sinéad Ó Connor-Walsh is sinead-o-connor-walsh, Дмитрий dmitriy
+    ascii_name = anyascii(participant).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:32].strip("-") or "grant"
     digest = hashlib.sha256(
         f"{participant}|{grant_date.isoformat()}|{shares}|{price.normalize()}".encode()
     ).hexdigest()[:6]

@@ -411,3 +411,84 @@ def test_a_hung_libreoffice_fails_the_batch_within_about_twice_the_timeout(
 
     with Ledger(tmp_path / "l.sqlite") as book:
         assert book.grants() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("Sinéad Ó Connor-Walsh", "sinead-o-connor-walsh-"),
+        ("Sine\u0301ad O\u0301 Connor-Walsh", "sinead-o-connor-walsh-"),  # decomposed accents
+        ("Søren Æbeltoft-Straße", "soren-aebeltoft-strasse-"),
+        ("Łukasz Żółwiński", "lukasz-zolwinski-"),
+        ("Дмитрий Иванов", "dmitriy-ivanov-"),
+    ],
+)
+def test_derived_grant_ids_transliterate_accented_letters(name: str, slug: str) -> None:
+    """Issue 18 #11: a derived id (and so the file names) spells the name in plain letters,
+    never dropping the accented ones (was ``sin-ad-o-connor-walsh-…``)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from generator.values import derive_grant_id
+
+    gid = derive_grant_id(name, date(2025, 6, 16), 1000, Decimal("1.50"))
+    assert gid.startswith(slug + "20250616-"), gid
+
+
+def test_a_failed_final_run_keeps_the_drafts_review_packet_and_board_consent(
+    tmp_path: Path, soffice: str
+) -> None:
+    """Issue 18 #11: a final run into a folder of drafts that makes nothing (every grant
+    refused) leaves the drafts' review/ as it was, and the manifest still lists it."""
+    import json
+
+    out, ledger = tmp_path / "b", tmp_path / "l.sqlite"
+    rows = [grant(grant_id=f"D-{n}", participant=f"Director {n}") for n in range(2)]
+    good = write_csv(tmp_path / "g.csv", rows)
+    bad = write_csv(tmp_path / "bad.csv", [dict(r, shares="9,000,000") for r in rows])
+    args = ["--out", str(out), "--ledger", str(ledger)]
+    made = CliRunner().invoke(main, ["generate", str(good), *args, "--draft"])
+    assert made.exit_code == 0, made.output
+    before = {p.name: p.read_bytes() for p in (out / "review").iterdir()}
+    assert {"packet.pdf", "board_consent.docx", "board_consent.pdf"} <= set(before)
+    failed = CliRunner().invoke(main, ["generate", str(bad), *args])
+    assert "0 document(s) made, 2 grant(s) refused" in failed.output
+    assert "review files of the drafts in review/ were left as they are" in failed.output
+    assert {p.name: p.read_bytes() for p in (out / "review").iterdir()} == before
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["draft"] is True and "review/packet.pdf" in manifest["draft_review"]["files"]
+    assert len(manifest["errors"]) == 2
+
+
+def test_regenerating_drafts_after_a_template_edit_replaces_them_without_force(
+    tmp_path: Path, soffice: str
+) -> None:
+    """Issue 18 #11: drafts are never final and never signed: a draft run after the form
+    changed replaces the earlier drafts (was: refused as "final documents", --force asked)."""
+    import shutil
+
+    import docx
+
+    kit = Path(shutil.copytree(Path(__file__).parents[1] / "data/kits/meridian", tmp_path / "k"))
+    args = ["generate", str(kit / "sample-grants.csv"), "--plan", str(kit), "--prices",
+            str(kit / "sample-prices.csv"), "--out", str(tmp_path / "b"), "--ledger",
+            str(tmp_path / "l.sqlite"), "--draft"]  # fmt: skip
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    drafts = sorted((tmp_path / "b").glob("*.draft.docx"))
+    before = {p.name: p.read_bytes() for p in drafts}
+    template = kit / "templates" / "option_notice.docx"
+    document = docx.Document(str(template))
+    document.add_paragraph("A sentence counsel added.")
+    document.save(str(template))
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    assert "--force" not in again.output and "final documents" not in again.output
+    after = {p.name: p.read_bytes() for p in drafts}
+    assert after.keys() == before.keys() and after != before
+    changed = [n for n in after if after[n] != before[n]]
+    assert changed and all(
+        "A sentence counsel added."
+        in "\n".join(p.text for p in docx.Document(str(tmp_path / "b" / n)).paragraphs)
+        for n in changed
+    )
