@@ -165,8 +165,10 @@ def _report(result: GenerateResult, quiet: bool) -> None:
         click.echo(f"error: {error['message']}", err=True)
     if not quiet:
         kind = "draft document(s)" if result.draft else "document(s)"
+        new = len(result.documents) - result.already
+        again = f", {result.already} already made and recorded" if result.already else ""
         click.echo(
-            f"{len(result.documents)} {kind} made, {result.refused_rows} grant(s) refused, "
+            f"{new} {kind} made{again}, {result.refused_rows} grant(s) refused, "
             f"in {result.seconds:.1f} s; output in {result.out} (manifest: {result.manifest})"
         )
 

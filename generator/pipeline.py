@@ -97,6 +97,9 @@ class GenerateResult:
     """What was written to ``out/review/``."""
     plan_copy: str = ""
     """sha256 of the source of the Plan copy in the packets (its rendered DOCX, or the PDF)."""
+    already: int = 0
+    """Of ``documents``, those an earlier run made and recorded in the ledger: written again
+    as they were, not counted again."""
     earlier: list[dict[str, Any]] | None = None
     """Manifest entries of the documents an earlier run left in the folder that this one did
     not make (their files unchanged): still listed, and in the review."""

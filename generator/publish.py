@@ -208,6 +208,7 @@ def publish(
             # move fails (disk full, folder gone, Ctrl-C), the grants this run recorded are
             # taken out again and the files placed so far removed: the two agree
             recorded = book.record(plan, entries)
+            result.already = len(recorded.already)
             try:
                 place_files(recorded)
             except BaseException:

@@ -492,3 +492,21 @@ def test_regenerating_drafts_after_a_template_edit_replaces_them_without_force(
         in "\n".join(p.text for p in docx.Document(str(tmp_path / "b" / n)).paragraphs)
         for n in changed
     )
+
+
+def test_a_rerun_that_records_nothing_does_not_say_documents_made(
+    tmp_path: Path, soffice: str
+) -> None:
+    """Issue 18 #11: running the same batch again makes and records nothing new, and says so
+    (was: "2 document(s) made" again)."""
+    rows = [grant(grant_id=f"R-{n}", participant=f"Director {n}") for n in range(2)]
+    path = write_csv(tmp_path / "g.csv", rows)
+    args = ["generate", str(path), "--out", str(tmp_path / "b"), "--ledger", str(tmp_path / "l")]
+    first = CliRunner().invoke(main, args)
+    assert "2 document(s) made, 0 grant(s) refused" in first.output, first.output
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0
+    assert "0 document(s) made, 2 already made and recorded, 0 grant(s) refused" in again.output
+    rows.append(grant(grant_id="R-9", participant="Director 9"))
+    more = CliRunner().invoke(main, ["generate", str(write_csv(path, rows)), *args[2:]])
+    assert "1 document(s) made, 2 already made and recorded, 0 grant(s) refused" in more.output
