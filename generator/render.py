@@ -105,6 +105,9 @@ MAX_NUMBER_BITS = 4096
 MAX_REPEAT = 1_000_000
 #: The most characters one rendered part may have (a 10,000-row Board consent has ~30 MB).
 MAX_RENDERED = 256 * 1024 * 1024
+#: The most characters of text between two tags of a rendered part (libxml2's limit, which
+#: python-docx and LibreOffice read it with).
+MAX_TEXT_NODE = 10_000_000
 #: Seconds one template part may take to render (``GRANTGEN_RENDER_SECONDS``).
 RENDER_SECONDS = 60.0
 
@@ -396,6 +399,15 @@ class _Prepared:
                     self.name,
                     f"renders to {len(text):,} characters, more than the {MAX_RENDERED:,} a "
                     "document may have (a loop over too much?)",
+                )
+            if len(text) > MAX_TEXT_NODE and (
+                longest := max(map(len, re.split(r"<[^>]*>", text)))
+            ) > MAX_TEXT_NODE:  # (only a part this long can hold one: rarely looked at)
+                raise TemplateError(
+                    self.name,
+                    f"renders {longest:,} characters of text in one piece, more than the "
+                    f"{MAX_TEXT_NODE:,} a Word document's XML may hold there (a loop over too "
+                    "much?)",
                 )
             return text
         except NoValueError as exc:

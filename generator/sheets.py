@@ -136,12 +136,36 @@ def csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             ended = reader.line_num
             yield number, cells
     except csv.Error as exc:
+        where = f"row {number + 1} (line {ended + 1})"
+        if "field larger than field limit" in str(exc):
+            limit = csv.field_size_limit()
+            opened = text.count('"', _offset_of_line(text, ended)) % 2 == 1
+            raise InputError(
+                str(path),
+                f"{where}: a cell is longer than {limit:,} characters, far more than any "
+                "grant's value"
+                + (
+                    "; a quote opened there and never closed would make the rest of the file "
+                    "one cell: check the quotes in that row"
+                    if opened
+                    else ": shorten it (is a whole document pasted into the cell?)"
+                ),
+            ) from None
         # a quote opened and never closed swallows every line after it: name where it opened
         raise InputError(
-            str(path),
-            f"row {number + 1} (line {ended + 1}): not valid CSV ({exc}); check the quotes in "
-            "that row",
+            str(path), f"{where}: not valid CSV ({exc}); check the quotes in that row"
         ) from None
+
+
+def _offset_of_line(text: str, line: int) -> int:
+    """Where line ``line`` + 1 (counted from 1) starts in ``text``: after ``line`` ends."""
+    at = 0
+    for _ in range(line):
+        found = text.find("\n", at)
+        if found < 0:
+            return len(text)
+        at = found + 1
+    return at
 
 
 _SEP_LINE = re.compile(r'"?sep=(.)"?[ \t]*\r?\n', re.IGNORECASE)

@@ -510,3 +510,47 @@ def test_a_rerun_that_records_nothing_does_not_say_documents_made(
     rows.append(grant(grant_id="R-9", participant="Director 9"))
     more = CliRunner().invoke(main, ["generate", str(write_csv(path, rows)), *args[2:]])
     assert "1 document(s) made, 2 already made and recorded, 0 grant(s) refused" in more.output
+
+
+def test_errors_that_mislead_a_5_mb_cell_is_not_called_a_quoting_problem(tmp_path: Path) -> None:
+    """Issue 18 #11: a cell far too long says so; an unclosed quote still says check the
+    quotes."""
+    header = "grant_id,participant,address,grant_date,shares,exercise_price,award_type\n"
+    big = tmp_path / "big.csv"
+    big.write_text(header + "G-1," + "A" * 5_000_000 + ",x,2005-05-16,1000,3.25,option\n")
+    with pytest.raises(InputError) as found:
+        read_grants(big)
+    assert "a cell is longer than 131,072 characters" in str(found.value)
+    assert "check the quotes" not in str(found.value) and "row 2 (line 2)" in str(found.value)
+    quoted = tmp_path / "quoted.csv"
+    row = "G-2,Bob,x,2005-05-16,1000,3.25,option\n"
+    quoted.write_text(header + 'G-1,"Ann,x,2005-05-16,1000,3.25,option\n' + row * 4000)
+    with pytest.raises(InputError, match=r"row 2 \(line 2\).*check the quotes in that row"):
+        read_grants(quoted)
+
+
+def test_errors_that_mislead_a_huge_template_output_names_the_template(tmp_path: Path) -> None:
+    """Issue 18 #11: a loop rendering more text into one run than a Word document's XML can
+    hold is a template error naming the form, in check-templates and generate alike (was:
+    "unexpected XMLSyntaxError")."""
+    import docx
+
+    kit = tmp_path / "k"
+    assert CliRunner().invoke(main, ["init", str(kit)]).exit_code == 0
+    template = kit / "templates" / "option_notice.docx"
+    document = docx.Document(str(template))
+    loop = '{% for i in range(100000) %}{{ "&" * 101 }}{% endfor %}'
+    document.paragraphs[0].add_run(loop)
+    document.save(str(template))
+    checked = CliRunner().invoke(main, ["check-templates", str(kit)])
+    assert checked.exit_code == 1
+    assert "option_notice.docx: template error: renders" in checked.output
+    assert "in one piece, more than the 10,000,000" in checked.output
+    made = CliRunner().invoke(
+        main,
+        ["generate", str(kit / "sample-grants.csv"), "--plan", str(kit), "--prices",
+         str(kit / "sample-prices.csv"), "--out", str(tmp_path / "b"), "--ledger",
+         str(tmp_path / "l"), "--draft"],
+    )  # fmt: skip
+    assert made.exit_code == 1 and "XMLSyntaxError" not in made.output
+    assert "option_notice.docx" in made.output and "in one piece" in made.output
