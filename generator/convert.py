@@ -236,6 +236,25 @@ def _claim_profiles(count: int, scratch: Path) -> list[_Worker]:
     return workers
 
 
+SCRATCH_PREFIX = "grantgen-lo-"
+"""A converter's scratch folder in the temp folder: ``grantgen-lo-<pid>-<random>``."""
+
+
+def _reap_scratch() -> None:
+    """Remove the scratch folders of converters whose process is gone (killed: one that ends
+    removes its own), so none pile up in the temp folder."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name.removeprefix(SCRATCH_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.lstat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
+
+
 def _reap(profile: Path) -> None:
     """Kill the LibreOffice processes still running on a profile whose lock we just took: a
     grantgen that was killed (kill -9) leaves its ``soffice`` calls running, and one of them
@@ -298,7 +317,8 @@ class Converter:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout = timeout
         self.per_document = per_document
-        self._root = Path(tempfile.mkdtemp(prefix="grantgen-lo-"))
+        _reap_scratch()
+        self._root = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         self._workers = _claim_profiles(self.jobs, self._root)
         self._queue: deque[_Job] = deque()
         self._busy = [0] * self.jobs  # weight each worker's call has still to convert

@@ -554,3 +554,32 @@ def test_errors_that_mislead_a_huge_template_output_names_the_template(tmp_path:
     )  # fmt: skip
     assert made.exit_code == 1 and "XMLSyntaxError" not in made.output
     assert "option_notice.docx" in made.output and "in one piece" in made.output
+
+
+def test_no_scratch_folder_is_left_behind_a_killed_runs_is_reaped_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Done-when of issue 18: a run that ends normally removes its LibreOffice scratch
+    folder; a killed run's (its process gone) is removed by the next converter, another
+    live process's is left alone."""
+    import tempfile
+
+    from generator.convert import SCRATCH_PREFIX, Converter
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead = tmp_path / f"{SCRATCH_PREFIX}{gone.pid}-abc"
+    (dead / "w0.log").parent.mkdir()
+    (dead / "w0.log").write_text("left by a killed run")
+    alive = tmp_path / f"{SCRATCH_PREFIX}{os.getppid()}-def"
+    alive.mkdir()
+    fake = tmp_path / "soffice"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
+    with Converter(jobs=1) as converter:
+        mine = converter._root
+        assert mine.is_dir() and mine.name.startswith(f"{SCRATCH_PREFIX}{os.getpid()}-")
+    assert not dead.exists() and alive.is_dir() and not mine.exists()
