@@ -164,6 +164,7 @@ def render_consent(
             "author": plan.company.name,
             "subject": f"Option grants under the {plan.name}",
             "keywords": f"plan={plan.id}; grants={len(grants)}",
+            "created": max((g.grant_date for g in grants), default=plan.effective_date).isoformat(),
         },
         draft=draft,
         body_filter=lambda xml: split_long_tables(xml, TABLE_BLOCK),

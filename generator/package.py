@@ -5,6 +5,7 @@ change between documents are compressed once (:func:`deflate`) and reused.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Mapping
@@ -88,7 +89,9 @@ def zip_files(files: Mapping[str, bytes | Deflated], *, store: bool = False) -> 
 
 
 def core_properties(properties: Mapping[str, str]) -> bytes:
-    """docProps/core.xml with the given title, subject, ... and fixed dates."""
+    """docProps/core.xml with the given title, subject, ...; created and modified on
+    ``properties["created"]`` (an ISO date: the grant date, so the same grant gives the same
+    bytes), else 2000-01-01."""
     from xml.sax.saxutils import escape
 
     tags = {
@@ -104,7 +107,7 @@ def core_properties(properties: Mapping[str, str]) -> bytes:
         for key, value in properties.items()
         if key in tags and value
     )
-    stamp = "1980-01-01T00:00:00Z"
+    stamp = f"{properties.get('created') or '2000-01-01'}T00:00:00Z"
     xml = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/'
@@ -117,3 +120,74 @@ def core_properties(properties: Mapping[str, str]) -> bytes:
         "</cp:coreProperties>"
     )
     return xml.encode("utf-8")
+
+
+#: ``docProps/app.xml`` of every document grantgen writes: it is grantgen's, not the template
+#: maker's ("Microsoft Macintosh Word", its page and word counts).
+APP_PROPERTIES = (
+    XML_DECLARATION
+    + b'<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-'
+    b'properties" xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+    b"<Template>Normal.dotm</Template><TotalTime>0</TotalTime><Application>grantgen"
+    b"</Application><DocSecurity>0</DocSecurity><ScaleCrop>false</ScaleCrop>"
+    b"<LinksUpToDate>false</LinksUpToDate><SharedDoc>false</SharedDoc>"
+    b"<HyperlinksChanged>false</HyperlinksChanged><AppVersion>16.0000</AppVersion></Properties>"
+)
+
+#: Word 2013 and later: a document in an older mode opens in Compatibility Mode.
+COMPATIBILITY_MODE = 15
+
+_COMPAT = re.compile(rb'(<w:compatSetting w:name="compatibilityMode"[^>]*?w:val=")(\d+)(")')
+_STYLES_WITH_EFFECTS = "word/stylesWithEffects.xml"
+
+
+def word_native(files: dict[str, bytes]) -> dict[str, bytes]:
+    """A template's members as a current Word writes them: no thumbnail of another document
+    (``docProps/thumbnail.*``), no ``stylesWithEffects.xml`` (Word 2010's copy of the styles,
+    which Word repairs when it differs from ``styles.xml``), grantgen's ``app.xml``, and the
+    current compatibility mode (Word 2013+ opens the document in its own mode)."""
+    drop = {
+        name
+        for name in files
+        if name.startswith("docProps/thumbnail.") or name == _STYLES_WITH_EFFECTS
+    }
+    out = {name: data for name, data in files.items() if name not in drop}
+    for rels in ("_rels/.rels", "word/_rels/document.xml.rels"):
+        if rels in out:
+            out[rels] = _without_relationships(out[rels], drop)
+    if "[Content_Types].xml" in out:
+        types = out["[Content_Types].xml"]
+        for name in drop:
+            types = re.sub(rb'<Override PartName="/' + re.escape(name.encode()) + rb'"[^>]*/>',
+                           b"", types)  # fmt: skip
+        out["[Content_Types].xml"] = types
+    if "docProps/app.xml" in out:
+        out["docProps/app.xml"] = APP_PROPERTIES
+    settings = out.get("word/settings.xml")
+    if settings is not None:
+        mode = str(COMPATIBILITY_MODE).encode()
+        if _COMPAT.search(settings):
+            settings = _COMPAT.sub(lambda m: m.group(1) + mode + m.group(3), settings)
+        else:
+            setting = (
+                b'<w:compatSetting w:name="compatibilityMode" '
+                b'w:uri="http://schemas.microsoft.com/office/word" w:val="' + mode + b'"/>'
+            )
+            if b"<w:compat>" in settings:
+                settings = settings.replace(b"<w:compat>", b"<w:compat>" + setting, 1)
+            elif b"<w:compat/>" in settings:
+                settings = settings.replace(
+                    b"<w:compat/>", b"<w:compat>" + setting + b"</w:compat>"
+                )
+        out["word/settings.xml"] = settings
+    return out
+
+
+def _without_relationships(rels: bytes, targets: set[str]) -> bytes:
+    """A relationships part without those pointing at ``targets`` (package paths)."""
+    for target in targets:
+        for form in (target, target.removeprefix("word/"), "/" + target):
+            rels = re.sub(
+                rb'<Relationship [^>]*Target="' + re.escape(form.encode()) + rb'"[^>]*/>', b"", rels
+            )
+    return rels

@@ -45,7 +45,14 @@ from .fields import format_price as format_price
 from .fields import format_shares as format_shares
 from .form import DRAFT_MARK
 from .kit import Form
-from .package import XML_DECLARATION, Deflated, core_properties, deflate, zip_files
+from .package import (
+    XML_DECLARATION,
+    Deflated,
+    core_properties,
+    deflate,
+    word_native,
+    zip_files,
+)
 from .plan import Plan, bundled_plan
 from .records import GrantRecord
 from .wording import indefinite_article, plan_wording
@@ -337,7 +344,7 @@ class _Prepared:
     def __init__(self, name: str, docx: bytes, env: SandboxedEnvironment) -> None:
         self.name = name
         with zipfile.ZipFile(io.BytesIO(docx)) as z:
-            self.files = {info.filename: z.read(info) for info in z.infolist()}
+            self.files = word_native({info.filename: z.read(info) for info in z.infolist()})
         self.packed: dict[str, Deflated] = {}  # members compressed once, on first use
         self.helper = DocxTemplate(io.BytesIO(docx))
         self.helper.init_docx()
@@ -400,9 +407,10 @@ class _Prepared:
                     f"renders to {len(text):,} characters, more than the {MAX_RENDERED:,} a "
                     "document may have (a loop over too much?)",
                 )
-            if len(text) > MAX_TEXT_NODE and (
-                longest := max(map(len, re.split(r"<[^>]*>", text)))
-            ) > MAX_TEXT_NODE:  # (only a part this long can hold one: rarely looked at)
+            if (
+                len(text) > MAX_TEXT_NODE
+                and (longest := max(map(len, re.split(r"<[^>]*>", text)))) > MAX_TEXT_NODE
+            ):  # (only a part this long can hold one: rarely looked at)
                 raise TemplateError(
                     self.name,
                     f"renders {longest:,} characters of text in one piece, more than the "
@@ -957,6 +965,7 @@ class TemplateSet:
                 "author": plan.company.name,
                 "keywords": f"grant_id={record.grant_id}",
                 "identifier": record.grant_id,
+                "created": record.grant_date.isoformat(),
             },
             draft=draft,
         )
@@ -1004,6 +1013,7 @@ class TemplateSet:
                 "subject": plan.name,
                 "keywords": plan.id,
                 "comments": "",
+                "created": plan.effective_date.isoformat(),
             },
             draft=draft,
         )

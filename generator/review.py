@@ -54,7 +54,7 @@ from .ledger import batch_reserve
 from .output import own_folder, remove_left_parts, write_atomic
 from .plan import Plan
 from .publish import holds_finals
-from .summary import summary_csv, summary_html, summary_xlsx
+from .summary import summary_csv, summary_html, summary_xlsx, totals_csv
 from .vesting import one_line
 
 if TYPE_CHECKING:
@@ -133,6 +133,8 @@ class ReviewResult:
     summary_html: Path
     summary_csv: Path
     summary_xlsx: Path
+    totals_csv: Path
+    """The batch's totals (``totals.csv``)."""
     packet_pdfs: list[Path] = field(default_factory=list)
     """``packet.pdf``, or its volumes in order; empty when no packet was made."""
     board_consent_docx: Path | None = None
@@ -209,10 +211,12 @@ def write_review(
         folder / review_name("summary.html", aside),
         folder / review_name("summary.csv", aside),
         folder / review_name("summary.xlsx", aside),
+        folder / review_name("totals.csv", aside),
     )
     result.deviations = batch_deviations(batch, form_text, known=deviations)
     made = [g for g in batch.grants if g.valid]
     files: dict[str, str] = {"CSV": result.summary_csv.name, "XLSX": result.summary_xlsx.name}
+    files["Totals (CSV)"] = result.totals_csv.name
     if batch.untermed:
         result.problems.append(
             f"{batch.untermed} document(s) listed from an earlier run are not in the Board "
@@ -295,6 +299,7 @@ def write_review(
     remove_left_parts(folder)  # files a killed run was writing
     summaries: tuple[tuple[Path, Callable[[], bytes]], ...] = (
         (result.summary_csv, lambda: summary_csv(batch, result.deviations)),
+        (result.totals_csv, lambda: totals_csv(batch)),
         (result.summary_xlsx, lambda: summary_xlsx(batch, result.deviations)),
         (
             result.summary_html,

@@ -1,4 +1,5 @@
-"""The review summary of a batch: one standalone HTML page, and the same table as CSV and XLSX.
+"""The review summary of a batch: one standalone HTML page, and the same table as CSV and XLSX
+(and the totals as ``totals.csv``).
 
 The page needs nothing from the network: its CSS is inline, it has no scripts and uses the
 reader's own serif font, and a Content-Security-Policy forbids it from fetching anything.
@@ -14,25 +15,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .deviations import Deviation
 from .output import neutralise_cell
 from .plan import Plan
 from .render import format_date, format_price, format_shares
-from .xlsx import (
-    BOLD,
-    COUNT,
-    DATE,
-    DOLLARS,
-    PLAIN,
-    QUOTED,
-    QUOTED_WRAPPED,
-    WRAPPED,
-    Cell,
-    Sheet,
-    workbook,
-)
 
 if TYPE_CHECKING:
     from .review import ReviewBatch, ReviewGrant
@@ -144,65 +132,120 @@ def _count(found: Sequence[Deviation]) -> int:
 def summary_csv(
     batch: ReviewBatch, deviations: Mapping[str, Sequence[Deviation]] | None = None
 ) -> bytes:
-    """One line per grant; after an empty line, the totals as (label, number) lines.
-
-    UTF-8 with a BOM, so a spreadsheet opens accented names as they are."""
+    """One line per grant under one header line, nothing else: a plain import reads it (the
+    totals are in :func:`totals_csv`). UTF-8 with a BOM, so a spreadsheet opens accented names
+    as they are."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for g in batch.grants:
         writer.writerow([_csv_cell(v) for v in _cells(g, deviations or {})])
-    writer.writerow([])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def totals_csv(batch: ReviewBatch) -> bytes:
+    """The batch's totals and the share reserve: a ``total,number`` header, a line each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["total", "number"])
     for label, number in totals(batch):
         writer.writerow([_csv_cell(label), number])
     return buf.getvalue().encode("utf-8-sig")
 
 
-def _xlsx_cell(value: object) -> object:
-    if value is None or isinstance(value, int | Decimal | date):
-        return value
-    return str(value)
+#: The XLSX header of each column of :data:`COLUMNS`, for a reader.
+XLSX_HEADINGS = (
+    *HEADINGS[:-1],
+    "Findings",
+    "Plan sections",
+    "Deviations from the form",
+    "Word file",
+    "PDF packet",
+)
+_WIDTHS = (6, 18, 30, 12, 10, 12, 30, 14, 30, 10, 80, 12, 11, 22, 22)
 
 
 def summary_xlsx(
     batch: ReviewBatch, deviations: Mapping[str, Sequence[Deviation]] | None = None
 ) -> bytes:
-    """Sheet ``Grants`` (one row per grant) and sheet ``Totals``; the same bytes every time
-    (written directly, :mod:`.xlsx`: a row at a time, no cell objects)."""
-    grants = Sheet(
-        "Grants",
-        widths=(6, 18, 30, 12, 10, 12, 30, 14, 10, 80, 12, 11, 22, 22),
-        freeze_header=True,
-        filter_columns=len(COLUMNS),
+    """Sheet ``Grants`` (one row per grant, a reader's headers, filter and frozen header) and
+    sheet ``Totals``, written with XlsxWriter; the same bytes every time (its created date is
+    the batch's last grant date)."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
-    grants.append(Cell(name, BOLD) for name in COLUMNS)
-    for g in batch.grants:
-        cells = _cells(g, deviations or {})
-        grants.append(_xlsx_styled(n, _xlsx_cell(v)) for n, v in enumerate(cells))
-    sums = Sheet("Totals", widths=(44,))
-    for label, number in totals(batch):
-        sums.append([_xlsx_styled(0, label), Cell(number, COUNT)])
-    return workbook([grants, sums], creator="grantgen")
+    days = [g.grant_date for g in batch.grants if g.grant_date is not None]
+    created = dt.datetime.combine(max(days, default=dt.date(2000, 1, 1)), dt.time())
+    book.set_properties(
+        {
+            "title": f"Review summary: {batch.plan.name}",
+            "author": batch.plan.company.name,
+            "company": batch.plan.company.name,
+            "created": created,
+        }
+    )
+    styles = {
+        "bold": book.add_format({"bold": True, "text_wrap": True, "valign": "top"}),
+        "plain": book.add_format({"valign": "top"}),
+        "wrapped": book.add_format({"text_wrap": True, "valign": "top"}),
+        "quoted": book.add_format({"quote_prefix": True, "valign": "top"}),
+        "quoted_wrapped": book.add_format(
+            {"quote_prefix": True, "text_wrap": True, "valign": "top"}
+        ),
+        "count": book.add_format({"num_format": "#,##0", "valign": "top"}),
+        "dollars": book.add_format({"num_format": "$#,##0.00##", "valign": "top"}),
+        "date": book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"}),
+    }
+    grants = book.add_worksheet("Grants")
+    for column, width in enumerate(_WIDTHS):
+        grants.set_column(column, column, width)
+    grants.write_row(0, 0, XLSX_HEADINGS, styles["bold"])
+    grants.freeze_panes(1, 0)
+    for number, g in enumerate(batch.grants, start=1):
+        for column, value in enumerate(_cells(g, deviations or {})):
+            _write(grants, number, column, value, styles)
+    grants.autofilter(0, 0, max(len(batch.grants), 1), len(XLSX_HEADINGS) - 1)
+    sums = book.add_worksheet("Totals")
+    sums.set_column(0, 0, 44)
+    sums.set_column(1, 1, 14)
+    for number, (label, count) in enumerate(totals(batch)):
+        _write(sums, number, 0, label, styles)
+        sums.write_number(number, 1, count, styles["count"])
+    book.close()
+    return buf.getvalue()
 
 
-def _xlsx_styled(column: int, value: object) -> Cell:
-    """A cell with the number format its value needs.
-
-    Text a spreadsheet would take for a formula (``=…``, ``+…``, ``@…``) is written as text
-    with Excel's quote-prefix mark, as if typed after an apostrophe: it shows as it is (no
-    apostrophe in the name) and stays text when edited."""
+def _write(sheet: Any, row: int, column: int, value: object, styles: dict[str, Any]) -> None:
+    """One cell, typed and formatted. Text a spreadsheet would take for a formula (``=…``,
+    ``+…``, ``@…``) is written as text with Excel's quote-prefix mark, as if typed after an
+    apostrophe: it shows as it is and stays text when edited."""
+    if value is None:
+        return
     if isinstance(value, str):
         wrapped = "\n" in value
-        if value != neutralise_cell(value) and value[0] != "'":
-            return Cell(value, QUOTED_WRAPPED if wrapped else QUOTED)
-        return Cell(value, WRAPPED if wrapped else PLAIN)
-    if isinstance(value, date):
-        return Cell(value, DATE)
-    if isinstance(value, Decimal):
-        return Cell(value, DOLLARS)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Cell(value, COUNT if column != 0 else PLAIN)
-    return Cell(None if value is None else str(value))
+        quoted = value != neutralise_cell(value) and value[0] != "'"
+        style = {(False, False): "plain", (False, True): "wrapped", (True, False): "quoted"}
+        name = style.get((quoted, wrapped), "quoted_wrapped")
+        sheet.write_string(row, column, _printable(value), styles[name])
+    elif isinstance(value, date):
+        sheet.write_datetime(row, column, value, styles["date"])
+    elif isinstance(value, Decimal):
+        sheet.write_number(row, column, float(value), styles["dollars"])
+    elif isinstance(value, int) and not isinstance(value, bool):
+        sheet.write_number(row, column, value, styles["count" if column else "plain"])
+    else:
+        sheet.write_string(row, column, _printable(str(value)), styles["plain"])
+
+
+def _printable(text: str) -> str:
+    """Text without the control characters XML 1.0 cannot hold (as a spreadsheet would
+    refuse them), tabs and line ends kept."""
+    return "".join(c for c in text if c >= " " or c in "\t\n\r")
 
 
 # --- HTML -------------------------------------------------------------------------------------

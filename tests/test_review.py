@@ -55,7 +55,7 @@ from generator.review import (
     review_batch,
     write_review,
 )
-from generator.summary import summary_xlsx
+from generator.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
 
@@ -312,15 +312,19 @@ def test_summary_is_standalone(mixed: Reviewed) -> None:
     assert not re.search(r"<(link|img|iframe|object|embed)\b", html)
     assert not re.search(r"\bsrc=|@import|url\(|@font-face", html)
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
-    assert not re.search(r'href="(?!\.\./|summary|packet|board_consent)', html)
+    assert not re.search(r'href="(?!\.\./|summary|totals|packet|board_consent)', html)
     assert "&lt;script&gt;" in html and "Zoë O&#x27;Brien &amp; Sons &lt;Trust&gt;" in html
 
 
 def test_csv_cells_are_neutralised_and_numbers_stay_numbers(mixed: Reviewed) -> None:
     text = mixed.review.summary_csv.read_bytes().decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    blank = lines.index([])
-    header, rows, totals = lines[0], lines[1:blank], dict(lines[blank + 1 :])
+    assert [] not in lines  # one table: a plain import reads it
+    header, rows = lines[0], lines[1:]
+    totals_text = mixed.review.totals_csv.read_bytes().decode("utf-8-sig")
+    total_lines = list(csv.reader(io.StringIO(totals_text)))
+    assert total_lines[0] == ["total", "number"]
+    totals = dict(total_lines[1:])
     grants = [dict(zip(header, r, strict=True)) for r in rows]
     by_id = {g["grant_id"]: g for g in grants}
     assert by_id["M-1"]["participant"] == "'" + HYPERLINK
@@ -343,7 +347,8 @@ def test_csv_cells_are_neutralised_and_numbers_stay_numbers(mixed: Reviewed) -> 
 def test_xlsx_cells_are_neutralised_and_typed(mixed: Reviewed) -> None:
     book = openpyxl.load_workbook(mixed.review.summary_xlsx)
     sheet = book["Grants"]
-    header = [c.value for c in sheet[1]]
+    assert [c.value for c in sheet[1]] == list(XLSX_HEADINGS)  # a reader's headers
+    header = list(COLUMNS)
     rows = [dict(zip(header, (c for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)]
     by_id = {r["grant_id"].value: r for r in rows}
     for ws in book.worksheets:
@@ -378,6 +383,7 @@ def test_review_files_written_without_leftovers(sample: Reviewed) -> None:
         "summary.csv",
         "summary.html",
         "summary.xlsx",
+        "totals.csv",
     ]
     assert not sample.review.problems
 
@@ -1171,10 +1177,10 @@ def test_strict_refuses_a_final_batch_from_an_edited_template(
     assert all("1 deviation(s) from the approved form" in row[-1] for row in table.rows[1:])
     lines = list(csv.reader(io.StringIO(reviewed.review.summary_csv.read_text("utf-8-sig"))))
     column = lines[0].index("deviations")
-    assert [line[column] for line in lines[1 : lines.index([])]] == ["1"] * 5
+    assert [line[column] for line in lines[1:]] == ["1"] * 5
     sheet = openpyxl.load_workbook(reviewed.review.summary_xlsx)["Grants"]
     header = [c.value for c in sheet[1]]
-    column = header.index("deviations")
+    column = header.index("Deviations from the form")
     assert [r[column].value for r in sheet.iter_rows(min_row=2)] == [1] * 5
 
 
@@ -1333,7 +1339,7 @@ def test_a_rerun_summary_says_which_shares_the_ledger_had_already(
 
 def _summary_rows(out: Path, name: str = "summary.csv") -> list[tuple[str, str]]:
     text = (out / "review" / name).read_text(encoding="utf-8")
-    rows = csv.DictReader(io.StringIO(text.split("\n\n")[0]))
+    rows = csv.DictReader(io.StringIO(text))
     return [(r["grant_id"], r["status"]) for r in rows if r.get("status")]
 
 
@@ -1501,6 +1507,7 @@ def test_a_draft_run_never_replaces_the_final_review_nor_makes_the_folder_a_draf
         "summary.draft.csv",
         "summary.draft.html",
         "summary.draft.xlsx",
+        "totals.draft.csv",
     ]
     assert _summary_rows(out, "summary.draft.csv") == [("F-1", "draft")]
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))

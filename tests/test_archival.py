@@ -1,0 +1,91 @@
+"""Documents a law firm files and archives (issue 19): Word-native DOCX with honest
+properties, spreadsheets a plain import reads, all checked with a validator grantgen did not
+write (openxml-audit)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from generator.pipeline import GenerateOptions, GenerateResult, generate
+
+from .conftest import grant, write_csv
+
+AUDIT = Path(sys.executable).with_name("openxml-audit")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, soffice: str) -> GenerateResult:
+    root = tmp_path_factory.mktemp("archival")
+    rows = [
+        grant(grant_id="A-1", participant="Zoë O'Brien & <Sons>", grant_date="2005-05-16"),
+        grant(grant_id="A-2", participant="Henrik Solberg", grant_date="2005-06-01"),
+    ]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRANTGEN_LEDGER", str(root / "l.sqlite"))
+        return generate(GenerateOptions(grants=write_csv(root / "g.csv", rows), out=root / "b"))
+
+
+def _audit(path: Path) -> str:
+    if not AUDIT.exists():
+        pytest.skip("openxml-audit is not installed (pip install -e '.[dev]')")
+    done = subprocess.run([str(AUDIT), str(path)], capture_output=True, text=True, timeout=120)
+    return done.stdout + done.stderr
+
+
+def test_every_docx_and_xlsx_passes_openxml_audit(batch: GenerateResult) -> None:
+    files = [*batch.out.glob("*.docx"), *(batch.out / "review").glob("*.docx")]
+    files += list((batch.out / "review").glob("*.xlsx"))
+    assert len(files) == 4
+    for path in files:
+        said = _audit(path)
+        assert "Errors: 0" in said, f"{path.name}: {said}"
+
+
+def test_docx_properties_are_the_grants_not_a_templates_leftovers(batch: GenerateResult) -> None:
+    with zipfile.ZipFile(batch.out / "A-1.docx") as z:
+        names = z.namelist()
+        core = z.read("docProps/core.xml").decode()
+        app = z.read("docProps/app.xml").decode()
+        settings = z.read("word/settings.xml").decode()
+        rels = z.read("_rels/.rels").decode() + z.read("word/_rels/document.xml.rels").decode()
+    assert not [n for n in names if "thumbnail" in n or n == "word/stylesWithEffects.xml"]
+    assert "thumbnail" not in rels and "stylesWithEffects" not in rels
+    assert '<dcterms:created xsi:type="dcterms:W3CDTF">2005-05-16T00:00:00Z' in core
+    assert "1980" not in core and "<dc:creator>Art Technology Group, Inc.</dc:creator>" in core
+    assert "Zoë O&#x27;Brien" in core or "Zoë O'Brien &amp; &lt;Sons&gt;" in core
+    assert "Macintosh" not in app and "<Application>grantgen</Application>" in app
+    assert re.search(r'w:name="compatibilityMode"[^>]*w:val="15"', settings)
+
+
+def test_summary_csv_is_one_table_and_the_totals_are_their_own_file(
+    batch: GenerateResult,
+) -> None:
+    import csv
+    import io
+
+    review = batch.out / "review"
+    lines = list(csv.reader(io.StringIO((review / "summary.csv").read_text("utf-8-sig"))))
+    assert [] not in lines and len(lines) == 3 and lines[0][:2] == ["row", "grant_id"]
+    assert all(len(line) == len(lines[0]) for line in lines)
+    totals = list(csv.reader(io.StringIO((review / "totals.csv").read_text("utf-8-sig"))))
+    assert totals[0] == ["total", "number"] and ["Grants in the batch", "2"] in totals
+
+
+def test_summary_xlsx_is_written_by_a_library_with_a_theme_and_human_headers(
+    batch: GenerateResult,
+) -> None:
+    import openpyxl
+
+    path = batch.out / "review" / "summary.xlsx"
+    with zipfile.ZipFile(path) as z:
+        assert "xl/theme/theme1.xml" in z.namelist()
+    sheet = openpyxl.load_workbook(path)["Grants"]
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["Row", "Grant", "Participant", "Grant date", "Shares"]
+    assert not [h for h in header if h and "_" in h]
