@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import tzinfo
 from pathlib import Path
 from types import FrameType
 
@@ -134,6 +135,14 @@ def _output(output: Path | None) -> Path | None:
     help="Let a certificate that does not name the signing officer (or the grant's "
     "participant, for the participant's field) sign all the same (a warning).",
 )
+@click.option(
+    "--tz",
+    "zone",
+    metavar="ZONE",
+    callback=lambda ctx, param, value: _zone(value),
+    help="The signer's time zone, for the date the visible signature shows (an IANA name "
+    "such as America/New_York). Default: this machine's.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.pass_context
 def sign_command(
@@ -148,6 +157,7 @@ def sign_command(
     output: Path | None,
     force: bool,
     any_signer: bool,
+    zone: tzinfo | None,
     quiet: bool,
 ) -> None:
     """Sign the PDF packets of a generated batch (PATH a folder), or one PDF, for the Company.
@@ -165,12 +175,12 @@ def sign_command(
     """
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)
-        look, plan_id = None, None
+        look, plan_id = Appearance(credentials.subject, tz=zone), None
         if field == COMPANY_FIELD:
             folder = path if path.is_dir() else path.parent
             terms = plan_for_folder(plan, folder)
             officer, plan_id = terms.company.officer, terms.id
-            look = Appearance(officer.name, officer.title)
+            look = Appearance(officer.name, officer.title, zone)
         shown = _Shown(quiet)
         with _sigterm_as_interrupt():
             try:
@@ -361,3 +371,17 @@ def format_table(result: VerifyResult, base: Path | None = None) -> str:
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    """``--tz``: an IANA time zone (None: the machine's)."""
+    if name is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{name!r} is not a time zone (give an IANA name such as America/New_York)"
+        ) from None

@@ -21,7 +21,7 @@ import subprocess
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -103,6 +103,8 @@ class Appearance:
 
     name: str
     title: str | None = None
+    tz: tzinfo | None = None
+    """The signer's time zone, in which the date is shown (None: the machine's)."""
 
 
 @dataclass(frozen=True)
@@ -615,7 +617,8 @@ class _Stamp(BaseStamp):
 def stamp_style(look: Appearance, when: datetime) -> _StampStyle:
     """The visible signature's style for pyHanko; raises when no installed font can show it."""
     logging.getLogger("fontTools").setLevel(logging.ERROR)  # "FFTM NOT subset" and the like
-    parts = (f"Digitally signed by {look.name}", look.title or "", f"Date: {_long_date(when)}")
+    local = when.astimezone(look.tz) if look.tz is not None else when.astimezone()
+    parts = (f"Digitally signed by {look.name}", look.title or "", f"Date: {_long_date(local)}")
     return _StampStyle(border_width=0, parts=parts, fonts=tuple(stamp_fonts(" ".join(parts))))
 
 
@@ -943,7 +946,9 @@ def sign_folder(
                 "officer's certificate (or give --any-signer to sign for them)"
             )
         # the stamp names who really signed, and for whom (never the officer alone)
-        appearance = Appearance(f"{credentials.subject} for {appearance.name}", appearance.title)
+        appearance = Appearance(
+            f"{credentials.subject} for {appearance.name}", appearance.title, appearance.tz
+        )
         warnings.append(
             f"the certificate is {credentials.subject!r}, not the signing officer's: the "
             f"signature reads 'Digitally signed by {appearance.name}'"

@@ -647,3 +647,27 @@ def test_verify_a_packet_without_a_signed_grant_record_cannot_prove_its_signers(
     assert "carries no grant record" in reasons(file_check(report, "SIG-001.signed.pdf"))
     assert file_check(report, "SIG-002.signed.pdf")["ok"]
     assert run("verify", batch, "--trust", pki.ca, "--any-signer").exit_code == 0
+
+
+def test_the_visible_date_is_the_signers_local_date_not_utcs(batch: Path, pki: Pki) -> None:
+    """Issue 19: signing at 17:47 on 5 December in Honolulu (03:47 UTC on the 6th) shows
+    December 5 with --tz Pacific/Honolulu; the signing time recorded stays UTC."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from generator.signing import Appearance
+
+    when = datetime(2026, 12, 6, 3, 47, tzinfo=UTC)
+    credentials = load_credentials(pki.officer_p12, passphrase=PASSPHRASE)
+    shown = {}
+    for zone in ("Pacific/Honolulu", "UTC", "Asia/Tokyo"):
+        out = batch / f"{zone.replace('/', '-')}.pdf"
+        look = Appearance("Julie M.B. Bradley", "Officer", ZoneInfo(zone))
+        signed = sign_pdf(batch / "SIG-001.pdf", out, credentials, appearance=look, when=when)
+        assert signed.signed_at == "2026-12-06T03:47:00Z"
+        shown[zone] = stamp_text(out, "company_signature")
+    assert "Date: December 5, 2026" in shown["Pacific/Honolulu"]
+    assert "Date: December 6, 2026" in shown["UTC"] and "December 6, 2026" in shown["Asia/Tokyo"]
+    bad = run("sign", batch, "--cert", pki.officer_p12, "--passphrase-file", pki.passfile,
+              "--tz", "Mars/Olympus")  # fmt: skip
+    assert bad.exit_code == 2 and "'Mars/Olympus' is not a time zone" in bad.output
