@@ -24,7 +24,7 @@ system-deps:
 
 demo: venv system-deps
 	$(BIN)/grantgen generate data/grants/sample.csv --prices data/prices/atg-sample-prices.csv \
-		--ledger output/sample-ledger.sqlite --out output/sample
+		--ledger output/sample-ledger.sqlite --out output/sample --accept-samples
 	@echo
 	@echo "Done: the Word agreements, PDF packets, manifest.json and the review packet"
 	@echo "(review/summary.html, packet.pdf, board_consent.pdf) are in output/sample/"

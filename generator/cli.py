@@ -6,6 +6,7 @@ Exit codes: 0 success; 1 a grant was refused, a check failed, or the batch faile
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from .cliutil import (
 )
 from .errors import GrantgenError
 from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
+from .plan import ACCEPT_SAMPLES
 
 
 class _LazyGroup(click.Group):
@@ -220,6 +222,14 @@ def _finite(param: click.Parameter, value: float) -> float:
     help="Counsel approved the template's deviations from the form: --strict lets them pass.",
 )
 @click.option(
+    "--accept-samples",
+    is_flag=True,
+    envvar="GRANTGEN_ACCEPT_SAMPLES",
+    help="Make final documents although the plan file marks its signing officer as a sample "
+    "value ([samples]); they will name that officer. Sample values are then notes, not "
+    "warnings (also GRANTGEN_ACCEPT_SAMPLES=1).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Replace final documents that already exist with other content (never done "
@@ -253,6 +263,7 @@ def generate_command(
     draft: bool,
     strict: bool,
     accept_deviations: bool,
+    accept_samples: bool,
     force: bool,
     jobs: int,
     timeout: float,
@@ -280,6 +291,8 @@ def generate_command(
     """
     reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
+        if accept_samples:  # the checks take them as notes too
+            os.environ[ACCEPT_SAMPLES] = "1"
         options = GenerateOptions(
             grants=grants,
             out=out,
@@ -291,6 +304,7 @@ def generate_command(
             force=force,
             strict=strict,
             accept_deviations=accept_deviations,
+            accept_samples=accept_samples,
             jobs=jobs,
             timeout=timeout,
             read=reading,

@@ -18,11 +18,11 @@ from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
-from .errors import GrantgenError, OutputError
+from .errors import GrantgenError, OutputError, PlanError
 from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, batch_reserve, ledger_path
 from .output import folder_lock, prepare_out, work_dir, write_json
-from .plan import Plan, load_plan
+from .plan import Plan, load_plan, sample_officer, samples_accepted
 from .prices import PriceTable, load_prices
 from .publish import (
     Document,
@@ -73,6 +73,8 @@ class GenerateOptions:
     deviate from the approved form."""
     accept_deviations: bool = False
     """Counsel approved the deviations: let a --strict batch finish with them."""
+    accept_samples: bool = False
+    """Make final documents although the plan file marks its signing officer as a sample."""
     jobs: int = 0
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
@@ -326,8 +328,9 @@ def foreign_folder(out: Path) -> str | None:
 
 #: The names of the files a review folder of grantgen's holds (and their unfinished parts).
 _REVIEW_FILE = re.compile(
-    r"\.?(summary\.(html|csv|xlsx)|packet(-\d+-of-\d+)?\.pdf|board_consent\.(docx|pdf)"
-    r"|(summary|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
+    r"\.?(summary\.(html|csv|xlsx)|totals\.csv|packet(-\d+-of-\d+)?\.pdf"
+    r"|board_consent\.(docx|pdf)"
+    r"|(summary|totals|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
     r"(\.[0-9a-z_]+\.part)?"
 )
 
@@ -347,6 +350,16 @@ def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
     kit = resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused first
     if options.strict and report.count("warning"):
         raise StrictError([f for f in report.findings if f.severity != "note"])
+    accepted = options.accept_samples or samples_accepted()
+    if not options.draft and not accepted and (why := sample_officer(plan)):
+        raise PlanError(
+            plan.source,
+            "company.officer",
+            f"the signing officer {plan.company.officer.name!r} is a sample value ({why}), and "
+            "final documents would name them: set [company.officer] to the officer the Board "
+            "has authorised and take it out of [samples]; or make drafts (--draft), or give "
+            "--accept-samples",
+        )
     refused = report.refused_rows
     todo = [r for r in checked.grants.records if r.row not in refused]
     if not todo:  # checked all the same (with grants to make, once LibreOffice has started)

@@ -188,6 +188,10 @@ class Plan:
     extra_columns: tuple[str, ...] = ()
     """Spreadsheet columns the kit's templates print (``[columns] extra``): each is a field
     of that name, its cell's text."""
+    samples: dict[str, str] = field(default_factory=dict)
+    """``[samples]``: the plan file's values that are samples or assumptions, not the
+    company's facts (dotted key, e.g. ``company.officer`` → why): warned about, listed in the
+    review, and a sample signing officer refuses final documents."""
     vesting: dict[str, Schedule] = field(default_factory=dict)
     """The plan's vesting schedules, by name (``[vesting.<name>]``)."""
     default_vesting: str | None = None
@@ -703,6 +707,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
                 raise PlanError(where, "kit.signatures", "names a field twice")
         consent = k.file("consent", file.parent, (".docx",))
 
+    samples = _read_samples(top, data)
     schedules, default_schedule, by_type = _read_vesting(top)
     ignore_columns, extra_columns = _read_columns(top)
 
@@ -747,6 +752,48 @@ def load_plan(path: str | Path | None = None) -> Plan:
         default_vesting_by_type=by_type,
         ignore_columns=ignore_columns,
         extra_columns=extra_columns,
+        samples=samples,
     )
     top.unknown_keys()
     return result
+
+
+def _read_samples(top: _Reader, data: dict[str, Any]) -> dict[str, str]:
+    """``[samples]``: each key a dotted key of this file (a table or a value), each value why
+    it is a sample or an assumption."""
+    raw = top.table.get("samples", {})
+    top.read.add("samples")
+    if not isinstance(raw, dict):
+        raise PlanError(top.path, "samples", 'must be a table: dotted key = "why"')
+    found: dict[str, str] = {}
+    for key, why in raw.items():
+        if not isinstance(why, str) or not why.strip():
+            raise PlanError(top.path, f"samples.{key}", "must say why it is a sample (text)")
+        node: Any = data
+        for part in str(key).split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            raise PlanError(
+                top.path, f"samples.{key}", f"names {key!r}, which this plan file does not set"
+            )
+        found[str(key)] = why.strip()
+    return found
+
+
+ACCEPT_SAMPLES = "GRANTGEN_ACCEPT_SAMPLES"
+"""Set (not 0) to accept the plan file's sample values, as ``generate --accept-samples``
+does: they are then notes, not warnings, and a sample signing officer does not refuse final
+documents."""
+
+
+def samples_accepted() -> bool:
+    return os.environ.get(ACCEPT_SAMPLES, "") not in ("", "0")
+
+
+def sample_officer(plan: Plan) -> str | None:
+    """Why the signing officer is a sample value ([samples] marks ``company.officer`` or its
+    name or title), or None."""
+    for key in ("company.officer", "company.officer.name", "company.officer.title"):
+        if key in plan.samples:
+            return plan.samples[key]
+    return None

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from .errors import RecordError
 from .ledger import Pool, other_terms, participant_key, terms_hash
-from .plan import Plan
+from .plan import Plan, samples_accepted
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
@@ -567,6 +568,16 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
             plan.section("exercise_price"),
             WARNING,
             "exercise prices were not checked: no price file was given (--prices)",
+        )
+    for key, why in plan.samples.items():
+        yield Finding(
+            None,
+            None,
+            "sample-value",
+            "plan file",
+            NOTE if samples_accepted() else WARNING,
+            f"{key} in {Path(plan.source).name} is a sample or assumed value, not this "
+            f"company's ({why}); replace it and take it out of [samples]",
         )
     if not plan.restatement_approved:
         yield Finding(

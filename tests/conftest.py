@@ -87,6 +87,19 @@ def _cache_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         os.environ["XDG_CACHE_HOME"] = before
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _samples_accepted() -> Iterator[None]:
+    """The bundled plan marks its signing officer as a sample ([samples]): the tests make
+    final documents with it all the same (tests of the refusal unset this)."""
+    before = os.environ.get("GRANTGEN_ACCEPT_SAMPLES")
+    os.environ["GRANTGEN_ACCEPT_SAMPLES"] = "1"
+    yield
+    if before is None:
+        os.environ.pop("GRANTGEN_ACCEPT_SAMPLES", None)
+    else:
+        os.environ["GRANTGEN_ACCEPT_SAMPLES"] = before
+
+
 @pytest.fixture(autouse=True)
 def _ledger_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own ledger file, never one in the working folder."""
