@@ -89,3 +89,41 @@ def test_summary_xlsx_is_written_by_a_library_with_a_theme_and_human_headers(
     header = [c.value for c in sheet[1]]
     assert header[:5] == ["Row", "Grant", "Participant", "Grant date", "Shares"]
     assert not [h for h in header if h and "_" in h]
+
+
+def test_a_sample_signing_officer_refuses_final_documents_until_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: the bundled plan marks its officer, effective date and stockholder approval
+    as samples: validate warns, a final run is refused naming the officer and what to do, a
+    draft run is not, and --accept-samples makes the final batch (the samples then notes)."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    monkeypatch.delenv("GRANTGEN_ACCEPT_SAMPLES", raising=False)
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    checked = CliRunner().invoke(main, ["validate", str(path)])
+    assert checked.output.count("sample-value") == 3 and "4 warning(s)" in checked.output
+    args = ["generate", str(path), "--ledger", str(tmp_path / "l.sqlite")]
+    refused = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "final")])
+    assert refused.exit_code == 1
+    assert "the signing officer 'Julie M.B. Bradley' is a sample value" in refused.output
+    assert "--accept-samples" in refused.output and "Traceback" not in refused.output
+    assert not (tmp_path / "final").exists() and not (tmp_path / "l.sqlite").exists()
+    draft = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "d"), "--draft"])
+    assert draft.exit_code == 0, draft.output
+    made = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "f"), "--accept-samples"])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "f" / "G-1.pdf").is_file()
+
+
+def test_samples_must_name_keys_the_plan_file_sets(tmp_path: Path) -> None:
+    from generator.errors import PlanError
+    from generator.plan import default_plan, load_plan
+
+    text = default_plan().read_text(encoding="utf-8")
+    bad = tmp_path / "p.toml"
+    bad.write_text(text.replace('"plan.effective_date" =', '"plan.efective_date" ='), "utf-8")
+    with pytest.raises(PlanError, match="names 'plan.efective_date', which this plan file"):
+        load_plan(bad)

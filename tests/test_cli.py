@@ -79,7 +79,7 @@ def _readme_example(command: str) -> list[str]:
     [
         "grantgen validate data/grants/examples/check.csv --prices "
         "data/prices/atg-sample-prices.csv",
-        "grantgen generate data/grants/examples/bad.csv --out out",
+        "grantgen generate data/grants/examples/bad.csv --out out --accept-samples",
     ],
 )
 def test_readme_examples_print_what_readme_shows(
@@ -93,7 +93,10 @@ def test_readme_examples_print_what_readme_shows(
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={  # as a user runs it: the bundled plan's sample values not accepted
+            **{k: v for k, v in os.environ.items() if k != "GRANTGEN_ACCEPT_SAMPLES"},
+            "PYTHONPATH": str(ROOT),
+        },
     )
     assert done.returncode == 1, done.stderr
     printed = [" ".join(line.split()) for line in (done.stdout + done.stderr).splitlines()]

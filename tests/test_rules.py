@@ -17,7 +17,7 @@ from generator.prices import PriceTable
 from generator.records import GrantRecord
 from generator.rules import ERROR, NOTE, WARNING, anniversary, check
 
-PLAN = load_plan()
+PLAN = replace(load_plan(), samples={})  # the rules on the grants: the plan's samples aside
 # Invented prices: Friday 2005-05-20 closes at 3.31; nothing on the weekend; Memorial Day gap.
 PRICES = PriceTable(
     {
@@ -58,7 +58,9 @@ def empty_pool(**kw: int) -> Pool:
 
 
 def findings(*records: GrantRecord, pool: Pool | None = None, prices: PriceTable | None = PRICES):
-    return check(list(records), PLAN, prices, pool or empty_pool()).findings
+    """The findings about the grants (the bundled plan's own sample values aside)."""
+    found = check(list(records), PLAN, prices, pool or empty_pool()).findings
+    return [f for f in found if f.rule != "sample-value"]
 
 
 def rules_of(
@@ -367,7 +369,8 @@ def test_plan_sections_come_from_the_plan_file(tmp_path: Path) -> None:
     )
     other = tmp_path / "other.toml"
     other.write_text(text, encoding="utf-8")
-    (f,) = check([rec(is_employee=True)], load(other), PRICES, empty_pool()).findings
+    found = check([rec(is_employee=True)], load(other), PRICES, empty_pool()).findings
+    (f,) = [f for f in found if f.rule != "sample-value"]
     assert f.section == "3.1"
 
 
