@@ -125,5 +125,5 @@ def test_samples_must_name_keys_the_plan_file_sets(tmp_path: Path) -> None:
     text = default_plan().read_text(encoding="utf-8")
     bad = tmp_path / "p.toml"
     bad.write_text(text.replace('"plan.effective_date" =', '"plan.efective_date" ='), "utf-8")
-    with pytest.raises(PlanError, match="names 'plan.efective_date', which this plan file"):
+    with pytest.raises(PlanError, match=r"names 'plan\.efective_date', which this plan file"):
         load_plan(bad)
