@@ -9,7 +9,6 @@ the same input always gives the same bytes.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import warnings
@@ -23,6 +22,7 @@ import pypdfium2 as pdfium
 from pikepdf import Array, Dictionary, Name, OutlineItem, String
 
 from .errors import AssembleError
+from .pdfa import extract, save_packet, set_pdfa_metadata, tag_widget
 
 
 @dataclass(frozen=True)
@@ -350,9 +350,13 @@ def _not_shown(name: str, pages: Iterable[PageText]) -> list[str]:
     return sorted({c for c in name if not c.isspace() and c not in shown})
 
 
-def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
-    """Empty signature fields (``/FT /Sig``) as widget annotations, listed in the AcroForm."""
+def _add_fields(
+    out: pikepdf.Pdf, placements: Sequence[FieldPlacement]
+) -> list[tuple[pikepdf.Object, int]]:
+    """Empty signature fields (``/FT /Sig``) as widget annotations, listed in the AcroForm;
+    each widget and its page."""
     fields = []
+    placed: list[tuple[pikepdf.Object, int]] = []
     for placement in placements:
         page = out.pages[placement.page]
         x1, y1, x2, y2 = (round(v, 2) for v in placement.rect)
@@ -378,8 +382,10 @@ def _add_fields(out: pikepdf.Pdf, placements: Sequence[FieldPlacement]) -> None:
             page.obj.Annots = Array()
         page.obj.Annots.append(widget)
         fields.append(widget)
+        placed.append((widget, placement.page))
     if fields:
         out.Root.AcroForm = Dictionary(Fields=Array(fields))
+    return placed
 
 
 #: Link actions a furnished Plan's pages may keep: going to a page or a web address.
@@ -540,16 +546,14 @@ def assemble(
             )
         if missing is not None:
             raise missing
-        out = pikepdf.new()
-        out.pages.extend(source.pages[pages.start : pages.stop])
         with warnings.catch_warnings():  # the Plan's own fields were removed (inert_pages)
             warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-            out.pages.extend(plan.pages)
+            out = extract(source, pages, plan)  # tagged: the structure of these pages
     except AssembleError:
         raise
     except Exception as exc:
         raise AssembleError(f"cannot assemble the packet from the converted PDF: {exc}") from exc
-    _add_fields(out, placements)
+    widgets = _add_fields(out, placements)
     with out.open_outline() as outline:
         outline.root.append(OutlineItem(layout.document, 0))
         if acceptance is not None and layout.acceptance is not None:
@@ -568,7 +572,14 @@ def assemble(
     )
     if info.record:
         out.docinfo[RECORD_KEY] = String(info.record)
-    buf = io.BytesIO()
-    # streams are copied as LibreOffice compressed them (decoding them changes no byte)
-    out.save(buf, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
-    return buf.getvalue()
+    for widget, page in widgets:  # in the structure tree, named for a screen reader
+        tag_widget(out, widget, page, _FIELD_NAMES.get(str(widget.T), "Signature"))
+    set_pdfa_metadata(out)  # the XMP says what the document information says
+    return save_packet(out)
+
+
+#: What a screen reader says for a signature field.
+_FIELD_NAMES = {
+    "company_signature": "Signature of the Company",
+    "participant_signature": "Signature of the Participant",
+}

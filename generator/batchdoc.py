@@ -37,8 +37,12 @@ _REF_TYPES = (
 )
 #: LibreOffice PDF export options: Writer bookmarks become PDF named destinations.
 PDF_FILTER = (
-    'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"}}'
+    'pdf:writer_pdf_Export:{"ExportBookmarksToPDFDestination":{"type":"boolean","value":"true"},'
+    '"SelectPdfVersion":{"type":"long","value":"2"},'
+    '"UseTaggedPDF":{"type":"boolean","value":"true"}}'
 )
+"""LibreOffice's PDF export: PDF/A-2b, tagged, bookmarks as named destinations (which find
+each agreement's pages in a batch document)."""
 
 
 def w(tag: str) -> str:

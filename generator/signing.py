@@ -297,6 +297,7 @@ def sign_pdf(
     except SigningError as exc:
         raise SigningError(f"{source}: {exc}") from None
     signer = PdfSigner(meta, credentials.signer, timestamper=timestamper, stamp_style=style)
+    _producer_as_xmp_will_say(writer)
     try:
         out = signer.sign_pdf(writer, existing_fields_only=True)
     except Exception as exc:
@@ -318,6 +319,24 @@ def sign_pdf(
         signed_at=iso_time(when),
         level="B-T" if timestamper is not None else "B-B",
     )
+
+
+def _producer_as_xmp_will_say(writer: IncrementalPdfFileWriter) -> None:
+    """pyHanko sets the XMP ``pdf:Producer`` to its own name when it signs, but appends its
+    name to the document information's ``/Producer``: set that to the same name first, so
+    the two still agree (PDF/A), in the signature's own revision."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata import model
+
+    try:
+        info_ref = writer.trailer.raw_get("/Info")
+    except KeyError:
+        return
+    info = info_ref.get_object()
+    if info.get("/Producer") == model.VENDOR:
+        return
+    info["/Producer"] = generic.TextStringObject(model.VENDOR)
+    writer.mark_update(info_ref)
 
 
 def iso_time(when: datetime) -> str:

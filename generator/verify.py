@@ -248,7 +248,19 @@ def check_file(
                 _who(s, record.get("officer"), record.get("participant")) for s in signatures
             )
     empty = tuple(n for n, signed in fields if not signed)
-    return FileCheck(name, grant_id, signatures, empty, not problems, tuple(problems))
+    archival = tuple(f"not PDF/A-2b: {p}" for p in _pdfa(data))
+    return FileCheck(name, grant_id, signatures, empty, not problems, (*problems, *archival))
+
+
+def _pdfa(data: bytes) -> list[str]:
+    """What keeps the file as it is now from being PDF/A-2b, by grantgen's offline check
+    (:mod:`.conformance`; veraPDF checks more)."""
+    from .conformance import pdfa_problems
+
+    try:
+        return pdfa_problems(data)
+    except Exception as exc:  # a file the checks above found readable: say so, never crash
+        return [f"the conformance check could not read it ({type(exc).__name__}: {exc})"]
 
 
 def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None, list[str]]:

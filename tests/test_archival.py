@@ -5,6 +5,7 @@ write (openxml-audit)."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -127,3 +128,71 @@ def test_samples_must_name_keys_the_plan_file_sets(tmp_path: Path) -> None:
     bad.write_text(text.replace('"plan.effective_date" =', '"plan.efective_date" ='), "utf-8")
     with pytest.raises(PlanError, match=r"names 'plan\.efective_date', which this plan file"):
         load_plan(bad)
+
+
+# --- PDF/A-2b, tagged ------------------------------------------------------------------------
+
+
+def _independent(pdf_path: Path) -> None:
+    """What pikepdf and poppler see, without grantgen's checker: PDF/A-2 identification,
+    tagged, a language, every font embedded, no subset tag shared by two fonts."""
+    import pikepdf
+
+    with pikepdf.open(pdf_path) as pdf:
+        meta = pdf.open_metadata()
+        assert (meta.get("pdfaid:part"), meta.get("pdfaid:conformance")) == ("2", "B")
+        assert "/StructTreeRoot" in pdf.Root and bool(pdf.Root.MarkInfo.Marked)
+        assert str(pdf.Root.Lang) and "/OutputIntents" in pdf.Root
+        assert pdf.pdf_version >= "1.4"
+    if shutil.which("pdffonts") is None:
+        return
+    listed = subprocess.run(["pdffonts", str(pdf_path)], capture_output=True, text=True)
+    rows = [line.split() for line in listed.stdout.splitlines()[2:]]
+    assert rows and all(row[-5] == "yes" for row in rows), listed.stdout  # emb
+    names = [row[0] for row in rows]
+    assert len(set(names)) == len(names), listed.stdout
+    info = subprocess.run(["pdfinfo", str(pdf_path)], capture_output=True, text=True).stdout
+    assert "Tagged:          yes" in info
+
+
+def test_packets_and_consent_are_pdfa_2b_tagged_before_and_after_both_signatures(
+    batch: GenerateResult, tmp_path: Path
+) -> None:
+    from generator.conformance import pdfa_problems
+    from generator.credentials import load_credentials
+    from generator.signing import sign_pdf
+
+    from .signing_tools import PASSPHRASE, make_pki
+
+    made = [batch.out / d.pdf for d in batch.documents]
+    for pdf in [*made, batch.out / "review" / "board_consent.pdf"]:
+        assert pdfa_problems(pdf) == [], pdf.name
+        _independent(pdf)
+    pki = make_pki(tmp_path)
+    company = load_credentials(pki.officer_p12, passphrase=PASSPHRASE)
+    director = load_credentials(pki.participant_p12, passphrase=PASSPHRASE)
+    signed, both = tmp_path / "signed.pdf", tmp_path / "both.pdf"
+    sign_pdf(made[0], signed, company)
+    sign_pdf(signed, both, director, field="participant_signature")
+    for pdf in (signed, both):
+        assert pdfa_problems(pdf) == [], pdf.name
+        _independent(pdf)
+
+
+def test_the_conformance_check_names_what_is_missing(batch: GenerateResult) -> None:
+    import pikepdf
+
+    from generator.conformance import pdfa_problems
+
+    plain = pikepdf.new()
+    plain.add_blank_page()
+    said = " | ".join(pdfa_problems(plain))
+    for missing in ("XMP", "OutputIntent", "/Lang", "StructTreeRoot"):
+        assert missing in said, said
+    with pikepdf.open(batch.out / batch.documents[0].pdf) as packet:
+        del packet.Root.MarkInfo
+        packet.Root.OpenAction = pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")
+        )
+        said = " | ".join(pdfa_problems(packet))
+    assert "MarkInfo" in said and "JavaScript" in said, said
