@@ -1,21 +1,9 @@
-"""An offline sanity checker for PDF/A-2b, plus the tagging parts of 2a/2u that grantgen needs.
+"""Offline PDF/A-2b checks (plus the tagging parts of 2a/2u) for the mistakes grantgen can make.
 
-``pdfa_problems(pdf, *, structure=True)`` returns one line per problem found (``[]`` = none) in:
-
-- the file: %PDF-1.4..1.7 header with a binary comment, no encryption, a trailer /ID;
-- metadata: an uncompressed XMP packet claiming pdfaid part 2 (A, B or U) that mirrors the
-  Info dictionary, and one GTS_PDFA1 OutputIntent with an embedded ICC profile;
-- actions: no JavaScript, forbidden actions, /AA, XFA, NeedAppearances or embedded files;
-- annotations: allowed subtypes, Print flag set and hiding flags clear, appearance streams;
-- fonts: every font embedded, no LZW/Crypt filters, subset tags not shared by different programs;
-- structure: /MarkInfo, /Lang and a StructTreeRoot whose elements, MCIDs, OBJRs and ParentTree
-  agree with the pages (``structure_problems``); for a 2a/2u claim also Unicode mappings, role
-  maps, Figure /Alt and untagged pages (``level_au_problems``).
-
-It is not veraPDF: it does not check colour spaces against the output intent, transparency,
-font program internals (widths, glyph coverage), ICC profile contents, XMP schema validity
-beyond the few properties above, or anything that needs rendering. It looks for the mistakes
-grantgen's own pipeline can make, and a clean result is no substitute for a real validator.
+Checked: header, encryption and trailer; XMP/Info and the output intent; actions and scripts;
+annotation flags and appearances; font embedding, subset tags and stream filters; the structure
+tree against the pages. Not veraPDF: colour spaces, transparency, font program internals, ICC
+profiles, XMP schema validity and whatever needs rendering go unchecked, so [] proves nothing.
 """
 
 from __future__ import annotations
@@ -23,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, Object
 from pikepdf.models import PdfMetadata
 
 ObjGen = tuple[int, int]
+PdfSource = str | Path | bytes | bytearray | pikepdf.Pdf
+Claimed = dict[tuple[ObjGen, int], ObjGen]  # (page, MCID) -> structure element
 
-_HEADER = re.compile(rb"%PDF-(\d\.\d)\r?\n?")
 _TAG = re.compile(r"^([A-Z]{6})\+(.+)$")
 _FORBIDDEN_ACTIONS = {
     "/Launch", "/Sound", "/Movie", "/ResetForm", "/ImportData", "/JavaScript", "/Hide",
@@ -43,37 +31,26 @@ _FORBIDDEN_ACTIONS = {
 _FORBIDDEN_ANNOTS = {"/Sound", "/Movie", "/Screen", "/3D", "/RichMedia"}
 _FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 _SIMPLE_ENCODINGS = (Name.WinAnsiEncoding, Name.MacRomanEncoding, Name.StandardEncoding)
-_PAINTING_OPERATORS = ("Tj", "TJ", "Do", "'", '"')
-# Info key -> (XMP property, kind)
-_INFO_XMP = {
-    "/Title": ("dc:title", "text"),
-    "/Author": ("dc:creator", "seq"),
-    "/Subject": ("dc:description", "text"),
-    "/Keywords": ("pdf:Keywords", "text"),
-    "/Creator": ("xmp:CreatorTool", "text"),
-    "/Producer": ("pdf:Producer", "text"),
-    "/CreationDate": ("xmp:CreateDate", "date"),
-    "/ModDate": ("xmp:ModifyDate", "date"),
-}
-_STANDARD_TYPES = {
-    "/" + t
-    for t in (
-        "Document Part Art Sect Div BlockQuote Caption TOC TOCI Index NonStruct Private P H "
-        "H1 H2 H3 H4 H5 H6 L LI Lbl LBody Table TR TH TD THead TBody TFoot Span Quote Note "
-        "Reference BibEntry Code Link Annot Ruby RB RT RP Warichu WT WP Figure Formula Form"
-    ).split()
-}
+_INFO_XMP = {  # Info key -> (XMP property, kind)
+    "/Title": ("dc:title", "text"), "/Author": ("dc:creator", "seq"),
+    "/Subject": ("dc:description", "text"), "/Keywords": ("pdf:Keywords", "text"),
+    "/Creator": ("xmp:CreatorTool", "text"), "/Producer": ("pdf:Producer", "text"),
+    "/CreationDate": ("xmp:CreateDate", "date"), "/ModDate": ("xmp:ModifyDate", "date"),
+}  # fmt: skip
+_STANDARD_TYPES = {"/" + t for t in (
+    "Document", "Part", "Art", "Sect", "Div", "BlockQuote", "Caption", "TOC", "TOCI", "Index",
+    "NonStruct", "Private", "P", "H", "H1", "H2", "H3", "H4", "H5", "H6", "L", "LI", "Lbl",
+    "LBody", "Table", "TR", "TH", "TD", "THead", "TBody", "TFoot", "Span", "Quote", "Note",
+    "Reference", "BibEntry", "Code", "Link", "Annot", "Ruby", "RB", "RT", "RP", "Warichu", "WT",
+    "WP", "Figure", "Formula", "Form",
+)}  # fmt: skip
 
 
-def pdfa_problems(
-    pdf: str | Path | bytes | bytearray | pikepdf.Pdf, *, structure: bool = True
-) -> list[str]:
-    """Problems that keep ``pdf`` (a path, the file's bytes or an open pikepdf.Pdf) from being
-    PDF/A-2b tagged as grantgen needs it; an empty list when none was found. The header checks
-    need the file's bytes, so they are skipped for an already open Pdf."""
+def pdfa_problems(pdf: PdfSource, *, structure: bool = True) -> list[str]:
+    """Problems keeping ``pdf`` (a path, its bytes or an open Pdf, whose header is then not
+    checked) from being PDF/A-2b tagged as grantgen needs it; [] when none was found."""
     if isinstance(pdf, (str, Path)):
-        with Path(pdf).open("rb") as fh:
-            head = fh.read(1024)
+        head = Path(pdf).read_bytes()[:1024]
         with pikepdf.open(pdf) as opened:
             return _problems(opened, head, structure)
     if isinstance(pdf, (bytes, bytearray)):
@@ -83,18 +60,11 @@ def pdfa_problems(
 
 
 def _problems(pdf: pikepdf.Pdf, head: bytes | None, structure: bool) -> list[str]:
-    p = _file_problems(pdf, head)
-    meta: PdfMetadata | None = None
-    meta_stream = pdf.Root.get("/Metadata")
-    if meta_stream is None:
-        p.append("no XMP metadata stream in the catalog")
-    else:
-        meta = pdf.open_metadata()
-        p += _xmp_problems(meta_stream, meta)
-        p += _info_problems(pdf, meta)
-    p += _output_intent_problems(pdf)
+    meta = None if pdf.Root.get("/Metadata") is None else pdf.open_metadata()
+    p = list(_file_problems(pdf, head))
+    p += _metadata_problems(pdf, meta)
     p += _action_problems(pdf)
-    p += _page_problems(pdf)
+    p += _annotation_problems(pdf)
     p += _font_problems(pdf)
     p += _tagging_problems(pdf, structure)
     conformance: object = None if meta is None else meta.get("pdfaid:conformance")
@@ -103,52 +73,71 @@ def _problems(pdf: pikepdf.Pdf, head: bytes | None, structure: bool) -> list[str
     return p
 
 
-# --- file level, metadata and output intent
-
-
-def _file_problems(pdf: pikepdf.Pdf, head: bytes | None) -> list[str]:
+# --- file, metadata and output intent
+def _file_problems(pdf: pikepdf.Pdf, head: bytes | None) -> Iterator[str]:
     """Header version and binary comment (when the bytes are known), encryption, trailer /ID."""
-    p: list[str] = []
     version = pdf.pdf_version
     if head is not None:
-        m = _HEADER.match(head)
+        m = re.match(rb"%PDF-(\d\.\d)\r?\n?", head)
         if not m:
-            p.append("the file does not start with a %PDF-1.n header")
+            yield "the file does not start with a %PDF-1.n header"
         else:
             version = m.group(1).decode()
             rest = head[m.end() :]
             if not (rest.startswith(b"%") and sum(b > 127 for b in rest[1:5]) == 4):
-                p.append("no binary comment (4 bytes > 127) after the header")
+                yield "no binary comment (4 bytes > 127) after the header"
     if not ("1.4" <= version <= "1.7"):
-        p.append(f"PDF header version {version} is not 1.4-1.7")
+        yield f"PDF header version {version} is not 1.4-1.7"
     if pdf.is_encrypted or "/Encrypt" in pdf.trailer:
-        p.append("the file is encrypted")
+        yield "the file is encrypted"
     if head is not None and "/ID" not in pdf.trailer:
-        p.append("the trailer has no /ID")
-    return p
+        yield "the trailer has no /ID"
 
 
-def _xmp_problems(meta_stream: Object, meta: PdfMetadata) -> list[str]:
-    p: list[str] = []
-    if "/Filter" in meta_stream:
-        p.append("the XMP metadata stream is compressed (/Filter)")
-    if meta_stream.get("/Subtype") != Name.XML or meta_stream.get("/Type") != Name.Metadata:
-        p.append("the XMP metadata stream lacks /Type /Metadata /Subtype /XML")
-    part, conf = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
-    if part != "2":
-        p.append(f"XMP pdfaid:part is {part!r}, not '2'")
-    if conf not in ("A", "B", "U"):
-        p.append(f"XMP pdfaid:conformance is {conf!r}, not A, B or U")
-    xml = meta_stream.read_bytes()
-    if (
-        b"pdfuaid" in xml
-        and b"http://www.aiim.org/pdfua/ns/id/" in xml
-        and b"pdfaExtension" not in xml
-    ):
-        p.append("XMP has pdfuaid without a PDF/A extension schema for it (veraPDF 6.6.2.3)")
-    if not xml.rstrip(b" \r\n\x00").endswith(b"?>") or b"<?xpacket end=" not in xml:
-        p.append("the XMP packet has no <?xpacket end?> trailer")
-    return p
+def _metadata_problems(pdf: pikepdf.Pdf, meta: PdfMetadata | None) -> Iterator[str]:
+    """The XMP stream, its PDF/A identification and the Info it mirrors; the output intent."""
+    meta_stream = pdf.Root.get("/Metadata")
+    if meta_stream is None or meta is None:
+        yield "no XMP metadata stream in the catalog"
+    else:
+        if "/Filter" in meta_stream:
+            yield "the XMP metadata stream is compressed (/Filter)"
+        if meta_stream.get("/Subtype") != Name.XML or meta_stream.get("/Type") != Name.Metadata:
+            yield "the XMP metadata stream lacks /Type /Metadata /Subtype /XML"
+        part, conf = meta.get("pdfaid:part"), meta.get("pdfaid:conformance")
+        if part != "2":
+            yield f"XMP pdfaid:part is {part!r}, not '2'"
+        if conf not in ("A", "B", "U"):
+            yield f"XMP pdfaid:conformance is {conf!r}, not A, B or U"
+        xml = meta_stream.read_bytes()
+        has_ua = b"pdfuaid" in xml and b"http://www.aiim.org/pdfua/ns/id/" in xml
+        if has_ua and b"pdfaExtension" not in xml:
+            yield "XMP has pdfuaid without a PDF/A extension schema for it (veraPDF 6.6.2.3)"
+        if not xml.rstrip(b" \r\n\x00").endswith(b"?>") or b"<?xpacket end=" not in xml:
+            yield "the XMP packet has no <?xpacket end?> trailer"
+        info = pdf.trailer.get("/Info")
+        for key, (prop, kind) in _INFO_XMP.items():
+            if info is None or key not in info:
+                continue
+            got: object = meta.get(prop)
+            want = str(info[key])
+            if kind == "seq" and isinstance(got, list):
+                got = ", ".join(got)
+            same = _date(str(got)) == _date(want) if kind == "date" else str(got) == want
+            if got is None or not same:
+                yield f"Info {key} {want!r} does not match XMP {prop} {got!r}"
+    profiles: set[ObjGen] = set()
+    for oi in pdf.Root.get("/OutputIntents") or []:
+        if oi.get("/S") == Name.GTS_PDFA1:
+            dest = oi.get("/DestOutputProfile")
+            if isinstance(dest, pikepdf.Stream):
+                profiles.add(dest.objgen)
+            else:
+                yield "a GTS_PDFA1 OutputIntent has no /DestOutputProfile stream"
+    if not profiles:
+        yield "no GTS_PDFA1 OutputIntent with a DestOutputProfile"
+    elif len(profiles) > 1:
+        yield "OutputIntents name different DestOutputProfiles"
 
 
 def _date(value: str) -> datetime | None:
@@ -162,56 +151,10 @@ def _date(value: str) -> datetime | None:
         return None
 
 
-def _info_problems(pdf: pikepdf.Pdf, meta: PdfMetadata) -> list[str]:
-    """Each Info entry must be mirrored by its XMP property (dates compared as instants)."""
-    info = pdf.trailer.get("/Info")
-    if info is None:
-        return []
-    p: list[str] = []
-    for key, (prop, kind) in _INFO_XMP.items():
-        if key not in info:
-            continue
-        got: object = meta.get(prop)
-        want = str(info[key])
-        if kind == "seq" and isinstance(got, list):
-            got = ", ".join(got)
-        if kind == "date":
-            same = got is not None and _date(str(got)) == _date(want)
-        else:
-            same = got is not None and str(got) == want
-        if not same:
-            p.append(f"Info {key} {want!r} does not match XMP {prop} {got!r}")
-    return p
-
-
-def _output_intent_problems(pdf: pikepdf.Pdf) -> list[str]:
-    p: list[str] = []
-    profiles: set[ObjGen] = set()
-    for oi in pdf.Root.get("/OutputIntents") or []:
-        if oi.get("/S") == Name.GTS_PDFA1:
-            dest = oi.get("/DestOutputProfile")
-            if isinstance(dest, pikepdf.Stream):
-                profiles.add(dest.objgen)
-            else:
-                p.append("a GTS_PDFA1 OutputIntent has no /DestOutputProfile stream")
-    if not profiles:
-        p.append("no GTS_PDFA1 OutputIntent with a DestOutputProfile")
-    elif len(profiles) > 1:
-        p.append("OutputIntents name different DestOutputProfiles")
-    return p
-
-
 # --- actions and annotations
-
-
-def _is_true(value: object) -> bool:
-    """A PDF boolean that is true (pikepdf hands booleans over as Python bools)."""
-    return value is True
-
-
 def _forbidden_actions(action: Object | None) -> list[Dictionary]:
     """The forbidden actions among ``action`` and the chain of /Next actions after it."""
-    todo, actions = [action], []
+    todo, actions = [action], list[Dictionary]()
     while todo and len(actions) < 200:
         a = todo.pop()
         if isinstance(a, Array):
@@ -223,143 +166,112 @@ def _forbidden_actions(action: Object | None) -> list[Dictionary]:
     return [a for a in actions if str(a.get("/S")) in _FORBIDDEN_ACTIONS]
 
 
-def _action_problems(pdf: pikepdf.Pdf) -> list[str]:
+def _action_problems(pdf: pikepdf.Pdf) -> Iterator[str]:
     """Document-level scripts and actions, forms that need the viewer, embedded files."""
     root = pdf.Root
-    p: list[str] = []
     if "/AA" in root:
-        p.append("the catalog has /AA (additional actions)")
+        yield "the catalog has /AA (additional actions)"
     names = root.get("/Names")
     if names is not None and "/JavaScript" in names:
-        p.append("the name tree has /JavaScript")
+        yield "the name tree has /JavaScript"
     if names is not None and "/EmbeddedFiles" in names:
-        p.append("the document has embedded files (not PDF/A-2 unless each is PDF/A)")
+        yield "the document has embedded files (not PDF/A-2 unless each is PDF/A)"
     form = root.get("/AcroForm")
-    if form is not None:
-        if _is_true(form.get("/NeedAppearances")):
-            p.append("AcroForm /NeedAppearances is true")
-        if "/XFA" in form:
-            p.append("AcroForm has /XFA")
+    if form is not None and form.get("/NeedAppearances", False) is True:
+        yield "AcroForm /NeedAppearances is true"
+    if form is not None and "/XFA" in form:
+        yield "AcroForm has /XFA"
     for a in _forbidden_actions(root.get("/OpenAction")):
-        p.append(f"OpenAction is a forbidden {a.get('/S')} action")
-    return p
+        yield f"OpenAction is a forbidden {a.get('/S')} action"
 
 
-def _page_problems(pdf: pikepdf.Pdf) -> list[str]:
-    p: list[str] = []
+def _annotation_problems(pdf: pikepdf.Pdf) -> Iterator[str]:
+    """Page /AA, then each annotation's subtype, flags, actions and appearance."""
     for n, page in enumerate(pdf.pages, 1):
         if "/AA" in page.obj:
-            p.append(f"page {n} has /AA")
+            yield f"page {n} has /AA"
         for annot in page.obj.get("/Annots", ()):
-            p += _annotation_problems(n, annot)
-    return p
-
-
-def _annotation_problems(n: int, annot: Object) -> list[str]:
-    """Subtype, flags, actions and appearance of one annotation on page ``n``."""
-    p: list[str] = []
-    st = str(annot.get("/Subtype"))
-    what = f"page {n} {st} annotation {annot.get('/T', '')}".rstrip()
-    if st in _FORBIDDEN_ANNOTS:
-        p.append(f"{what}: subtype not allowed")
-    if st != "/Popup":
-        f = int(annot.get("/F", 0))
-        if "/F" not in annot:
-            p.append(f"{what}: no /F flags")
-        elif not f & 4 or f & (1 | 2 | 32 | 256):
-            p.append(
-                f"{what}: /F {f} must have Print and no Invisible/Hidden/NoView/ToggleNoView"
-            )
-    if "/AA" in annot and st == "/Widget":
-        p.append(f"{what}: widget has /AA")
-    for a in _forbidden_actions(annot.get("/A")):
-        p.append(f"{what}: forbidden {a.get('/S')} action")
-    rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
-    zero = rect[0] == rect[2] and rect[1] == rect[3]
-    ap = annot.get("/AP")
-    if st not in ("/Popup", "/Link") and not zero and (ap is None or "/N" not in ap):
-        p.append(f"{what}: no appearance stream /AP /N")
-    if ap is not None and set(ap.keys()) - {"/N"}:
-        p.append(f"{what}: /AP has keys other than /N")
-    return p
+            st = str(annot.get("/Subtype"))
+            what = f"page {n} {st} annotation {annot.get('/T', '')}".rstrip()
+            if st in _FORBIDDEN_ANNOTS:
+                yield f"{what}: subtype not allowed"
+            f = 4 if st == "/Popup" else int(annot.get("/F", 0))  # Popups need no flags
+            if st != "/Popup" and "/F" not in annot:
+                yield f"{what}: no /F flags"
+            elif not f & 4 or f & (1 | 2 | 32 | 256):
+                yield f"{what}: /F {f} must have Print and no Invisible/Hidden/NoView/ToggleNoView"
+            if "/AA" in annot and st == "/Widget":
+                yield f"{what}: widget has /AA"
+            for a in _forbidden_actions(annot.get("/A")):
+                yield f"{what}: forbidden {a.get('/S')} action"
+            rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
+            zero = rect[0] == rect[2] and rect[1] == rect[3]
+            ap = annot.get("/AP")
+            if st not in ("/Popup", "/Link") and not zero and (ap is None or "/N" not in ap):
+                yield f"{what}: no appearance stream /AP /N"
+            if ap is not None and set(ap.keys()) - {"/N"}:
+                yield f"{what}: /AP has keys other than /N"
 
 
 # --- fonts and filters
-
-
-def _font_problems(pdf: pikepdf.Pdf) -> list[str]:
-    p: list[str] = []
+def _font_problems(pdf: pikepdf.Pdf) -> Iterator[str]:
+    """Forbidden stream filters; fonts embedded under their own name; subset tags unique."""
     by_name: dict[str, set[bytes]] = {}  # subset name -> digests of its font programs
-    by_tag: dict[str, set[bytes]] = {}  # subset tag -> digests
+    by_tag: dict[str, set[bytes]] = {}
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream):
             filters = obj.get("/Filter")
             names = list(filters) if isinstance(filters, Array) else [filters]
             if Name.LZWDecode in names or Name("/Crypt") in names:
-                p.append(f"stream {obj.objgen} uses a forbidden filter {names}")
-        elif isinstance(obj, Dictionary) and obj.get("/Type") == Name.Font:
-            p += _font_dict_problems(obj, by_name, by_tag)
+                yield f"stream {obj.objgen} uses a forbidden filter {names}"
+            continue
+        if not isinstance(obj, Dictionary) or obj.get("/Type") != Name.Font:
+            continue
+        sub = obj.get("/Subtype")
+        base = str(obj.get("/BaseFont", ""))[1:]
+        if sub in (Name.Type3, Name.Type0):
+            if sub == Name.Type0 and not obj.get("/DescendantFonts"):
+                yield f"Type0 font {base} has no descendant font"
+            continue
+        desc = obj.get("/FontDescriptor")
+        prog = None if desc is None else next((desc[k] for k in _FONT_FILES if k in desc), None)
+        if desc is None or prog is None:
+            yield f"font {base or obj.objgen} is not embedded"
+            continue
+        if desc.get("/FontName") is not None and str(desc.FontName)[1:] != base:
+            yield f"font {base}: /FontDescriptor /FontName {desc.FontName} differs"
+        if m := _TAG.match(base):
+            digest = hashlib.sha256(prog.read_bytes()).digest()
+            by_name.setdefault(base, set()).add(digest)
+            by_tag.setdefault(m.group(1), set()).add(digest)
     for name, digests in sorted(by_name.items()):
         if len(digests) > 1:
-            p.append(f"subset name {name} is shared by {len(digests)} different font programs")
+            yield f"subset name {name} is shared by {len(digests)} different font programs"
     for tag, digests in sorted(by_tag.items()):
         names_clash = any(len(by_name[n]) > 1 for n in by_name if n.startswith(tag + "+"))
         if len(digests) > 1 and not names_clash:
-            p.append(f"subset tag {tag} is shared by {len(digests)} different font programs")
-    return p
-
-
-def _font_dict_problems(
-    font: Dictionary, by_name: dict[str, set[bytes]], by_tag: dict[str, set[bytes]]
-) -> list[str]:
-    """One font dictionary: embedded, consistent name; records subset program digests."""
-    sub = font.get("/Subtype")
-    base = str(font.get("/BaseFont", ""))[1:]
-    if sub in (Name.Type3, Name.Type0):
-        if sub == Name.Type0 and not font.get("/DescendantFonts"):
-            return [f"Type0 font {base} has no descendant font"]
-        return []
-    desc = font.get("/FontDescriptor")
-    prog = None if desc is None else next((desc[k] for k in _FONT_FILES if k in desc), None)
-    if desc is None or prog is None:
-        return [f"font {base or font.objgen} is not embedded"]
-    p: list[str] = []
-    if desc.get("/FontName") is not None and str(desc.FontName)[1:] != base:
-        p.append(f"font {base}: /FontDescriptor /FontName {desc.FontName} differs")
-    m = _TAG.match(base)
-    if m:
-        digest = hashlib.sha256(prog.read_bytes()).digest()
-        by_name.setdefault(base, set()).add(digest)
-        by_tag.setdefault(m.group(1), set()).add(digest)
-    return p
+            yield f"subset tag {tag} is shared by {len(digests)} different font programs"
 
 
 # --- tagging and structure
-
-
-def _tagging_problems(pdf: pikepdf.Pdf, structure: bool) -> list[str]:
-    root = pdf.Root
-    p: list[str] = []
-    mark = root.get("/MarkInfo")
-    if mark is None or not _is_true(mark.get("/Marked")):
-        p.append("/MarkInfo /Marked is not true")
-    lang = root.get("/Lang")
+def _tagging_problems(pdf: pikepdf.Pdf, structure: bool) -> Iterator[str]:
+    mark, lang = pdf.Root.get("/MarkInfo"), pdf.Root.get("/Lang")
+    if mark is None or mark.get("/Marked", False) is not True:
+        yield "/MarkInfo /Marked is not true"
     if lang is None or not str(lang).strip():
-        p.append("the catalog has no /Lang")
-    tree = root.get("/StructTreeRoot")
+        yield "the catalog has no /Lang"
+    tree = pdf.Root.get("/StructTreeRoot")
     if tree is None:
-        p.append("no /StructTreeRoot")
+        yield "no /StructTreeRoot"
     elif "/ParentTree" not in tree:
-        p.append("the StructTreeRoot has no /ParentTree")
+        yield "the StructTreeRoot has no /ParentTree"
     elif structure:
-        p.extend(structure_problems(pdf))
-    return p
+        yield from structure_problems(pdf)
 
 
 def level_au_problems(pdf: pikepdf.Pdf, conformance: str) -> list[str]:
-    """The extra checks a claim of PDF/A-2u (Unicode for all text) or 2a (also: logical
-    structure with standard or role-mapped types, Figures with /Alt, every page tagged)
-    needs, as far as they can be seen without rendering."""
+    """The extra checks a claim of PDF/A-2u (Unicode text) or 2a (also standard or role-mapped
+    structure types, Figures with /Alt, every page tagged) needs, as far as seen unrendered."""
     p: list[str] = []
     for obj in pdf.objects:
         if not isinstance(obj, Dictionary) or obj.get("/Type") != Name.Font:
@@ -367,28 +279,12 @@ def level_au_problems(pdf: pikepdf.Pdf, conformance: str) -> list[str]:
         if obj.get("/Subtype") in (Name.CIDFontType0, Name.CIDFontType2):
             continue  # its Type0 parent carries the /ToUnicode
         if "/ToUnicode" not in obj and obj.get("/Encoding") not in _SIMPLE_ENCODINGS:
-            level = f"PDF/A-2{conformance.lower()}"
-            p.append(f"{level}: font {obj.get('/BaseFont')} has no /ToUnicode")
-    if conformance != "A":
-        return p
+            p.append(f"PDF/A-2{conformance.lower()}: font {obj.get('/BaseFont')} has no /ToUnicode")
     tree = pdf.Root.get("/StructTreeRoot")
-    if tree is None:
+    if conformance != "A" or tree is None:
         return p
-    p += _role_problems(tree)
-    for n, page in enumerate(pdf.pages, 1):
-        if "/StructParents" not in page.obj and page.obj.get("/Contents") is not None:
-            ops = (str(i.operator) for i in pikepdf.parse_content_stream(page))
-            if any(op in _PAINTING_OPERATORS for op in ops):
-                p.append(f"PDF/A-2a: page {n} has content but is not tagged (no /StructParents)")
-    return p
-
-
-def _role_problems(tree: Object) -> list[str]:
-    """PDF/A-2a: every structure type is standard or role-mapped to one; Figures have /Alt."""
-    p: list[str] = []
     role = tree.get("/RoleMap", Dictionary())
-    k = tree.get("/K")
-    todo: list[Object | None] = list(k) if isinstance(k, Array) else [k]
+    todo = _kids(tree)
     bad: set[str] = set()
     while todo:
         e = todo.pop()
@@ -396,115 +292,99 @@ def _role_problems(tree: Object) -> list[str]:
             continue
         s, hops = e.S, 0
         while s not in _STANDARD_TYPES and s in role and hops < 10:
-            s, hops = role[cast(Name, s)], hops + 1  # a structure type is a Name
+            s, hops = role[str(s)], hops + 1
         if s not in _STANDARD_TYPES:
             bad.add(str(e.S))
         if s == Name.Figure and "/Alt" not in e and "/ActualText" not in e:
             p.append(f"PDF/A-2a: Figure element {e.objgen} has no /Alt")
-        k = e.get("/K")
-        todo.extend(k if isinstance(k, Array) else [k])
+        todo.extend(_kids(e))
     for t in sorted(bad):
         p.append(f"PDF/A-2a: structure type {t} is neither standard nor role-mapped to one")
+    for n, page in enumerate(pdf.pages, 1):
+        if "/StructParents" not in page.obj and page.obj.get("/Contents") is not None:
+            ops = (str(i.operator) for i in pikepdf.parse_content_stream(page))
+            if any(op in ("Tj", "TJ", "Do", "'", '"') for op in ops):
+                p.append(f"PDF/A-2a: page {n} has content but is not tagged (no /StructParents)")
     return p
 
 
-@dataclass
-class _Claims:
-    """What the structure tree says: (page, MCID) -> element and annotation -> element."""
-
-    mcids: dict[tuple[ObjGen, int], ObjGen] = field(default_factory=dict)
-    objr: dict[ObjGen, ObjGen] = field(default_factory=dict)
+def _kids(node: Object) -> list[object]:
+    """The /K of a structure node as a list: an Array's items, [] if absent, else [the kid]."""
+    return list(k) if isinstance(k := node.get("/K"), Array) else [] if k is None else [k]
 
 
 def structure_problems(pdf: pikepdf.Pdf) -> list[str]:
-    """The structure tree agrees with itself and the pages: every element's /P leads to the
-    root, every /Pg is a page of this document, every MCID a page shows maps through the
-    ParentTree to the element that claims it, every /StructParent(s) key exists, keys are
-    below /ParentTreeNextKey."""
+    """The structure tree agrees with itself and the pages: /P links, /Pg pages, every MCID a
+    page shows maps through the ParentTree to the element claiming it, keys are consistent."""
     tree = pdf.Root.StructTreeRoot
     pages = {pg.obj.objgen: n for n, pg in enumerate(pdf.pages)}
-    claims = _Claims()
-    p = _element_problems(tree, pages, claims)
-    nums: dict[int, Object] = {}
-    _nums(tree.ParentTree, nums)
+    claimed: Claimed = {}
+    objr: dict[ObjGen, ObjGen] = {}  # annotation -> the element whose OBJR names it
+    p = list(_element_problems(tree, pages, claimed, objr))
+    nums = _nums(tree.ParentTree)
     next_key = tree.get("/ParentTreeNextKey")
     if nums and next_key is not None and int(next_key) <= max(nums):
         p.append(f"/ParentTreeNextKey {int(next_key)} is not above the largest key {max(nums)}")
-    used: set[int] = set()
-    for n, page in enumerate(pdf.pages, 1):
-        p += _page_key_problems(n, page, nums, claims, used)
-        p += _annotation_key_problems(n, page, nums, claims, used)
-    if {pg for pg, _ in claims.mcids} - set(pages):
+    p += _parent_tree_problems(pdf, nums, claimed, objr)
+    if {pg for pg, _ in claimed} - set(pages):
         p.append("structure elements claim content on pages not in this document")
     return p
 
 
-def _element_problems(tree: Object, pages: dict[ObjGen, int], claims: _Claims) -> list[str]:
-    """Walk the elements under ``tree``: parent links, /Pg, and what each claims."""
-    p: list[str] = []
-    k = tree.get("/K")
-    todo = [(kid, tree) for kid in (list(k) if isinstance(k, Array) else [k]) if kid is not None]
+def _element_problems(
+    tree: Object, pages: dict[ObjGen, int], claimed: Claimed, objr: dict[ObjGen, ObjGen]
+) -> Iterator[str]:
+    """Walk the elements under ``tree`` (parent links, /Pg); fill ``claimed`` and ``objr``."""
+    todo = [(kid, tree) for kid in _kids(tree)]
     seen: set[ObjGen] = set()
     while todo:
         elem, parent = todo.pop()
         if not isinstance(elem, Dictionary) or "/S" not in elem:
-            p.append(f"a /K entry of {parent.objgen} is not a structure element")
+            yield f"a /K entry of {parent.objgen} is not a structure element"
             continue
         if elem.objgen in seen:
-            p.append(f"element {elem.objgen} is reached twice")
+            yield f"element {elem.objgen} is reached twice"
             continue
         seen.add(elem.objgen)
+        where = f"element {elem.objgen}"
         if elem.get("/P") is None or elem.P.objgen != parent.objgen:
-            p.append(f"element {elem.objgen} {elem.S}: /P is not its parent")
+            yield f"{where} {elem.S}: /P is not its parent"
         pg = elem.get("/Pg")
         if "/Pg" in elem and (not isinstance(pg, Dictionary) or pg.objgen not in pages):
-            p.append(f"element {elem.objgen} {elem.S}: /Pg is not a page of this document")
-        kids: object = elem.get("/K")
-        for kid in list(kids) if isinstance(kids, Array) else [] if kids is None else [kids]:
-            if isinstance(kid, Dictionary) and "/S" in kid:
+            yield f"{where} {elem.S}: /Pg is not a page of this document"
+        for kid in _kids(elem):
+            if isinstance(kid, int):
+                if pg is None:
+                    yield f"{where}: MCID {kid} without /Pg"
+                else:
+                    claimed[(pg.objgen, kid)] = elem.objgen
+            elif isinstance(kid, Dictionary) and "/S" in kid:
                 todo.append((kid, elem))
-            else:
-                p += _content_kid_problems(elem, kid, pg, pages, claims)
-    return p
+            elif isinstance(kid, Dictionary) and kid.get("/Type") == Name.OBJR:
+                kpg = kid.get("/Pg", pg)
+                if kpg is None or kpg.objgen not in pages:
+                    yield f"{where}: OBJR /Pg is not a page"
+                elif not any(a.objgen == kid.Obj.objgen for a in kpg.get("/Annots", ())):
+                    yield f"{where}: OBJR annotation is not on its page"
+                objr[kid.Obj.objgen] = elem.objgen
+            elif isinstance(kid, Dictionary):  # a marked-content reference (MCR)
+                kpg = kid.get("/Pg", pg)
+                if kpg is None or kpg.objgen not in pages:
+                    yield f"{where}: MCR /Pg is not a page"
+                elif "/Stm" not in kid:
+                    claimed[(kpg.objgen, int(kid.MCID))] = elem.objgen
 
 
-def _content_kid_problems(
-    elem: Dictionary, kid: object, pg: Object | None, pages: dict[ObjGen, int], claims: _Claims
-) -> list[str]:
-    """A kid that is content, not an element: an MCID, an OBJR or an MCR; records its claim."""
-    if isinstance(kid, int):
-        if pg is None:
-            return [f"element {elem.objgen}: MCID {kid} without /Pg"]
-        claims.mcids[(pg.objgen, kid)] = elem.objgen
-        return []
-    if not isinstance(kid, Dictionary):
-        return []
-    kpg = kid.get("/Pg", pg)
-    if kid.get("/Type") == Name.OBJR:
-        p: list[str] = []
-        if kpg is None or kpg.objgen not in pages:
-            p.append(f"element {elem.objgen}: OBJR /Pg is not a page")
-        elif not any(a.objgen == kid.Obj.objgen for a in kpg.get("/Annots", ())):
-            p.append(f"element {elem.objgen}: OBJR annotation is not on its page")
-        claims.objr[kid.Obj.objgen] = elem.objgen
-        return p
-    if kpg is None or kpg.objgen not in pages:
-        return [f"element {elem.objgen}: MCR /Pg is not a page"]
-    if "/Stm" not in kid:
-        claims.mcids[(kpg.objgen, int(kid.MCID))] = elem.objgen
-    return []
-
-
-def _nums(node: Object, acc: dict[int, Object], depth: int = 0) -> None:
-    """Collect the entries of the number tree at ``node`` into ``acc``."""
-    if depth > 32:
-        return
-    if "/Nums" in node:
-        n = node.Nums
+def _nums(node: Object, depth: int = 0) -> dict[int, Object]:
+    """The entries of the number tree at ``node`` (later entries win, as in a lookup)."""
+    acc: dict[int, Object] = {}
+    if depth <= 32:
+        n = node.Nums if "/Nums" in node else Array()
         for i in range(0, len(n) - 1, 2):
             acc[int(n[i])] = n[i + 1]
-    for kid in node.get("/Kids", ()):
-        _nums(kid, acc, depth + 1)
+        for kid in node.get("/Kids", ()):
+            acc.update(_nums(kid, depth + 1))
+    return acc
 
 
 def _page_mcids(page: pikepdf.Page) -> set[int]:
@@ -522,55 +402,48 @@ def _page_mcids(page: pikepdf.Page) -> set[int]:
     return ids
 
 
-def _page_key_problems(
-    n: int, page: pikepdf.Page, nums: dict[int, Object], claims: _Claims, used: set[int]
-) -> list[str]:
-    """The page's /StructParents entry maps each MCID it shows to the element claiming it."""
-    key_obj = page.obj.get("/StructParents")
-    mcids = _page_mcids(page)
-    if key_obj is None:
-        return [f"page {n} has marked content but no /StructParents"] if mcids else []
-    p: list[str] = []
-    key = int(key_obj)
-    if key in used:
-        p.append(f"page {n}: /StructParents {key} is used twice")
-    used.add(key)
-    arr = nums.get(key)
-    if arr is None:
-        p.append(f"page {n}: /StructParents {key} is not in the ParentTree")
-        arr = Array()
-    orphans, wrong = [], []
-    for mcid in sorted(mcids):
-        elem = arr[mcid] if mcid < len(arr) else None
-        want = claims.mcids.get((page.obj.objgen, mcid))
-        if want is None:
-            orphans.append(mcid)
-        elif not isinstance(elem, Dictionary) or elem.objgen != want:
-            wrong.append(mcid)
-    if orphans:
-        p.append(f"page {n}: {len(orphans)} MCID(s) in no structure element, e.g. {orphans[0]}")
-    if wrong:
-        p.append(
-            f"page {n}: {len(wrong)} ParentTree entries are not the MCID's element, "
-            f"e.g. {wrong[0]}"
-        )
-    return p
-
-
-def _annotation_key_problems(
-    n: int, page: pikepdf.Page, nums: dict[int, Object], claims: _Claims, used: set[int]
-) -> list[str]:
-    """Each annotation's /StructParent maps to the element whose OBJR names it."""
-    p: list[str] = []
-    for annot in page.obj.get("/Annots", ()):
-        key_obj = annot.get("/StructParent")
-        if key_obj is None:
-            continue
-        key = int(key_obj)
-        if key in used:
-            p.append(f"page {n}: annotation /StructParent {key} is used twice")
-        used.add(key)
-        elem = nums.get(key)
-        if not isinstance(elem, Dictionary) or claims.objr.get(annot.objgen) != elem.objgen:
-            p.append(f"page {n}: annotation /StructParent {key} is not its OBJR element")
-    return p
+def _parent_tree_problems(
+    pdf: pikepdf.Pdf, nums: dict[int, Object], claimed: Claimed, objr: dict[ObjGen, ObjGen]
+) -> Iterator[str]:
+    """Page /StructParents and annotation /StructParent keys are unique and map to the right
+    elements: those claiming each MCID the page shows, the one whose OBJR names the annot."""
+    used: set[int] = set()
+    for n, page in enumerate(pdf.pages, 1):
+        key_obj = page.obj.get("/StructParents")
+        mcids = _page_mcids(page)
+        if key_obj is None and mcids:
+            yield f"page {n} has marked content but no /StructParents"
+        elif key_obj is not None:
+            key = int(key_obj)
+            if key in used:
+                yield f"page {n}: /StructParents {key} is used twice"
+            used.add(key)
+            arr = nums.get(key)
+            if arr is None:
+                yield f"page {n}: /StructParents {key} is not in the ParentTree"
+                arr = Array()
+            orphans, wrong = [], []
+            for mcid in sorted(mcids):
+                elem = arr[mcid] if mcid < len(arr) else None
+                want = claimed.get((page.obj.objgen, mcid))
+                if want is None:
+                    orphans.append(mcid)
+                elif not isinstance(elem, Dictionary) or elem.objgen != want:
+                    wrong.append(mcid)
+            if orphans:
+                yield f"page {n}: {len(orphans)} MCID(s) in no structure element, e.g. {orphans[0]}"
+            if wrong:
+                yield (
+                    f"page {n}: {len(wrong)} ParentTree entries are not the MCID's element, "
+                    f"e.g. {wrong[0]}"
+                )
+        for annot in page.obj.get("/Annots", ()):
+            if (key_obj := annot.get("/StructParent")) is None:
+                continue
+            key = int(key_obj)
+            if key in used:
+                yield f"page {n}: annotation /StructParent {key} is used twice"
+            used.add(key)
+            elem = nums.get(key)
+            if not isinstance(elem, Dictionary) or objr.get(annot.objgen) != elem.objgen:
+                yield f"page {n}: annotation /StructParent {key} is not its OBJR element"

@@ -13,7 +13,6 @@ of every page as before, and once more where a block starts.
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ import pikepdf
 from .convert import Converter, Outcome
 from .errors import ConvertError
 from .output import work_dir, write_atomic
+from .pdfa import prepare_source, save_packet, set_pdfa_metadata
 from .plan import Plan
 from .render import (
     DocumentTemplate,
@@ -305,6 +305,6 @@ def stable_pdf(path: Path) -> bytes:
             for key in ("/CreationDate", "/ModDate"):
                 if key in pdf.docinfo:
                     del pdf.docinfo[key]
-        buf = io.BytesIO()
-        pdf.save(buf, deterministic_id=True)
-    return buf.getvalue()
+        prepare_source(pdf)  # its font subsets named for their programs, its ICC time fixed
+        set_pdfa_metadata(pdf)  # the XMP from the document information, without the time
+        return save_packet(pdf)

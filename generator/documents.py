@@ -28,7 +28,7 @@ from .errors import AssembleError, ConvertError
 from .form import DRAFT_MARK
 from .kit import ACCEPTANCE_MARK
 from .output import sha256, write_atomic
-from .pdfa import retag_fonts
+from .pdfa import prepare_source
 from .plan import Plan, bundled_plan
 from .records import GrantRecord
 from .render import (
@@ -141,7 +141,7 @@ def make_documents(
                 ) from None
             if not len(plan_pdf.pages):
                 raise ConvertError(f"the Plan document {outcome.pdf} has no pages")
-            retag_fonts(plan_pdf)  # its font subsets' names: its own, not a chunk's
+            prepare_source(plan_pdf)  # its font subsets named for their programs, ICC steady
             if options.draft and furnished is not None:  # LibreOffice did not mark it
                 stamp_draft(plan_pdf, DRAFT_MARK)
             if inert_pages(plan_pdf):
@@ -388,7 +388,7 @@ def _converted(
         try:
             spans = split_marked(outcome.pdf, len(chunk.records), chunk.names)
             reader, text = pikepdf.open(outcome.pdf), pdfium.PdfDocument(outcome.pdf)
-            retag_fonts(reader)  # subset names from their programs: distinct in any packet
+            prepare_source(reader)  # subset names from their programs: distinct in any packet
         except ConvertError as exc:
             reason = str(exc)
         else:
@@ -403,7 +403,7 @@ def _converted(
             yield number, single.error or outcome.error or "LibreOffice failed"
             continue
         reader = pikepdf.open(single.pdf)
-        retag_fonts(reader)
+        prepare_source(reader)
         pages = range(len(reader.pages))
         marks = bookmark_places(single.pdf, chunk.names)
         yield number, (reader, pdfium.PdfDocument(single.pdf), pages, single.pdf, marks)

@@ -476,6 +476,38 @@ def retag_fonts(pdf: pikepdf.Pdf) -> dict[str, str]:
     return renamed
 
 
+# --------------------------------------------------------------------------- steady bytes
+#: The creation time written into every output intent's ICC profile (its header's dateTime):
+#: LibreOffice's colour library stamps the time of the export there, which would make the same
+#: document come out different on every run.
+ICC_TIME = bytes.fromhex("07d000010001000000000000")  # 2000-01-01 00:00:00
+
+
+def prepare_source(pdf: pikepdf.Pdf) -> None:
+    """Ready a PDF LibreOffice made for copying pages out of, in memory: its font subsets
+    renamed from their programs (:func:`retag_fonts`) and its ICC profiles' creation time
+    fixed (:data:`ICC_TIME`), so the same document gives the same bytes."""
+    retag_fonts(pdf)
+    steady_profiles(pdf)
+
+
+def steady_profiles(pdf: pikepdf.Pdf) -> None:
+    """Every output intent's ICC profile with the creation time :data:`ICC_TIME` (and no
+    profile ID, which would have been computed over the time)."""
+    import zlib
+
+    for intent in pdf.Root.get("/OutputIntents", ()):
+        profile = intent.get("/DestOutputProfile")
+        if profile is None:
+            continue
+        data = profile.read_bytes()
+        if len(data) < 128 or data[36:40] != b"acsp":
+            continue
+        steady = data[:24] + ICC_TIME + data[36:84] + bytes(16) + data[100:]
+        if steady != data:
+            profile.write(zlib.compress(steady, 9), filter=Name.FlateDecode)
+
+
 # --------------------------------------------------------------------------- saving
 def save_packet(pdf: pikepdf.Pdf, *, min_version: str = MIN_VERSION) -> bytes:
     """Save as grantgen does (deterministic /ID, streams as LibreOffice compressed them),
