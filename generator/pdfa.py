@@ -120,8 +120,9 @@ def _import(out: pikepdf.Pdf, value: Any) -> Any:
 
 
 class _Builder:
-    def __init__(self, out: pikepdf.Pdf) -> None:
+    def __init__(self, out: pikepdf.Pdf, *, widgets: bool = True) -> None:
         self.out = out
+        self.widgets = widgets  # False: form fields are left out of the copy (and the tree)
         # new page objgen -> {mcid: new elem}; new annotation objgen -> new elem
         self.by_page: dict[tuple[int, int], dict[int, pikepdf.Object]] = {}
         self.by_annot: dict[tuple[int, int], pikepdf.Object] = {}
@@ -152,6 +153,8 @@ class _Builder:
                 if kpg_new is None:
                     continue
                 if kid.get("/Type") == Name.OBJR:
+                    if not self.widgets and kid.Obj.get("/Subtype") == Name.Widget:
+                        continue
                     annot = self.out.copy_foreign(kid.Obj)  # the copy the page already has
                     if any(a.objgen == annot.objgen for a in kpg_new.get("/Annots", ())):
                         kids.append(("obj", kpg_new, annot))
@@ -246,24 +249,32 @@ def _merge_maps(out: pikepdf.Pdf, key: str, *srcs: pikepdf.Pdf) -> Dictionary | 
 
 
 def _finish_tree(
-    out: pikepdf.Pdf, b: _Builder, document: Any, role_map: Any, class_map: Any
+    out: pikepdf.Pdf,
+    b: _Builder,
+    document: Any,
+    role_map: Any,
+    class_map: Any,
+    pages: list[Any] | None = None,
 ) -> None:
+    """The structure tree root of ``out``: ``document``, and the ParentTree of ``pages``
+    (page objects in order; ``out.pages`` when None)."""
     nums = Array()
     key = 0
-    for page in out.pages:
-        entry = b.by_page.get(page.obj.objgen)
-        if entry is None and "/StructParents" not in page.obj:
+    pages = pages if pages is not None else [page.obj for page in out.pages]
+    for page in pages:
+        entry = b.by_page.get(page.objgen)
+        if entry is None and "/StructParents" not in page:
             continue
         arr = Array()
         for mcid in range(max(entry) + 1 if entry else 0):
             arr.append(entry.get(mcid, None) if entry else None)
-        page.obj.StructParents = key
+        page.StructParents = key
         nums.append(key)
         nums.append(out.make_indirect(arr))
         key += 1
-    for page in out.pages:
-        page.obj.Tabs = Name.S  # annotations in structure order (PDF/UA 7.18.3)
-        for annot in page.obj.get("/Annots", ()):
+    for page in pages:
+        page.Tabs = Name.S  # annotations in structure order (PDF/UA 7.18.3)
+        for annot in page.get("/Annots", ()):
             elem = b.by_annot.get(annot.objgen)
             if elem is None:
                 if "/StructParent" in annot:
@@ -349,6 +360,58 @@ def extract(
         out.docinfo = out.make_indirect(Dictionary({f"/{k}": String(v) for k, v in info.items()}))
     set_pdfa_metadata(out)
     return out
+
+
+class Collection:
+    """A tagged PDF made of page ranges of other tagged PDFs, in any order (the review
+    packet): :meth:`add` the structure of each range as its pages are copied, then
+    :meth:`finish` with the pages in their final order. Form fields are left out."""
+
+    def __init__(self, out: pikepdf.Pdf) -> None:
+        self.out = out
+        self._builder = _Builder(out, widgets=False)
+        self._document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document))
+        self._parts: dict[tuple[int, int], list[Any]] = {}  # first new page -> its parts
+        self._sources: list[pikepdf.Pdf] = []
+
+    def add(self, source: pikepdf.Pdf, span: range, pages: list[Any]) -> None:
+        """The structure of pages ``span`` of ``source``, copied to ``pages`` (of out)."""
+        if not pages or "/StructTreeRoot" not in source.Root:
+            return
+        keep = {source.pages[n].obj.objgen: page for n, page in zip(span, pages, strict=True)}
+        found = _copy_structure(
+            self._builder, source, keep, span.start, span.stop - 1, self._document
+        )
+        self._parts[pages[0].objgen] = found
+        if not any(s is source for s in self._sources):
+            self._sources.append(source)
+
+    def finish(self, pages: list[Any], lang: str = "en-US") -> None:
+        """The structure tree of ``out`` for ``pages`` in this order (ranges left out of
+        them are left out of the tree), and the PDF/A parts of its catalog."""
+        kids = Array()
+        for page in pages:
+            for part in self._parts.get(page.objgen, ()):
+                kids.append(part)
+        self._document.K = kids
+        _finish_tree(
+            self.out,
+            self._builder,
+            self._document,
+            _merge_maps(self.out, "/RoleMap", *self._sources),
+            _merge_maps(self.out, "/ClassMap", *self._sources),
+            pages,
+        )
+        first = self._sources[0] if self._sources else None
+        found = first.Root.get("/Lang") if first is not None else None
+        self.out.Root.Lang = found if found is not None else String(lang)
+        self.out.Root.MarkInfo = Dictionary(Marked=True)
+        self.out.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
+        intents = next(
+            (p.Root.OutputIntents for p in self._sources if "/OutputIntents" in p.Root), None
+        )
+        if intents is not None:
+            self.out.Root.OutputIntents = _import(self.out, intents)
 
 
 # --------------------------------------------------------------------------- widgets

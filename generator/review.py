@@ -25,7 +25,6 @@ what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
 from __future__ import annotations
 
 import contextlib
-import io
 import re
 import warnings
 from collections import Counter
@@ -52,6 +51,7 @@ from .deviations import Deviation, find_deviations
 from .errors import GrantgenError, OutputError
 from .ledger import batch_reserve
 from .output import own_folder, remove_left_parts, write_atomic
+from .pdfa import Collection, save_packet, set_pdfa_metadata
 from .plan import Plan
 from .publish import holds_finals
 from .summary import summary_csv, summary_html, summary_xlsx, totals_csv
@@ -389,6 +389,7 @@ class PacketPages:
 
     def __init__(self) -> None:
         self.pdf = pikepdf.new()
+        self.structure = Collection(self.pdf)  # the copied pages' tags
         self._pages: dict[tuple[Path, int, int], list[pikepdf.Object]] = {}
         self._flat: dict[int, tuple[pikepdf.Pdf, bool]] = {}  # by id(): (the PDF, no inherited)
 
@@ -399,13 +400,15 @@ class PacketPages:
     def copy(self, source: pikepdf.Pdf, span: range) -> list[pikepdf.Object]:
         """Copy pages ``span`` of ``source`` in (not yet in the page tree); their objects."""
         if self._alone(source):
-            return [self.pdf.copy_foreign(source.pages[n].obj) for n in span]
-        # a page tree whose nodes hand attributes down: qpdf's page copy puts them on the page
-        count = len(self.pdf.pages)
-        with warnings.catch_warnings():  # the fields are dropped later: a reading copy
-            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
-            self.pdf.pages.extend(source.pages[span.start : span.stop])
-        return [self.pdf.pages[n].obj for n in range(count, count + len(span))]
+            pages = [self.pdf.copy_foreign(source.pages[n].obj) for n in span]
+        else:  # a page tree whose nodes hand attributes down: qpdf's page copy puts them on
+            count = len(self.pdf.pages)  # the page
+            with warnings.catch_warnings():  # the fields are dropped later: a reading copy
+                warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+                self.pdf.pages.extend(source.pages[span.start : span.stop])
+            pages = [self.pdf.pages[n].obj for n in range(count, count + len(span))]
+        self.structure.add(source, span, pages)
+        return pages
 
     def _alone(self, source: pikepdf.Pdf) -> bool:
         """No node of the page tree of ``source`` holds attributes its pages inherit."""
@@ -477,6 +480,7 @@ def review_packet(
                 fit = pikepdf.Array([pages[min(start, len(pages) - 1)], pikepdf.Name.Fit])
                 outline.root.append(pikepdf.OutlineItem(label, fit))
         out.Root.PageMode = pikepdf.Name.UseOutlines
+        into.structure.finish(pages)  # tagged, PDF/A-2b as the packets are
         out.docinfo = out.make_indirect(
             pikepdf.Dictionary(
                 Title=pikepdf.String(title),
@@ -485,12 +489,11 @@ def review_packet(
                 Producer=pikepdf.String("grantgen"),
             )
         )
+        set_pdfa_metadata(out)
         # saved to memory, then written: qpdf writing to a file that hits a full disk aborts
         # the whole process (its C++ error cannot cross into Python there); a volume is at
         # most PACKET_VOLUME agreements (~7 MB per 1,000)
-        buf = io.BytesIO()
-        out.save(buf, deterministic_id=True, stream_decode_level=pikepdf.StreamDecodeLevel.none)
-        write_atomic(dest, buf.getvalue())
+        write_atomic(dest, save_packet(out))
     finally:
         for source in opened.values():
             source.close()
