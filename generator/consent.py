@@ -55,6 +55,9 @@ class ConsentGrant:
     exercise_price: Decimal
     grant_date: date
     award_type: str = "option"
+    grant_id: str = ""
+    expires: date | None = None
+    """The option's final exercise date (None: not an option, or not known)."""
 
 
 def consent_template(templates: Path) -> Path:
@@ -93,8 +96,13 @@ def option_terms(plan: Plan) -> dict[str, Any]:
 def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
     """The values of the consent: the plan's, the sections it cites, and Exhibit A."""
     exhibits = _exhibits(plan, grants)
+    dated = min((g.grant_date for g in grants), default=plan.effective_date)
+    named = list(plan.directors)
     return {
         **plan_context(plan),
+        "consent": {"date": format_date(dated), "iso_date": dated.isoformat()},
+        # the Board's directors as the plan file names them; unnamed lines when it does not
+        "directors": [{"name": name} for name in named] or [{"name": ""}] * UNNAMED_DIRECTORS,
         "sections": {
             "grant": _plan_section(plan, "nonstatutory"),
             "eligibility": _plan_section(plan, "eligibility"),
@@ -128,8 +136,10 @@ def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
         "terms": {"exhibits": exhibits or "Exhibit A"},
         "totals": {
             "grants": len(options),
+            "options": _counted(len(options), "option"),
             "shares": format_shares(sum(g.shares for g in options)),
             "awards": len(others),
+            "awards_text": _counted(len(others), "award"),
             "award_shares": format_shares(sum(g.shares for g in others)),
         },
         "grants": [
@@ -138,6 +148,8 @@ def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
                 "shares": format_shares(g.shares),
                 "exercise_price": format_price(g.exercise_price),
                 "grant_date": format_date(g.grant_date),
+                "grant_id": g.grant_id,
+                "expires": format_date(g.expires) if g.expires is not None else "",
             }
             for g in options
         ],
@@ -151,6 +163,15 @@ def _exhibits(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
             for g in others
         ],
     }
+
+
+#: Signature lines the consent has when the plan file names no directors ([board]).
+UNNAMED_DIRECTORS = 4
+
+
+def _counted(number: int, noun: str) -> str:
+    """``1 option``, ``5 options``."""
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def render_consent(

@@ -415,7 +415,9 @@ def _made(
                             early = start_consent(
                                 work,
                                 plan,
-                                _expected_consent(todo, result.out, draft=options.draft),
+                                _expected_consent(
+                                    todo, result.out, checked.report, draft=options.draft
+                                ),
                                 templates=kit.consent,
                                 converter=converter,
                                 pdf_dir=work / PDF_DIR,
@@ -518,14 +520,24 @@ def _cannot_write(exc: OSError, work: Path) -> OutputError:
     return OutputError(f"cannot write {where}: {exc.strerror or exc}")
 
 
-def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> list[ConsentGrant]:
+def _expected_consent(
+    todo: list[GrantRecord], out: Path, report: Report, *, draft: bool
+) -> list[ConsentGrant]:
     """The consent's rows if every grant to make is made: with the documents of the same kind
     the folder's manifest lists that this run does not make again, in the order the review
     puts them (by row, this run's first)."""
     rows = [
         (
             r.row,
-            ConsentGrant(r.participant, r.shares, r.exercise_price, r.grant_date, r.award_type),
+            ConsentGrant(
+                r.participant,
+                r.shares,
+                r.exercise_price,
+                r.grant_date,
+                r.award_type,
+                r.grant_id,
+                report.facts[r.row].final_exercise_date if r.row in report.facts else None,
+            ),
         )
         for r in todo
     ]
@@ -545,6 +557,8 @@ def _expected_consent(todo: list[GrantRecord], out: Path, *, draft: bool) -> lis
                         grant.exercise_price,
                         grant.grant_date,
                         grant.award_type,
+                        grant.grant_id,
+                        grant.final_exercise_date,
                     ),
                 )
             )

@@ -188,6 +188,9 @@ class Plan:
     extra_columns: tuple[str, ...] = ()
     """Spreadsheet columns the kit's templates print (``[columns] extra``): each is a field
     of that name, its cell's text."""
+    directors: tuple[str, ...] = ()
+    """``[board] directors``: the members of the Board, who sign its consent (none: the
+    consent has unnamed signature lines)."""
     samples: dict[str, str] = field(default_factory=dict)
     """``[samples]``: the plan file's values that are samples or assumptions, not the
     company's facts (dotted key, e.g. ``company.officer`` → why): warned about, listed in the
@@ -708,6 +711,13 @@ def load_plan(path: str | Path | None = None) -> Plan:
         consent = k.file("consent", file.parent, (".docx",))
 
     samples = _read_samples(top, data)
+    directors: tuple[str, ...] = ()
+    if "board" in top.table:
+        directors = top.sub("board").words("directors")
+        if len(set(directors)) < len(directors):
+            raise PlanError(where, "board.directors", "names a director twice")
+    else:
+        top.read.add("board")
     schedules, default_schedule, by_type = _read_vesting(top)
     ignore_columns, extra_columns = _read_columns(top)
 
@@ -753,6 +763,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
         ignore_columns=ignore_columns,
         extra_columns=extra_columns,
         samples=samples,
+        directors=directors,
     )
     top.unknown_keys()
     return result

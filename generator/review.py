@@ -228,7 +228,15 @@ def write_review(
         consent = None
         if made:  # LibreOffice converts the consent while the packet and summaries are written
             rows = [
-                ConsentGrant(g.participant, g.shares, g.exercise_price, g.grant_date, g.award_type)
+                ConsentGrant(
+                    g.participant,
+                    g.shares,
+                    g.exercise_price,
+                    g.grant_date,
+                    g.award_type,
+                    g.grant_id,
+                    g.final_exercise_date,
+                )
                 for g in made
                 if g.shares is not None and g.exercise_price is not None and g.grant_date
             ]

@@ -579,6 +579,16 @@ def _batch_findings(records: Sequence[GrantRecord], ctx: Context) -> Iterable[Fi
             f"{key} in {Path(plan.source).name} is a sample or assumed value, not this "
             f"company's ({why}); replace it and take it out of [samples]",
         )
+    if not plan.directors:
+        yield Finding(
+            None,
+            None,
+            "board-directors",
+            "plan file",
+            NOTE,
+            f"{Path(plan.source).name} names no directors ([board] directors): the Board "
+            "consent's signature lines are unnamed",
+        )
     if not plan.restatement_approved:
         yield Finding(
             None,

@@ -59,7 +59,15 @@ GRANT_FIELDS = frozenset(
 )
 PLAN_FIELDS = frozenset({"company", "officer", "plan"})
 CONSENT = "board_consent.docx"
-CONSENT_FIELDS = PLAN_FIELDS | {"sections", "terms", "totals", "grants", "awards"}
+CONSENT_FIELDS = PLAN_FIELDS | {
+    "sections",
+    "terms",
+    "totals",
+    "grants",
+    "awards",
+    "consent",
+    "directors",
+}
 
 
 @dataclass(frozen=True)

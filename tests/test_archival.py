@@ -200,3 +200,33 @@ def test_the_conformance_check_names_what_is_missing(batch: GenerateResult) -> N
         )
         said = " | ".join(pdfa_problems(packet))
     assert "MarkInfo" in said and "JavaScript" in said, said
+
+
+def test_the_board_consent_names_the_plan_files_directors_and_counts_in_words(
+    tmp_path: Path, soffice: str
+) -> None:
+    """Issue 19: one signature line per director of [board] directors, each named; one grant
+    is "1 option", not "1 option(s)"; a plan file without directors is told so (a note)."""
+    from click.testing import CliRunner
+    from pypdf import PdfReader
+
+    from generator.cli import main
+
+    kit = Path(__file__).parents[1] / "data" / "kits" / "meridian"
+    rows = (kit / "sample-grants.csv").read_text(encoding="utf-8").splitlines()[:2]
+    path = tmp_path / "one.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    made = CliRunner().invoke(
+        main,
+        ["generate", str(path), "--plan", str(kit), "--prices", str(kit / "sample-prices.csv"),
+         "--out", str(tmp_path / "b"), "--ledger", str(tmp_path / "l")],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    consent = tmp_path / "b" / "review" / "board_consent.pdf"
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(consent).pages).split())
+    for director in ("Priya Raman-Okafor", "Henrik Solberg", "Tomás Ibarra"):
+        assert f"{director} Director" in text
+    assert text.count("Director Date:") == 4
+    assert "1 option covering 12,000 shares" in text and "option(s)" not in text
+    checked = CliRunner().invoke(main, ["validate", str(write_csv(tmp_path / "g.csv", [grant()]))])
+    assert "names no directors ([board] directors)" in checked.output

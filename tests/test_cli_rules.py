@@ -31,7 +31,7 @@ def invoke(*args: str) -> object:
 def test_validate_sample_passes_and_reports_the_reserve(tmp_path: Path) -> None:
     r = invoke("validate", SAMPLE, "--prices", PRICES, "--ledger", tmp_path / "l.sqlite")
     assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
-    assert "0 error(s), 0 warning(s), 3 note(s)" in r.output  # type: ignore[attr-defined]
+    assert "0 error(s), 0 warning(s), 4 note(s)" in r.output  # type: ignore[attr-defined]
     assert "sample-value" in r.output  # the plan's samples, accepted: notes  # type: ignore[attr-defined]
     assert "800,000 available before this batch, 737,500 after" in r.output  # type: ignore[attr-defined]
     assert not (tmp_path / "l.sqlite").exists(), "validate must not create a ledger"

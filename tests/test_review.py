@@ -175,7 +175,7 @@ def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-EXHIBIT_HEADING = ["Participant", "Shares", "Exercise Price", "Grant Date"]
+EXHIBIT_HEADING = ["Participant", "Grant", "Shares", "Exercise Price", "Grant Date", "Expires"]
 
 
 def consent_tables(path: Path) -> list[list[list[str]]]:
@@ -1191,9 +1191,11 @@ def _expected_rows(grants: list[ReviewGrant]) -> list[list[str]]:
     return [
         [
             g.participant,
+            g.grant_id,
             format_shares(g.shares),
             format_price(g.exercise_price),
             format_date(g.grant_date),
+            format_date(g.final_exercise_date) if g.final_exercise_date else "",
         ]
         for g in grants
         if g.status == "generated"
@@ -1203,7 +1205,7 @@ def _expected_rows(grants: list[ReviewGrant]) -> list[list[str]]:
 def test_board_consent_lists_exactly_the_valid_grants(mixed: Reviewed) -> None:
     assert mixed.review.board_consent_docx and mixed.review.board_consent_pdf
     header, *rows = consent_rows(mixed.review.board_consent_docx)
-    assert header == ["Participant", "Shares", "Exercise Price", "Grant Date"]
+    assert header == EXHIBIT_HEADING
     assert rows == _expected_rows(mixed.batch.grants)
     assert [r[0] for r in rows] == [HYPERLINK, ZOE, SCRIPT]
     reader = PdfReader(mixed.review.board_consent_pdf)
@@ -1214,12 +1216,20 @@ def test_board_consent_lists_exactly_the_valid_grants(mixed: Reviewed) -> None:
     for section in ("Section 5(a)", "Section 5(b)", "Section 5(c)"):
         assert section in text
     exhibit = squash(text[text.index("EXHIBIT A") :])
-    for participant, shares, price, day in rows:
-        assert squash(participant) in exhibit
+    for participant, grant_id, shares, price, day, expires in rows:
+        assert squash(participant) in exhibit and squash(grant_id) in exhibit
         assert squash(f"{shares}") in exhibit and squash(day) in exhibit and price in exhibit
+        assert expires and squash(expires) in exhibit
     for refused in ("+Plus Minus", "@Cmd Person"):
         assert squash(refused) not in squash(text)
-    assert squash("3 option(s) covering 23,500 shares") in exhibit
+    assert squash("3 options covering 23,500 shares") in exhibit
+    # dated, and effective no earlier than the grants: a late signature cannot backdate them
+    first = min(g.grant_date for g in mixed.batch.grants if g.status == "generated")
+    assert squash(f"Dated {format_date(first)}") in squash(text)
+    assert squash(f"It is effective on {format_date(first)} or, if the last director") in squash(
+        text
+    )
+    assert squash("the grant date set forth there or, if later, the Effective Date") in squash(text)
 
 
 def test_board_consent_of_the_sample_batch(sample: Reviewed) -> None:
@@ -1292,7 +1302,9 @@ def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated
     exhibit = pages[first:]
     assert len(exhibit) >= 3, "120 rows fit on one page?"
     for page in exhibit:
-        assert "Participant Shares Exercise Price Grant Date" in " ".join(page.split())
+        assert "Participant Grant Shares Exercise Price Grant Date Expires" in " ".join(
+            page.split()
+        )
     names = [n for page in exhibit for n in re.findall(r"Director Number (\d{3})", page)]
     assert names == [f"{i:03d}" for i in range(120)], "every grant once, in order"
     table = read_table(review.summary_html.read_text(encoding="utf-8"), "grants")

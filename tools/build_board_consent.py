@@ -41,8 +41,15 @@ from build_templates import (
 
 NAME = "board_consent.docx"
 HEADER = "Written Consent of the Board \u00b7 {{ plan.name }}"
-DIRECTORS = 4  # signature blocks; counsel adds or removes them for the Board's size
-COLUMNS = (("Participant", 2.9), ("Shares", 1.0), ("Exercise Price", 1.15), ("Grant Date", 1.25))
+COLUMNS = (
+    ("Participant", 1.4),
+    ("Grant", 1.3),
+    ("Shares", 0.7),
+    ("Exercise Price", 0.8),
+    ("Grant Date", 1.15),
+    ("Expires", 1.15),
+)
+FIELDS = ("g.participant", "g.grant_id", "g.shares", "g.exercise_price", "g.grant_date", "g.expires")
 AWARD_COLUMNS = (("Participant", 2.4), ("Award", 1.75), ("Shares", 0.9), ("Grant Date", 1.25))
 
 RESOLUTIONS = [
@@ -78,8 +85,9 @@ RESOLUTIONS = [
         "NOW, THEREFORE, BE IT RESOLVED, that, pursuant to Section {{ sections.grant }} of the "
         "Plan, the Board hereby grants to each person listed on Exhibit A {{ terms.an_option }} "
         "under the Plan to purchase the number of shares of Common Stock set forth "
-        "opposite that person's name, with the grant date set forth there (the \"Grant "
-        'Date"){% if not terms.incentive %}; none of these options is intended to be an '
+        "opposite that person's name, with the grant date set forth there or, if later, the "
+        'Effective Date (the "Grant Date"){% if not terms.incentive %}; none of these options '
+        "is intended to be an "
         "incentive stock option as defined in Section 422 of the Internal Revenue Code of "
         "1986, as amended{% endif %};",
     ),
@@ -105,7 +113,8 @@ RESOLUTIONS = [
         "RESOLVED, that, pursuant to the Plan, the Board hereby grants to each person listed on "
         "Exhibit B the award set forth opposite that person's name, covering the number of "
         "shares of common stock of the Company (or units, each representing one such share) "
-        "set forth there, with the grant date set forth there, each evidenced by the form of "
+        "set forth there, with the grant date set forth there or, if later, the Effective "
+        "Date, each evidenced by the form of "
         "award notice or agreement for that kind of award approved by the Board and subject "
         "to the vesting set forth in it;",
     ),
@@ -119,9 +128,10 @@ RESOLUTIONS = [
     ),
     (
         "p",
-        "This consent may be executed in counterparts, shall be effective when the last "
-        "director signs it, and shall be filed with the minutes of the proceedings of the "
-        "Board.",
+        "This consent may be executed in counterparts and shall be filed with the minutes of "
+        "the proceedings of the Board. It is effective on {{ consent.date }} or, if the last "
+        "director signs it later, on the date the last director signs it (the \"Effective "
+        'Date"): no award it grants is granted before the Effective Date.',
     ),
 ]
 
@@ -140,6 +150,7 @@ def _cell(cell, text: str, *, bold: bool = False, right: bool = False) -> None: 
     p = cell.paragraphs[0]
     run = p.add_run(text)
     run.bold = bold or None
+    run.font.size = Pt(10)  # six columns across the page
     p.paragraph_format.space_before = Pt(2)
     p.paragraph_format.space_after = Pt(2)
     p.paragraph_format.line_spacing = 1.0  # single, as Word's "Table Grid" style sets it
@@ -172,7 +183,7 @@ def exhibit_table(  # type: ignore[no-untyped-def]
     doc,
     columns: tuple[tuple[str, float], ...] = (),
     items: str = "grants",
-    fields: tuple[str, ...] = ("g.participant", "g.shares", "g.exercise_price", "g.grant_date"),
+    fields: tuple[str, ...] = FIELDS,
 ) -> None:
     """An exhibit: a header row, then a row loop over ``items`` (Exhibit A: ``grants``)."""
     columns = columns or COLUMNS
@@ -187,7 +198,7 @@ def exhibit_table(  # type: ignore[no-untyped-def]
     head, loop, data, end = table.rows
     _row_properties(head, header=True)
     for cell, (label, _) in zip(head.cells, columns, strict=True):
-        _cell(cell, label, bold=True, right=label not in ("Participant", "Award"))
+        _cell(cell, label, bold=True, right=label not in ("Participant", "Award", "Grant"))
     loop.cells[0].paragraphs[0].add_run(
         "{%tr for " + fields[0].split(".")[0] + " in " + items + " %}"
     )
@@ -196,7 +207,7 @@ def exhibit_table(  # type: ignore[no-untyped-def]
         _cell(
             cell,
             "{{ " + name + " }}",
-            right=not name.endswith(".participant") and not name.endswith(".award"),
+            right=not name.endswith((".participant", ".award", ".grant_id")),
         )
     end.cells[0].paragraphs[0].add_run("{%tr endfor %}")
     _grid_borders(table)
@@ -206,16 +217,19 @@ def build_consent():  # type: ignore[no-untyped-def]
     doc = new_document("Action by Unanimous Written Consent of the Board of Directors", HEADER)
     para(doc, "ACTION BY UNANIMOUS WRITTEN CONSENT", bold=True, center=True, after=0)
     para(doc, "OF THE BOARD OF DIRECTORS", bold=True, center=True, after=0)
-    para(doc, "OF {{ company.name|upper }}", bold=True, center=True, after=18)
+    para(doc, "OF {{ company.name|upper }}", bold=True, center=True, after=6)
+    para(doc, "Dated {{ consent.date }}", center=True, after=18)
     for kind, text in RESOLUTIONS:
         if kind == "h":
             heading(doc, text)
         else:
             body(doc, text)
-    table = borderless_table(doc, (DIRECTORS + 1) // 2, [3.15, 3.15])
-    for row in table.rows:
-        for cell in row.cells:
-            cell_lines(cell, [(LINE, 30), ("Director", 2), ("Date:", 14)])
+    # one signature block per director the plan file names ([board] directors)
+    table = borderless_table(doc, 3, [3.15])
+    table.rows[0].cells[0].paragraphs[0].add_run("{%tr for d in directors %}")
+    block = [(LINE, 30), ("{{ d.name }}", 2), ("Director", 0), ("Date:", 14)]
+    cell_lines(table.rows[1].cells[0], block)
+    table.rows[2].cells[0].paragraphs[0].add_run("{%tr endfor %}")
     para(doc, "{%p if grants %}")
     title = para(doc, "EXHIBIT A", bold=True, center=True, after=6)
     title.paragraph_format.page_break_before = True
@@ -228,7 +242,7 @@ def build_consent():  # type: ignore[no-untyped-def]
     exhibit_table(doc)
     para(
         doc,
-        "{{ totals.grants }} option(s) covering {{ totals.shares }} shares of Common Stock in all.",
+        "{{ totals.options }} covering {{ totals.shares }} shares of Common Stock in all.",
         before=12,
     )
     para(doc, "{%p endif %}")
@@ -241,7 +255,7 @@ def build_consent():  # type: ignore[no-untyped-def]
     )
     para(
         doc,
-        "{{ totals.awards }} award(s) covering {{ totals.award_shares }} shares in all.",
+        "{{ totals.awards_text }} covering {{ totals.award_shares }} shares in all.",
         before=12,
     )
     para(doc, "{%p endif %}")
