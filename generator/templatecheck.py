@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2 import meta
@@ -482,6 +483,38 @@ def _locate(directory: Path, names: list[str], field: str) -> tuple[str | None, 
     return None, ""
 
 
+def unembedded_fonts(pdf: Any) -> list[str]:
+    """The names of the fonts a PDF's pages (and the forms they draw) use without embedding
+    them (a Type 3 font draws its own glyphs: embedded)."""
+    import pikepdf
+
+    missing: set[str] = set()
+    seen: set[tuple[int, int]] = set()
+    todo = [page.obj.get("/Resources") for page in pdf.pages]
+    while todo:
+        resources = todo.pop()
+        if not isinstance(resources, pikepdf.Dictionary):
+            continue
+        if resources.is_indirect:
+            if resources.objgen in seen:
+                continue
+            seen.add(resources.objgen)
+        for font in (resources.get("/Font") or {}).values():
+            fonts = [font, *(font.get("/DescendantFonts") or [])]
+            if font.get("/Subtype") in ("/Type3", "/Type0"):
+                fonts = fonts[1:]
+            for face in fonts:
+                descriptor = face.get("/FontDescriptor")
+                if descriptor is None or not any(
+                    key in descriptor for key in ("/FontFile", "/FontFile2", "/FontFile3")
+                ):
+                    missing.add(str(face.get("/BaseFont", "?")).lstrip("/"))
+        for xobject in (resources.get("/XObject") or {}).values():
+            if xobject.get("/Subtype") == "/Form":
+                todo.append(xobject.get("/Resources"))
+    return sorted(missing)
+
+
 def _unusable_pdf(path: Path) -> str | None:
     """Why the Plan's PDF cannot be furnished (a password, no pages, damage), or None."""
     import warnings
@@ -498,6 +531,13 @@ def _unusable_pdf(path: Path) -> str | None:
                     return "has no pages"
                 for page in pdf.pages:  # a damaged file opens repaired: its pages must read
                     page.obj.get("/Contents")
+                missing = unembedded_fonts(pdf)
+                if missing:
+                    return (
+                        f"uses font(s) it does not embed ({', '.join(missing[:3])}): a packet "
+                        "carrying it could not be PDF/A; export the Plan as PDF/A (or with "
+                        "its fonts embedded), or give its Word file"
+                    )
     except pikepdf.PasswordError:
         return "needs a password to open; give an unprotected copy"
     except (pikepdf.PdfError, OSError) as exc:

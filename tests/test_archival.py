@@ -230,3 +230,32 @@ def test_the_board_consent_names_the_plan_files_directors_and_counts_in_words(
     assert "1 option covering 12,000 shares" in text and "option(s)" not in text
     checked = CliRunner().invoke(main, ["validate", str(write_csv(tmp_path / "g.csv", [grant()]))])
     assert "names no directors ([board] directors)" in checked.output
+
+
+def test_a_furnished_plan_pdf_whose_fonts_are_not_embedded_is_refused(tmp_path: Path) -> None:
+    """Issue 19: a Plan PDF that would keep every packet from being PDF/A (fonts it does not
+    embed) is refused by check-templates and generate, with what to do."""
+    import pikepdf
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    kit = tmp_path / "k"
+    assert CliRunner().invoke(main, ["init", str(kit)]).exit_code == 0
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                           BaseFont=pikepdf.Name("/Helvetica"))
+    )  # fmt: skip
+    page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    page.obj.Contents = pdf.make_stream(b"BT /F1 12 Tf 72 700 Td (The Plan) Tj ET")
+    pdf.save(kit / "plan.pdf")
+    plan = kit / "plan.toml"
+    plan.write_text(
+        plan.read_text("utf-8").replace('document = "plan.docx"', 'document = "plan.pdf"'), "utf-8"
+    )
+    checked = CliRunner().invoke(main, ["check-templates", str(kit)])
+    assert checked.exit_code == 1
+    assert "plan.pdf" in checked.output and "does not embed (Helvetica)" in checked.output
+    assert "export the Plan as PDF/A" in checked.output
