@@ -572,10 +572,15 @@ def steady_profiles(pdf: pikepdf.Pdf) -> None:
 
 
 # --------------------------------------------------------------------------- saving
-def save_packet(pdf: pikepdf.Pdf, *, min_version: str = MIN_VERSION) -> bytes:
+def save_packet(
+    pdf: pikepdf.Pdf, *, min_version: str = MIN_VERSION, object_streams: bool = True
+) -> bytes:
     """Save as grantgen does (deterministic /ID, streams as LibreOffice compressed them),
     with the header version at least the sources' (PDF/A-2 allows 1.0-1.7; tagging needs
-    1.4+). Object streams are allowed by PDF/A-2 and shrink tagged packets a lot."""
+    1.4+). Object streams are allowed by PDF/A-2 and shrink tagged packets a lot; qpdf fills
+    them in the order the objects were made, so a PDF whose objects were made in an order
+    that depends on timing (the review packet, copied in as chunks finish) is saved without
+    (``object_streams=False``) to come out the same every time."""
     import io
 
     buf = io.BytesIO()
@@ -584,7 +589,11 @@ def save_packet(pdf: pikepdf.Pdf, *, min_version: str = MIN_VERSION) -> bytes:
         deterministic_id=True,
         stream_decode_level=pikepdf.StreamDecodeLevel.none,
         min_version=min_version,
-        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+        object_stream_mode=(
+            pikepdf.ObjectStreamMode.generate
+            if object_streams
+            else pikepdf.ObjectStreamMode.disable
+        ),
     )
     return buf.getvalue()
 

@@ -501,7 +501,7 @@ def review_packet(
         # saved to memory, then written: qpdf writing to a file that hits a full disk aborts
         # the whole process (its C++ error cannot cross into Python there); a volume is at
         # most PACKET_VOLUME agreements (~7 MB per 1,000)
-        write_atomic(dest, save_packet(out))
+        write_atomic(dest, save_packet(out, object_streams=False))  # same bytes every run
     finally:
         for source in opened.values():
             source.close()

@@ -38,6 +38,7 @@ from build_templates import (
     new_document,
     para,
 )
+from use_heading_styles import use_heading_styles
 
 NAME = "board_consent.docx"
 HEADER = "Written Consent of the Board \u00b7 {{ plan.name }}"
@@ -49,7 +50,14 @@ COLUMNS = (
     ("Grant Date", 1.15),
     ("Expires", 1.15),
 )
-FIELDS = ("g.participant", "g.grant_id", "g.shares", "g.exercise_price", "g.grant_date", "g.expires")
+FIELDS = (
+    "g.participant",
+    "g.grant_id",
+    "g.shares",
+    "g.exercise_price",
+    "g.grant_date",
+    "g.expires",
+)
 AWARD_COLUMNS = (("Participant", 2.4), ("Award", 1.75), ("Shares", 0.9), ("Grant Date", 1.25))
 
 RESOLUTIONS = [
@@ -130,7 +138,7 @@ RESOLUTIONS = [
         "p",
         "This consent may be executed in counterparts and shall be filed with the minutes of "
         "the proceedings of the Board. It is effective on {{ consent.date }} or, if the last "
-        "director signs it later, on the date the last director signs it (the \"Effective "
+        'director signs it later, on the date the last director signs it (the "Effective '
         'Date"): no award it grants is granted before the Effective Date.',
     ),
 ]
@@ -266,6 +274,7 @@ def build_consent():  # type: ignore[no-untyped-def]
 def main() -> int:
     TEMPLATES.mkdir(exist_ok=True)
     build_consent().save(TEMPLATES / NAME)
+    use_heading_styles(TEMPLATES / NAME)
     print(f"wrote templates/{NAME}")
     return 0
 

@@ -131,6 +131,9 @@ def _fill(p: Paragraph, text: str, *, bold: bool = False) -> None:
             run.bold = bold or None
 
 
+from use_heading_styles import use_heading_styles  # noqa: E402
+
+
 def heading(doc: Document, text: str) -> None:  # type: ignore[valid-type]
     para(doc, text, bold=True, keep_next=True, after=6)
 
@@ -390,6 +393,7 @@ def main() -> int:
         doc = build()
         doc.sections[0].start_type = WD_SECTION.NEW_PAGE
         doc.save(TEMPLATES / name)  # type: ignore[attr-defined]
+        use_heading_styles(TEMPLATES / name)  # titles and section headings as Word headings
         print(f"wrote templates/{name}")
     return 0
 
