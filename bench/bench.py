@@ -119,6 +119,7 @@ def run_grantgen(
         "--ledger",
         str(ledger),
         "--quiet",
+        "--accept-samples",  # the example plans' officers are samples
         *(["--plan", str(kit)] if kit else []),
     ]
     if jobs:
@@ -126,8 +127,9 @@ def run_grantgen(
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env)
     seconds = time.perf_counter() - started
-    if proc.returncode != 0:
+    if proc.returncode != 0:  # a figure of a failed run would be a wrong figure
         print(proc.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"bench: grantgen generate failed (exit {proc.returncode}); no figures")
     rss_kb = int((runner.with_suffix(".py.rss")).read_text() or 0)
     return seconds, rss_kb, proc.returncode
 
