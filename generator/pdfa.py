@@ -101,7 +101,7 @@ def _index(pdf: pikepdf.Pdf) -> _Index:
                 _span(kid, root.get("/Pg"), page_index, lohi)
                 tops.append(_Top(kid, lohi[0], lohi[1]))
         idx.tops[root.objgen] = tops
-    if len(_INDEX) > 16:  # a small cache: a batch uses one chunk and one plan at a time
+    if len(_INDEX) >= 4:  # a small cache: a batch uses one chunk and one plan at a time
         _INDEX.clear()
     _INDEX[id(pdf)] = (pdf, idx)
     return idx
