@@ -365,7 +365,7 @@ def test_one_run_makes_initial_annual_and_unit_grants_with_their_schedules(
         text=True,
     ).stdout
     assert "EXHIBIT B" in consent and "Restricted stock units" in consent
-    assert "3 option(s) covering 29,000 shares" in consent
+    assert "3 options covering 29,000 shares" in consent
 
 
 # --- found by trying it as a user ------------------------------------------------------------
