@@ -365,26 +365,42 @@ def extract(
 class Collection:
     """A tagged PDF made of page ranges of other tagged PDFs, in any order (the review
     packet): :meth:`add` the structure of each range as its pages are copied, then
-    :meth:`finish` with the pages in their final order. Form fields are left out."""
+    :meth:`finish` with the pages in their final order. Form fields are left out.
+
+    Nothing of a source is kept after :meth:`add` (a batch has hundreds of chunk PDFs): its
+    role and class maps are merged, each copied page's ParentTree entry made, at once."""
 
     def __init__(self, out: pikepdf.Pdf) -> None:
         self.out = out
         self._builder = _Builder(out, widgets=False)
         self._document = out.make_indirect(Dictionary(Type=Name.StructElem, S=Name.Document))
         self._parts: dict[tuple[int, int], list[Any]] = {}  # first new page -> its parts
-        self._sources: list[pikepdf.Pdf] = []
+        self._entries: dict[tuple[int, int], Any] = {}  # page -> its ParentTree array
+        self._maps: dict[str, Any] = {"/RoleMap": Dictionary(), "/ClassMap": Dictionary()}
+        self._catalog: dict[str, Any] = {}  # /Lang and /OutputIntents of the first source
 
     def add(self, source: pikepdf.Pdf, span: range, pages: list[Any]) -> None:
         """The structure of pages ``span`` of ``source``, copied to ``pages`` (of out)."""
         if not pages or "/StructTreeRoot" not in source.Root:
             return
         keep = {source.pages[n].obj.objgen: page for n, page in zip(span, pages, strict=True)}
-        found = _copy_structure(
-            self._builder, source, keep, span.start, span.stop - 1, self._document
+        b = self._builder
+        self._parts[pages[0].objgen] = _copy_structure(
+            b, source, keep, span.start, span.stop - 1, self._document
         )
-        self._parts[pages[0].objgen] = found
-        if not any(s is source for s in self._sources):
-            self._sources.append(source)
+        for page in pages:  # complete now: its elements by MCID, as one array
+            entry = b.by_page.pop(page.objgen, None)
+            if entry:
+                array = Array([entry.get(mcid) for mcid in range(max(entry) + 1)])
+                self._entries[page.objgen] = self.out.make_indirect(array)
+        for key, merged in self._maps.items():
+            found = _merge_maps(self.out, key, source)
+            for name, value in (found or Dictionary()).items():
+                if name not in merged:
+                    merged[name] = value
+        for key in ("/Lang", "/OutputIntents"):
+            if key not in self._catalog and key in source.Root:
+                self._catalog[key] = _import(self.out, source.Root[key])
 
     def finish(self, pages: list[Any], lang: str = "en-US") -> None:
         """The structure tree of ``out`` for ``pages`` in this order (ranges left out of
@@ -394,24 +410,39 @@ class Collection:
             for part in self._parts.get(page.objgen, ()):
                 kids.append(part)
         self._document.K = kids
-        _finish_tree(
-            self.out,
-            self._builder,
-            self._document,
-            _merge_maps(self.out, "/RoleMap", *self._sources),
-            _merge_maps(self.out, "/ClassMap", *self._sources),
-            pages,
+        numbers: list[Any] = []
+        for page in pages:
+            page.Tabs = Name.S
+            if page.objgen in self._entries:
+                page.StructParents = len(numbers) // 2
+                numbers += [len(numbers) // 2, self._entries[page.objgen]]
+            elif "/StructParents" in page:
+                del page.StructParents  # (a copied page's own key means nothing here)
+        for page in pages:
+            for annot in page.get("/Annots", ()):
+                elem = self._builder.by_annot.get(annot.objgen)
+                if elem is None:
+                    if "/StructParent" in annot:
+                        del annot.StructParent
+                    continue
+                annot.StructParent = len(numbers) // 2
+                numbers += [len(numbers) // 2, elem]
+        root = Dictionary(
+            Type=Name.StructTreeRoot,
+            K=self._document,
+            ParentTree=self.out.make_indirect(Dictionary(Nums=Array(numbers))),
+            ParentTreeNextKey=len(numbers) // 2,
         )
-        first = self._sources[0] if self._sources else None
-        found = first.Root.get("/Lang") if first is not None else None
-        self.out.Root.Lang = found if found is not None else String(lang)
+        for name, merged in self._maps.items():
+            if len(merged):
+                root[name] = merged
+        self.out.Root.StructTreeRoot = self.out.make_indirect(root)
+        self._document.P = self.out.Root.StructTreeRoot
+        self.out.Root.Lang = self._catalog.get("/Lang", String(lang))
         self.out.Root.MarkInfo = Dictionary(Marked=True)
         self.out.Root.ViewerPreferences = Dictionary(DisplayDocTitle=True)
-        intents = next(
-            (p.Root.OutputIntents for p in self._sources if "/OutputIntents" in p.Root), None
-        )
-        if intents is not None:
-            self.out.Root.OutputIntents = _import(self.out, intents)
+        if "/OutputIntents" in self._catalog:
+            self.out.Root.OutputIntents = self._catalog["/OutputIntents"]
 
 
 # --------------------------------------------------------------------------- widgets

@@ -399,7 +399,7 @@ class PacketPages:
         self.pdf = pikepdf.new()
         self.structure = Collection(self.pdf)  # the copied pages' tags
         self._pages: dict[tuple[Path, int, int], list[pikepdf.Object]] = {}
-        self._flat: dict[int, tuple[pikepdf.Pdf, bool]] = {}  # by id(): (the PDF, no inherited)
+        self._flat: tuple[pikepdf.Pdf, bool] | None = None  # the last source: no inherited
 
     def add(self, path: Path, span: range, source: pikepdf.Pdf) -> None:
         """Copy the pages ``span`` of ``source`` (opened from ``path``)."""
@@ -420,14 +420,14 @@ class PacketPages:
 
     def _alone(self, source: pikepdf.Pdf) -> bool:
         """No node of the page tree of ``source`` holds attributes its pages inherit."""
-        known = self._flat.get(id(source))
-        if known is None or known[0] is not source:
-            nodes, alone = [source.Root.Pages], True
-            while nodes and alone:
+        known = self._flat
+        if known is None or known[0] is not source:  # (the last source only: a chunk's
+            nodes, alone = [source.Root.Pages], True  # pages come together, and keeping
+            while nodes and alone:  # every chunk's PDF open would hold them all in memory)
                 node = nodes.pop()
                 alone = not any(key in node for key in self._INHERITED)
                 nodes += [kid for kid in node.get("/Kids", []) if kid.get("/Type") == "/Pages"]
-            known = self._flat[id(source)] = (source, alone)
+            known = self._flat = (source, alone)
         return known[1]
 
     def get(self, path: Path, span: range) -> list[pikepdf.Object] | None:
