@@ -533,6 +533,7 @@ def review_batch(
     grants: list[ReviewGrant] = []
     added = recorded_before = 0  # shares this batch records; shares it made documents for again
     by_row = report.by_row()
+    refused = report.refused_rows  # (worked out once: a property over every finding)
     for rec in checked.grants.records:
         findings = [f.as_dict() for f in by_row.get(rec.row, [])]
         seen = {str(f["message"]) for f in findings}
@@ -546,7 +547,7 @@ def review_batch(
                 added += held
             else:
                 recorded_before += held
-        elif rec.row in report.refused_rows or any(
+        elif rec.row in refused or any(
             e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
         ):
             status = "refused"
