@@ -609,7 +609,13 @@ class Ledger:
                     )
                     continue
                 since = pool.splits_since(rec.grant_date)
-                short = _short_then(pool, dated, plan, entry) if since else None
+                short = (
+                    grant_date_shortfall(
+                        pool, dated, plan, rec, rec.shares - entry.forfeited, entry.is_option
+                    )
+                    if since
+                    else None
+                )
                 if short is not None:
                     result.refused[rec.grant_id] = short
                     continue
@@ -824,11 +830,13 @@ class Ledger:
     # --- export / import -------------------------------------------------------------------
 
 
-def _short_then(pool: Pool, dated: OnGrantDate, plan: Plan, entry: Entry) -> Refusal | None:
-    """Why a grant made before a recorded split does not fit the reserve or cap on its grant
-    date, in that date's shares (None: it fits)."""
-    rec, held = entry.record, entry.record.shares - entry.forfeited
-    day, since = rec.grant_date, pool.splits_since(entry.record.grant_date)
+def grant_date_shortfall(
+    pool: Pool, dated: OnGrantDate, plan: Plan, rec: GrantRecord, held: int, is_option: bool
+) -> Refusal | None:
+    """Why a grant (``held`` of its shares counting) made before a recorded split does not
+    fit the reserve or cap on its grant date, in that date's shares (None: it fits). The
+    recording transaction and ``validate`` (:mod:`.rules`) both ask this."""
+    day, since = rec.grant_date, pool.splits_since(rec.grant_date)
     used, non_option_used = dated.used(day)
     reserve = pool.reserve_in_shares_of(plan, day)
     if held > reserve - used:
@@ -841,7 +849,7 @@ def _short_then(pool: Pool, dated: OnGrantDate, plan: Plan, entry: Entry) -> Ref
             "shares",
         )
     cap = pool.cap_in_shares_of(plan, day)
-    if not entry.is_option and held > cap - non_option_used:
+    if not is_option and held > cap - non_option_used:
         return Refusal(
             f"{shares_exceed(rec.shares)} the shares available for awards other than options "
             f"(Section {plan.section('non_option_cap')}): "

@@ -15,12 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from .errors import RecordError
-from .ledger import Pool, other_terms, participant_key, terms_hash
+from .ledger import Pool, grant_date_shortfall, other_terms, participant_key, terms_hash
 from .plan import Plan, samples_accepted
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
-from .splits import Award, short_on_grant_date, split_names
+from .splits import Award, split_names
 from .values import shares_exceed
 from .vesting import Installment, VestingError, grant_vesting
 
@@ -755,36 +755,12 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
                 )
             )
             continue
-        since = pool.splits_since(rec.grant_date)
-        then_used, then_non_option = dated.used(rec.grant_date) if since else (0, 0)
-        then = pool.reserve_in_shares_of(plan, rec.grant_date) if since else 0
-        if since and rec.shares > then - then_used:
+        short = (
+            grant_date_shortfall(pool, dated, plan, rec, rec.shares, is_option) if since else None
+        )
+        if short is not None:  # a grant before a recorded split, counted on its own date
             report.findings.append(
-                _finding(
-                    rec,
-                    "reserve",
-                    plan.section("reserve"),
-                    ERROR,
-                    f"{shares_exceed(rec.shares)} the shares available under the Plan: "
-                    + short_on_grant_date(then - then_used, then, rec.grant_date, since),
-                    "shares",
-                )
-            )
-            continue
-        cap_then = pool.cap_in_shares_of(plan, rec.grant_date) if since else 0
-        if since and not is_option and rec.shares > cap_then - then_non_option:
-            report.findings.append(
-                _finding(
-                    rec,
-                    "non-option-cap",
-                    plan.section("non_option_cap"),
-                    ERROR,
-                    f"{shares_exceed(rec.shares)} the limit on Awards other than Options: "
-                    + short_on_grant_date(
-                        cap_then - then_non_option, cap_then, rec.grant_date, since
-                    ),
-                    "shares",
-                )
+                _finding(rec, short.rule, short.section, ERROR, short.message, short.column)
             )
             continue
         if not is_option and shares > non_option:
