@@ -1,8 +1,10 @@
 """PDF/A-2b packets out of the tagged PDF/A-2b documents LibreOffice makes.
 
 extract(src, pages, plan)   -> new Pdf: src pages[range] + all plan pages, with a rebuilt,
-                               valid structure tree, ParentTree, RoleMap, /Lang, /MarkInfo,
-                               OutputIntent and PDF/A-2 XMP.
+                               valid structure tree, ParentTree, RoleMap, /Lang, /MarkInfo
+                               and OutputIntent.
+Collection(out)             -> the same for pages of many sources (the review packet).
+prepare_source(pdf)         -> ready a LibreOffice PDF for copying (subset names, ICC time).
 tag_widget(pdf, widget, page_index, alt)
                             -> put an annotation (e.g. a signature widget added afterwards)
                                into the structure tree (Form element + OBJR + StructParent).
@@ -24,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,18 +304,16 @@ def extract(
     src: pikepdf.Pdf,
     pages: range,
     plan: pikepdf.Pdf | None,
-    *,
-    info: Mapping[str, str] | None = None,
 ) -> pikepdf.Pdf:
     """A new PDF of src.pages[pages] followed by every page of plan (may be None), tagged:
     the structure elements with content on those pages (elements spanning a left-out page
     keep only their kept content), one /Document of a /Part per source, a rebuilt
     /ParentTree and /ParentTreeNextKey, merged /RoleMap (and /ClassMap), /Lang, /MarkInfo,
-    src's OutputIntents, /ViewerPreferences /DisplayDocTitle, and PDF/A-2B XMP from
-    ``info`` (Info keys without the slash: Title, Author, Subject, Keywords, Creator,
-    Producer). Sources must not be closed before the result is saved, and their structure trees
-    must not change after the first extract (a per-source index is cached).
-    Recommended: ``retag_fonts(src); retag_fonts(plan)`` once per chunk before extracting."""
+    src's OutputIntents and /ViewerPreferences /DisplayDocTitle. The caller sets the
+    document information, then :func:`set_pdfa_metadata` makes the XMP from it. Sources must
+    not be closed before the result is saved, and their structure trees must not change
+    after the first extract (a per-source index is cached). :func:`prepare_source` each
+    source once before extracting."""
     if pages.step != 1 or not 0 <= pages.start <= pages.stop <= len(src.pages):
         raise ValueError(f"bad page range {pages} for {len(src.pages)} pages")
     out = pikepdf.new()
@@ -356,9 +356,6 @@ def extract(
     if intents is None:
         raise ValueError("the source has no OutputIntents: was it exported as PDF/A?")
     out.Root.OutputIntents = _import(out, intents)
-    if info is not None:
-        out.docinfo = out.make_indirect(Dictionary({f"/{k}": String(v) for k, v in info.items()}))
-    set_pdfa_metadata(out)
     return out
 
 
@@ -627,14 +624,3 @@ def save_packet(
         ),
     )
     return buf.getvalue()
-
-
-def finish_packet(
-    pdf: pikepdf.Pdf, widgets: Iterable[tuple[pikepdf.Object, int, str]] = ()
-) -> None:
-    """After grantgen's own steps (fields, outline, docinfo): tag widgets, retag fonts,
-    rewrite XMP from the final docinfo."""
-    for widget, page_index, alt in widgets:
-        tag_widget(pdf, widget, page_index, alt)
-    retag_fonts(pdf)
-    set_pdfa_metadata(pdf)
