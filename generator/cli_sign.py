@@ -20,13 +20,11 @@ import click
 
 from .cliutil import errors, existing_file, verbose
 from .credentials import load_credentials
-from .errors import GrantgenError
+from .errors import CredentialError, GrantgenError
 from .kit import plan_for_folder
 from .signing import (
     COMPANY_FIELD,
     DRAFT_REASON,
-    Appearance,
-    CredentialError,
     Credentials,
     SignResult,
     http_timestamper,
@@ -34,6 +32,7 @@ from .signing import (
     timestamp_url_problem,
     verify_path,
 )
+from .stamp import Appearance
 from .verify import NO_SIGNATURE, FileCheck, VerifyResult
 
 

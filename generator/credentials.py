@@ -21,7 +21,8 @@ from pyhanko.keys.internal import (
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from .signing import CredentialError, Credentials
+from .errors import CredentialError
+from .signing import Credentials
 
 
 def load_credentials(

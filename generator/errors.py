@@ -7,6 +7,8 @@ grant data, the key for a plan file, the template and field for a template. The 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that a run stopped by ``kill`` (or a service manager)
@@ -106,3 +108,25 @@ class AssembleError(GrantgenError):
 
 class OutputError(GrantgenError):
     """Raised when a result cannot be written to the output folder."""
+
+
+class SigningError(GrantgenError):
+    """Raised when a packet cannot be signed: unusable key or certificate, missing field, ..."""
+
+
+class VerifyError(GrantgenError):
+    """Raised when verification cannot run at all (no signed PDF, unreadable trust root, ...)."""
+
+
+class TimestampError(SigningError):
+    """Raised when the time-stamp server gives no time-stamp: every packet would fail the same
+    way, so a signing run stops at the first."""
+
+
+class CredentialError(SigningError):
+    """Raised when the signing key or certificate cannot be used; names the file."""
+
+    def __init__(self, path: Path, message: str, *, needs_passphrase: bool = False) -> None:
+        self.path = path
+        self.needs_passphrase = needs_passphrase
+        super().__init__(f"{path}: {message}")

@@ -235,7 +235,8 @@ def earlier_manifest(out: Path) -> dict[str, Any] | None:
     path = out / "manifest.json"
     try:
         if _journal(out).exists():  # rare: pyHanko is loaded only then
-            from .signing import SigningError, read_manifest
+            from .errors import SigningError
+            from .signing import read_manifest
 
             try:
                 return read_manifest(path)

@@ -32,6 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
 from .assemble import RECORD_KEY, RECORD_TERMS
+from .errors import SigningError, VerifyError
 from .signing import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
@@ -39,8 +40,6 @@ from .signing import (
     ENCRYPTED,
     PARTICIPANT_FIELD,
     SIGNED_SUFFIX,
-    SigningError,
-    VerifyError,
     iso_time,
     iter_fields,
     manifest_documents,

@@ -16,13 +16,10 @@ import pytest
 from pypdf import PdfReader
 
 from generator.credentials import load_credentials
+from generator.errors import SigningError
 from generator.pipeline import GenerateOptions, generate
-from generator.signing import (
-    STAMP_MIN_SIZE,
-    Appearance,
-    SigningError,
-    sign_pdf,
-)
+from generator.signing import sign_pdf
+from generator.stamp import STAMP_MIN_SIZE, Appearance
 
 from .signing_tools import PASSPHRASE, Pki, independent_agree, make_signer, stamp_text
 from .test_signing import pki, run, verify_json  # noqa: F401 - fixtures

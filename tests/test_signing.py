@@ -655,7 +655,7 @@ def test_the_visible_date_is_the_signers_local_date_not_utcs(batch: Path, pki: P
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from generator.signing import Appearance
+    from generator.stamp import Appearance
 
     when = datetime(2026, 12, 6, 3, 47, tzinfo=UTC)
     credentials = load_credentials(pki.officer_p12, passphrase=PASSPHRASE)
