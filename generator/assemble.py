@@ -21,6 +21,7 @@ import pikepdf
 import pypdfium2 as pdfium
 from pikepdf import Array, Dictionary, Name, OutlineItem, String
 
+from .dateline import DATE_FIELD, DATE_LABEL, date_widget
 from .errors import AssembleError
 from .pdfa import extract, save_packet, set_pdfa_metadata, tag_widget
 
@@ -286,6 +287,26 @@ def locate_fields(
     return found
 
 
+def locate_date_line(
+    pages: Sequence[PageText],
+    places: Mapping[str, Place],
+    company: FieldPlacement | None,
+    *,
+    labels: bool = True,
+    widths: Sequence[float] = (),
+) -> FieldPlacement | None:
+    """The form's date line (:mod:`.dateline`), when it has one: the line the bookmark
+    :data:`~.dateline.DATE_FIELD` marks, or, for the bundled example's templates, the line
+    under ``Dated:`` on the Company's signature page."""
+    place = places.get(DATE_FIELD)
+    if place is not None and 0 <= place.page < len(pages):
+        width = widths[place.page] if place.page < len(widths) else 612.0
+        return place_marked(DATE_FIELD, place, pages[place.page], width)
+    if labels and company is not None:
+        return _place(FieldSpec(DATE_FIELD, DATE_LABEL), company.page, pages[company.page])
+    return None
+
+
 def find_fields(
     pages: Sequence[PageText],
     specs: Sequence[FieldSpec] = SIGNATURE_FIELDS,
@@ -353,13 +374,21 @@ def _not_shown(name: str, pages: Iterable[PageText]) -> list[str]:
 def _add_fields(
     out: pikepdf.Pdf, placements: Sequence[FieldPlacement]
 ) -> list[tuple[pikepdf.Object, int]]:
-    """Empty signature fields (``/FT /Sig``) as widget annotations, listed in the AcroForm;
-    each widget and its page."""
+    """Empty signature fields (``/FT /Sig``) as widget annotations, listed in the AcroForm
+    (and the date line's text field: :mod:`.dateline`); each widget and its page."""
     fields = []
     placed: list[tuple[pikepdf.Object, int]] = []
     for placement in placements:
         page = out.pages[placement.page]
         x1, y1, x2, y2 = (round(v, 2) for v in placement.rect)
+        if placement.name == DATE_FIELD:
+            widget = date_widget(out, page, [x1, y1, x2, y2])
+            if "/Annots" not in page.obj:
+                page.obj.Annots = Array()
+            page.obj.Annots.append(widget)
+            fields.append(widget)
+            placed.append((widget, placement.page))
+            continue
         appearance = out.make_stream(
             b"",
             Type=Name.XObject,
@@ -384,7 +413,9 @@ def _add_fields(
         fields.append(widget)
         placed.append((widget, placement.page))
     if fields:
-        out.Root.AcroForm = Dictionary(Fields=Array(fields))
+        if "/AcroForm" not in out.Root:
+            out.Root.AcroForm = Dictionary()
+        out.Root.AcroForm.Fields = Array(fields)
     return placed
 
 
@@ -509,6 +540,7 @@ def assemble(
         page_text = LazyPages(text, pages)
         missing: AssembleError | None = None
         placements: list[FieldPlacement] = []
+        widths = [float(source.pages[n].mediabox[2]) for n in pages]
         try:
             placements = locate_fields(
                 page_text,
@@ -516,10 +548,16 @@ def assemble(
                 marks.places,
                 labels=layout.labels,
                 hints=marks,
-                widths=[float(source.pages[n].mediabox[2]) for n in pages],
+                widths=widths,
             )
         except AssembleError as exc:  # raised after the checks below, as they come first
             missing = exc
+        company = next((p for p in placements if p.name == SIGNATURE_FIELDS[0].name), None)
+        dated = locate_date_line(
+            page_text, marks.places, company, labels=layout.labels, widths=widths
+        )
+        if dated is not None:
+            placements.append(dated)
         if not signature_fields:
             placements = []
         if layout.acceptance is None:
@@ -582,4 +620,5 @@ def assemble(
 _FIELD_NAMES = {
     "company_signature": "Signature of the Company",
     "participant_signature": "Signature of the Participant",
+    DATE_FIELD: "Date of the Company's signature",
 }

@@ -142,6 +142,12 @@ def _output(output: Path | None) -> Path | None:
     help="The signer's time zone, for the date the visible signature shows (an IANA name "
     "such as America/New_York). Default: this machine's.",
 )
+@click.option(
+    "--dated",
+    is_flag=True,
+    help='Also write the day of signing (in --tz) on the form\'s date line ("Dated:"), '
+    "in the revision the Company's signature covers; recorded in the manifest.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @click.pass_context
 def sign_command(
@@ -157,6 +163,7 @@ def sign_command(
     force: bool,
     any_signer: bool,
     zone: tzinfo | None,
+    dated: bool,
     quiet: bool,
 ) -> None:
     """Sign the PDF packets of a generated batch (PATH a folder), or one PDF, for the Company.
@@ -172,6 +179,10 @@ def sign_command(
     Exit status: 0 all signed (or already signed), 1 any packet failed or the key, passphrase
     or certificate cannot be used, 2 usage error.
     """
+    if dated and field != COMPANY_FIELD:
+        raise click.UsageError(
+            f"--dated fills the date of the Company's signature: not with --field {field}"
+        )
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)
         look, plan_id = Appearance(credentials.subject, tz=zone), None
@@ -179,7 +190,7 @@ def sign_command(
             folder = path if path.is_dir() else path.parent
             terms = plan_for_folder(plan, folder)
             officer, plan_id = terms.company.officer, terms.id
-            look = Appearance(officer.name, officer.title, zone)
+            look = Appearance(officer.name, officer.title, zone, dated)
         shown = _Shown(quiet)
         with _sigterm_as_interrupt():
             try:

@@ -23,6 +23,7 @@ from .approved import ApprovedCheck, ApprovedForm
 from .assemble import Layout, PacketInfo, assemble, grant_record, inert_pages, stamp_draft
 from .batchdoc import bookmark_places, combine, split_marked
 from .convert import Converter, Outcome
+from .dateline import DATE_FIELD
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .form import DRAFT_MARK
@@ -310,9 +311,9 @@ def _by_form(
 
 
 def bookmark_names(templates: TemplateSet) -> tuple[str, ...]:
-    """The bookmarks whose place in the PDF the packet needs: the signature lines, and where
-    a separate acceptance page starts."""
-    return (*templates.kit.signatures, ACCEPTANCE_MARK)
+    """The bookmarks whose place in the PDF the packet needs: the signature lines, where a
+    separate acceptance page starts, and the date line (:mod:`.dateline`)."""
+    return (*templates.kit.signatures, ACCEPTANCE_MARK, DATE_FIELD)
 
 
 def layout_of(form: FormTemplate, templates: TemplateSet) -> Layout:

@@ -27,9 +27,10 @@ from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
 
+from .dateline import fill_date
 from .errors import OutputError, SigningError, TimestampError
 from .output import remove_left_parts, sha256, write_atomic, write_json
-from .stamp import Appearance, stamp_style
+from .stamp import Appearance, long_date, stamp_style
 from .superseded import described, set_file_aside, set_record_aside
 
 if TYPE_CHECKING:
@@ -80,6 +81,8 @@ class SignedFile:
     signed_at: str
     level: str
     """PAdES baseline level: ``B-B``, or ``B-T`` with a signature time-stamp."""
+    dated: str | None = None
+    """What the form's date line was filled with (``--dated``), if it was."""
 
     def describe(self) -> str:
         return (
@@ -258,6 +261,12 @@ def sign_pdf(
     except SigningError as exc:
         raise SigningError(f"{source}: {exc}") from None
     signer = PdfSigner(meta, credentials.signer, timestamper=timestamper, stamp_style=style)
+    dated = long_date(look.local(when)) if look.dated else None
+    if dated is not None:
+        try:
+            fill_date(writer, dated)
+        except SigningError as exc:
+            raise SigningError(f"{source}: {exc}") from None
     _producer_as_xmp_will_say(writer)
     try:
         out = signer.sign_pdf(writer, existing_fields_only=True)
@@ -279,6 +288,7 @@ def sign_pdf(
         signer=credentials.subject,
         signed_at=iso_time(when),
         level="B-T" if timestamper is not None else "B-B",
+        dated=dated,
     )
 
 
@@ -630,7 +640,10 @@ def sign_folder(
             )
         # the stamp names who really signed, and for whom (never the officer alone)
         appearance = Appearance(
-            f"{credentials.subject} for {appearance.name}", appearance.title, appearance.tz
+            f"{credentials.subject} for {appearance.name}",
+            appearance.title,
+            appearance.tz,
+            appearance.dated,
         )
         warnings.append(
             f"the certificate is {credentials.subject!r}, not the signing officer's: the "
@@ -722,6 +735,7 @@ def sign_folder(
                     "field": result.field,
                     "signer": result.signer,
                     "signed_at": result.signed_at,
+                    **({"dated": result.dated} if result.dated is not None else {}),
                 }
                 _put_record(job.entry, record, countersign=job.countersign)
                 line = {"pdf": job.entry["pdf"], "record": record, "countersign": job.countersign}

@@ -35,6 +35,12 @@ class Appearance:
     title: str | None = None
     tz: tzinfo | None = None
     """The signer's time zone, in which the date is shown (None: the machine's)."""
+    dated: bool = False
+    """Also write the day of signing on the form's date line (:mod:`.dateline`)."""
+
+    def local(self, when: datetime) -> datetime:
+        """``when`` in the signer's time zone."""
+        return when.astimezone(self.tz) if self.tz is not None else when.astimezone()
 
 
 def long_date(when: datetime) -> str:
@@ -144,12 +150,12 @@ def _drawn(char: str) -> bool:
     return not char.isspace() and unicodedata.category(char) != "Cf"
 
 
-def stamp_fonts(text: str) -> list[StampFont]:
+def stamp_fonts(text: str, families: Sequence[str] = STAMP_FONTS) -> list[StampFont]:
     """The fonts that draw ``text``: for each character, the first of :data:`STAMP_FONTS`
     installed that has it (so a Latin name is set in Liberation Sans alone, and the Chinese
     characters of a mixed name in Noto Sans CJK). Raises naming the characters none has."""
     region = _cjk_region(text)
-    candidates = [f for f in (_installed(n.format(cjk=region)) for n in STAMP_FONTS) if f]
+    candidates = [f for f in (_installed(n.format(cjk=region)) for n in families) if f]
     chosen: list[StampFont] = []
     missing: list[str] = []
     for char in dict.fromkeys(c for c in text if _drawn(c)):
@@ -164,10 +170,10 @@ def stamp_fonts(text: str) -> list[StampFont]:
         shown = ", ".join(
             f"{c!r} (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in missing
         )
-        families = ", ".join(n.format(cjk=region) for n in STAMP_FONTS)
+        looked = ", ".join(n.format(cjk=region) for n in families)
         raise SigningError(
             f"the visible signature cannot show {shown}: no installed font has it (looked in "
-            f"{families}; tools/install-system-deps.sh installs them)"
+            f"{looked}; tools/install-system-deps.sh installs them)"
         )
     chosen.sort(key=candidates.index)
     return chosen or candidates[:1]
@@ -190,6 +196,12 @@ class _EmbeddedFont(FontEngineFactory):
             obj_stream=obj_stream,
         )  # fmt: skip
         return engine
+
+
+def embedded_font(data: bytes, size: float, writer: Any) -> FontEngine:
+    """A font engine over ``data`` for text drawn by pyHanko's ``writer`` (subset and embedded
+    when the writer writes)."""
+    return _EmbeddedFont(data, size).create_font_engine(writer)
 
 
 class StampText:
@@ -330,6 +342,6 @@ class _Stamp(BaseStamp):
 def stamp_style(look: Appearance, when: datetime) -> _StampStyle:
     """The visible signature's style for pyHanko; raises when no installed font can show it."""
     logging.getLogger("fontTools").setLevel(logging.ERROR)  # "FFTM NOT subset" and the like
-    local = when.astimezone(look.tz) if look.tz is not None else when.astimezone()
-    parts = (f"Digitally signed by {look.name}", look.title or "", f"Date: {long_date(local)}")
+    day = long_date(look.local(when))
+    parts = (f"Digitally signed by {look.name}", look.title or "", f"Date: {day}")
     return _StampStyle(border_width=0, parts=parts, fonts=tuple(stamp_fonts(" ".join(parts))))

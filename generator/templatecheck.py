@@ -25,6 +25,7 @@ from jinja2 import meta
 from lxml import etree
 
 from .approved import ApprovedForm
+from .dateline import DATE_FIELD
 from .errors import GrantgenError, InputError, TemplateError
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .plan import Plan
@@ -435,6 +436,16 @@ def _signature_marks(kit: Kit, form: Form) -> list[TemplateProblem]:
                     "one signature line per field",
                 )
             )
+    dated = found.get(DATE_FIELD, [])
+    if len(dated) > 1:
+        problems.append(
+            TemplateProblem(
+                form.label,
+                "date line bookmark",
+                f"the bookmark {DATE_FIELD!r} is there {len(dated)} times ({', '.join(dated)}): "
+                "one date line, filled when the Company signs",
+            )
+        )
     for name, where in found.items():
         if name.endswith("_signature") and name not in kit.signatures:
             problems.append(

@@ -32,6 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 
 from .assemble import RECORD_KEY, RECORD_TERMS
+from .dateline import date_value
 from .errors import SigningError, VerifyError
 from .signing import (
     COMPANY_FIELD,
@@ -236,6 +237,7 @@ def check_file(
     entry = next((d for d in docs if d.get("grant_id") == grant_id), None)
     if record is not None and entry is not None:
         problems += _against_manifest(record, entry, officer)
+    problems += _date_line(data, sigs, entry)
     if officer is not None:
         if record is None:
             problems.append(
@@ -288,6 +290,33 @@ def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None,
     if text is not None and not isinstance(record, dict):
         return None, [*problems, "the signed packet's grant record cannot be read"]
     return record, problems
+
+
+def _date_line(data: bytes, sigs: list[Any], entry: dict[str, Any] | None) -> list[str]:
+    """A problem when the form's date line (:mod:`.dateline`) holds other than what the
+    Company signed (changed by a later revision), or than the manifest records."""
+    ends = [s.byte_range[2] + s.byte_range[3] for s in sigs if s.byte_range is not None]
+    if not ends or (date_value(data) is None and date_value(data, ends[0]) is None):
+        return []
+    signed = date_value(data, ends[0]) or ""
+    problems: list[str] = []
+    for end in sorted({*ends[1:], len(data)}):
+        later = date_value(data, end) or ""
+        if later != signed:
+            where = "after the last signature" if end == len(data) else "between signatures"
+            problems.append(
+                f"the date line was changed {where}: the Company signed it "
+                f"{signed or 'blank'!r}, it now reads {later!r}"
+            )
+            break
+    company = entry.get("signed") if entry is not None else None
+    if isinstance(company, dict) and (company.get("dated") or "") != signed:
+        recorded = company.get("dated") or "blank"
+        problems.append(
+            f"the manifest records the date line as {recorded!r} but the Company signed it "
+            f"{signed or 'blank'!r}"
+        )
+    return problems
 
 
 _COVERED = ("/Title", "/Author", "/Subject", "/Keywords", RECORD_KEY)

@@ -166,12 +166,17 @@ def _add_bookmark(name: str):  # type: ignore[no-untyped-def]
     return edit
 
 
+def _twice(edit):  # type: ignore[no-untyped-def]
+    return lambda document: (edit(document), edit(document))
+
+
 @pytest.mark.parametrize(
     ("edit", "says"),
     [
         (_drop_bookmark("company_signature"), "no bookmark 'company_signature'"),
         (_add_bookmark("participant_signature"), "'participant_signature' is there 2 times"),
         (_add_bookmark("spouse_signature"), "'spouse_signature' is not a signature field"),
+        (_twice(_add_bookmark("company_date")), "'company_date' is there 2 times"),
     ],
 )
 def test_signature_bookmarks_are_checked(tmp_path: Path, edit, says: str) -> None:  # type: ignore[no-untyped-def]

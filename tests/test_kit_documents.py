@@ -325,3 +325,44 @@ def test_the_readme_walkthrough_runs_step_by_step(
         assert result.exit_code == 0, (step, result.output)
     assert len(list(Path("acme-batch").glob("*.signed.pdf"))) == 4  # 3 options, 1 RSU
     assert "all files ok" in result.output or "ok" in result.output
+
+
+@pytest.mark.soffice
+def test_a_kits_date_line_is_its_bookmark_and_sign_dated_fills_it(
+    tmp_path: Path, soffice: str, pki: Any
+) -> None:
+    """A "Date: ____" line a kit marks with the bookmark company_date gets the read-only
+    field over its underscores; `sign --dated` writes the day there, and verify passes."""
+    from .signing_tools import stamp_text
+
+    kit = tmp_path / "kit"
+    init_kit(kit, "meridian")
+    _agreement_style(kit)
+
+    def date_line(document: Any) -> None:
+        line = document.add_paragraph("Date: ______________________")
+        _bookmark(line, "company_date", 57)
+
+    edit_docx(kit / "templates" / "option_notice.docx", date_line)
+    run("approve", kit, "--by", "Avery Counsel")
+    run("check-templates", kit)
+    grants = write_csv(tmp_path / "grants.csv", ROWS[:1], HEADER)
+    out = tmp_path / "out"
+    run("generate", grants, "--plan", kit, "--ledger", tmp_path / "l.sqlite", "--out", out)
+    pdf = out / "MLS-1.pdf"
+    with pikepdf.open(pdf) as doc:
+        found = [
+            (n, [float(v) for v in a.Rect], int(a.Ff))
+            for n, page in enumerate(doc.pages)
+            for a in page.obj.get("/Annots", [])
+            if a.get("/T") == "company_date"
+        ]
+    assert len(found) == 1
+    page, rect, flags = found[0]
+    assert flags & 1 and over_a_line(pdf, page, rect)
+    officer = make_signer(pki, tmp_path, "Dana R. Whitfield", "officer")
+    run("sign", out, "--cert", officer, "--passphrase-file", pki.passfile, "--dated",
+        "--tz", "America/Los_Angeles")  # fmt: skip
+    recorded = json.loads((out / "manifest.json").read_text())["documents"][0]["signed"]
+    assert stamp_text(out / "MLS-1.signed.pdf", "company_date") == recorded["dated"]
+    assert "ok" in run("verify", out, "--trust", pki.ca).output
