@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ import click
 
 from . import __version__
 from .cliutil import (
+    consent_date_option,
     errors,
     existing_file,
     format_option,
@@ -251,6 +253,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     help="Seconds LibreOffice may go without finishing a document before it is stopped "
     "(plus half a second per agreement in it); stopped twice in a row, the batch fails.",
 )
+@consent_date_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 @read_options
 def generate_command(
@@ -267,6 +270,7 @@ def generate_command(
     force: bool,
     jobs: int,
     timeout: float,
+    consent_date: date | None,
     quiet: bool,
     sheet: str | None,
     mappings: tuple[str, ...],
@@ -308,6 +312,7 @@ def generate_command(
             jobs=jobs,
             timeout=timeout,
             read=reading,
+            consent_date=consent_date,
         )
         with _progress(quiet) as progress:
             result = generate(options, progress=progress)
@@ -325,6 +330,7 @@ def generate_command(
 @ledger_option
 @format_option
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@consent_date_option
 @read_options
 def validate_command(
     grants: Path,
@@ -333,6 +339,7 @@ def validate_command(
     ledger: Path | None,
     fmt: str,
     strict: bool,
+    consent_date: date | None,
     sheet: str | None,
     mappings: tuple[str, ...],
     only: tuple[str, ...],
@@ -347,7 +354,15 @@ def validate_command(
     reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
         try:
-            checked = check_batch(grants, plan, prices, ledger, documents=True, read=reading)
+            checked = check_batch(
+                grants,
+                plan,
+                prices,
+                ledger,
+                documents=True,
+                read=reading,
+                consent_date=consent_date,
+            )
         except GrantgenError as exc:
             if fmt == "json":  # a file that cannot be checked: still JSON on stdout
                 click.echo(json.dumps({"findings": [], "summary": None, "error": str(exc)}))

@@ -8,6 +8,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,25 @@ ledger_option = click.option(
     "--ledger", type=click.Path(dir_okay=False, path_type=Path), help=LEDGER_HELP
 )
 prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+consent_date_option = click.option(
+    "--consent-date",
+    metavar="YYYY-MM-DD",
+    callback=lambda ctx, param, value: _day(value),
+    help="The date the Board consent is dated and effective (default: the batch's first "
+    "grant date); a grant dated before it is refused (rule consent-date): the Board cannot "
+    "grant retroactively.",
+)
 
 
 def make_read_options(

@@ -93,10 +93,14 @@ def option_terms(plan: Plan) -> dict[str, Any]:
     }
 
 
-def consent_context(plan: Plan, grants: Sequence[ConsentGrant]) -> dict[str, Any]:
-    """The values of the consent: the plan's, the sections it cites, and Exhibit A."""
+def consent_context(
+    plan: Plan, grants: Sequence[ConsentGrant], dated: date | None = None
+) -> dict[str, Any]:
+    """The values of the consent: the plan's, the sections it cites, and Exhibit A. It is
+    dated ``dated`` (``--consent-date``), else the first grant date."""
     exhibits = _exhibits(plan, grants)
-    dated = min((g.grant_date for g in grants), default=plan.effective_date)
+    if dated is None:
+        dated = min((g.grant_date for g in grants), default=plan.effective_date)
     named = list(plan.directors)
     return {
         **plan_context(plan),
@@ -175,11 +179,17 @@ def _counted(number: int, noun: str) -> str:
 
 
 def render_consent(
-    template: Path, plan: Plan, grants: Sequence[ConsentGrant], *, draft: bool = False
+    template: Path,
+    plan: Plan,
+    grants: Sequence[ConsentGrant],
+    *,
+    draft: bool = False,
+    dated: date | None = None,
 ) -> bytes:
-    """The consent as DOCX bytes (a DRAFT mark on every page for ``draft``)."""
+    """The consent as DOCX bytes (a DRAFT mark on every page for ``draft``), dated ``dated``
+    (None: its first grant date)."""
     return DocumentTemplate.from_file(template).render(
-        consent_context(plan, grants),
+        consent_context(plan, grants, dated),
         {
             "title": TITLE,
             "author": plan.company.name,
@@ -235,13 +245,14 @@ def write_consent(
     converter: Converter | None,
     draft: bool = False,
     aside: bool = False,
+    dated: date | None = None,
 ) -> tuple[Path, Path]:
     """Write ``outdir/board_consent.docx`` and ``.pdf`` (a DRAFT mark on every page for
     ``draft``; named ``board_consent.draft.docx``, ... with ``aside``: drafts beside a final
     batch's consent); raise ConvertError when LibreOffice cannot make the PDF (the DOCX is
     written all the same). Without a ``converter``, one LibreOffice worker is started for it."""
     docx = outdir / consent_name(aside)
-    data = render_consent(consent_template(templates), plan, grants, draft=draft)
+    data = render_consent(consent_template(templates), plan, grants, draft=draft, dated=dated)
     write_atomic(docx, data)
     pdf = docx.with_suffix(".pdf")
     with work_dir(outdir) as work:
@@ -284,10 +295,11 @@ def start_consent(
     converter: Converter,
     pdf_dir: Path,
     draft: bool = False,
+    dated: date | None = None,
 ) -> PendingConsent:
     """Render the consent now and convert it while the agreements are made, into ``pdf_dir``
     (the agreements' folder: one LibreOffice call can then take the consent with them)."""
-    data = render_consent(consent_template(templates), plan, grants, draft=draft)
+    data = render_consent(consent_template(templates), plan, grants, draft=draft, dated=dated)
     source = work / TEMPLATE
     try:
         source.write_bytes(data)

@@ -11,6 +11,7 @@ import contextlib
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,9 @@ class GenerateOptions:
     """Counsel approved the deviations: let a --strict batch finish with them."""
     accept_samples: bool = False
     """Make final documents although the plan file marks its signing officer as a sample."""
+    consent_date: date | None = None
+    """The date the Board consent is dated and effective; a grant dated before it is refused.
+    None: the batch's first grant date."""
     jobs: int = 0
     """LibreOffice workers; the number of cores when 0."""
     timeout: float = 120.0
@@ -123,6 +127,8 @@ class Checked:
     grants: ReadResult
     report: Report
     prices: PriceTable | None
+    consent_date: date | None = None
+    """The Board consent's stated date (``--consent-date``), if any."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -165,6 +171,7 @@ def check_batch(
     documents: bool = False,
     read: ReadOptions | None = None,
     templates: Path | None = None,
+    consent_date: date | None = None,
 ) -> Checked:
     """Read the grants and run every rule against the plan, the prices and the ledger.
 
@@ -202,7 +209,7 @@ def check_batch(
                 )
         return out
 
-    report = check(rows.records, plan, table, pool, unformable)
+    report = check(rows.records, plan, table, pool, unformable, consent=consent_date)
     report.findings[:0] = parse_findings(rows.errors, plan)
     report.findings += [  # about the file: an unknown column may be a misspelt one
         Finding(None, None, "unknown-column", "input", WARNING, warning)
@@ -235,7 +242,7 @@ def check_batch(
         for row in rows.hidden
     ]
     report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
-    return Checked(plan, rows, report, table)
+    return Checked(plan, rows, report, table, consent_date)
 
 
 def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
@@ -345,6 +352,7 @@ def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
         documents=True,
         read=options.read,
         templates=options.templates,
+        consent_date=options.consent_date,
     )
     plan, report = checked.plan, checked.report
     kit = resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused first
@@ -422,6 +430,7 @@ def _made(
                                 converter=converter,
                                 pdf_dir=work / PDF_DIR,
                                 draft=options.draft,
+                                dated=options.consent_date,
                             )
                         except OSError as exc:  # a full disk
                             raise _cannot_write(exc, work) from exc

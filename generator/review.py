@@ -123,6 +123,8 @@ class ReviewBatch:
     already_recorded: int = 0
     """Shares of grants made again that the ledger had already (a rerun): in "available
     before", not taken again."""
+    consent_date: date | None = None
+    """The Board consent's stated date (None: the first grant date)."""
 
 
 @dataclass
@@ -252,6 +254,7 @@ def write_review(
                     converter=converter,
                     draft=batch.draft,
                     aside=aside,
+                    dated=batch.consent_date,
                 )
         entries: list[tuple[str, Path, range | None]] = []
         twice = _repeated_names(made)
@@ -616,6 +619,7 @@ def review_batch(
         draft=result.draft,
         findings=other,
         untermed=untermed,
+        consent_date=checked.consent_date,
     )
 
 

@@ -118,6 +118,8 @@ class Context:
 
     plan: Plan
     prices: PriceTable | None
+    consent_date: date | None = None
+    """The date of the Board's consent granting the batch (``--consent-date``), if stated."""
 
 
 def anniversary(day: date, years: int, leap_rule: str = "feb28") -> date:
@@ -472,6 +474,22 @@ def substitute(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     )
 
 
+def consent_date(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """The Board grants on the day it consents, never before: a grant dated before the
+    consent's stated date would be backdated."""
+    if ctx.consent_date is not None and rec.grant_date < ctx.consent_date:
+        yield _finding(
+            rec,
+            "consent-date",
+            ctx.plan.section("nonstatutory"),
+            ERROR,
+            f"the grant date {format_date(rec.grant_date)} is before the Board consent's date "
+            f"{format_date(ctx.consent_date)} (--consent-date): the Board cannot grant an award "
+            "dated before it acts; date the grant on or after the consent",
+            "grant_date",
+        )
+
+
 RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     eligibility,
     award_type,
@@ -480,6 +498,7 @@ RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     vesting,
     plan_term,
     substitute,
+    consent_date,
 )
 
 
@@ -506,11 +525,14 @@ def check(
     prices: PriceTable | None,
     pool: Pool,
     more: Callable[[Report], Iterable[Finding]] | None = None,
+    *,
+    consent: date | None = None,
 ) -> Report:
     """Every finding of every rule for every grant, plus the reserve and cap in row order.
     ``more``: further refusals (given the report so far), made before the reserve is counted,
-    so a grant refused by them does not use up shares the ledger would never record."""
-    ctx = Context(plan, prices)
+    so a grant refused by them does not use up shares the ledger would never record.
+    ``consent``: the Board consent's stated date; a grant dated before it is refused."""
+    ctx = Context(plan, prices, consent)
     report = Report(pool=pool)
     for rec in records:
         report.facts[rec.row] = _facts(rec, ctx)

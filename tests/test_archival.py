@@ -259,3 +259,35 @@ def test_a_furnished_plan_pdf_whose_fonts_are_not_embedded_is_refused(tmp_path: 
     assert checked.exit_code == 1
     assert "plan.pdf" in checked.output and "does not embed (Helvetica)" in checked.output
     assert "export the Plan as PDF/A" in checked.output
+
+
+def test_a_stated_consent_date_dates_the_consent_and_refuses_earlier_grants(
+    tmp_path: Path, soffice: str
+) -> None:
+    """Issue 19: --consent-date dates the Board consent; a grant dated before it would be
+    backdated, so it is refused (row, column grant_date, rule consent-date, plan section), in
+    validate and in generate; a grant on or after it is made."""
+    from click.testing import CliRunner
+    from pypdf import PdfReader
+
+    from generator.cli import main
+
+    rows = [
+        grant(grant_id="C-1", participant="Early Bird", grant_date="2005-06-09"),
+        grant(grant_id="C-2", participant="On Time", grant_date="2005-06-10"),
+    ]
+    path = write_csv(tmp_path / "g.csv", rows)
+    common = ["--ledger", str(tmp_path / "l.sqlite"), "--consent-date", "2005-06-10"]
+    checked = CliRunner().invoke(main, ["validate", str(path), *common])
+    assert checked.exit_code == 1
+    line = next(x for x in checked.output.splitlines() if "consent-date" in x)
+    assert line.split()[:5] == ["2", "grant_date", "C-1", "error", "consent-date"]
+    assert "June 9, 2005 is before the Board consent's date June 10, 2005" in line
+    made = CliRunner().invoke(main, ["generate", str(path), "--out", str(tmp_path / "b"), *common])
+    assert made.exit_code == 1
+    assert (tmp_path / "b" / "C-2.pdf").exists() and not (tmp_path / "b" / "C-1.pdf").exists()
+    consent = tmp_path / "b" / "review" / "board_consent.pdf"
+    text = " ".join("\n".join(p.extract_text() for p in PdfReader(consent).pages).split())
+    assert "Dated June 10, 2005" in text and "Early Bird" not in text
+    bad = CliRunner().invoke(main, ["validate", str(path), "--consent-date", "10/06/2005"])
+    assert bad.exit_code == 2 and "'10/06/2005' is not a date (YYYY-MM-DD)" in bad.output
