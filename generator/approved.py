@@ -245,9 +245,23 @@ def _regex(sentence: str) -> str:
     """A sentence's text (a space matching a boundary too), each run of blanks any value
     within one rendered sentence (:data:`form.ANY`)."""
     pieces = _WRAPPED.split(re.sub(f"{_CLOSE}\\s*{_OPEN}", " ", sentence))  # [ ] [ ]: one
-    pieces[::2] = [r"\s".join(map(re.escape, t.split(" "))) if t else "" for t in pieces[::2]]
+    texts = [r"\s".join(map(re.escape, t.split(" "))) if t else "" for t in pieces[::2]]
+    # a symbol spaced from the blank it stands by ("$ [ ]", "[ ] %") is printed beside the
+    # value as often as not ("$54.37", "5%"): that space may be missing
+    for i, text in enumerate(texts):
+        if i + 1 < len(texts) and _SYMBOL_BEFORE.search(text):
+            texts[i] = text[: -len(r"\s")] + r"\s?"
+        if i and _SYMBOL_AFTER.match(text):
+            texts[i] = r"\s?" + text[len(r"\s") :]
+    pieces[::2] = texts
     pieces[1::2] = [ANY] * (len(pieces) // 2)
     return "".join(pieces)
+
+
+_SYMBOL_BEFORE = re.compile(r"[$€£¥#]\\s$")
+"""The end of a text before a blank: a currency or number sign, then a space (regex-escaped)."""
+_SYMBOL_AFTER = re.compile(r"\\s%")
+"""The start of a text after a blank: a space, then a per cent sign (regex-escaped)."""
 
 
 def _sentences(forms: Sequence[tuple[Part, list[str]]]) -> tuple[list[_Sentence], list[str]]:

@@ -775,7 +775,7 @@ def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str |
     if not isinstance(participant, str) or same_person(participant, signer):
         return None
     return (
-        f"{job.entry['pdf']}: the grant is {participant}'s, and the certificate is "
+        f"{job.source.name}: the grant is {participant}'s, and the certificate is "
         f"{signer!r} (give --any-signer to sign it all the same)"
     )
 

@@ -284,6 +284,22 @@ def test_counsel_text_with_blanks_matches(tmp_path: Path) -> None:
     assert deviations(check, make_docx(), three_lines) == []
 
 
+def test_a_currency_sign_spaced_from_its_blank_matches_the_value_beside_it(
+    tmp_path: Path,
+) -> None:
+    """A filed form writes "$ [ ]" where the agreement prints "$3.25" (a real form's trial:
+    every agreement had two deviations); the space is optional there, and only there."""
+    path = tmp_path / "notice.txt"
+    path.write_text(COUNSEL.replace("$[ ] per share", "$ [ ] per share"), encoding="utf-8")
+    assert "$ [ ] per share" in path.read_text()
+    check = ApprovedCheck([ApprovedForm.load(path)])
+    assert deviations(check, make_docx()) == []
+    spaced = COUNSEL.replace("option to purchase [ ] shares", "option to purchase[ ] shares")
+    path.write_text(spaced, encoding="utf-8")  # a word's space is not optional
+    found = deviations(ApprovedCheck([ApprovedForm.load(path)]), make_docx())
+    assert [d.kind for d in found] == ["changed"]
+
+
 def test_edit_beside_a_blank_is_caught(tmp_path: Path) -> None:
     path = tmp_path / "notice.txt"
     path.write_text(COUNSEL, encoding="utf-8")

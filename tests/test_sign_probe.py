@@ -59,7 +59,7 @@ def test_folder_countersignature_goes_on_top_of_the_company_signed_copy(
     assert result.exit_code == 0, result.output
     # Margaret's certificate countersigns her grant only; Daniel's is his to sign
     assert "1 signed" in result.stdout and not (signed / "SIG-002.countersigned.pdf").exists()
-    assert "the grant is Daniel K. Osei's" in result.stdout
+    assert "SIG-002.signed.pdf: the grant is Daniel K. Osei's" in result.stdout  # the file signed
     anyone = run(
         "sign", signed, "--field", "participant_signature", "--any-signer", *participant(pki)
     )
