@@ -483,16 +483,73 @@ def set_pdfa_metadata(
     pdf: pikepdf.Pdf, part: str = PDFA_PART, conformance: str = PDFA_CONFORMANCE
 ) -> None:
     """XMP from the Info dict (dc:title, dc:creator, dc:description, pdf:Keywords,
-    xmp:CreatorTool, pdf:Producer, dates) plus pdfaid:part/conformance. Nothing else is
-    stamped (no pikepdf Producer, no MetadataDate), so the bytes stay deterministic."""
+    xmp:CreatorTool, pdf:Producer) plus pdfaid:part/conformance. Nothing else is stamped (no
+    pikepdf Producer, no MetadataDate), so the bytes stay deterministic. Written directly
+    (a packet's few entries); document information with dates goes through pikepdf's
+    conversion."""
     if "/Metadata" in pdf.Root:
         del pdf.Root.Metadata  # start clean: LibreOffice's XMP is the chunk's, not the packet's
+    info = {str(k): str(v) for k, v in pdf.docinfo.items()}
+    xmp = _xmp(info, part, conformance)
+    if xmp is not None:
+        pdf.Root.Metadata = pdf.make_stream(xmp, Type=Name.Metadata, Subtype=Name.XML)
+        return
     with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False) as meta:
         with warnings.catch_warnings():  # custom Info keys (/GrantgenRecord) have no XMP twin:
             warnings.filterwarnings("ignore", "The metadata field", UserWarning)  # allowed
             meta.load_from_docinfo(pdf.docinfo, delete_missing=True)
         meta["pdfaid:part"] = part
         meta["pdfaid:conformance"] = conformance
+
+
+#: Document information entries and their XMP properties (the others have no twin).
+_XMP = {
+    "/Author": ("dc", "creator", "Seq"),
+    "/Subject": ("dc", "description", "Alt"),
+    "/Title": ("dc", "title", "Alt"),
+    "/Keywords": ("pdf", "Keywords", None),
+    "/Producer": ("pdf", "Producer", None),
+    "/Creator": ("xmp", "CreatorTool", None),
+}
+_CONVERTED = ("/CreationDate", "/ModDate", "/Trapped")
+"""Entries whose XMP twin is written in another form (dates): left to pikepdf."""
+_NS = {
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "pdf": "http://ns.adobe.com/pdf/1.3/",
+    "xmp": "http://ns.adobe.com/xap/1.0/",
+    "pdfaid": "http://www.aiim.org/pdfa/ns/id/",
+}
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xmp(info: Mapping[str, str], part: str, conformance: str) -> bytes | None:
+    """The XMP packet for ``info``; None when it holds what needs pikepdf's conversion
+    (dates, unknown entries, characters XML cannot hold)."""
+    from xml.sax.saxutils import escape
+
+    if any(k in _CONVERTED for k in info) or any(_NOT_XML.search(v) for v in info.values()):
+        return None  # (an entry of its own, such as /GrantgenRecord, has no XMP twin)
+    props = []
+    for key in sorted(_XMP, key=lambda k: _XMP[k][:2]):
+        if key not in info:
+            continue
+        prefix, name, kind = _XMP[key]
+        value = escape(info[key])
+        if kind == "Seq":
+            value = f"<rdf:Seq><rdf:li>{value}</rdf:li></rdf:Seq>"
+        elif kind == "Alt":
+            value = f'<rdf:Alt><rdf:li xml:lang="x-default">{value}</rdf:li></rdf:Alt>'
+        props.append(f'<{prefix}:{name} xmlns:{prefix}="{_NS[prefix]}">{value}</{prefix}:{name}>')
+    for name, value in (("part", part), ("conformance", conformance)):
+        props.append(f'<pdfaid:{name} xmlns:pdfaid="{_NS["pdfaid"]}">{value}</pdfaid:{name}>')
+    return (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">\n'
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+        ' <rdf:Description rdf:about="">' + "".join(props) + "</rdf:Description></rdf:RDF>\n"
+        "</x:xmpmeta>\n"
+        '<?xpacket end="w"?>\n'
+    ).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- fonts

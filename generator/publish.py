@@ -13,7 +13,6 @@ of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 from dataclasses import dataclass, field, replace
@@ -128,6 +127,7 @@ def publish(
     by_row = report.by_row()
 
     def move(ids: list[str]) -> None:
+        signed = _signed_copies(result.out)  # listed once, not once a grant
         for grant_id in ids:
             s = by_id[grant_id]
             stem = names[grant_id]
@@ -137,7 +137,9 @@ def publish(
                 s.pdf.unlink(missing_ok=True)
                 s = replace(s, pdf_hash=keep[grant_id])
             else:
-                aside = _set_signed_aside(result.out, stem, earlier.get(f"{stem}.pdf"), s)
+                aside = _set_signed_aside(
+                    result.out, stem, earlier.get(f"{stem}.pdf"), s, signed.get(stem, [])
+                )
                 moves.append((s.pdf, result.out / f"{stem}.pdf"))
             for src, dst in moves:
                 existed = dst.exists()
@@ -338,13 +340,30 @@ def _overwrites(
     return found, keep
 
 
+def _signed_copies(out: Path) -> dict[str, list[str]]:
+    """The copies signed on another field (``<stem>.<field>.countersigned.pdf``) in the
+    folder, under each stem they may belong to (a stem may hold dots itself)."""
+    found: dict[str, list[str]] = {}
+    suffix = ".countersigned.pdf"
+    try:
+        names = sorted(e.name for e in os.scandir(out) if e.name.endswith(suffix))
+    except OSError:
+        return found
+    for name in names:
+        head = name.removesuffix(suffix)
+        for at in (i for i, c in enumerate(head) if c == "."):
+            found.setdefault(head[:at], []).append(name)
+    return found
+
+
 def _set_signed_aside(
-    out: Path, stem: str, entry: dict[str, Any] | None, staged: Staged
+    out: Path, stem: str, entry: dict[str, Any] | None, staged: Staged, copies: list[str]
 ) -> list[dict[str, Any]]:
     """The grant's signed copies that are not of the packet about to be placed, moved to
     ``superseded/``: the manifest's ``signed`` record when it signed other bytes, and
-    ``<stem>.signed.pdf`` / ``<stem>.countersigned.pdf`` when they do not start with the new
-    packet's bytes (a signature is an incremental update). Their records, as they are now."""
+    ``<stem>.signed.pdf`` / ``<stem>.countersigned.pdf`` (and ``copies``, those signed on
+    another field: :func:`_signed_copies`) when they do not start with the new packet's bytes
+    (a signature is an incremental update). Their records, as they are now."""
     why = f"{stem}.pdf was replaced by generate: this copy is signed on the earlier packet"
     aside: list[dict[str, Any]] = []
     record = entry.get("signed") if entry is not None else None
@@ -355,8 +374,7 @@ def _set_signed_aside(
     ):
         aside.append(set_record_aside(out, record, why))
     new: bytes | None = None
-    others = sorted(p.name for p in out.glob(f"{glob.escape(stem)}.*.countersigned.pdf"))
-    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf", *others):
+    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf", *copies):
         path = out / name
         if not path.is_file():
             continue

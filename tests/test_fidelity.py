@@ -51,7 +51,11 @@ def test_batched_pdfs_match_one_by_one_conversions(tmp_path: Path, soffice: str)
             assert a == b, f"{doc.grant_id} page {n + 1} differs"
             assert re.search(rf"(?m)^\s*-{n + 1}-\s*$", a), f"{doc.grant_id}: page number {n + 1}"
         # the fields sit where the single conversion has the signature lines
-        assert set(batched.get_fields() or {}) == {"company_signature", "participant_signature"}
+        assert set(batched.get_fields() or {}) == {
+            "company_signature",
+            "participant_signature",
+            "company_date",  # the "Dated:" line beside the Company's signature
+        }
     assert len(page_counts) > 1, "the test grants should differ in length"
 
 

@@ -313,5 +313,7 @@ def test_a_draft_marks_a_furnished_plan_pdf_and_leaves_out_its_fields(
             plan_page = packet.pages[-1].obj
             assert "/AA" not in plan_page and "/Annots" not in plan_page
             fields = [str(f.T) for f in packet.Root.AcroForm.Fields] if not draft else []
-        assert fields == ([] if draft else ["company_signature", "participant_signature"])
+        assert fields == (
+            [] if draft else ["company_signature", "participant_signature", "company_date"]
+        )
         assert any("left out of the packets" in w["message"] for w in result.warnings)

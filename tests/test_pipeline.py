@@ -155,13 +155,13 @@ def test_signature_fields_sit_over_their_lines(batch: GenerateResult) -> None:
     for _, pdf, _, _ in documents(batch):
         reader = PdfReader(pdf)
         fields = reader.get_fields() or {}
-        assert set(fields) == {"company_signature", "participant_signature"}
+        assert set(fields) == {"company_signature", "participant_signature", "company_date"}
         pages = pdf_text(pdf)
         where = {}
         for index, page in enumerate(reader.pages):
             for annot in page.get("/Annots") or []:
                 a = annot.get_object()
-                assert a["/FT"] == "/Sig"
+                assert a["/FT"] == ("/Tx" if a["/T"] == "company_date" else "/Sig")
                 where[a["/T"]] = (index, tuple(float(v) for v in a["/Rect"]))
         company_page, company_rect = where["company_signature"]
         participant_page, participant_rect = where["participant_signature"]
@@ -174,6 +174,9 @@ def test_signature_fields_sit_over_their_lines(batch: GenerateResult) -> None:
         line = _line_below(pdftotext_words(pdf, participant_page + 1), "PARTICIPANT:")
         assert _overlap(participant_rect, line) > 0
         assert participant_rect[0] <= line[0] + 1 and participant_rect[2] >= line[2] - 1
+        date_page, date_rect = where["company_date"]  # over the line under "Dated:"
+        line = _line_below(pdftotext_words(pdf, date_page + 1), "Dated:")
+        assert date_page == company_page and _overlap(date_rect, line) > 0
 
 
 def test_pyhanko_sees_two_empty_signature_fields(batch: GenerateResult) -> None:
