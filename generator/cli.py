@@ -41,6 +41,8 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "sign": "generator.cli_sign:sign_command",
         "verify": "generator.cli_sign:verify_command",
+        "accept": "generator.cli_accept:accept_command",
+        "status": "generator.cli_accept:status_command",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -80,7 +80,7 @@ CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     plan_id TEXT NOT NULL,
     grant_id TEXT,
-    kind TEXT NOT NULL,               -- grant | forfeit | adjust | import
+    kind TEXT NOT NULL,               -- grant | forfeit | adjust | import | accept | decline
     day TEXT NOT NULL,
     shares INTEGER NOT NULL DEFAULT 0,
     detail TEXT NOT NULL DEFAULT ''
@@ -103,6 +103,19 @@ CREATE TABLE IF NOT EXISTS vesting (     -- each grant's installments, as grante
     schedule TEXT,                    -- the plan's schedule (NULL: vests at once)
     vesting_start TEXT NOT NULL,
     PRIMARY KEY (grant_id, number)
+);
+CREATE TABLE IF NOT EXISTS acceptances (  -- each grant's answer from its participant
+    grant_id TEXT PRIMARY KEY,
+    plan_id TEXT NOT NULL,
+    state TEXT NOT NULL,              -- accepted | declined
+    how TEXT NOT NULL,                -- signature | paper
+    day TEXT NOT NULL,                -- the day it was signed (or declined)
+    signed_at TEXT,                   -- the participant's signing time, UTC (signature)
+    signer TEXT,                      -- the certificate's name (signature)
+    file TEXT,                        -- the signed packet or scan kept, in the batch folder
+    sha256 TEXT,                      -- that file's sha256
+    batch TEXT NOT NULL DEFAULT '',   -- the batch folder
+    note TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS grant_history (
     adjustment_id INTEGER NOT NULL REFERENCES adjustments(id),

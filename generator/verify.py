@@ -207,10 +207,13 @@ def check_file(
     *,
     must_be_signed: bool = True,
     officer: str | None = None,
+    named: bool = True,
 ) -> FileCheck | None:
     """Verify one PDF; None for an unsigned one unless ``must_be_signed``. ``officer``: the
     signing officer the Company's signature must name ("": not known, not checked), and the
-    grant's participant the participant's; None: who signed is not checked."""
+    grant's participant the participant's; None: who signed is not checked. ``named``: the
+    file's name is a grant's (``<grant_id>.signed.pdf``), and must be the grant it holds;
+    False for a file that came back under any name."""
     name = str(file)
     problem = pdf_problem(file)  # found from the size and the first bytes, before reading
     if problem is not None:
@@ -231,7 +234,7 @@ def check_file(
         return FileCheck(name, None, (), tuple(n for n, _ in fields), False, (why,))
     context = ValidationContext(trust_roots=roots, allow_fetching=False)
     signatures = tuple(_check_signature(sig, context) for sig in sigs)
-    grant_id, problems = _check_approved(file.name, data, sigs, docs)
+    grant_id, problems = _check_approved(file.name if named else "", data, sigs, docs)
     record, found = _signed_record(data, sigs)
     problems += found
     entry = next((d for d in docs if d.get("grant_id") == grant_id), None)
