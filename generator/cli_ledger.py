@@ -14,6 +14,7 @@ from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
 from .output import write_atomic
 from .plan import load_plan
+from .section16 import Section16, form4_csv, form4_rows, recorded_reportables
 from .splits import split_names
 from .values import parse_date
 
@@ -160,16 +161,53 @@ def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) 
 
 
 @ledger_group.command("export")
-@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="CSV file.")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="The file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "form4"]),
+    default="csv",
+    show_default=True,
+    help="csv: the grants, as import reads them back; form4: each grant's Form 4 values "
+    "for the filing agent (Section 16).",
+)
+@click.option(
+    "--since",
+    metavar="YYYY-MM-DD",
+    callback=lambda ctx, param, value: _day(value) if value else None,
+    help="Only grants made on or after this date.",
+)
 @plan_option
 @ledger_option
-def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> None:
-    """Write the grants recorded under the plan (--plan; default: the bundled plan) as CSV,
-    to stdout or --out; import reads it back."""
+def ledger_export(
+    file: Path | None,
+    out: Path | None,
+    fmt: str,
+    since: date | None,
+    plan: Path | None,
+    ledger: Path | None,
+) -> None:
+    """Write the grants recorded under the plan (--plan; default: the bundled plan) to FILE
+    (or --out; default stdout): as CSV that import reads back, or (--format form4) the Form 4
+    values of each grant, as CSV."""
+    target = file or out
     with errors(verbose()):
         terms = load_plan(plan)
         with Ledger(ledger_path(ledger), create=False) as book:
-            text = export_csv(book, terms.id)
+            if fmt == "form4":
+                grants = [
+                    g
+                    for g in book.grants(terms.id)
+                    if since is None or str(g["grant_date"]) >= since.isoformat()
+                ]
+                rows = form4_rows(
+                    recorded_reportables(grants, terms.is_option),
+                    terms.section16 or Section16(),
+                )
+                text = form4_csv(rows).decode("utf-8-sig")
+            else:
+                text = export_csv(book, terms.id, since=since)
             others = sorted({g["plan_id"] for g in book.grants()} - {terms.id})
         if others and text.count("\n") <= 1:  # the header alone
             click.echo(
@@ -177,10 +215,16 @@ def ledger_export(out: Path | None, plan: Path | None, ledger: Path | None) -> N
                 f"under {', '.join(others)} (give that plan's file with --plan)",
                 err=True,
             )
-        if out is None:
+        if fmt == "form4" and terms.section16 is None:
+            click.echo(
+                f"note: the plan file {terms.source} does not say its participants are Section "
+                "16 reporting persons ([section16] reporting = true)",
+                err=True,
+            )
+        if target is None:
             click.echo(text, nl=False)
         else:
-            write_atomic(out, text.encode("utf-8"))
+            write_atomic(target, text.encode("utf-8"))
 
 
 @ledger_group.command("import")

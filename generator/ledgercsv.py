@@ -15,6 +15,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
@@ -39,12 +40,15 @@ from .vesting import Installment
 T = TypeVar("T")
 
 
-def export_csv(book: Ledger, plan_id: str | None = None) -> str:
+def export_csv(book: Ledger, plan_id: str | None = None, *, since: date | None = None) -> str:
+    """The grants (of ``plan_id``; made on or after ``since``) as CSV that import reads."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow((*EXPORT_COLUMNS, *VESTING_COLUMNS, "split"))
     ratios: dict[str, Fraction] = {}
     for row in book.grants(plan_id):
+        if since is not None and str(row["grant_date"]) < since.isoformat():
+            continue
         ratio = ratios.setdefault(row["plan_id"], book.ratio(row["plan_id"]))
         writer.writerow(
             [

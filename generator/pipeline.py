@@ -335,9 +335,9 @@ def foreign_folder(out: Path) -> str | None:
 
 #: The names of the files a review folder of grantgen's holds (and their unfinished parts).
 _REVIEW_FILE = re.compile(
-    r"\.?(summary\.(html|csv|xlsx)|totals\.csv|packet(-\d+-of-\d+)?\.pdf"
+    r"\.?(summary\.(html|csv|xlsx)|(totals|form4)\.csv|packet(-\d+-of-\d+)?\.pdf"
     r"|board_consent\.(docx|pdf)"
-    r"|(summary|totals|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
+    r"|(summary|totals|form4|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
     r"(\.[0-9a-z_]+\.part)?"
 )
 

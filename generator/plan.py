@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from .errors import PlanError
 from .records import normalise_header
 from .resources import default_plan, templates_dir
+from .section16 import Section16
 from .values import AWARD_TYPES, OPTION_AWARDS
 from .vesting import ALLOCATIONS, MAX_INSTALLMENTS, Schedule
 
@@ -191,6 +192,9 @@ class Plan:
     directors: tuple[str, ...] = ()
     """``[board] directors``: the members of the Board, who sign its consent (none: the
     consent has unnamed signature lines)."""
+    section16: Section16 | None = None
+    """``[section16]``: the participants are Section 16 reporting persons, each grant
+    reported on Form 4 (None: they are not, or the plan file does not say)."""
     samples: dict[str, str] = field(default_factory=dict)
     """``[samples]``: the plan file's values that are samples or assumptions, not the
     company's facts (dotted key, e.g. ``company.officer`` → why): warned about, listed in the
@@ -720,6 +724,7 @@ def load_plan(path: str | Path | None = None) -> Plan:
         top.read.add("board")
     schedules, default_schedule, by_type = _read_vesting(top)
     ignore_columns, extra_columns = _read_columns(top)
+    section16 = _read_section16(top)
 
     result = Plan(
         id=plan_id,
@@ -764,9 +769,29 @@ def load_plan(path: str | Path | None = None) -> Plan:
         extra_columns=extra_columns,
         samples=samples,
         directors=directors,
+        section16=section16,
     )
     top.unknown_keys()
     return result
+
+
+def _read_section16(top: _Reader) -> Section16 | None:
+    """``[section16]``: ``reporting = true`` when the participants are reporting persons, and
+    the Form 4 titles of the securities (defaults: :class:`.section16.Section16`)."""
+    top.read.add("section16")
+    if "section16" not in top.table:
+        return None
+    table = top.sub("section16")
+    if not table.flag("reporting"):
+        table.read.update(("option_title", "unit_title", "underlying_title"))
+        return None
+    titles = {
+        key: table.text(key)
+        for key in ("option_title", "unit_title", "underlying_title")
+        if key in table.table
+    }
+    table.read.update(("option_title", "unit_title", "underlying_title"))
+    return Section16(**titles)
 
 
 def _read_samples(top: _Reader, data: dict[str, Any]) -> dict[str, str]:

@@ -489,6 +489,7 @@ def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) ->
             r.summary_csv,
             r.summary_xlsx,
             r.totals_csv,
+            r.form4_csv,
             *r.packet_pdfs,
             r.board_consent_docx,
             r.board_consent_pdf,

@@ -54,6 +54,7 @@ from .output import own_folder, remove_left_parts, write_atomic
 from .pdfa import Collection, save_packet, set_pdfa_metadata
 from .plan import Plan
 from .publish import holds_finals
+from .section16 import Reportable, form4_csv, form4_rows
 from .summary import summary_csv, summary_html, summary_xlsx, totals_csv
 from .vesting import one_line
 
@@ -95,6 +96,8 @@ class ReviewGrant:
     vesting: str = ""
     """Its vesting in one line (the schedule and its installments)."""
     award_type: str = "option"
+    first_vests: date | None = None
+    """The day its first installment vests (None: not known, or all at once)."""
 
     @property
     def valid(self) -> bool:
@@ -137,6 +140,9 @@ class ReviewResult:
     summary_xlsx: Path
     totals_csv: Path
     """The batch's totals (``totals.csv``)."""
+    form4_csv: Path | None = None
+    """The Form 4 values of each grant made (``form4.csv``), when the plan's participants
+    are Section 16 reporting persons."""
     packet_pdfs: list[Path] = field(default_factory=list)
     """``packet.pdf``, or its volumes in order; empty when no packet was made."""
     board_consent_docx: Path | None = None
@@ -150,6 +156,29 @@ class ReviewResult:
     @property
     def deviation_count(self) -> int:
         return sum(len(v) for v in self.deviations.values())
+
+
+def form4_file(batch: ReviewBatch, made: Sequence[ReviewGrant]) -> bytes:
+    """``form4.csv``: the Form 4 values of each grant made (:mod:`.section16`)."""
+    terms = batch.plan.section16
+    assert terms is not None
+    reportable = [
+        Reportable(
+            grant_id=g.grant_id,
+            participant=g.participant,
+            award_type=g.award_type,
+            is_option=batch.plan.is_option(g.award_type),
+            grant_date=g.grant_date,
+            shares=g.shares,
+            exercise_price=g.exercise_price,
+            expires=g.final_exercise_date,
+            first_vests=g.first_vests,
+            vesting=g.vesting,
+        )
+        for g in made
+        if g.grant_date is not None and g.shares is not None
+    ]
+    return form4_csv(form4_rows(reportable, terms))
 
 
 def _path(out: Path, path: Path | None) -> Path | None:
@@ -219,6 +248,9 @@ def write_review(
     made = [g for g in batch.grants if g.valid]
     files: dict[str, str] = {"CSV": result.summary_csv.name, "XLSX": result.summary_xlsx.name}
     files["Totals (CSV)"] = result.totals_csv.name
+    if batch.plan.section16 is not None:
+        result.form4_csv = folder / review_name("form4.csv", aside)
+        files["Form 4 (CSV)"] = result.form4_csv.name
     if batch.untermed:
         result.problems.append(
             f"{batch.untermed} document(s) listed from an earlier run are not in the Board "
@@ -323,6 +355,8 @@ def write_review(
             ),
         ),
     )
+    if result.form4_csv is not None:
+        summaries += ((result.form4_csv, lambda: form4_file(batch, made)),)
     for path, content in summaries:  # one that cannot be written is a problem, like the packet
         try:
             write_atomic(path, content())
@@ -573,6 +607,7 @@ def review_batch(
                 pdf=Path(doc.pdf) if doc else None,
                 vesting=one_line(facts.schedule, facts.vesting) if facts else "",
                 award_type=rec.award_type,
+                first_vests=facts.vesting[0].day if facts and facts.vesting else None,
             )
         )
     untermed = 0
@@ -675,4 +710,13 @@ def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
         deviations=deviations,
         vesting=str(doc.get("vesting") or ""),
         award_type=str(doc.get("award_type") or "option"),
+        first_vests=_first_vests(doc.get("installments"), day),
     )
+
+
+def _first_vests(installments: object, day: Any) -> date | None:
+    """The first installment's day of a manifest entry's ``installments``."""
+    if isinstance(installments, list) and installments and isinstance(installments[0], dict):
+        found = day(installments[0].get("date"))
+        return found if isinstance(found, date) else None
+    return None

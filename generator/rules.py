@@ -20,6 +20,7 @@ from .plan import Plan, samples_accepted
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .render import format_date, format_price
+from .section16 import form4_due
 from .splits import Award, split_names
 from .values import shares_exceed
 from .vesting import Installment, VestingError, grant_vesting
@@ -120,6 +121,8 @@ class Context:
     prices: PriceTable | None
     consent_date: date | None = None
     """The date of the Board's consent granting the batch (``--consent-date``), if stated."""
+    today: date | None = None
+    """The day the batch is checked (for deadlines that may have passed)."""
 
 
 def anniversary(day: date, years: int, leap_rule: str = "feb28") -> date:
@@ -490,6 +493,25 @@ def consent_date(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         )
 
 
+def form4_deadline(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 16(a): a reporting person's grant is reported on Form 4 by the second business
+    day after the grant date; a batch made after that is late."""
+    if ctx.plan.section16 is None or ctx.today is None:
+        return
+    due = form4_due(rec.grant_date)
+    if ctx.today > due:
+        yield _finding(
+            rec,
+            "form4-late",
+            "Exchange Act 16(a)",
+            WARNING,
+            f"the Form 4 reporting this grant was due {format_date(due)}, the second business "
+            f"day after the grant date {format_date(rec.grant_date)}: it is late already (file "
+            "it at once; late filings are disclosed in the proxy statement)",
+            "grant_date",
+        )
+
+
 RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     eligibility,
     award_type,
@@ -499,6 +521,7 @@ RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     plan_term,
     substitute,
     consent_date,
+    form4_deadline,
 )
 
 
@@ -532,7 +555,7 @@ def check(
     ``more``: further refusals (given the report so far), made before the reserve is counted,
     so a grant refused by them does not use up shares the ledger would never record.
     ``consent``: the Board consent's stated date; a grant dated before it is refused."""
-    ctx = Context(plan, prices, consent)
+    ctx = Context(plan, prices, consent, date.today())
     report = Report(pool=pool)
     for rec in records:
         report.facts[rec.row] = _facts(rec, ctx)

@@ -21,6 +21,7 @@ from .deviations import Deviation
 from .output import neutralise_cell
 from .plan import Plan
 from .render import format_date, format_price, format_shares
+from .section16 import form4_due
 
 if TYPE_CHECKING:
     from .review import ReviewBatch, ReviewGrant
@@ -112,6 +113,11 @@ def _cells(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> lis
     ]
 
 
+def _form4_due(g: ReviewGrant) -> date | None:
+    """The last day to file the grant's Form 4 (a plan whose participants report)."""
+    return form4_due(g.grant_date) if g.grant_date is not None else None
+
+
 def _csv_cell(value: object) -> str:
     if value is None:
         return ""
@@ -137,9 +143,11 @@ def summary_csv(
     as they are."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    reporting = batch.plan.section16 is not None
+    writer.writerow(COLUMNS + (("form4_due",) if reporting else ()))
     for g in batch.grants:
-        writer.writerow([_csv_cell(v) for v in _cells(g, deviations or {})])
+        cells = _cells(g, deviations or {}) + ([_form4_due(g)] if reporting else [])
+        writer.writerow([_csv_cell(v) for v in cells])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -202,14 +210,17 @@ def summary_xlsx(
         "date": book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"}),
     }
     grants = book.add_worksheet("Grants")
-    for column, width in enumerate(_WIDTHS):
+    reporting = batch.plan.section16 is not None
+    headings = XLSX_HEADINGS + (("Form 4 due",) if reporting else ())
+    for column, width in enumerate((*_WIDTHS, 12)[: len(headings)]):
         grants.set_column(column, column, width)
-    grants.write_row(0, 0, XLSX_HEADINGS, styles["bold"])
+    grants.write_row(0, 0, headings, styles["bold"])
     grants.freeze_panes(1, 0)
     for number, g in enumerate(batch.grants, start=1):
-        for column, value in enumerate(_cells(g, deviations or {})):
+        cells = _cells(g, deviations or {}) + ([_form4_due(g)] if reporting else [])
+        for column, value in enumerate(cells):
             _write(grants, number, column, value, styles)
-    grants.autofilter(0, 0, max(len(batch.grants), 1), len(XLSX_HEADINGS) - 1)
+    grants.autofilter(0, 0, max(len(batch.grants), 1), len(headings) - 1)
     sums = book.add_worksheet("Totals")
     sums.set_column(0, 0, 44)
     sums.set_column(1, 1, 14)
@@ -291,7 +302,9 @@ def _link(path: object, label: str) -> str:
     return f'<a href="../{_h(getattr(path, "name", path))}">{_h(label)}</a>'
 
 
-def _grant_row(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> str:
+def _grant_row(
+    g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]], reporting: bool = False
+) -> str:
     files = " ".join(
         _link(p, kind) for p, kind in ((g.docx, "DOCX"), (g.pdf, "PDF")) if p is not None
     )
@@ -300,7 +313,14 @@ def _grant_row(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) ->
         f'<td class="num">{g.row}</td>',
         f'<td class="id">{_h(g.grant_id)}</td>',
         f"<td>{_h(g.participant)}</td>",
-        f'<td class="date">{_h(format_date(g.grant_date) if g.grant_date else "")}</td>',
+        f'<td class="date">{_h(format_date(g.grant_date) if g.grant_date else "")}'
+        + (
+            f'<br><span class="sub form4">Form 4 due {_h(format_date(form4_due(g.grant_date)))}'
+            "</span>"
+            if reporting and g.grant_date
+            else ""
+        )
+        + "</td>",
         f'<td class="num">{_h(format_shares(g.shares) if g.shares is not None else "")}</td>',
         f'<td class="num">{_h(format_price(g.exercise_price) if g.exercise_price else "")}</td>',
         f"<td>{_h(g.price_source)}</td>",
@@ -402,7 +422,15 @@ def summary_html(
     plan = batch.plan
     kind = "Draft batch (nothing recorded in the ledger)" if batch.draft else "Final batch"
     header = "".join(f"<th>{_h(h)}</th>" for h in HEADINGS)
-    rows = "\n".join(_grant_row(g, deviations) for g in batch.grants)
+    reporting = plan.section16 is not None
+    rows = "\n".join(_grant_row(g, deviations, reporting) for g in batch.grants)
+    form4 = (
+        '<p class="sub" id="section16">Section 16: each grant is reported on Form 4 by the '
+        "second business day after its grant date (weekends, federal holidays and federal "
+        "closings not counted); form4.csv has the values for the filing agent.</p>"
+        if reporting
+        else ""
+    )
     sums = "".join(
         f'<tr><td>{_h(label)}</td><td class="num">{_h(format_shares(n))}</td></tr>'
         for label, n in totals(batch)
@@ -431,6 +459,7 @@ def summary_html(
         f"; Board consent made from {_h(consent_from)}" if consent_from else ""
     }</p>
 <h2>Grants</h2>
+{form4}
 <table id="grants">
 <thead><tr>{header}</tr></thead>
 <tbody>
