@@ -12,6 +12,7 @@ qualify is refused with the reason, and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -256,6 +257,7 @@ def _accept_one(
         digest=digest,
         batch=batch.folder,
         note=f"returned as {file.name}",
+        md5=hashlib.md5(data).hexdigest(),
     )
     taken[grant_id] = digest
     note = "; ".join(notes)
@@ -283,12 +285,13 @@ def _record(
     digest: str | None,
     batch: Path,
     note: str,
+    md5: str | None = None,
 ) -> None:
     with book.transaction() as conn:
         conn.execute(
             "INSERT OR REPLACE INTO acceptances (grant_id, plan_id, state, how, day, signed_at, "
-            "signer, file, sha256, batch, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (grant_id, plan_id, state, how, day, signed_at, signer, file, digest,
+            "signer, file, sha256, md5, batch, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (grant_id, plan_id, state, how, day, signed_at, signer, file, digest, md5,
              str(batch.resolve()), note),
         )  # fmt: skip
         detail = json.dumps({"how": how, "sha256": digest, "file": file}, sort_keys=True)
@@ -341,6 +344,7 @@ def record_by_hand(
             )
         kept: Path | None = None
         digest: str | None = None
+        md5: str | None = None
         if scan is not None:
             try:
                 data = scan.read_bytes()
@@ -352,7 +356,7 @@ def record_by_hand(
             if kept.exists():
                 set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
             write_atomic(kept, data)
-            digest = sha256(data)
+            digest, md5 = sha256(data), hashlib.md5(data).hexdigest()
         _record(
             book,
             grant_id,
@@ -366,6 +370,7 @@ def record_by_hand(
             digest=digest,
             batch=batch.folder,
             note=note,
+            md5=md5,
         )
     return kept
 

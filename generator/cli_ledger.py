@@ -12,6 +12,7 @@ from .cliutil import errors, existing_file, format_option, ledger_option, plan_o
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
+from .ocf import OCF_VERSION, export_ocf, import_ocf
 from .output import write_atomic
 from .plan import load_plan
 from .section16 import Section16, form4_csv, form4_rows, recorded_reportables
@@ -166,11 +167,12 @@ def ledger_adjust(split: str, day: str, plan: Path | None, ledger: Path | None) 
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "form4"]),
+    type=click.Choice(["csv", "form4", "ocf"]),
     default="csv",
     show_default=True,
     help="csv: the grants, as import reads them back; form4: each grant's Form 4 values "
-    "for the filing agent (Section 16).",
+    "for the filing agent (Section 16); ocf: an Open Cap Format 1.2.0 package (a ZIP, "
+    "validated against the OCF schemas), which import --format ocf reads back.",
 )
 @click.option(
     "--since",
@@ -194,7 +196,16 @@ def ledger_export(
     target = file or out
     with errors(verbose()):
         terms = load_plan(plan)
+        if fmt == "ocf" and target is None:
+            raise click.UsageError("--format ocf writes a ZIP: give the FILE (e.g. cap.ocf.zip)")
         with Ledger(ledger_path(ledger), create=False) as book:
+            if fmt == "ocf":
+                assert target is not None
+                if since is not None:
+                    raise click.UsageError("--since is for csv and form4: an OCF package is whole")
+                write_atomic(target, export_ocf(book, terms))
+                click.echo(f"{target}: OCF {OCF_VERSION}, {len(book.grants(terms.id))} grant(s)")
+                return
             if fmt == "form4":
                 grants = [
                     g
@@ -228,13 +239,27 @@ def ledger_export(
 
 
 @ledger_group.command("import")
-@click.argument("csv_file", type=existing_file())
+@click.argument("csv_file", metavar="FILE", type=existing_file())
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "ocf"]),
+    default="csv",
+    show_default=True,
+    help="csv: a grant history as export writes it; ocf: an OCF package export --format ocf "
+    "wrote, into an empty ledger (its export is then the same file).",
+)
 @plan_option
 @ledger_option
-def ledger_import(csv_file: Path, plan: Path | None, ledger: Path | None) -> None:
-    """Bring an existing grant history (CSV, as export writes it) into the ledger."""
+def ledger_import(csv_file: Path, fmt: str, plan: Path | None, ledger: Path | None) -> None:
+    """Bring an existing grant history (CSV, as export writes it; or an OCF package) into the
+    ledger."""
     with errors(verbose()):
         terms = load_plan(plan)
+        if fmt == "ocf":
+            count = import_ocf(ledger_path(ledger), terms, csv_file.read_bytes(), str(csv_file))
+            click.echo(f"{count} grant(s) imported from {csv_file}")
+            return
         with Ledger(ledger_path(ledger)) as book:
             done = import_csv(book, terms, csv_file.read_text(encoding="utf-8-sig"))
         for warning in done.warnings:

@@ -114,6 +114,7 @@ CREATE TABLE IF NOT EXISTS acceptances (  -- each grant's answer from its partic
     signer TEXT,                      -- the certificate's name (signature)
     file TEXT,                        -- the signed packet or scan kept, in the batch folder
     sha256 TEXT,                      -- that file's sha256
+    md5 TEXT,                         -- and its md5 (the Open Cap Format's checksum)
     batch TEXT NOT NULL DEFAULT '',   -- the batch folder
     note TEXT NOT NULL DEFAULT ''
 );

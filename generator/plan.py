@@ -75,6 +75,11 @@ class Company:
     """State of incorporation, e.g. ``Delaware``."""
     officer: Officer
     """Who signs the agreements for the Company."""
+    formation_date: date | None = None
+    """When it was incorporated (``[company] formation_date``: the Open Cap Format export's
+    issuer needs it)."""
+    country: str = "US"
+    """Its country of formation, ISO 3166-1 alpha-2 (``[company] country``)."""
 
 
 @dataclass(frozen=True)
@@ -734,6 +739,10 @@ def load_plan(path: str | Path | None = None) -> Plan:
             name=company.text("name"),
             state=company.text("state"),
             officer=Officer(name=officer.text("name"), title=officer.text("title")),
+            formation_date=company.day("formation_date")
+            if "formation_date" in company.table
+            else None,
+            country=_country(company),
         ),
         effective_date=effective,
         last_grant_date=last,
@@ -773,6 +782,17 @@ def load_plan(path: str | Path | None = None) -> Plan:
     )
     top.unknown_keys()
     return result
+
+
+def _country(company: _Reader) -> str:
+    """``[company] country``: two capital letters (ISO 3166-1 alpha-2); US when not given."""
+    company.read.add("country")
+    if "country" not in company.table:
+        return "US"
+    value = company.text("country")
+    if not re.fullmatch(r"[A-Z]{2}", value):
+        raise PlanError(company.path, company.key("country"), "must be a country code like US")
+    return value
 
 
 def _read_section16(top: _Reader) -> Section16 | None:
