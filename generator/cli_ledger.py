@@ -12,7 +12,7 @@ from .cliutil import errors, existing_file, format_option, ledger_option, plan_o
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
-from .ocf import OCF_VERSION, export_ocf, import_ocf
+from .ocf import OCF_VERSION, export_ocf, import_ocf, missing_issuer_facts
 from .output import write_atomic
 from .plan import load_plan
 from .section16 import Section16, form4_csv, form4_rows, recorded_reportables
@@ -204,6 +204,8 @@ def ledger_export(
                 if since is not None:
                     raise click.UsageError("--since is for csv and form4: an OCF package is whole")
                 write_atomic(target, export_ocf(book, terms))
+                for warning in missing_issuer_facts(terms):
+                    click.echo(f"warning: {warning}", err=True)
                 click.echo(f"{target}: OCF {OCF_VERSION}, {len(book.grants(terms.id))} grant(s)")
                 return
             if fmt == "form4":

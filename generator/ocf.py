@@ -205,6 +205,23 @@ def read_ledger(book: Ledger, plan: Plan) -> Ledgered:
     return Ledgered(grants, forfeits, splits, answers)
 
 
+STAND_IN = (
+    "The plan file gives no date of incorporation ([company] formation_date): the issuer's "
+    "formation_date is the plan's effective date, standing in for it."
+)
+
+
+def missing_issuer_facts(plan: Plan) -> list[str]:
+    """What the OCF issuer takes a stand-in for, in sentences (empty: nothing)."""
+    if plan.company.formation_date is not None:
+        return []
+    return [
+        f"{plan.source}: [company] formation_date is not given: the OCF issuer's formation date "
+        f"is the plan's effective date {plan.effective_date.isoformat()}, standing in for the "
+        "date of incorporation (add formation_date = YYYY-MM-DD under [company])"
+    ]
+
+
 def export_ocf(book: Ledger, plan: Plan) -> bytes:
     """The ledger's grants under ``plan`` as an OCF 1.2.0 ZIP (validated); raises naming
     what the plan file lacks or what does not validate."""
@@ -329,11 +346,7 @@ def vesting_terms(schedule: Schedule) -> dict[str, Any] | None:
 def package(data: Ledgered, plan: Plan) -> dict[str, bytes]:
     """The package's files (name -> bytes), not yet validated."""
     company = plan.company
-    if company.formation_date is None:
-        raise OcfError(
-            f"{plan.source}: the OCF issuer needs the company's date of incorporation: add "
-            "formation_date = YYYY-MM-DD (unquoted) under [company]"
-        )
+    formed = company.formation_date or plan.effective_date
     days = [g["grant_date"] for g in data.grants]
     days += [d for _, d, _ in data.forfeits] + [d for d, _, _ in data.splits]
     days += [a["day"] for a in data.answers.values()]
@@ -392,7 +405,7 @@ def package(data: Ledgered, plan: Plan) -> dict[str, bytes]:
             "id": f"issuer-{_slug(company.name)}",
             "object_type": "ISSUER",
             "legal_name": company.name,
-            "formation_date": company.formation_date.isoformat(),
+            "formation_date": formed.isoformat(),
             "country_of_formation": company.country,
             **(
                 {"country_subdivision_of_formation": US_STATES[company.state]}
@@ -404,7 +417,8 @@ def package(data: Ledgered, plan: Plan) -> dict[str, bytes]:
         "generated_at": f"{as_of}T00:00:00Z",
         "comments": [
             f"Exported by grantgen from its share ledger, plan {plan.id}; generated_at is the "
-            "ledger's last date, so the same ledger gives the same package."
+            "ledger's last date, so the same ledger gives the same package.",
+            *([] if company.formation_date else [STAND_IN]),
         ],
         "stock_legend_templates_files": [],
         "valuations_files": [],

@@ -71,11 +71,7 @@ def grantgen(*args: object) -> object:
 @pytest.fixture
 def kit(tmp_path: Path) -> Path:
     folder = tmp_path / "kit"
-    init_kit(folder, "meridian")
-    text = (folder / "plan.toml").read_text()
-    (folder / "plan.toml").write_text(
-        text.replace("[company]\n", "[company]\nformation_date = 2014-03-03\n", 1)
-    )
+    init_kit(folder, "meridian")  # (its plan file gives the company's formation date)
     return folder
 
 
@@ -282,14 +278,23 @@ def test_a_damaged_package_or_another_plans_is_refused_naming_the_problem(
     assert refused.exit_code == 1 and "the package's stock plan is meridian-2024" in refused.output  # type: ignore[attr-defined]
 
 
-def test_an_issuer_without_a_formation_date_is_named(tmp_path: Path) -> None:
+def test_an_issuer_without_a_formation_date_is_exported_with_a_stand_in_and_a_warning(
+    tmp_path: Path,
+) -> None:
     kit = tmp_path / "kit"
     init_kit(kit, "meridian")
-    result = grantgen("ledger", "export", "--format", "ocf", tmp_path / "x.zip", "--plan", kit,
-                      "--ledger", tmp_path / "l.sqlite")  # fmt: skip
-    assert result.exit_code == 1  # type: ignore[attr-defined]
-    assert "formation_date = YYYY-MM-DD" in result.output and "[company]" in result.output  # type: ignore[attr-defined]
-    assert not (tmp_path / "x.zip").exists()
+    text = (kit / "plan.toml").read_text()
+    (kit / "plan.toml").write_text(text.replace("formation_date = 2014-03-03\n", ""))
+    out = tmp_path / "x.ocf.zip"
+    result = CliRunner().invoke(
+        main, ["ledger", "export", "--format", "ocf", str(out), "--plan", str(kit), "--ledger",
+               str(tmp_path / "l.sqlite")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "[company] formation_date is not given" in result.stderr
+    manifest = _files(out.read_bytes())[MANIFEST]
+    assert manifest["issuer"]["formation_date"] == "2024-06-01"  # type: ignore[index]
+    assert any("standing in" in c for c in manifest["comments"])  # type: ignore[attr-defined]
 
 
 def test_the_schemas_carried_keep_their_license_and_notices() -> None:
