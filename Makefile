@@ -1,7 +1,8 @@
 # grantgen: the one entry point for people and CI.
 #   make demo   environment + LibreOffice/fonts when missing + the sample batch -> output/sample/
 #   make test   the test suite (real LibreOffice)
-#   make lint   ruff (lint + format check) and mypy
+#   make lint   ruff (lint + format check), mypy, and the generated docs up to date
+#   make docs   regenerate docs/cli.md from the commands' --help
 #   make bench  the batch benchmark (see bench/)
 
 PYTHON ?= python3
@@ -9,7 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench system-deps venv clean templates
+.PHONY: demo test lint docs format bench system-deps venv clean templates
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +38,11 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=. $(BIN)/cog --check docs/cli.md
+
+# Rewrite the generated parts of the docs (docs/cli.md, from the commands' --help).
+docs: venv
+	PYTHONPATH=. $(BIN)/cog -r docs/cli.md
 
 format: venv
 	$(BIN)/ruff format .

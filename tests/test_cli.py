@@ -279,3 +279,23 @@ def test_template_without_a_signature_line_is_a_clear_error(tmp_path: Path, soff
     )
     assert result.exit_code == 1
     assert "participant_signature" in result.stderr and "PARTICIPANT:" in result.stderr
+
+
+def test_the_cli_reference_in_docs_is_the_commands_own_help() -> None:
+    """docs/cli.md is generated from --help (make docs); a command changed without it is
+    caught here as well as by make lint."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tools.clidoc import reference
+    finally:
+        sys.path.remove(str(ROOT))
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    generated = text.split("]]] -->", 1)[1].split("<!-- [[[end]]]", 1)[0]
+    assert generated.removeprefix("\n") == reference(), "docs/cli.md is out of date: make docs"
+
+
+def test_the_readme_stays_a_newcomers_page() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) < 150
+    for page in ("kits", "cli", "commands", "after-signing", "guarantees", "speed", "design"):
+        assert f"docs/{page}.md" in readme and (ROOT / "docs" / f"{page}.md").is_file()
