@@ -1,6 +1,7 @@
 # grantgen: the one entry point for people and CI.
 #   make demo   environment + LibreOffice/fonts when missing + the sample batch -> output/sample/
-#   make test   the test suite (real LibreOffice)
+#   make test   the test suite (real LibreOffice): the fast tier and the integration tier
+#   make test-fast  the tests that need no LibreOffice (seconds)
 #   make lint   ruff (lint + format check), mypy, and the generated docs up to date
 #   make docs   regenerate docs/cli.md from the commands' --help
 #   make bench  the batch benchmark (see bench/)
@@ -10,7 +11,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint docs format bench system-deps venv clean templates
+.PHONY: demo test test-fast lint docs format bench system-deps venv clean templates
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +34,10 @@ demo: venv system-deps
 test: venv system-deps
 	@sh tools/install-system-deps.sh --test
 	$(BIN)/python -m pytest
+
+# The fast tier: every test that needs no LibreOffice (about half a minute).
+test-fast: venv
+	GRANTGEN_SOFFICE=$(CURDIR)/tools/no-soffice $(BIN)/python -m pytest -m "not soffice" -q
 
 lint: venv
 	$(BIN)/ruff check .

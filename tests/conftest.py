@@ -158,3 +158,14 @@ def _attr(xml: str, tag: str, name: str) -> str:
     m = re.search(rf'<{tag}[^>]*\b{name}="([\d.]+)"', xml)
     assert m, f"no {tag} {name} in pdftotext output"
     return m.group(1)
+
+
+#: Fixtures that run LibreOffice: a test using any of them (through others too) is marked
+#: ``soffice``, so the fast tier (``make test-fast``: ``-m "not soffice"``) leaves it out.
+_LIBREOFFICE_FIXTURES = {"soffice"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _LIBREOFFICE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.soffice)

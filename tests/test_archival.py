@@ -92,6 +92,7 @@ def test_summary_xlsx_is_written_by_a_library_with_a_theme_and_human_headers(
     assert not [h for h in header if h and "_" in h]
 
 
+@pytest.mark.soffice
 def test_a_sample_signing_officer_refuses_final_documents_until_accepted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -172,6 +172,7 @@ names = st.text(
 ).filter(lambda s: s.strip() and not any(unicodedata.category(c) == "Zs" and c != " " for c in s))
 
 
+@pytest.mark.soffice
 @settings(
     max_examples=3,
     deadline=None,
