@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GrantgenError
-from .ledger import Ledger
+from .ledger import Ledger, forfeit_in, outstanding_on
 from .output import folder_lock, sha256, write_atomic
+from .plan import Plan
 from .signing import (
     PARTICIPANT_FIELD,
     manifest_documents,
@@ -142,6 +144,7 @@ def accept_returned(
     ``ledger``. One already accepted with the same bytes is left as it is; with other bytes it
     is refused unless ``force`` (the earlier file is set aside, never overwritten)."""
     batch = Batch.open(folder)
+    _ledger_there(ledger)
     roots = load_trust_roots(trust)
     files = returned_files(paths)
     if not files:
@@ -288,18 +291,41 @@ def _record(
     md5: str | None = None,
 ) -> None:
     with book.transaction() as conn:
-        conn.execute(
-            "INSERT OR REPLACE INTO acceptances (grant_id, plan_id, state, how, day, signed_at, "
-            "signer, file, sha256, md5, batch, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (grant_id, plan_id, state, how, day, signed_at, signer, file, digest, md5,
-             str(batch.resolve()), note),
+        _insert(
+            conn, grant_id, plan_id, state=state, how=how, day=day, signed_at=signed_at,
+            signer=signer, file=file, digest=digest, batch=batch, note=note, md5=md5,
         )  # fmt: skip
-        detail = json.dumps({"how": how, "sha256": digest, "file": file}, sort_keys=True)
-        conn.execute(
-            "INSERT INTO events (plan_id, grant_id, kind, day, shares, detail) "
-            "VALUES (?, ?, ?, ?, 0, ?)",
-            (plan_id, grant_id, "accept" if state == "accepted" else "decline", day, detail),
-        )
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    grant_id: str,
+    plan_id: str,
+    *,
+    state: str,
+    how: str,
+    day: str,
+    signed_at: str | None,
+    signer: str | None,
+    file: str | None,
+    digest: str | None,
+    batch: Path,
+    note: str,
+    md5: str | None,
+) -> None:
+    """The acceptances row and its event, in the transaction open on ``conn``."""
+    conn.execute(
+        "INSERT OR REPLACE INTO acceptances (grant_id, plan_id, state, how, day, signed_at, "
+        "signer, file, sha256, md5, batch, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (grant_id, plan_id, state, how, day, signed_at, signer, file, digest, md5,
+         str(batch.resolve()), note),
+    )  # fmt: skip
+    detail = json.dumps({"how": how, "sha256": digest, "file": file}, sort_keys=True)
+    conn.execute(
+        "INSERT INTO events (plan_id, grant_id, kind, day, shares, detail) "
+        "VALUES (?, ?, ?, ?, 0, ?)",
+        (plan_id, grant_id, "accept" if state == "accepted" else "decline", day, detail),
+    )
 
 
 # --- recorded by hand ------------------------------------------------------------------------
@@ -309,6 +335,7 @@ def record_by_hand(
     folder: Path,
     grant_id: str,
     *,
+    plan: Plan,
     ledger: Path,
     day: date,
     state: str = "accepted",
@@ -318,21 +345,29 @@ def record_by_hand(
     today: date | None = None,
 ) -> Path | None:
     """Record a paper acceptance (with its scan, kept as ``<grant_id>.accepted-paper.<ext>``)
-    or a grant the participant declined (``state="declined"``); the kept scan's path."""
+    or a grant the participant declined (``state="declined"``: its outstanding shares return
+    to the pool on that day, as a forfeiture); the kept scan's path."""
     if day > (today or date.today()):
         raise AcceptError(f"{day.isoformat()} is in the future: give the day it was signed")
     batch = Batch.open(folder)
     entry = batch.entry(grant_id)
+    granted = str(entry.get("grant_date", ""))
+    if granted and day.isoformat() < granted:
+        raise AcceptError(
+            f"{grant_id} was granted on {granted}: it cannot be {state} on {day.isoformat()}, "
+            "before it was granted"
+        )
     if state == "accepted" and scan is None:
         raise AcceptError("a paper acceptance needs its scan (--scan FILE)")
+    _ledger_there(ledger)
     with folder_lock(folder), Ledger(ledger) as book:
         row = book.conn.execute(
             "SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)
         ).fetchone()
-        if row is None:
+        if row is None or row[0] != plan.id:
             raise AcceptError(
-                f"the ledger {book.path} does not hold grant {grant_id}: give the batch's "
-                "ledger with --ledger"
+                f"the ledger {book.path} does not hold grant {grant_id} under plan {plan.id}: "
+                "give the batch's ledger with --ledger"
             )
         earlier = book.conn.execute(
             "SELECT state, how FROM acceptances WHERE grant_id = ?", (grant_id,)
@@ -341,6 +376,11 @@ def record_by_hand(
             raise AcceptError(
                 f"{grant_id} is already recorded as {earlier[0]} ({earlier[1]}): give --force "
                 "to record this instead"
+            )
+        if earlier is not None and earlier[0] == "declined":
+            raise AcceptError(
+                f"{grant_id} was declined and its shares returned to the pool: it cannot be "
+                "recorded again (grant it anew)"
             )
         kept: Path | None = None
         digest: str | None = None
@@ -357,22 +397,26 @@ def record_by_hand(
                 set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
             write_atomic(kept, data)
             digest, md5 = sha256(data), hashlib.md5(data).hexdigest()
-        _record(
-            book,
-            grant_id,
-            batch.plan_id or str(row[0]),
-            state=state,
-            how="paper",
-            day=day.isoformat(),
-            signed_at=None,
-            signer=None,
-            file=kept.name if kept is not None else None,
-            digest=digest,
-            batch=batch.folder,
-            note=note,
-            md5=md5,
-        )
+        with book.transaction() as conn:
+            if state == "declined":  # a grant not taken up: its shares are not outstanding
+                shares = outstanding_on(conn, plan, grant_id, day)
+                if shares:
+                    forfeit_in(conn, plan, grant_id, shares, day)
+            _insert(
+                conn, grant_id, plan.id, state=state, how="paper", day=day.isoformat(),
+                signed_at=None, signer=None, file=kept.name if kept is not None else None,
+                digest=digest, batch=batch.folder, note=note, md5=md5,
+            )  # fmt: skip
     return kept
+
+
+def _ledger_there(path: Path) -> None:
+    """Refuse a ledger that does not exist (an answer is recorded beside its grant)."""
+    if not path.is_file():
+        raise AcceptError(
+            f"there is no ledger at {path}: acceptances are recorded in the ledger the batch "
+            "was generated with (give it with --ledger, or set GRANTGEN_LEDGER)"
+        )
 
 
 # --- states ----------------------------------------------------------------------------------

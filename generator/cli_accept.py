@@ -12,6 +12,7 @@ import click
 
 from .acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
 from .cliutil import errors, existing_file, ledger_option, verbose
+from .kit import plan_for_folder
 from .ledger import ledger_path
 from .values import parse_date
 
@@ -69,6 +70,12 @@ def _day(ctx: click.Context, param: click.Parameter, text: str | None) -> date |
     is_flag=True,
     help="Record this acceptance although the grant has one (the earlier file is set aside).",
 )
+@click.option(
+    "--plan",
+    type=click.Path(exists=True, path_type=Path),
+    help="The kit (folder or plan file) the batch was made under. Default: the one the "
+    "batch's manifest records.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only refusals.")
 def accept_command(
     paths: tuple[Path, ...],
@@ -82,6 +89,7 @@ def accept_command(
     scan: Path | None,
     note: str,
     force: bool,
+    plan: Path | None,
     quiet: bool,
 ) -> None:
     """Record the participants' acceptances: PATHS are the packets they signed and sent back
@@ -118,8 +126,8 @@ def accept_command(
             grant = declined or paper
             assert grant is not None
             kept = record_by_hand(
-                folder, grant, ledger=book, day=day, state=state, scan=scan, note=note,
-                force=force,
+                folder, grant, plan=plan_for_folder(plan, folder), ledger=book, day=day,
+                state=state, scan=scan, note=note, force=force,
             )  # fmt: skip
             where = f", scan kept as {kept.name}" if kept is not None else ""
             click.echo(f"{grant}: {state} on {day.isoformat()} (paper){where}")
@@ -178,7 +186,14 @@ def status_command(folder: Path, ledger: Path | None, overdue: int | None, fmt: 
     Exit status: 0, or 1 with --overdue DAYS when any grant has been pending longer.
     """
     with errors(verbose()):
-        states = grant_states(folder, ledger=ledger_path(ledger))
+        book = ledger_path(ledger)
+        if not book.is_file():
+            click.echo(
+                f"warning: there is no ledger at {book}: no acceptance recorded there can be "
+                "shown (give the batch's ledger with --ledger)",
+                err=True,
+            )
+        states = grant_states(folder, ledger=book)
     late = [s for s in states if s.pending and overdue is not None and (s.days or 0) > overdue]
     if fmt == "json":
         data = {"grants": [s.as_dict() for s in states], "overdue": [s.grant_id for s in late]}

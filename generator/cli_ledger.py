@@ -12,7 +12,7 @@ from .cliutil import errors, existing_file, format_option, ledger_option, plan_o
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
-from .ocf import OCF_VERSION, export_ocf, import_ocf, missing_issuer_facts
+from .ocf import OCF_VERSION, OcfError, export_ocf, import_ocf, missing_issuer_facts
 from .output import write_atomic
 from .plan import load_plan
 from .section16 import Section16, form4_csv, form4_rows, recorded_reportables
@@ -198,6 +198,8 @@ def ledger_export(
         terms = load_plan(plan)
         if fmt == "ocf" and target is None:
             raise click.UsageError("--format ocf writes a ZIP: give the FILE (e.g. cap.ocf.zip)")
+        if fmt == "ocf" and not ledger_path(ledger).is_file():
+            raise OcfError(f"there is no ledger at {ledger_path(ledger)}: nothing to export")
         with Ledger(ledger_path(ledger), create=False) as book:
             if fmt == "ocf":
                 assert target is not None
@@ -209,11 +211,24 @@ def ledger_export(
                 click.echo(f"{target}: OCF {OCF_VERSION}, {len(book.grants(terms.id))} grant(s)")
                 return
             if fmt == "form4":
+                declined = {
+                    str(r[0])
+                    for r in book.conn.execute(
+                        "SELECT grant_id FROM acceptances WHERE state = 'declined'"
+                    )
+                }
                 grants = [
                     g
                     for g in book.grants(terms.id)
-                    if since is None or str(g["grant_date"]) >= since.isoformat()
+                    if (since is None or str(g["grant_date"]) >= since.isoformat())
+                    and g["grant_id"] not in declined
                 ]
+                if declined:
+                    click.echo(
+                        "note: left out, as declined by the participant: "
+                        + ", ".join(sorted(declined)),
+                        err=True,
+                    )
                 rows = form4_rows(
                     recorded_reportables(grants, terms.is_option),
                     terms.section16 or Section16(),

@@ -955,6 +955,22 @@ class Forfeited(NamedTuple):
     after it."""
 
 
+def outstanding_on(conn: sqlite3.Connection, plan: Plan, grant_id: str, day: date) -> int:
+    """The shares of a grant outstanding on ``day``, in the shares of that day (the splits up
+    to it applied, the forfeitures dated up to it taken off); 0 for a grant not recorded."""
+    row = conn.execute(
+        "SELECT grant_date, original_shares, original_price FROM grants "
+        "WHERE grant_id = ? AND plan_id = ?",
+        (grant_id, plan.id),
+    ).fetchone()
+    if row is None:
+        return 0
+    granted = date.fromisoformat(row[0])
+    splits = [(d, step) for _, d, step in _split_rows(conn, plan.id) if d <= day]
+    earlier = [f for f in _forfeits(conn, plan.id, grant_id).get(grant_id, []) if f[0] <= day]
+    return replay(row[1], Decimal(row[2]), granted, splits, earlier).shares
+
+
 def forfeit_in(
     conn: sqlite3.Connection, plan: Plan, grant_id: str, shares: int, day: date
 ) -> Forfeited:

@@ -34,7 +34,7 @@ from .plan import Plan
 from .records import GrantRecord
 from .render import format_date
 from .rules import final_exercise_date
-from .values import parse_date, parse_price, parse_shares
+from .values import parse_date, parse_issue_price, parse_price, parse_shares
 from .vesting import Installment
 
 T = TypeVar("T")
@@ -108,14 +108,17 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
     # the grant as made: original_* in an export, shares / exercise_price otherwise
     shares_column = "original_shares" if row.cell("original_shares").strip() else "shares"
     price_column = "original_price" if row.cell("original_price").strip() else "exercise_price"
+    kind = row.cell("award_type").strip() or "option"
+    # an award other than an option may be issued at no cost (a price of 0)
+    price = parse_price if plan.is_option(kind) else parse_issue_price
     rec = GrantRecord(
         row=row.number,
         grant_id=grant_id,
         participant=participant,
         grant_date=row.value("grant_date", parse_date),
         shares=row.value(shares_column, parse_shares),
-        exercise_price=row.value(price_column, parse_price),
-        award_type=row.cell("award_type").strip() or "option",
+        exercise_price=row.value(price_column, price),
+        award_type=kind,
     )
     if row.cell("vesting_start").strip():  # (as the grant was asked for: none when the date)
         start = row.value("vesting_start", parse_date)
@@ -142,7 +145,7 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
                 "(shares is what is outstanding: original_shares less forfeited)",
             )
     if price_column == "original_price" and row.cell("exercise_price").strip():
-        in_force = row.value("exercise_price", parse_price)
+        in_force = row.value("exercise_price", price)
         if in_force != rec.exercise_price:
             raise row.refuse(
                 "exercise_price",

@@ -35,7 +35,7 @@ from typing import Any
 from anyascii import anyascii
 
 from .errors import GrantgenError
-from .ledger import EXPORT_COLUMNS, VESTING_COLUMNS, Ledger, parse_split
+from .ledger import EXPORT_COLUMNS, VESTING_COLUMNS, Ledger, LedgerError, parse_split
 from .plan import Plan
 from .vesting import Schedule
 
@@ -456,7 +456,8 @@ def _transactions(
         answer = data.answers.get(grant_id)
         comments = [_note(extra)]
         if answer is not None:
-            comments.append(_note({"answer": answer}))
+            # (not the batch folder: a path on the machine that recorded it)
+            comments.append(_note({"answer": {k: v for k, v in answer.items() if k != "batch"}}))
         common: dict[str, Any] = {
             "id": f"issuance-{grant_id}",
             "security_id": _security(grant_id),
@@ -495,7 +496,8 @@ def _transactions(
                 "object_type": "TX_EQUITY_COMPENSATION_ISSUANCE",
                 **common,
                 "compensation_type": COMPENSATION[kind],
-                "expiration_date": str(final) if final else None,
+                # a unit has no exercise term: it expires with nothing to exercise
+                "expiration_date": str(final) if final and kind != "stock_unit" else None,
                 "termination_exercise_windows": _windows(plan, kind),
             }
             if kind in ("option", "incentive_option"):
@@ -528,14 +530,15 @@ def _transactions(
         }))  # fmt: skip
     for number, (day, ratio, after) in enumerate(data.splits, start=1):
         new, old = parse_split(ratio)
-        out.append((day, 4, {
+        out.append((day, -2, {  # first on its day: a grant or forfeiture that day is in
+            # post-split shares already
             "id": f"split-{number}",
             "object_type": "TX_STOCK_CLASS_SPLIT",
             "stock_class_id": STOCK_CLASS,
             "date": day,
             "split_ratio": {"numerator": str(new), "denominator": str(old)},
         }))  # fmt: skip
-        out.append((day, 5, {
+        out.append((day, -1, {
             "id": f"pool-split-{number}",
             "object_type": "TX_STOCK_PLAN_POOL_ADJUSTMENT",
             "stock_plan_id": plan.id,
@@ -684,7 +687,17 @@ def import_ocf(book_path: Path, plan: Plan, data: bytes, source: str = "the pack
         elif kind == "TX_STOCK_CLASS_SPLIT":
             ratio = tx["split_ratio"]
             splits.append((tx["date"], int(ratio["numerator"]), int(ratio["denominator"])))
-    return _build(book_path, plan, rows, answers, forfeits, splits)
+    return _build(book_path, plan, rows, answers, forfeits, splits, source)
+
+
+def _grant_named(message: str, rows: Sequence[Mapping[str, str]]) -> str:
+    """An import error about row N of the grants made from the package, about its grant."""
+    found = re.match(r"import row (\d+), column (\w+): (.*)", message, re.S)
+    if found is None:
+        return message
+    number, column, rest = int(found.group(1)), found.group(2), found.group(3)
+    grant = rows[number - 2]["grant_id"] if 2 <= number < len(rows) + 2 else "?"
+    return f"issuance of {grant} ({column}): {rest}"
 
 
 def _notes(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -705,6 +718,7 @@ def _build(
     answers: Mapping[str, Mapping[str, Any]],
     forfeits: Sequence[tuple[str, str, int]],
     splits: Sequence[tuple[str, int, int]],
+    source: str,
 ) -> int:
     from .ledgercsv import import_csv
 
@@ -717,7 +731,10 @@ def _build(
     writer.writerows(rows)
     try:
         with Ledger(building) as book:
-            import_csv(book, plan, buf.getvalue(), source="ocf import")
+            try:
+                import_csv(book, plan, buf.getvalue(), source="ocf import")
+            except LedgerError as exc:  # "import row N, column C: ..." of the rows made here
+                raise OcfError(f"{source}: {_grant_named(str(exc), rows)}") from None
             for day, new, old in splits:
                 book.adjust(plan, new, old, date.fromisoformat(day))
             for grant_id, day, shares in forfeits:

@@ -684,6 +684,10 @@ def sign_folder(
                 else:
                     job = _single(folder, path, docs, field, output, warnings, tell)
                 other = _someone_else(job, field, credentials.subject, any_signer)
+                stand_in = _someone_else(job, field, credentials.subject, False)
+                if any_signer and stand_in is not None:  # signed all the same: said
+                    warnings.append(stand_in.replace(" (give --any-signer", " (--any-signer"))
+                    tell("warning", f"{stand_in.split(' (give', 1)[0]}: signed with --any-signer")
                 if other is not None and doc is not None:  # another participant's grant
                     others.append(other)
                     tell("skipped", other)

@@ -58,8 +58,14 @@ def test_a_shuffled_folder_of_returns_accepts_exactly_the_good_ones(
     back = tmp_path / "came back"
     good = _countersign(folder / "SIG-001.signed.pdf", pki.participant_p12, pki,
                         back / "Scan 2026-12-06 (1).PDF")  # fmt: skip
-    _countersign(folder / "SIG-002.signed.pdf", pki.participant_p12, pki,
-                         back / "a" / "zz-first.pdf", "--any-signer")  # fmt: skip
+    (back / "a").mkdir(parents=True)
+    warned = grantgen(
+        "sign", folder / "SIG-002.signed.pdf", "--field", "participant_signature", "--cert",
+        pki.participant_p12, "--passphrase-file", pki.passfile, "-o", back / "a" / "zz-first.pdf",
+        "--any-signer",
+    )  # fmt: skip
+    assert warned.exit_code == 0, warned.output  # type: ignore[attr-defined]
+    assert "warning: SIG-002.signed.pdf: the grant is Daniel K. Osei's" in warned.stderr  # type: ignore[attr-defined]
     tampered = back / "0-margaret-again.pdf"
     tampered.write_bytes(flip_byte(good.read_bytes(), tampered))
     (back / "notes.txt").write_text("not a packet")
@@ -154,11 +160,35 @@ def test_paper_and_declined_are_recorded_and_status_flags_the_overdue(
     assert "1 pending more than 10 days" in status.output  # type: ignore[attr-defined]
     lines = status.output.splitlines()  # type: ignore[attr-defined]
     assert any("SIG-001" in line and "accepted" in line and "paper" in line for line in lines)
+    early = grantgen("accept", "--declined", "SIG-002", "--on", "2005-05-15", "--batch", folder,
+                     "--ledger", ledger)  # fmt: skip
+    assert early.exit_code == 1 and "before it was granted" in early.output  # type: ignore[attr-defined]
+    shown = grantgen("ledger", "show", "--ledger", ledger, "--format", "json")
+    before = json.loads(shown.output)["available"]  # type: ignore[attr-defined]
     declined = grantgen("accept", "--declined", "SIG-002", "--on", "2026-12-02", "--batch",
                         folder, "--ledger", ledger, "--note", "prefers cash")  # fmt: skip
     assert declined.exit_code == 0, declined.output  # type: ignore[attr-defined]
+    after = json.loads(grantgen("ledger", "show", "--ledger", ledger, "--format", "json").output)  # type: ignore[attr-defined]
+    assert after["available"] == before + 15000  # a declined grant's shares return to the pool
     calm = grantgen("status", folder, "--ledger", ledger, "--overdue", "10")
     assert calm.exit_code == 0 and "1 declined" in calm.output  # type: ignore[attr-defined]
+
+
+def test_no_ledger_is_said_not_made_up(
+    signed_batch: tuple[Path, Path], pki: Pki, tmp_path: Path
+) -> None:
+    """A ledger that is not there: accept refuses (and makes no empty ledger), status warns
+    that it cannot show acceptances."""
+    folder, _ = signed_batch
+    nowhere = tmp_path / "no-ledger.sqlite"
+    refused = grantgen("accept", folder / "SIG-001.signed.pdf", "--batch", folder, "--ledger",
+                       nowhere, "--trust", pki.ca)  # fmt: skip
+    assert refused.exit_code == 1 and "there is no ledger at" in refused.output  # type: ignore[attr-defined]
+    paper = grantgen("accept", "--declined", "SIG-001", "--on", "2026-12-01", "--batch", folder,
+                     "--ledger", nowhere)  # fmt: skip
+    assert paper.exit_code == 1 and not nowhere.exists()  # type: ignore[attr-defined]
+    status = grantgen("status", folder, "--ledger", nowhere)
+    assert "warning: there is no ledger at" in status.stderr  # type: ignore[attr-defined]
 
 
 def test_usage_errors_are_said_before_anything_is_read(tmp_path: Path) -> None:

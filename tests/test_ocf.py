@@ -30,12 +30,14 @@ GRANTS = [
      None),
     ("M-2", "Henrik Solberg & Co. <Trust>", "2024-07-01", "option", 9000, "18.40", "2034-07-01",
      "monthly", "2024-06-15", None),
-    ("M-3", "Ana Núñez", "2024-08-15", "restricted_stock", 3000, "0.01", None, "annual", None,
+    ("M-3", "Ana Núñez", "2024-08-15", "restricted_stock", 3000, "0", None, "annual", None,
      None),
-    ("M-4", "Zoë O'Brien", "2024-09-02", "stock_unit", 4500, "0.01", None, "meeting", None,
+    ("M-4", "Zoë O'Brien", "2024-09-02", "stock_unit", 4500, "0", None, "meeting", None,
      "2025-06-01"),
     ("M-5", "Henrik Solberg & Co. <Trust>", "2025-01-06", "option", 7000, "21.125", "2035-01-06",
      None, None, None),
+    ("M-6", "Zoë O'Brien", "2025-05-01", "option", 3000, "14.10", "2035-05-01", None, None,
+     None),  # granted on the day of the split: in post-split shares already
 ]  # fmt: skip
 
 
@@ -199,6 +201,9 @@ def test_the_export_validates_and_says_what_the_ledger_holds(
     assert items["issuance-M-3"]["object_type"] == "TX_STOCK_ISSUANCE"
     assert items["issuance-M-3"]["issuance_type"] == "RSA"
     assert items["issuance-M-4"]["compensation_type"] == "RSU"
+    assert items["issuance-M-4"]["expiration_date"] is None  # a unit does not expire
+    order = list(items)
+    assert order.index("split-1") < order.index("issuance-M-6")  # the split starts its day
     assert items["issuance-M-5"]["exercise_price"]["amount"] == "21.125"
     assert items["acceptance-M-1"]["object_type"] == "TX_EQUITY_COMPENSATION_ACCEPTANCE"
     assert items["acceptance-M-3"]["object_type"] == "TX_STOCK_ACCEPTANCE"
@@ -234,7 +239,7 @@ def test_export_import_export_is_the_same_file(kit: Path, ledger: Path, tmp_path
     fresh = tmp_path / "fresh" / "ledger.sqlite"
     fresh.parent.mkdir()
     done = grantgen("ledger", "import", "--format", "ocf", first, "--plan", kit, "--ledger", fresh)
-    assert done.exit_code == 0 and "5 grant(s) imported" in done.output, done.output  # type: ignore[attr-defined]
+    assert done.exit_code == 0 and "6 grant(s) imported" in done.output, done.output  # type: ignore[attr-defined]
     assert (
         grantgen(
             "ledger", "export", "--format", "ocf", second, "--plan", kit, "--ledger", fresh
@@ -286,6 +291,11 @@ def test_an_issuer_without_a_formation_date_is_exported_with_a_stand_in_and_a_wa
     text = (kit / "plan.toml").read_text()
     (kit / "plan.toml").write_text(text.replace("formation_date = 2014-03-03\n", ""))
     out = tmp_path / "x.ocf.zip"
+    nowhere = grantgen("ledger", "export", "--format", "ocf", out, "--plan", kit, "--ledger",
+                       tmp_path / "none.sqlite")  # fmt: skip
+    assert nowhere.exit_code == 1 and "there is no ledger at" in nowhere.output  # type: ignore[attr-defined]
+    with Ledger(tmp_path / "l.sqlite"):
+        pass  # an empty ledger
     result = CliRunner().invoke(
         main, ["ledger", "export", "--format", "ocf", str(out), "--plan", str(kit), "--ledger",
                str(tmp_path / "l.sqlite")],
