@@ -168,7 +168,7 @@ def preview_command(
     reading = make_read_options(sheet, mappings, str(row), ())
     with errors(verbose()):
         if plan is None and out is not None and templates is None:
-            from .kit import recorded_plan
+            from .manifest import recorded_plan
 
             plan = recorded_plan(out)  # a batch folder's own kit
         work = Path(tempfile.mkdtemp(prefix="grantgen-preview-work-"))  # removed in any case
@@ -305,7 +305,8 @@ def check_templates_command(directory: Path | None, plan: Path | None) -> None:
     `grantgen approve`). `generate` runs the same check and refuses to render anything from a
     kit with a problem. Exit 0 when all is well.
     """
-    from .kit import resolve_kit, unapproved_changes
+    from .approved import unapproved_changes
+    from .kit import resolve_kit
     from .plan import load_plan, plan_file
     from .templatecheck import check_templates
 

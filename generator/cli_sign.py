@@ -30,10 +30,9 @@ from .signing import (
     http_timestamper,
     sign_batch,
     timestamp_url_problem,
-    verify_path,
 )
 from .stamp import Appearance
-from .verify import NO_SIGNATURE, FileCheck, VerifyResult
+from .verify import NO_SIGNATURE, FileCheck, VerifyResult, verify_path
 
 
 def _passphrase(path: Path | None) -> bytes | None:

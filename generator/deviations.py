@@ -53,12 +53,12 @@ from .form import (
     ignored,
     ignored_mark,
     label,
-    normalise,
     pattern,
     plan_words,
     signature_values,
 )
 from .hidden import DIRECT, HiddenText
+from .text import normalise
 
 if TYPE_CHECKING:
     from .plan import Plan

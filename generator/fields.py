@@ -42,6 +42,20 @@ def format_price(value: Decimal) -> str:
     return f"${value:,.{places}f}"
 
 
+def anniversary(day: date, years: int, leap_rule: str = "feb28") -> date:
+    """``day`` plus whole years; a February 29 lands on Feb 28 (or Mar 1) in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # February 29 in a common year
+        feb28 = day.replace(year=day.year + years, day=28)
+        return feb28 + timedelta(days=1) if leap_rule == "mar1" else feb28
+
+
+def final_exercise_date(record: GrantRecord, plan: Plan) -> date:
+    """Section 5(c): the anniversary of the grant date the plan's term gives."""
+    return anniversary(record.grant_date, plan.term_years, plan.leap_day_anniversary)
+
+
 class Day(str):
     """A date that prints as the form writes dates ("May 16, 2005"); ``.value`` is the
     date, and ``.year``, ``.month``, ``.day``, ``.iso`` its parts."""

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from .errors import GrantgenError
+from .text import normalise
+from .wording import plan_phrases
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -59,14 +61,6 @@ class FormError(GrantgenError):
 
 
 # --- text ----------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """Fold whitespace, quote styles, non-breaking spaces and hyphens, soft hyphens."""
-    text = text.replace("\u201c", '"').replace("\u201d", '"')
-    text = text.replace("\u2018", "'").replace("\u2019", "'")
-    text = text.replace("\u00a0", " ").replace("\u00ad", "").replace("\u2011", "-")
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def boundaries(text: str) -> list[tuple[int, int]]:
@@ -197,7 +191,6 @@ def form_sentences(form_text: Path, plan: Plan | None = None) -> list[FormSenten
 def _plan_swap(plan: Plan | None) -> Callable[[str], str]:
     """Rewrite the bundled plan's phrases of a form paragraph as ``plan`` words them."""
     from .plan import bundled_plan
-    from .wording import plan_phrases
 
     if plan is None:
         return lambda text: text

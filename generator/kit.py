@@ -19,14 +19,13 @@ files of its kit (:func:`resolve_kit`) and fingerprints them for the manifest
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import GrantgenError
+from .manifest import KitError, recorded_plan, sha256_file
 from .plan import DEFAULT_SIGNATURES, FormEntry, Plan, bundled_forms, load_plan
 from .resources import default_plan, kits_dir, templates_dir
 
@@ -36,10 +35,6 @@ APPROVED_DIR = "approved"
 APPROVED_SUFFIXES = (".txt", ".docx")
 #: The bookmark grantgen puts at the start of a separate acceptance page (its outline entry).
 ACCEPTANCE_MARK = "grantgen_acceptance"
-
-
-class KitError(GrantgenError):
-    """Raised when a kit is missing a piece, or its pieces do not agree."""
 
 
 @dataclass(frozen=True)
@@ -192,14 +187,6 @@ def _bundled_root() -> Path:
     return default_plan().parent.resolve()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def kit_record(kit: Kit) -> dict[str, Any]:
     """The manifest's record of the kit a batch was made with: its plan file and the sha256
     of each of its files (paths relative to the plan file's folder where they are in it)."""
@@ -208,48 +195,12 @@ def kit_record(kit: Kit) -> dict[str, Any]:
     files: dict[str, str] = {}
     for path in kit.files():
         full = path.resolve()
-        name = _relative(full, root)
+        name = relative_name(full, root)
         try:
             files[name] = sha256_file(full)
         except OSError:
             continue
     return {"plan_file": str(plan_file), "plan": kit.plan.id, "files": files}
-
-
-def kit_changes(record: dict[str, Any]) -> list[str]:
-    """The files of a recorded kit that are no longer as they were (changed or gone)."""
-    plan_file = Path(str(record.get("plan_file", "")))
-    root = plan_file.parent
-    changed = []
-    files = record.get("files")
-    for name, digest in files.items() if isinstance(files, dict) else []:
-        path = Path(name) if Path(name).is_absolute() else root / name
-        try:
-            same = sha256_file(path) == digest
-        except OSError:
-            same = False
-        if not same:
-            changed.append(str(path))
-    return changed
-
-
-def recorded_plan(folder: Path) -> Path | None:
-    """The plan file a batch folder's manifest records (None: none recorded, or no
-    manifest). A kit changed since is refused naming its files."""
-    from .publish import earlier_manifest
-
-    manifest = earlier_manifest(folder) if folder.is_dir() else None
-    record = (manifest or {}).get("kit")
-    if not isinstance(record, dict) or not record.get("plan_file"):
-        return None
-    changed = kit_changes(record)
-    if changed:
-        raise KitError(
-            f"the kit the batch in {folder} was made with has changed since: "
-            f"{', '.join(changed[:5])}{' …' if len(changed) > 5 else ''}; pass --plan to use "
-            "the kit as it is now, or restore those files"
-        )
-    return Path(str(record["plan_file"]))
 
 
 def plan_for_folder(plan: Path | None, folder: Path) -> Plan:
@@ -283,64 +234,7 @@ def init_kit(dest: Path, example: str) -> list[Path]:
     return sorted(p for p in dest.rglob("*") if p.is_file())
 
 
-def unapproved_changes(kit: Kit) -> list[str]:
-    """What counsel has not approved in a kit: a template with no approved form, or changed
-    since its approved form was taken from it (by the sha256 the snapshot records)."""
-    from .approved import ApprovedForm
-
-    notes = []
-    for form in kit.forms.values():
-        if form.exhibit is not None:
-            continue
-        for template, approved in zip(form.templates, form.approved, strict=True):
-            if approved is None:
-                notes.append(
-                    f"{template.name} has no approved form ({APPROVED_DIR}/{template.stem}.txt): "
-                    "its documents are not compared with what counsel approved; run "
-                    "`grantgen approve` once counsel has signed off"
-                )
-                continue
-            recorded = ApprovedForm.load(approved).template_sha256
-            if recorded and recorded != sha256_file(template):
-                notes.append(
-                    f"{template.name} has changed since counsel approved it ({approved.name}): "
-                    "its edits show as deviations until `grantgen approve` records them"
-                )
-    return notes
-
-
-def approve_kit(kit: Kit, *, approved_on: str, approved_by: str | None) -> list[Path]:
-    """Snapshot each of the kit's templates as its approved form (``approved/<stem>.txt``),
-    recording the date, who approved and the template's sha256. Returns the files written."""
-    from .approved import snapshot
-    from .output import write_atomic
-
-    root = kit.plan.kit_root or Path(kit.plan.source).parent
-    folder = root / APPROVED_DIR
-    written = []
-    for form in kit.forms.values():
-        if form.exhibit is not None:
-            raise KitError(
-                f"the {form.name} of {kit.plan.source} is compared with its filed exhibit "
-                f"({form.exhibit.name}), not with approved forms: `grantgen init` a kit of "
-                "your own to approve its templates"
-            )
-        for template in form.templates:
-            data = template.read_bytes()
-            text = snapshot(
-                data,
-                source=_relative(template, root),
-                template_sha256=hashlib.sha256(data).hexdigest(),
-                approved_on=approved_on,
-                approved_by=approved_by,
-            )
-            folder.mkdir(exist_ok=True)  # (a .txt is read before counsel's .docx of the name)
-            target = folder / (template.stem + ".txt")
-            write_atomic(target, text.encode("utf-8"))
-            written.append(target)
-    return written
-
-
-def _relative(path: Path, root: Path) -> str:
+def relative_name(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (POSIX style), else as it is."""
     full, base = path.resolve(), root.resolve()
     return full.relative_to(base).as_posix() if full.is_relative_to(base) else str(path)

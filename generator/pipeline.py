@@ -22,6 +22,7 @@ from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError, PlanError
 from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, batch_reserve, ledger_path
+from .manifest import earlier_manifest, forget_journal
 from .output import folder_lock, prepare_out, work_dir, write_json
 from .plan import Plan, load_plan, sample_officer, samples_accepted
 from .prices import PriceTable, load_prices
@@ -29,8 +30,6 @@ from .publish import (
     Document,
     describe_folder,
     earlier_kept,
-    earlier_manifest,
-    forget_journal,
     is_draft,
     manifest_of,
     merge_earlier,

@@ -581,7 +581,7 @@ def plan_file(path: Path) -> Path:
     if named.is_file():
         return named
     if (path / "manifest.json").is_file():
-        from .kit import recorded_plan  # (kit reads plan files)
+        from .manifest import recorded_plan  # (kit reads plan files)
 
         recorded = recorded_plan(path)
         if recorded is not None:

@@ -13,7 +13,6 @@ of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -24,6 +23,7 @@ from . import __version__
 from .documents import Staged
 from .errors import OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
+from .manifest import earlier_manifest
 from .output import safe_stem, sha256
 from .plan import Plan
 from .rules import ERROR, WARNING, Finding
@@ -228,35 +228,6 @@ def publish(
                 rec.row, grant_id, why.rule, why.section, ERROR, why.message, why.column
             ).as_dict()
         )
-
-
-def earlier_manifest(out: Path) -> dict[str, Any] | None:
-    """The folder's manifest.json as the last run left it, with the signatures a ``grantgen
-    sign`` that was killed noted in its journal but could not write into it; None when there
-    is none that can be read."""
-    path = out / "manifest.json"
-    try:
-        if _journal(out).exists():  # rare: pyHanko is loaded only then
-            from .errors import SigningError
-            from .signing import read_manifest
-
-            try:
-                return read_manifest(path)
-            except SigningError:
-                return None
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("documents"), list) else None
-
-
-def _journal(out: Path) -> Path:
-    return out / ".manifest.json.signing"  # signing.journal_path (not imported: pyHanko)
-
-
-def forget_journal(out: Path) -> None:
-    """The journal of a ``sign`` that was killed, once the manifest written holds it."""
-    _journal(out).unlink(missing_ok=True)
 
 
 def earlier_entries(out: Path) -> dict[str, dict[str, Any]]:

@@ -251,7 +251,7 @@ def plan_context(plan: Plan) -> dict[str, Any]:
 def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
     """The values one agreement's blanks are filled with: each prints as the form writes it
     and is also a value to compute with (see :mod:`.fields`)."""
-    from .rules import final_exercise_date
+    from .fields import final_exercise_date
     from .vesting import VestingError
 
     lines = list(record.address)

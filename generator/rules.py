@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from .errors import RecordError
+from .fields import anniversary, final_exercise_date, format_date, format_price
 from .ledger import Pool, grant_date_shortfall, other_terms, participant_key, terms_hash
 from .plan import Plan, samples_accepted
 from .prices import PriceTable, Quote
 from .records import GrantRecord
-from .render import format_date, format_price
 from .section16 import form4_due
 from .splits import Award, split_names
 from .values import shares_exceed
@@ -123,19 +123,6 @@ class Context:
     """The date of the Board's consent granting the batch (``--consent-date``), if stated."""
     today: date | None = None
     """The day the batch is checked (for deadlines that may have passed)."""
-
-
-def anniversary(day: date, years: int, leap_rule: str = "feb28") -> date:
-    """``day`` plus whole years; a February 29 lands on Feb 28 (or Mar 1) in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # February 29 in a common year
-        feb28 = day.replace(year=day.year + years, day=28)
-        return feb28 + timedelta(days=1) if leap_rule == "mar1" else feb28
-
-
-def final_exercise_date(record: GrantRecord, plan: Plan) -> date:
-    return anniversary(record.grant_date, plan.term_years, plan.leap_day_anniversary)
 
 
 # --- per-grant rules ---------------------------------------------------------------------

@@ -15,11 +15,11 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -32,9 +32,6 @@ from .errors import OutputError, SigningError, TimestampError
 from .output import remove_left_parts, sha256, write_atomic, write_json
 from .stamp import Appearance, long_date, stamp_style
 from .superseded import described, set_file_aside, set_record_aside
-
-if TYPE_CHECKING:
-    from .verify import VerifyResult
 
 COMPANY_FIELD = "company_signature"
 PARTICIPANT_FIELD = "participant_signature"
@@ -879,16 +876,3 @@ def iter_fields(reader: Any) -> Iterator[tuple[str, bool]]:
     """(name, signed?) for every signature field of a pyHanko reader."""
     for name, value, _ in enumerate_sig_fields(reader):
         yield str(name), value is not None
-
-
-def verify_path(
-    path: Path,
-    *,
-    trust: Sequence[Path] = (),
-    manifest: Path | None = None,
-    any_signer: bool = False,
-) -> VerifyResult:
-    """Check every signed PDF in a batch folder, or one PDF (see :mod:`generator.verify`)."""
-    from .verify import verify_path as run
-
-    return run(path, trust=trust, manifest=manifest, any_signer=any_signer)

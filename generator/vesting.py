@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import calendar
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .plan import Plan
     from .records import GrantRecord
 
 ALLOCATIONS = (
@@ -215,7 +214,20 @@ class VestingError(ValueError):
         self.column = column
 
 
-def grant_vesting(record: GrantRecord, plan: Plan) -> tuple[Schedule | None, list[Installment]]:
+class VestingTerms(Protocol):
+    """What a grant's vesting is worked out from: the plan's schedules (a
+    :class:`~.plan.Plan` is one; this module does not read plan files)."""
+
+    @property
+    def vesting(self) -> Mapping[str, Schedule]: ...
+    @property
+    def leap_day_anniversary(self) -> str: ...
+    def default_schedule(self, award_type: str) -> str | None: ...
+
+
+def grant_vesting(
+    record: GrantRecord, plan: VestingTerms
+) -> tuple[Schedule | None, list[Installment]]:
     """A grant's schedule (its ``vesting_schedule``, else the plan's default; None: it vests
     at once on its vesting start) and its installments. A schedule the plan lacks, or a
     vesting date missing or given where the schedule takes none, is a :class:`VestingError`."""

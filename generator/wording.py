@@ -9,8 +9,8 @@ the plan at hand (:func:`plan_phrases`), so a template that states them is no de
 
 from __future__ import annotations
 
-from .form import normalise
 from .plan import Plan
+from .text import normalise
 
 _ONES = [
     "zero",

@@ -16,16 +16,11 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
+from generator.approved import unapproved_changes
 from generator.cli import main
 from generator.errors import PlanError
-from generator.kit import (
-    examples,
-    init_kit,
-    kit_changes,
-    kit_record,
-    resolve_kit,
-    unapproved_changes,
-)
+from generator.kit import examples, init_kit, kit_record, resolve_kit
+from generator.manifest import kit_changes
 from generator.plan import load_plan
 from generator.resources import kits_dir
 from generator.templatecheck import check_templates
@@ -355,7 +350,7 @@ def test_an_approved_form_of_no_template_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_kit_with_templates_but_no_forms_is_refused(tmp_path: Path) -> None:
-    from generator.kit import KitError
+    from generator.manifest import KitError
 
     kit = make_kit(tmp_path)
     text = (kit / "plan.toml").read_text()

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.fields import anniversary
 from generator.ledger import Pool
 from generator.plan import load_plan
 from generator.prices import PriceTable
 from generator.records import GrantRecord
-from generator.rules import ERROR, NOTE, WARNING, anniversary, check
+from generator.rules import ERROR, NOTE, WARNING, check
 
 PLAN = replace(
     load_plan(), samples={}, directors=("A. Director",)
