@@ -2,7 +2,8 @@
 #   make demo   environment + LibreOffice/fonts when missing + the sample batch -> output/sample/
 #   make test   the test suite (real LibreOffice): the fast tier and the integration tier
 #   make test-fast  the tests that need no LibreOffice (seconds)
-#   make lint   ruff (lint + format check), mypy, and the generated docs up to date
+#   make lint   ruff (lint + format check), mypy, import-linter (no cycle, stages one way),
+#               and the generated docs up to date
 #   make docs   regenerate docs/cli.md from the commands' --help
 #   make bench  the batch benchmark (see bench/)
 
@@ -43,6 +44,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	PYTHONPATH=. $(BIN)/cog --check docs/cli.md
 
 # Rewrite the generated parts of the docs (docs/cli.md, from the commands' --help).

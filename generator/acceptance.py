@@ -23,14 +23,10 @@ from typing import Any
 
 from .errors import GrantgenError
 from .ledger import Ledger, forfeit_in, outstanding_on
+from .manifest import manifest_documents, read_manifest
 from .output import folder_lock, sha256, write_atomic
 from .plan import Plan
-from .signing import (
-    PARTICIPANT_FIELD,
-    manifest_documents,
-    pdf_problem,
-    read_manifest,
-)
+from .signing import PARTICIPANT_FIELD, pdf_problem
 from .superseded import set_file_aside
 from .verify import check_file, load_trust_roots
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pikepdf
 import pypdfium2 as pdfium
 
 from .approved import ApprovedCheck, ApprovedForm
 from .assemble import Layout, PacketInfo, assemble, grant_record, inert_pages, stamp_draft
+from .batch import GenerateOptions, GenerateResult
 from .batchdoc import bookmark_places, combine, split_marked
 from .convert import Converter, Outcome
 from .dateline import DATE_FIELD
@@ -44,11 +44,8 @@ from .render import (
     plan_pdf as furnished_pdf,
 )
 from .resources import form_text
+from .reviewpacket import PacketPages
 from .rules import ERROR, Finding
-
-if TYPE_CHECKING:
-    from .pipeline import GenerateOptions, GenerateResult
-    from .review import PacketPages
 
 #: Called as progress(stage, done, total) while a batch runs.
 Progress = Callable[[str, int, int], None]

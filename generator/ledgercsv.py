@@ -20,7 +20,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
 
-from .fields import final_exercise_date
+from .fields import final_exercise_date, format_date
 from .ledger import (
     EXPORT_COLUMNS,
     VESTING_COLUMNS,
@@ -33,7 +33,6 @@ from .ledger import (
 from .output import neutralise_cell, restore_cell
 from .plan import Plan
 from .records import GrantRecord
-from .render import format_date
 from .values import parse_date, parse_issue_price, parse_price, parse_shares
 from .vesting import Installment
 

@@ -10,24 +10,25 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .batch import Checked as Checked
+from .batch import GenerateOptions as GenerateOptions
+from .batch import GenerateResult as GenerateResult
 from .consent import ConsentGrant, PendingConsent, start_consent
 from .convert import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError, PlanError
 from .kit import Kit, kit_record, resolve_kit
-from .ledger import Ledger, batch_reserve, ledger_path
+from .ledger import Ledger, ledger_path
 from .manifest import earlier_manifest, forget_journal
 from .output import folder_lock, prepare_out, work_dir, write_json
 from .plan import Plan, load_plan, sample_officer, samples_accepted
-from .prices import PriceTable, load_prices
+from .prices import load_prices
 from .publish import (
-    Document,
     describe_folder,
     earlier_kept,
     is_draft,
@@ -35,126 +36,11 @@ from .publish import (
     merge_earlier,
     publish,
 )
-from .records import GrantRecord, ReadOptions, ReadResult, read_grants
-from .review import (
-    PACKET_VOLUME,
-    PacketPages,
-    ReviewResult,
-    earlier_grant,
-    review_batch,
-    write_review,
-)
+from .records import GrantRecord, ReadOptions, read_grants
+from .review import earlier_grant, review_batch, write_review
+from .reviewpacket import PACKET_VOLUME, PacketPages
 from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
-
-
-@dataclass(frozen=True)
-class GenerateOptions:
-    """What ``grantgen generate`` was asked to do."""
-
-    grants: Path
-    """The grants spreadsheet."""
-    out: Path
-    """The output folder."""
-    plan: Path | None = None
-    """The plan file; the bundled ATG plan when None."""
-    prices: Path | None = None
-    """The closing-price file for Section 5(b); prices go unchecked (a warning) when None."""
-    ledger: Path | None = None
-    """The share ledger; ``$GRANTGEN_LEDGER`` or ``grantgen-ledger.sqlite`` when None."""
-    templates: Path | None = None
-    """The templates folder; the bundled templates when None."""
-    draft: bool = False
-    """Drafts: DRAFT on every page, no signature fields, ``.draft`` names, no ledger."""
-    force: bool = False
-    """Replace final documents that exist with other content."""
-    strict: bool = False
-    """Refuse the batch when the checks give warnings, or when a final batch's agreements
-    deviate from the approved form."""
-    accept_deviations: bool = False
-    """Counsel approved the deviations: let a --strict batch finish with them."""
-    accept_samples: bool = False
-    """Make final documents although the plan file marks its signing officer as a sample."""
-    consent_date: date | None = None
-    """The date the Board consent is dated and effective; a grant dated before it is refused.
-    None: the batch's first grant date."""
-    jobs: int = 0
-    """LibreOffice workers; the number of cores when 0."""
-    timeout: float = 120.0
-    """Seconds one LibreOffice start may take, before the per-document allowance."""
-    read: ReadOptions = field(default_factory=ReadOptions)
-    """Sheet, header mapping and row selection for the grants file."""
-    review: bool = True
-    """Make ``review/`` (summaries, review packet, Board consent); off for ``preview``."""
-
-
-@dataclass
-class GenerateResult:
-    """What a batch produced and what it refused."""
-
-    out: Path
-    draft: bool = False
-    documents: list[Document] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    review: ReviewResult | None = None
-    """What was written to ``out/review/``."""
-    plan_copy: str = ""
-    """sha256 of the source of the Plan copy in the packets (its rendered DOCX, or the PDF)."""
-    already: int = 0
-    """Of ``documents``, those an earlier run made and recorded in the ledger: written again
-    as they were, not counted again."""
-    earlier: list[dict[str, Any]] | None = None
-    """Manifest entries of the documents an earlier run left in the folder that this one did
-    not make (their files unchanged): still listed, and in the review."""
-
-    @property
-    def manifest(self) -> Path:
-        return self.out / "manifest.json"
-
-    @property
-    def refused_rows(self) -> int:
-        return len({e["row"] for e in self.errors if e.get("row") is not None})
-
-
-@dataclass
-class Checked:
-    """A batch read and checked: what ``validate`` reports and ``generate`` starts from."""
-
-    plan: Plan
-    grants: ReadResult
-    report: Report
-    prices: PriceTable | None
-    consent_date: date | None = None
-    """The Board consent's stated date (``--consent-date``), if any."""
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.report.findings
-
-    def summary(self) -> dict[str, Any]:
-        pool = self.report.pool
-        assert pool is not None
-        refused = self.report.refused_rows
-        rows = {r.row for r in self.grants.records} | {e.row for e in self.grants.errors}
-        reserve = batch_reserve(pool, self.plan, self.grants.records)
-        available = reserve - pool.used
-        return {
-            "grants": len(rows),
-            "ok": len(rows - refused),
-            "refused": len(refused),
-            "errors": self.report.count(ERROR),
-            "warnings": self.report.count("warning"),
-            "notes": self.report.count("note"),
-            "reserve": reserve,
-            "used_before": pool.used,
-            "available_before": available,
-            "batch_shares": self.report.batch_shares,
-            "available_after": available - self.report.batch_shares,
-            "non_option_cap": pool.non_option_cap,
-            "non_option_available_before": pool.non_option_available,
-        }
 
 
 def _noop(stage: str, done: int, total: int) -> None:

@@ -14,12 +14,13 @@ of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import __version__
+from .batch import Checked, Document, GenerateOptions, GenerateResult
 from .documents import Staged
 from .errors import OutputError
 from .ledger import Entry, Ledger, Recorded, ledger_path
@@ -29,60 +30,6 @@ from .plan import Plan
 from .rules import ERROR, WARNING, Finding
 from .superseded import described, set_file_aside, set_record_aside
 from .vesting import one_line
-
-if TYPE_CHECKING:
-    from .pipeline import Checked, GenerateOptions, GenerateResult
-
-
-@dataclass(frozen=True)
-class Document:
-    """One grant's generated files, as the manifest lists them."""
-
-    grant_id: str
-    participant: str
-    row: int
-    docx: str
-    pdf: str
-    sha256: dict[str, str]
-    final_exercise_date: str
-    price_source: str
-    findings: list[dict[str, object]]
-    plan_copy: str = ""
-    """sha256 of the source of the Plan copy the packet carries."""
-    superseded: list[dict[str, Any]] = field(default_factory=list)
-    """Records of signed copies of the packet this one replaced, moved to ``superseded/``."""
-    grant_date: str = ""
-    """The grant's terms (ISO date, whole shares, the price as given): a later run of part of
-    the batch describes this document in its review and Board consent from them."""
-    shares: int = 0
-    exercise_price: str = ""
-    vesting: str = ""
-    """The grant's vesting in one line (:func:`.vesting.one_line`)."""
-    award_type: str = "option"
-    installments: list[dict[str, Any]] = field(default_factory=list)
-    """Each installment: ``{"date": ISO date, "shares": number}``."""
-
-    def as_dict(self) -> dict[str, Any]:
-        extra = {"superseded": self.superseded} if self.superseded else {}
-        return {
-            "grant_id": self.grant_id,
-            "participant": self.participant,
-            "grant_date": self.grant_date,
-            "shares": self.shares,
-            "exercise_price": self.exercise_price,
-            "row": self.row,
-            "docx": self.docx,
-            "pdf": self.pdf,
-            "sha256": self.sha256,
-            "final_exercise_date": self.final_exercise_date,
-            "price_source": self.price_source,
-            "findings": self.findings,
-            "plan_copy": self.plan_copy,
-            "award_type": self.award_type,
-            "vesting": self.vesting,
-            "installments": self.installments,
-            **extra,
-        }
 
 
 def _number(value: int | Decimal) -> int | str:

@@ -24,7 +24,7 @@ from .plan import Plan
 from .section16 import form4_due
 
 if TYPE_CHECKING:
-    from .review import ReviewBatch, ReviewGrant
+    from .batch import ReviewBatch, ReviewGrant
 
 COLUMNS = (
     "row",

@@ -34,6 +34,7 @@ from pypdf import PdfReader
 from .assemble import RECORD_KEY, RECORD_TERMS
 from .dateline import date_value
 from .errors import SigningError, VerifyError
+from .manifest import manifest_documents, read_manifest, recorded_path
 from .signing import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
@@ -43,10 +44,7 @@ from .signing import (
     SIGNED_SUFFIX,
     iso_time,
     iter_fields,
-    manifest_documents,
     pdf_problem,
-    read_manifest,
-    recorded_path,
     same_person,
 )
 

@@ -254,7 +254,7 @@ def test_a_full_disk_while_the_review_packet_is_written_is_an_error_not_an_abort
 import resource, signal, sys
 from pathlib import Path
 from generator.errors import GrantgenError
-from generator.review import review_packet
+from generator.reviewpacket import review_packet
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
 try:

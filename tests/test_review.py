@@ -27,6 +27,7 @@ import pytest
 from docx.oxml.ns import qn
 from pypdf import PdfReader
 
+from generator.batch import ReviewBatch, ReviewGrant, ReviewResult
 from generator.convert import Converter
 from generator.deviations import (
     Deviation,
@@ -46,15 +47,8 @@ from generator.plan import load_plan
 from generator.records import ReadOptions, parse_rows, read_grants
 from generator.render import TemplateSet, format_date, format_price, format_shares
 from generator.resources import form_text, templates_dir
-from generator.review import (
-    ReviewBatch,
-    ReviewGrant,
-    ReviewResult,
-    agreement_pages,
-    batch_deviations,
-    review_batch,
-    write_review,
-)
+from generator.review import batch_deviations, review_batch, write_review
+from generator.reviewpacket import agreement_pages
 from generator.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv

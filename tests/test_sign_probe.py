@@ -17,9 +17,9 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 import generator.signing
+from generator.manifest import journal_path
 from generator.output import sha256
 from generator.pipeline import GenerateOptions, generate
-from generator.signing import journal_path
 
 from .signing_tools import Pki, draw_over_text, make_encipher_only, stamp_text, tsa_server
 from .test_signing import (  # noqa: F401 - fixtures
