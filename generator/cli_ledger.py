@@ -12,7 +12,9 @@ from .cliutil import errors, existing_file, format_option, ledger_option, plan_o
 from .errors import GrantgenError
 from .ledger import Ledger, ledger_path, parse_split
 from .ledgercsv import export_csv, import_csv
-from .ocf import OCF_VERSION, OcfError, export_ocf, import_ocf, missing_issuer_facts
+from .ocf import export_ocf, missing_issuer_facts
+from .ocfimport import import_ocf
+from .ocfschema import OCF_VERSION, OcfError
 from .output import write_atomic
 from .plan import load_plan
 from .section16 import Section16, form4_csv, form4_rows, recorded_reportables

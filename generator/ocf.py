@@ -1,165 +1,44 @@
-"""The ledger as an Open Cap Format (OCF) 1.2.0 package, and back.
+"""The ledger as an Open Cap Format (OCF) 1.2.0 package (read back by :mod:`.ocfimport`).
 
 ``export_ocf`` writes a ZIP of OCF files: the manifest (the issuer from the plan file), the
-stakeholders (each participant), the stock plan (its reserve; each amendment that changes it,
-and each split, a pool adjustment), one common stock class, the plan's vesting schedules as
-vesting terms, the transactions (each grant an equity compensation issuance with its exact
-vestings, expiration and termination exercise window; restricted stock a stock issuance;
-vesting starts, acceptances, forfeitures as cancellations, splits) and the documents (the
-accepted packets, with their md5). Every file is validated against the OCF JSON schemas the
-package carries (``generator/schemas/ocf-1.2.0``, offline) before anything is written.
-
-``import_ocf`` reads such a package back into an empty ledger, so that an export of the
-imported ledger is the same file, byte for byte. What OCF has no field for (a grant's vesting
-schedule and start, how it was accepted) travels in the objects' ``comments`` as
-``grantgen: {json}``. The package is deterministic: its time is the ledger's last date, not
-the clock's.
+stakeholders, the stock plan (each amendment that changes its reserve, and each split, a pool
+adjustment), one common stock class, the plan's schedules as vesting terms, the transactions
+(each grant an equity compensation issuance with its exact vestings, expiration and exercise
+window; restricted stock a stock issuance; vesting starts, acceptances, forfeitures as
+cancellations, splits) and the documents (the accepted packets, with their md5), validated
+(:mod:`.ocfschema`) before anything is written. What OCF has no field for (a grant's schedule
+and vesting start, how it was accepted) travels in ``comments`` as ``grantgen: {json}``. The
+package is deterministic: its time is the ledger's last date, not the clock's.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import hashlib
 import io
 import json
-import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
 from typing import Any
 
 from anyascii import anyascii
 
-from .errors import GrantgenError
-from .ledger import EXPORT_COLUMNS, VESTING_COLUMNS, Ledger, LedgerError, parse_split
+from .ledger import Ledger, parse_split
+from .ocfschema import (
+    COMPENSATION,
+    FILES,
+    MANIFEST,
+    NOTE,
+    OCF_VERSION,
+    STOCK_CLASS,
+    OcfError,
+    validate_package,
+)
 from .plan import Plan
 from .vesting import Schedule
 
-OCF_VERSION = "1.2.0"
-SCHEMAS = Path(__file__).parent / "schemas" / "ocf-1.2.0" / "schema"
-_ID = "https://schema.opencaptablecoalition.com/v/1.2.0/"
-STOCK_CLASS = "common"
-NOTE = "grantgen: "
-"""The start of a comment holding what OCF has no field for (JSON after it)."""
-
-#: The package's files: (manifest key, file name, OCF file type, schema).
-FILES = (
-    ("stakeholders_files", "Stakeholders.ocf.json", "OCF_STAKEHOLDERS_FILE", "StakeholdersFile"),
-    ("stock_classes_files", "StockClasses.ocf.json", "OCF_STOCK_CLASSES_FILE", "StockClassesFile"),
-    ("stock_plans_files", "StockPlans.ocf.json", "OCF_STOCK_PLANS_FILE", "StockPlansFile"),
-    ("vesting_terms_files", "VestingTerms.ocf.json", "OCF_VESTING_TERMS_FILE", "VestingTermsFile"),
-    ("transactions_files", "Transactions.ocf.json", "OCF_TRANSACTIONS_FILE", "TransactionsFile"),
-    ("documents_files", "Documents.ocf.json", "OCF_DOCUMENTS_FILE", "DocumentsFile"),
-)
-MANIFEST = "Manifest.ocf.json"
-
-#: grantgen's award types as OCF's compensation types (restricted stock is stock, not these).
-COMPENSATION = {"option": "OPTION_NSO", "incentive_option": "OPTION_ISO", "stock_unit": "RSU"}
-_AWARD = {v: k for k, v in COMPENSATION.items()}
-
-
-class OcfError(GrantgenError):
-    """Raised when a package cannot be written or read: the file, object and field named."""
-
-
 # --- validation --------------------------------------------------------------------------
-
-
-@functools.cache
-def _registry() -> Any:
-    from referencing import Registry, Resource
-    from referencing.jsonschema import DRAFT7
-
-    resources = []
-    for path in sorted(SCHEMAS.rglob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((schema["$id"], Resource.from_contents(schema, DRAFT7)))
-    if not resources:
-        raise OcfError(f"the OCF schemas are missing from {SCHEMAS}")
-    return Registry().with_resources(resources)
-
-
-@functools.cache
-def _object_schemas() -> dict[str, str]:
-    """Each OCF object type and the ``$id`` of the schema of objects of that type."""
-    found: dict[str, str] = {}
-    for path in sorted((SCHEMAS / "objects").rglob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        kind = schema.get("properties", {}).get("object_type", {})
-        for name in [kind["const"]] if "const" in kind else kind.get("enum", []):
-            found.setdefault(name, schema["$id"])
-    return found
-
-
-def _validator(schema_id: str) -> Any:
-    from jsonschema import Draft7Validator
-
-    registry = _registry()
-    return Draft7Validator(
-        registry.contents(schema_id),
-        registry=registry,
-        format_checker=Draft7Validator.FORMAT_CHECKER,
-    )
-
-
-def problems(document: Mapping[str, Any], schema: str) -> list[str]:
-    """Where ``document`` breaks the OCF schema ``files/<schema>.schema.json``: each problem
-    with the path to the value (``items[3].quantity``). An item of a file that holds several
-    kinds of object is checked against the schema of its own ``object_type``, so the problem
-    is that kind's, not a list of every kind it is not."""
-    found: list[tuple[str, str]] = []
-    for error in _validator(f"{_ID}files/{schema}.schema.json").iter_errors(document):
-        path = list(error.absolute_path)
-        item = _item(document, path)
-        own = _object_schemas().get(str(item.get("object_type"))) if item is not None else None
-        if item is not None and own is not None and len(path) >= 2:
-            for inner in _validator(own).iter_errors(item):
-                found.append((_where(path[:2] + list(inner.absolute_path)), _short(inner)))
-            continue
-        found.append((_where(path), _short(error)))
-    return [f"{where}: {text}" for where, text in sorted(dict.fromkeys(found))]
-
-
-def _item(document: Mapping[str, Any], path: Sequence[object]) -> Mapping[str, Any] | None:
-    """The object ``items[n]`` a path goes into, if it does."""
-    if len(path) >= 2 and path[0] == "items" and isinstance(path[1], int):
-        items = document.get("items")
-        if isinstance(items, list) and path[1] < len(items):
-            item = items[path[1]]
-            return item if isinstance(item, dict) else None
-    return None
-
-
-def _where(path: Sequence[object]) -> str:
-    text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
-    return text.lstrip(".") or "(top)"
-
-
-def _short(error: Any) -> str:
-    """A schema error in a line."""
-    text = str(error.message)
-    return text if len(text) < 300 else text[:297] + "…"
-
-
-def validate_package(files: Mapping[str, bytes]) -> list[str]:
-    """Every problem of a package (file name -> bytes), by file."""
-    found = []
-    kinds = {name: schema for _, name, _, schema in FILES} | {MANIFEST: "OCFManifestFile"}
-    for name, data in files.items():
-        schema = kinds.get(name)
-        if schema is None:
-            continue
-        try:
-            document = json.loads(data)
-        except ValueError as exc:
-            found.append(f"{name}: not JSON ({exc})")
-            continue
-        found += [f"{name}: {p}" for p in problems(document, schema)]
-    return found
 
 
 # --- export ------------------------------------------------------------------------------
@@ -615,146 +494,3 @@ US_STATES: dict[str, str] = {
 
 
 # --- import ------------------------------------------------------------------------------
-
-
-def read_package(data: bytes, source: str = "the package") -> dict[str, Any]:
-    """The package's files, parsed and validated; raises naming the first problems."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as z:
-            names = set(z.namelist())
-            if MANIFEST not in names:
-                raise OcfError(f"{source}: not an OCF package (no {MANIFEST})")
-            files = {n: z.read(n) for n in [MANIFEST, *(f for _, f, _, _ in FILES)] if n in names}
-    except zipfile.BadZipFile:
-        raise OcfError(f"{source}: not a ZIP file") from None
-    found = validate_package(files)
-    missing = [n for _, n, _, _ in FILES if n not in files]
-    if missing or found:
-        raise OcfError(
-            f"{source}: " + "; ".join([*(f"{n} is missing" for n in missing), *found][:5])
-        )
-    return {name: json.loads(body) for name, body in files.items()}
-
-
-def import_ocf(book_path: Path, plan: Plan, data: bytes, source: str = "the package") -> int:
-    """Read a package ``export_ocf`` wrote into the ledger at ``book_path``, which must hold no
-    grant: built in a file beside it and put in place only when complete. Returns the number
-    of grants."""
-    files = read_package(data, source)
-    plans = files["StockPlans.ocf.json"]["items"]
-    if [p["id"] for p in plans] != [plan.id]:
-        raise OcfError(
-            f"{source}: the package's stock plan is {', '.join(p['id'] for p in plans) or 'none'}"
-            f", not {plan.id}: give that plan's file with --plan"
-        )
-    with Ledger(book_path, create=False) as existing:
-        if existing.grants() or existing.conn.execute("SELECT 1 FROM acceptances").fetchone():
-            raise OcfError(f"{book_path}: the ledger holds grants already; import into a new one")
-    holders = {s["id"]: s["name"]["legal_name"] for s in files["Stakeholders.ocf.json"]["items"]}
-    txs = files["Transactions.ocf.json"]["items"]
-    rows, answers, forfeits, splits = [], {}, [], []
-    for tx in txs:
-        kind = tx["object_type"]
-        if kind in ("TX_EQUITY_COMPENSATION_ISSUANCE", "TX_STOCK_ISSUANCE"):
-            extra = _notes(tx)
-            award = _AWARD.get(tx.get("compensation_type", ""), "restricted_stock")
-            money = tx.get("exercise_price") or tx.get("share_price")
-            price = money["amount"] if money else str(extra.get("price", "0"))
-            grant_id = tx["custom_id"]
-            rows.append({
-                "grant_id": grant_id,
-                "plan_id": plan.id,
-                "participant": holders[tx["stakeholder_id"]],
-                "grant_date": tx["date"],
-                "award_type": award,
-                "shares": tx["quantity"],
-                "exercise_price": price,
-                "forfeited": "0",
-                "original_shares": tx["quantity"],
-                "original_price": price,
-                "final_exercise_date": tx.get("expiration_date") or "",
-                "vesting_schedule": extra.get("vesting_schedule") or "",
-                "vesting_start": extra.get("vesting_start") or "",
-                "vesting": "; ".join(f"{v['date']} {v['amount']}" for v in tx.get("vestings", [])),
-                "split": "1:1",
-            })  # fmt: skip
-            if "answer" in extra:
-                answers[grant_id] = extra["answer"]
-        elif kind in ("TX_EQUITY_COMPENSATION_CANCELLATION", "TX_STOCK_CANCELLATION"):
-            forfeits.append(
-                (tx["security_id"].removeprefix("security-"), tx["date"], int(tx["quantity"]))
-            )
-        elif kind == "TX_STOCK_CLASS_SPLIT":
-            ratio = tx["split_ratio"]
-            splits.append((tx["date"], int(ratio["numerator"]), int(ratio["denominator"])))
-    return _build(book_path, plan, rows, answers, forfeits, splits, source)
-
-
-def _grant_named(message: str, rows: Sequence[Mapping[str, str]]) -> str:
-    """An import error about row N of the grants made from the package, about its grant."""
-    found = re.match(r"import row (\d+), column (\w+): (.*)", message, re.S)
-    if found is None:
-        return message
-    number, column, rest = int(found.group(1)), found.group(2), found.group(3)
-    grant = rows[number - 2]["grant_id"] if 2 <= number < len(rows) + 2 else "?"
-    return f"issuance of {grant} ({column}): {rest}"
-
-
-def _notes(obj: Mapping[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for comment in obj.get("comments", []):
-        if comment.startswith(NOTE):
-            try:
-                found |= json.loads(comment[len(NOTE) :])
-            except ValueError:
-                raise OcfError(f"{obj.get('id')}: a grantgen comment that is not JSON") from None
-    return found
-
-
-def _build(
-    book_path: Path,
-    plan: Plan,
-    rows: Sequence[Mapping[str, str]],
-    answers: Mapping[str, Mapping[str, Any]],
-    forfeits: Sequence[tuple[str, str, int]],
-    splits: Sequence[tuple[str, int, int]],
-    source: str,
-) -> int:
-    from .ledgercsv import import_csv
-
-    building = book_path.with_name(f".{book_path.name}.ocf-import")
-    for leftover in (building, *(Path(f"{building}{s}") for s in ("-wal", "-shm"))):
-        leftover.unlink(missing_ok=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=[*EXPORT_COLUMNS, *VESTING_COLUMNS, "split"])
-    writer.writeheader()
-    writer.writerows(rows)
-    try:
-        with Ledger(building) as book:
-            try:
-                import_csv(book, plan, buf.getvalue(), source="ocf import")
-            except LedgerError as exc:  # "import row N, column C: ..." of the rows made here
-                raise OcfError(f"{source}: {_grant_named(str(exc), rows)}") from None
-            for day, new, old in splits:
-                book.adjust(plan, new, old, date.fromisoformat(day))
-            for grant_id, day, shares in forfeits:
-                book.forfeit(plan, grant_id, shares, date.fromisoformat(day))
-            with book.transaction() as conn:
-                for grant_id, answer in sorted(answers.items()):
-                    conn.execute(
-                        "INSERT INTO acceptances (grant_id, plan_id, state, how, day, signed_at, "
-                        "signer, file, sha256, md5, batch, note) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (grant_id, plan.id, answer["state"], answer["how"], answer["day"],
-                         answer.get("signed_at"), answer.get("signer"), answer.get("file"),
-                         answer.get("sha256"), answer.get("md5"), answer.get("batch") or "",
-                         answer.get("note") or ""),
-                    )  # fmt: skip
-            book.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        for suffix in ("-wal", "-shm"):
-            Path(f"{book_path}{suffix}").unlink(missing_ok=True)
-        os.replace(building, book_path)
-    finally:
-        for leftover in (building, *(Path(f"{building}{s}") for s in ("-wal", "-shm"))):
-            leftover.unlink(missing_ok=True)
-    return len(rows)

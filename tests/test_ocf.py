@@ -20,7 +20,8 @@ from generator.cli import main
 from generator.kit import init_kit
 from generator.ledger import Ledger
 from generator.ledgercsv import import_csv
-from generator.ocf import MANIFEST, SCHEMAS, OcfError, problems, read_package
+from generator.ocfimport import read_package
+from generator.ocfschema import MANIFEST, SCHEMAS, OcfError, problems
 from generator.plan import Plan, load_plan
 
 #: (grant id, participant, grant date, award type, shares, price, final date, schedule, start,
