@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GrantgenError
-from .ledger import Ledger, forfeit_in, outstanding_on
+from .ledger import Ledger
+from .ledgerhistory import forfeit_in, outstanding_on
 from .manifest import manifest_documents, read_manifest
 from .output import folder_lock, sha256, write_atomic
 from .plan import Plan

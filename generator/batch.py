@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .deviations import Deviation
-from .ledger import batch_reserve
 from .plan import Plan
+from .pool import batch_reserve
 from .prices import PriceTable
 from .records import ReadOptions, ReadResult
 from .rules import ERROR, Finding, Report

@@ -10,8 +10,9 @@ import click
 
 from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
 from .errors import GrantgenError
-from .ledger import Ledger, ledger_path, parse_split
+from .ledger import Ledger, ledger_path
 from .ledgercsv import export_csv, import_csv
+from .ledgerhistory import parse_split
 from .ocf import export_ocf, missing_issuer_facts
 from .ocfimport import import_ocf
 from .ocfschema import OCF_VERSION, OcfError

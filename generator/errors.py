@@ -130,3 +130,7 @@ class CredentialError(SigningError):
         self.path = path
         self.needs_passphrase = needs_passphrase
         super().__init__(f"{path}: {message}")
+
+
+class LedgerError(GrantgenError):
+    """Raised when the ledger cannot be read or written, or an operation on it is refused."""

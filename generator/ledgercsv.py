@@ -20,16 +20,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
 
+from .errors import LedgerError
 from .fields import final_exercise_date, format_date
-from .ledger import (
-    EXPORT_COLUMNS,
-    VESTING_COLUMNS,
-    Entry,
-    Ledger,
-    LedgerError,
-    Recorded,
-    forfeit_in,
-)
+from .ledger import Ledger
+from .ledgerentry import Entry, Recorded
+from .ledgerhistory import forfeit_in
+from .ledgerschema import EXPORT_COLUMNS, VESTING_COLUMNS
 from .output import neutralise_cell, restore_cell
 from .plan import Plan
 from .records import GrantRecord

@@ -24,7 +24,8 @@ from typing import Any
 
 from anyascii import anyascii
 
-from .ledger import Ledger, parse_split
+from .ledger import Ledger
+from .ledgerhistory import parse_split
 from .ocfschema import (
     COMPENSATION,
     FILES,
@@ -151,7 +152,7 @@ def _slug(name: str) -> str:
 
 def _stakeholder_ids(names: Iterable[str]) -> dict[str, str]:
     """An id for each participant (by name as recorded): ``stakeholder-ana-nunez``."""
-    from .ledger import participant_key
+    from .pool import participant_key
 
     ids: dict[str, str] = {}
     by_key: dict[str, str] = {}

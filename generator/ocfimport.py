@@ -15,7 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .ledger import EXPORT_COLUMNS, VESTING_COLUMNS, Ledger, LedgerError
+from .errors import LedgerError
+from .ledger import Ledger
+from .ledgerschema import EXPORT_COLUMNS, VESTING_COLUMNS
 from .ocfschema import (
     _AWARD,
     FILES,

@@ -23,7 +23,8 @@ from . import __version__
 from .batch import Checked, Document, GenerateOptions, GenerateResult
 from .documents import Staged
 from .errors import OutputError
-from .ledger import Entry, Ledger, Recorded, ledger_path
+from .ledger import Ledger, ledger_path
+from .ledgerentry import Entry, Recorded
 from .manifest import earlier_manifest
 from .output import safe_stem, sha256
 from .plan import Plan

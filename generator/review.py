@@ -47,8 +47,8 @@ from .consent import (
 from .convert import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError, OutputError
-from .ledger import batch_reserve
 from .output import own_folder, remove_left_parts, write_atomic
+from .pool import batch_reserve
 from .publish import holds_finals
 from .reviewpacket import PACKET_VOLUME, PacketPages, allow_open_files, review_packet
 from .section16 import Reportable, form4_csv, form4_rows

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from .errors import RecordError
 from .fields import anniversary, final_exercise_date, format_date, format_price
-from .ledger import Pool, grant_date_shortfall, other_terms, participant_key, terms_hash
+from .ledgerhistory import grant_date_shortfall
 from .plan import Plan, samples_accepted
+from .pool import Pool, other_terms, participant_key, terms_hash
 from .prices import PriceTable, Quote
 from .records import GrantRecord
 from .section16 import form4_due

@@ -53,7 +53,8 @@ def test_no_cryptography_warning_on_help_sign_and_verify() -> None:
 
 
 def test_a_grant_id_the_ledger_holds_in_other_capitals_is_refused(tmp_path: Path) -> None:
-    from generator.ledger import Entry, Ledger
+    from generator.ledger import Ledger
+    from generator.ledgerentry import Entry
     from generator.pipeline import check_batch
     from generator.plan import load_plan
 
@@ -253,7 +254,7 @@ def _entry(plan: Any, gid: str, shares: int, kind: str = "option") -> Any:
     from datetime import date
     from decimal import Decimal
 
-    from generator.ledger import Entry
+    from generator.ledgerentry import Entry
     from generator.records import GrantRecord
 
     row = 2 + int("".join(c for c in gid if c.isdigit()) or 0)
@@ -350,8 +351,8 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
 def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
     """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
     told both: no form, and over the cap (it is not counted, since it will not be recorded)."""
-    from generator.ledger import Pool
     from generator.plan import load_plan
+    from generator.pool import Pool
     from generator.records import GrantRecord
     from generator.rules import ERROR, Finding, check
 

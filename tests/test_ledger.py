@@ -15,15 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.ledger import (
-    EXPORT_COLUMNS,
-    Entry,
-    Ledger,
-    LedgerError,
-    adjust_price,
-    parse_split,
-)
+from generator.errors import LedgerError
+from generator.ledger import Ledger
+from generator.splits import adjust_price
 from generator.ledgercsv import export_csv, import_csv
+from generator.ledgerentry import Entry
+from generator.ledgerhistory import parse_split
+from generator.ledgerschema import EXPORT_COLUMNS
 from generator.plan import Amendment, Plan, load_plan
 from generator.records import GrantRecord
 
@@ -427,7 +425,7 @@ def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) 
 
 
 def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> None:
-    from generator.ledger import batch_reserve
+    from generator.pool import batch_reserve
 
     cut = with_reserve(400_000, date(2030, 1, 2))
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -449,9 +447,9 @@ def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> Non
     ],
 )
 def test_sqlite_failures_are_said_as_what_to_do(sqlite_says: str, we_say: str) -> None:
-    from generator.ledger import _sqlite_problem
+    from generator.ledgerschema import sqlite_problem
 
-    assert we_say in _sqlite_problem(Path("l.sqlite"), sqlite3.OperationalError(sqlite_says))
+    assert we_say in sqlite_problem(Path("l.sqlite"), sqlite3.OperationalError(sqlite_says))
 
 
 def test_a_write_that_fails_inside_a_transaction_is_a_ledger_error(tmp_path: Path) -> None:

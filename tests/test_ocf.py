@@ -44,7 +44,7 @@ GRANTS = [
 
 def history(plan: Plan) -> str:
     """:data:`GRANTS` as the CSV import reads, with their installments."""
-    from generator.ledger import vesting_entry
+    from generator.ledgerentry import vesting_entry
     from generator.records import GrantRecord
 
     buf = io.StringIO()

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.fields import anniversary
-from generator.ledger import Pool
 from generator.plan import load_plan
+from generator.pool import Pool
 from generator.prices import PriceTable
 from generator.records import GrantRecord
 from generator.rules import ERROR, NOTE, WARNING, check
@@ -121,7 +121,8 @@ def test_a_grant_made_before_a_recorded_split_counts_in_post_split_shares(
 ) -> None:
     """Section 8: a grant dated before a split the ledger records is in pre-split shares; it
     takes its adjusted shares from the adjusted reserve, as the ledger will record it."""
-    from generator.ledger import Entry, Ledger
+    from generator.ledger import Ledger
+    from generator.ledgerentry import Entry
 
     with Ledger(tmp_path / "l.sqlite") as book:
         book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=date(2026, 1, 1))
@@ -353,7 +354,7 @@ def test_repeated_participant_on_same_date_warns() -> None:
 
 
 def test_ledger_conflicts_and_already_recorded() -> None:
-    from generator.ledger import terms_hash
+    from generator.pool import terms_hash
 
     pool = Pool(PLAN.reserve, 15000, PLAN.non_option_cap, 0, known={"G-2": terms_hash(rec())})
     got = findings(rec(), pool=pool)

@@ -620,7 +620,8 @@ def test_preview_writes_only_its_files_and_reads_only_the_ledger_it_is_given(
     import tempfile
     from datetime import date
 
-    from generator.ledger import Entry, Ledger
+    from generator.ledger import Ledger
+    from generator.ledgerentry import Entry
     from generator.plan import load_plan
     from generator.records import GrantRecord
 

@@ -280,8 +280,9 @@ def test_grantgen_fields_lists_each_field_with_a_sample_value(tmp_path: Path) ->
 
 
 def test_the_ledger_keeps_each_grants_installments(tmp_path: Path) -> None:
-    from generator.ledger import Entry, Ledger
+    from generator.ledger import Ledger
     from generator.ledgercsv import export_csv, import_csv
+    from generator.ledgerentry import Entry
 
     plan = plan_with(tmp_path)
     rec = grant(vesting_schedule="initial")
@@ -310,7 +311,7 @@ def test_the_ledger_keeps_each_grants_installments(tmp_path: Path) -> None:
 def test_a_recorded_grant_asked_for_with_another_schedule_is_another_grant(
     tmp_path: Path,
 ) -> None:
-    from generator.ledger import terms_hash
+    from generator.pool import terms_hash
 
     assert terms_hash(grant()) == terms_hash(replace(grant(), row=9))
     assert terms_hash(grant()) != terms_hash(grant(vesting_schedule="monthly"))
@@ -436,8 +437,9 @@ def test_a_kind_of_award_may_have_its_own_default_schedule(tmp_path: Path) -> No
 
 
 def test_import_keeps_the_vesting_start(tmp_path: Path) -> None:
-    from generator.ledger import Entry, Ledger
+    from generator.ledger import Ledger
     from generator.ledgercsv import export_csv, import_csv
+    from generator.ledgerentry import Entry
 
     plan = plan_with(tmp_path)
     rec = grant(vesting_start=date(2005, 9, 30))
