@@ -32,9 +32,9 @@ from .deviations import Deviation
 from .errors import GrantgenError, InputError
 from .form import ANY, Part, boundaries, ignored_mark
 from .hidden import DIRECT, HiddenText
+from .jinjaenv import make_environment
 from .kit import APPROVED_DIR, Kit, relative_name
 from .manifest import KitError, sha256_file
-from .render import make_environment
 from .text import normalise
 
 __all__ = ["MARGINS", "ApprovedCheck", "ApprovedForm", "ApprovedFormError", "snapshot"]

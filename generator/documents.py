@@ -26,26 +26,19 @@ from .convert import Converter, Outcome
 from .dateline import DATE_FIELD
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
+from .fields import format_date, format_price, format_shares
 from .form import DRAFT_MARK
 from .kit import ACCEPTANCE_MARK
 from .output import sha256, write_atomic
 from .pdfa import prepare_source
 from .plan import Plan, bundled_plan
 from .records import GrantRecord
-from .render import (
-    FormTemplate,
-    Rendered,
-    TemplateSet,
-    format_date,
-    format_price,
-    format_shares,
-)
-from .render import (
-    plan_pdf as furnished_pdf,
-)
+from .render import Rendered
 from .resources import form_text
 from .reviewpacket import PacketPages
 from .rules import ERROR, Finding
+from .templateset import FormTemplate, TemplateSet
+from .templateset import plan_pdf as furnished_pdf
 
 #: Called as progress(stage, done, total) while a batch runs.
 Progress = Callable[[str, int, int], None]

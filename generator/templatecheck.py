@@ -30,8 +30,9 @@ from .errors import GrantgenError, InputError, TemplateError
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .plan import Plan
 from .records import GrantRecord
-from .render import DocumentTemplate, TemplateSet, grant_context, plan_pdf
+from .render import DocumentTemplate, grant_context
 from .sheets import check_archive
+from .templateset import TemplateSet, plan_pdf
 from .values import OPTION_AWARDS
 from .vesting import add_months
 
@@ -206,7 +207,7 @@ def _fields(name: str, docx: bytes, allowed: frozenset[str]) -> list[TemplatePro
     """Top-level names the template uses that grantgen does not supply."""
     from docxtpl import DocxTemplate
 
-    from .render import make_environment
+    from .jinjaenv import make_environment
 
     tpl = DocxTemplate(io.BytesIO(docx))
     tpl.init_docx()

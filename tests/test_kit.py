@@ -298,8 +298,8 @@ def test_the_bundled_consent_states_the_kits_terms(tmp_path: Path) -> None:
 
 
 def test_signature_lines_are_kept_with_their_block(tmp_path: Path) -> None:
-    from generator.render import TemplateSet
     from generator.templatecheck import sample_record
+    from generator.templateset import TemplateSet
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)

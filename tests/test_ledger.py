@@ -17,13 +17,13 @@ from hypothesis import strategies as st
 
 from generator.errors import LedgerError
 from generator.ledger import Ledger
-from generator.splits import adjust_price
 from generator.ledgercsv import export_csv, import_csv
 from generator.ledgerentry import Entry
 from generator.ledgerhistory import parse_split
 from generator.ledgerschema import EXPORT_COLUMNS
 from generator.plan import Amendment, Plan, load_plan
 from generator.records import GrantRecord
+from generator.splits import adjust_price
 
 PLAN = load_plan()
 

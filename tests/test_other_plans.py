@@ -17,8 +17,8 @@ from generator.form import form_sentences
 from generator.pipeline import GenerateOptions, generate
 from generator.plan import Plan, load_plan
 from generator.records import read_grants
-from generator.render import TemplateSet
 from generator.resources import default_plan, form_text, templates_dir
+from generator.templateset import TemplateSet
 from generator.wording import indefinite_article, number_words, ordinal_words, years
 
 from .conftest import PRICES, grant, pdf_text, write_csv

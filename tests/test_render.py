@@ -15,16 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.errors import TemplateError
+from generator.fields import format_date, format_price, format_shares
 from generator.plan import load_plan
 from generator.records import GrantRecord
-from generator.render import (
-    DocumentTemplate,
-    TemplateSet,
-    format_date,
-    format_price,
-    format_shares,
-)
+from generator.render import DocumentTemplate
 from generator.resources import templates_dir
+from generator.templateset import TemplateSet
 
 
 def make_template(tmp_path: Path, text: str) -> Path:

@@ -40,16 +40,17 @@ from generator.deviations import (
     plan_deviations,
 )
 from generator.documents import blank_values
+from generator.fields import format_date, format_price, format_shares
 from generator.form import DRAFT_MARK
 from generator.output import restore_cell
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.plan import load_plan
 from generator.records import ReadOptions, parse_rows, read_grants
-from generator.render import TemplateSet, format_date, format_price, format_shares
 from generator.resources import form_text, templates_dir
 from generator.review import batch_deviations, review_batch, write_review
 from generator.reviewpacket import agreement_pages
 from generator.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
+from generator.templateset import TemplateSet
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
 

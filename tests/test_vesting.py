@@ -243,7 +243,8 @@ def test_a_plan_without_schedules_vests_at_once(tmp_path: Path) -> None:
 
 
 def test_template_fields_print_as_the_form_and_compute_as_values(tmp_path: Path) -> None:
-    from generator.render import grant_context, make_environment
+    from generator.jinjaenv import make_environment
+    from generator.render import grant_context
 
     plan = plan_with(tmp_path)
     context = grant_context(grant(grant_date=date(2024, 2, 29)), plan)
@@ -406,7 +407,8 @@ def test_a_schedule_pushed_past_the_term_by_its_start_names_the_start(tmp_path: 
 
 
 def test_fields_without_a_value_are_errors_where_printed_never_blanks(tmp_path: Path) -> None:
-    from generator.render import grant_context, make_environment
+    from generator.jinjaenv import make_environment
+    from generator.render import grant_context
 
     plan = plan_with(tmp_path, VESTING.replace('default = "initial"\n', ""))
     env = make_environment()
