@@ -26,7 +26,7 @@ from .ledger import Ledger
 from .ledgerhistory import forfeit_in, outstanding_on
 from .manifest import manifest_documents, read_manifest
 from .output import folder_lock, sha256, write_atomic
-from .plan import Plan
+from .planmodel import Plan
 from .signing import PARTICIPANT_FIELD, pdf_problem
 from .superseded import set_file_aside
 from .verify import check_file, load_trust_roots

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .deviations import Deviation
-from .plan import Plan
+from .planmodel import Plan
 from .pool import batch_reserve
 from .prices import PriceTable
 from .records import ReadOptions, ReadResult

@@ -31,7 +31,7 @@ from .cliutil import (
 )
 from .errors import GrantgenError
 from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
-from .plan import ACCEPT_SAMPLES
+from .planmodel import ACCEPT_SAMPLES
 
 
 class _LazyGroup(click.Group):

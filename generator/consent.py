@@ -30,7 +30,7 @@ from .errors import ConvertError
 from .fields import format_date, format_price, format_shares
 from .output import work_dir, write_atomic
 from .pdfa import prepare_source, save_packet, set_pdfa_metadata
-from .plan import Plan
+from .planmodel import Plan
 from .render import DocumentTemplate, plan_context
 from .resources import templates_dir
 from .wording import indefinite_article, years

@@ -61,7 +61,7 @@ from .hidden import DIRECT, HiddenText
 from .text import normalise
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .planmodel import Plan
 
 Kind = Literal["added", "removed", "changed"]
 

@@ -31,7 +31,8 @@ from .form import DRAFT_MARK
 from .kit import ACCEPTANCE_MARK
 from .output import sha256, write_atomic
 from .pdfa import prepare_source
-from .plan import Plan, bundled_plan
+from .plan import bundled_plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .render import Rendered
 from .resources import form_text

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .vesting import Installment, Schedule, add_months, grant_vesting
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .planmodel import Plan
     from .records import GrantRecord
 
 

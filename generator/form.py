@@ -20,7 +20,7 @@ from .text import normalise
 from .wording import plan_phrases
 
 if TYPE_CHECKING:
-    from .plan import Plan
+    from .planmodel import Plan
 
 Part = Literal["agreement", "acceptance", "header", "footer", "footnote", "plan"]
 #: A signature block: the Company's (before the acceptance page) or the participant's.

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .manifest import KitError, recorded_plan, sha256_file
-from .plan import DEFAULT_SIGNATURES, FormEntry, Plan, bundled_forms, load_plan
+from .plan import bundled_forms, load_plan
+from .planmodel import DEFAULT_SIGNATURES, FormEntry, Plan
 from .resources import default_plan, kits_dir, templates_dir
 
 #: Where a kit keeps its approved forms, beside its plan file.

@@ -52,7 +52,7 @@ from .ledgerschema import (
     sqlite_problem,
     table_columns,
 )
-from .plan import Plan
+from .planmodel import Plan
 from .pool import Pool, other_terms, participant_key, price_text, terms_hash
 from .splits import (
     Award,

@@ -27,7 +27,7 @@ from .ledgerentry import Entry, Recorded
 from .ledgerhistory import forfeit_in
 from .ledgerschema import EXPORT_COLUMNS, VESTING_COLUMNS
 from .output import neutralise_cell, restore_cell
-from .plan import Plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .values import parse_date, parse_issue_price, parse_price, parse_shares
 from .vesting import Installment

@@ -10,7 +10,7 @@ from datetime import date
 from .ledgerhistory import (
     Refusal,
 )
-from .plan import Plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .vesting import Installment, VestingError, grant_vesting
 

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from .errors import LedgerError
-from .plan import Plan
+from .planmodel import Plan
 from .pool import Pool
 from .records import GrantRecord
 from .splits import (

@@ -36,7 +36,7 @@ from .ocfschema import (
     OcfError,
     validate_package,
 )
-from .plan import Plan
+from .planmodel import Plan
 from .vesting import Schedule
 
 # --- validation --------------------------------------------------------------------------

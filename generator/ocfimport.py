@@ -26,7 +26,7 @@ from .ocfschema import (
     OcfError,
     validate_package,
 )
-from .plan import Plan
+from .planmodel import Plan
 
 
 def read_package(data: bytes, source: str = "the package") -> dict[str, Any]:

@@ -26,7 +26,8 @@ from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, ledger_path
 from .manifest import earlier_manifest, forget_journal
 from .output import folder_lock, prepare_out, work_dir, write_json
-from .plan import Plan, load_plan, sample_officer, samples_accepted
+from .plan import load_plan
+from .planmodel import Plan, sample_officer, samples_accepted
 from .prices import load_prices
 from .publish import (
     describe_folder,

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
-from .plan import Plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .splits import (
     Award,

@@ -27,7 +27,7 @@ from .ledger import Ledger, ledger_path
 from .ledgerentry import Entry, Recorded
 from .manifest import earlier_manifest
 from .output import safe_stem, sha256
-from .plan import Plan
+from .planmodel import Plan
 from .rules import ERROR, WARNING, Finding
 from .superseded import described, set_file_aside, set_record_aside
 from .vesting import one_line

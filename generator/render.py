@@ -57,7 +57,7 @@ from .package import (
     word_native,
     zip_files,
 )
-from .plan import Plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .wording import indefinite_article, plan_wording
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import RecordError
 from .fields import anniversary, final_exercise_date, format_date, format_price
 from .ledgerhistory import grant_date_shortfall
-from .plan import Plan, samples_accepted
+from .planmodel import Plan, samples_accepted
 from .pool import Pool, other_terms, participant_key, terms_hash
 from .prices import PriceTable, Quote
 from .records import GrantRecord

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from .deviations import Deviation
 from .fields import format_date, format_price, format_shares
 from .output import neutralise_cell
-from .plan import Plan
+from .planmodel import Plan
 from .section16 import form4_due
 
 if TYPE_CHECKING:

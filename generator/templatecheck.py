@@ -28,7 +28,7 @@ from .approved import ApprovedForm
 from .dateline import DATE_FIELD
 from .errors import GrantgenError, InputError, TemplateError
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
-from .plan import Plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .render import DocumentTemplate, grant_context
 from .sheets import check_archive

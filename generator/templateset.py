@@ -20,7 +20,8 @@ from .jinjaenv import (
     make_environment,
 )
 from .kit import Form
-from .plan import Plan, bundled_plan
+from .plan import bundled_plan
+from .planmodel import Plan
 from .records import GrantRecord
 from .render import DocumentTemplate, Rendered, grant_context, plan_context
 

@@ -9,7 +9,7 @@ the plan at hand (:func:`plan_phrases`), so a template that states them is no de
 
 from __future__ import annotations
 
-from .plan import Plan
+from .planmodel import Plan
 from .text import normalise
 
 _ONES = [

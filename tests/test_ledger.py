@@ -21,7 +21,8 @@ from generator.ledgercsv import export_csv, import_csv
 from generator.ledgerentry import Entry
 from generator.ledgerhistory import parse_split
 from generator.ledgerschema import EXPORT_COLUMNS
-from generator.plan import Amendment, Plan, load_plan
+from generator.plan import load_plan
+from generator.planmodel import Amendment, Plan
 from generator.records import GrantRecord
 from generator.splits import adjust_price
 

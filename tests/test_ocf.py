@@ -22,7 +22,8 @@ from generator.ledger import Ledger
 from generator.ledgercsv import import_csv
 from generator.ocfimport import read_package
 from generator.ocfschema import MANIFEST, SCHEMAS, OcfError, problems
-from generator.plan import Plan, load_plan
+from generator.plan import load_plan
+from generator.planmodel import Plan
 
 #: (grant id, participant, grant date, award type, shares, price, final date, schedule, start,
 #: vesting date): a history of every kind of award, its vesting worked out as generate does.

@@ -15,7 +15,8 @@ from generator.documents import blank_values
 from generator.errors import GrantgenError, PlanError
 from generator.form import form_sentences
 from generator.pipeline import GenerateOptions, generate
-from generator.plan import Plan, load_plan
+from generator.plan import load_plan
+from generator.planmodel import Plan
 from generator.records import read_grants
 from generator.resources import default_plan, form_text, templates_dir
 from generator.templateset import TemplateSet
