@@ -27,7 +27,7 @@ from .ledgerhistory import forfeit_in, outstanding_on
 from .manifest import manifest_documents, read_manifest
 from .output import folder_lock, sha256, write_atomic
 from .planmodel import Plan
-from .signing import PARTICIPANT_FIELD, pdf_problem
+from .signfiles import PARTICIPANT_FIELD, pdf_problem
 from .superseded import set_file_aside
 from .verify import check_file, load_trust_roots
 

@@ -12,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from .columns import ReadOptions
 from .deviations import Deviation
+from .grantrecord import ReadResult
 from .planmodel import Plan
 from .pool import batch_reserve
 from .prices import PriceTable
-from .records import ReadOptions, ReadResult
 from .rules import ERROR, Finding, Report
 
 Status = Literal["generated", "refused", "failed", "draft"]

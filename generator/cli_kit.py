@@ -97,8 +97,8 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
     from decimal import Decimal
 
     from .fields import FIELDS
+    from .grantrecord import GrantRecord
     from .plan import load_plan
-    from .records import GrantRecord
     from .render import grant_context
     from .vesting import add_months
 

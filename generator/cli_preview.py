@@ -25,10 +25,10 @@ from .cliutil import (
     sheet_option,
     verbose,
 )
+from .columns import COLUMNS, REQUIRED, ReadOptions, map_header
 from .errors import InputError, OutputError
 from .output import folder_lock, write_atomic
 from .pipeline import GenerateOptions, generate
-from .records import COLUMNS, REQUIRED, ReadOptions, map_header
 
 
 @click.command("columns")
@@ -52,9 +52,9 @@ def columns_command(
     Header=column' for headers that are not recognised, --map 'Your Header=-' to leave one
     unread.
     """
+    from .columns import IGNORED, looks_like, normalise_header
     from .pipeline import kit_reading
     from .plan import load_plan
-    from .records import IGNORED, looks_like, normalise_header
 
     with errors(verbose()):
         options: ReadOptions = kit_reading(

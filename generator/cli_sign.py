@@ -22,16 +22,11 @@ from .cliutil import errors, existing_file, verbose
 from .credentials import load_credentials
 from .errors import CredentialError, GrantgenError
 from .kit import plan_for_folder
-from .signing import (
-    COMPANY_FIELD,
-    DRAFT_REASON,
-    Credentials,
-    SignResult,
-    http_timestamper,
-    sign_batch,
-    timestamp_url_problem,
-)
+from .signfiles import COMPANY_FIELD
+from .signing import Credentials, SignResult, sign_batch
+from .signjobs import DRAFT_REASON
 from .stamp import Appearance
+from .timestamps import http_timestamper, timestamp_url_problem
 from .verify import NO_SIGNATURE, FileCheck, VerifyResult, verify_path
 
 

@@ -25,7 +25,8 @@ from typing import Any
 
 import pikepdf
 
-from .convert import Converter, Outcome
+from .convert import Outcome
+from .converter import Converter
 from .errors import ConvertError
 from .fields import format_date, format_price, format_shares
 from .output import work_dir, write_atomic

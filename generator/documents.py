@@ -22,18 +22,19 @@ from .approved import ApprovedCheck, ApprovedForm
 from .assemble import Layout, PacketInfo, assemble, grant_record, inert_pages, stamp_draft
 from .batch import GenerateOptions, GenerateResult
 from .batchdoc import bookmark_places, combine, split_marked
-from .convert import Converter, Outcome
+from .convert import Outcome
+from .converter import Converter
 from .dateline import DATE_FIELD
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .fields import format_date, format_price, format_shares
 from .form import DRAFT_MARK
+from .grantrecord import GrantRecord
 from .kit import ACCEPTANCE_MARK
 from .output import sha256, write_atomic
 from .pdfa import prepare_source
 from .plan import bundled_plan
 from .planmodel import Plan
-from .records import GrantRecord
 from .render import Rendered
 from .resources import form_text
 from .reviewpacket import PacketPages

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from .vesting import Installment, Schedule, add_months, grant_vesting
 
 if TYPE_CHECKING:
+    from .grantrecord import GrantRecord
     from .planmodel import Plan
-    from .records import GrantRecord
 
 
 def format_date(value: date) -> str:

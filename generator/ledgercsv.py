@@ -22,13 +22,13 @@ from typing import TypeVar
 
 from .errors import LedgerError
 from .fields import final_exercise_date, format_date
+from .grantrecord import GrantRecord
 from .ledger import Ledger
 from .ledgerentry import Entry, Recorded
 from .ledgerhistory import forfeit_in
 from .ledgerschema import EXPORT_COLUMNS, VESTING_COLUMNS
 from .output import neutralise_cell, restore_cell
 from .planmodel import Plan
-from .records import GrantRecord
 from .values import parse_date, parse_issue_price, parse_price, parse_shares
 from .vesting import Installment
 

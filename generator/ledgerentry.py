@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
+from .grantrecord import GrantRecord
 from .ledgerhistory import (
     Refusal,
 )
 from .planmodel import Plan
-from .records import GrantRecord
 from .vesting import Installment, VestingError, grant_vesting
 
 

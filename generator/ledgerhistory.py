@@ -11,9 +11,9 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from .errors import LedgerError
+from .grantrecord import GrantRecord
 from .planmodel import Plan
 from .pool import Pool
-from .records import GrantRecord
 from .splits import (
     MAX_SPLIT,
     OnGrantDate,

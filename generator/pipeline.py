@@ -17,11 +17,13 @@ from typing import Any
 from .batch import Checked as Checked
 from .batch import GenerateOptions as GenerateOptions
 from .batch import GenerateResult as GenerateResult
+from .columns import ReadOptions
 from .consent import ConsentGrant, PendingConsent, start_consent
-from .convert import Converter
+from .converter import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError, PlanError
+from .grantrecord import GrantRecord
 from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, ledger_path
 from .manifest import earlier_manifest, forget_journal
@@ -37,7 +39,7 @@ from .publish import (
     merge_earlier,
     publish,
 )
-from .records import GrantRecord, ReadOptions, read_grants
+from .records import read_grants
 from .review import earlier_grant, review_batch, write_review
 from .reviewpacket import PACKET_VOLUME, PacketPages
 from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
@@ -136,7 +138,7 @@ def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
     the extra columns its templates print, added to the options given."""
     from dataclasses import replace
 
-    from .records import IGNORED, normalise_header
+    from .columns import IGNORED, normalise_header
 
     ignored = {normalise_header(h): IGNORED for h in plan.ignore_columns}
     return replace(read, mapping={**ignored, **read.mapping}, extra=plan.extra_columns)

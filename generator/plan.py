@@ -13,6 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from .columns import normalise_header
 from .errors import PlanError
 from .planmodel import (
     EXERCISE_PRICE_RULES,
@@ -29,7 +30,6 @@ from .planmodel import (
     _in_force,
 )
 from .planreader import _Reader
-from .records import normalise_header
 from .resources import default_plan, templates_dir
 from .section16 import Section16
 from .values import AWARD_TYPES, OPTION_AWARDS

@@ -12,8 +12,8 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from .grantrecord import GrantRecord
 from .planmodel import Plan
-from .records import GrantRecord
 from .splits import (
     Award,
     Holding,

@@ -36,6 +36,7 @@ from .fields import (
     Money,
     vesting_fields,
 )
+from .grantrecord import GrantRecord
 from .jinjaenv import (
     MAX_RENDERED,
     MAX_TEXT_NODE,
@@ -58,7 +59,6 @@ from .package import (
     zip_files,
 )
 from .planmodel import Plan
-from .records import GrantRecord
 from .wording import indefinite_article, plan_wording
 
 #: Blank lines drawn on the acceptance page where no address line is given (as in the form).

@@ -44,7 +44,7 @@ from .consent import (
     finish_consent,
     write_consent,
 )
-from .convert import Converter
+from .converter import Converter
 from .deviations import Deviation, find_deviations
 from .errors import GrantgenError, OutputError
 from .output import own_folder, remove_left_parts, write_atomic

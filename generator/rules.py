@@ -16,11 +16,11 @@ from pathlib import Path
 
 from .errors import RecordError
 from .fields import anniversary, final_exercise_date, format_date, format_price
+from .grantrecord import GrantRecord
 from .ledgerhistory import grant_date_shortfall
 from .planmodel import Plan, samples_accepted
 from .pool import Pool, other_terms, participant_key, terms_hash
 from .prices import PriceTable, Quote
-from .records import GrantRecord
 from .section16 import form4_due
 from .splits import Award, split_names
 from .values import shares_exceed

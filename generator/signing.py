@@ -9,26 +9,20 @@ hash the manifest holds. Checking a signed packet is :mod:`generator.verify`.
 
 from __future__ import annotations
 
-import errno
 import io
 import json
-import os
-import re
-import unicodedata
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter, enumerate_sig_fields
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
-from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper, TimestampRequestError
+from pyhanko.sign.timestamps import TimeStamper
 
 from .dateline import fill_date
-from .errors import OutputError, SigningError, TimestampError
+from .errors import SigningError, TimestampError
 from .manifest import (
     _put_record,
     _recorded_name,
@@ -38,29 +32,30 @@ from .manifest import (
     read_manifest,
     recorded_path,
 )
-from .output import remove_left_parts, sha256, write_atomic, write_json
+from .output import remove_left_parts, sha256, write_json
+from .signfiles import (
+    COMPANY_FIELD,
+    ENCRYPTED,
+    iso_time,
+    read_pdf,
+    same_person,
+    write_file,
+)
+from .signjobs import (
+    DRAFT_REASON,
+    Progress,
+    _append_line,
+    _check_job,
+    _folder_job,
+    _records,
+    _set_aside,
+    _set_aside_records,
+    _single,
+    _someone_else,
+)
 from .stamp import Appearance, long_date, stamp_style
-from .superseded import described, set_file_aside, set_record_aside
-
-COMPANY_FIELD = "company_signature"
-PARTICIPANT_FIELD = "participant_signature"
-
-
-def same_person(a: str, b: str) -> bool:
-    """Whether two names are one person's as a certificate and a document give them: accents,
-    case, dots and spacing aside ("Julie M.B. Bradley" is "julie m. b. bradley")."""
-
-    def key(name: str) -> str:
-        plain = "".join(
-            c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c)
-        )
-        return " ".join(re.sub(r"[.,]", " ", plain.casefold()).split())
-
-    return key(a) == key(b)
-
-
-SIGNED_SUFFIX = ".signed.pdf"
-COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
+from .superseded import described
+from .timestamps import _timestamp_failure
 
 
 @dataclass(frozen=True)
@@ -110,112 +105,6 @@ class SignResult:
     """Draft packets of the folder, skipped: they are not for signature."""
     others: tuple[str, ...] = ()
     """Packets of other participants' grants, skipped: a participant's field is theirs."""
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise SigningError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-
-
-ENCRYPTED = (
-    "the PDF is encrypted (password-protected); grantgen packets never are: use the packet as "
-    "grantgen made it"
-)
-
-#: The largest file ``sign`` and ``verify`` read: a grantgen packet, signed twice, is a few
-#: hundred kB; a larger file is refused before it is read.
-MAX_PDF_BYTES = 50_000_000
-_WINDOW = 1024  # a PDF's %PDF- header is in its first 1024 bytes, its last %%EOF in the last
-
-
-def pdf_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a packet, found from its size, its first and its last bytes
-    (without reading the rest): empty, no ``%PDF-`` header, larger than
-    :data:`MAX_PDF_BYTES`, no ``%%EOF`` at its end (pyHanko would look for it a byte at a time
-    through the whole file). None: it may be one."""
-    try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(_WINDOW)
-            fh.seek(max(0, size - _WINDOW))
-            tail = fh.read(_WINDOW)
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    if size == 0:
-        return "the file is empty (0 bytes), not a PDF"
-    if b"%PDF-" not in head:
-        return "not a PDF (it does not start with a %PDF- header)"
-    if size > MAX_PDF_BYTES:
-        return (
-            f"{size / 1e6:,.0f} MB, too large for a grantgen packet (the limit is "
-            f"{MAX_PDF_BYTES / 1e6:,.0f} MB)"
-        )
-    if b"%%EOF" not in tail:
-        return (
-            "not a complete PDF: it does not end with %%EOF (it was cut short, or something "
-            "was appended to it)"
-        )
-    return None
-
-
-def read_pdf(path: Path) -> bytes:
-    """The bytes of a PDF that may be a packet (see :func:`pdf_problem`); raises naming the
-    file otherwise."""
-    problem = pdf_problem(path)
-    if problem is not None:
-        raise SigningError(f"{path}: {problem}")
-    return _read(path)
-
-
-def timestamp_url_problem(url: str) -> str | None:
-    """Why ``url`` cannot be a time-stamp server's address (None: it can be tried)."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number in range
-    except ValueError as exc:
-        return f"{url!r} is not a URL ({exc})"
-    if parts.scheme.lower() not in ("http", "https"):
-        return f"{url!r} is not an http:// or https:// URL"
-    if not parts.hostname:
-        return f"{url!r} names no server"
-    return None
-
-
-class _HTTPTimeStamper(HTTPTimeStamper):
-    """pyHanko's RFC 3161 client; any failure to get a time-stamp is a
-    :class:`TimestampRequestError` saying why."""
-
-    async def async_timestamp(self, message_digest: bytes, md_algorithm: str) -> Any:
-        try:
-            return await super().async_timestamp(message_digest, md_algorithm)
-        except Exception as exc:
-            raise TimestampRequestError(_timestamp_reason(exc, self.timeout)) from exc
-
-
-def _timestamp_reason(exc: BaseException, timeout: float) -> str:
-    cause = exc.__cause__ or exc.__context__
-    if isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    said = str(cause or "").strip()
-    return f"{exc}: {said}" if said and said not in str(exc) else str(exc) or type(exc).__name__
-
-
-def http_timestamper(url: str, timeout: float = 10.0) -> Any:
-    """The RFC 3161 time-stamp client for ``--timestamp-url`` (PAdES B-T)."""
-    return _HTTPTimeStamper(url, timeout=timeout)
-
-
-def _timestamp_failure(exc: BaseException) -> TimestampRequestError | None:
-    seen: set[int] = set()
-    link: BaseException | None = exc
-    while link is not None and id(link) not in seen:
-        if isinstance(link, TimestampRequestError):
-            return link
-        seen.add(id(link))
-        link = link.__cause__ or link.__context__
-    return None
 
 
 def sign_pdf(
@@ -314,116 +203,6 @@ def _producer_as_xmp_will_say(writer: IncrementalPdfFileWriter) -> None:
         return
     info["/Producer"] = generic.TextStringObject(model.VENDOR)
     writer.mark_update(info_ref)
-
-
-def iso_time(when: datetime) -> str:
-    """UTC, to the second: ``2026-11-27T09:25:04Z``."""
-    return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def signed_name(pdf: Path) -> Path:
-    """``<grant_id>.pdf`` → ``<grant_id>.signed.pdf``, beside it."""
-    return pdf.with_name(pdf.stem + SIGNED_SUFFIX)
-
-
-def countersigned_name(pdf: Path, field: str = PARTICIPANT_FIELD) -> Path:
-    """``<grant_id>.pdf`` or ``<grant_id>.signed.pdf`` → ``<grant_id>.countersigned.pdf``:
-    the participant's copy; another field's (a second officer, a spouse's consent) is
-    ``<grant_id>.<field less _signature>.countersigned.pdf``, so each has its own."""
-    stem = pdf.name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
-    if field != PARTICIPANT_FIELD:
-        stem += "." + field.removesuffix("_signature")
-    return pdf.with_name(stem + COUNTERSIGNED_SUFFIX)
-
-
-@dataclass(frozen=True)
-class _Job:
-    source: Path
-    target: Path
-    entry: dict[str, Any] | None
-    countersign: bool
-    """Adds a signature on top of the signed copy the manifest records."""
-    record: dict[str, Any] | None
-    """The manifest's record of this field's signature, if it was made before."""
-    source_sha256: str | None
-    """The sha256 the manifest recorded for the source."""
-
-
-def _records(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    company = doc.get("signed")
-    if not isinstance(company, dict):
-        return []
-    return [company, *(company.get("countersigned") or [])]
-
-
-def _set_aside_records(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The records of the signed files set aside in ``superseded/`` (usable ones)."""
-    found: list[dict[str, Any]] = []
-    listed = doc.get("superseded")
-    for top in listed if isinstance(listed, list) else []:
-        if isinstance(top, dict):
-            later = top.get("countersigned")
-            found += [top, *(later if isinstance(later, list) else [])]
-    return [r for r in found if isinstance(r, dict) and isinstance(r.get("pdf"), str) and r["pdf"]]
-
-
-def _prior(company: dict[str, Any], field: str) -> dict[str, Any] | None:
-    later: list[dict[str, Any]] = company.get("countersigned") or []
-    return next((r for r in later if r["field"] == field), None)
-
-
-def _folder_job(folder: Path, doc: dict[str, Any], field: str) -> _Job:
-    original = folder / doc["pdf"]
-    company = doc.get("signed")
-    if company is None or company["field"] == field:
-        return _Job(original, signed_name(original), doc, False, company, doc["sha256"]["pdf"])
-    prior = _prior(company, field)
-    base = recorded_path(folder, company["pdf"])
-    target = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(original, field)
-    return _Job(base, target, doc, True, prior, company["sha256"])
-
-
-def _file_job(
-    folder: Path, path: Path, docs: list[dict[str, Any]], field: str, output: Path | None
-) -> tuple[_Job, str | None]:
-    """The job for one PDF, and a warning when no manifest entry covers it."""
-    here = path.resolve()
-    for doc in docs:
-        company = doc.get("signed")
-        if (folder / doc["pdf"]).resolve() == here:
-            if company is not None and company["field"] != field:
-                raise SigningError(
-                    f"{path}: the manifest records its signed copy {company['pdf']} "
-                    f"({company['field']}); sign that file, so that the {field} signature is "
-                    "added to it"
-                )
-            target = output or signed_name(path)
-            return _Job(path, target, doc, False, company, doc["sha256"]["pdf"]), None
-        if company is not None and recorded_path(folder, company["pdf"]).resolve() == here:
-            prior = _prior(company, field)
-            default = (
-                recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path, field)
-            )
-            return _Job(path, output or default, doc, True, prior, company["sha256"]), None
-    if path.name.endswith(".draft.pdf"):
-        raise SigningError(f"{path}: {DRAFT_REASON}")
-    target = output or (
-        countersigned_name(path, field) if path.name.endswith(SIGNED_SUFFIX) else signed_name(path)
-    )
-    warning = (
-        f"{path}: no manifest entry lists this file, so it was not checked against an approved "
-        "packet before signing"
-    )
-    return _Job(path, target, None, False, None, None), warning
-
-
-DRAFT_REASON = (
-    "a --draft packet (DRAFT on every page, no signature fields): drafts are for review, "
-    "not for signature; generate the final batch and sign that"
-)
-
-Progress = Callable[[str, str], None]
-"""Told of each step as it happens: (``signed`` | ``skipped`` | ``warning`` | ``error``, text)."""
 
 
 def sign_batch(path: Path, credentials: Credentials, **options: Any) -> SignResult:
@@ -616,128 +395,3 @@ def sign_folder(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
         manifest_path if pending else None, drafts, tuple(others),
     )  # fmt: skip
-
-
-def _set_aside(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
-    """Signing ``field`` again (--force), or over a file in the way (--force): what is there
-    is moved to ``superseded/`` beside it, never replaced. The moved files' records: this
-    field's earlier signature (the Company's with the ones made on top of it), and a file
-    no record names."""
-    why = f"set aside by grantgen sign, which signed {field} again"
-    aside: list[dict[str, Any]] = []
-    if job.record is not None:
-        aside.append(set_record_aside(folder, job.record, why, outside=True))
-    if job.target.exists() or job.target.is_symlink():
-        aside.append(set_file_aside(folder, job.target, why))
-    return aside
-
-
-def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:
-    """Why the holder of the certificate is not the one to sign this field of this packet:
-    a participant's field is for the grant's participant."""
-    if any_signer or field != PARTICIPANT_FIELD or job.entry is None:
-        return None
-    participant = job.entry.get("participant")
-    if not isinstance(participant, str) or same_person(participant, signer):
-        return None
-    return (
-        f"{job.source.name}: the grant is {participant}'s, and the certificate is "
-        f"{signer!r} (give --any-signer to sign it all the same)"
-    )
-
-
-def _single(
-    folder: Path,
-    path: Path,
-    docs: list[dict[str, Any]],
-    field: str,
-    output: Path | None,
-    warnings: list[str],
-    tell: Progress,
-) -> _Job:
-    job, warning = _file_job(folder, path, docs, field, output)
-    if warning is not None:
-        warnings.append(warning)
-        tell("warning", warning)
-    return job
-
-
-def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> str | None:
-    """Raise when the job must not run; a note when it is already done; None to sign."""
-    mine = recorded_path(folder, job.record["pdf"]) if job.record is not None else None
-    if mine is not None and not force:
-        try:
-            same = (
-                mine.stat().st_size <= MAX_PDF_BYTES  # a larger one is not what sign wrote
-                and sha256(mine.read_bytes()) == job.record["sha256"]  # type: ignore[index]
-            )
-        except OSError:
-            same = None  # gone: sign again
-        if same:
-            return f"{mine.name}: already signed (use --force to sign again)"
-        if same is False:
-            raise SigningError(
-                f"{mine}: changed since it was signed (its sha256 is not the manifest's); "
-                "keep it aside and check it with grantgen verify, or sign again with --force"
-            )
-    if job.source_sha256 is not None and sha256(read_pdf(job.source)) != job.source_sha256:
-        if job.countersign:
-            raise SigningError(
-                f"{job.source}: changed since it was signed (its sha256 is not the manifest's); "
-                "check it with grantgen verify before adding another signature"
-            )
-        raise SigningError(
-            f"{job.source}: not the file the manifest recorded (its sha256 differs); "
-            "regenerate the batch rather than sign a changed packet"
-        )
-    target = job.target
-    if target.is_dir():
-        raise SigningError(f"{target}: is a folder; give the signed file's name")
-    if not target.parent.is_dir():
-        raise SigningError(f"{target}: cannot be written: no folder {target.parent}")
-    if target.exists() or target.is_symlink():
-        own = mine is not None and mine.resolve() == target.resolve()
-        if not own and target.resolve() in protected:
-            raise SigningError(
-                f"{target}: the manifest lists this file (an original, another signed copy or "
-                "a review file); it is never replaced by a signed file: choose another output"
-            )
-        if not own and not force:
-            raise SigningError(
-                f"{target}: already exists and the manifest does not record it as this "
-                "signature's file; it is not replaced without --force"
-            )
-    return None
-
-
-def _append_line(path: Path, line: str) -> None:
-    """Append one line to ``path`` and flush it to disk."""
-    try:  # never through a link: a journal linked to a user's file would be appended to
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OutputError(
-                f"{path} is a symbolic link: grantgen never writes through a link; remove it"
-            ) from exc
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (never seen half-written), leaving no temporary
-    file behind even when interrupted (Ctrl-C)."""
-    try:
-        write_atomic(path, data)
-    except OutputError as exc:
-        cause = exc.__cause__
-        reason = (cause.strerror or cause) if isinstance(cause, OSError) else exc
-        raise SigningError(f"{path}: cannot be written: {reason}") from None
-
-
-def iter_fields(reader: Any) -> Iterator[tuple[str, bool]]:
-    """(name, signed?) for every signature field of a pyHanko reader."""
-    for name, value, _ in enumerate_sig_fields(reader):
-        yield str(name), value is not None

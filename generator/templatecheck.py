@@ -27,9 +27,9 @@ from lxml import etree
 from .approved import ApprovedForm
 from .dateline import DATE_FIELD
 from .errors import GrantgenError, InputError, TemplateError
+from .grantrecord import GrantRecord
 from .kit import APPROVED_DIR, Form, Kit, approved_files, resolve_kit
 from .planmodel import Plan
-from .records import GrantRecord
 from .render import DocumentTemplate, grant_context
 from .sheets import check_archive
 from .templateset import TemplateSet, plan_pdf

@@ -15,6 +15,7 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from .errors import TemplateError
+from .grantrecord import GrantRecord
 from .jinjaenv import (
     _Environment,
     make_environment,
@@ -22,7 +23,6 @@ from .jinjaenv import (
 from .kit import Form
 from .plan import bundled_plan
 from .planmodel import Plan
-from .records import GrantRecord
 from .render import DocumentTemplate, Rendered, grant_context, plan_context
 
 

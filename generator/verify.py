@@ -35,10 +35,9 @@ from .assemble import RECORD_KEY, RECORD_TERMS
 from .dateline import date_value
 from .errors import SigningError, VerifyError
 from .manifest import manifest_documents, read_manifest, recorded_path
-from .signing import (
+from .signfiles import (
     COMPANY_FIELD,
     COUNTERSIGNED_SUFFIX,
-    DRAFT_REASON,
     ENCRYPTED,
     PARTICIPANT_FIELD,
     SIGNED_SUFFIX,
@@ -47,6 +46,7 @@ from .signing import (
     pdf_problem,
     same_person,
 )
+from .signjobs import DRAFT_REASON
 
 DRAFT_SUFFIX = ".draft.pdf"
 NO_SIGNATURE = "no signature"

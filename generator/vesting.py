@@ -33,7 +33,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from .records import GrantRecord
+    from .grantrecord import GrantRecord
 
 ALLOCATIONS = (
     "CUMULATIVE_ROUNDING",

@@ -20,8 +20,8 @@ from docx.oxml.ns import qn
 from generator.approved import ApprovedCheck, ApprovedForm, ApprovedFormError, snapshot
 from generator.deviations import Deviation
 from generator.form import DRAFT_MARK
+from generator.grantrecord import GrantRecord
 from generator.plan import bundled_plan
-from generator.records import GrantRecord
 from generator.render import DocumentTemplate, Rendered, grant_context
 
 INTRO = (

@@ -9,9 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.columns import ReadOptions, parse_mapping
 from generator.errors import InputError
 from generator.pipeline import check_batch
-from generator.records import ReadOptions, parse_mapping, read_grants
+from generator.records import read_grants
 from generator.resources import default_plan
 
 

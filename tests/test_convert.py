@@ -17,13 +17,8 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from generator.convert import (
-    _LIBRARY_DIRS,
-    ALLOCATORS,
-    Converter,
-    find_soffice,
-    soffice_environment,
-)
+from generator.convert import _LIBRARY_DIRS, ALLOCATORS, find_soffice, soffice_environment
+from generator.converter import Converter
 from generator.errors import ConvertError, SofficeNotFoundError
 from generator.losession import sessions_possible
 

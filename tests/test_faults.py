@@ -316,7 +316,7 @@ def _processes_mentioning(text: str) -> list[int]:
 def test_libreoffice_left_running_by_a_killed_run_is_stopped_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, soffice: str
 ) -> None:
-    from generator.convert import Converter
+    from generator.converter import Converter
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from generator.convert import Converter
+from generator.converter import Converter
 from generator.pipeline import GenerateOptions, generate
 
 from .conftest import PRICES, batch_document, grant, write_csv

@@ -77,7 +77,7 @@ def test_the_kept_libreoffice_starts_from_an_activated_venv_of_a_non_system_pyth
     embedded Python took its home from it and aborted (the kept mode silently lost)."""
     import time
 
-    from generator.convert import Converter
+    from generator.converter import Converter
 
     venv_bin = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", venv_bin + os.pathsep + os.environ.get("PATH", ""))
@@ -125,7 +125,7 @@ def test_symlinks_followed_review_superseded_and_journal_links_are_refused(
     user's file, is refused: nothing is written through a link."""
     from generator.errors import OutputError
     from generator.output import own_folder
-    from generator.signing import _append_line
+    from generator.signjobs import _append_line
     from generator.superseded import set_aside
 
     outside = tmp_path / "elsewhere"
@@ -254,8 +254,8 @@ def _entry(plan: Any, gid: str, shares: int, kind: str = "option") -> Any:
     from datetime import date
     from decimal import Decimal
 
+    from generator.grantrecord import GrantRecord
     from generator.ledgerentry import Entry
-    from generator.records import GrantRecord
 
     row = 2 + int("".join(c for c in gid if c.isdigit()) or 0)
     rec = GrantRecord(row, gid, f"Director {gid}", date(2005, 5, 16), shares, Decimal("3.25"),
@@ -351,9 +351,9 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
 def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
     """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
     told both: no form, and over the cap (it is not counted, since it will not be recorded)."""
+    from generator.grantrecord import GrantRecord
     from generator.plan import load_plan
     from generator.pool import Pool
-    from generator.records import GrantRecord
     from generator.rules import ERROR, Finding, check
 
     plan = load_plan()
@@ -565,7 +565,8 @@ def test_no_scratch_folder_is_left_behind_a_killed_runs_is_reaped_by_the_next(
     live process's is left alone."""
     import tempfile
 
-    from generator.convert import SCRATCH_PREFIX, Converter
+    from generator.convert import SCRATCH_PREFIX
+    from generator.converter import Converter
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)

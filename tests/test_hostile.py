@@ -232,7 +232,7 @@ def test_duplicate_headers_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_mapping_file(tmp_path: Path) -> None:
-    from generator.records import ReadOptions, parse_mapping
+    from generator.columns import ReadOptions, parse_mapping
 
     mapping = tmp_path / "map.txt"
     mapping.write_text("# ours\nWho Gets It=participant\nWhen=grant_date\n", encoding="utf-8")

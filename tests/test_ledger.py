@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from generator.errors import LedgerError
+from generator.grantrecord import GrantRecord
 from generator.ledger import Ledger
 from generator.ledgercsv import export_csv, import_csv
 from generator.ledgerentry import Entry
@@ -23,7 +24,6 @@ from generator.ledgerhistory import parse_split
 from generator.ledgerschema import EXPORT_COLUMNS
 from generator.plan import load_plan
 from generator.planmodel import Amendment, Plan
-from generator.records import GrantRecord
 from generator.splits import adjust_price
 
 PLAN = load_plan()

@@ -45,8 +45,8 @@ GRANTS = [
 
 def history(plan: Plan) -> str:
     """:data:`GRANTS` as the CSV import reads, with their installments."""
+    from generator.grantrecord import GrantRecord
     from generator.ledgerentry import vesting_entry
-    from generator.records import GrantRecord
 
     buf = io.StringIO()
     out = csv.writer(buf)

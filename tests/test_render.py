@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from generator.errors import TemplateError
 from generator.fields import format_date, format_price, format_shares
+from generator.grantrecord import GrantRecord
 from generator.plan import load_plan
-from generator.records import GrantRecord
 from generator.render import DocumentTemplate
 from generator.resources import templates_dir
 from generator.templateset import TemplateSet

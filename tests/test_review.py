@@ -28,7 +28,8 @@ from docx.oxml.ns import qn
 from pypdf import PdfReader
 
 from generator.batch import ReviewBatch, ReviewGrant, ReviewResult
-from generator.convert import Converter
+from generator.columns import ReadOptions, parse_rows
+from generator.converter import Converter
 from generator.deviations import (
     Deviation,
     DeviationCheck,
@@ -45,7 +46,7 @@ from generator.form import DRAFT_MARK
 from generator.output import restore_cell
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.plan import load_plan
-from generator.records import ReadOptions, parse_rows, read_grants
+from generator.records import read_grants
 from generator.resources import form_text, templates_dir
 from generator.review import batch_deviations, review_batch, write_review
 from generator.reviewpacket import agreement_pages

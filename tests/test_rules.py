@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from generator.fields import anniversary
+from generator.grantrecord import GrantRecord
 from generator.plan import load_plan
 from generator.pool import Pool
 from generator.prices import PriceTable
-from generator.records import GrantRecord
 from generator.rules import ERROR, NOTE, WARNING, check
 
 PLAN = replace(

@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
+from generator.columns import ReadOptions, parse_mapping, parse_rows
 from generator.errors import InputError
-from generator.records import ReadOptions, parse_mapping, parse_rows, read_grants
+from generator.records import read_grants
 from generator.sheets import check_archive
 
 from .conftest import PRICES
@@ -620,10 +621,10 @@ def test_preview_writes_only_its_files_and_reads_only_the_ledger_it_is_given(
     import tempfile
     from datetime import date
 
+    from generator.grantrecord import GrantRecord
     from generator.ledger import Ledger
     from generator.ledgerentry import Entry
     from generator.plan import load_plan
-    from generator.records import GrantRecord
 
     from .conftest import SAMPLE
 

@@ -336,7 +336,7 @@ def test_the_company_field_is_signed_by_the_officer_unless_any_signer(
 
 
 def test_names_are_one_person_accents_case_dots_and_spacing_aside() -> None:
-    from generator.signing import same_person
+    from generator.signfiles import same_person
 
     assert same_person("Julie M.B. Bradley", "julie m. b.  bradley")
     assert not same_person("Zoë Ølgård", "ZOE OLGARD")  # Ø is a letter of its own, not Ö
@@ -419,7 +419,7 @@ def test_a_timestamp_server_failing_mid_run_keeps_what_was_signed(batch: Path, p
 def test_huge_or_non_pdf_files_are_refused_without_being_read(
     signed: Path, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.signing import MAX_PDF_BYTES
+    from generator.signfiles import MAX_PDF_BYTES
 
     packet = (signed / "SIG-001.signed.pdf").read_bytes()
     huge, junk, tail = tmp_path / "huge.pdf", tmp_path / "junk.pdf", tmp_path / "appended.pdf"

@@ -24,10 +24,10 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 
 from generator.cli_sign import sign_command, verify_command
+from generator.columns import ReadOptions, parse_rows
 from generator.credentials import load_credentials
 from generator.output import sha256
 from generator.pipeline import GenerateOptions, generate
-from generator.records import ReadOptions, parse_rows
 from generator.signing import sign_pdf
 
 from .signing_tools import (

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.errors import PlanError
+from generator.grantrecord import GrantRecord
 from generator.plan import load_plan
-from generator.records import GrantRecord
 from generator.resources import default_plan
 from generator.rules import Context, vesting
 from generator.vesting import (
