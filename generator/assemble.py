@@ -23,7 +23,8 @@ from pikepdf import Array, Dictionary, Name, OutlineItem, String
 
 from .dateline import DATE_FIELD, DATE_LABEL, date_widget
 from .errors import AssembleError
-from .pdfa import extract, save_packet, set_pdfa_metadata, tag_widget
+from .pdfa import save_packet, set_pdfa_metadata
+from .pdfstructure import extract, tag_widget
 
 
 @dataclass(frozen=True)

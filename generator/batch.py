@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from .columns import ReadOptions
 from .deviations import Deviation
+from .findings import ERROR, Finding, Report
 from .grantrecord import ReadResult
 from .planmodel import Plan
 from .pool import batch_reserve
 from .prices import PriceTable
-from .rules import ERROR, Finding, Report
 
 Status = Literal["generated", "refused", "failed", "draft"]
 

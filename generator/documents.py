@@ -28,6 +28,7 @@ from .dateline import DATE_FIELD
 from .deviations import Deviation, DeviationCheck, plan_deviations
 from .errors import AssembleError, ConvertError
 from .fields import format_date, format_price, format_shares
+from .findings import ERROR, Finding
 from .form import DRAFT_MARK
 from .grantrecord import GrantRecord
 from .kit import ACCEPTANCE_MARK
@@ -38,7 +39,6 @@ from .planmodel import Plan
 from .render import Rendered
 from .resources import form_text
 from .reviewpacket import PacketPages
-from .rules import ERROR, Finding
 from .templateset import FormTemplate, TemplateSet
 from .templateset import plan_pdf as furnished_pdf
 

@@ -17,12 +17,14 @@ from typing import Any
 from .batch import Checked as Checked
 from .batch import GenerateOptions as GenerateOptions
 from .batch import GenerateResult as GenerateResult
+from .batchcheck import check, parse_findings
 from .columns import ReadOptions
 from .consent import ConsentGrant, PendingConsent, start_consent
 from .converter import Converter
 from .deviations import Deviation, enforce
 from .documents import PDF_DIR, Progress, make_documents
 from .errors import GrantgenError, OutputError, PlanError
+from .findings import ERROR, WARNING, Finding, Report
 from .grantrecord import GrantRecord
 from .kit import Kit, kit_record, resolve_kit
 from .ledger import Ledger, ledger_path
@@ -42,7 +44,6 @@ from .publish import (
 from .records import read_grants
 from .review import earlier_grant, review_batch, write_review
 from .reviewpacket import PACKET_VOLUME, PacketPages
-from .rules import ERROR, WARNING, Finding, Report, check, parse_findings
 from .templatecheck import load_templates
 
 

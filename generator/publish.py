@@ -23,12 +23,12 @@ from . import __version__
 from .batch import Checked, Document, GenerateOptions, GenerateResult
 from .documents import Staged
 from .errors import OutputError
+from .findings import ERROR, WARNING, Finding
 from .ledger import Ledger, ledger_path
 from .ledgerentry import Entry, Recorded
 from .manifest import earlier_manifest
 from .output import safe_stem, sha256
 from .planmodel import Plan
-from .rules import ERROR, WARNING, Finding
 from .superseded import described, set_file_aside, set_record_aside
 from .vesting import one_line
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pikepdf
 
 from .output import write_atomic
-from .pdfa import Collection, save_packet, set_pdfa_metadata
+from .pdfa import save_packet, set_pdfa_metadata
+from .pdfstructure import Collection
 
 #: The packet's bookmark where the Plan starts: the review packet stops there.
 PLAN_BOOKMARK = "Plan"

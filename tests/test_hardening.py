@@ -272,8 +272,8 @@ def test_reserve_exceeded_after_a_split_one_share_grants_fill_the_reserve_exactl
     fractions the split drops (the rules and the recording transaction agree)."""
     from datetime import date
 
+    from generator.batchcheck import check
     from generator.ledger import Ledger
-    from generator.rules import check
 
     plan = _split_plan(10, 10)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -295,8 +295,8 @@ def test_reserve_exceeded_after_a_split_one_share_grants_fill_the_reserve_exactl
 def test_reserve_exceeded_after_a_split_799999_plus_1_plus_1_is_refused(tmp_path: Path) -> None:
     from datetime import date
 
+    from generator.batchcheck import check
     from generator.ledger import Ledger
-    from generator.rules import check
 
     plan = _split_plan(800_000, 100_000)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -351,10 +351,11 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
 def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
     """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
     told both: no form, and over the cap (it is not counted, since it will not be recorded)."""
+    from generator.batchcheck import check
+    from generator.findings import ERROR, Finding
     from generator.grantrecord import GrantRecord
     from generator.plan import load_plan
     from generator.pool import Pool
-    from generator.rules import ERROR, Finding, check
 
     plan = load_plan()
     from datetime import date

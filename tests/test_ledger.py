@@ -50,7 +50,7 @@ def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_grant_id_under_another_plan_is_refused_not_a_crash(tmp_path: Path) -> None:
-    from generator.rules import check
+    from generator.batchcheck import check
 
     other = replace(PLAN, id="other-plan")
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -414,7 +414,7 @@ def test_a_reserve_an_amendment_set_after_a_split_is_not_split_again(tmp_path: P
 
 
 def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) -> None:
-    from generator.rules import check
+    from generator.batchcheck import check
 
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("A", 1000)])
@@ -609,7 +609,7 @@ def test_an_incentive_option_counts_as_an_option_in_the_ledger_as_in_the_rules(
 ) -> None:
     """Section 4(b) caps awards other than Options; an incentive stock option is an Option
     whether or not the plan file lists it among option_types, for validate and ledger alike."""
-    from generator.rules import check
+    from generator.batchcheck import check
 
     isos = replace(
         PLAN,

@@ -164,10 +164,10 @@ def test_the_reserve_in_force_on_the_grant_date_is_checked(tmp_path: Path) -> No
     from datetime import date
     from decimal import Decimal
 
+    from generator.batchcheck import check
     from generator.grantrecord import GrantRecord
     from generator.ledger import Ledger
     from generator.ledgerentry import Entry
-    from generator.rules import check
 
     plan = load_plan(amended_plan(tmp_path))
 

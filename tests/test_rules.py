@@ -11,12 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.batchcheck import check
 from generator.fields import anniversary
+from generator.findings import ERROR, NOTE, WARNING
 from generator.grantrecord import GrantRecord
 from generator.plan import load_plan
 from generator.pool import Pool
 from generator.prices import PriceTable
-from generator.rules import ERROR, NOTE, WARNING, check
 
 PLAN = replace(
     load_plan(), samples={}, directors=("A. Director",)
@@ -395,7 +396,7 @@ def test_final_exercise_date_is_never_later_than_ten_years(day: date, rule: str)
 
 @pytest.mark.parametrize("severity", [ERROR, WARNING, NOTE])
 def test_findings_render_with_row_rule_and_section(severity: str) -> None:
-    from generator.rules import Finding
+    from generator.findings import Finding
 
     f = Finding(7, "G-7", "reserve", "4(a)", severity, "too many shares", "shares")
     assert str(f) == "row 7, column shares: too many shares [reserve, Plan Section 4(a)]"

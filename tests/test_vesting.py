@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from generator.cli import main
 from generator.errors import PlanError
+from generator.findings import Context
 from generator.grantrecord import GrantRecord
 from generator.plan import load_plan
 from generator.resources import default_plan
-from generator.rules import Context, vesting
+from generator.rules import vesting
 from generator.vesting import (
     ALLOCATIONS,
     Schedule,
