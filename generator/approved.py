@@ -28,6 +28,7 @@ from lxml import etree
 from markupsafe import escape
 
 from . import deviations as dv
+from . import docxtext as dt
 from .deviations import Deviation
 from .errors import GrantgenError, InputError
 from .form import ANY, Part, boundaries, ignored_mark
@@ -107,7 +108,7 @@ def _paragraphs(container: Any, hidden: HiddenText, template: bool = False) -> I
     ``template``, a row holding a ``{%tr …%}`` tag is that tag, as docxtpl reads it."""
     for child in container.iterchildren():
         if child.tag == _W + "p":
-            yield dv._text(child, hidden=hidden)
+            yield dt.paragraph_text(child, hidden=hidden)
         elif child.tag == _W + "tbl":
             for row in child.iterchildren(_W + "tr"):
                 cells = row.iterchildren(_W + "tc")
@@ -128,7 +129,9 @@ def _margin_texts(parts: Sequence[bytes], hidden: HiddenText) -> Iterator[tuple[
             continue  # the render refuses malformed parts: nothing printed to compare
         part = dv._MARGINS.get(root.tag)
         if part is not None:
-            yield from ((part, dv._text(p, own=True, hidden=hidden)) for p in root.iter(_W + "p"))
+            yield from (
+                (part, dt.paragraph_text(p, own=True, hidden=hidden)) for p in root.iter(_W + "p")
+            )
 
 
 def _docx_texts(name: Path | str, data: bytes) -> tuple[list[str], list[str]]:
@@ -140,7 +143,7 @@ def _docx_texts(name: Path | str, data: bytes) -> tuple[list[str], list[str]]:
         check_archive(name, data, what="Word document")
         with zipfile.ZipFile(io.BytesIO(data)) as package:
             root = parse_xml(package.read("word/document.xml"))  # python-docx's safe parser
-            hidden, margins = dv.hidden_text(package), dv.margin_parts(package)
+            hidden, margins = dt.hidden_text(package), dt.margin_parts(package)
     except InputError as exc:
         raise ApprovedFormError(name, exc.message) from None
     except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
@@ -501,7 +504,7 @@ class ApprovedCheck:
         for part, text in _margin_texts(parts, hidden):
             if not _printed(text) and not (ignored_mark(text) and self.draft is False):
                 continue
-            if not dv._PAGE_LINE.fullmatch(text) and not any(p.fullmatch(text) for p in patterns):
+            if not dt.PAGE_LINE.fullmatch(text) and not any(p.fullmatch(text) for p in patterns):
                 out.append(Deviation("added", part, None, text, (("insert", text),)))
         return out
 

@@ -25,7 +25,6 @@ like one in the body.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import re
 import zipfile
@@ -37,25 +36,27 @@ from typing import TYPE_CHECKING, Any, Literal
 from docx.oxml import parse_xml
 from lxml import etree
 
+from .docxtext import (
+    _margin_line,
+    _w,
+    body_paragraphs,
+    document_paragraphs,
+    hidden_text,
+    margin_parts,
+    paragraph_text,
+)
 from .errors import GrantgenError
 from .form import (
     ACCEPTANCE_TITLE,
-    ADDRESS,
     BLANK,
-    Block,
     FormError,
     FormSentence,
     Part,
     boundaries,
     fill_blanks,
-    filled_in,
     form_sentences,
-    ignored,
-    ignored_mark,
-    label,
     pattern,
     plan_words,
-    signature_values,
 )
 from .hidden import DIRECT, HiddenText
 from .text import normalise
@@ -79,8 +80,6 @@ __all__ = [
     "plan_deviations",
     "word_diff",
 ]
-
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 
 
 @dataclass(frozen=True)
@@ -165,128 +164,8 @@ def enforce(
 # --- the rendered agreement ----------------------------------------------------------------
 
 
-def _w(tag: str) -> str:
-    return f"{{{_W}}}{tag}"
-
-
 #: The root elements of the parts that print around the body, and what a deviation there is in.
 _MARGINS: dict[str, Part] = {_w("hdr"): "header", _w("ftr"): "footer", _w("footnotes"): "footnote"}
-#: A page number as a header or footer prints it: ``-1-``, ``- 2 -``, ``Page 3``, ``3 of 4``.
-_PAGE_LINE = re.compile(
-    r"[-\u2013\u2014\s]*(?:page\s*)?\d{1,3}(?:\s*of\s*\d{1,3})?[-\u2013\u2014\s]*", re.I
-)
-_RUNNING = re.compile(r"Grant (\S+) \u00b7 (.+)")
-_MARGIN_RELS = (
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header",
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer",
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footnotes",
-)
-
-
-def _text(p: Any, *, own: bool = False, hidden: HiddenText = DIRECT) -> str:
-    """A paragraph's text as printed: tracked deletions and hidden text (by ``hidden``: the
-    document's style table) left out. ``own``: without the text of the paragraphs inside it
-    (a text box's, read on their own)."""
-    out = []
-    for el in p.iter(_w("t"), _w("tab"), _w("br"), _w("cr")):
-        if own and next(a for a in el.iterancestors() if a.tag == _w("p")) is not p:
-            continue
-        if any(a.tag == _w("del") or (a.tag == _w("r") and hidden(a)) for a in el.iterancestors()):
-            continue
-        out.append(el.text or "" if el.tag == _w("t") else " ")
-    return normalise("".join(out))
-
-
-def document_paragraphs(docx: Path) -> list[str]:
-    """The text of every body paragraph and table-cell paragraph, in order, less the
-    signature-block labels, lines and address lines, the running header and DRAFT marks."""
-    try:
-        with zipfile.ZipFile(docx) as package:
-            root = parse_xml(package.read("word/document.xml"))  # python-docx's safe parser
-            hidden = hidden_text(package)
-    except (OSError, KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
-        raise GrantgenError(f"{docx}: cannot be read as a Word document ({exc})") from exc
-    body = root.find(_w("body"))
-    if body is None:
-        raise GrantgenError(f"{docx}: the Word document has no body")
-    return body_paragraphs(body, hidden=hidden)
-
-
-def hidden_text(package: zipfile.ZipFile) -> HiddenText:
-    """What hides text in a Word document: direct formatting and its style table."""
-    try:
-        return HiddenText(package.read("word/styles.xml"))
-    except KeyError:
-        return DIRECT
-
-
-_ACCEPTANCE = ACCEPTANCE_TITLE.casefold()
-
-
-def body_paragraphs(
-    body: Any, values: Mapping[str, str] | None = None, *, hidden: HiddenText = DIRECT
-) -> list[str]:
-    """:func:`document_paragraphs` of a parsed ``<w:body>`` element (``hidden``: what hides its
-    text, see :mod:`generator.hidden`). With ``values`` (the
-    agreement's own, by name: see :func:`generator.documents.blank_values`), a signature-block
-    line is left out only when it holds nothing but what its label is for in its block
-    (:data:`generator.form.SIGNATURE_FIELDS`): the Company's ``Name: <the officer>`` is,
-    ``Name: <the participant>`` or ``Name: <a sentence>`` there is not."""
-    out: list[str] = []
-    allowed = signature_values(values) if values is not None else None
-    block: Block = "company"  # until the acceptance page's title or its PARTICIPANT: label
-
-    def skipped(text: str, address: bool) -> bool:
-        if not (address or ignored(text)):
-            return False
-        name = label(text)
-        if allowed is None or not (address or name):
-            return True
-        addresses = allowed.get((block, "address"), frozenset())
-        if address and text.casefold() in addresses:
-            return True  # an address line as a whole, whatever it starts with
-        return filled_in(text, allowed.get((block, name or "address"), frozenset()))
-
-    def walk(container: Any, in_cell: bool) -> None:
-        nonlocal block
-        address = False
-        for child in container.iterchildren():
-            if child.tag == _w("p"):
-                text = _text(child, hidden=hidden)
-                if text.casefold() == _ACCEPTANCE or label(text) == "participant":
-                    block = "participant"
-                if in_cell and ADDRESS.match(text):
-                    address = True  # the lines after it are the participant's address
-                if not skipped(text, address):
-                    out.append(text)
-            elif child.tag == _w("tbl"):
-                for row in child.iterchildren(_w("tr")):
-                    for cell in row.iterchildren(_w("tc")):
-                        walk(cell, True)
-            elif child.tag == _w("sdt"):
-                for content in child.iterchildren(_w("sdtContent")):
-                    walk(content, in_cell)
-
-    walk(body, False)
-    return out
-
-
-def _margin_line(
-    text: str, known: Collection[str] | None, grant_id: str | None, draft: bool | None = None
-) -> bool:
-    """Whether a header/footer/footnote paragraph holds only what a margin may: nothing, a page
-    number, the DRAFT mark, the running header, or (with ``known``) one of the agreement's own
-    values. Without ``known`` (a file read on its own) any running header passes."""
-    if not text or _PAGE_LINE.fullmatch(text) or (ignored_mark(text) and draft is not False):
-        return True  # (the DRAFT mark has no place in a final batch)
-    running = _RUNNING.fullmatch(text)
-    if (
-        running
-        and grant_id in (None, running[1])
-        and (known is None or running[2].casefold() in known)
-    ):
-        return True
-    return known is not None and filled_in(text, known)
 
 
 def margin_deviations(
@@ -310,25 +189,11 @@ def margin_deviations(
         if part is None:
             continue
         for p in root.iter(_w("p")):
-            text = _text(p, own=True, hidden=hidden)  # a text box's paragraphs: on their own
+            text = paragraph_text(
+                p, own=True, hidden=hidden
+            )  # a text box's paragraphs: on their own
             if not _margin_line(text, known, grant_id, draft):
                 out.append(Deviation("added", part, None, text, (("insert", text),)))
-    return out
-
-
-def margin_parts(package: zipfile.ZipFile) -> list[bytes]:
-    """The header, footer and footnotes parts the document body refers to."""
-    try:
-        rels = parse_xml(package.read("word/_rels/document.xml.rels"))
-    except (KeyError, etree.XMLSyntaxError):
-        return []
-    out = []
-    for rel in rels:
-        target = rel.get("Target", "")
-        if rel.get("Type") in _MARGIN_RELS and rel.get("TargetMode") != "External":
-            name = target.lstrip("/") if target.startswith("/") else f"word/{target}"
-            with contextlib.suppress(KeyError):
-                out.append(package.read(name))
     return out
 
 
@@ -475,7 +340,9 @@ def plan_deviations(plan_docx: bytes, form_text: Path) -> list[Deviation]:
         raise GrantgenError(f"the Plan copy cannot be read as a Word document ({exc})") from exc
     body = root.find(_w("body"))
     paragraphs = (
-        [] if body is None else [_text(p, own=True, hidden=hidden) for p in body.iter(_w("p"))]
+        []
+        if body is None
+        else [paragraph_text(p, own=True, hidden=hidden) for p in body.iter(_w("p"))]
     )
     rendered = normalise(" ".join(p for p in paragraphs if p)).split()
     form = plan_words(form_text)

@@ -21,7 +21,8 @@ import pypdfium2 as pdfium
 from .approved import ApprovedCheck, ApprovedForm
 from .assemble import Layout, PacketInfo, assemble, grant_record, inert_pages, stamp_draft
 from .batch import GenerateOptions, GenerateResult
-from .batchdoc import bookmark_places, combine, split_marked
+from .batchdoc import combine
+from .batchpdf import bookmark_places, split_marked
 from .convert import Outcome
 from .converter import Converter
 from .dateline import DATE_FIELD

@@ -389,7 +389,7 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same pages, text and named destinations as one ``soffice --convert-to`` call."""
-    from generator.batchdoc import split_marked
+    from generator.batchpdf import split_marked
 
     from .conftest import batch_document, grant
 

@@ -78,8 +78,8 @@ def test_the_pages_the_batch_marks_give_the_fields_reading_every_page_gives(
     found by reading every page, as without the marks."""
     import pypdfium2 as pdfium
 
-    from generator.assemble import ACCEPTANCE_TITLE, LazyPages, PageText, find_fields
-    from generator.batchdoc import split_marked
+    from generator.batchpdf import split_marked
+    from generator.fieldplace import ACCEPTANCE_TITLE, LazyPages, PageText, find_fields
 
     rows = [
         grant(grant_id="M-1", participant="Ann Lee"),
