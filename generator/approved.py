@@ -10,7 +10,6 @@ do not matter); each sentence that differs is a :class:`Deviation`.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import io
 import re
 import zipfile
@@ -25,17 +24,16 @@ from docx.oxml import parse_xml
 from jinja2 import meta
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
-from markupsafe import escape
 
 from . import deviations as dv
 from . import docxtext as dt
+from . import worddiff
+from .comparecache import cache_key
 from .deviations import Deviation
 from .errors import GrantgenError, InputError
 from .form import ANY, Part, boundaries, ignored_mark
 from .hidden import DIRECT, HiddenText
 from .jinjaenv import make_environment
-from .kit import APPROVED_DIR, Kit, relative_name
-from .manifest import KitError, sha256_file
 from .text import normalise
 
 __all__ = ["MARGINS", "ApprovedCheck", "ApprovedForm", "ApprovedFormError", "snapshot"]
@@ -344,12 +342,12 @@ def _pair(approved: Sequence[_Sentence], found: Sequence[_Sentence]) -> list[Dev
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            take = sim[i][j] + best[i + 1][j + 1] if sim[i][j] >= dv.PAIR_RATIO else -1.0
+            take = sim[i][j] + best[i + 1][j + 1] if sim[i][j] >= worddiff.PAIR_RATIO else -1.0
             best[i][j] = max(take, best[i + 1][j], best[i][j + 1])
     out: list[Deviation] = []
     i = j = 0
     while i < len(approved) or j < len(found):
-        paired = i < n and j < m and sim[i][j] >= dv.PAIR_RATIO
+        paired = i < n and j < m and sim[i][j] >= worddiff.PAIR_RATIO
         if paired and best[i][j] == sim[i][j] + best[i + 1][j + 1]:
             a, f = approved[i], found[j]
             diff = dv.word_diff(_filled(a.text, f.text), f.text)
@@ -378,55 +376,6 @@ def _filled(approved: str, rendered: str) -> str:
                 pieces[i] = found.group(1)
                 break
     return "".join(pieces)
-
-
-# --- the cache -----------------------------------------------------------------------------
-def _leaves(value: Any, role: str = "") -> Iterator[tuple[str, str]]:
-    """Every non-empty text of a context, by its place (``company.name``, ``address_lines.0``)."""
-    if isinstance(value, str) and value:
-        yield role, value
-    elif isinstance(value, Mapping | list | tuple):
-        items = value.items() if isinstance(value, Mapping) else enumerate(value)
-        for k, v in items:
-            yield from _leaves(v, f"{role}.{k}" if role else str(k))
-
-
-def _mask(text: str, values: Sequence[tuple[str, str]]) -> str:
-    """``text`` with each value (longest first, case as written) replaced by its role."""
-    spans: list[tuple[int, int, str]] = []
-    for role, value in values:
-        start = 0
-        while (at := text.find(value, start)) >= 0:
-            spans.append((at, at + len(value), role))
-            start = at + len(value)
-        if start:  # a shorter value must not be found inside this one
-            text = text.replace(value, "\x00" * len(value))
-    out: list[str] = []
-    pos = 0
-    for begin, end, role in sorted(spans):
-        out += (text[pos:begin], f"\x00{role}\x00")
-        pos = end
-    return "".join([*out, text[pos:]])
-
-
-def _cache_key(
-    xml: str, text: str, context: Mapping[str, Any], grant_id: str | None
-) -> bytes | None:
-    """A document's XML and its expected text, each with the grant's values masked (hashed),
-    and which of its fields hold one value: where two do (the vesting start is the grant
-    date, the participant the officer), which one is masked is a guess, so such a grant only
-    meets grants whose fields coincide alike (a text right for it, holding one, may be wrong
-    for a grant where they differ)."""
-    values = {r: v for r, v in _leaves({"grant_id": grant_id or "", **context})}
-    fields: dict[str, set[str]] = {}
-    for role, value in values.items():
-        fields.setdefault(normalise(value), set()).add(role.split(".")[0])
-    alike = sorted(",".join(sorted(roles)) for roles in fields.values() if len(roles) > 1)
-    ordered = sorted(values.items(), key=lambda rv: (-len(rv[1]), rv[0]))
-    masked = _mask(xml, [(r, str(escape(v))) for r, v in ordered]) + "\x01\x01"
-    masked += _mask(text, [(r, normalise(v)) for r, v in ordered])
-    masked += "\x01\x01" + ";".join(alike)
-    return hashlib.blake2b(masked.encode("utf-8", "surrogatepass"), digest_size=20).digest()
 
 
 # --- the check -----------------------------------------------------------------------------
@@ -479,7 +428,7 @@ class ApprovedCheck:
         forms, margin = self._expected(context)
         xml = "\x01".join([body_xml, *(m.decode("utf-8", "replace") for m in margins)])
         text = "\x01".join([*(t for _, ps in forms for t in ps), "", *margin])
-        digest = _cache_key(xml, text, context, grant_id)
+        digest = cache_key(xml, text, context, grant_id)
         if digest is not None and (hidden, digest) in self._clean:
             return []
         rendered = _paragraphs(parse_xml(body_xml.encode("utf-8")), hidden)
@@ -523,58 +472,3 @@ def _filled_in(template: jinja2.Template, context: Mapping[str, Any]) -> list[st
 
 
 # --- a kit's approved forms -------------------------------------------------------------
-
-
-def unapproved_changes(kit: Kit) -> list[str]:
-    """What counsel has not approved in a kit: a template with no approved form, or changed
-    since its approved form was taken from it (by the sha256 the snapshot records)."""
-    notes = []
-    for form in kit.forms.values():
-        if form.exhibit is not None:
-            continue
-        for template, approved in zip(form.templates, form.approved, strict=True):
-            if approved is None:
-                notes.append(
-                    f"{template.name} has no approved form ({APPROVED_DIR}/{template.stem}.txt): "
-                    "its documents are not compared with what counsel approved; run "
-                    "`grantgen approve` once counsel has signed off"
-                )
-                continue
-            recorded = ApprovedForm.load(approved).template_sha256
-            if recorded and recorded != sha256_file(template):
-                notes.append(
-                    f"{template.name} has changed since counsel approved it ({approved.name}): "
-                    "its edits show as deviations until `grantgen approve` records them"
-                )
-    return notes
-
-
-def approve_kit(kit: Kit, *, approved_on: str, approved_by: str | None) -> list[Path]:
-    """Snapshot each of the kit's templates as its approved form (``approved/<stem>.txt``),
-    recording the date, who approved and the template's sha256. Returns the files written."""
-    from .output import write_atomic
-
-    root = kit.plan.kit_root or Path(kit.plan.source).parent
-    folder = root / APPROVED_DIR
-    written = []
-    for form in kit.forms.values():
-        if form.exhibit is not None:
-            raise KitError(
-                f"the {form.name} of {kit.plan.source} is compared with its filed exhibit "
-                f"({form.exhibit.name}), not with approved forms: `grantgen init` a kit of "
-                "your own to approve its templates"
-            )
-        for template in form.templates:
-            data = template.read_bytes()
-            text = snapshot(
-                data,
-                source=relative_name(template, root),
-                template_sha256=hashlib.sha256(data).hexdigest(),
-                approved_on=approved_on,
-                approved_by=approved_by,
-            )
-            folder.mkdir(exist_ok=True)  # (a .txt is read before counsel's .docx of the name)
-            target = folder / (template.stem + ".txt")
-            write_atomic(target, text.encode("utf-8"))
-            written.append(target)
-    return written

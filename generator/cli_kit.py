@@ -62,7 +62,7 @@ def approve_command(kit: Path | None, approved_by: str | None, approved_on: obje
     deviation (listed with its word diff in review/summary.html, refused by `generate
     --strict`) until it is approved again.
     """
-    from .approved import approve_kit
+    from .approve import approve_kit
     from .kit import resolve_kit
     from .plan import load_plan
     from .templatecheck import check_templates

@@ -305,7 +305,7 @@ def check_templates_command(directory: Path | None, plan: Path | None) -> None:
     `grantgen approve`). `generate` runs the same check and refuses to render anything from a
     kit with a problem. Exit 0 when all is well.
     """
-    from .approved import unapproved_changes
+    from .approve import unapproved_changes
     from .kit import resolve_kit
     from .plan import load_plan, plan_file
     from .templatecheck import check_templates

@@ -48,7 +48,6 @@ from .docxtext import (
 from .errors import GrantgenError
 from .form import (
     ACCEPTANCE_TITLE,
-    BLANK,
     FormError,
     FormSentence,
     Part,
@@ -60,6 +59,7 @@ from .form import (
 )
 from .hidden import DIRECT, HiddenText
 from .text import normalise
+from .worddiff import PAIR_RATIO, word_diff, words_similarity
 
 if TYPE_CHECKING:
     from .planmodel import Plan
@@ -433,16 +433,6 @@ def compare(
     return out
 
 
-def _words_similarity(form: str, rendered: str) -> float:
-    a = BLANK.sub("\x00", form).split()
-    b = rendered.split()
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
-
-
-#: Sentences at least this similar (word ratio) are one sentence changed, not two.
-PAIR_RATIO = 0.5
-
-
 def _pair(
     form: list[FormSentence],
     rendered: list[_Rendered],
@@ -452,7 +442,7 @@ def _pair(
     """Removed, added and changed sentences of one differing stretch, in order: the pairs of
     most similar sentences (in order, at least :data:`PAIR_RATIO` alike) are ``changed``."""
     n, m = len(form), len(rendered)
-    sim = [[_words_similarity(f.text, r.text) for r in rendered] for f in form]
+    sim = [[words_similarity(f.text, r.text) for r in rendered] for f in form]
     best = [[0.0] * (m + 1) for _ in range(n + 1)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -477,28 +467,6 @@ def _pair(
             out.append(Deviation("added", r.part, None, r.text, (("insert", r.text),)))
             j += 1
     return out
-
-
-def word_diff(a: str, b: str) -> tuple[tuple[str, str], ...]:
-    """``(op, text)`` runs turning the words of ``a`` into those of ``b``."""
-    wa, wb = a.split(), b.split()
-    runs: list[tuple[str, str]] = []
-
-    def add(op: str, words: list[str]) -> None:
-        if not words:
-            return
-        if runs and runs[-1][0] == op:
-            runs[-1] = (op, runs[-1][1] + " " + " ".join(words))
-        else:
-            runs.append((op, " ".join(words)))
-
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes():
-        if op == "equal":
-            add("equal", wa[i1:i2])
-        else:
-            add("delete", wa[i1:i2])
-            add("insert", wb[j1:j2])
-    return tuple(runs)
 
 
 def _changed(

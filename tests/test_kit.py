@@ -16,7 +16,7 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from generator.approved import unapproved_changes
+from generator.approve import unapproved_changes
 from generator.cli import main
 from generator.errors import PlanError
 from generator.kit import examples, init_kit, kit_record, resolve_kit
