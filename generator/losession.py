@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import time
+from importlib.resources import files
 from pathlib import Path
 
 from .output import write_atomic
@@ -41,70 +42,10 @@ MODE_VARIABLE = "GRANTGEN_SOFFICE_MODE"
 #: session up and calls ``soffice --convert-to`` instead.
 START_LIMIT = 30.0
 
-#: Runs inside LibreOffice (its Python, its main thread): the arguments are those of
-#: ``desktop/source/app/dispatchwatcher.cxx`` for ``--convert-to``.
-SCRIPT = """\
-# grantgen's conversion script: written by grantgen into this LibreOffice profile.
-import json
-import os
-import socket
-
-import uno
-from com.sun.star.beans import PropertyValue
-
-
-def _props(*pairs):
-    out = []
-    for name, value in pairs:
-        prop = PropertyValue()
-        prop.Name, prop.Value = name, value
-        out.append(prop)
-    return tuple(out)
-
-
-def serve(*args):
-    desktop = XSCRIPTCONTEXT.getDesktop()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(os.environ["GRANTGEN_LO_SOCKET"])
-    requests = sock.makefile("r", encoding="utf-8")
-
-    def reply(**fields):
-        sock.sendall((json.dumps(fields) + "\\n").encode("utf-8"))
-
-    reply(ready=True, pid=os.getpid())
-    for line in requests:
-        request = json.loads(line)
-        if request.get("quit"):
-            break
-        try:
-            doc = desktop.loadComponentFromURL(
-                uno.systemPathToFileUrl(request["source"]), "_blank", 0,
-                _props(("Referer", "private:OpenEvent"), ("ReadOnly", True),
-                       ("OpenNewView", True), ("Hidden", True), ("Silent", True)),
-            )
-            if doc is None:
-                raise RuntimeError("LibreOffice could not load the document")
-            try:
-                doc.storeToURL(
-                    uno.systemPathToFileUrl(request["part"]),
-                    _props(("ConversionRequestOrigin", "CommandLine"), ("Overwrite", True),
-                           ("FilterName", request["filter"]),
-                           ("FilterOptions", request["options"])),
-                )
-            finally:
-                try:
-                    doc.close(True)
-                except Exception:
-                    doc.dispose()
-            os.replace(request["part"], request["pdf"])
-            reply(ok=True)
-        except Exception as exc:
-            reply(ok=False, error="%s: %s" % (type(exc).__name__, exc))
-    sock.close()
-
-
-g_exportedScripts = (serve,)
-"""
+#: The script that runs inside LibreOffice (its Python, its main thread): a module of its own,
+#: shipped with the package (``generator/soffice/grantgen_convert.py``), written into each
+#: profile.
+SCRIPT = (files("generator") / "soffice" / SCRIPT_NAME).read_text(encoding="utf-8")
 
 
 class SessionUnavailable(Exception):
