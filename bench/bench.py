@@ -35,7 +35,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from generator.convert import PROFILE_SEED
+from generator.converting.convert import PROFILE_SEED
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES = ROOT / "data" / "prices" / "atg-sample-prices.csv"
@@ -216,7 +216,7 @@ def main() -> int:
     prices = kit / "sample-prices.csv" if kit else PRICES
     reserve = RESERVE
     if kit:
-        from generator.plan import load_plan
+        from generator.terms.plan import load_plan
 
         reserve = load_plan(kit).reserve // 2
         print(f"kit: {kit}")

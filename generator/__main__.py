@@ -1,6 +1,6 @@
 """``python -m generator`` runs the grantgen command line."""
 
-from .entry import run
+from generator.entry import run
 
 if __name__ == "__main__":
     run()

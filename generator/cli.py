@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 
 import click
 
-from . import __version__
-from .cliutil import (
+from generator import __version__
+from generator.cliutil import (
     consent_date_option,
     errors,
     existing_file,
@@ -29,9 +29,9 @@ from .cliutil import (
     read_options,
     verbose,
 )
-from .errors import GrantgenError
-from .pipeline import GenerateOptions, GenerateResult, check_batch, generate
-from .planmodel import ACCEPT_SAMPLES
+from generator.core.errors import GrantgenError
+from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
+from generator.terms.planmodel import ACCEPT_SAMPLES
 
 
 class _LazyGroup(click.Group):
@@ -423,9 +423,9 @@ def _findings_table(findings: list[Any]) -> None:
 
 # --- columns, preview, check-templates (generator.cli_preview) ---------------------------------
 
-from .cli_kit import approve_command, fields_command, init_command  # noqa: E402
-from .cli_ledger import ledger_group  # noqa: E402
-from .cli_preview import (  # noqa: E402
+from generator.cli_kit import approve_command, fields_command, init_command  # noqa: E402
+from generator.cli_ledger import ledger_group  # noqa: E402
+from generator.cli_preview import (  # noqa: E402
     check_templates_command,
     columns_command,
     preview_command,

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from .acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
-from .cliutil import errors, existing_file, ledger_option, verbose
-from .kit import plan_for_folder
-from .ledger import ledger_path
-from .values import parse_date
+from generator.checking.ledger import ledger_path
+from generator.cliutil import errors, existing_file, ledger_option, verbose
+from generator.reading.values import parse_date
+from generator.signing.acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
+from generator.terms.kit import plan_for_folder
 
 _BATCH = click.option(
     "--batch",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .cliutil import errors, verbose
+from generator.cliutil import errors, verbose
 
 
 @click.command("init")
@@ -30,7 +30,7 @@ def init_command(directory: Path, example: str) -> None:
     with `grantgen generate GRANTS --plan DIRECTORY --draft`, and once counsel has signed
     off, `grantgen approve DIRECTORY`.
     """
-    from .kit import init_kit
+    from generator.terms.kit import init_kit
 
     with errors(verbose()):
         files = init_kit(directory, example)
@@ -62,10 +62,10 @@ def approve_command(kit: Path | None, approved_by: str | None, approved_on: obje
     deviation (listed with its word diff in review/summary.html, refused by `generate
     --strict`) until it is approved again.
     """
-    from .approve import approve_kit
-    from .kit import resolve_kit
-    from .plan import load_plan
-    from .templatecheck import check_templates
+    from generator.comparing.approve import approve_kit
+    from generator.publishing.templatecheck import check_templates
+    from generator.terms.kit import resolve_kit
+    from generator.terms.plan import load_plan
 
     with errors(verbose()):
         plan = load_plan(kit)
@@ -96,11 +96,11 @@ def fields_command(plan: Path | None, schedule: str | None) -> None:
     shares under the kit's plan (dated within the plan's life)."""
     from decimal import Decimal
 
-    from .fields import FIELDS
-    from .grantrecord import GrantRecord
-    from .plan import load_plan
-    from .render import grant_context
-    from .vesting import add_months
+    from generator.checking.fields import FIELDS
+    from generator.reading.grantrecord import GrantRecord
+    from generator.rendering.render import grant_context
+    from generator.terms.plan import load_plan
+    from generator.terms.vesting import add_months
 
     with errors(verbose()):
         terms = load_plan(plan)

@@ -8,19 +8,26 @@ from pathlib import Path
 
 import click
 
-from .cliutil import errors, existing_file, format_option, ledger_option, plan_option, verbose
-from .errors import GrantgenError
-from .ledger import Ledger, ledger_path
-from .ledgercsv import export_csv, import_csv
-from .ledgerhistory import parse_split
-from .ocf import export_ocf, missing_issuer_facts
-from .ocfimport import import_ocf
-from .ocfschema import OCF_VERSION, OcfError
-from .output import write_atomic
-from .plan import load_plan
-from .section16 import Section16, form4_csv, form4_rows, recorded_reportables
-from .splits import split_names
-from .values import parse_date
+from generator.checking.ledger import Ledger, ledger_path
+from generator.checking.ledgercsv import export_csv, import_csv
+from generator.checking.ledgerhistory import parse_split
+from generator.checking.splits import split_names
+from generator.cliutil import (
+    errors,
+    existing_file,
+    format_option,
+    ledger_option,
+    plan_option,
+    verbose,
+)
+from generator.core.errors import GrantgenError
+from generator.core.output import write_atomic
+from generator.exports.ocf import export_ocf, missing_issuer_facts
+from generator.exports.ocfimport import import_ocf
+from generator.exports.ocfschema import OCF_VERSION, OcfError
+from generator.reading.values import parse_date
+from generator.terms.plan import load_plan
+from generator.terms.section16 import Section16, form4_csv, form4_rows, recorded_reportables
 
 # --- ledger --------------------------------------------------------------------------------
 

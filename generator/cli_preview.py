@@ -14,8 +14,7 @@ from typing import Any
 
 import click
 
-from . import sheets
-from .cliutil import (
+from generator.cliutil import (
     LEDGER_HELP,
     errors,
     existing_file,
@@ -25,10 +24,11 @@ from .cliutil import (
     sheet_option,
     verbose,
 )
-from .columns import COLUMNS, REQUIRED, ReadOptions, map_header
-from .errors import InputError, OutputError
-from .output import folder_lock, write_atomic
-from .pipeline import GenerateOptions, generate
+from generator.core.errors import InputError, OutputError
+from generator.core.output import folder_lock, write_atomic
+from generator.pipeline import GenerateOptions, generate
+from generator.reading import sheets
+from generator.reading.columns import COLUMNS, REQUIRED, ReadOptions, map_header
 
 
 @click.command("columns")
@@ -52,9 +52,9 @@ def columns_command(
     Header=column' for headers that are not recognised, --map 'Your Header=-' to leave one
     unread.
     """
-    from .columns import IGNORED, looks_like, normalise_header
-    from .pipeline import kit_reading
-    from .plan import load_plan
+    from generator.pipeline import kit_reading
+    from generator.reading.columns import IGNORED, looks_like, normalise_header
+    from generator.terms.plan import load_plan
 
     with errors(verbose()):
         options: ReadOptions = kit_reading(
@@ -168,7 +168,7 @@ def preview_command(
     reading = make_read_options(sheet, mappings, str(row), ())
     with errors(verbose()):
         if plan is None and out is not None and templates is None:
-            from .manifest import recorded_plan
+            from generator.terms.manifest import recorded_plan
 
             plan = recorded_plan(out)  # a batch folder's own kit
         work = Path(tempfile.mkdtemp(prefix="grantgen-preview-work-"))  # removed in any case
@@ -305,10 +305,10 @@ def check_templates_command(directory: Path | None, plan: Path | None) -> None:
     `grantgen approve`). `generate` runs the same check and refuses to render anything from a
     kit with a problem. Exit 0 when all is well.
     """
-    from .approve import unapproved_changes
-    from .kit import resolve_kit
-    from .plan import load_plan, plan_file
-    from .templatecheck import check_templates
+    from generator.comparing.approve import unapproved_changes
+    from generator.publishing.templatecheck import check_templates
+    from generator.terms.kit import resolve_kit
+    from generator.terms.plan import load_plan, plan_file
 
     with errors(verbose()):
         if directory is not None and plan is None and _is_kit(directory):

@@ -18,16 +18,16 @@ from types import FrameType
 
 import click
 
-from .cliutil import errors, existing_file, verbose
-from .credentials import load_credentials
-from .errors import CredentialError, GrantgenError
-from .kit import plan_for_folder
-from .signfiles import COMPANY_FIELD
-from .signing import Credentials, SignResult, sign_batch
-from .signjobs import DRAFT_REASON
-from .stamp import Appearance
-from .timestamps import http_timestamper, timestamp_url_problem
-from .verify import NO_SIGNATURE, FileCheck, VerifyResult, verify_path
+from generator.assembling.stamp import Appearance
+from generator.cliutil import errors, existing_file, verbose
+from generator.core.errors import CredentialError, GrantgenError
+from generator.signing.credentials import load_credentials
+from generator.signing.signfiles import COMPANY_FIELD
+from generator.signing.signing import Credentials, SignResult, sign_batch
+from generator.signing.signjobs import DRAFT_REASON
+from generator.signing.timestamps import http_timestamper, timestamp_url_problem
+from generator.signing.verify import NO_SIGNATURE, FileCheck, VerifyResult, verify_path
+from generator.terms.kit import plan_for_folder
 
 
 def _passphrase(path: Path | None) -> bytes | None:

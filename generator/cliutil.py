@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from .columns import ReadOptions, parse_mapping, parse_rows, parse_where
-from .errors import GrantgenError, Terminated
+from generator.core.errors import GrantgenError, Terminated
+from generator.reading.columns import ReadOptions, parse_mapping, parse_rows, parse_where
 
 PLAN_HELP = (
     "The form kit: its folder, or its plan file (TOML). Default: the bundled example "

@@ -7,7 +7,7 @@ import signal
 import sys
 import warnings
 
-from .errors import Terminated
+from generator.core.errors import Terminated
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -20,7 +20,7 @@ def run() -> None:
     # on, and it would print on every --help, sign and verify
     warnings.filterwarnings("ignore", message="DSA is deprecated", category=Warning)
     try:
-        from .cli import main
+        from generator.cli import main
     except KeyboardInterrupt as exc:
         terminated = isinstance(exc, Terminated)
         sys.stderr.write("terminated\n" if terminated else "interrupted\n")

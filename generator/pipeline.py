@@ -14,26 +14,20 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .batch import Checked as Checked
-from .batch import GenerateOptions as GenerateOptions
-from .batch import GenerateResult as GenerateResult
-from .batchcheck import check, parse_findings
-from .columns import ReadOptions
-from .consent import ConsentGrant, PendingConsent, start_consent
-from .converter import Converter
-from .deviations import Deviation, enforce
-from .documents import PDF_DIR, Progress, make_documents
-from .errors import GrantgenError, OutputError, PlanError
-from .findings import ERROR, WARNING, Finding, Report
-from .grantrecord import GrantRecord
-from .kit import Kit, kit_record, resolve_kit
-from .ledger import Ledger, ledger_path
-from .manifest import earlier_manifest, forget_journal
-from .output import folder_lock, prepare_out, work_dir, write_json
-from .plan import load_plan
-from .planmodel import Plan, sample_officer, samples_accepted
-from .prices import load_prices
-from .publish import (
+from generator.assembling.reviewpacket import PACKET_VOLUME, PacketPages
+from generator.checking.batchcheck import check, parse_findings
+from generator.checking.findings import ERROR, WARNING, Finding, Report
+from generator.checking.ledger import Ledger, ledger_path
+from generator.comparing.deviations import Deviation, enforce
+from generator.converting.converter import Converter
+from generator.core.errors import GrantgenError, OutputError, PlanError
+from generator.core.output import folder_lock, prepare_out, work_dir, write_json
+from generator.making.batch import Checked as Checked
+from generator.making.batch import GenerateOptions as GenerateOptions
+from generator.making.batch import GenerateResult as GenerateResult
+from generator.making.documents import PDF_DIR, Progress, make_documents
+from generator.publishing.consent import ConsentGrant, PendingConsent, start_consent
+from generator.publishing.publish import (
     describe_folder,
     earlier_kept,
     is_draft,
@@ -41,10 +35,16 @@ from .publish import (
     merge_earlier,
     publish,
 )
-from .records import read_grants
-from .review import earlier_grant, review_batch, write_review
-from .reviewpacket import PACKET_VOLUME, PacketPages
-from .templatecheck import load_templates
+from generator.publishing.review import earlier_grant, review_batch, write_review
+from generator.publishing.templatecheck import load_templates
+from generator.reading.columns import ReadOptions
+from generator.reading.grantrecord import GrantRecord
+from generator.reading.prices import load_prices
+from generator.reading.records import read_grants
+from generator.terms.kit import Kit, kit_record, resolve_kit
+from generator.terms.manifest import earlier_manifest, forget_journal
+from generator.terms.plan import load_plan
+from generator.terms.planmodel import Plan, sample_officer, samples_accepted
 
 
 def _noop(stage: str, done: int, total: int) -> None:
@@ -139,7 +139,7 @@ def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
     the extra columns its templates print, added to the options given."""
     from dataclasses import replace
 
-    from .columns import IGNORED, normalise_header
+    from generator.reading.columns import IGNORED, normalise_header
 
     ignored = {normalise_header(h): IGNORED for h in plan.ignore_columns}
     return replace(read, mapping={**ignored, **read.mapping}, extra=plan.extra_columns)
@@ -147,7 +147,7 @@ def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
 
 def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> list[Finding]:
     """Characters no installed font has: refused, naming the character, instead of a box."""
-    from .fonts import DOCUMENT_FONTS, describe, missing_glyphs
+    from generator.rendering.fonts import DOCUMENT_FONTS, describe, missing_glyphs
 
     out = []
     for rec in records:

@@ -55,10 +55,10 @@ def grant(**values: str) -> dict[str, str]:
 def batch_document(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, int]:
     """The rows' agreements in one batch DOCX, as the documents stage makes it (not yet
     converted), and how many agreements it holds."""
-    from generator.batchdoc import combine
+    from generator.converting.batchdoc import combine
+    from generator.core.resources import templates_dir
     from generator.pipeline import check_batch
-    from generator.resources import templates_dir
-    from generator.templatecheck import load_templates
+    from generator.publishing.templatecheck import load_templates
 
     checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
     assert not checked.grants.errors

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.output import sha256
+from generator.core.output import sha256
 
 from .signing_tools import Pki, flip_byte
 from .test_signing import batches, pki  # noqa: F401 - fixtures
@@ -207,7 +207,7 @@ def test_a_run_killed_after_keeping_the_file_is_finished_by_the_next(
 ) -> None:
     """Killed between keeping the packet and recording it: the ledger holds nothing, and the
     same command run again records it without setting the identical file aside."""
-    import generator.acceptance as acceptance
+    import generator.signing.acceptance as acceptance
 
     folder, ledger = signed_batch
     good = _countersign(folder / "SIG-001.signed.pdf", pki.participant_p12, pki,

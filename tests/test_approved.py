@@ -17,12 +17,12 @@ from docx import Document
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 
-from generator.approved import ApprovedCheck, ApprovedForm, ApprovedFormError, snapshot
-from generator.deviations import Deviation
-from generator.form import DRAFT_MARK
-from generator.grantrecord import GrantRecord
-from generator.plan import bundled_plan
-from generator.render import DocumentTemplate, Rendered, grant_context
+from generator.comparing.approved import ApprovedCheck, ApprovedForm, ApprovedFormError, snapshot
+from generator.comparing.deviations import Deviation
+from generator.reading.grantrecord import GrantRecord
+from generator.rendering.form import DRAFT_MARK
+from generator.rendering.render import DocumentTemplate, Rendered, grant_context
+from generator.terms.plan import bundled_plan
 
 INTRO = (
     '{{ company.name }}, {{ company.a_state }} corporation (the "Company"), hereby grants to '

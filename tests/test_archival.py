@@ -121,8 +121,8 @@ def test_a_sample_signing_officer_refuses_final_documents_until_accepted(
 
 
 def test_samples_must_name_keys_the_plan_file_sets(tmp_path: Path) -> None:
-    from generator.errors import PlanError
-    from generator.plan import default_plan, load_plan
+    from generator.core.errors import PlanError
+    from generator.terms.plan import default_plan, load_plan
 
     text = default_plan().read_text(encoding="utf-8")
     bad = tmp_path / "p.toml"
@@ -160,9 +160,9 @@ def _independent(pdf_path: Path, *, one_font_each: bool = True) -> None:
 def test_packets_and_consent_are_pdfa_2b_tagged_before_and_after_both_signatures(
     batch: GenerateResult, tmp_path: Path
 ) -> None:
-    from generator.conformance import pdfa_problems
-    from generator.credentials import load_credentials
-    from generator.signing import sign_pdf
+    from generator.assembling.conformance import pdfa_problems
+    from generator.signing.credentials import load_credentials
+    from generator.signing.signing import sign_pdf
 
     from .signing_tools import PASSPHRASE, make_pki
 
@@ -187,7 +187,7 @@ def test_packets_and_consent_are_pdfa_2b_tagged_before_and_after_both_signatures
 def test_the_conformance_check_names_what_is_missing(batch: GenerateResult) -> None:
     import pikepdf
 
-    from generator.conformance import pdfa_problems
+    from generator.assembling.conformance import pdfa_problems
 
     plain = pikepdf.new()
     plain.add_blank_page()

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from pypdf import PdfReader
 
 from generator.cli import main
-from generator.resources import templates_dir
+from generator.core.resources import templates_dir
 
 from .conftest import ROOT, grant, pdftotext_words, write_csv
 

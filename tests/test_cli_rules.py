@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from generator.checking.ledger import Ledger
 from generator.cli import main
-from generator.form import DRAFT_MARK
-from generator.ledger import Ledger
-from generator.plan import load_plan
-from generator.resources import templates_dir
+from generator.core.resources import templates_dir
+from generator.rendering.form import DRAFT_MARK
+from generator.terms.plan import load_plan
 
 from .conftest import PRICES, ROOT, SAMPLE, grant, pdf_text, write_csv
 
@@ -269,7 +269,7 @@ def test_strict_refuses_an_edited_template_unless_deviations_are_accepted(
 
     import docx
 
-    from generator.resources import templates_dir
+    from generator.core.resources import templates_dir
 
     folder = tmp_path / "t"
     shutil.copytree(templates_dir(), folder)
@@ -397,8 +397,8 @@ def test_an_export_for_a_plan_with_no_grants_says_which_plans_the_ledger_has(
     from datetime import date
     from decimal import Decimal
 
-    from generator.grantrecord import GrantRecord
-    from generator.ledgerentry import Entry
+    from generator.checking.ledgerentry import Entry
+    from generator.reading.grantrecord import GrantRecord
 
     ledger = tmp_path / "l.sqlite"
     other = dc_replace(PLAN, id="acme-2015")
@@ -430,8 +430,8 @@ def test_a_grant_dated_before_a_recorded_split_is_counted_and_recorded_adjusted(
     assert (note["severity"], note["section"]) == ("note", "8")
     assert data["summary"]["batch_shares"] == 1500
     assert data["summary"]["available_after"] == 1_200_000 - 1500
-    from generator.grantrecord import GrantRecord
-    from generator.ledgerentry import Entry
+    from generator.checking.ledgerentry import Entry
+    from generator.reading.grantrecord import GrantRecord
 
     rec = GrantRecord(2, "P-1", "Alex Example", date(2005, 5, 20), 1000, Decimal("3.31"))
     with Ledger(ledger) as book:

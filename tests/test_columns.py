@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.columns import ReadOptions, parse_mapping
-from generator.errors import InputError
+from generator.core.errors import InputError
+from generator.core.resources import default_plan
 from generator.pipeline import check_batch
-from generator.records import read_grants
-from generator.resources import default_plan
+from generator.reading.columns import ReadOptions, parse_mapping
+from generator.reading.records import read_grants
 
 
 def write(path: Path, text: str) -> Path:
@@ -85,7 +85,7 @@ def test_a_kit_lists_columns_to_leave_unread_and_extra_columns_its_templates_pri
     assert dict(ann.extra) == {"mailing_code": "MC-7"}
     (blank,) = checked.grants.errors  # printed by a template: never a blank
     assert blank.row == 3 and "Mailing Code" in str(blank)
-    from generator.render import grant_context
+    from generator.rendering.render import grant_context
 
     assert grant_context(ann, checked.plan)["mailing_code"] == "MC-7"
     shown = CliRunner().invoke(main, ["fields", "--plan", str(plan)])
@@ -144,8 +144,8 @@ def test_columns_says_what_validate_refuses(tmp_path: Path) -> None:
 def test_a_kits_extra_column_missing_from_the_file_and_one_it_also_ignores(
     tmp_path: Path,
 ) -> None:
-    from generator.errors import PlanError
-    from generator.plan import load_plan
+    from generator.core.errors import PlanError
+    from generator.terms.plan import load_plan
 
     plan = write(
         tmp_path / "plan.toml",

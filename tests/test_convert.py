@@ -17,10 +17,15 @@ import docx
 import pytest
 from pypdf import PdfReader
 
-from generator.convert import _LIBRARY_DIRS, ALLOCATORS, find_soffice, soffice_environment
-from generator.converter import Converter
-from generator.errors import ConvertError, SofficeNotFoundError
-from generator.losession import sessions_possible
+from generator.converting.convert import (
+    _LIBRARY_DIRS,
+    ALLOCATORS,
+    find_soffice,
+    soffice_environment,
+)
+from generator.converting.converter import Converter
+from generator.converting.losession import sessions_possible
+from generator.core.errors import ConvertError, SofficeNotFoundError
 
 
 def fake_soffice(tmp_path: Path, body: str) -> str:
@@ -56,7 +61,7 @@ def test_no_soffice_anywhere_says_how_to_install(
 ) -> None:
     monkeypatch.delenv("GRANTGEN_SOFFICE", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr("generator.convert._KNOWN_PATHS", ())
+    monkeypatch.setattr("generator.converting.convert._KNOWN_PATHS", ())
     with pytest.raises(SofficeNotFoundError, match="apt-get install libreoffice"):
         find_soffice()
 
@@ -288,7 +293,9 @@ def test_a_faster_allocator_is_preloaded_into_libreoffice_when_present(
 ) -> None:
     libs = tmp_path / "lib"
     libs.mkdir()
-    monkeypatch.setattr("generator.convert._LIBRARY_DIRS", (str(tmp_path / "none"), str(libs)))
+    monkeypatch.setattr(
+        "generator.converting.convert._LIBRARY_DIRS", (str(tmp_path / "none"), str(libs))
+    )
     monkeypatch.setenv("LD_PRELOAD", "/opt/theirs.so")
     monkeypatch.delenv("GRANTGEN_SOFFICE_MALLOC", raising=False)
     assert soffice_environment()["LD_PRELOAD"] == "/opt/theirs.so"  # none installed
@@ -332,7 +339,7 @@ def test_a_damaged_profile_settings_file_does_not_stop_conversion(
     assert outcome.pdf is not None, outcome.error
 
 
-# --- a LibreOffice kept running for the batch (generator.losession) --------------------------
+# --- a LibreOffice kept running for the batch (generator.converting.losession) -----------
 
 
 def test_libreoffice_is_kept_running_across_documents(tmp_path: Path, soffice: str) -> None:
@@ -361,17 +368,17 @@ def test_kept_libreoffices_take_one_document_at_a_time(
     no start to share out): it takes the next one as it comes free, so the workers share the
     queue to the end. Each conversion starts with only its own document counted against the
     worker, and both workers convert some of them."""
-    import generator.losession
+    import generator.converting.losession
 
     seen: list[tuple[int, int, str]] = []  # (pid, weight counted against the worker, doc)
-    real = generator.losession.Session.convert
+    real = generator.converting.losession.Session.convert
 
     def convert(self: Any, source: Path, *args: Any, **kwargs: Any) -> Any:
         index = int(threading.current_thread().name.split("-")[1])
         seen.append((self.proc.pid, conv._busy[index], source.name))
         return real(self, source, *args, **kwargs)
 
-    monkeypatch.setattr(generator.losession.Session, "convert", convert)
+    monkeypatch.setattr(generator.converting.losession.Session, "convert", convert)
     names = [f"q{i}" for i in range(8)]
     sources = some_docx(tmp_path, names)
     with Converter(jobs=2) as conv:
@@ -389,7 +396,7 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same pages, text and named destinations as one ``soffice --convert-to`` call."""
-    from generator.batchpdf import split_marked
+    from generator.converting.batchpdf import split_marked
 
     from .conftest import batch_document, grant
 
@@ -411,18 +418,20 @@ def test_a_kept_libreoffice_converts_as_soffice_convert_to_does(
 
 def _fault_on_first(monkeypatch: pytest.MonkeyPatch, fault: signal.Signals) -> list[int]:
     """The first document a kept LibreOffice is sent finds it killed or stopped (hung)."""
-    import generator.losession
+    import generator.converting.losession
 
     hit: list[int] = []
-    real = generator.losession.Session.convert
+    real = generator.converting.losession.Session.convert
 
-    def convert(self: generator.losession.Session, *args: Any, **kwargs: Any) -> str | None:
+    def convert(
+        self: generator.converting.losession.Session, *args: Any, **kwargs: Any
+    ) -> str | None:
         if not hit:
             hit.append(self.proc.pid)
             os.killpg(self.proc.pid, fault)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(generator.losession.Session, "convert", convert)
+    monkeypatch.setattr(generator.converting.losession.Session, "convert", convert)
     return hit
 
 
@@ -462,10 +471,10 @@ def test_without_the_script_libreoffice_is_called_per_group(
 ) -> None:
     """A LibreOffice that does not run grantgen's script (it exits at once) is given up for
     ``soffice --convert-to`` calls, and the documents are converted all the same."""
-    import generator.losession
+    import generator.converting.losession
 
     monkeypatch.setattr(
-        generator.losession,
+        generator.converting.losession,
         "SCRIPT_URL",
         "vnd.sun.star.script:missing.py$serve?language=Python&location=user",
     )

@@ -19,11 +19,11 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 
-from generator.conformance import pdfa_problems
-from generator.credentials import load_credentials
-from generator.output import sha256
-from generator.signing import sign_pdf
-from generator.stamp import Appearance
+from generator.assembling.conformance import pdfa_problems
+from generator.assembling.stamp import Appearance
+from generator.core.output import sha256
+from generator.signing.credentials import load_credentials
+from generator.signing.signing import sign_pdf
 
 from .signing_tools import PASSPHRASE, Pki, stamp_text
 from .test_archival import _independent as independent

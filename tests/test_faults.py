@@ -19,12 +19,12 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from generator.errors import ConvertError, OutputError
-from generator.ledger import Ledger
-from generator.ledgercsv import export_csv
-from generator.output import sha256
+from generator.checking.ledger import Ledger
+from generator.checking.ledgercsv import export_csv
+from generator.core.errors import ConvertError, OutputError
+from generator.core.output import sha256
 from generator.pipeline import GenerateOptions, generate
-from generator.plan import load_plan
+from generator.terms.plan import load_plan
 
 from .conftest import PRICES, ROOT, grant, write_csv
 
@@ -176,7 +176,7 @@ def test_killed_at_any_moment_a_rerun_finishes_the_batch(
 def test_a_full_disk_leaves_the_ledger_unchanged(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import generator.publish as publish
+    import generator.publishing.publish as publish
 
     real_replace = os.replace
     calls = {"n": 0}
@@ -216,7 +216,7 @@ def test_killed_while_files_are_placed_no_packet_is_left_that_the_ledger_does_no
     grants, out, ledger = write_csv(tmp_path / "g.csv", rows), tmp_path / "o", tmp_path / "l.sqlite"
     script = f"""
 import os, sys
-import generator.publish as publish
+import generator.publishing.publish as publish
 real, moves = os.replace, []
 def dying(src, dst):
     if os.path.dirname(str(dst)) == {str(out)!r} and str(dst).endswith((".pdf", ".docx")):
@@ -253,8 +253,8 @@ def test_a_full_disk_while_the_review_packet_is_written_is_an_error_not_an_abort
     script = f"""
 import resource, signal, sys
 from pathlib import Path
-from generator.errors import GrantgenError
-from generator.reviewpacket import review_packet
+from generator.core.errors import GrantgenError
+from generator.assembling.reviewpacket import review_packet
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
 try:
@@ -316,7 +316,7 @@ def _processes_mentioning(text: str) -> list[int]:
 def test_libreoffice_left_running_by_a_killed_run_is_stopped_by_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, soffice: str
 ) -> None:
-    from generator.converter import Converter
+    from generator.converting.converter import Converter
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
@@ -385,7 +385,7 @@ def test_chunks_are_assembled_as_they_are_converted_and_listed_in_row_order(
     assembly follows LibreOffice rather than the order chunks went in (else that wait runs
     out), and the documents are still listed in row order. (No review: its Board consent,
     converted first, would put both chunks in one call.)"""
-    import generator.documents
+    import generator.making.documents
 
     seen = tmp_path / "seen.txt"
     fake = tmp_path / "soffice"
@@ -414,7 +414,7 @@ os.execv({soffice!r}, [{soffice!r}, *args])
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
-    monkeypatch.setattr(generator.documents, "CHUNK", 2)
+    monkeypatch.setattr(generator.making.documents, "CHUNK", 2)
     rows = [grant(grant_id=f"O-{i}", participant=f"Director {i}") for i in range(4)]
     result = generate(
         GenerateOptions(
@@ -495,7 +495,7 @@ def test_a_write_killed_before_it_is_named_leaves_no_file(tmp_path: Path) -> Non
     script = f"""
 import os, signal
 from pathlib import Path
-from generator import output
+from generator.core import output
 os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # killed right after writing
 output.write_atomic(Path({str(tmp_path)!r}) / "manifest.json", b"x" * 3_000_000)
 """
@@ -509,7 +509,7 @@ output.write_atomic(Path({str(tmp_path)!r}) / "manifest.json", b"x" * 3_000_000)
 def test_write_atomic_replaces_the_file_with_the_usual_permissions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unnamed: bool
 ) -> None:
-    from generator import output
+    from generator.core import output
 
     if not unnamed:  # a file system without O_TMPFILE
         monkeypatch.setattr(output, "_unnamed_file", lambda path: None)
@@ -544,7 +544,7 @@ def test_temporary_files_a_killed_run_left_in_the_output_folder_are_removed(
 
 
 def test_a_temporary_file_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -> None:
-    from generator.output import write_atomic
+    from generator.core.output import write_atomic
 
     with pytest.raises(OutputError, match=r"cannot write .*gone/x\.pdf"):
         write_atomic(tmp_path / "gone" / "x.pdf", b"data")
@@ -775,7 +775,7 @@ def test_a_work_folder_left_by_a_killed_run_is_removed_by_the_next(
 def test_a_work_folder_too_fresh_to_judge_at_the_start_is_removed_at_the_end(
     tmp_path: Path, soffice: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator import output
+    from generator.core import output
 
     out = tmp_path / "o"
     out.mkdir()
@@ -802,7 +802,7 @@ def test_a_work_folder_too_fresh_to_judge_at_the_start_is_removed_at_the_end(
 def test_a_run_that_cannot_start_leaves_no_empty_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.errors import ConvertError
+    from generator.core.errors import ConvertError
 
     monkeypatch.setenv("GRANTGEN_SOFFICE", str(tmp_path / "no-soffice"))
     out = tmp_path / "new" / "out"
@@ -812,7 +812,7 @@ def test_a_run_that_cannot_start_leaves_no_empty_folder(
 
 
 def test_a_file_set_aside_by_a_run_killed_half_way_is_not_set_aside_twice(tmp_path: Path) -> None:
-    from generator.superseded import set_aside
+    from generator.core.superseded import set_aside
 
     signed = tmp_path / "P-1.signed.pdf"
     signed.write_bytes(b"signed once")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from generator.converter import Converter
+from generator.converting.converter import Converter
 from generator.pipeline import GenerateOptions, generate
 
 from .conftest import PRICES, batch_document, grant, write_csv
@@ -78,8 +78,8 @@ def test_the_pages_the_batch_marks_give_the_fields_reading_every_page_gives(
     found by reading every page, as without the marks."""
     import pypdfium2 as pdfium
 
-    from generator.batchpdf import split_marked
-    from generator.fieldplace import ACCEPTANCE_TITLE, LazyPages, PageText, find_fields
+    from generator.assembling.fieldplace import ACCEPTANCE_TITLE, LazyPages, PageText, find_fields
+    from generator.converting.batchpdf import split_marked
 
     rows = [
         grant(grant_id="M-1", participant="Ann Lee"),

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.errors import InputError
-from generator.records import read_grants
+from generator.core.errors import InputError
+from generator.reading.records import read_grants
 
 from .conftest import grant, write_csv
 
@@ -53,10 +53,10 @@ def test_no_cryptography_warning_on_help_sign_and_verify() -> None:
 
 
 def test_a_grant_id_the_ledger_holds_in_other_capitals_is_refused(tmp_path: Path) -> None:
-    from generator.ledger import Ledger
-    from generator.ledgerentry import Entry
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgerentry import Entry
     from generator.pipeline import check_batch
-    from generator.plan import load_plan
+    from generator.terms.plan import load_plan
 
     plan = load_plan()
     first = read_grants(write_csv(tmp_path / "a.csv", [grant(grant_id="CASE-1")])).records
@@ -77,7 +77,7 @@ def test_the_kept_libreoffice_starts_from_an_activated_venv_of_a_non_system_pyth
     embedded Python took its home from it and aborted (the kept mode silently lost)."""
     import time
 
-    from generator.converter import Converter
+    from generator.converting.converter import Converter
 
     venv_bin = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", venv_bin + os.pathsep + os.environ.get("PATH", ""))
@@ -98,7 +98,7 @@ def test_the_kept_libreoffice_starts_from_an_activated_venv_of_a_non_system_pyth
 def test_no_lock_on_the_output_folder_a_second_run_is_refused(tmp_path: Path) -> None:
     """A generate (or sign) into a folder another grantgen run holds is refused at once,
     with a clear error, and writes nothing there."""
-    from generator.output import folder_lock
+    from generator.core.output import folder_lock
 
     out = tmp_path / "out"
     out.mkdir()
@@ -107,8 +107,8 @@ def test_no_lock_on_the_output_folder_a_second_run_is_refused(tmp_path: Path) ->
         result = CliRunner().invoke(
             main, ["generate", str(path), "--out", str(out), "--ledger", str(tmp_path / "l")]
         )
-        from generator.errors import OutputError
-        from generator.signing import sign_batch
+        from generator.core.errors import OutputError
+        from generator.signing.signing import sign_batch
 
         with pytest.raises(OutputError, match="in use by another grantgen run"):
             sign_batch(out, None)  # type: ignore[arg-type]  # (refused before it is used)
@@ -123,10 +123,10 @@ def test_symlinks_followed_review_superseded_and_journal_links_are_refused(
 ) -> None:
     """A review/ or superseded/ link in the batch folder, or a signing journal linked to a
     user's file, is refused: nothing is written through a link."""
-    from generator.errors import OutputError
-    from generator.output import own_folder
-    from generator.signjobs import _append_line
-    from generator.superseded import set_aside
+    from generator.core.errors import OutputError
+    from generator.core.output import own_folder
+    from generator.core.superseded import set_aside
+    from generator.signing.signjobs import _append_line
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -204,8 +204,8 @@ def test_a_users_own_manifest_and_review_are_not_overwritten(tmp_path: Path) -> 
 def test_hostile_templates_hang_arithmetic_is_bounded(tag: str, says: str) -> None:
     import time
 
-    from generator.errors import TemplateError
-    from generator.render import DocumentTemplate
+    from generator.core.errors import TemplateError
+    from generator.rendering.render import DocumentTemplate
 
     started = time.monotonic()
     with pytest.raises(TemplateError, match=says) as caught:
@@ -218,8 +218,8 @@ def test_hostile_templates_hang_a_long_loop_is_stopped_in_bounded_time(
 ) -> None:
     import time
 
-    from generator.errors import TemplateError
-    from generator.render import DocumentTemplate
+    from generator.core.errors import TemplateError
+    from generator.rendering.render import DocumentTemplate
 
     monkeypatch.setenv("GRANTGEN_RENDER_SECONDS", "1")
     loop = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
@@ -244,7 +244,7 @@ def _docx_with(text: str) -> bytes:
 def _split_plan(reserve: int, cap: int) -> Any:
     from dataclasses import replace
 
-    from generator.plan import load_plan
+    from generator.terms.plan import load_plan
 
     plan = load_plan()
     return replace(plan, reserve=reserve, non_option_cap=cap, amendments=())
@@ -254,8 +254,8 @@ def _entry(plan: Any, gid: str, shares: int, kind: str = "option") -> Any:
     from datetime import date
     from decimal import Decimal
 
-    from generator.grantrecord import GrantRecord
-    from generator.ledgerentry import Entry
+    from generator.checking.ledgerentry import Entry
+    from generator.reading.grantrecord import GrantRecord
 
     row = 2 + int("".join(c for c in gid if c.isdigit()) or 0)
     rec = GrantRecord(row, gid, f"Director {gid}", date(2005, 5, 16), shares, Decimal("3.25"),
@@ -272,8 +272,8 @@ def test_reserve_exceeded_after_a_split_one_share_grants_fill_the_reserve_exactl
     fractions the split drops (the rules and the recording transaction agree)."""
     from datetime import date
 
-    from generator.batchcheck import check
-    from generator.ledger import Ledger
+    from generator.checking.batchcheck import check
+    from generator.checking.ledger import Ledger
 
     plan = _split_plan(10, 10)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -295,8 +295,8 @@ def test_reserve_exceeded_after_a_split_one_share_grants_fill_the_reserve_exactl
 def test_reserve_exceeded_after_a_split_799999_plus_1_plus_1_is_refused(tmp_path: Path) -> None:
     from datetime import date
 
-    from generator.batchcheck import check
-    from generator.ledger import Ledger
+    from generator.checking.batchcheck import check
+    from generator.checking.ledger import Ledger
 
     plan = _split_plan(800_000, 100_000)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -317,7 +317,7 @@ def test_reserve_exceeded_after_a_split_799999_plus_1_plus_1_is_refused(tmp_path
 def test_reserve_exceeded_after_a_split_the_non_option_cap_too(tmp_path: Path) -> None:
     from datetime import date
 
-    from generator.ledger import Ledger
+    from generator.checking.ledger import Ledger
 
     plan = _split_plan(1_000, 3)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -335,7 +335,7 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
     dated before it: on that date the reserve was full."""
     from datetime import date
 
-    from generator.ledger import Ledger
+    from generator.checking.ledger import Ledger
 
     plan = _split_plan(100, 100)
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -351,11 +351,11 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
 def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
     """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
     told both: no form, and over the cap (it is not counted, since it will not be recorded)."""
-    from generator.batchcheck import check
-    from generator.findings import ERROR, Finding
-    from generator.grantrecord import GrantRecord
-    from generator.plan import load_plan
-    from generator.pool import Pool
+    from generator.checking.batchcheck import check
+    from generator.checking.findings import ERROR, Finding
+    from generator.checking.pool import Pool
+    from generator.reading.grantrecord import GrantRecord
+    from generator.terms.plan import load_plan
 
     plan = load_plan()
     from datetime import date
@@ -409,7 +409,7 @@ def test_a_hung_libreoffice_fails_the_batch_within_about_twice_the_timeout(
     assert 2 <= len(calls.read_text().splitlines()) <= 2 * jobs
     assert took < 2 * (timeout + 0.5 * 5) + 30, took  # the old way: four limits per grant
     assert not list((tmp_path / "o").glob("*.pdf"))
-    from generator.ledger import Ledger
+    from generator.checking.ledger import Ledger
 
     with Ledger(tmp_path / "l.sqlite") as book:
         assert book.grants() == []
@@ -431,7 +431,7 @@ def test_derived_grant_ids_transliterate_accented_letters(name: str, slug: str) 
     from datetime import date
     from decimal import Decimal
 
-    from generator.values import derive_grant_id
+    from generator.reading.values import derive_grant_id
 
     gid = derive_grant_id(name, date(2025, 6, 16), 1000, Decimal("1.50"))
     assert gid.startswith(slug + "20250616-"), gid
@@ -566,8 +566,8 @@ def test_no_scratch_folder_is_left_behind_a_killed_runs_is_reaped_by_the_next(
     live process's is left alone."""
     import tempfile
 
-    from generator.convert import SCRATCH_PREFIX
-    from generator.converter import Converter
+    from generator.converting.convert import SCRATCH_PREFIX
+    from generator.converting.converter import Converter
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", None)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator.pipeline import GenerateOptions, generate
-from generator.records import read_grants
+from generator.reading.records import read_grants
 
 from .conftest import grant, write_csv
 
@@ -210,7 +210,7 @@ def test_any_name_round_trips_exactly_or_is_refused_with_row_and_column(
 
 
 def test_file_names_are_safe_and_unique() -> None:
-    from generator.output import safe_stem
+    from generator.core.output import safe_stem
 
     used: set[str] = set()
     assert safe_stem("CON", used) == "CON_"
@@ -223,7 +223,7 @@ def test_file_names_are_safe_and_unique() -> None:
 
 
 def test_duplicate_headers_are_refused(tmp_path: Path) -> None:
-    from generator.errors import InputError
+    from generator.core.errors import InputError
 
     path = tmp_path / "g.csv"
     path.write_text("participant,Director,grant_date,shares,exercise_price\n", encoding="utf-8")
@@ -232,7 +232,7 @@ def test_duplicate_headers_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_mapping_file(tmp_path: Path) -> None:
-    from generator.columns import ReadOptions, parse_mapping
+    from generator.reading.columns import ReadOptions, parse_mapping
 
     mapping = tmp_path / "map.txt"
     mapping.write_text("# ours\nWho Gets It=participant\nWhen=grant_date\n", encoding="utf-8")
@@ -248,8 +248,8 @@ def test_blank_pages_from_libreoffice_are_blamed_on_the_conversion(tmp_path: Pat
     import pikepdf
     import pypdfium2 as pdfium
 
-    from generator.assemble import PacketInfo, assemble
-    from generator.errors import AssembleError
+    from generator.assembling.assemble import PacketInfo, assemble
+    from generator.core.errors import AssembleError
 
     blank = pikepdf.new()
     for _ in range(3):

@@ -16,14 +16,14 @@ from docx import Document
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
-from generator.approve import unapproved_changes
 from generator.cli import main
-from generator.errors import PlanError
-from generator.kit import examples, init_kit, kit_record, resolve_kit
-from generator.manifest import kit_changes
-from generator.plan import load_plan
-from generator.resources import kits_dir
-from generator.templatecheck import check_templates
+from generator.comparing.approve import unapproved_changes
+from generator.core.errors import PlanError
+from generator.core.resources import kits_dir
+from generator.publishing.templatecheck import check_templates
+from generator.terms.kit import examples, init_kit, kit_record, resolve_kit
+from generator.terms.manifest import kit_changes
+from generator.terms.plan import load_plan
 
 EXAMPLE = kits_dir() / "meridian"
 #: Words of the bundled ATG form that no document of another company's kit may hold.
@@ -278,8 +278,8 @@ def test_the_kit_record_names_each_file_and_a_change(tmp_path: Path) -> None:
 
 
 def test_the_bundled_consent_states_the_kits_terms(tmp_path: Path) -> None:
-    from generator.consent import ConsentGrant, render_consent
-    from generator.templatecheck import sample_record
+    from generator.publishing.consent import ConsentGrant, render_consent
+    from generator.publishing.templatecheck import sample_record
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)
@@ -298,8 +298,8 @@ def test_the_bundled_consent_states_the_kits_terms(tmp_path: Path) -> None:
 
 
 def test_signature_lines_are_kept_with_their_block(tmp_path: Path) -> None:
-    from generator.templatecheck import sample_record
-    from generator.templateset import TemplateSet
+    from generator.publishing.templatecheck import sample_record
+    from generator.rendering.templateset import TemplateSet
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)
@@ -350,7 +350,7 @@ def test_an_approved_form_of_no_template_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_kit_with_templates_but_no_forms_is_refused(tmp_path: Path) -> None:
-    from generator.manifest import KitError
+    from generator.terms.manifest import KitError
 
     kit = make_kit(tmp_path)
     text = (kit / "plan.toml").read_text()
@@ -367,7 +367,7 @@ def test_a_consent_of_units_only_recites_eligibility_and_lists_them_in_exhibit_b
     from datetime import date
     from decimal import Decimal
 
-    from generator.consent import ConsentGrant, render_consent
+    from generator.publishing.consent import ConsentGrant, render_consent
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)

@@ -19,7 +19,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 
 from generator.cli import main
-from generator.kit import init_kit
+from generator.terms.kit import init_kit
 
 from .conftest import write_csv
 from .signing_tools import make_pki, make_signer
@@ -281,7 +281,7 @@ def test_an_agreement_with_its_own_acceptance_page(tmp_path: Path, soffice: str)
 def test_a_draft_fails_where_the_final_would(tmp_path: Path, soffice: str) -> None:
     """The bundled templates' Company field is found under "By:": a template without it
     fails the draft (and preview) as the final run would, naming the field."""
-    from generator.resources import templates_dir
+    from generator.core.resources import templates_dir
 
     folder = Path(shutil.copytree(templates_dir(), tmp_path / "templates"))
     edit_docx(folder / "nso_agreement.docx", replace_text("By:", "Per:"))

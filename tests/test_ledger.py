@@ -15,16 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.errors import LedgerError
-from generator.grantrecord import GrantRecord
-from generator.ledger import Ledger
-from generator.ledgercsv import export_csv, import_csv
-from generator.ledgerentry import Entry
-from generator.ledgerhistory import parse_split
-from generator.ledgerschema import EXPORT_COLUMNS
-from generator.plan import load_plan
-from generator.planmodel import Amendment, Plan
-from generator.splits import adjust_price
+from generator.checking.ledger import Ledger
+from generator.checking.ledgercsv import export_csv, import_csv
+from generator.checking.ledgerentry import Entry
+from generator.checking.ledgerhistory import parse_split
+from generator.checking.ledgerschema import EXPORT_COLUMNS
+from generator.checking.splits import adjust_price
+from generator.core.errors import LedgerError
+from generator.reading.grantrecord import GrantRecord
+from generator.terms.plan import load_plan
+from generator.terms.planmodel import Amendment, Plan
 
 PLAN = load_plan()
 
@@ -50,7 +50,7 @@ def test_record_is_idempotent_and_conflicts_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_grant_id_under_another_plan_is_refused_not_a_crash(tmp_path: Path) -> None:
-    from generator.batchcheck import check
+    from generator.checking.batchcheck import check
 
     other = replace(PLAN, id="other-plan")
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -414,7 +414,7 @@ def test_a_reserve_an_amendment_set_after_a_split_is_not_split_again(tmp_path: P
 
 
 def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) -> None:
-    from generator.batchcheck import check
+    from generator.checking.batchcheck import check
 
     with Ledger(tmp_path / "l.sqlite") as book:
         book.record(PLAN, [grant("A", 1000)])
@@ -426,7 +426,7 @@ def test_a_grant_renumbered_against_one_in_the_ledger_is_warned(tmp_path: Path) 
 
 
 def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> None:
-    from generator.pool import batch_reserve
+    from generator.checking.pool import batch_reserve
 
     cut = with_reserve(400_000, date(2030, 1, 2))
     with Ledger(tmp_path / "l.sqlite") as book:
@@ -448,7 +448,7 @@ def test_a_batch_summary_shows_the_reserve_its_grants_met(tmp_path: Path) -> Non
     ],
 )
 def test_sqlite_failures_are_said_as_what_to_do(sqlite_says: str, we_say: str) -> None:
-    from generator.ledgerschema import sqlite_problem
+    from generator.checking.ledgerschema import sqlite_problem
 
     assert we_say in sqlite_problem(Path("l.sqlite"), sqlite3.OperationalError(sqlite_says))
 
@@ -609,7 +609,7 @@ def test_an_incentive_option_counts_as_an_option_in_the_ledger_as_in_the_rules(
 ) -> None:
     """Section 4(b) caps awards other than Options; an incentive stock option is an Option
     whether or not the plan file lists it among option_types, for validate and ledger alike."""
-    from generator.batchcheck import check
+    from generator.checking.batchcheck import check
 
     isos = replace(
         PLAN,

@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from generator.checking.ledger import Ledger
+from generator.checking.ledgercsv import import_csv
 from generator.cli import main
-from generator.kit import init_kit
-from generator.ledger import Ledger
-from generator.ledgercsv import import_csv
-from generator.ocfimport import read_package
-from generator.ocfschema import MANIFEST, SCHEMAS, OcfError, problems
-from generator.plan import load_plan
-from generator.planmodel import Plan
+from generator.exports.ocfimport import read_package
+from generator.exports.ocfschema import MANIFEST, SCHEMAS, OcfError, problems
+from generator.terms.kit import init_kit
+from generator.terms.plan import load_plan
+from generator.terms.planmodel import Plan
 
 #: (grant id, participant, grant date, award type, shares, price, final date, schedule, start,
 #: vesting date): a history of every kind of award, its vesting worked out as generate does.
@@ -45,8 +45,8 @@ GRANTS = [
 
 def history(plan: Plan) -> str:
     """:data:`GRANTS` as the CSV import reads, with their installments."""
-    from generator.grantrecord import GrantRecord
-    from generator.ledgerentry import vesting_entry
+    from generator.checking.ledgerentry import vesting_entry
+    from generator.reading.grantrecord import GrantRecord
 
     buf = io.StringIO()
     out = csv.writer(buf)

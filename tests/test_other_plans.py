@@ -10,17 +10,17 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from generator.deviations import Deviation, DeviationCheck
-from generator.documents import blank_values
-from generator.errors import GrantgenError, PlanError
-from generator.form import form_sentences
+from generator.comparing.deviations import Deviation, DeviationCheck
+from generator.core.errors import GrantgenError, PlanError
+from generator.core.resources import default_plan, form_text, templates_dir
+from generator.making.documents import blank_values
 from generator.pipeline import GenerateOptions, generate
-from generator.plan import load_plan
-from generator.planmodel import Plan
-from generator.records import read_grants
-from generator.resources import default_plan, form_text, templates_dir
-from generator.templateset import TemplateSet
-from generator.wording import indefinite_article, number_words, ordinal_words, years
+from generator.reading.records import read_grants
+from generator.rendering.form import form_sentences
+from generator.rendering.templateset import TemplateSet
+from generator.rendering.wording import indefinite_article, number_words, ordinal_words, years
+from generator.terms.plan import load_plan
+from generator.terms.planmodel import Plan
 
 from .conftest import PRICES, grant, pdf_text, write_csv
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import PlanError
-from generator.plan import load_plan
-from generator.resources import default_plan
+from generator.core.errors import PlanError
+from generator.core.resources import default_plan
+from generator.terms.plan import load_plan
 
 
 def test_bundled_plan_has_the_company_identity() -> None:
@@ -164,10 +164,10 @@ def test_the_reserve_in_force_on_the_grant_date_is_checked(tmp_path: Path) -> No
     from datetime import date
     from decimal import Decimal
 
-    from generator.batchcheck import check
-    from generator.grantrecord import GrantRecord
-    from generator.ledger import Ledger
-    from generator.ledgerentry import Entry
+    from generator.checking.batchcheck import check
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgerentry import Entry
+    from generator.reading.grantrecord import GrantRecord
 
     plan = load_plan(amended_plan(tmp_path))
 

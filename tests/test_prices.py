@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.errors import InputError
-from generator.prices import load_prices
+from generator.core.errors import InputError
+from generator.reading.prices import load_prices
 
 from .conftest import PRICES
 

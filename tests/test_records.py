@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.errors import InputError
-from generator.records import read_grants
-from generator.values import (
+from generator.core.errors import InputError
+from generator.reading.records import read_grants
+from generator.reading.values import (
     derive_grant_id,
     parse_address,
     parse_bool,

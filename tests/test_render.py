@@ -14,13 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.errors import TemplateError
-from generator.fields import format_date, format_price, format_shares
-from generator.grantrecord import GrantRecord
-from generator.plan import load_plan
-from generator.render import DocumentTemplate
-from generator.resources import templates_dir
-from generator.templateset import TemplateSet
+from generator.checking.fields import format_date, format_price, format_shares
+from generator.core.errors import TemplateError
+from generator.core.resources import templates_dir
+from generator.reading.grantrecord import GrantRecord
+from generator.rendering.render import DocumentTemplate
+from generator.rendering.templateset import TemplateSet
+from generator.terms.plan import load_plan
 
 
 def make_template(tmp_path: Path, text: str) -> Path:
@@ -134,7 +134,7 @@ def test_bundled_templates_fill_every_blank() -> None:
 def test_a_batch_document_holds_each_agreement_whole_in_its_own_sections() -> None:
     """combine(): every agreement's paragraphs, in order, each starting with its bookmark and
     ending its own section; namespace declarations written once, not on every paragraph."""
-    from generator.batchdoc import LANDMARKS, combine, landmark_marker, marker
+    from generator.converting.batchdoc import LANDMARKS, combine, landmark_marker, marker
 
     templates = TemplateSet(templates_dir())
     plan = load_plan()
@@ -176,7 +176,7 @@ def test_batch_pieces_made_on_the_text_are_those_the_tree_makes() -> None:
 
     from lxml import etree
 
-    from generator.batchdoc import W, _fast_piece, _piece
+    from generator.converting.batchdoc import W, _fast_piece, _piece
 
     templates = TemplateSet(templates_dir())
     plan = load_plan()

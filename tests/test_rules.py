@@ -11,13 +11,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.batchcheck import check
-from generator.fields import anniversary
-from generator.findings import ERROR, NOTE, WARNING
-from generator.grantrecord import GrantRecord
-from generator.plan import load_plan
-from generator.pool import Pool
-from generator.prices import PriceTable
+from generator.checking.batchcheck import check
+from generator.checking.fields import anniversary
+from generator.checking.findings import ERROR, NOTE, WARNING
+from generator.checking.pool import Pool
+from generator.reading.grantrecord import GrantRecord
+from generator.reading.prices import PriceTable
+from generator.terms.plan import load_plan
 
 PLAN = replace(
     load_plan(), samples={}, directors=("A. Director",)
@@ -122,8 +122,8 @@ def test_a_grant_made_before_a_recorded_split_counts_in_post_split_shares(
 ) -> None:
     """Section 8: a grant dated before a split the ledger records is in pre-split shares; it
     takes its adjusted shares from the adjusted reserve, as the ledger will record it."""
-    from generator.ledger import Ledger
-    from generator.ledgerentry import Entry
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgerentry import Entry
 
     with Ledger(tmp_path / "l.sqlite") as book:
         book.adjust(PLAN, 3, 2, date(2007, 1, 1), today=date(2026, 1, 1))
@@ -322,8 +322,8 @@ def test_substitute_messages_cite_this_plans_sections() -> None:
 def test_generate_refuses_an_incentive_option_the_nonstatutory_form_cannot_document(
     tmp_path: Path,
 ) -> None:
+    from generator.core.resources import default_plan
     from generator.pipeline import check_batch
-    from generator.resources import default_plan
 
     text = default_plan().read_text(encoding="utf-8")
     text = text.replace('types = ["option",', 'types = ["option", "incentive_option",')
@@ -355,7 +355,7 @@ def test_repeated_participant_on_same_date_warns() -> None:
 
 
 def test_ledger_conflicts_and_already_recorded() -> None:
-    from generator.pool import terms_hash
+    from generator.checking.pool import terms_hash
 
     pool = Pool(PLAN.reserve, 15000, PLAN.non_option_cap, 0, known={"G-2": terms_hash(rec())})
     got = findings(rec(), pool=pool)
@@ -365,7 +365,7 @@ def test_ledger_conflicts_and_already_recorded() -> None:
 
 
 def test_plan_sections_come_from_the_plan_file(tmp_path: Path) -> None:
-    from generator.plan import load_plan as load
+    from generator.terms.plan import load_plan as load
 
     text = (
         Path(PLAN.source)
@@ -396,7 +396,7 @@ def test_final_exercise_date_is_never_later_than_ten_years(day: date, rule: str)
 
 @pytest.mark.parametrize("severity", [ERROR, WARNING, NOTE])
 def test_findings_render_with_row_rule_and_section(severity: str) -> None:
-    from generator.findings import Finding
+    from generator.checking.findings import Finding
 
     f = Finding(7, "G-7", "reserve", "4(a)", severity, "too many shares", "shares")
     assert str(f) == "row 7, column shares: too many shares [reserve, Plan Section 4(a)]"

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.errors import PlanError
-from generator.kit import init_kit
-from generator.plan import load_plan
-from generator.section16 import FORM4_COLUMNS, business_day, form4_due
+from generator.core.errors import PlanError
+from generator.terms.kit import init_kit
+from generator.terms.plan import load_plan
+from generator.terms.section16 import FORM4_COLUMNS, business_day, form4_due
 
 from .conftest import write_csv
 

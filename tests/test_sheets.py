@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.columns import ReadOptions, parse_mapping, parse_rows
-from generator.errors import InputError
-from generator.records import read_grants
-from generator.sheets import check_archive
+from generator.core.errors import InputError
+from generator.reading.columns import ReadOptions, parse_mapping, parse_rows
+from generator.reading.records import read_grants
+from generator.reading.sheets import check_archive
 
 from .conftest import PRICES
 
@@ -621,10 +621,10 @@ def test_preview_writes_only_its_files_and_reads_only_the_ledger_it_is_given(
     import tempfile
     from datetime import date
 
-    from generator.grantrecord import GrantRecord
-    from generator.ledger import Ledger
-    from generator.ledgerentry import Entry
-    from generator.plan import load_plan
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgerentry import Entry
+    from generator.reading.grantrecord import GrantRecord
+    from generator.terms.plan import load_plan
 
     from .conftest import SAMPLE
 

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-import generator.signing
-from generator.manifest import journal_path
-from generator.output import sha256
+import generator.signing.signing
+from generator.core.output import sha256
 from generator.pipeline import GenerateOptions, generate
+from generator.terms.manifest import journal_path
 
 from .signing_tools import Pki, draw_over_text, make_encipher_only, stamp_text, tsa_server
 from .test_signing import (  # noqa: F401 - fixtures
@@ -164,7 +164,7 @@ def test_output_outside_the_batch_is_recorded_absolute_and_verified(
 def test_ctrl_c_records_what_was_signed_and_leaves_no_temporary_file(
     batch: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = generator.signing.sign_pdf
+    real = generator.signing.signing.sign_pdf
     calls: list[Path] = []
 
     def interrupted_on_the_second(source: Path, output: Path, *args: Any, **kw: Any) -> Any:
@@ -179,7 +179,7 @@ def test_ctrl_c_records_what_was_signed_and_leaves_no_temporary_file(
             mp.setattr(os, "fsync", ctrl_c)
             return real(source, output, *args, **kw)
 
-    monkeypatch.setattr(generator.signing, "sign_pdf", interrupted_on_the_second)
+    monkeypatch.setattr(generator.signing.signing, "sign_pdf", interrupted_on_the_second)
     result = run("sign", batch, *creds(pki))
     assert result.exit_code == 130
     assert "signed " in result.stdout and "SIG-001.signed.pdf" in result.stdout  # progress
@@ -188,7 +188,7 @@ def test_ctrl_c_records_what_was_signed_and_leaves_no_temporary_file(
     assert not (batch / "SIG-002.signed.pdf").exists()
     record = manifest(batch)["documents"][0]["signed"]
     assert record["sha256"] == sha256((batch / "SIG-001.signed.pdf").read_bytes())
-    monkeypatch.setattr(generator.signing, "sign_pdf", real)
+    monkeypatch.setattr(generator.signing.signing, "sign_pdf", real)
     again = run("sign", batch, *creds(pki))
     assert again.exit_code == 0 and "1 signed, 1 already signed" in again.stdout
 
@@ -204,7 +204,7 @@ def test_a_killed_run_is_recovered_from_the_journal(
     def killed(*args: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(generator.signing, "write_json", killed)  # dies before the manifest
+    monkeypatch.setattr(generator.signing.signing, "write_json", killed)  # dies before the manifest
     with pytest.raises(Killed):
         run("sign", batch, *creds(pki))
     assert all("signed" not in d for d in manifest(batch)["documents"])
@@ -237,7 +237,7 @@ def test_generate_takes_in_the_journal_of_a_killed_run(
         raise Killed
 
     with monkeypatch.context() as mp:
-        mp.setattr(generator.signing, "write_json", killed)
+        mp.setattr(generator.signing.signing, "write_json", killed)
         with pytest.raises(Killed):
             run("sign", batch, *creds(pki))
     root = batches[0].parent
@@ -336,7 +336,7 @@ def test_the_company_field_is_signed_by_the_officer_unless_any_signer(
 
 
 def test_names_are_one_person_accents_case_dots_and_spacing_aside() -> None:
-    from generator.signfiles import same_person
+    from generator.signing.signfiles import same_person
 
     assert same_person("Julie M.B. Bradley", "julie m. b.  bradley")
     assert not same_person("Zoë Ølgård", "ZOE OLGARD")  # Ø is a letter of its own, not Ö
@@ -419,7 +419,7 @@ def test_a_timestamp_server_failing_mid_run_keeps_what_was_signed(batch: Path, p
 def test_huge_or_non_pdf_files_are_refused_without_being_read(
     signed: Path, pki: Pki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from generator.signfiles import MAX_PDF_BYTES
+    from generator.signing.signfiles import MAX_PDF_BYTES
 
     packet = (signed / "SIG-001.signed.pdf").read_bytes()
     huge, junk, tail = tmp_path / "huge.pdf", tmp_path / "junk.pdf", tmp_path / "appended.pdf"
@@ -567,7 +567,7 @@ def test_a_killed_sign_force_run_is_recovered_with_what_it_set_aside(
 
     first = manifest(signed)["documents"][0]["signed"]
     with monkeypatch.context() as mp:
-        mp.setattr(generator.signing, "write_json", killed)  # dies before the manifest
+        mp.setattr(generator.signing.signing, "write_json", killed)  # dies before the manifest
         with pytest.raises(Killed):
             run("sign", signed, *creds(pki), "--force")
     assert manifest(signed)["documents"][0]["signed"] == first  # only the journal knows

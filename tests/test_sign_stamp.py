@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from generator.credentials import load_credentials
-from generator.errors import SigningError
+from generator.assembling.stamp import STAMP_MIN_SIZE, Appearance
+from generator.core.errors import SigningError
 from generator.pipeline import GenerateOptions, generate
-from generator.signing import sign_pdf
-from generator.stamp import STAMP_MIN_SIZE, Appearance
+from generator.signing.credentials import load_credentials
+from generator.signing.signing import sign_pdf
 
 from .signing_tools import PASSPHRASE, Pki, independent_agree, make_signer, stamp_text
 from .test_signing import pki, run, verify_json  # noqa: F401 - fixtures

@@ -24,11 +24,11 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 
 from generator.cli_sign import sign_command, verify_command
-from generator.columns import ReadOptions, parse_rows
-from generator.credentials import load_credentials
-from generator.output import sha256
+from generator.core.output import sha256
 from generator.pipeline import GenerateOptions, generate
-from generator.signing import sign_pdf
+from generator.reading.columns import ReadOptions, parse_rows
+from generator.signing.credentials import load_credentials
+from generator.signing.signing import sign_pdf
 
 from .signing_tools import (
     PASSPHRASE,
@@ -325,7 +325,7 @@ def test_missing_field_and_changed_original_are_errors_naming_the_file(
 def test_signing_under_another_plans_officer_is_refused(
     batch: Path, pki: Pki, tmp_path: Path
 ) -> None:
-    from generator.resources import default_plan
+    from generator.core.resources import default_plan
 
     other = tmp_path / "other.toml"
     text = default_plan().read_text(encoding="utf-8").replace('id = "atg-1999"', 'id = "nwr-2015"')
@@ -655,7 +655,7 @@ def test_the_visible_date_is_the_signers_local_date_not_utcs(batch: Path, pki: P
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from generator.stamp import Appearance
+    from generator.assembling.stamp import Appearance
 
     when = datetime(2026, 12, 6, 3, 47, tzinfo=UTC)
     credentials = load_credentials(pki.officer_p12, passphrase=PASSPHRASE)

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from generator.cli import main
-from generator.errors import TemplateError
-from generator.plan import load_plan
-from generator.render import DocumentTemplate
-from generator.resources import templates_dir
-from generator.templatecheck import check_templates, load_templates
+from generator.core.errors import TemplateError
+from generator.core.resources import templates_dir
+from generator.publishing.templatecheck import check_templates, load_templates
+from generator.rendering.render import DocumentTemplate
+from generator.terms.plan import load_plan
 
 from .conftest import SAMPLE
 

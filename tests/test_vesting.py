@@ -15,14 +15,14 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+from generator.checking.findings import Context
+from generator.checking.rules import vesting
 from generator.cli import main
-from generator.errors import PlanError
-from generator.findings import Context
-from generator.grantrecord import GrantRecord
-from generator.plan import load_plan
-from generator.resources import default_plan
-from generator.rules import vesting
-from generator.vesting import (
+from generator.core.errors import PlanError
+from generator.core.resources import default_plan
+from generator.reading.grantrecord import GrantRecord
+from generator.terms.plan import load_plan
+from generator.terms.vesting import (
     ALLOCATIONS,
     Schedule,
     VestingError,
@@ -244,8 +244,8 @@ def test_a_plan_without_schedules_vests_at_once(tmp_path: Path) -> None:
 
 
 def test_template_fields_print_as_the_form_and_compute_as_values(tmp_path: Path) -> None:
-    from generator.jinjaenv import make_environment
-    from generator.render import grant_context
+    from generator.rendering.jinjaenv import make_environment
+    from generator.rendering.render import grant_context
 
     plan = plan_with(tmp_path)
     context = grant_context(grant(grant_date=date(2024, 2, 29)), plan)
@@ -282,9 +282,9 @@ def test_grantgen_fields_lists_each_field_with_a_sample_value(tmp_path: Path) ->
 
 
 def test_the_ledger_keeps_each_grants_installments(tmp_path: Path) -> None:
-    from generator.ledger import Ledger
-    from generator.ledgercsv import export_csv, import_csv
-    from generator.ledgerentry import Entry
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgercsv import export_csv, import_csv
+    from generator.checking.ledgerentry import Entry
 
     plan = plan_with(tmp_path)
     rec = grant(vesting_schedule="initial")
@@ -313,7 +313,7 @@ def test_the_ledger_keeps_each_grants_installments(tmp_path: Path) -> None:
 def test_a_recorded_grant_asked_for_with_another_schedule_is_another_grant(
     tmp_path: Path,
 ) -> None:
-    from generator.pool import terms_hash
+    from generator.checking.pool import terms_hash
 
     assert terms_hash(grant()) == terms_hash(replace(grant(), row=9))
     assert terms_hash(grant()) != terms_hash(grant(vesting_schedule="monthly"))
@@ -329,7 +329,7 @@ def test_one_run_makes_initial_annual_and_unit_grants_with_their_schedules(
     import re
     import subprocess
 
-    from generator.resources import kits_dir
+    from generator.core.resources import kits_dir
 
     kit = kits_dir() / "meridian"
     out, ledger = tmp_path / "out", tmp_path / "l.sqlite"
@@ -408,8 +408,8 @@ def test_a_schedule_pushed_past_the_term_by_its_start_names_the_start(tmp_path: 
 
 
 def test_fields_without_a_value_are_errors_where_printed_never_blanks(tmp_path: Path) -> None:
-    from generator.jinjaenv import make_environment
-    from generator.render import grant_context
+    from generator.rendering.jinjaenv import make_environment
+    from generator.rendering.render import grant_context
 
     plan = plan_with(tmp_path, VESTING.replace('default = "initial"\n', ""))
     env = make_environment()
@@ -440,9 +440,9 @@ def test_a_kind_of_award_may_have_its_own_default_schedule(tmp_path: Path) -> No
 
 
 def test_import_keeps_the_vesting_start(tmp_path: Path) -> None:
-    from generator.ledger import Ledger
-    from generator.ledgercsv import export_csv, import_csv
-    from generator.ledgerentry import Entry
+    from generator.checking.ledger import Ledger
+    from generator.checking.ledgercsv import export_csv, import_csv
+    from generator.checking.ledgerentry import Entry
 
     plan = plan_with(tmp_path)
     rec = grant(vesting_start=date(2005, 9, 30))

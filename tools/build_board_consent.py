@@ -5,14 +5,13 @@ Word); this script is how it was first made, and how to make it again:
 
     .venv/bin/python tools/build_board_consent.py
 
-Fields (rendered by generator.consent): ``company``, ``plan``, ``sections`` (the plan sections
-cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term``, e.g.
-``ten years``, ``term_years``, ``post_service``, e.g. ``one year``), ``totals`` (``grants``,
-``shares``) and ``grants``, a list of ``participant``, ``shares``, ``exercise_price`` and
-``grant_date`` (formatted text). Exhibit A is a Word table whose header row repeats on every
-page and whose one data row is repeated by docxtpl's row loop (``{%tr for g in grants %}`` …
-``{%tr endfor %}``), one row per grant.
-"""
+Fields (rendered by generator.publishing.consent): ``company``, ``plan``, ``sections`` (the plan
+sections cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term``,
+e.g. ``ten years``, ``term_years``, ``post_service``, e.g. ``one year``), ``totals``
+(``grants``, ``shares``) and ``grants``, a list of ``participant``, ``shares``,
+``exercise_price`` and ``grant_date`` (formatted text). Exhibit A is a Word table whose header
+row repeats on every page and whose one data row is repeated by docxtpl's row loop
+(``{%tr for g in grants %}`` … ``{%tr endfor %}``), one row per grant."""
 
 from __future__ import annotations
 

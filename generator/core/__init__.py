@@ -1,0 +1,2 @@
+"""The core every stage uses: the error hierarchy, atomic writes and the batch folder's lock,
+the bundled files, text normalising, files set aside."""

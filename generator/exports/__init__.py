@@ -1,0 +1,1 @@
+"""The Open Cap Format export of the ledger, and its import."""

@@ -1,0 +1,2 @@
+"""Making a batch's documents (render, convert, assemble, compare, in chunks), and the records
+the stages pass on."""

@@ -1,0 +1,481 @@
+"""The review packet of a batch folder, in ``DIR/review/``.
+
+It describes every final document the folder's manifest lists, not only those of the last
+run: a run of part of a batch (``--only``, ``--where``) or one whose grants were all refused
+leaves a review of the whole folder. A draft run into a folder that holds final documents
+gets its own files (``summary.draft.html``, ``packet.draft.pdf``, ``board_consent.draft.docx``,
+...), over the folder's drafts, so it never replaces the final batch's review; in a folder of
+drafts only, the drafts' review has the usual names.
+
+* ``summary.html`` (standalone), ``summary.csv``, ``summary.xlsx``: one line per grant with its
+  terms, status and findings; totals and the share reserve before and after the batch.
+* ``packet.pdf``: the agreement and acceptance pages of every packet made, one after another,
+  one bookmark per participant: the whole batch read in one sitting. A batch of more than
+  :data:`PACKET_VOLUME` agreements gets volumes instead (``packet-01-of-12.pdf``, ...), each
+  a PDF a viewer opens at once, and none of them ever held in memory with another.
+* deviations: each rendered agreement's text against the approved form (:mod:`.deviations`),
+  listed in ``summary.html`` with word-level diffs.
+* ``board_consent.docx`` / ``.pdf``: the Board's written consent approving the grants made,
+  with Exhibit A listing them (:mod:`.consent`).
+
+Every file is written atomically. :func:`review_batch` builds the :class:`ReviewBatch` from
+what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from generator.assembling.reviewpacket import (
+    PACKET_VOLUME,
+    PacketPages,
+    allow_open_files,
+    review_packet,
+)
+from generator.checking.pool import batch_reserve
+from generator.comparing.deviations import Deviation, find_deviations
+from generator.converting.converter import Converter
+from generator.core.errors import GrantgenError, OutputError
+from generator.core.output import own_folder, remove_left_parts, write_atomic
+from generator.making.batch import (
+    Checked,
+    GenerateResult,
+    ReviewBatch,
+    ReviewGrant,
+    ReviewResult,
+    Status,
+)
+from generator.publishing.consent import (
+    ConsentGrant,
+    PendingConsent,
+    consent_name,
+    consent_template,
+    finish_consent,
+    write_consent,
+)
+from generator.publishing.publish import holds_finals
+from generator.publishing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
+from generator.terms.section16 import Reportable, form4_csv, form4_rows
+from generator.terms.vesting import one_line
+
+REVIEW_DIR = "review"
+
+
+def form4_file(batch: ReviewBatch, made: Sequence[ReviewGrant]) -> bytes:
+    """``form4.csv``: the Form 4 values of each grant made (:mod:`.section16`)."""
+    terms = batch.plan.section16
+    assert terms is not None
+    reportable = [
+        Reportable(
+            grant_id=g.grant_id,
+            participant=g.participant,
+            award_type=g.award_type,
+            is_option=batch.plan.is_option(g.award_type),
+            grant_date=g.grant_date,
+            shares=g.shares,
+            exercise_price=g.exercise_price,
+            expires=g.final_exercise_date,
+            first_vests=g.first_vests,
+            vesting=g.vesting,
+        )
+        for g in made
+        if g.grant_date is not None and g.shares is not None
+    ]
+    return form4_csv(form4_rows(reportable, terms))
+
+
+def _path(out: Path, path: Path | None) -> Path | None:
+    return None if path is None else path if path.is_absolute() else out / path
+
+
+def batch_deviations(
+    batch: ReviewBatch,
+    form_text: Path | None,
+    *,
+    known: Mapping[str, Sequence[Deviation]] | None = None,
+) -> dict[str, list[Deviation]]:
+    """Deviations of every agreement made in the batch (those in ``known`` are not redone)."""
+    out: dict[str, list[Deviation]] = {}
+    for g in batch.grants:
+        docx = _path(batch.out, g.docx)
+        if not g.valid or docx is None:
+            continue
+        if known is not None and g.grant_id in known:
+            out[g.grant_id] = list(known[g.grant_id])
+        elif g.deviations is not None:  # an earlier run's, as its manifest recorded them
+            out[g.grant_id] = list(g.deviations)
+        elif form_text is None:  # a kit's approved forms: compared when it was made
+            out[g.grant_id] = []
+        else:
+            out[g.grant_id] = find_deviations(
+                docx, form_text, participant=g.participant, plan=batch.plan
+            )
+    return out
+
+
+def write_review(
+    batch: ReviewBatch,
+    *,
+    templates_dir: Path,
+    converter: Converter | None,
+    form_text: Path | None,
+    deviations: Mapping[str, Sequence[Deviation]] | None = None,
+    pages: Mapping[str, tuple[Path, range]] | None = None,
+    early_consent: PendingConsent | None = None,
+    copied: PacketPages | None = None,
+    uncompared: Sequence[str] = (),
+) -> ReviewResult:
+    """Write ``batch.out/review/``: summary (HTML, CSV, XLSX), packet.pdf, the board consent.
+
+    ``deviations``: those already found (by grant id), e.g. before publishing for
+    ``--strict``; the other agreements are compared here. ``converter``: the batch's
+    LibreOffice pool, for the consent PDF; None starts one worker when a consent is made.
+    ``pages``: where each grant's agreement pages already are (by grant id: a PDF and its page
+    range, e.g. the batch's converted chunks), so the packet need not open every packet PDF.
+    ``early_consent``: a consent already on its way for the grants expected to be made; used
+    when those are the grants made, else a new one is made. ``copied``: agreement pages
+    copied in for the review packet while the batch was made (used when it has one volume).
+    A consent or packet that cannot be made is reported in ``problems``; the summary is
+    always written.
+    """
+    folder = own_folder(batch.out / REVIEW_DIR)
+    aside = batch.draft and holds_finals(batch.out)  # drafts' files beside the final review
+    result = ReviewResult(
+        folder,
+        folder / review_name("summary.html", aside),
+        folder / review_name("summary.csv", aside),
+        folder / review_name("summary.xlsx", aside),
+        folder / review_name("totals.csv", aside),
+    )
+    result.deviations = batch_deviations(batch, form_text, known=deviations)
+    made = [g for g in batch.grants if g.valid]
+    files: dict[str, str] = {"CSV": result.summary_csv.name, "XLSX": result.summary_xlsx.name}
+    files["Totals (CSV)"] = result.totals_csv.name
+    if batch.plan.section16 is not None:
+        result.form4_csv = folder / review_name("form4.csv", aside)
+        files["Form 4 (CSV)"] = result.form4_csv.name
+    if batch.untermed:
+        result.problems.append(
+            f"{batch.untermed} document(s) listed from an earlier run are not in the Board "
+            "consent: their manifest entries, made by an earlier grantgen, do not record their "
+            "terms (generate them again to add them)"
+        )
+
+    with ThreadPoolExecutor(max_workers=1) as background:
+        consent = None
+        if made:  # LibreOffice converts the consent while the packet and summaries are written
+            rows = [
+                ConsentGrant(
+                    g.participant,
+                    g.shares,
+                    g.exercise_price,
+                    g.grant_date,
+                    g.award_type,
+                    g.grant_id,
+                    g.final_exercise_date,
+                )
+                for g in made
+                if g.shares is not None and g.exercise_price is not None and g.grant_date
+            ]
+            if early_consent is not None and early_consent.grants == tuple(rows):
+                consent = background.submit(finish_consent, early_consent, folder, aside)
+            else:
+                consent = background.submit(
+                    write_consent,
+                    folder,
+                    batch.plan,
+                    rows,
+                    templates=templates_dir,
+                    converter=converter,
+                    draft=batch.draft,
+                    aside=aside,
+                    dated=batch.consent_date,
+                )
+        entries: list[tuple[str, Path, range | None]] = []
+        twice = _repeated_names(made)
+        for g in made:
+            label = f"{g.participant} ({g.grant_id})" if g.participant in twice else g.participant
+            if pages is not None and g.grant_id in pages:
+                entries.append((label, *pages[g.grant_id]))
+            elif (path := _path(batch.out, g.pdf)) is not None:
+                entries.append((label, path, None))
+        volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
+        for number, volume in enumerate(volumes, start=1):
+            name = packet_name(number, len(volumes), draft=aside)
+            allow_open_files(len({path for _, path, _ in volume}))
+            first = (number - 1) * PACKET_VOLUME + 1
+            of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
+            try:
+                review_packet(
+                    volume,
+                    folder / name,
+                    title=f"Review packet: {len(entries)} agreement(s) under the "
+                    f"{batch.plan.name}" + (of if len(volumes) > 1 else ""),
+                    author=batch.plan.company.name,
+                    copied=copied if len(volumes) == 1 else None,
+                )
+            except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
+                result.problems.append(f"{name} could not be made: {exc}")
+            else:
+                result.packet_pdfs.append(folder / name)
+                label = "Review packet (PDF)" if len(volumes) == 1 else f"Review packet {number}"
+                files[label] = name
+        if consent is not None:
+            try:
+                result.board_consent_docx, result.board_consent_pdf = consent.result()
+            except GrantgenError as exc:
+                result.problems.append(str(exc))
+            except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
+                result.problems.append(f"the Board consent could not be made: {exc}")
+                docx = folder / consent_name(aside)
+                result.board_consent_docx = docx if docx.is_file() else None
+            if result.board_consent_docx is not None:
+                files["Board consent (DOCX)"] = result.board_consent_docx.name
+            if result.board_consent_pdf is not None:
+                files["Board consent (PDF)"] = result.board_consent_pdf.name
+
+    made_now = {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
+    ours = (consent_name(aside), str(Path(consent_name(aside)).with_suffix(".pdf")))
+    for stale in folder.iterdir():
+        packet = _PACKET_NAME.fullmatch(stale.name)
+        if stale.name in ours or (packet and bool(packet.group(2)) == aside):
+            if stale in made_now:
+                continue
+            stale.unlink(missing_ok=True)  # left by an earlier run in this folder
+    remove_left_parts(folder)  # files a killed run was writing
+    summaries: tuple[tuple[Path, Callable[[], bytes]], ...] = (
+        (result.summary_csv, lambda: summary_csv(batch, result.deviations)),
+        (result.totals_csv, lambda: totals_csv(batch)),
+        (result.summary_xlsx, lambda: summary_xlsx(batch, result.deviations)),
+        (
+            result.summary_html,
+            lambda: summary_html(
+                batch,
+                result.deviations,
+                files,
+                str(consent_template(templates_dir)),
+                uncompared,
+            ),
+        ),
+    )
+    if result.form4_csv is not None:
+        summaries += ((result.form4_csv, lambda: form4_file(batch, made)),)
+    for path, content in summaries:  # one that cannot be written is a problem, like the packet
+        try:
+            write_atomic(path, content())
+        except OutputError as exc:
+            result.problems.append(f"{path.name} could not be written: {exc}")
+    return result
+
+
+def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
+    """Participants named more than once: their bookmarks also give the grant id."""
+    counts = Counter(g.participant for g in made)
+    return {name for name, count in counts.items() if count > 1}
+
+
+_PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?(\.draft)?\.pdf")
+
+
+def packet_name(number: int, volumes: int, *, draft: bool = False) -> str:
+    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``); with
+    ``.draft`` before ``.pdf`` for drafts."""
+    if volumes == 1:
+        return review_name("packet.pdf", draft)
+    width = max(2, len(str(volumes)))
+    return review_name(f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf", draft)
+
+
+def review_name(name: str, draft: bool) -> str:
+    """A review file's name: ``summary.html``, or ``summary.draft.html`` for drafts."""
+    if not draft:
+        return name
+    stem, _, extension = name.rpartition(".")
+    return f"{stem}.draft.{extension}"
+
+
+# --- from the pipeline's results -------------------------------------------------------------
+
+#: Errors the pipeline adds after the checks: the grant passed them and then could not be made.
+FAILURE_RULES = ("convert", "assemble", "render")
+
+
+def review_batch(
+    checked: Checked, result: GenerateResult, earlier: Sequence[Mapping[str, Any]] = ()
+) -> ReviewBatch:
+    """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
+    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it, and
+    ``earlier``: the manifest entries of the documents (of the same kind: final or draft) an
+    earlier run left in the folder and this one did not make."""
+    report = checked.report
+    pool = report.pool
+    assert pool is not None
+    documents = {d.row: d for d in result.documents}
+    errors: dict[int, list[dict[str, object]]] = {}
+    for e in result.errors:
+        row = e.get("row")
+        if isinstance(row, int):
+            errors.setdefault(row, []).append(e)
+    rows = {r.row for r in checked.grants.records}
+    grants: list[ReviewGrant] = []
+    added = recorded_before = 0  # shares this batch records; shares it made documents for again
+    by_row = report.by_row()
+    refused = report.refused_rows  # (worked out once: a property over every finding)
+    for rec in checked.grants.records:
+        findings = [f.as_dict() for f in by_row.get(rec.row, [])]
+        seen = {str(f["message"]) for f in findings}
+        findings += [e for e in errors.get(rec.row, []) if str(e.get("message")) not in seen]
+        doc = documents.get(rec.row)
+        status: Status
+        if doc is not None:
+            status = "draft" if result.draft else "generated"
+            held = pool.adjusted_shares(rec.shares, rec.grant_date)  # as the reserve counts it
+            if not any(f.get("rule") == "already-recorded" for f in findings):
+                added += held
+            else:
+                recorded_before += held
+        elif rec.row in refused or any(
+            e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
+        ):
+            status = "refused"
+        else:
+            status = "failed"
+        facts = report.facts.get(rec.row)
+        grants.append(
+            ReviewGrant(
+                row=rec.row,
+                grant_id=rec.grant_id,
+                participant=rec.participant,
+                grant_date=rec.grant_date,
+                shares=rec.shares,
+                exercise_price=rec.exercise_price,
+                price_source=facts.price_source if facts else "not checked",
+                final_exercise_date=facts.final_exercise_date if facts else None,
+                status=status,
+                findings=findings,
+                docx=Path(doc.docx) if doc else None,  # relative to the batch folder
+                pdf=Path(doc.pdf) if doc else None,
+                vesting=one_line(facts.schedule, facts.vesting) if facts else "",
+                award_type=rec.award_type,
+                first_vests=facts.vesting[0].day if facts and facts.vesting else None,
+            )
+        )
+    untermed = 0
+    for entry in earlier:
+        grant = earlier_grant(entry, draft=result.draft)
+        grants.append(grant)
+        if grant.shares is None:
+            untermed += 1
+        elif grant.grant_id in pool.known:
+            recorded_before += grant.shares
+        else:
+            added += grant.shares
+    unread: dict[int, list[dict[str, object]]] = {}  # rows refused because they could not be read
+    for f in report.findings:
+        if f.row is not None and f.row not in rows:
+            unread.setdefault(f.row, []).append(f.as_dict())
+    for row, found in unread.items():
+        named = next((f.get("grant_id") for f in found if f.get("grant_id")), None)
+        grants.append(
+            ReviewGrant(
+                row=row,
+                grant_id=str(named or ""),
+                participant="",
+                grant_date=None,
+                shares=None,
+                exercise_price=None,
+                price_source="not checked",
+                final_exercise_date=None,
+                status="refused",
+                findings=found,
+            )
+        )
+    grants.sort(key=lambda g: g.row)
+    other = [f.as_dict() for f in report.findings if f.row is None]
+    reserve = batch_reserve(pool, checked.plan, checked.grants.records)
+    return ReviewBatch(
+        out=result.out,
+        plan=checked.plan,
+        grants=grants,
+        reserve=reserve,
+        available_before=reserve - pool.used,
+        available_after=reserve - pool.used - added,
+        already_recorded=recorded_before,
+        draft=result.draft,
+        findings=other,
+        untermed=untermed,
+        consent_date=checked.consent_date,
+    )
+
+
+def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
+    """A document an earlier run left in the folder, from its manifest entry (its terms are
+    None when the entry does not record them: made by an earlier grantgen)."""
+
+    def day(value: object) -> date | None:
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            return None
+
+    try:
+        shares: int | None = int(doc["shares"])
+        price: Decimal | None = Decimal(str(doc["exercise_price"]))
+        granted = day(doc["grant_date"])
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        shares = price = granted = None
+    if granted is None:
+        shares = price = None
+    source = doc.get("input")
+    note = {
+        "row": doc.get("row"),
+        "column": None,
+        "grant_id": doc.get("grant_id"),
+        "rule": "earlier-run",
+        "section": "output",
+        "severity": "note",
+        "message": "made by an earlier run"
+        + (f" from {source}" if source else "")
+        + "; its files are unchanged",
+    }
+    found = doc.get("findings")
+    recorded = doc.get("deviations")
+    deviations = None
+    if isinstance(recorded, list):
+        parsed = [Deviation.from_dict(d) for d in recorded]
+        deviations = None if None in parsed else tuple(d for d in parsed if d is not None)
+    return ReviewGrant(
+        row=int(doc.get("row") or 0),
+        grant_id=str(doc.get("grant_id") or ""),
+        participant=str(doc.get("participant") or ""),
+        grant_date=granted,
+        shares=shares,
+        exercise_price=price,
+        price_source=str(doc.get("price_source") or "not recorded"),
+        final_exercise_date=day(doc.get("final_exercise_date")),
+        status="draft" if draft else "generated",
+        findings=[*(found if isinstance(found, list) else []), note],
+        docx=Path(str(doc["docx"])),
+        pdf=Path(str(doc["pdf"])),
+        deviations=deviations,
+        vesting=str(doc.get("vesting") or ""),
+        award_type=str(doc.get("award_type") or "option"),
+        first_vests=_first_vests(doc.get("installments"), day),
+    )
+
+
+def _first_vests(installments: object, day: Any) -> date | None:
+    """The first installment's day of a manifest entry's ``installments``."""
+    if isinstance(installments, list) and installments and isinstance(installments[0], dict):
+        found = day(installments[0].get("date"))
+        return found if isinstance(found, date) else None
+    return None

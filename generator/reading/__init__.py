@@ -1,0 +1,1 @@
+"""Reading the input: grants from CSV or Excel (headers, rows, values), closing prices."""

@@ -1,0 +1,483 @@
+"""Acceptance: the packets participants signed and sent back, each matched to its grant,
+verified, kept beside the batch and recorded in the ledger; a paper acceptance, or a grant the
+participant declined, recorded by hand; and each grant's state (``grantgen status``).
+
+A returned packet is accepted when it verifies as ``grantgen verify`` checks a batch (every
+signature intact and trusted, the Company's signature over the approved packet and being the
+signed copy the manifest records, the signer of each field the one it is for) and the
+participant's signature is its last revision: nothing changed after it. It is matched by its
+content, never by its name: any file name, any order, any folder. A packet that does not
+qualify is refused with the reason, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from generator.checking.ledger import Ledger
+from generator.checking.ledgerhistory import forfeit_in, outstanding_on
+from generator.core.errors import GrantgenError
+from generator.core.output import folder_lock, sha256, write_atomic
+from generator.core.superseded import set_file_aside
+from generator.signing.signfiles import PARTICIPANT_FIELD, pdf_problem
+from generator.signing.verify import check_file, load_trust_roots
+from generator.terms.manifest import manifest_documents, read_manifest
+from generator.terms.planmodel import Plan
+
+ACCEPTED_SUFFIX = ".accepted.pdf"
+"""A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
+PAPER_SUFFIX = ".accepted-paper"
+"""The scan of a paper acceptance: ``<grant_id>.accepted-paper.pdf`` (its own extension)."""
+
+
+class AcceptError(GrantgenError):
+    """Raised when acceptances cannot be recorded at all (no batch, no such grant, ...)."""
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What became of one returned file."""
+
+    path: Path
+    grant_id: str | None
+    outcome: str
+    """``accepted``, ``already accepted`` or ``refused``."""
+    reason: str = ""
+    """Why it was refused (or a note about an accepted one)."""
+    kept: Path | None = None
+    signed_at: str | None = None
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == "refused"
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    files: tuple[Returned, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.files) and not any(f.refused for f in self.files)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A generated batch folder: its manifest's final documents and signing officer."""
+
+    folder: Path
+    plan_id: str
+    officer: str
+    docs: list[dict[str, Any]]
+
+    @classmethod
+    def open(cls, folder: Path) -> Batch:
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.is_file():
+            raise AcceptError(f"{folder}: no manifest.json (give the batch folder with --batch)")
+        try:
+            manifest = read_manifest(manifest_path)
+        except GrantgenError as exc:
+            raise AcceptError(str(exc)) from None
+        docs, _ = manifest_documents(manifest_path, manifest)
+        finals = [d for d in docs if not str(d["pdf"]).endswith(".draft.pdf")]
+        if not finals:
+            raise AcceptError(f"{folder}: the manifest lists no final documents (drafts only)")
+        officer = manifest.get("officer")
+        return cls(folder, str(manifest.get("plan") or ""), officer or "", finals)
+
+    def entry(self, grant_id: str) -> dict[str, Any]:
+        found = next((d for d in self.docs if d.get("grant_id") == grant_id), None)
+        if found is None:
+            known = ", ".join(str(d.get("grant_id")) for d in self.docs[:5])
+            raise AcceptError(
+                f"{grant_id}: not a grant of the batch in {self.folder} (it has {known}"
+                + (", …" if len(self.docs) > 5 else "")
+                + ")"
+            )
+        return found
+
+    def kept_name(self, entry: dict[str, Any], suffix: str) -> Path:
+        return self.folder / (str(entry["pdf"]).removesuffix(".pdf") + suffix)
+
+
+# --- returned packets ------------------------------------------------------------------------
+
+
+def returned_files(paths: Iterable[Path]) -> list[Path]:
+    """The PDFs given: files as they are, folders searched (their subfolders too), sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and _is_pdf_name(p))
+        else:
+            found.append(path)
+    return found
+
+
+def _is_pdf_name(path: Path) -> bool:
+    return path.suffix.lower() == ".pdf"
+
+
+def accept_returned(
+    folder: Path,
+    paths: Sequence[Path],
+    *,
+    ledger: Path,
+    trust: Sequence[Path],
+    any_signer: bool = False,
+    force: bool = False,
+) -> AcceptResult:
+    """Accept the signed packets among ``paths`` (files and folders) for the grants of the
+    batch in ``folder``: each verified, kept as ``<grant_id>.accepted.pdf`` and recorded in the
+    ``ledger``. One already accepted with the same bytes is left as it is; with other bytes it
+    is refused unless ``force`` (the earlier file is set aside, never overwritten)."""
+    batch = Batch.open(folder)
+    _ledger_there(ledger)
+    roots = load_trust_roots(trust)
+    files = returned_files(paths)
+    if not files:
+        raise AcceptError("no PDF among the files given")
+    results: list[Returned] = []
+    with folder_lock(folder), Ledger(ledger) as book:
+        taken: dict[str, str] = {}  # grant id -> sha256 accepted in this run
+        for file in files:
+            result = _accept_one(batch, book, file, roots, any_signer, force, taken)
+            results.append(result)
+    return AcceptResult(tuple(results))
+
+
+def _accept_one(
+    batch: Batch,
+    book: Ledger,
+    file: Path,
+    roots: list[Any],
+    any_signer: bool,
+    force: bool,
+    taken: dict[str, str],
+) -> Returned:
+    problem = pdf_problem(file)
+    if problem is not None:
+        return Returned(file, None, "refused", problem)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        return Returned(file, None, "refused", f"cannot be read: {exc.strerror or exc}")
+    who = None if any_signer else batch.officer
+    check = check_file(file, roots, batch.docs, must_be_signed=True, officer=who, named=False)
+    assert check is not None  # must_be_signed: an unsigned file is a check with a problem
+    if not check.signatures:
+        return Returned(
+            file, None, "refused",
+            "nobody has signed it: the participant signs the Company-signed copy "
+            "(<grant_id>.signed.pdf) and sends it back",
+        )  # fmt: skip
+    grant_id = check.grant_id
+    if grant_id is None:
+        return Returned(file, None, "refused", "; ".join(check.reasons) or "not a packet")
+    entry = batch.entry(grant_id)
+    participant = [s for s in check.signatures if s.field == PARTICIPANT_FIELD]
+    if not participant:
+        return Returned(
+            file, grant_id, "refused", f"{entry.get('participant')} has not signed it (its "
+            f"{PARTICIPANT_FIELD} field is empty)",
+        )  # fmt: skip
+    signature = participant[-1]
+    company = entry.get("signed")
+    if not isinstance(company, dict):
+        return Returned(
+            file, grant_id, "refused",
+            "the manifest records no Company signature for this grant: the participant signed "
+            "a packet the Company had not (sign the batch first, then send the signed copies)",
+        )  # fmt: skip
+    problems = [r for r in check.reasons if "not PDF/A-2b" not in r]
+    if problems:
+        return Returned(file, grant_id, "refused", "; ".join(problems))
+    if check.signatures[-1] is not signature or signature.changes_after != "none":
+        return Returned(
+            file, grant_id, "refused",
+            f"the file was changed after {entry.get('participant')} signed it "
+            f"({signature.changes_after}): the participant's signature must be its last",
+        )  # fmt: skip
+    digest = sha256(data)
+    plan_id = batch.plan_id
+    row = book.conn.execute("SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()
+    if row is None or (plan_id and row[0] != plan_id):
+        return Returned(
+            file, grant_id, "refused",
+            f"the ledger {book.path} does not hold grant {grant_id}"
+            + (f" under plan {plan_id}" if plan_id else "")
+            + ": give the batch's ledger with --ledger",
+        )  # fmt: skip
+    if taken.get(grant_id) not in (None, digest):
+        return Returned(
+            file, grant_id, "refused",
+            f"another returned file of {grant_id} was accepted in this run; accept one",
+        )  # fmt: skip
+    earlier = book.conn.execute(
+        "SELECT state, how, sha256, file FROM acceptances WHERE grant_id = ?", (grant_id,)
+    ).fetchone()
+    target = batch.kept_name(entry, ACCEPTED_SUFFIX)
+    if earlier is not None and earlier[2] == digest and target.is_file():
+        taken[grant_id] = digest
+        return Returned(file, grant_id, "already accepted", "", target, signature.signed_at)
+    if earlier is not None and not force:
+        what = "declined" if earlier[0] == "declined" else f"accepted ({earlier[1]})"
+        return Returned(
+            file, grant_id, "refused",
+            f"{grant_id} is already recorded as {what} with another file: give --force to "
+            "record this one instead (the earlier file is set aside)",
+        )  # fmt: skip
+    notes = [r for r in check.reasons if "not PDF/A-2b" in r]
+    there = _digest_of(target)
+    if there != digest:  # (the same bytes: a run killed before it recorded them)
+        if there is not None or target.is_symlink():
+            set_file_aside(batch.folder, target, f"replaced by grantgen accept ({file.name})")
+        write_atomic(target, data)  # then the ledger: a kill between leaves the file only
+    signed_at = signature.signed_at
+    day = signed_at[:10] if signed_at else date.today().isoformat()
+    _record(
+        book,
+        grant_id,
+        plan_id or str(row[0]),
+        state="accepted",
+        how="signature",
+        day=day,
+        signed_at=signed_at,
+        signer=signature.signer,
+        file=target.name,
+        digest=digest,
+        batch=batch.folder,
+        note=f"returned as {file.name}",
+        md5=hashlib.md5(data).hexdigest(),
+    )
+    taken[grant_id] = digest
+    note = "; ".join(notes)
+    return Returned(file, grant_id, "accepted", note, target, signed_at)
+
+
+def _digest_of(path: Path) -> str | None:
+    try:
+        return sha256(path.read_bytes()) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _record(
+    book: Ledger,
+    grant_id: str,
+    plan_id: str,
+    *,
+    state: str,
+    how: str,
+    day: str,
+    signed_at: str | None,
+    signer: str | None,
+    file: str | None,
+    digest: str | None,
+    batch: Path,
+    note: str,
+    md5: str | None = None,
+) -> None:
+    with book.transaction() as conn:
+        _insert(
+            conn, grant_id, plan_id, state=state, how=how, day=day, signed_at=signed_at,
+            signer=signer, file=file, digest=digest, batch=batch, note=note, md5=md5,
+        )  # fmt: skip
+
+
+def _insert(
+    conn: sqlite3.Connection,
+    grant_id: str,
+    plan_id: str,
+    *,
+    state: str,
+    how: str,
+    day: str,
+    signed_at: str | None,
+    signer: str | None,
+    file: str | None,
+    digest: str | None,
+    batch: Path,
+    note: str,
+    md5: str | None,
+) -> None:
+    """The acceptances row and its event, in the transaction open on ``conn``."""
+    conn.execute(
+        "INSERT OR REPLACE INTO acceptances (grant_id, plan_id, state, how, day, signed_at, "
+        "signer, file, sha256, md5, batch, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (grant_id, plan_id, state, how, day, signed_at, signer, file, digest, md5,
+         str(batch.resolve()), note),
+    )  # fmt: skip
+    detail = json.dumps({"how": how, "sha256": digest, "file": file}, sort_keys=True)
+    conn.execute(
+        "INSERT INTO events (plan_id, grant_id, kind, day, shares, detail) "
+        "VALUES (?, ?, ?, ?, 0, ?)",
+        (plan_id, grant_id, "accept" if state == "accepted" else "decline", day, detail),
+    )
+
+
+# --- recorded by hand ------------------------------------------------------------------------
+
+
+def record_by_hand(
+    folder: Path,
+    grant_id: str,
+    *,
+    plan: Plan,
+    ledger: Path,
+    day: date,
+    state: str = "accepted",
+    scan: Path | None = None,
+    note: str = "",
+    force: bool = False,
+    today: date | None = None,
+) -> Path | None:
+    """Record a paper acceptance (with its scan, kept as ``<grant_id>.accepted-paper.<ext>``)
+    or a grant the participant declined (``state="declined"``: its outstanding shares return
+    to the pool on that day, as a forfeiture); the kept scan's path."""
+    if day > (today or date.today()):
+        raise AcceptError(f"{day.isoformat()} is in the future: give the day it was signed")
+    batch = Batch.open(folder)
+    entry = batch.entry(grant_id)
+    granted = str(entry.get("grant_date", ""))
+    if granted and day.isoformat() < granted:
+        raise AcceptError(
+            f"{grant_id} was granted on {granted}: it cannot be {state} on {day.isoformat()}, "
+            "before it was granted"
+        )
+    if state == "accepted" and scan is None:
+        raise AcceptError("a paper acceptance needs its scan (--scan FILE)")
+    _ledger_there(ledger)
+    with folder_lock(folder), Ledger(ledger) as book:
+        row = book.conn.execute(
+            "SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)
+        ).fetchone()
+        if row is None or row[0] != plan.id:
+            raise AcceptError(
+                f"the ledger {book.path} does not hold grant {grant_id} under plan {plan.id}: "
+                "give the batch's ledger with --ledger"
+            )
+        earlier = book.conn.execute(
+            "SELECT state, how FROM acceptances WHERE grant_id = ?", (grant_id,)
+        ).fetchone()
+        if earlier is not None and not force:
+            raise AcceptError(
+                f"{grant_id} is already recorded as {earlier[0]} ({earlier[1]}): give --force "
+                "to record this instead"
+            )
+        if earlier is not None and earlier[0] == "declined":
+            raise AcceptError(
+                f"{grant_id} was declined and its shares returned to the pool: it cannot be "
+                "recorded again (grant it anew)"
+            )
+        kept: Path | None = None
+        digest: str | None = None
+        md5: str | None = None
+        if scan is not None:
+            try:
+                data = scan.read_bytes()
+            except OSError as exc:
+                raise AcceptError(f"{scan}: cannot be read: {exc.strerror or exc}") from None
+            if not data:
+                raise AcceptError(f"{scan}: the scan is empty")
+            kept = batch.kept_name(entry, PAPER_SUFFIX + (scan.suffix.lower() or ".pdf"))
+            if kept.exists():
+                set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
+            write_atomic(kept, data)
+            digest, md5 = sha256(data), hashlib.md5(data).hexdigest()
+        with book.transaction() as conn:
+            if state == "declined":  # a grant not taken up: its shares are not outstanding
+                shares = outstanding_on(conn, plan, grant_id, day)
+                if shares:
+                    forfeit_in(conn, plan, grant_id, shares, day)
+            _insert(
+                conn, grant_id, plan.id, state=state, how="paper", day=day.isoformat(),
+                signed_at=None, signer=None, file=kept.name if kept is not None else None,
+                digest=digest, batch=batch.folder, note=note, md5=md5,
+            )  # fmt: skip
+    return kept
+
+
+def _ledger_there(path: Path) -> None:
+    """Refuse a ledger that does not exist (an answer is recorded beside its grant)."""
+    if not path.is_file():
+        raise AcceptError(
+            f"there is no ledger at {path}: acceptances are recorded in the ledger the batch "
+            "was generated with (give it with --ledger, or set GRANTGEN_LEDGER)"
+        )
+
+
+# --- states ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GrantState:
+    """Where one grant of a batch stands."""
+
+    grant_id: str
+    participant: str
+    grant_date: str
+    state: str
+    """``made``, ``company-signed`` (pending the participant), ``accepted`` or ``declined``."""
+    since: str | None
+    """The day it reached that state (the Company's signature, the acceptance)."""
+    days: int | None
+    """Days pending (company-signed only)."""
+    detail: str = ""
+
+    @property
+    def pending(self) -> bool:
+        return self.state == "company-signed"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "grant_id": self.grant_id,
+            "participant": self.participant,
+            "grant_date": self.grant_date,
+            "state": self.state,
+            "since": self.since,
+            "days_pending": self.days,
+            "detail": self.detail,
+        }
+
+
+def grant_states(folder: Path, *, ledger: Path, today: date | None = None) -> list[GrantState]:
+    """Each final grant of the batch in ``folder``, in manifest order, with its state."""
+    batch = Batch.open(folder)
+    today = today or datetime.now(UTC).date()
+    with Ledger(ledger, create=False) as book:
+        answers = {
+            row[0]: row[1:]
+            for row in book.conn.execute("SELECT grant_id, state, how, day, file FROM acceptances")
+        }
+    states = []
+    for entry in batch.docs:
+        grant_id = str(entry["grant_id"])
+        base = (grant_id, str(entry.get("participant", "")), str(entry.get("grant_date", "")))
+        answer = answers.get(grant_id)
+        company = entry.get("signed")
+        if answer is not None:
+            state, how, day, file = answer
+            detail = f"{how}" + (f", {file}" if file else "")
+            states.append(GrantState(*base, state, day, None, detail))
+        elif isinstance(company, dict):
+            signed = str(company.get("signed_at", ""))[:10]
+            try:
+                days = (today - date.fromisoformat(signed)).days
+            except ValueError:
+                days = None
+            back = company.get("countersigned") or []
+            detail = "countersigned copy here: run grantgen accept on it" if back else ""
+            states.append(GrantState(*base, "company-signed", signed or None, days, detail))
+        else:
+            states.append(GrantState(*base, "made", None, None, "not signed by the Company yet"))
+    return states
