@@ -20,11 +20,11 @@ from generator.cliutil import (
     plan_option,
     verbose,
 )
-from generator.core.errors import GrantgenError
+from generator.core.errors import GrantgenError, OcfError
 from generator.core.output import write_atomic
 from generator.exports.ocf import export_ocf, missing_issuer_facts
 from generator.exports.ocfimport import import_ocf
-from generator.exports.ocfschema import OCF_VERSION, OcfError
+from generator.exports.ocfschema import OCF_VERSION
 from generator.reading.values import parse_date
 from generator.terms.plan import load_plan
 from generator.terms.section16 import Section16, form4_csv, form4_rows, recorded_reportables

@@ -20,7 +20,7 @@ from generator.checking.findings import ERROR, WARNING, Finding, Report
 from generator.checking.ledger import Ledger, ledger_path
 from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
-from generator.core.errors import GrantgenError, OutputError, PlanError
+from generator.core.errors import OutputError, PlanError, StrictError
 from generator.core.output import folder_lock, prepare_out, work_dir, write_json
 from generator.making.batch import Checked as Checked
 from generator.making.batch import GenerateOptions as GenerateOptions
@@ -169,15 +169,6 @@ def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> lis
                     )
                 )
     return out
-
-
-class StrictError(GrantgenError):
-    """Raised when ``--strict`` finds warnings: nothing is generated."""
-
-    def __init__(self, findings: list[Finding]) -> None:
-        self.findings = findings
-        listed = "".join(f"\n  {f.severity}: {f}" for f in findings)
-        super().__init__(f"--strict: warnings found; nothing was generated{listed}")
 
 
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:

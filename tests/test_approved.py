@@ -17,8 +17,9 @@ from docx import Document
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 
-from generator.comparing.approved import ApprovedCheck, ApprovedForm, ApprovedFormError, snapshot
+from generator.comparing.approved import ApprovedCheck, ApprovedForm, snapshot
 from generator.comparing.deviations import Deviation
+from generator.core.errors import ApprovedFormError
 from generator.reading.grantrecord import GrantRecord
 from generator.rendering.form import DRAFT_MARK
 from generator.rendering.render import DocumentTemplate, Rendered, grant_context

@@ -350,7 +350,7 @@ def test_an_approved_form_of_no_template_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_kit_with_templates_but_no_forms_is_refused(tmp_path: Path) -> None:
-    from generator.terms.manifest import KitError
+    from generator.core.errors import KitError
 
     kit = make_kit(tmp_path)
     text = (kit / "plan.toml").read_text()

@@ -19,8 +19,9 @@ from click.testing import CliRunner
 from generator.checking.ledger import Ledger
 from generator.checking.ledgercsv import import_csv
 from generator.cli import main
+from generator.core.errors import OcfError
 from generator.exports.ocfimport import read_package
-from generator.exports.ocfschema import MANIFEST, SCHEMAS, OcfError, problems
+from generator.exports.ocfschema import MANIFEST, SCHEMAS, problems
 from generator.terms.kit import init_kit
 from generator.terms.plan import load_plan
 from generator.terms.planmodel import Plan

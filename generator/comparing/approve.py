@@ -8,8 +8,9 @@ import hashlib
 from pathlib import Path
 
 from generator.comparing.approved import ApprovedForm, snapshot
+from generator.core.errors import KitError
 from generator.terms.kit import APPROVED_DIR, Kit, relative_name
-from generator.terms.manifest import KitError, sha256_file
+from generator.terms.manifest import sha256_file
 
 
 def unapproved_changes(kit: Kit) -> list[str]:

@@ -30,7 +30,7 @@ from generator.comparing import docxtext as dt
 from generator.comparing import worddiff
 from generator.comparing.comparecache import cache_key
 from generator.comparing.deviations import Deviation
-from generator.core.errors import GrantgenError, InputError
+from generator.core.errors import ApprovedFormError, InputError
 from generator.core.text import normalise
 from generator.rendering.form import ANY, Part, boundaries, ignored_mark
 from generator.rendering.hidden import DIRECT, HiddenText
@@ -68,14 +68,6 @@ _PAIR_LIMIT = 10_000
 _ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
 _FILTERS = make_environment().filters
 _ENV.filters.update({n: _FILTERS[n] for n in ("longdate", "money", "number", "string")})
-
-
-class ApprovedFormError(GrantgenError):
-    """Raised when an approved form cannot be read, or its Jinja fails (naming the field)."""
-
-    def __init__(self, path: Path | str, message: str, *, field: str | None = None) -> None:
-        self.path, self.field = path, field
-        super().__init__(f"approved form {path}: {message}")
 
 
 def _source(paragraphs: Sequence[str]) -> str:

@@ -46,11 +46,10 @@ from generator.comparing.docxtext import (
     paragraph_text,
 )
 from generator.comparing.worddiff import PAIR_RATIO, word_diff, words_similarity
-from generator.core.errors import GrantgenError
+from generator.core.errors import DeviationError, FormError, GrantgenError
 from generator.core.text import normalise
 from generator.rendering.form import (
     ACCEPTANCE_TITLE,
-    FormError,
     FormSentence,
     Part,
     boundaries,
@@ -136,21 +135,6 @@ class Deviation:
             f"[-{t}-]" if op == "delete" else f"{{+{t}+}}" for op, t in self.diff if op != "equal"
         )
         return f"{self.part}: changed {self.form!r}: {changes}"
-
-
-class DeviationError(GrantgenError):
-    """Raised when a final ``--strict`` batch has deviations nobody approved."""
-
-    def __init__(self, deviations: Mapping[str, Sequence[Deviation]]) -> None:
-        self.deviations = {k: list(v) for k, v in deviations.items() if v}
-        count = sum(len(v) for v in self.deviations.values())
-        first_id, first = next(iter(self.deviations.items()))
-        super().__init__(
-            f"{count} deviation(s) from the approved form in {len(self.deviations)} "
-            f"document(s) (first, {first_id}: {first[0]}); restore the template, have counsel "
-            "approve it (`grantgen approve`; or let this batch pass with --accept-deviations), "
-            "or make a --draft batch to review them in its review/summary.html"
-        )
 
 
 def enforce(

@@ -1,4 +1,6 @@
-"""One error hierarchy for every stage of the pipeline.
+"""One error hierarchy for every stage of the pipeline: every error grantgen reports to a user is
+a :class:`GrantgenError` defined here (exceptions a stage raises and catches itself, such as a
+LibreOffice session that died, stay with their stage).
 
 Every error carries what a user needs to find the problem: the spreadsheet row and column for
 grant data, the key for a plan file, the template and field for a template. The CLI prints
@@ -7,7 +9,9 @@ grant data, the key for a plan file, the template and field for a template. The 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 class Terminated(KeyboardInterrupt):
@@ -134,3 +138,53 @@ class CredentialError(SigningError):
 
 class LedgerError(GrantgenError):
     """Raised when the ledger cannot be read or written, or an operation on it is refused."""
+
+
+class AcceptError(GrantgenError):
+    """Raised when acceptances cannot be recorded at all (no batch, no such grant, ...)."""
+
+
+class ApprovedFormError(GrantgenError):
+    """Raised when an approved form cannot be read, or its Jinja fails (naming the field)."""
+
+    def __init__(self, path: Path | str, message: str, *, field: str | None = None) -> None:
+        self.path, self.field = path, field
+        super().__init__(f"approved form {path}: {message}")
+
+
+class DeviationError(GrantgenError):
+    """Raised when a final ``--strict`` batch has deviations nobody approved."""
+
+    def __init__(self, deviations: Mapping[str, Sequence[Any]]) -> None:
+        """``deviations``: each document's :class:`~generator.comparing.deviations.Deviation` s."""
+        self.deviations = {k: list(v) for k, v in deviations.items() if v}
+        count = sum(len(v) for v in self.deviations.values())
+        first_id, first = next(iter(self.deviations.items()))
+        super().__init__(
+            f"{count} deviation(s) from the approved form in {len(self.deviations)} "
+            f"document(s) (first, {first_id}: {first[0]}); restore the template, have counsel "
+            "approve it (`grantgen approve`; or let this batch pass with --accept-deviations), "
+            "or make a --draft batch to review them in its review/summary.html"
+        )
+
+
+class OcfError(GrantgenError):
+    """Raised when a package cannot be written or read: the file, object and field named."""
+
+
+class FormError(GrantgenError):
+    """Raised when the form text has no agreement to compare with."""
+
+
+class KitError(GrantgenError):
+    """Raised when a kit is missing a piece, or its pieces do not agree."""
+
+
+class StrictError(GrantgenError):
+    """Raised when ``--strict`` finds warnings: nothing is generated."""
+
+    def __init__(self, findings: Sequence[Any]) -> None:
+        """``findings``: the warnings (:class:`~generator.checking.findings.Finding`)."""
+        self.findings = list(findings)
+        listed = "".join(f"\n  {f.severity}: {f}" for f in findings)
+        super().__init__(f"--strict: warnings found; nothing was generated{listed}")

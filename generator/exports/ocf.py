@@ -26,6 +26,7 @@ from anyascii import anyascii
 
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerhistory import parse_split
+from generator.core.errors import OcfError
 from generator.exports.ocfschema import (
     COMPENSATION,
     FILES,
@@ -33,7 +34,6 @@ from generator.exports.ocfschema import (
     NOTE,
     OCF_VERSION,
     STOCK_CLASS,
-    OcfError,
     validate_package,
 )
 from generator.terms.planmodel import Plan

@@ -17,13 +17,12 @@ from typing import Any
 
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerschema import EXPORT_COLUMNS, VESTING_COLUMNS
-from generator.core.errors import LedgerError
+from generator.core.errors import LedgerError, OcfError
 from generator.exports.ocfschema import (
     _AWARD,
     FILES,
     MANIFEST,
     NOTE,
-    OcfError,
     validate_package,
 )
 from generator.terms.planmodel import Plan

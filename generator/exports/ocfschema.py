@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from generator.core.errors import GrantgenError
+from generator.core.errors import OcfError
 
 OCF_VERSION = "1.2.0"
 
@@ -47,10 +47,6 @@ COMPENSATION = {"option": "OPTION_NSO", "incentive_option": "OPTION_ISO", "stock
 
 
 _AWARD = {v: k for k, v in COMPENSATION.items()}
-
-
-class OcfError(GrantgenError):
-    """Raised when a package cannot be written or read: the file, object and field named."""
 
 
 @functools.cache

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from generator.core.errors import GrantgenError
+from generator.core.errors import FormError
 from generator.core.text import normalise
 from generator.rendering.wording import plan_phrases
 
@@ -54,10 +54,6 @@ DATE = (
 PRICE = r"\$\d[\d,]*(?:\.\d+)?"
 NUMBER = r"\d[\d,]*"
 ANY = r"\S.*?"
-
-
-class FormError(GrantgenError):
-    """Raised when the form text has no agreement to compare with."""
 
 
 # --- text ----------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerhistory import forfeit_in, outstanding_on
-from generator.core.errors import GrantgenError
+from generator.core.errors import AcceptError, GrantgenError
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
 from generator.signing.signfiles import PARTICIPANT_FIELD, pdf_problem
@@ -35,10 +35,6 @@ ACCEPTED_SUFFIX = ".accepted.pdf"
 """A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
 PAPER_SUFFIX = ".accepted-paper"
 """The scan of a paper acceptance: ``<grant_id>.accepted-paper.pdf`` (its own extension)."""
-
-
-class AcceptError(GrantgenError):
-    """Raised when acceptances cannot be recorded at all (no batch, no such grant, ...)."""
 
 
 @dataclass(frozen=True)

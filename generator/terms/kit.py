@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.core.errors import KitError
 from generator.core.resources import default_plan, kits_dir, templates_dir
-from generator.terms.manifest import KitError, recorded_plan, sha256_file
+from generator.terms.manifest import recorded_plan, sha256_file
 from generator.terms.plan import bundled_forms, load_plan
 from generator.terms.planmodel import DEFAULT_SIGNATURES, FormEntry, Plan
 

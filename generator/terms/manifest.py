@@ -12,11 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from generator.core.errors import GrantgenError, SigningError
-
-
-class KitError(GrantgenError):
-    """Raised when a kit is missing a piece, or its pieces do not agree."""
+from generator.core.errors import KitError, SigningError
 
 
 def sha256_file(path: Path) -> str:
