@@ -13,8 +13,8 @@ from pypdf import PdfReader
 from generator.pipeline import GenerateOptions, GenerateResult, generate
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "data" / "grants" / "sample.csv"
-PRICES = ROOT / "data" / "prices" / "atg-sample-prices.csv"
+SAMPLE = ROOT / "tests" / "fixtures" / "sample-grants.csv"  # a copy of the demo's sample
+PRICES = ROOT / "tests" / "fixtures" / "sample-prices.csv"
 HEADER = [
     "grant_id",
     "participant",
