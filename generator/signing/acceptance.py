@@ -240,21 +240,22 @@ def _accept_one(
         write_atomic(target, data)  # then the ledger: a kill between leaves the file only
     signed_at = signature.signed_at
     day = signed_at[:10] if signed_at else date.today().isoformat()
-    _record(
-        book,
-        grant_id,
-        plan_id or str(row[0]),
-        state="accepted",
-        how="signature",
-        day=day,
-        signed_at=signed_at,
-        signer=signature.signer,
-        file=target.name,
-        digest=digest,
-        batch=batch.folder,
-        note=f"returned as {file.name}",
-        md5=hashlib.md5(data).hexdigest(),
-    )
+    with book.transaction() as conn:
+        _insert(
+            conn,
+            grant_id,
+            plan_id or str(row[0]),
+            state="accepted",
+            how="signature",
+            day=day,
+            signed_at=signed_at,
+            signer=signature.signer,
+            file=target.name,
+            digest=digest,
+            batch=batch.folder,
+            note=f"returned as {file.name}",
+            md5=hashlib.md5(data).hexdigest(),
+        )
     taken[grant_id] = digest
     note = "; ".join(notes)
     return Returned(file, grant_id, "accepted", note, target, signed_at)
@@ -265,29 +266,6 @@ def _digest_of(path: Path) -> str | None:
         return sha256(path.read_bytes()) if path.is_file() else None
     except OSError:
         return None
-
-
-def _record(
-    book: Ledger,
-    grant_id: str,
-    plan_id: str,
-    *,
-    state: str,
-    how: str,
-    day: str,
-    signed_at: str | None,
-    signer: str | None,
-    file: str | None,
-    digest: str | None,
-    batch: Path,
-    note: str,
-    md5: str | None = None,
-) -> None:
-    with book.transaction() as conn:
-        _insert(
-            conn, grant_id, plan_id, state=state, how=how, day=day, signed_at=signed_at,
-            signer=signer, file=file, digest=digest, batch=batch, note=note, md5=md5,
-        )  # fmt: skip
 
 
 def _insert(

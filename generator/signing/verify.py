@@ -261,10 +261,16 @@ def _pdfa(data: bytes) -> list[str]:
         return [f"the conformance check could not read it ({type(exc).__name__}: {exc})"]
 
 
+def _signature_ends(sigs: list[Any]) -> list[int]:
+    """Where the revision each signature covers ends (signatures without a readable byte
+    range left out), in the signatures' order."""
+    return [s.byte_range[2] + s.byte_range[3] for s in sigs if s.byte_range is not None]
+
+
 def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None, list[str]]:
     """The grant record in the revision the first signature covers (None when it has none),
     and a problem for each document information entry changed after that."""
-    ends = [s.byte_range[2] + s.byte_range[3] for s in sigs if s.byte_range is not None]
+    ends = _signature_ends(sigs)
     if not ends:
         return None, []
     signed = _info(data, ends[0])
@@ -292,13 +298,17 @@ def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None,
 def _date_line(data: bytes, sigs: list[Any], entry: dict[str, Any] | None) -> list[str]:
     """A problem when the form's date line (:mod:`.dateline`) holds other than what the
     Company signed (changed by a later revision), or than the manifest records."""
-    ends = [s.byte_range[2] + s.byte_range[3] for s in sigs if s.byte_range is not None]
-    if not ends or (date_value(data) is None and date_value(data, ends[0]) is None):
+    ends = _signature_ends(sigs)
+    if not ends:
         return []
-    signed = date_value(data, ends[0]) or ""
+    later_ends = sorted({*ends[1:], len(data)})
+    values = {end: date_value(data, end) for end in {ends[0], *later_ends}}  # each read once
+    if values[ends[0]] is None and values[len(data)] is None:
+        return []
+    signed = values[ends[0]] or ""
     problems: list[str] = []
-    for end in sorted({*ends[1:], len(data)}):
-        later = date_value(data, end) or ""
+    for end in later_ends:
+        later = values[end] or ""
         if later != signed:
             where = "after the last signature" if end == len(data) else "between signatures"
             problems.append(
