@@ -63,7 +63,7 @@ def approve_command(kit: Path | None, approved_by: str | None, approved_on: obje
     --strict`) until it is approved again.
     """
     from generator.comparing.approve import approve_kit
-    from generator.publishing.templatecheck import check_templates
+    from generator.kitchecks.templatecheck import check_templates
     from generator.terms.kit import resolve_kit
     from generator.terms.plan import load_plan
 

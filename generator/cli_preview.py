@@ -306,7 +306,7 @@ def check_templates_command(directory: Path | None, plan: Path | None) -> None:
     kit with a problem. Exit 0 when all is well.
     """
     from generator.comparing.approve import unapproved_changes
-    from generator.publishing.templatecheck import check_templates
+    from generator.kitchecks.templatecheck import check_templates
     from generator.terms.kit import resolve_kit
     from generator.terms.plan import load_plan, plan_file
 

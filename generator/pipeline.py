@@ -22,11 +22,11 @@ from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
 from generator.core.errors import OutputError, PlanError, StrictError
 from generator.core.output import folder_lock, prepare_out, work_dir, write_json
+from generator.kitchecks.templatecheck import load_templates
 from generator.making.batch import Checked as Checked
 from generator.making.batch import GenerateOptions as GenerateOptions
 from generator.making.batch import GenerateResult as GenerateResult
 from generator.making.documents import PDF_DIR, Progress, make_documents
-from generator.publishing.consent import ConsentGrant, PendingConsent, start_consent
 from generator.publishing.publish import (
     describe_folder,
     earlier_kept,
@@ -35,12 +35,12 @@ from generator.publishing.publish import (
     merge_earlier,
     publish,
 )
-from generator.publishing.review import earlier_grant, review_batch, write_review
-from generator.publishing.templatecheck import load_templates
 from generator.reading.columns import ReadOptions
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.prices import load_prices
 from generator.reading.records import read_grants
+from generator.reviewing.consent import ConsentGrant, PendingConsent, start_consent
+from generator.reviewing.review import earlier_grant, review_batch, write_review
 from generator.terms.kit import Kit, kit_record, resolve_kit
 from generator.terms.manifest import earlier_manifest, forget_journal
 from generator.terms.plan import load_plan

@@ -57,8 +57,8 @@ def batch_document(tmp_path: Path, rows: list[dict[str, str]]) -> tuple[Path, in
     converted), and how many agreements it holds."""
     from generator.converting.batchdoc import combine
     from generator.core.resources import templates_dir
+    from generator.kitchecks.templatecheck import load_templates
     from generator.pipeline import check_batch
-    from generator.publishing.templatecheck import load_templates
 
     checked = check_batch(write_csv(tmp_path / "g.csv", rows), prices=PRICES)
     assert not checked.grants.errors

@@ -20,7 +20,7 @@ from generator.cli import main
 from generator.comparing.approve import unapproved_changes
 from generator.core.errors import PlanError
 from generator.core.resources import kits_dir
-from generator.publishing.templatecheck import check_templates
+from generator.kitchecks.templatecheck import check_templates
 from generator.terms.kit import examples, init_kit, kit_record, resolve_kit
 from generator.terms.manifest import kit_changes
 from generator.terms.plan import load_plan
@@ -278,8 +278,8 @@ def test_the_kit_record_names_each_file_and_a_change(tmp_path: Path) -> None:
 
 
 def test_the_bundled_consent_states_the_kits_terms(tmp_path: Path) -> None:
-    from generator.publishing.consent import ConsentGrant, render_consent
-    from generator.publishing.templatecheck import sample_record
+    from generator.kitchecks.templatecheck import sample_record
+    from generator.reviewing.consent import ConsentGrant, render_consent
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)
@@ -298,7 +298,7 @@ def test_the_bundled_consent_states_the_kits_terms(tmp_path: Path) -> None:
 
 
 def test_signature_lines_are_kept_with_their_block(tmp_path: Path) -> None:
-    from generator.publishing.templatecheck import sample_record
+    from generator.kitchecks.templatecheck import sample_record
     from generator.rendering.templateset import TemplateSet
 
     kit = make_kit(tmp_path)
@@ -367,7 +367,7 @@ def test_a_consent_of_units_only_recites_eligibility_and_lists_them_in_exhibit_b
     from datetime import date
     from decimal import Decimal
 
-    from generator.publishing.consent import ConsentGrant, render_consent
+    from generator.reviewing.consent import ConsentGrant, render_consent
 
     kit = make_kit(tmp_path)
     plan = load_plan(kit)

@@ -45,12 +45,12 @@ from generator.core.resources import form_text, templates_dir
 from generator.making.batch import ReviewBatch, ReviewGrant, ReviewResult
 from generator.making.documents import blank_values
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
-from generator.publishing.review import batch_deviations, review_batch, write_review
-from generator.publishing.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
 from generator.reading.columns import ReadOptions, parse_rows
 from generator.reading.records import read_grants
 from generator.rendering.form import DRAFT_MARK
 from generator.rendering.templateset import TemplateSet
+from generator.reviewing.review import batch_deviations, review_batch, write_review
+from generator.reviewing.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
 from generator.terms.plan import load_plan
 
 from .conftest import PRICES, SAMPLE, grant, pdf_text, write_csv
@@ -431,7 +431,7 @@ def test_a_large_packet_comes_in_volumes_and_replaces_the_single_file(
     shutil.copytree(sample.result.out, out)
     batch = dataclasses.replace(sample.batch, out=out)
     single = PdfReader(only_packet(sample.review))
-    monkeypatch.setattr("generator.publishing.review.PACKET_VOLUME", 2)
+    monkeypatch.setattr("generator.reviewing.review.PACKET_VOLUME", 2)
     review = write_review(batch, templates_dir=TEMPLATES, converter=converter, form_text=FORM)
     assert not review.problems
     names = [p.name for p in review.packet_pdfs]
@@ -450,7 +450,7 @@ def test_a_large_packet_comes_in_volumes_and_replaces_the_single_file(
     html = review.summary_html.read_text(encoding="utf-8")
     assert all(name in html for name in names)
     # back to one file: the volumes go
-    monkeypatch.setattr("generator.publishing.review.PACKET_VOLUME", 1000)
+    monkeypatch.setattr("generator.reviewing.review.PACKET_VOLUME", 1000)
     again = write_review(batch, templates_dir=TEMPLATES, converter=converter, form_text=FORM)
     assert sorted(p.name for p in again.folder.glob("packet*.pdf")) == ["packet.pdf"]
 
@@ -1241,7 +1241,7 @@ def test_a_hundred_and_twenty_grants_break_across_pages_with_the_header_repeated
 ) -> None:
     """With the default block all rows are one table; with blocks of 50 (how a batch of
     thousands is laid out in reasonable time) three tables hold the same rows."""
-    monkeypatch.setattr("generator.publishing.consent.TABLE_BLOCK", block)
+    monkeypatch.setattr("generator.reviewing.consent.TABLE_BLOCK", block)
     grants = [
         ReviewGrant(
             row=i + 2,
@@ -1384,7 +1384,7 @@ def test_a_partial_rerun_takes_earlier_agreements_deviations_from_the_manifest(
     """An earlier run's agreements (DOCX unchanged) are not compared with the form again:
     their deviations, recorded in the manifest, are listed (a folder of a thousand reruns one
     grant in seconds); an entry that records none, from an earlier grantgen, is compared."""
-    import generator.publishing.review
+    import generator.reviewing.review
 
     templates = edit_templates(tmp_path, "nso_agreement.docx", twelve_years)
     rows = [grant(grant_id=f"D-{i}", participant=f"Director {i}") for i in (1, 2, 3)]
@@ -1399,13 +1399,13 @@ def test_a_partial_rerun_takes_earlier_agreements_deviations_from_the_manifest(
     del manifest["documents"][2]["deviations"]  # as an earlier grantgen wrote it
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     compared: list[str] = []
-    real = generator.publishing.review.find_deviations
+    real = generator.reviewing.review.find_deviations
 
     def counting(docx: Path, *args: Any, **kwargs: Any) -> list[Deviation]:
         compared.append(docx.name)
         return real(docx, *args, **kwargs)
 
-    monkeypatch.setattr(generator.publishing.review, "find_deviations", counting)
+    monkeypatch.setattr(generator.reviewing.review, "find_deviations", counting)
     again = generate(dataclasses.replace(full, read=ReadOptions(only=parse_rows("2"))))
     assert [d.grant_id for d in again.documents] == ["D-1"]
     assert compared == ["D-3.docx"]  # D-2 from its record, D-1 made now

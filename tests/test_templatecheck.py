@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from generator.cli import main
 from generator.core.errors import TemplateError
 from generator.core.resources import templates_dir
-from generator.publishing.templatecheck import check_templates, load_templates
+from generator.kitchecks.templatecheck import check_templates, load_templates
 from generator.rendering.render import DocumentTemplate
 from generator.terms.plan import load_plan
 

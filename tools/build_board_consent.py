@@ -5,7 +5,7 @@ Word); this script is how it was first made, and how to make it again:
 
     .venv/bin/python tools/build_board_consent.py
 
-Fields (rendered by generator.publishing.consent): ``company``, ``plan``, ``sections`` (the plan
+Fields (rendered by generator.reviewing.consent): ``company``, ``plan``, ``sections`` (the plan
 sections cited: ``grant``, ``eligibility``, ``exercise_price``, ``term``), ``terms`` (``term``,
 e.g. ``ten years``, ``term_years``, ``post_service``, e.g. ``one year``), ``totals``
 (``grants``, ``shares``) and ``grants``, a list of ``participant``, ``shares``,

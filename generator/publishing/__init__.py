@@ -1,2 +1,2 @@
-"""Publishing a batch: the files and ledger records placed, the review (summaries, review
-packet, Board consent), and checking a kit's templates."""
+"""Publishing a batch: its grants recorded in the ledger, its files moved into place, and the
+manifest that lists them."""

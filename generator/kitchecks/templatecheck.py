@@ -23,7 +23,7 @@ from jinja2 import meta
 from lxml import etree
 
 from generator.core.errors import InputError, TemplateError
-from generator.publishing.kitcheck import (
+from generator.kitchecks.kitcheck import (
     GRANT_FIELDS,
     TemplateProblem,
     kit_problems,
@@ -306,7 +306,7 @@ def check_templates(
             if problem:
                 return [TemplateProblem(furnished.name, "unusable Plan document", problem)], None
         if CONSENT in names or kit.own_consent:
-            from generator.publishing.consent import ConsentGrant, render_consent
+            from generator.reviewing.consent import ConsentGrant, render_consent
 
             sample = sample_record()
             render_consent(

@@ -54,7 +54,8 @@ from generator.making.batch import (
     ReviewResult,
     Status,
 )
-from generator.publishing.consent import (
+from generator.publishing.publish import holds_finals
+from generator.reviewing.consent import (
     ConsentGrant,
     PendingConsent,
     consent_name,
@@ -62,8 +63,7 @@ from generator.publishing.consent import (
     finish_consent,
     write_consent,
 )
-from generator.publishing.publish import holds_finals
-from generator.publishing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
+from generator.reviewing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
 from generator.terms.section16 import Reportable, form4_csv, form4_rows
 from generator.terms.vesting import one_line
 
