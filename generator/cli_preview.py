@@ -25,6 +25,7 @@ from generator.cliutil import (
     verbose,
 )
 from generator.core.errors import InputError, OutputError
+from generator.core.layout import manifest_path
 from generator.core.output import folder_lock, write_atomic
 from generator.pipeline import GenerateOptions, generate
 from generator.reading import sheets
@@ -254,7 +255,7 @@ def _place_held(files: list[Path], folder: Path, page: re.Pattern[str]) -> list[
 def _batch_files(folder: Path) -> set[str]:
     """The DOCX and PDF names the folder's manifest.json lists (none without one)."""
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads(manifest_path(folder).read_text(encoding="utf-8"))
         documents = manifest.get("documents", [])
         return {str(doc[key]) for doc in documents for key in ("docx", "pdf") if doc.get(key)}
     except (OSError, ValueError, AttributeError, TypeError):

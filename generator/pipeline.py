@@ -21,6 +21,7 @@ from generator.checking.ledger import Ledger, ledger_path
 from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
 from generator.core.errors import OutputError, PlanError, StrictError
+from generator.core.layout import REVIEW_DIR, manifest_path
 from generator.core.output import folder_lock, prepare_out, work_dir, write_json
 from generator.kitchecks.templatecheck import load_templates
 from generator.making.batch import Checked as Checked
@@ -193,7 +194,7 @@ def foreign_folder(out: Path) -> str | None:
     when it is a batch folder, or holds neither."""
     import json
 
-    manifest = out / "manifest.json"
+    manifest = manifest_path(out)
     if manifest.exists() or manifest.is_symlink():
         try:
             data = json.loads(manifest.read_text(encoding="utf-8"))
@@ -203,7 +204,7 @@ def foreign_folder(out: Path) -> str | None:
         if not (isinstance(made_by, str) and made_by.startswith("grantgen")):
             return "its manifest.json is not one grantgen wrote"
         return None
-    review = out / "review"
+    review = out / REVIEW_DIR
     if review.is_dir() and not review.is_symlink():
         # a first run killed before its manifest leaves review files of grantgen's names:
         # a rerun takes them over; a file of another name is someone's own

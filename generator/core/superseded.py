@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import OutputError
+from generator.core.layout import SUPERSEDED_DIR
 from generator.core.output import own_folder, sha256
-
-SUPERSEDED_DIR = "superseded"
 
 
 def set_aside(path: Path) -> Path:

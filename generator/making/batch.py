@@ -15,6 +15,7 @@ from typing import Any, Literal
 from generator.checking.findings import ERROR, Finding, Report
 from generator.checking.pool import batch_reserve
 from generator.comparing.deviations import Deviation
+from generator.core.layout import manifest_path
 from generator.reading.columns import ReadOptions
 from generator.reading.grantrecord import ReadResult
 from generator.reading.prices import PriceTable
@@ -86,7 +87,7 @@ class GenerateResult:
 
     @property
     def manifest(self) -> Path:
-        return self.out / "manifest.json"
+        return manifest_path(self.out)
 
     @property
     def refused_rows(self) -> int:

@@ -24,6 +24,13 @@ from generator.checking.findings import ERROR, WARNING, Finding
 from generator.checking.ledger import Ledger, ledger_path
 from generator.checking.ledgerentry import Entry, Recorded
 from generator.core.errors import OutputError
+from generator.core.layout import (
+    COUNTERSIGNED_SUFFIX,
+    countersigned_name,
+    is_draft_name,
+    signed_name,
+    stem_name,
+)
 from generator.core.output import safe_stem, sha256
 from generator.core.superseded import described, set_file_aside, set_record_aside
 from generator.making.batch import Checked, Document, GenerateOptions, GenerateResult
@@ -45,7 +52,7 @@ def publish(
     plan, report = checked.plan, checked.report
     used: set[str] = set()
     names = {
-        s.record.grant_id: safe_stem(s.record.grant_id, used) + (".draft" if options.draft else "")
+        s.record.grant_id: stem_name(safe_stem(s.record.grant_id, used), draft=options.draft)
         for s in staged
     }
     by_id = {s.record.grant_id: s for s in staged}
@@ -250,7 +257,7 @@ def _overwrites(
                 "not replaced without --force"
             )
             continue
-        signed = out / f"{stem}.signed.pdf"
+        signed = signed_name(pdf)
         if signed.exists() and not pdf.exists():
             found[s.record.grant_id] = (
                 f"{signed.name} exists (a signed copy); its original is not replaced "
@@ -263,7 +270,7 @@ def _signed_copies(out: Path) -> dict[str, list[str]]:
     """The copies signed on another field (``<stem>.<field>.countersigned.pdf``) in the
     folder, under each stem they may belong to (a stem may hold dots itself)."""
     found: dict[str, list[str]] = {}
-    suffix = ".countersigned.pdf"
+    suffix = COUNTERSIGNED_SUFFIX
     try:
         names = sorted(e.name for e in os.scandir(out) if e.name.endswith(suffix))
     except OSError:
@@ -293,7 +300,8 @@ def _set_signed_aside(
     ):
         aside.append(set_record_aside(out, record, why))
     new: bytes | None = None
-    for name in (f"{stem}.signed.pdf", f"{stem}.countersigned.pdf", *copies):
+    packet = out / f"{stem}.pdf"
+    for name in (signed_name(packet).name, countersigned_name(packet).name, *copies):
         path = out / name
         if not path.is_file():
             continue
@@ -396,7 +404,7 @@ def holds_finals(out: Path) -> bool:
 
 def is_draft(doc: dict[str, Any]) -> bool:
     """A manifest entry of a ``--draft`` document."""
-    return str(doc.get("pdf", "")).endswith(".draft.pdf")
+    return is_draft_name(str(doc.get("pdf", "")))
 
 
 def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:

@@ -45,6 +45,7 @@ from generator.checking.pool import batch_reserve
 from generator.comparing.deviations import Deviation, find_deviations
 from generator.converting.converter import Converter
 from generator.core.errors import GrantgenError, OutputError
+from generator.core.layout import REVIEW_DIR
 from generator.core.output import own_folder, remove_left_parts, write_atomic
 from generator.making.batch import (
     Checked,
@@ -66,8 +67,6 @@ from generator.reviewing.consent import (
 from generator.reviewing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
 from generator.terms.section16 import Reportable, form4_csv, form4_rows
 from generator.terms.vesting import one_line
-
-REVIEW_DIR = "review"
 
 
 def form4_file(batch: ReviewBatch, made: Sequence[ReviewGrant]) -> bytes:

@@ -24,14 +24,15 @@ from typing import Any
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerhistory import forfeit_in, outstanding_on
 from generator.core.errors import AcceptError, GrantgenError
+from generator.core.layout import ACCEPTED_SUFFIX, PARTICIPANT_FIELD, is_draft_name
+from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
-from generator.signing.signfiles import PARTICIPANT_FIELD, pdf_problem
+from generator.signing.signfiles import pdf_problem
 from generator.signing.verify import check_file, load_trust_roots
 from generator.terms.manifest import manifest_documents, read_manifest
 from generator.terms.planmodel import Plan
 
-ACCEPTED_SUFFIX = ".accepted.pdf"
 """A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
 PAPER_SUFFIX = ".accepted-paper"
 """The scan of a paper acceptance: ``<grant_id>.accepted-paper.pdf`` (its own extension)."""
@@ -76,7 +77,7 @@ class Batch:
 
     @classmethod
     def open(cls, folder: Path) -> Batch:
-        manifest_path = folder / "manifest.json"
+        manifest_path = layout_manifest(folder)
         if not manifest_path.is_file():
             raise AcceptError(f"{folder}: no manifest.json (give the batch folder with --batch)")
         try:
@@ -84,7 +85,7 @@ class Batch:
         except GrantgenError as exc:
             raise AcceptError(str(exc)) from None
         docs, _ = manifest_documents(manifest_path, manifest)
-        finals = [d for d in docs if not str(d["pdf"]).endswith(".draft.pdf")]
+        finals = [d for d in docs if not is_draft_name(str(d["pdf"]))]
         if not finals:
             raise AcceptError(f"{folder}: the manifest lists no final documents (drafts only)")
         officer = manifest.get("officer")

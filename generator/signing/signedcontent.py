@@ -13,10 +13,7 @@ from typing import Any
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader
 
-from generator.signing.signfiles import (
-    COUNTERSIGNED_SUFFIX,
-    SIGNED_SUFFIX,
-)
+from generator.core.layout import grant_stem
 
 
 def _revision_ends(data: bytes, limit: int) -> list[int]:
@@ -110,8 +107,7 @@ def _revisions_between(data: bytes, end: int, first: Any) -> int:
 
 
 def _stem(name: str) -> str:
-    base = name.removesuffix(SIGNED_SUFFIX).removesuffix(COUNTERSIGNED_SUFFIX).removesuffix(".pdf")
-    return base.split(".")[0]
+    return grant_stem(name).split(".")[0]
 
 
 def _text(data: bytes, end: int, cache: dict[int, list[str] | str]) -> list[str] | str:

@@ -20,9 +20,6 @@ from generator.core.output import write_atomic
 COMPANY_FIELD = "company_signature"
 
 
-PARTICIPANT_FIELD = "participant_signature"
-
-
 def same_person(a: str, b: str) -> bool:
     """Whether two names are one person's as a certificate and a document give them: accents,
     case, dots and spacing aside ("Julie M.B. Bradley" is "julie m. b. bradley")."""
@@ -34,12 +31,6 @@ def same_person(a: str, b: str) -> bool:
         return " ".join(re.sub(r"[.,]", " ", plain.casefold()).split())
 
     return key(a) == key(b)
-
-
-SIGNED_SUFFIX = ".signed.pdf"
-
-
-COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
 
 
 def _read(path: Path) -> bytes:
@@ -105,21 +96,6 @@ def read_pdf(path: Path) -> bytes:
 def iso_time(when: datetime) -> str:
     """UTC, to the second: ``2026-11-27T09:25:04Z``."""
     return when.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def signed_name(pdf: Path) -> Path:
-    """``<grant_id>.pdf`` → ``<grant_id>.signed.pdf``, beside it."""
-    return pdf.with_name(pdf.stem + SIGNED_SUFFIX)
-
-
-def countersigned_name(pdf: Path, field: str = PARTICIPANT_FIELD) -> Path:
-    """``<grant_id>.pdf`` or ``<grant_id>.signed.pdf`` → ``<grant_id>.countersigned.pdf``:
-    the participant's copy; another field's (a second officer, a spouse's consent) is
-    ``<grant_id>.<field less _signature>.countersigned.pdf``, so each has its own."""
-    stem = pdf.name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
-    if field != PARTICIPANT_FIELD:
-        stem += "." + field.removesuffix("_signature")
-    return pdf.with_name(stem + COUNTERSIGNED_SUFFIX)
 
 
 def write_file(path: Path, data: bytes) -> None:

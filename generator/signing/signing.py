@@ -24,6 +24,8 @@ from pyhanko.sign.timestamps import TimeStamper
 from generator.assembling.dateline import fill_date
 from generator.assembling.stamp import Appearance, long_date, stamp_style
 from generator.core.errors import SigningError, TimestampError
+from generator.core.layout import is_draft_name, journal_path
+from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import remove_left_parts, sha256, write_json
 from generator.core.superseded import described
 from generator.signing.signfiles import (
@@ -51,7 +53,6 @@ from generator.terms.manifest import (
     _put_record,
     _recorded_name,
     _supersede,
-    journal_path,
     manifest_documents,
     read_manifest,
     recorded_path,
@@ -211,7 +212,7 @@ def sign_batch(path: Path, credentials: Credentials, **options: Any) -> SignResu
     from generator.core.output import folder_lock
 
     folder = path if path.is_dir() else path.parent
-    if path.is_dir() or (folder / "manifest.json").is_file():
+    if path.is_dir() or layout_manifest(folder).is_file():
         with folder_lock(folder):
             return sign_folder(path, credentials, **options)
     return sign_folder(path, credentials, **options)
@@ -252,7 +253,7 @@ def sign_folder(
     """
     tell = progress or (lambda kind, text: None)
     folder = path if path.is_dir() else path.parent
-    manifest_path = folder / "manifest.json"
+    manifest_path = layout_manifest(folder)
     manifest: dict[str, Any] | None = None
     if path.is_dir() or manifest_path.is_file():  # a batch folder, not any PDF's
         remove_left_parts(folder)  # a file a sign killed while naming it left
@@ -266,7 +267,7 @@ def sign_folder(
                 "officer)"
             )
     docs, errors = manifest_documents(manifest_path, manifest) if manifest else ([], [])
-    finals = [d for d in docs if not d["pdf"].endswith(".draft.pdf")]
+    finals = [d for d in docs if not is_draft_name(d["pdf"])]
     if path.is_dir() and docs and not finals:
         raise SigningError(f"{path}: a folder of {DRAFT_REASON}")
     if path.is_dir() and output is not None:

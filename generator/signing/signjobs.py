@@ -12,17 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import OutputError, SigningError
-from generator.core.output import sha256
-from generator.core.superseded import set_file_aside, set_record_aside
-from generator.signing.signfiles import (
-    MAX_PDF_BYTES,
+from generator.core.layout import (
     PARTICIPANT_FIELD,
     SIGNED_SUFFIX,
     countersigned_name,
-    read_pdf,
-    same_person,
+    is_draft_name,
     signed_name,
 )
+from generator.core.output import sha256
+from generator.core.superseded import set_file_aside, set_record_aside
+from generator.signing.signfiles import MAX_PDF_BYTES, read_pdf, same_person
 from generator.terms.manifest import (
     recorded_path,
 )
@@ -100,7 +99,7 @@ def _file_job(
                 recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path, field)
             )
             return _Job(path, output or default, doc, True, prior, company["sha256"]), None
-    if path.name.endswith(".draft.pdf"):
+    if is_draft_name(path.name):
         raise SigningError(f"{path}: {DRAFT_REASON}")
     target = output or (
         countersigned_name(path, field) if path.name.endswith(SIGNED_SUFFIX) else signed_name(path)

@@ -31,11 +31,11 @@ from pypdf import PdfReader
 from generator.assembling.assemble import RECORD_KEY, RECORD_TERMS
 from generator.assembling.dateline import date_value
 from generator.core.errors import SigningError, VerifyError
+from generator.core.layout import DRAFT_SUFFIX, PARTICIPANT_FIELD, manifest_path
 from generator.signing.signedcontent import _check_approved, clip
 from generator.signing.signfiles import (
     COMPANY_FIELD,
     ENCRYPTED,
-    PARTICIPANT_FIELD,
     iso_time,
     iter_fields,
     pdf_problem,
@@ -44,7 +44,6 @@ from generator.signing.signfiles import (
 from generator.signing.signjobs import DRAFT_REASON
 from generator.terms.manifest import manifest_documents, read_manifest, recorded_path
 
-DRAFT_SUFFIX = ".draft.pdf"
 NO_SIGNATURE = "no signature"
 UNREADABLE = "?"
 """The signer shown for a signature whose value cannot be read."""
@@ -152,7 +151,7 @@ def verify_path(
     folder = path if path.is_dir() else path.parent
     if not path.exists():
         raise VerifyError(f"{path}: no such file or folder")
-    manifest = manifest or folder / "manifest.json"
+    manifest = manifest or manifest_path(folder)
     docs: list[dict[str, Any]] = []
     checks: list[FileCheck | None] = []
     officer: str | None = None  # the Company's signer, as the manifest names the officer

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import KitError, SigningError
+from generator.core.layout import journal_path as journal_path
+from generator.core.layout import manifest_path
 
 
 def sha256_file(path: Path) -> str:
@@ -27,7 +29,7 @@ def earlier_manifest(out: Path) -> dict[str, Any] | None:
     """The folder's manifest.json as the last run left it, with the signatures a ``grantgen
     sign`` that was killed noted in its journal but could not write into it; None when there
     is none that can be read."""
-    path = out / "manifest.json"
+    path = manifest_path(out)
     try:
         if _journal(out).exists():  # a sign run was stopped before writing the manifest
             try:
@@ -41,7 +43,7 @@ def earlier_manifest(out: Path) -> dict[str, Any] | None:
 
 
 def _journal(out: Path) -> Path:
-    return journal_path(out / "manifest.json")
+    return journal_path(manifest_path(out))
 
 
 def forget_journal(out: Path) -> None:
@@ -84,11 +86,6 @@ def recorded_plan(folder: Path) -> Path | None:
 
 
 # --- the manifest as sign and verify read it -----------------------------------------------
-
-
-def journal_path(manifest: Path) -> Path:
-    """Where ``grantgen sign`` notes each signature as it is made, until the manifest holds it."""
-    return manifest.with_name(f".{manifest.name}.signing")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:

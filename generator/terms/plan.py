@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.core.errors import PlanError
+from generator.core.layout import manifest_path
 from generator.core.resources import default_plan, templates_dir
 from generator.reading.columns import normalise_header
 from generator.reading.values import AWARD_TYPES, OPTION_AWARDS
@@ -234,7 +235,7 @@ def plan_file(path: Path) -> Path:
     named = path / "plan.toml"
     if named.is_file():
         return named
-    if (path / "manifest.json").is_file():
+    if manifest_path(path).is_file():
         from generator.terms.manifest import recorded_plan  # (kit reads plan files)
 
         recorded = recorded_plan(path)

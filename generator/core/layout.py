@@ -1,0 +1,83 @@
+"""The names of a batch folder's files: what ``generate`` writes, what ``sign`` and ``accept``
+add beside it, and where set-aside copies and the review go.
+
+A batch folder holds, for each grant (``<stem>`` is its id made safe for a file name)::
+
+    <stem>.docx, <stem>.pdf                  the agreement and its signature packet
+    <stem>.draft.docx, <stem>.draft.pdf      the same made with --draft
+    <stem>.signed.pdf                        the packet signed for the Company
+    <stem>.countersigned.pdf                 the signed copy signed by the participant
+    <stem>.<field>.countersigned.pdf         ... signed on another field (less _signature)
+    <stem>.accepted.pdf                      the participant's returned copy, accepted
+
+and for the batch ``manifest.json`` (with ``.manifest.json.signing``, the journal of a ``sign``
+run until the manifest holds it), ``review/`` and ``superseded/``. Every stage names these files
+through this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+"""The manifest that lists the folder's documents (:mod:`generator.terms.manifest`)."""
+REVIEW_DIR = "review"
+"""The review folder counsel reads (:mod:`generator.reviewing.review`)."""
+SUPERSEDED_DIR = "superseded"
+"""Where signed copies of replaced packets are moved (:mod:`generator.core.superseded`)."""
+
+DRAFT = ".draft"
+"""What a draft's stem ends with, before its extension."""
+DRAFT_SUFFIX = DRAFT + ".pdf"
+SIGNED_SUFFIX = ".signed.pdf"
+"""The copy signed for the Company, beside ``<stem>.pdf``."""
+COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
+"""A signed copy signed again on top (by the participant, or on another field)."""
+ACCEPTED_SUFFIX = ".accepted.pdf"
+"""A participant's returned copy, accepted by ``grantgen accept``."""
+
+
+def manifest_path(folder: Path) -> Path:
+    """The manifest of the batch in ``folder``."""
+    return folder / MANIFEST
+
+
+def journal_path(manifest: Path) -> Path:
+    """Where ``grantgen sign`` notes each signature as it is made, until the manifest holds it."""
+    return manifest.with_name(f".{manifest.name}.signing")
+
+
+def is_draft_name(name: str) -> bool:
+    """A draft packet's file name (``<stem>.draft.pdf``)."""
+    return name.endswith(DRAFT_SUFFIX)
+
+
+def stem_name(stem: str, *, draft: bool) -> str:
+    """The stem of a grant's files: ``<stem>`` or ``<stem>.draft``."""
+    return stem + DRAFT if draft else stem
+
+
+def signed_name(pdf: Path) -> Path:
+    """Where the Company's signed copy of ``<stem>.pdf`` goes: ``<stem>.signed.pdf``."""
+    return pdf.with_name(pdf.stem + SIGNED_SUFFIX)
+
+
+PARTICIPANT_FIELD = "participant_signature"
+"""The participant's signature field: its copy is ``<stem>.countersigned.pdf``."""
+
+
+def countersigned_name(pdf: Path, field: str = PARTICIPANT_FIELD) -> Path:
+    """Where a copy signed on top of ``pdf`` (``<stem>.pdf`` or ``<stem>.signed.pdf``) goes:
+    the participant's is ``<stem>.countersigned.pdf``; another field's (a second officer, a
+    spouse's consent) is ``<stem>.<field less _signature>.countersigned.pdf``, so each has its
+    own."""
+    stem = pdf.name.removesuffix(SIGNED_SUFFIX).removesuffix(".pdf")
+    if field != PARTICIPANT_FIELD:
+        stem += "." + field.removesuffix("_signature")
+    return pdf.with_name(stem + COUNTERSIGNED_SUFFIX)
+
+
+def grant_stem(name: str) -> str:
+    """The stem of a packet's file name: ``<stem>`` of ``<stem>.pdf``, ``<stem>.signed.pdf`` or
+    ``<stem>.countersigned.pdf``."""
+    return name.removesuffix(SIGNED_SUFFIX).removesuffix(COUNTERSIGNED_SUFFIX).removesuffix(".pdf")
