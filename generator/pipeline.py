@@ -22,7 +22,7 @@ from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
 from generator.core.errors import OutputError, PlanError, StrictError
 from generator.core.layout import REVIEW_DIR, manifest_path
-from generator.core.output import folder_lock, prepare_out, work_dir, write_json
+from generator.core.output import folder_lock, prepare_out, work_dir
 from generator.kitchecks.templatecheck import load_templates
 from generator.making.batch import Checked as Checked
 from generator.making.batch import GenerateOptions as GenerateOptions
@@ -31,6 +31,7 @@ from generator.making.documents import PDF_DIR, Progress, make_documents
 from generator.publishing.publish import (
     describe_folder,
     earlier_kept,
+    holds_finals,
     is_draft,
     manifest_of,
     merge_earlier,
@@ -43,7 +44,7 @@ from generator.reading.records import read_grants
 from generator.reviewing.consent import ConsentGrant, PendingConsent, start_consent
 from generator.reviewing.review import earlier_grant, review_batch, write_review
 from generator.terms.kit import Kit, kit_record, resolve_kit
-from generator.terms.manifest import earlier_manifest, forget_journal
+from generator.terms.manifest import Manifest, forget_journal
 from generator.terms.plan import load_plan
 from generator.terms.planmodel import Plan, sample_officer, samples_accepted
 
@@ -280,6 +281,7 @@ def _made(
         f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None
     ]
 
+    earlier = Manifest.earlier(result.out)  # read once: the folder is held (folder_lock)
     converter: Converter | None = None
     failed = published = False
     deviations: dict[str, list[Deviation]] = {}
@@ -305,7 +307,7 @@ def _made(
                                 work,
                                 plan,
                                 _expected_consent(
-                                    todo, result.out, checked.report, draft=options.draft
+                                    todo, earlier, checked.report, draft=options.draft
                                 ),
                                 templates=kit.consent,
                                 converter=converter,
@@ -340,15 +342,17 @@ def _made(
                         accepted=options.accept_deviations,
                     )
                     pages = {s.record.grant_id: s.origin for s in staged}
-                    publish(staged, checked, options, result)
+                    publish(staged, checked, options, result, earlier)
                     published = True
                 result.errors.sort(key=lambda e: e.get("row") or 0)
                 result.documents.sort(key=lambda d: d.row)
-                result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents})
-                same_kind = [d for d in result.earlier if is_draft(d) == options.draft]
+                result.earlier = earlier_kept(
+                    result.out, {d.pdf for d in result.documents}, earlier
+                )
+                same_kind = [d for d in result.earlier if d.is_draft == options.draft]
                 # a final run that made nothing leaves a folder of drafts their review files
                 drafts_only = not options.draft and not result.documents and not same_kind
-                if drafts_only and options.review and any(map(is_draft, result.earlier)):
+                if drafts_only and options.review and any(d.is_draft for d in result.earlier):
                     result.warnings.append(
                         {
                             "row": None,
@@ -359,9 +363,15 @@ def _made(
                     )
                 result.review = (
                     None
-                    if not options.review or (drafts_only and any(map(is_draft, result.earlier)))
+                    if not options.review
+                    or (drafts_only and any(d.is_draft for d in result.earlier))
                     else write_review(
-                        review_batch(checked, result, same_kind),
+                        review_batch(
+                            checked,
+                            result,
+                            same_kind,
+                            beside_finals=holds_finals(result.out, earlier),
+                        ),
                         templates_dir=kit.consent,
                         converter=converter,
                         form_text=_exhibit(kit),
@@ -385,7 +395,7 @@ def _made(
         failed = True
         if published:  # interrupted while the review was written: the documents are in place
             with contextlib.suppress(Exception):  # and recorded; the manifest lists them
-                _write_manifest(options, kit, result)
+                _write_manifest(options, kit, result, earlier)
         raise
     finally:
         if converter is not None:
@@ -393,7 +403,7 @@ def _made(
         if failed and created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
             with contextlib.suppress(OSError):
                 result.out.rmdir()  # only if nothing is left in it
-    _write_manifest(options, kit, result)
+    _write_manifest(options, kit, result, earlier)
     result.seconds = time.monotonic() - started
     return result
 
@@ -411,7 +421,7 @@ def _cannot_write(exc: OSError, work: Path) -> OutputError:
 
 
 def _expected_consent(
-    todo: list[GrantRecord], out: Path, report: Report, *, draft: bool
+    todo: list[GrantRecord], earlier: Manifest | None, report: Report, *, draft: bool
 ) -> list[ConsentGrant]:
     """The consent's rows if every grant to make is made: with the documents of the same kind
     the folder's manifest lists that this run does not make again, in the order the review
@@ -432,9 +442,8 @@ def _expected_consent(
         for r in todo
     ]
     ids = {r.grant_id for r in todo}
-    listed = (earlier_manifest(out) or {}).get("documents", [])
-    for doc in listed:
-        if not isinstance(doc, dict) or is_draft(doc) != draft or doc.get("grant_id") in ids:
+    for doc in earlier.documents if earlier is not None else []:
+        if doc.is_draft != draft or doc.grant_id in ids:
             continue
         grant = earlier_grant(doc, draft=draft)
         if grant.shares is not None and grant.exercise_price is not None and grant.grant_date:
@@ -460,11 +469,16 @@ def _row(doc: dict[str, Any]) -> int:
     return row if isinstance(row, int) else 0
 
 
-def _write_manifest(options: GenerateOptions, kit: Kit, result: GenerateResult) -> None:
+def _write_manifest(
+    options: GenerateOptions, kit: Kit, result: GenerateResult, earlier: Manifest | None
+) -> None:
     plan = kit.plan
     manifest = manifest_of(options, plan, result)
     manifest["kit"] = kit_record(kit)
-    merged = merge_earlier(result.out, manifest["documents"], result.earlier)
+    kept = result.earlier
+    if kept is None:  # interrupted before the earlier documents were looked at
+        kept = earlier_kept(result.out, {d.pdf for d in result.documents}, earlier)
+    merged = merge_earlier(earlier, manifest["documents"], kept)
     # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
     manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))
     if result.review is not None:  # each agreement's deviations, for a later run's review
@@ -472,7 +486,7 @@ def _write_manifest(options: GenerateOptions, kit: Kit, result: GenerateResult) 
         for doc in manifest["documents"]:
             if is_draft(doc) == options.draft and doc.get("grant_id") in found:
                 doc["deviations"] = [d.as_dict() for d in found[doc["grant_id"]]]
-    describe_folder(result.out, manifest, options.draft)
-    write_json(result.manifest, manifest)
+    describe_folder(result.out, manifest, options.draft, earlier)
+    Manifest(result.manifest, manifest).write()
     if merged:  # the manifest holds what a `sign` that was killed noted in its journal
         forget_journal(result.out)

@@ -126,7 +126,7 @@ def test_symlinks_followed_review_superseded_and_journal_links_are_refused(
     from generator.core.errors import OutputError
     from generator.core.output import own_folder
     from generator.core.superseded import set_aside
-    from generator.signing.signjobs import _append_line
+    from generator.signing.signjobs import append_line
 
     outside = tmp_path / "elsewhere"
     outside.mkdir()
@@ -145,7 +145,7 @@ def test_symlinks_followed_review_superseded_and_journal_links_are_refused(
     mine.write_text("mine\n")
     (batch / ".manifest.json.signing").symlink_to(mine)
     with pytest.raises(OutputError, match="symbolic link"):
-        _append_line(batch / ".manifest.json.signing", "{}")
+        append_line(batch / ".manifest.json.signing", "{}")
     assert mine.read_text() == "mine\n"
 
 

@@ -19,6 +19,7 @@ from generator.core.layout import manifest_path
 from generator.reading.columns import ReadOptions
 from generator.reading.grantrecord import ReadResult
 from generator.reading.prices import PriceTable
+from generator.terms.manifest import Listed
 from generator.terms.planmodel import Plan
 
 Status = Literal["generated", "refused", "failed", "draft"]
@@ -81,7 +82,7 @@ class GenerateResult:
     already: int = 0
     """Of ``documents``, those an earlier run made and recorded in the ledger: written again
     as they were, not counted again."""
-    earlier: list[dict[str, Any]] | None = None
+    earlier: list[Listed] | None = None
     """Manifest entries of the documents an earlier run left in the folder that this one did
     not make (their files unchanged): still listed, and in the review."""
 
@@ -243,6 +244,9 @@ class ReviewBatch:
     before", not taken again."""
     consent_date: date | None = None
     """The Board consent's stated date (None: the first grant date)."""
+    beside_finals: bool = False
+    """A draft batch in a folder that holds final documents: its review files are named
+    ``*.draft.*`` and go beside the final review, never over it."""
 
 
 @dataclass

@@ -27,7 +27,6 @@ from generator.core.errors import OutputError
 from generator.core.layout import (
     COUNTERSIGNED_SUFFIX,
     countersigned_name,
-    is_draft_name,
     signed_name,
     stem_name,
 )
@@ -35,7 +34,7 @@ from generator.core.output import safe_stem, sha256
 from generator.core.superseded import described, set_file_aside, set_record_aside
 from generator.making.batch import Checked, Document, GenerateOptions, GenerateResult
 from generator.making.documents import Staged
-from generator.terms.manifest import earlier_manifest
+from generator.terms.manifest import Listed, Manifest
 from generator.terms.planmodel import Plan
 from generator.terms.vesting import one_line
 
@@ -46,7 +45,11 @@ def _number(value: int | Decimal) -> int | str:
 
 
 def publish(
-    staged: list[Staged], checked: Checked, options: GenerateOptions, result: GenerateResult
+    staged: list[Staged],
+    checked: Checked,
+    options: GenerateOptions,
+    result: GenerateResult,
+    earlier_manifest: Manifest | None = None,
 ) -> None:
     """Move the files into place; for a final batch, right after the ledger records them."""
     plan, report = checked.plan, checked.report
@@ -58,7 +61,7 @@ def publish(
     by_id = {s.record.grant_id: s for s in staged}
     placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
 
-    earlier = earlier_entries(result.out)  # the folder's manifest, by PDF name
+    earlier = earlier_entries(earlier_manifest)  # the folder's manifest, by PDF name
     blocked = _in_the_way(staged, names, result.out)  # never replaced, even with --force
     # grant id -> sha256 of its PDF on disk, kept: the same agreement, even with --force
     refused, keep = _overwrites(
@@ -185,16 +188,14 @@ def publish(
         )
 
 
-def earlier_entries(out: Path) -> dict[str, dict[str, Any]]:
-    """The documents the folder's manifest lists, by PDF name (usable entries only)."""
-    data = earlier_manifest(out)
-    listed = data["documents"] if data is not None else []
+def earlier_entries(earlier: Manifest | None) -> dict[str, Listed]:
+    """The documents the folder's manifest lists, by PDF name (those naming their PDF and
+    recording sha256)."""
+    listed = earlier.documents if earlier is not None else []
     return {
-        d["pdf"]: d
+        d.pdf: d
         for d in listed
-        if isinstance(d, dict)
-        and isinstance(d.get("pdf"), str)
-        and isinstance(d.get("sha256"), dict)
+        if isinstance(d.data.get("pdf"), str) and isinstance(d.data.get("sha256"), dict)
     }
 
 
@@ -219,7 +220,7 @@ def _overwrites(
     names: dict[str, str],
     out: Path,
     *,
-    earlier: dict[str, dict[str, Any]] | None = None,
+    earlier: dict[str, Listed] | None = None,
     now: str = "",
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Grants whose final files exist with other content, or that have a signed copy whose
@@ -235,10 +236,10 @@ def _overwrites(
         stem = names[s.record.grant_id]
         docx, pdf = out / f"{stem}.docx", out / f"{stem}.pdf"
         same_docx = docx.exists() and sha256(docx.read_bytes()) == s.docx_hash
-        entry = (earlier or {}).get(pdf.name) or {}
-        carried = entry.get("plan_copy")
+        entry = (earlier or {}).get(pdf.name)
+        carried = entry.plan_copy if entry is not None else None
         plan_changed = bool(carried) and carried != now  # its Plan copy is another
-        recorded = entry.get("sha256", {}).get("pdf")
+        recorded = entry.sha256("pdf") if entry is not None else None
         other = None
         changed = ""
         if docx.exists() and not same_docx:
@@ -283,7 +284,7 @@ def _signed_copies(out: Path) -> dict[str, list[str]]:
 
 
 def _set_signed_aside(
-    out: Path, stem: str, entry: dict[str, Any] | None, staged: Staged, copies: list[str]
+    out: Path, stem: str, entry: Listed | None, staged: Staged, copies: list[str]
 ) -> list[dict[str, Any]]:
     """The grant's signed copies that are not of the packet about to be placed, moved to
     ``superseded/``: the manifest's ``signed`` record when it signed other bytes, and
@@ -292,13 +293,9 @@ def _set_signed_aside(
     (a signature is an incremental update). Their records, as they are now."""
     why = f"{stem}.pdf was replaced by generate: this copy is signed on the earlier packet"
     aside: list[dict[str, Any]] = []
-    record = entry.get("signed") if entry is not None else None
-    if (
-        isinstance(record, dict)
-        and entry is not None
-        and entry["sha256"].get("pdf") != staged.pdf_hash
-    ):
-        aside.append(set_record_aside(out, record, why))
+    record = entry.signed if entry is not None else None
+    if record is not None and entry is not None and entry.sha256("pdf") != staged.pdf_hash:
+        aside.append(set_record_aside(out, record.data, why))
     new: bytes | None = None
     packet = out / f"{stem}.pdf"
     for name in (signed_name(packet).name, countersigned_name(packet).name, *copies):
@@ -337,74 +334,66 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def merge_earlier(
-    out: Path, made: list[dict[str, Any]], kept: list[dict[str, Any]] | None = None
-) -> bool:
-    """Keep what the folder's previous manifest.json knew: a document this run made again with
-    the same PDF keeps its ``signed`` record (from ``grantgen sign``; a replaced one, its
-    ``superseded`` records), and the documents an earlier run left that this run did not make
-    stay listed (``kept``, or :func:`earlier_kept`). Whether there was an earlier manifest
-    (with the journal of a ``sign`` that was killed taken in)."""
-    earlier = earlier_manifest(out)
+def merge_earlier(earlier: Manifest | None, made: list[dict[str, Any]], kept: list[Listed]) -> bool:
+    """Keep what the folder's previous manifest.json (``earlier``) knew: a document this run
+    made again with the same PDF keeps its ``signed`` record (from ``grantgen sign``; a
+    replaced one, its ``superseded`` records), and the documents an earlier run left that
+    this run did not make stay listed (``kept``: :func:`earlier_kept`). Whether there was an
+    earlier manifest (with the journal of a ``sign`` that was killed taken in)."""
     if earlier is None:
         return False
     by_pdf = {d["pdf"]: d for d in made}  # a grant's draft and final files are two documents
-    for doc in earlier["documents"]:
-        try:
-            again = by_pdf.get(doc["pdf"])
-            if again is None:
-                continue
-            if "signed" in doc and again["sha256"]["pdf"] == doc["sha256"]["pdf"]:
-                again["signed"] = doc["signed"]
-            if isinstance(doc.get("superseded"), list) and doc["superseded"]:
-                again["superseded"] = [*doc["superseded"], *again.get("superseded", [])]
-        except (KeyError, TypeError):
+    for doc in earlier.documents:
+        again = by_pdf.get(doc.pdf)
+        if again is None:
             continue
-    made += earlier_kept(out, set(by_pdf), earlier) if kept is None else kept
+        if doc.signed is not None and again["sha256"]["pdf"] == doc.sha256("pdf"):
+            again["signed"] = doc.signed.data
+        if doc.superseded:
+            again["superseded"] = [*doc.superseded, *again.get("superseded", [])]
+    made += [d.data for d in kept]
     return True
 
 
-def earlier_kept(
-    out: Path, made: set[str], earlier: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
-    """The documents the folder's manifest (``earlier``, else read) lists that this run did
-    not make (``made``: PDF names) and whose files are there with the bytes recorded for
-    them, each with the ``input`` it came from."""
-    earlier = earlier_manifest(out) if earlier is None else earlier
+def earlier_kept(out: Path, made: set[str], earlier: Manifest | None) -> list[Listed]:
+    """The documents the folder's manifest (``earlier``) lists that this run did not make
+    (``made``: PDF names) and whose files are there with the bytes recorded for them, each
+    with the ``input`` it came from."""
     if earlier is None:
         return []
-    source = earlier.get("input")
-    kept: dict[str, dict[str, Any]] = {}
-    for doc in earlier["documents"]:
-        try:
-            if doc["pdf"] in made or doc["pdf"] in kept:
-                continue
-            for kind in ("docx", "pdf"):
-                name = doc[kind]
-                if Path(name).name != name:
-                    raise ValueError(name)
-                if sha256((out / name).read_bytes()) != doc["sha256"][kind]:
-                    raise ValueError(name)
-        except (OSError, ValueError, KeyError, TypeError):
+    kept: dict[str, Listed] = {}
+    for doc in earlier.documents:
+        if not doc.pdf or doc.pdf in made or doc.pdf in kept or not _unchanged(out, doc):
             continue
-        kept[doc["pdf"]] = {**doc, "input": doc.get("input", source)}
+        kept[doc.pdf] = Listed({**doc.data, "input": doc.data.get("input", earlier.input)})
     return list(kept.values())
 
 
-def holds_finals(out: Path) -> bool:
-    """Whether the folder holds final documents an earlier run made (its manifest lists them
-    and their PDFs are there): a draft run's review then goes beside theirs, not over it."""
-    earlier = earlier_manifest(out) or {}
-    return any(
-        isinstance(d, dict) and not is_draft(d) and (out / str(d.get("pdf", ""))).is_file()
-        for d in earlier.get("documents", [])
-        if isinstance(d, dict) and d.get("pdf")
-    )
+def _unchanged(out: Path, doc: Listed) -> bool:
+    """Whether the entry's DOCX and PDF are in ``out`` with the bytes recorded for them."""
+    for kind in ("docx", "pdf"):
+        name, recorded = doc.data.get(kind), doc.sha256(kind)
+        if not isinstance(name, str) or Path(name).name != name or recorded is None:
+            return False
+        try:
+            if sha256((out / name).read_bytes()) != recorded:
+                return False
+        except (OSError, ValueError):
+            return False
+    return True
+
+
+def holds_finals(out: Path, earlier: Manifest | None) -> bool:
+    """Whether the folder holds final documents an earlier run made (its manifest,
+    ``earlier``, lists them and their PDFs are there): a draft run's review then goes beside
+    theirs, not over it."""
+    listed = earlier.documents if earlier is not None else []
+    return any(d.pdf and not d.is_draft and (out / d.pdf).is_file() for d in listed)
 
 
 def is_draft(doc: dict[str, Any]) -> bool:
-    """A manifest entry of a ``--draft`` document."""
-    return is_draft_name(str(doc.get("pdf", "")))
+    """A manifest entry (as written) of a ``--draft`` document."""
+    return Listed(doc).is_draft
 
 
 def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:
@@ -443,7 +432,9 @@ REVIEW_KEYS = {False: "review", True: "draft_review"}
 """The manifest's description of the review files: the final documents', the drafts'."""
 
 
-def describe_folder(out: Path, manifest: dict[str, Any], draft: bool) -> None:
+def describe_folder(
+    out: Path, manifest: dict[str, Any], draft: bool, earlier: Manifest | None
+) -> None:
     """Make ``manifest`` (this run's, its documents merged with the earlier ones) describe the
     folder: ``draft`` only when it holds no final document, and the review files of the other
     kind than this run's (``review`` / ``draft_review``) as the earlier manifest listed them,
@@ -451,8 +442,7 @@ def describe_folder(out: Path, manifest: dict[str, Any], draft: bool) -> None:
     documents = manifest["documents"]
     manifest["draft"] = all(is_draft(d) for d in documents) if documents else draft
     other = REVIEW_KEYS[not draft]
-    earlier = earlier_manifest(out) or {}
-    kept = earlier.get(other)
+    kept = earlier.review(other) if earlier is not None else None
     mine = set((manifest.get(REVIEW_KEYS[draft]) or {}).get("files", []))
     if isinstance(kept, dict) and isinstance(kept.get("files"), list):
         files = [  # (a final run replaces the review files a folder of drafts had)

@@ -55,7 +55,6 @@ from generator.making.batch import (
     ReviewResult,
     Status,
 )
-from generator.publishing.publish import holds_finals
 from generator.reviewing.consent import (
     ConsentGrant,
     PendingConsent,
@@ -65,6 +64,7 @@ from generator.reviewing.consent import (
     write_consent,
 )
 from generator.reviewing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
+from generator.terms.manifest import Listed
 from generator.terms.section16 import Reportable, form4_csv, form4_rows
 from generator.terms.vesting import one_line
 
@@ -147,7 +147,7 @@ def write_review(
     always written.
     """
     folder = own_folder(batch.out / REVIEW_DIR)
-    aside = batch.draft and holds_finals(batch.out)  # drafts' files beside the final review
+    aside = batch.draft and batch.beside_finals  # drafts' files beside the final review
     result = ReviewResult(
         folder,
         folder / review_name("summary.html", aside),
@@ -309,12 +309,17 @@ FAILURE_RULES = ("convert", "assemble", "render")
 
 
 def review_batch(
-    checked: Checked, result: GenerateResult, earlier: Sequence[Mapping[str, Any]] = ()
+    checked: Checked,
+    result: GenerateResult,
+    earlier: Sequence[Listed] = (),
+    *,
+    beside_finals: bool = False,
 ) -> ReviewBatch:
     """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
     before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it, and
     ``earlier``: the manifest entries of the documents (of the same kind: final or draft) an
-    earlier run left in the folder and this one did not make."""
+    earlier run left in the folder and this one did not make. ``beside_finals``: the folder
+    holds final documents (:attr:`.ReviewBatch.beside_finals`)."""
     report = checked.report
     pool = report.pool
     assert pool is not None
@@ -413,12 +418,15 @@ def review_batch(
         findings=other,
         untermed=untermed,
         consent_date=checked.consent_date,
+        beside_finals=beside_finals,
     )
 
 
-def earlier_grant(doc: Mapping[str, Any], *, draft: bool) -> ReviewGrant:
+def earlier_grant(entry: Listed, *, draft: bool) -> ReviewGrant:
     """A document an earlier run left in the folder, from its manifest entry (its terms are
-    None when the entry does not record them: made by an earlier grantgen)."""
+    None when the entry does not record them, or not as numbers and a date: made by an
+    earlier grantgen)."""
+    doc = entry.data
 
     def day(value: object) -> date | None:
         try:

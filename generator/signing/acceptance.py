@@ -24,13 +24,13 @@ from typing import Any
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerhistory import forfeit_in, outstanding_on
 from generator.core.errors import AcceptError, GrantgenError
-from generator.core.layout import ACCEPTED_SUFFIX, PARTICIPANT_FIELD, is_draft_name
+from generator.core.layout import ACCEPTED_SUFFIX, PARTICIPANT_FIELD
 from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
 from generator.signing.signfiles import pdf_problem
 from generator.signing.verify import check_file, load_trust_roots
-from generator.terms.manifest import manifest_documents, read_manifest
+from generator.terms.manifest import Listed, Manifest
 from generator.terms.planmodel import Plan
 
 """A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
@@ -73,7 +73,7 @@ class Batch:
     folder: Path
     plan_id: str
     officer: str
-    docs: list[dict[str, Any]]
+    docs: list[Listed]
 
     @classmethod
     def open(cls, folder: Path) -> Batch:
@@ -81,20 +81,19 @@ class Batch:
         if not manifest_path.is_file():
             raise AcceptError(f"{folder}: no manifest.json (give the batch folder with --batch)")
         try:
-            manifest = read_manifest(manifest_path)
+            manifest = Manifest.read(manifest_path)
         except GrantgenError as exc:
             raise AcceptError(str(exc)) from None
-        docs, _ = manifest_documents(manifest_path, manifest)
-        finals = [d for d in docs if not is_draft_name(str(d["pdf"]))]
+        docs, _ = manifest.usable()
+        finals = [d for d in docs if not d.is_draft]
         if not finals:
             raise AcceptError(f"{folder}: the manifest lists no final documents (drafts only)")
-        officer = manifest.get("officer")
-        return cls(folder, str(manifest.get("plan") or ""), officer or "", finals)
+        return cls(folder, manifest.plan or "", manifest.officer or "", finals)
 
-    def entry(self, grant_id: str) -> dict[str, Any]:
-        found = next((d for d in self.docs if d.get("grant_id") == grant_id), None)
+    def entry(self, grant_id: str) -> Listed:
+        found = next((d for d in self.docs if d.grant_id == grant_id), None)
         if found is None:
-            known = ", ".join(str(d.get("grant_id")) for d in self.docs[:5])
+            known = ", ".join(str(d.grant_id) for d in self.docs[:5])
             raise AcceptError(
                 f"{grant_id}: not a grant of the batch in {self.folder} (it has {known}"
                 + (", …" if len(self.docs) > 5 else "")
@@ -102,8 +101,8 @@ class Batch:
             )
         return found
 
-    def kept_name(self, entry: dict[str, Any], suffix: str) -> Path:
-        return self.folder / (str(entry["pdf"]).removesuffix(".pdf") + suffix)
+    def kept_name(self, entry: Listed, suffix: str) -> Path:
+        return self.folder / (entry.pdf.removesuffix(".pdf") + suffix)
 
 
 # --- returned packets ------------------------------------------------------------------------
@@ -184,12 +183,11 @@ def _accept_one(
     participant = [s for s in check.signatures if s.field == PARTICIPANT_FIELD]
     if not participant:
         return Returned(
-            file, grant_id, "refused", f"{entry.get('participant')} has not signed it (its "
+            file, grant_id, "refused", f"{entry.participant} has not signed it (its "
             f"{PARTICIPANT_FIELD} field is empty)",
         )  # fmt: skip
     signature = participant[-1]
-    company = entry.get("signed")
-    if not isinstance(company, dict):
+    if entry.signed is None:
         return Returned(
             file, grant_id, "refused",
             "the manifest records no Company signature for this grant: the participant signed "
@@ -201,7 +199,7 @@ def _accept_one(
     if check.signatures[-1] is not signature or signature.changes_after != "none":
         return Returned(
             file, grant_id, "refused",
-            f"the file was changed after {entry.get('participant')} signed it "
+            f"the file was changed after {entry.participant} signed it "
             f"({signature.changes_after}): the participant's signature must be its last",
         )  # fmt: skip
     digest = sha256(data)
@@ -323,7 +321,7 @@ def record_by_hand(
         raise AcceptError(f"{day.isoformat()} is in the future: give the day it was signed")
     batch = Batch.open(folder)
     entry = batch.entry(grant_id)
-    granted = str(entry.get("grant_date", ""))
+    granted = entry.grant_date
     if granted and day.isoformat() < granted:
         raise AcceptError(
             f"{grant_id} was granted on {granted}: it cannot be {state} on {day.isoformat()}, "
@@ -436,21 +434,21 @@ def grant_states(folder: Path, *, ledger: Path, today: date | None = None) -> li
         }
     states = []
     for entry in batch.docs:
-        grant_id = str(entry["grant_id"])
-        base = (grant_id, str(entry.get("participant", "")), str(entry.get("grant_date", "")))
+        grant_id = str(entry.grant_id)
+        base = (grant_id, entry.participant or "", entry.grant_date)
         answer = answers.get(grant_id)
-        company = entry.get("signed")
+        company = entry.signed
         if answer is not None:
             state, how, day, file = answer
             detail = f"{how}" + (f", {file}" if file else "")
             states.append(GrantState(*base, state, day, None, detail))
-        elif isinstance(company, dict):
-            signed = str(company.get("signed_at", ""))[:10]
+        elif company is not None:
+            signed = company.signed_at[:10]
             try:
                 days = (today - date.fromisoformat(signed)).days
             except ValueError:
                 days = None
-            back = company.get("countersigned") or []
+            back = company.countersigned
             detail = "countersigned copy here: run grantgen accept on it" if back else ""
             states.append(GrantState(*base, "company-signed", signed or None, days, detail))
         else:

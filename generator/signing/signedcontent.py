@@ -14,6 +14,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader
 
 from generator.core.layout import grant_stem
+from generator.terms.manifest import Listed
 
 
 def _revision_ends(data: bytes, limit: int) -> list[int]:
@@ -25,16 +26,16 @@ def _revision_ends(data: bytes, limit: int) -> list[int]:
 
 
 def _check_approved(
-    name: str, data: bytes, sigs: list[Any], docs: list[dict[str, Any]]
+    name: str, data: bytes, sigs: list[Any], docs: list[Listed]
 ) -> tuple[str | None, list[str]]:
     """The manifest entry this file's first revisions hash to, and any reason it is not the
     approved packet."""
-    named = [d for d in docs if _stem(name) == _stem(str(d.get("pdf", "")))]  # final, draft
+    named = [d for d in docs if _stem(name) == _stem(d.pdf)]  # final, draft
     by_name = named[0] if named else None
-    by_hash = {str(d.get("sha256", {}).get("pdf")): d for d in docs}
+    by_hash = {str(d.sha256("pdf")): d for d in docs}
     sigs = [s for s in sigs if s.byte_range is not None]  # a damaged one may have none
     if not sigs:
-        grant = str(by_name["grant_id"]) if by_name else None
+        grant = str(by_name.grant_id) if by_name else None
         return grant, ["no signature has a readable byte range, so what was signed is unknown"]
     first = sigs[0].byte_range
     match = next(
@@ -46,7 +47,7 @@ def _check_approved(
         None,
     )
     if match is None:
-        grant = str(by_name["grant_id"]) if by_name else None
+        grant = str(by_name.grant_id) if by_name else None
         if not docs:
             return grant, [
                 "no manifest lists this packet, so it cannot be proved the approved one (give "
@@ -57,10 +58,10 @@ def _check_approved(
             "file hashes to a sha256 the manifest recorded"
         ]
     end, entry = match
-    grant_id = str(entry.get("grant_id"))
+    grant_id = str(entry.grant_id)
     problems: list[str] = []
     if by_name is not None and not any(d is entry for d in named):
-        problems.append(f"the file is named for {by_name.get('grant_id')} but holds {grant_id}")
+        problems.append(f"the file is named for {by_name.grant_id} but holds {grant_id}")
     added = _revisions_between(data, end, sigs[0])
     if added:
         problems.append(
@@ -80,9 +81,7 @@ def _check_approved(
         diff = _text_diff(approved, _text(data, len(data), texts))
         if diff:
             problems.append(f"the text was changed after the last signature: {diff}")
-    recorded = (
-        entry.get("signed", {}).get("sha256") if isinstance(entry.get("signed"), dict) else None
-    )
+    recorded = entry.signed.sha256 if entry.signed is not None else None
     if recorded and all(_sha256(data, e) != recorded for e in ends):
         problems.append("no signed revision is the signed packet the manifest recorded")
     return grant_id, problems

@@ -24,9 +24,9 @@ from pyhanko.sign.timestamps import TimeStamper
 from generator.assembling.dateline import fill_date
 from generator.assembling.stamp import Appearance, long_date, stamp_style
 from generator.core.errors import SigningError, TimestampError
-from generator.core.layout import is_draft_name, journal_path
+from generator.core.layout import journal_path
 from generator.core.layout import manifest_path as layout_manifest
-from generator.core.output import remove_left_parts, sha256, write_json
+from generator.core.output import remove_left_parts, sha256
 from generator.core.superseded import described
 from generator.signing.signfiles import (
     COMPANY_FIELD,
@@ -39,24 +39,16 @@ from generator.signing.signfiles import (
 from generator.signing.signjobs import (
     DRAFT_REASON,
     Progress,
-    _append_line,
-    _check_job,
-    _folder_job,
-    _records,
-    _set_aside,
-    _set_aside_records,
-    _single,
-    _someone_else,
+    append_line,
+    check_job,
+    folder_job,
+    set_aside_files,
+    set_aside_job,
+    single_job,
+    someone_else,
 )
-from generator.signing.timestamps import _timestamp_failure
-from generator.terms.manifest import (
-    _put_record,
-    _recorded_name,
-    _supersede,
-    manifest_documents,
-    read_manifest,
-    recorded_path,
-)
+from generator.signing.timestamps import timestamp_failure
+from generator.terms.manifest import Listed, Manifest, recorded_name, recorded_path
 
 
 @dataclass(frozen=True)
@@ -167,7 +159,7 @@ def sign_pdf(
     try:
         out = signer.sign_pdf(writer, existing_fields_only=True)
     except Exception as exc:
-        stamp = _timestamp_failure(exc) if timestamper is not None else None
+        stamp = timestamp_failure(exc) if timestamper is not None else None
         if stamp is not None:
             url = getattr(timestamper, "url", "")
             server = f"the time-stamp server {url}" if url else "the time-stamp server"
@@ -254,20 +246,20 @@ def sign_folder(
     tell = progress or (lambda kind, text: None)
     folder = path if path.is_dir() else path.parent
     manifest_path = layout_manifest(folder)
-    manifest: dict[str, Any] | None = None
+    manifest: Manifest | None = None
     if path.is_dir() or manifest_path.is_file():  # a batch folder, not any PDF's
         remove_left_parts(folder)  # a file a sign killed while naming it left
     if path.is_dir() or manifest_path.is_file():
-        manifest = read_manifest(manifest_path)
-        made_under = manifest.get("plan")
+        manifest = Manifest.read(manifest_path)
+        made_under = manifest.plan
         if plan_id is not None and made_under not in (None, plan_id):
             raise SigningError(
                 f"{manifest_path}: the batch was made under plan {made_under!r}, not "
                 f"{plan_id!r}: give that plan's file with --plan (the signature shows its "
                 "officer)"
             )
-    docs, errors = manifest_documents(manifest_path, manifest) if manifest else ([], [])
-    finals = [d for d in docs if not is_draft_name(d["pdf"])]
+    docs, errors = manifest.usable() if manifest else ([], [])
+    finals = [d for d in docs if not d.is_draft]
     if path.is_dir() and docs and not finals:
         raise SigningError(f"{path}: a folder of {DRAFT_REASON}")
     if path.is_dir() and output is not None:
@@ -297,36 +289,34 @@ def sign_folder(
     for text in errors:
         tell("error", text)
     drafts = tuple(
-        f"{d['pdf']}: a draft, not for signature" for d in docs if path.is_dir() and d not in finals
+        f"{d.pdf}: a draft, not for signature" for d in docs if path.is_dir() and d not in finals
     )
     for text in drafts:
         tell("skipped", text)
     protected = {manifest_path.resolve()} | {
         (recorded_path(folder, name)).resolve()
         for d in docs
-        for name in [d["pdf"], *([d["docx"]] if isinstance(d.get("docx"), str) else [])]
-        + [r["pdf"] for r in _records(d) + _set_aside_records(d)]
+        for name in [d.pdf, *([d.docx] if d.docx is not None else [])]
+        + [r.pdf for r in d.signatures]
+        + set_aside_files(d)
     }
-    review = manifest.get("review") if manifest is not None else None
-    listed = review.get("files") if isinstance(review, dict) else None
-    protected |= {
-        (folder / name).resolve() for name in listed or [] if isinstance(name, str) and name
-    }
+    listed = manifest.review_files() if manifest is not None else []
+    protected |= {(folder / name).resolve() for name in listed}
     signed: list[SignedFile] = []
     skipped: list[str] = []
     others: list[str] = []  # other participants' grants (their field is not this signer's)
     journal = journal_path(manifest_path)
     pending = manifest is not None and journal.exists()  # merged from an interrupted run
-    todo: list[dict[str, Any] | None] = list(finals) if path.is_dir() else [None]
+    todo: list[Listed | None] = list(finals) if path.is_dir() else [None]
     try:
         for doc in todo:
             try:
                 if doc is not None:
-                    job = _folder_job(folder, doc, field)
+                    job = folder_job(folder, doc, field)
                 else:
-                    job = _single(folder, path, docs, field, output, warnings, tell)
-                other = _someone_else(job, field, credentials.subject, any_signer)
-                stand_in = _someone_else(job, field, credentials.subject, False)
+                    job = single_job(folder, path, docs, field, output, warnings, tell)
+                other = someone_else(job, field, credentials.subject, any_signer)
+                stand_in = someone_else(job, field, credentials.subject, False)
                 if any_signer and stand_in is not None:  # signed all the same: said
                     warnings.append(stand_in.replace(" (give --any-signer", " (--any-signer"))
                     tell("warning", f"{stand_in.split(' (give', 1)[0]}: signed with --any-signer")
@@ -336,23 +326,23 @@ def sign_folder(
                     continue
                 if other is not None:
                     raise SigningError(other)
-                note = _check_job(job, folder, protected, force)
+                note = check_job(job, folder, protected, force)
                 if note is not None:
                     skipped.append(note)
                     tell("skipped", note)
                     continue
-                aside = _set_aside(job, folder, field)
+                aside = set_aside_job(job, folder, field)
                 if aside:
                     tell("warning", f"{field} is signed again; set aside: {described(aside)}")
                 if aside and job.entry is not None:  # recorded before anything is signed
-                    _supersede(job.entry, aside, field, countersign=job.countersign)
+                    job.entry.supersede(aside, field, countersign=job.countersign)
                     line = {
-                        "pdf": job.entry["pdf"],
+                        "pdf": job.entry.pdf,
                         "superseded": aside,
                         "field": field,
                         "countersign": job.countersign,
                     }
-                    _append_line(journal, json.dumps(line, ensure_ascii=False))
+                    append_line(journal, json.dumps(line, ensure_ascii=False))
                     pending = True
                 result = sign_pdf(
                     job.source, job.target, credentials, field=field, appearance=appearance,
@@ -376,21 +366,21 @@ def sign_folder(
             signed.append(result)
             if job.entry is not None:
                 record = {
-                    "pdf": _recorded_name(folder, job.target),
+                    "pdf": recorded_name(folder, job.target),
                     "sha256": result.sha256,
                     "field": result.field,
                     "signer": result.signer,
                     "signed_at": result.signed_at,
                     **({"dated": result.dated} if result.dated is not None else {}),
                 }
-                _put_record(job.entry, record, countersign=job.countersign)
-                line = {"pdf": job.entry["pdf"], "record": record, "countersign": job.countersign}
-                _append_line(journal, json.dumps(line, ensure_ascii=False))
+                job.entry.put_signature(record, countersign=job.countersign)
+                line = {"pdf": job.entry.pdf, "record": record, "countersign": job.countersign}
+                append_line(journal, json.dumps(line, ensure_ascii=False))
                 pending = True
             tell("signed", result.describe())
     finally:
         if pending and manifest is not None:
-            write_json(manifest_path, manifest)
+            manifest.write()
             journal.unlink(missing_ok=True)
     return SignResult(
         tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),

@@ -22,9 +22,7 @@ from generator.core.layout import (
 from generator.core.output import sha256
 from generator.core.superseded import set_file_aside, set_record_aside
 from generator.signing.signfiles import MAX_PDF_BYTES, read_pdf, same_person
-from generator.terms.manifest import (
-    recorded_path,
-)
+from generator.terms.manifest import Listed, Signature, recorded_path
 
 Progress = Callable[[str, str], None]
 """Told of each step as it happens: (``signed`` | ``skipped`` | ``warning`` | ``error``, text)."""
@@ -34,71 +32,59 @@ Progress = Callable[[str, str], None]
 class _Job:
     source: Path
     target: Path
-    entry: dict[str, Any] | None
+    entry: Listed | None
     countersign: bool
     """Adds a signature on top of the signed copy the manifest records."""
-    record: dict[str, Any] | None
+    record: Signature | None
     """The manifest's record of this field's signature, if it was made before."""
     source_sha256: str | None
     """The sha256 the manifest recorded for the source."""
 
 
-def _records(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    company = doc.get("signed")
-    if not isinstance(company, dict):
-        return []
-    return [company, *(company.get("countersigned") or [])]
+def set_aside_files(doc: Listed) -> list[str]:
+    """The files of the signed copies set aside in ``superseded/``, as recorded."""
+    found: list[Any] = []
+    for top in doc.superseded:
+        later = top.get("countersigned")
+        found += [top, *(later if isinstance(later, list) else [])]
+    return [
+        r["pdf"]
+        for r in found
+        if isinstance(r, dict) and isinstance(r.get("pdf"), str) and r["pdf"]
+    ]
 
 
-def _set_aside_records(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """The records of the signed files set aside in ``superseded/`` (usable ones)."""
-    found: list[dict[str, Any]] = []
-    listed = doc.get("superseded")
-    for top in listed if isinstance(listed, list) else []:
-        if isinstance(top, dict):
-            later = top.get("countersigned")
-            found += [top, *(later if isinstance(later, list) else [])]
-    return [r for r in found if isinstance(r, dict) and isinstance(r.get("pdf"), str) and r["pdf"]]
-
-
-def _prior(company: dict[str, Any], field: str) -> dict[str, Any] | None:
-    later: list[dict[str, Any]] = company.get("countersigned") or []
-    return next((r for r in later if r["field"] == field), None)
-
-
-def _folder_job(folder: Path, doc: dict[str, Any], field: str) -> _Job:
-    original = folder / doc["pdf"]
-    company = doc.get("signed")
-    if company is None or company["field"] == field:
-        return _Job(original, signed_name(original), doc, False, company, doc["sha256"]["pdf"])
-    prior = _prior(company, field)
-    base = recorded_path(folder, company["pdf"])
-    target = recorded_path(folder, prior["pdf"]) if prior else countersigned_name(original, field)
-    return _Job(base, target, doc, True, prior, company["sha256"])
+def folder_job(folder: Path, doc: Listed, field: str) -> _Job:
+    original = folder / doc.pdf
+    company = doc.signed
+    if company is None or company.field == field:
+        return _Job(original, signed_name(original), doc, False, company, doc.sha256("pdf"))
+    prior = company.made_on(field)
+    base = recorded_path(folder, company.pdf)
+    target = recorded_path(folder, prior.pdf) if prior else countersigned_name(original, field)
+    return _Job(base, target, doc, True, prior, company.sha256)
 
 
 def _file_job(
-    folder: Path, path: Path, docs: list[dict[str, Any]], field: str, output: Path | None
+    folder: Path, path: Path, docs: list[Listed], field: str, output: Path | None
 ) -> tuple[_Job, str | None]:
     """The job for one PDF, and a warning when no manifest entry covers it."""
     here = path.resolve()
     for doc in docs:
-        company = doc.get("signed")
-        if (folder / doc["pdf"]).resolve() == here:
-            if company is not None and company["field"] != field:
+        company = doc.signed
+        if (folder / doc.pdf).resolve() == here:
+            if company is not None and company.field != field:
                 raise SigningError(
-                    f"{path}: the manifest records its signed copy {company['pdf']} "
-                    f"({company['field']}); sign that file, so that the {field} signature is "
+                    f"{path}: the manifest records its signed copy {company.pdf} "
+                    f"({company.field}); sign that file, so that the {field} signature is "
                     "added to it"
                 )
             target = output or signed_name(path)
-            return _Job(path, target, doc, False, company, doc["sha256"]["pdf"]), None
-        if company is not None and recorded_path(folder, company["pdf"]).resolve() == here:
-            prior = _prior(company, field)
-            default = (
-                recorded_path(folder, prior["pdf"]) if prior else countersigned_name(path, field)
-            )
-            return _Job(path, output or default, doc, True, prior, company["sha256"]), None
+            return _Job(path, target, doc, False, company, doc.sha256("pdf")), None
+        if company is not None and recorded_path(folder, company.pdf).resolve() == here:
+            prior = company.made_on(field)
+            default = recorded_path(folder, prior.pdf) if prior else countersigned_name(path, field)
+            return _Job(path, output or default, doc, True, prior, company.sha256), None
     if is_draft_name(path.name):
         raise SigningError(f"{path}: {DRAFT_REASON}")
     target = output or (
@@ -117,7 +103,7 @@ DRAFT_REASON = (
 )
 
 
-def _set_aside(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
+def set_aside_job(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
     """Signing ``field`` again (--force), or over a file in the way (--force): what is there
     is moved to ``superseded/`` beside it, never replaced. The moved files' records: this
     field's earlier signature (the Company's with the ones made on top of it), and a file
@@ -125,19 +111,19 @@ def _set_aside(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
     why = f"set aside by grantgen sign, which signed {field} again"
     aside: list[dict[str, Any]] = []
     if job.record is not None:
-        aside.append(set_record_aside(folder, job.record, why, outside=True))
+        aside.append(set_record_aside(folder, job.record.data, why, outside=True))
     if job.target.exists() or job.target.is_symlink():
         aside.append(set_file_aside(folder, job.target, why))
     return aside
 
 
-def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:
+def someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:
     """Why the holder of the certificate is not the one to sign this field of this packet:
     a participant's field is for the grant's participant."""
     if any_signer or field != PARTICIPANT_FIELD or job.entry is None:
         return None
-    participant = job.entry.get("participant")
-    if not isinstance(participant, str) or same_person(participant, signer):
+    participant = job.entry.participant
+    if participant is None or same_person(participant, signer):
         return None
     return (
         f"{job.source.name}: the grant is {participant}'s, and the certificate is "
@@ -145,10 +131,10 @@ def _someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str |
     )
 
 
-def _single(
+def single_job(
     folder: Path,
     path: Path,
-    docs: list[dict[str, Any]],
+    docs: list[Listed],
     field: str,
     output: Path | None,
     warnings: list[str],
@@ -161,14 +147,15 @@ def _single(
     return job
 
 
-def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> str | None:
+def check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> str | None:
     """Raise when the job must not run; a note when it is already done; None to sign."""
-    mine = recorded_path(folder, job.record["pdf"]) if job.record is not None else None
-    if mine is not None and not force:
+    record = job.record
+    mine = recorded_path(folder, record.pdf) if record is not None else None
+    if record is not None and mine is not None and not force:
         try:
             same = (
                 mine.stat().st_size <= MAX_PDF_BYTES  # a larger one is not what sign wrote
-                and sha256(mine.read_bytes()) == job.record["sha256"]  # type: ignore[index]
+                and sha256(mine.read_bytes()) == record.sha256
             )
         except OSError:
             same = None  # gone: sign again
@@ -209,7 +196,7 @@ def _check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> st
     return None
 
 
-def _append_line(path: Path, line: str) -> None:
+def append_line(path: Path, line: str) -> None:
     """Append one line to ``path`` and flush it to disk."""
     try:  # never through a link: a journal linked to a user's file would be appended to
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)

@@ -47,7 +47,7 @@ def http_timestamper(url: str, timeout: float = 10.0) -> Any:
     return _HTTPTimeStamper(url, timeout=timeout)
 
 
-def _timestamp_failure(exc: BaseException) -> TimestampRequestError | None:
+def timestamp_failure(exc: BaseException) -> TimestampRequestError | None:
     seen: set[int] = set()
     link: BaseException | None = exc
     while link is not None and id(link) not in seen:

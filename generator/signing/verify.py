@@ -42,7 +42,7 @@ from generator.signing.signfiles import (
     same_person,
 )
 from generator.signing.signjobs import DRAFT_REASON
-from generator.terms.manifest import manifest_documents, read_manifest, recorded_path
+from generator.terms.manifest import Listed, Manifest, recorded_path
 
 NO_SIGNATURE = "no signature"
 UNREADABLE = "?"
@@ -152,16 +152,16 @@ def verify_path(
     if not path.exists():
         raise VerifyError(f"{path}: no such file or folder")
     manifest = manifest or manifest_path(folder)
-    docs: list[dict[str, Any]] = []
+    docs: list[Listed] = []
     checks: list[FileCheck | None] = []
     officer: str | None = None  # the Company's signer, as the manifest names the officer
     if manifest.is_file():
         try:
-            data = read_manifest(manifest)
-            docs, unusable = manifest_documents(manifest, data)
+            read = Manifest.read(manifest)
+            docs, unusable = read.usable()
         except SigningError as exc:
             raise VerifyError(str(exc)) from None
-        officer = data.get("officer") if isinstance(data.get("officer"), str) else None
+        officer = read.officer
         if unusable:  # named, and the run fails; the usable entries are still checked
             problems = tuple(p.removeprefix(f"{manifest}: ") for p in unusable)
             checks.append(FileCheck(str(manifest), None, (), (), False, problems))
@@ -175,10 +175,8 @@ def verify_path(
     if path.is_dir():  # every signed copy the manifest records must be there, and is checked
         seen = {f.resolve() for f in files}
         for doc in docs:
-            company = doc.get("signed")
-            later = company.get("countersigned") or [] if isinstance(company, dict) else []
-            for record in [company, *later] if isinstance(company, dict) else []:
-                where = recorded_path(folder, record["pdf"])
+            for record in doc.signatures:
+                where = recorded_path(folder, record.pdf)
                 if where.resolve() in seen:
                     continue
                 seen.add(where.resolve())
@@ -186,7 +184,7 @@ def verify_path(
                     checks.append(check_file(where, roots, docs, officer=who))
                     continue
                 missing = ("missing: the manifest records this signed packet",)
-                checks.append(FileCheck(str(where), doc.get("grant_id"), (), (), False, missing))
+                checks.append(FileCheck(str(where), doc.grant_id, (), (), False, missing))
     found = tuple(c for c in checks if c is not None)
     if not found:
         raise VerifyError(f"{path}: no signed PDF to verify (sign the batch with grantgen sign)")
@@ -196,7 +194,7 @@ def verify_path(
 def check_file(
     file: Path,
     roots: list[Any],
-    docs: list[dict[str, Any]],
+    docs: list[Listed],
     *,
     must_be_signed: bool = True,
     officer: str | None = None,
@@ -230,7 +228,7 @@ def check_file(
     grant_id, problems = _check_approved(file.name if named else "", data, sigs, docs)
     record, found = _signed_record(data, sigs)
     problems += found
-    entry = next((d for d in docs if d.get("grant_id") == grant_id), None)
+    entry = next((d for d in docs if d.grant_id == grant_id), None)
     if record is not None and entry is not None:
         problems += _against_manifest(record, entry, officer)
     problems += _date_line(data, sigs, entry)
@@ -294,7 +292,7 @@ def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None,
     return record, problems
 
 
-def _date_line(data: bytes, sigs: list[Any], entry: dict[str, Any] | None) -> list[str]:
+def _date_line(data: bytes, sigs: list[Any], entry: Listed | None) -> list[str]:
     """A problem when the form's date line (:mod:`.dateline`) holds other than what the
     Company signed (changed by a later revision), or than the manifest records."""
     ends = _signature_ends(sigs)
@@ -315,9 +313,9 @@ def _date_line(data: bytes, sigs: list[Any], entry: dict[str, Any] | None) -> li
                 f"{signed or 'blank'!r}, it now reads {later!r}"
             )
             break
-    company = entry.get("signed") if entry is not None else None
-    if isinstance(company, dict) and (company.get("dated") or "") != signed:
-        recorded = company.get("dated") or "blank"
+    company = entry.signed if entry is not None else None
+    if company is not None and (company.dated or "") != signed:
+        recorded = company.dated or "blank"
         problems.append(
             f"the manifest records the date line as {recorded!r} but the Company signed it "
             f"{signed or 'blank'!r}"
@@ -338,14 +336,13 @@ def _info(data: bytes, end: int) -> dict[str, Any] | None:
     return {str(k): str(v) for k, v in (info or {}).items()}
 
 
-def _against_manifest(
-    record: dict[str, Any], entry: dict[str, Any], officer: str | None
-) -> list[str]:
+def _against_manifest(record: dict[str, Any], entry: Listed, officer: str | None) -> list[str]:
     """A problem for each term the manifest gives other than the signed packet records."""
+    terms = entry.data
     differ = [
-        (key, entry[key], record.get(key))
+        (key, terms[key], record.get(key))
         for key in RECORD_TERMS
-        if key in entry and str(entry[key]) != str(record.get(key))
+        if key in terms and str(terms[key]) != str(record.get(key))
     ]
     if officer and officer != record.get("officer"):
         differ.append(("officer", officer, record.get("officer")))
