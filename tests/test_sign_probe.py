@@ -17,6 +17,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 import generator.signing.signing
+import generator.terms.manifest
 from generator.core.output import sha256
 from generator.pipeline import GenerateOptions, generate
 from generator.terms.manifest import journal_path
@@ -204,7 +205,7 @@ def test_a_killed_run_is_recovered_from_the_journal(
     def killed(*args: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(generator.signing.signing, "write_json", killed)  # dies before the manifest
+    monkeypatch.setattr(generator.terms.manifest, "write_json", killed)  # dies before the manifest
     with pytest.raises(Killed):
         run("sign", batch, *creds(pki))
     assert all("signed" not in d for d in manifest(batch)["documents"])
@@ -237,7 +238,7 @@ def test_generate_takes_in_the_journal_of_a_killed_run(
         raise Killed
 
     with monkeypatch.context() as mp:
-        mp.setattr(generator.signing.signing, "write_json", killed)
+        mp.setattr(generator.terms.manifest, "write_json", killed)
         with pytest.raises(Killed):
             run("sign", batch, *creds(pki))
     root = batches[0].parent
@@ -567,7 +568,7 @@ def test_a_killed_sign_force_run_is_recovered_with_what_it_set_aside(
 
     first = manifest(signed)["documents"][0]["signed"]
     with monkeypatch.context() as mp:
-        mp.setattr(generator.signing.signing, "write_json", killed)  # dies before the manifest
+        mp.setattr(generator.terms.manifest, "write_json", killed)  # dies before the manifest
         with pytest.raises(Killed):
             run("sign", signed, *creds(pki), "--force")
     assert manifest(signed)["documents"][0]["signed"] == first  # only the journal knows
