@@ -3,8 +3,10 @@
 
 The page needs nothing from the network: its CSS is inline, it has no scripts and uses the
 reader's own serif font, and a Content-Security-Policy forbids it from fetching anything.
-Every value is HTML-escaped. The spreadsheets hold numbers as numbers and dates as dates; text
-cells a spreadsheet would run as a formula are neutralised (:func:`.output.neutralise_cell`).
+It is rendered from a Jinja2 template shipped with the package (``templates/summary.html.j2``)
+with autoescape on: every value is HTML-escaped. The spreadsheets hold numbers as numbers and
+dates as dates; text cells a spreadsheet would run as a formula are neutralised
+(:func:`.output.neutralise_cell`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ import io
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from html import escape
+from importlib import resources
 from typing import TYPE_CHECKING, Any
+
+import jinja2
+from markupsafe import Markup
 
 from generator.checking.fields import format_date, format_price, format_shares
 from generator.comparing.deviations import Deviation
@@ -261,146 +268,78 @@ def _printable(text: str) -> str:
 
 # --- HTML -------------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:Georgia,'Times New Roman',serif;margin:2em auto;max-width:78em;padding:0 1em;
-color:#1a1a1a;line-height:1.4}
-h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.2em;margin-top:2em}
-table{border-collapse:collapse;width:100%;font-size:.92em}
-th,td{border:1px solid #bbb;padding:.3em .5em;vertical-align:top;text-align:left}
-th{background:#eee}td.num{text-align:right;white-space:nowrap}td.date,td.id{white-space:nowrap}
-#totals{width:auto}#totals td:first-child{padding-right:2em}
-.status{font-weight:bold}.status-generated,.status-draft{color:#1d6b1d}
-.status-refused,.status-failed{color:#b00020}
-ul.findings{margin:0;padding-left:1.1em}li.error{color:#b00020}li.warning{color:#8a5a00}
-.sec{font-weight:bold}.sub{color:#555}
-.deviation{border:1px solid #ccc;margin:1em 0;padding:.5em 1em}
-.diff del{background:#fdd;text-decoration:line-through}.diff ins{background:#dfd}
-.kind{text-transform:uppercase;font-weight:bold}
-"""
+#: The page's template, shipped as package data (``generator/reviewing/templates/``).
+_TEMPLATE = "summary.html.j2"
 
 
-#: Nothing may be fetched: no scripts, images, fonts, frames or connections; inline CSS only.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'"
+def _escaped(value: object) -> object:
+    """The environment's ``finalize``: each ``{{ value }}`` of the page escaped as
+    :func:`html.escape` does it, ``'`` and ``"`` as ``&#x27;`` and ``&quot;`` (the page's
+    spelling before it had a template; autoescape's own escape writes ``&#39;`` and ``&#34;``).
+    The result is Markup, so autoescape does not escape it twice; Markup given (a macro's
+    output, escaped already) passes as it is."""
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(escape(str(value), quote=True))
 
 
-def _h(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _findings_html(findings: Sequence[Mapping[str, object]]) -> str:
-    if not findings:
-        return ""
-    items = "".join(
-        f'<li class="{_h(f.get("severity"))}"><span class="sec">\u00a7\u00a0'
-        f"{_h(f.get('section'))}</span> {_h(f.get('severity'))}: {_h(f.get('message'))}</li>"
-        for f in findings
+@cache
+def _page() -> jinja2.Template:
+    """The page's template, read through :mod:`importlib.resources` (a wheel ships it)."""
+    source = resources.files("generator.reviewing") / "templates" / _TEMPLATE
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        finalize=_escaped,
     )
-    return f'<ul class="findings">{items}</ul>'
+    return env.from_string(source.read_text(encoding="utf-8"))
 
 
-def _link(path: object, label: str) -> str:
-    return f'<a href="../{_h(getattr(path, "name", path))}">{_h(label)}</a>'
-
-
-def _grant_row(
-    g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]], reporting: bool = False
-) -> str:
-    files = " ".join(
-        _link(p, kind) for p, kind in ((g.docx, "DOCX"), (g.pdf, "PDF")) if p is not None
-    )
-    final = format_date(g.final_exercise_date) if g.final_exercise_date else ""
-    cells = [
-        f'<td class="num">{g.row}</td>',
-        f'<td class="id">{_h(g.grant_id)}</td>',
-        f"<td>{_h(g.participant)}</td>",
-        f'<td class="date">{_h(format_date(g.grant_date) if g.grant_date else "")}'
-        + (
-            f'<br><span class="sub form4">Form 4 due {_h(format_date(form4_due(g.grant_date)))}'
-            "</span>"
-            if reporting and g.grant_date
-            else ""
-        )
-        + "</td>",
-        f'<td class="num">{_h(format_shares(g.shares) if g.shares is not None else "")}</td>',
-        f'<td class="num">{_h(format_price(g.exercise_price) if g.exercise_price else "")}</td>',
-        f"<td>{_h(g.price_source)}</td>",
-        f'<td class="date">{_h(final)}</td>',
-        f'<td class="vesting">{_h(g.vesting)}</td>',
-        f'<td class="status status-{_h(g.status)}">{_h(g.status)}'
-        + (f'<br><span class="sub">{files}</span>' if files else "")
-        + "</td>",
-        f"<td>{_findings_html(g.findings)}{_deviation_note(g, deviations)}</td>",
-    ]
-    return f'<tr id="row-{g.row}">' + "".join(cells) + "</tr>"
-
-
-def _deviation_note(g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]]) -> str:
-    """A line under a grant's findings when its agreement deviates from the form."""
+def _grant_view(
+    g: ReviewGrant, deviations: Mapping[str, Sequence[Deviation]], reporting: bool
+) -> dict[str, object]:
+    """One grant's line of the page, its values formatted as text (escaped on output)."""
     found = deviations.get(g.grant_id)
-    if not found:
-        return ""
-    return (
-        f'<p class="deviates"><a href="#deviations">{_count(found)} deviation(s) from the '
-        "approved form</a></p>"
-    )
+    return {
+        "row": g.row,
+        "grant_id": g.grant_id,
+        "participant": g.participant,
+        "grant_date": format_date(g.grant_date) if g.grant_date else "",
+        "form4_due": format_date(form4_due(g.grant_date)) if reporting and g.grant_date else None,
+        "shares": format_shares(g.shares) if g.shares is not None else "",
+        "exercise_price": format_price(g.exercise_price) if g.exercise_price else "",
+        "price_source": g.price_source,
+        "final_exercise_date": (
+            format_date(g.final_exercise_date) if g.final_exercise_date else ""
+        ),
+        "vesting": g.vesting,
+        "status": g.status,
+        "files": [
+            (p.name, kind) for p, kind in ((g.docx, "DOCX"), (g.pdf, "PDF")) if p is not None
+        ],
+        "findings": g.findings,
+        "deviations": _count(found) if found else 0,
+    }
 
 
-def _diff_html(diff: Sequence[tuple[str, str]]) -> str:
-    tags = {"delete": "del", "insert": "ins"}
-    return " ".join(
-        f"<{tags[op]}>{_h(text)}</{tags[op]}>" if op in tags else _h(text) for op, text in diff
-    )
-
-
-def _deviations_html(
-    deviations: Mapping[str, Sequence[Deviation]], uncompared: Sequence[str] = ()
-) -> str:
-    total = sum(len(v) for v in deviations.values())
-    if not deviations:
-        return '<p id="no-agreements">No document was made, so none was compared.</p>'
-    if uncompared:
-        notes = "".join(f"<li>{_h(text)}</li>" for text in uncompared)
-        head = f'<p id="not-compared">Not compared with an approved form:</p><ul>{notes}</ul>'
-    else:
-        head = ""
-    if not total:
-        return head + (
-            '<p id="no-deviations">No deviations: the text of every document compared is the '
-            "approved form's, blanks aside.</p>"
-        )
+def _deviations_view(
+    deviations: Mapping[str, Sequence[Deviation]], uncompared: Sequence[str]
+) -> dict[str, object]:
+    """The deviations section: each deviation once, with the documents it is in."""
     grouped: dict[Deviation, list[str]] = {}
     for grant_id, found in deviations.items():
         for d in found:
             ids = grouped.setdefault(d, [])
             if grant_id not in ids[-1:]:  # one deviation twice in an agreement: listed once
                 ids.append(grant_id)
-    parts = [
-        head,
-        f"<p><strong>{total} deviation(s)</strong> from the approved form in "
-        f"{sum(1 for v in deviations.values() if v)} document(s). A final batch with "
-        "deviations is refused by <code>generate --strict</code> unless counsel approves the "
-        "templates (<code>grantgen approve</code>) or the batch's deviations "
-        "(<code>--accept-deviations</code>).</p>",
-    ]
-    for d, ids in grouped.items():
-        lines = [
-            f'<div class="deviation kind-{_h(d.kind)}">',
-            f'<p><span class="kind">{_h(d.kind)}</span> in the {_h(d.part)} '
-            f'<span class="sub">({len(ids)} document(s): {_h(", ".join(ids))})</span></p>',
-        ]
-        if d.form is not None:
-            lines.append(f'<p class="form"><span class="sub">Form:</span> {_h(d.form)}</p>')
-        if d.rendered is not None:
-            lines.append(
-                f'<p class="rendered"><span class="sub">Document:</span> {_h(d.rendered)}</p>'
-            )
-        if d.kind == "changed":
-            lines.append(
-                f'<p class="diff"><span class="sub">Difference:</span> {_diff_html(d.diff)}</p>'
-            )
-        lines.append("</div>")
-        parts.append("".join(lines))
-    return "\n".join(parts)
+    return {
+        "compared": bool(deviations),
+        "uncompared": list(uncompared),
+        "total": sum(len(v) for v in deviations.values()),
+        "documents": sum(1 for v in deviations.values() if v),
+        "groups": [(d, len(ids), ", ".join(ids)) for d, ids in grouped.items()],
+    }
 
 
 def _forms(plan: Plan) -> str:
@@ -418,62 +357,21 @@ def summary_html(
     uncompared: Sequence[str] = (),
 ) -> bytes:
     """The standalone page: grants, totals, batch findings, deviations, links to ``files``
-    (label -> name in the review folder); ``consent_from``: the Board consent's template."""
+    (label -> name in the review folder); ``consent_from``: the Board consent's template.
+    Rendered from ``templates/summary.html.j2`` with autoescape on: every value is escaped."""
     plan = batch.plan
-    kind = "Draft batch (nothing recorded in the ledger)" if batch.draft else "Final batch"
-    header = "".join(f"<th>{_h(h)}</th>" for h in HEADINGS)
     reporting = plan.section16 is not None
-    rows = "\n".join(_grant_row(g, deviations, reporting) for g in batch.grants)
-    form4 = (
-        '<p class="sub" id="section16">Section 16: each grant is reported on Form 4 by the '
-        "second business day after its grant date (weekends, federal holidays and federal "
-        "closings not counted); form4.csv has the values for the filing agent.</p>"
-        if reporting
-        else ""
+    page = _page().render(
+        plan=plan,
+        draft=batch.draft,
+        files=list((files or {}).items()),
+        forms=_forms(plan),
+        consent_from=consent_from,
+        reporting=reporting,
+        headings=HEADINGS,
+        grants=[_grant_view(g, deviations, reporting) for g in batch.grants],
+        totals=[(label, format_shares(n)) for label, n in totals(batch)],
+        batch_findings=batch.findings,
+        deviations=_deviations_view(deviations, uncompared),
     )
-    sums = "".join(
-        f'<tr><td>{_h(label)}</td><td class="num">{_h(format_shares(n))}</td></tr>'
-        for label, n in totals(batch)
-    )
-    links = " \u00b7 ".join(
-        f'<a href="{_h(name)}">{_h(label)}</a>' for label, name in (files or {}).items()
-    )
-    batch_findings = (
-        f"<h2>Batch findings</h2>{_findings_html(batch.findings)}" if batch.findings else ""
-    )
-    page = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="grantgen">
-<title>Review: {_h(plan.company.name)} option grants</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<h1>Review of the batch: {_h(plan.company.name)}</h1>
-<p class="sub">{_h(kind)} under the {_h(plan.name)} ({_h(plan.id)})</p>
-<p>{links}</p>
-<p class="sub" id="kit">Kit: {_h(plan.source)} ({_h(_forms(plan))}){
-        f"; Board consent made from {_h(consent_from)}" if consent_from else ""
-    }</p>
-<h2>Grants</h2>
-{form4}
-<table id="grants">
-<thead><tr>{header}</tr></thead>
-<tbody>
-{rows}
-</tbody>
-</table>
-<h2>Totals and the share reserve</h2>
-<table id="totals"><tbody>{sums}</tbody></table>
-{batch_findings}
-<h2>Deviations from the approved form</h2>
-<section id="deviations">
-{_deviations_html(deviations, uncompared)}
-</section>
-</body>
-</html>
-"""
     return page.encode("utf-8")
