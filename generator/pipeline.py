@@ -8,7 +8,6 @@ grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (D
 from __future__ import annotations
 
 import contextlib
-import re
 import time
 from datetime import date
 from pathlib import Path
@@ -21,28 +20,29 @@ from generator.checking.ledger import Ledger, ledger_path
 from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
 from generator.core.errors import OutputError, PlanError, StrictError
-from generator.core.layout import REVIEW_DIR, manifest_path
+from generator.core.layout import foreign_folder
 from generator.core.output import folder_lock, prepare_out, work_dir
 from generator.kitchecks.templatecheck import load_templates
 from generator.making.batch import Checked as Checked
 from generator.making.batch import GenerateOptions as GenerateOptions
 from generator.making.batch import GenerateResult as GenerateResult
 from generator.making.documents import PDF_DIR, Progress, make_documents
-from generator.publishing.publish import (
+from generator.publishing.listing import (
     describe_folder,
     earlier_kept,
     holds_finals,
     is_draft,
     manifest_of,
     merge_earlier,
-    publish,
 )
+from generator.publishing.publish import publish
 from generator.reading.columns import ReadOptions
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.prices import load_prices
 from generator.reading.records import read_grants
-from generator.reviewing.consent import ConsentGrant, PendingConsent, start_consent
-from generator.reviewing.review import earlier_grant, review_batch, write_review
+from generator.reviewing.consent import PendingConsent, start_consent
+from generator.reviewing.review import write_review
+from generator.reviewing.reviewbatch import expected_consent, review_batch
 from generator.terms.kit import Kit, kit_record, resolve_kit
 from generator.terms.manifest import Manifest, forget_journal
 from generator.terms.plan import load_plan
@@ -189,41 +189,6 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
     return _generate(options, progress)
 
 
-def foreign_folder(out: Path) -> str | None:
-    """Why ``out`` holds someone else's files that a batch would overwrite (a
-    ``manifest.json`` grantgen did not write, a ``review/`` folder without a batch), or None
-    when it is a batch folder, or holds neither."""
-    import json
-
-    manifest = manifest_path(out)
-    if manifest.exists() or manifest.is_symlink():
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return "its manifest.json is not one grantgen wrote (it is not JSON)"
-        made_by = data.get("generator") if isinstance(data, dict) else None
-        if not (isinstance(made_by, str) and made_by.startswith("grantgen")):
-            return "its manifest.json is not one grantgen wrote"
-        return None
-    review = out / REVIEW_DIR
-    if review.is_dir() and not review.is_symlink():
-        # a first run killed before its manifest leaves review files of grantgen's names:
-        # a rerun takes them over; a file of another name is someone's own
-        theirs = sorted(p.name for p in review.iterdir() if not _REVIEW_FILE.fullmatch(p.name))
-        if theirs:
-            return f"its review/ folder holds {theirs[0]!r}, not a file of a grantgen review"
-    return None
-
-
-#: The names of the files a review folder of grantgen's holds (and their unfinished parts).
-_REVIEW_FILE = re.compile(
-    r"\.?(summary\.(html|csv|xlsx)|(totals|form4)\.csv|packet(-\d+-of-\d+)?\.pdf"
-    r"|board_consent\.(docx|pdf)"
-    r"|(summary|totals|form4|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
-    r"(\.[0-9a-z_]+\.part)?"
-)
-
-
 def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
     started = time.monotonic()
     checked = check_batch(
@@ -272,140 +237,165 @@ def _made(
     created: bool,
     started: float,
 ) -> GenerateResult:
-    """The documents of a checked batch made into ``result.out``."""
-    plan, report = checked.plan, checked.report
-    refused = report.refused_rows
-    todo = [r for r in checked.grants.records if r.row not in refused]
+    """The documents of a checked batch made into ``result.out``: the stages in order, inside
+    one run (:class:`_Run`: the work folder, LibreOffice and the clean-up)."""
+    report = checked.report
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
-        f.as_dict() for f in report.findings if f.severity == "warning" and f.row is None
+        f.as_dict() for f in report.findings if f.severity == WARNING and f.row is None
     ]
-
-    earlier = Manifest.earlier(result.out)  # read once: the folder is held (folder_lock)
-    converter: Converter | None = None
-    failed = published = False
-    deviations: dict[str, list[Deviation]] = {}
+    run = _Run(options, progress, checked, kit, result)
     try:
-        with work_dir(result.out) as work:
-            try:
-                pages: dict[str, tuple[Path, range]] = {}
-                early: PendingConsent | None = None
-                # the review packet's pages are copied while the batch is made, when it can
-                # be one volume (a larger batch's volumes are made after, one at a time)
-                copied = (
-                    PacketPages() if options.review and 0 < len(todo) <= PACKET_VOLUME else None
-                )
-                if todo:
-                    converter = Converter(options.jobs, timeout=options.timeout)
-                    converter.warm()  # LibreOffice starts while the documents are made ready
-                    if options.review:
-                        # the Board's consent for the grants expected to be made, and those the
-                        # folder holds already (the review describes them all): LibreOffice
-                        # starts on it while the agreement templates are read and rendered
-                        try:
-                            early = start_consent(
-                                work,
-                                plan,
-                                _expected_consent(
-                                    todo, earlier, checked.report, draft=options.draft
-                                ),
-                                templates=kit.consent,
-                                converter=converter,
-                                pdf_dir=work / PDF_DIR,
-                                draft=options.draft,
-                                dated=options.consent_date,
-                            )
-                        except OSError as exc:  # a full disk
-                            raise _cannot_write(exc, work) from exc
-                    templates = load_templates(options.templates, plan)
-                    try:
-                        staged = make_documents(
-                            todo,
-                            plan,
-                            templates,
-                            converter,
-                            work,
-                            options,
-                            result,
-                            progress,
-                            deviations,
-                            copied,
-                        )
-                    except OSError as exc:  # a full disk while the documents are made
-                        raise _cannot_write(exc, work) from exc
-                    converter.rest()  # its LibreOffice sessions stop while the rest is done
-                    # deviations from the approved form: before anything is published or recorded
-                    enforce(
-                        deviations,
-                        strict=options.strict,
-                        draft=options.draft,
-                        accepted=options.accept_deviations,
-                    )
-                    pages = {s.record.grant_id: s.origin for s in staged}
-                    publish(staged, checked, options, result, earlier)
-                    published = True
-                result.errors.sort(key=lambda e: e.get("row") or 0)
-                result.documents.sort(key=lambda d: d.row)
-                result.earlier = earlier_kept(
-                    result.out, {d.pdf for d in result.documents}, earlier
-                )
-                same_kind = [d for d in result.earlier if d.is_draft == options.draft]
-                # a final run that made nothing leaves a folder of drafts their review files
-                drafts_only = not options.draft and not result.documents and not same_kind
-                if drafts_only and options.review and any(d.is_draft for d in result.earlier):
-                    result.warnings.append(
-                        {
-                            "row": None,
-                            "rule": "review",
-                            "message": "no final document was made, so the review files of "
-                            "the drafts in review/ were left as they are",
-                        }
-                    )
-                result.review = (
-                    None
-                    if not options.review
-                    or (drafts_only and any(d.is_draft for d in result.earlier))
-                    else write_review(
-                        review_batch(
-                            checked,
-                            result,
-                            same_kind,
-                            beside_finals=holds_finals(result.out, earlier),
-                        ),
-                        templates_dir=kit.consent,
-                        converter=converter,
-                        form_text=_exhibit(kit),
-                        deviations=deviations,
-                        pages=pages,
-                        early_consent=early,
-                        copied=copied,
-                        uncompared=[
-                            w["message"] for w in result.warnings if w["rule"] == "approved-form"
-                        ],
-                    )
-                )
-            except BaseException:
-                # stop LibreOffice before the work folder is removed: a conversion still
-                # writing into it would leave files behind
-                if converter is not None:
-                    converter.close(abort=True)
-                    converter = None
-                raise
+        with run:
+            if run.todo:
+                run.make_and_publish()
+            run.review()
     except BaseException:
-        failed = True
-        if published:  # interrupted while the review was written: the documents are in place
-            with contextlib.suppress(Exception):  # and recorded; the manifest lists them
-                _write_manifest(options, kit, result, earlier)
-        raise
-    finally:
-        if converter is not None:
-            converter.close()
-        if failed and created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
+        run.salvage()
+        if created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
             with contextlib.suppress(OSError):
                 result.out.rmdir()  # only if nothing is left in it
-    _write_manifest(options, kit, result, earlier)
+        raise
+    _write_manifest(options, kit, result, run.earlier)
     result.seconds = time.monotonic() - started
     return result
+
+
+class _Run:
+    """One ``generate`` run over a checked batch, from the work folder to the review: what
+    it holds (the work folder, LibreOffice), what the folder held before (its manifest, read
+    once), and what each stage made. Entered, it makes the work folder; left, it stops
+    LibreOffice (before the work folder goes: a conversion still writing into it would leave
+    files behind) and removes the work folder."""
+
+    def __init__(
+        self,
+        options: GenerateOptions,
+        progress: Progress,
+        checked: Checked,
+        kit: Kit,
+        result: GenerateResult,
+    ) -> None:
+        self.options, self.progress, self.checked, self.kit = options, progress, checked, kit
+        self.result = result
+        self.earlier = Manifest.earlier(result.out)  # read once: the folder is held
+        refused = checked.report.refused_rows
+        self.todo = [r for r in checked.grants.records if r.row not in refused]
+        self.converter: Converter | None = None
+        self.published = False
+        self.deviations: dict[str, list[Deviation]] = {}
+        self.pages: dict[str, tuple[Path, range]] = {}
+        self.consent: PendingConsent | None = None
+        # the review packet's pages are copied while the batch is made, when it can be one
+        # volume (a larger batch's volumes are made after, one at a time)
+        wanted = options.review and 0 < len(self.todo) <= PACKET_VOLUME
+        self.copied = PacketPages() if wanted else None
+        self._held = contextlib.ExitStack()
+        self.work = Path()
+
+    def __enter__(self) -> _Run:
+        self.work = self._held.enter_context(work_dir(self.result.out))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: Any
+    ) -> None:
+        with self._held:  # the work folder goes last
+            if self.converter is not None:
+                self.converter.close(abort=error is not None)
+                self.converter = None
+
+    def make_and_publish(self) -> None:
+        """Start LibreOffice (and the Board consent on it), make the documents, hold them to
+        the approved form, then place them and record the grants."""
+        options, checked = self.options, self.checked
+        self.converter = Converter(options.jobs, timeout=options.timeout)
+        self.converter.warm()  # LibreOffice starts while the documents are made ready
+        self.consent = self._start_consent() if options.review else None
+        templates = load_templates(options.templates, checked.plan)
+        try:
+            made = make_documents(
+                self.todo, checked.plan, templates, self.converter, self.work, options,
+                self.progress, self.copied,
+            )  # fmt: skip
+        except OSError as exc:  # a full disk while the documents are made
+            raise _cannot_write(exc, self.work) from exc
+        self.converter.rest()  # its LibreOffice sessions stop while the rest is done
+        self.result.plan_copy = made.plan_copy
+        self.result.errors += made.errors
+        self.result.warnings += made.warnings
+        self.deviations = made.deviations
+        # deviations from the approved form: before anything is published or recorded
+        enforce(
+            self.deviations,
+            strict=options.strict,
+            draft=options.draft,
+            accepted=options.accept_deviations,
+        )
+        self.pages = {s.record.grant_id: s.origin for s in made.staged}
+        published = publish(made.staged, checked, options, made, self.earlier)
+        self.result.documents += published.documents
+        self.result.errors += published.errors
+        self.result.already = published.already
+        self.published = True
+
+    def _start_consent(self) -> PendingConsent:
+        """The Board's consent for the grants expected to be made, and those the folder holds
+        already (the review describes them all): LibreOffice starts on it while the agreement
+        templates are read and rendered."""
+        assert self.converter is not None
+        options = self.options
+        expected = expected_consent(
+            self.todo, self.earlier, self.checked.report, draft=options.draft
+        )
+        try:
+            return start_consent(
+                self.work, self.checked.plan, expected, templates=self.kit.consent,
+                converter=self.converter, pdf_dir=self.work / PDF_DIR, draft=options.draft,
+                dated=options.consent_date,
+            )  # fmt: skip
+        except OSError as exc:  # a full disk
+            raise _cannot_write(exc, self.work) from exc
+
+    def review(self) -> None:
+        """Write the review of the folder (unless a final run that made nothing would write
+        it over a folder of drafts' review)."""
+        options, result = self.options, self.result
+        result.errors.sort(key=lambda e: e.get("row") or 0)
+        result.documents.sort(key=lambda d: d.row)
+        result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents}, self.earlier)
+        same_kind = [d for d in result.earlier if d.is_draft == options.draft]
+        # a final run that made nothing leaves a folder of drafts their review files
+        drafts_only = not options.draft and not result.documents and not same_kind
+        drafts_kept = drafts_only and any(d.is_draft for d in result.earlier)
+        if drafts_kept and options.review:
+            result.warnings.append(
+                {
+                    "row": None,
+                    "rule": "review",
+                    "message": "no final document was made, so the review files of "
+                    "the drafts in review/ were left as they are",
+                }
+            )
+        if not options.review or drafts_kept:
+            return
+        batch = review_batch(
+            self.checked, result, same_kind,
+            beside_finals=holds_finals(result.out, self.earlier),
+        )  # fmt: skip
+        uncompared = [w["message"] for w in result.warnings if w["rule"] == "approved-form"]
+        result.review = write_review(
+            batch, templates_dir=self.kit.consent, converter=self.converter,
+            form_text=_exhibit(self.kit), deviations=self.deviations, pages=self.pages,
+            early_consent=self.consent, copied=self.copied, uncompared=uncompared,
+        )  # fmt: skip
+
+    def salvage(self) -> None:
+        """After a failure: when the documents were in place (and recorded) before it, the
+        manifest lists them all the same."""
+        if self.published:
+            with contextlib.suppress(Exception):
+                _write_manifest(self.options, self.kit, self.result, self.earlier)
 
 
 def _exhibit(kit: Kit) -> Path | None:
@@ -418,50 +408,6 @@ def _cannot_write(exc: OSError, work: Path) -> OutputError:
     """The error for a file the documents stage could not write (a full disk)."""
     where = exc.filename2 or exc.filename or work  # a copy: its target
     return OutputError(f"cannot write {where}: {exc.strerror or exc}")
-
-
-def _expected_consent(
-    todo: list[GrantRecord], earlier: Manifest | None, report: Report, *, draft: bool
-) -> list[ConsentGrant]:
-    """The consent's rows if every grant to make is made: with the documents of the same kind
-    the folder's manifest lists that this run does not make again, in the order the review
-    puts them (by row, this run's first)."""
-    rows = [
-        (
-            r.row,
-            ConsentGrant(
-                r.participant,
-                r.shares,
-                r.exercise_price,
-                r.grant_date,
-                r.award_type,
-                r.grant_id,
-                report.facts[r.row].final_exercise_date if r.row in report.facts else None,
-            ),
-        )
-        for r in todo
-    ]
-    ids = {r.grant_id for r in todo}
-    for doc in earlier.documents if earlier is not None else []:
-        if doc.is_draft != draft or doc.grant_id in ids:
-            continue
-        grant = earlier_grant(doc, draft=draft)
-        if grant.shares is not None and grant.exercise_price is not None and grant.grant_date:
-            rows.append(
-                (
-                    grant.row,
-                    ConsentGrant(
-                        grant.participant,
-                        grant.shares,
-                        grant.exercise_price,
-                        grant.grant_date,
-                        grant.award_type,
-                        grant.grant_id,
-                        grant.final_exercise_date,
-                    ),
-                )
-            )
-    return [grant for _, grant in sorted(rows, key=lambda item: item[0])]
 
 
 def _row(doc: dict[str, Any]) -> int:

@@ -13,7 +13,7 @@ import pytest
 from generator.comparing.deviations import Deviation, DeviationCheck
 from generator.core.errors import GrantgenError, PlanError
 from generator.core.resources import default_plan, form_text, templates_dir
-from generator.making.documents import blank_values
+from generator.making.formcheck import blank_values
 from generator.pipeline import GenerateOptions, generate
 from generator.reading.records import read_grants
 from generator.rendering.form import form_sentences

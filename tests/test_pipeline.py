@@ -318,7 +318,7 @@ def test_a_batch_is_cut_into_even_chunks_with_halved_ends(cores: int) -> None:
     that with more chunks than cores the first and each core's last are halved (the first
     reaches LibreOffice sooner, the workers finish together). The cut depends only on the
     count and the cores."""
-    from generator.making.documents import CHUNK, chunk_sizes
+    from generator.making.chunks import CHUNK, chunk_sizes
 
     assert chunk_sizes(0, cores) == []
     for total in [*range(1, 260), 999, 1000, 1001, 10_000]:

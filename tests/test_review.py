@@ -43,13 +43,14 @@ from generator.converting.converter import Converter
 from generator.core.output import restore_cell
 from generator.core.resources import form_text, templates_dir
 from generator.making.batch import ReviewBatch, ReviewGrant, ReviewResult
-from generator.making.documents import blank_values
+from generator.making.formcheck import blank_values
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
 from generator.reading.columns import ReadOptions, parse_rows
 from generator.reading.records import read_grants
 from generator.rendering.form import DRAFT_MARK
 from generator.rendering.templateset import TemplateSet
-from generator.reviewing.review import batch_deviations, review_batch, write_review
+from generator.reviewing.review import batch_deviations, write_review
+from generator.reviewing.reviewbatch import review_batch
 from generator.reviewing.summary import COLUMNS, XLSX_HEADINGS, summary_xlsx
 from generator.terms.plan import load_plan
 

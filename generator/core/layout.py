@@ -17,6 +17,8 @@ through this module.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 MANIFEST = "manifest.json"
@@ -81,3 +83,36 @@ def grant_stem(name: str) -> str:
     """The stem of a packet's file name: ``<stem>`` of ``<stem>.pdf``, ``<stem>.signed.pdf`` or
     ``<stem>.countersigned.pdf``."""
     return name.removesuffix(SIGNED_SUFFIX).removesuffix(COUNTERSIGNED_SUFFIX).removesuffix(".pdf")
+
+
+def foreign_folder(out: Path) -> str | None:
+    """Why ``out`` holds someone else's files that a batch would overwrite (a
+    ``manifest.json`` grantgen did not write, a ``review/`` folder without a batch), or None
+    when it is a batch folder, or holds neither."""
+    manifest = manifest_path(out)
+    if manifest.exists() or manifest.is_symlink():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "its manifest.json is not one grantgen wrote (it is not JSON)"
+        made_by = data.get("generator") if isinstance(data, dict) else None
+        if not (isinstance(made_by, str) and made_by.startswith("grantgen")):
+            return "its manifest.json is not one grantgen wrote"
+        return None
+    review = out / REVIEW_DIR
+    if review.is_dir() and not review.is_symlink():
+        # a first run killed before its manifest leaves review files of grantgen's names:
+        # a rerun takes them over; a file of another name is someone's own
+        theirs = sorted(p.name for p in review.iterdir() if not _REVIEW_FILE.fullmatch(p.name))
+        if theirs:
+            return f"its review/ folder holds {theirs[0]!r}, not a file of a grantgen review"
+    return None
+
+
+#: The names of the files a review folder of grantgen's holds (and their unfinished parts).
+_REVIEW_FILE = re.compile(
+    r"\.?(summary\.(html|csv|xlsx)|(totals|form4)\.csv|packet(-\d+-of-\d+)?\.pdf"
+    r"|board_consent\.(docx|pdf)"
+    r"|(summary|totals|form4|packet(-\d+-of-\d+)?|board_consent)\.draft\.(html|csv|xlsx|pdf|docx))"
+    r"(\.[0-9a-z_]+\.part)?"
+)

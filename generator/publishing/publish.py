@@ -14,15 +14,14 @@ of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from generator import __version__
-from generator.checking.findings import ERROR, WARNING, Finding
+from generator.checking.findings import ERROR, WARNING, Finding, Report
 from generator.checking.ledger import Ledger, ledger_path
-from generator.checking.ledgerentry import Entry, Recorded
+from generator.checking.ledgerentry import Entry
 from generator.core.errors import OutputError
 from generator.core.layout import (
     COUNTERSIGNED_SUFFIX,
@@ -32,10 +31,9 @@ from generator.core.layout import (
 )
 from generator.core.output import safe_stem, sha256
 from generator.core.superseded import described, set_file_aside, set_record_aside
-from generator.making.batch import Checked, Document, GenerateOptions, GenerateResult
-from generator.making.documents import Staged
+from generator.making.batch import Checked, Document, GenerateOptions
+from generator.making.documents import Made, Staged
 from generator.terms.manifest import Listed, Manifest
-from generator.terms.planmodel import Plan
 from generator.terms.vesting import one_line
 
 
@@ -44,105 +42,74 @@ def _number(value: int | Decimal) -> int | str:
     return int(value) if value == int(value) else str(value)
 
 
+@dataclass
+class Published:
+    """What the publish stage placed in the folder and recorded in the ledger."""
+
+    documents: list[Document] = field(default_factory=list)
+    """The grants placed, in the order they were staged."""
+    errors: list[dict[str, object]] = field(default_factory=list)
+    """The grants refused here: a file in the way, or the ledger refused them."""
+    already: int = 0
+    """Of ``documents``, those an earlier run made and recorded: not counted again."""
+
+
 def publish(
     staged: list[Staged],
     checked: Checked,
     options: GenerateOptions,
-    result: GenerateResult,
+    made: Made,
     earlier_manifest: Manifest | None = None,
-) -> None:
+) -> Published:
     """Move the files into place; for a final batch, right after the ledger records them."""
-    plan, report = checked.plan, checked.report
+    out, report = options.out, checked.report
     used: set[str] = set()
     names = {
         s.record.grant_id: stem_name(safe_stem(s.record.grant_id, used), draft=options.draft)
         for s in staged
     }
-    by_id = {s.record.grant_id: s for s in staged}
-    placed: list[Path] = []  # files this run created (not ones it replaced with equal bytes)
-
     earlier = earlier_entries(earlier_manifest)  # the folder's manifest, by PDF name
-    blocked = _in_the_way(staged, names, result.out)  # never replaced, even with --force
+    blocked = _in_the_way(staged, names, out)  # never replaced, even with --force
     # grant id -> sha256 of its PDF on disk, kept: the same agreement, even with --force
     refused, keep = _overwrites(
         [s for s in staged if s.record.grant_id not in blocked],
         names,
-        result.out,
+        out,
         earlier=earlier,
-        now=result.plan_copy,
+        now=made.plan_copy,
     )
     # drafts are never signed and never final: a draft run replaces the drafts it made before
-    for grant_id, reason in {
-        **({} if options.force or options.draft else refused),
-        **blocked,
-    }.items():
-        rec = by_id.pop(grant_id).record
-        result.errors.append(
-            Finding(rec.row, grant_id, "overwrite", "output", ERROR, reason, "grant_id").as_dict()
-        )
-    staged = [s for s in staged if s.record.grant_id in by_id]
-
-    by_row = report.by_row()
-
-    def move(ids: list[str]) -> None:
-        signed = _signed_copies(result.out)  # listed once, not once a grant
-        for grant_id in ids:
-            s = by_id[grant_id]
-            stem = names[grant_id]
-            moves = [(s.docx, result.out / f"{stem}.docx")]
-            aside: list[dict[str, Any]] = []
-            if grant_id in keep:  # the same agreement is on disk already: its PDF stays
-                s.pdf.unlink(missing_ok=True)
-                s = replace(s, pdf_hash=keep[grant_id])
-            else:
-                aside = _set_signed_aside(
-                    result.out, stem, earlier.get(f"{stem}.pdf"), s, signed.get(stem, [])
-                )
-                moves.append((s.pdf, result.out / f"{stem}.pdf"))
-            for src, dst in moves:
-                existed = dst.exists()
-                try:
-                    os.replace(src, dst)
-                except OSError as exc:
-                    raise OutputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
-                if not existed:
-                    placed.append(dst)
-            facts = report.facts[s.record.row]
-            findings = [
-                f.as_dict() for f in by_row.get(s.record.row, []) if f.rule != "already-recorded"
-            ]
-            if aside:
-                findings.append(_aside_finding(s.record.row, grant_id, stem, aside))
-            result.documents.append(
-                Document(
-                    grant_id=grant_id,
-                    participant=s.record.participant,
-                    row=s.record.row,
-                    docx=f"{stem}.docx",
-                    pdf=f"{stem}.pdf",
-                    sha256={"docx": s.docx_hash, "pdf": s.pdf_hash},
-                    final_exercise_date=facts.final_exercise_date.isoformat(),
-                    price_source=facts.price_source,
-                    findings=findings,
-                    plan_copy=result.plan_copy,
-                    superseded=aside,
-                    grant_date=s.record.grant_date.isoformat(),
-                    vesting=one_line(facts.schedule, facts.vesting),
-                    award_type=s.record.award_type,
-                    installments=[
-                        {"date": i.day.isoformat(), "shares": _number(i.shares)}
-                        for i in facts.vesting
-                    ],
-                    shares=s.record.shares,
-                    exercise_price=str(s.record.exercise_price),
-                )
-            )
-
+    stopped = {**({} if options.force or options.draft else refused), **blocked}
+    done = Published(
+        errors=[
+            Finding(
+                s.record.row,
+                s.record.grant_id,
+                "overwrite",
+                "output",
+                ERROR,
+                stopped[s.record.grant_id],
+                "grant_id",
+            ).as_dict()
+            for s in staged
+            if s.record.grant_id in stopped
+        ]
+    )
+    staged = [s for s in staged if s.record.grant_id not in stopped]
+    placing = _Placing(out, names, keep, earlier, report, made.plan_copy, staged)
     if options.draft:
         os.sync()
-        move(list(by_id))
-        _sync_dir(result.out)
-        return
+        done.documents = placing.move([s.record.grant_id for s in staged])
+        _sync_dir(out)
+        return done
+    return _record_and_place(placing, checked, options, done)
+
+
+def _record_and_place(
+    placing: _Placing, checked: Checked, options: GenerateOptions, done: Published
+) -> Published:
+    """Record a final batch's grants in the ledger, then move their files into place."""
+    plan, report = checked.plan, checked.report
     entries = [
         Entry(
             s.record,
@@ -152,14 +119,8 @@ def publish(
             schedule=report.facts[s.record.row].schedule,
             vesting=report.facts[s.record.row].vesting,
         )
-        for s in staged
+        for s in placing.by_id.values()
     ]
-
-    def place_files(rec: Recorded) -> None:
-        os.sync()  # the staged files reach the disk before they are renamed into place
-        move(rec.added + rec.already)
-        _sync_dir(result.out)
-
     try:
         with Ledger(ledger_path(options.ledger)) as book:
             # the ledger first, then the files: a run killed in between leaves grants
@@ -168,23 +129,109 @@ def publish(
             # move fails (disk full, folder gone, Ctrl-C), the grants this run recorded are
             # taken out again and the files placed so far removed: the two agree
             recorded = book.record(plan, entries)
-            result.already = len(recorded.already)
+            done.already = len(recorded.already)
             try:
-                place_files(recorded)
+                os.sync()  # the staged files reach the disk before they are renamed into place
+                done.documents = placing.move(recorded.added + recorded.already)
+                _sync_dir(placing.out)
             except BaseException:
                 book.unrecord(plan, recorded.added)
                 raise
     except BaseException:
-        for path in placed:
+        for path in placing.placed:
             path.unlink(missing_ok=True)
-        result.documents.clear()
         raise
     for grant_id, why in recorded.refused.items():
-        rec = by_id[grant_id].record
-        result.errors.append(
+        rec = placing.by_id[grant_id].record
+        done.errors.append(
             Finding(
                 rec.row, grant_id, why.rule, why.section, ERROR, why.message, why.column
             ).as_dict()
+        )
+    return done
+
+
+class _Placing:
+    """Moving staged files into the batch folder: what each grant's files are named, which
+    PDFs already there are kept, and the files this run created (to remove on failure)."""
+
+    def __init__(
+        self,
+        out: Path,
+        names: dict[str, str],
+        keep: dict[str, str],
+        earlier: dict[str, Listed],
+        report: Report,
+        plan_copy: str,
+        staged: list[Staged],
+    ) -> None:
+        self.out, self.names, self.keep, self.earlier = out, names, keep, earlier
+        self.report, self.plan_copy = report, plan_copy
+        self.by_id = {s.record.grant_id: s for s in staged}
+        self.by_row = report.by_row()
+        self.placed: list[
+            Path
+        ] = []  # files this run created (not ones it replaced with equal bytes)
+
+    def move(self, ids: list[str]) -> list[Document]:
+        """Move the files of the grants ``ids`` into place; their manifest entries."""
+        signed = _signed_copies(self.out)  # listed once, not once a grant
+        documents = []
+        for grant_id in ids:
+            s = self.by_id[grant_id]
+            stem = self.names[grant_id]
+            moves = [(s.docx, self.out / f"{stem}.docx")]
+            aside: list[dict[str, Any]] = []
+            if grant_id in self.keep:  # the same agreement is on disk already: its PDF stays
+                s.pdf.unlink(missing_ok=True)
+                s = replace(s, pdf_hash=self.keep[grant_id])
+            else:
+                entry = self.earlier.get(f"{stem}.pdf")
+                aside = _set_signed_aside(self.out, stem, entry, s, signed.get(stem, []))
+                moves.append((s.pdf, self.out / f"{stem}.pdf"))
+            for src, dst in moves:
+                self._replace(src, dst)
+            documents.append(self._document(s, stem, aside))
+        return documents
+
+    def _replace(self, src: Path, dst: Path) -> None:
+        existed = dst.exists()
+        try:
+            os.replace(src, dst)
+        except OSError as exc:
+            raise OutputError(f"cannot write {dst}: {exc.strerror or exc}") from exc
+        if not existed:
+            self.placed.append(dst)
+
+    def _document(self, s: Staged, stem: str, aside: list[dict[str, Any]]) -> Document:
+        """The manifest entry of a grant placed as ``stem``."""
+        rec = s.record
+        facts = self.report.facts[rec.row]
+        findings = [
+            f.as_dict() for f in self.by_row.get(rec.row, []) if f.rule != "already-recorded"
+        ]
+        if aside:
+            findings.append(_aside_finding(rec.row, rec.grant_id, stem, aside))
+        return Document(
+            grant_id=rec.grant_id,
+            participant=rec.participant,
+            row=rec.row,
+            docx=f"{stem}.docx",
+            pdf=f"{stem}.pdf",
+            sha256={"docx": s.docx_hash, "pdf": s.pdf_hash},
+            final_exercise_date=facts.final_exercise_date.isoformat(),
+            price_source=facts.price_source,
+            findings=findings,
+            plan_copy=self.plan_copy,
+            superseded=aside,
+            grant_date=rec.grant_date.isoformat(),
+            vesting=one_line(facts.schedule, facts.vesting),
+            award_type=rec.award_type,
+            installments=[
+                {"date": i.day.isoformat(), "shares": _number(i.shares)} for i in facts.vesting
+            ],
+            shares=rec.shares,
+            exercise_price=str(rec.exercise_price),
         )
 
 
@@ -332,121 +379,3 @@ def _sync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def merge_earlier(earlier: Manifest | None, made: list[dict[str, Any]], kept: list[Listed]) -> bool:
-    """Keep what the folder's previous manifest.json (``earlier``) knew: a document this run
-    made again with the same PDF keeps its ``signed`` record (from ``grantgen sign``; a
-    replaced one, its ``superseded`` records), and the documents an earlier run left that
-    this run did not make stay listed (``kept``: :func:`earlier_kept`). Whether there was an
-    earlier manifest (with the journal of a ``sign`` that was killed taken in)."""
-    if earlier is None:
-        return False
-    by_pdf = {d["pdf"]: d for d in made}  # a grant's draft and final files are two documents
-    for doc in earlier.documents:
-        again = by_pdf.get(doc.pdf)
-        if again is None:
-            continue
-        if doc.signed is not None and again["sha256"]["pdf"] == doc.sha256("pdf"):
-            again["signed"] = doc.signed.data
-        if doc.superseded:
-            again["superseded"] = [*doc.superseded, *again.get("superseded", [])]
-    made += [d.data for d in kept]
-    return True
-
-
-def earlier_kept(out: Path, made: set[str], earlier: Manifest | None) -> list[Listed]:
-    """The documents the folder's manifest (``earlier``) lists that this run did not make
-    (``made``: PDF names) and whose files are there with the bytes recorded for them, each
-    with the ``input`` it came from."""
-    if earlier is None:
-        return []
-    kept: dict[str, Listed] = {}
-    for doc in earlier.documents:
-        if not doc.pdf or doc.pdf in made or doc.pdf in kept or not _unchanged(out, doc):
-            continue
-        kept[doc.pdf] = Listed({**doc.data, "input": doc.data.get("input", earlier.input)})
-    return list(kept.values())
-
-
-def _unchanged(out: Path, doc: Listed) -> bool:
-    """Whether the entry's DOCX and PDF are in ``out`` with the bytes recorded for them."""
-    for kind in ("docx", "pdf"):
-        name, recorded = doc.data.get(kind), doc.sha256(kind)
-        if not isinstance(name, str) or Path(name).name != name or recorded is None:
-            return False
-        try:
-            if sha256((out / name).read_bytes()) != recorded:
-                return False
-        except (OSError, ValueError):
-            return False
-    return True
-
-
-def holds_finals(out: Path, earlier: Manifest | None) -> bool:
-    """Whether the folder holds final documents an earlier run made (its manifest,
-    ``earlier``, lists them and their PDFs are there): a draft run's review then goes beside
-    theirs, not over it."""
-    listed = earlier.documents if earlier is not None else []
-    return any(d.pdf and not d.is_draft and (out / d.pdf).is_file() for d in listed)
-
-
-def is_draft(doc: dict[str, Any]) -> bool:
-    """A manifest entry (as written) of a ``--draft`` document."""
-    return Listed(doc).is_draft
-
-
-def manifest_of(options: GenerateOptions, plan: Plan, result: GenerateResult) -> Any:
-    review: dict[str, Any] = {}
-    if result.review is not None:
-        r = result.review
-        files = [
-            r.summary_html,
-            r.summary_csv,
-            r.summary_xlsx,
-            r.totals_csv,
-            r.form4_csv,
-            *r.packet_pdfs,
-            r.board_consent_docx,
-            r.board_consent_pdf,
-        ]
-        review = {
-            "files": [str(f.relative_to(result.out)) for f in files if f and f.is_file()],
-            "deviations": r.deviation_count,
-            "problems": r.problems,
-        }
-    return {
-        "generator": f"grantgen {__version__}",
-        "input": options.grants.name,
-        "plan": plan.id,
-        "officer": plan.company.officer.name,
-        "draft": options.draft,
-        "documents": [d.as_dict() for d in result.documents],
-        "errors": result.errors,
-        "warnings": result.warnings,
-        REVIEW_KEYS[options.draft]: review,
-    }
-
-
-REVIEW_KEYS = {False: "review", True: "draft_review"}
-"""The manifest's description of the review files: the final documents', the drafts'."""
-
-
-def describe_folder(
-    out: Path, manifest: dict[str, Any], draft: bool, earlier: Manifest | None
-) -> None:
-    """Make ``manifest`` (this run's, its documents merged with the earlier ones) describe the
-    folder: ``draft`` only when it holds no final document, and the review files of the other
-    kind than this run's (``review`` / ``draft_review``) as the earlier manifest listed them,
-    while they are there."""
-    documents = manifest["documents"]
-    manifest["draft"] = all(is_draft(d) for d in documents) if documents else draft
-    other = REVIEW_KEYS[not draft]
-    kept = earlier.review(other) if earlier is not None else None
-    mine = set((manifest.get(REVIEW_KEYS[draft]) or {}).get("files", []))
-    if isinstance(kept, dict) and isinstance(kept.get("files"), list):
-        files = [  # (a final run replaces the review files a folder of drafts had)
-            f for f in kept["files"] if isinstance(f, str) and (out / f).is_file() and f not in mine
-        ]
-        if files:
-            manifest[other] = {**kept, "files": files}

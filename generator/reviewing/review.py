@@ -27,11 +27,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date
-from decimal import Decimal
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pikepdf
 
@@ -41,19 +38,15 @@ from generator.assembling.reviewpacket import (
     allow_open_files,
     review_packet,
 )
-from generator.checking.pool import batch_reserve
 from generator.comparing.deviations import Deviation, find_deviations
 from generator.converting.converter import Converter
 from generator.core.errors import GrantgenError, OutputError
 from generator.core.layout import REVIEW_DIR
 from generator.core.output import own_folder, remove_left_parts, write_atomic
 from generator.making.batch import (
-    Checked,
-    GenerateResult,
     ReviewBatch,
     ReviewGrant,
     ReviewResult,
-    Status,
 )
 from generator.reviewing.consent import (
     ConsentGrant,
@@ -64,9 +57,7 @@ from generator.reviewing.consent import (
     write_consent,
 )
 from generator.reviewing.summary import summary_csv, summary_html, summary_xlsx, totals_csv
-from generator.terms.manifest import Listed
 from generator.terms.section16 import Reportable, form4_csv, form4_rows
-from generator.terms.vesting import one_line
 
 
 def form4_file(batch: ReviewBatch, made: Sequence[ReviewGrant]) -> bytes:
@@ -170,79 +161,125 @@ def write_review(
         )
 
     with ThreadPoolExecutor(max_workers=1) as background:
-        consent = None
-        if made:  # LibreOffice converts the consent while the packet and summaries are written
-            rows = [
-                ConsentGrant(
-                    g.participant,
-                    g.shares,
-                    g.exercise_price,
-                    g.grant_date,
-                    g.award_type,
-                    g.grant_id,
-                    g.final_exercise_date,
-                )
-                for g in made
-                if g.shares is not None and g.exercise_price is not None and g.grant_date
-            ]
-            if early_consent is not None and early_consent.grants == tuple(rows):
-                consent = background.submit(finish_consent, early_consent, folder, aside)
-            else:
-                consent = background.submit(
-                    write_consent,
-                    folder,
-                    batch.plan,
-                    rows,
-                    templates=templates_dir,
-                    converter=converter,
-                    draft=batch.draft,
-                    aside=aside,
-                    dated=batch.consent_date,
-                )
-        entries: list[tuple[str, Path, range | None]] = []
-        twice = _repeated_names(made)
-        for g in made:
-            label = f"{g.participant} ({g.grant_id})" if g.participant in twice else g.participant
-            if pages is not None and g.grant_id in pages:
-                entries.append((label, *pages[g.grant_id]))
-            elif (path := _path(batch.out, g.pdf)) is not None:
-                entries.append((label, path, None))
-        volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
-        for number, volume in enumerate(volumes, start=1):
-            name = packet_name(number, len(volumes), draft=aside)
-            allow_open_files(len({path for _, path, _ in volume}))
-            first = (number - 1) * PACKET_VOLUME + 1
-            of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
-            try:
-                review_packet(
-                    volume,
-                    folder / name,
-                    title=f"Review packet: {len(entries)} agreement(s) under the "
-                    f"{batch.plan.name}" + (of if len(volumes) > 1 else ""),
-                    author=batch.plan.company.name,
-                    copied=copied if len(volumes) == 1 else None,
-                )
-            except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
-                result.problems.append(f"{name} could not be made: {exc}")
-            else:
-                result.packet_pdfs.append(folder / name)
-                label = "Review packet (PDF)" if len(volumes) == 1 else f"Review packet {number}"
-                files[label] = name
+        # LibreOffice converts the consent while the packet and summaries are written
+        consent = (
+            _start_consent(
+                background, batch, made, folder, aside, early_consent, templates_dir, converter
+            )
+            if made
+            else None
+        )
+        _write_packet(batch, made, folder, aside, pages, copied, result, files)
         if consent is not None:
-            try:
-                result.board_consent_docx, result.board_consent_pdf = consent.result()
-            except GrantgenError as exc:
-                result.problems.append(str(exc))
-            except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
-                result.problems.append(f"the Board consent could not be made: {exc}")
-                docx = folder / consent_name(aside)
-                result.board_consent_docx = docx if docx.is_file() else None
-            if result.board_consent_docx is not None:
-                files["Board consent (DOCX)"] = result.board_consent_docx.name
-            if result.board_consent_pdf is not None:
-                files["Board consent (PDF)"] = result.board_consent_pdf.name
+            _take_consent(consent, folder, aside, result, files)
+    _remove_stale(
+        folder, aside, {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
+    )
+    _write_summaries(batch, made, result, files, str(consent_template(templates_dir)), uncompared)
+    return result
 
-    made_now = {*result.packet_pdfs, result.board_consent_docx, result.board_consent_pdf}
+
+def _start_consent(
+    background: ThreadPoolExecutor,
+    batch: ReviewBatch,
+    made: Sequence[ReviewGrant],
+    folder: Path,
+    aside: bool,
+    early: PendingConsent | None,
+    templates_dir: Path,
+    converter: Converter | None,
+) -> Future[tuple[Path, Path | None]]:
+    """The Board consent for the grants made, on its way in ``background``: the one started
+    early when it is for these grants, else a new one."""
+    rows = [
+        ConsentGrant(
+            g.participant,
+            g.shares,
+            g.exercise_price,
+            g.grant_date,
+            g.award_type,
+            g.grant_id,
+            g.final_exercise_date,
+        )
+        for g in made
+        if g.shares is not None and g.exercise_price is not None and g.grant_date
+    ]
+    if early is not None and early.grants == tuple(rows):
+        return background.submit(finish_consent, early, folder, aside)
+    return background.submit(
+        write_consent, folder, batch.plan, rows, templates=templates_dir, converter=converter,
+        draft=batch.draft, aside=aside, dated=batch.consent_date,
+    )  # fmt: skip
+
+
+def _write_packet(
+    batch: ReviewBatch,
+    made: Sequence[ReviewGrant],
+    folder: Path,
+    aside: bool,
+    pages: Mapping[str, tuple[Path, range]] | None,
+    copied: PacketPages | None,
+    result: ReviewResult,
+    files: dict[str, str],
+) -> None:
+    """The review packet (in volumes of :data:`PACKET_VOLUME` agreements): each volume made
+    is added to ``result`` and ``files``; one that cannot be made is a problem."""
+    entries: list[tuple[str, Path, range | None]] = []
+    twice = _repeated_names(made)
+    for g in made:
+        label = f"{g.participant} ({g.grant_id})" if g.participant in twice else g.participant
+        if pages is not None and g.grant_id in pages:
+            entries.append((label, *pages[g.grant_id]))
+        elif (path := _path(batch.out, g.pdf)) is not None:
+            entries.append((label, path, None))
+    volumes = [entries[i : i + PACKET_VOLUME] for i in range(0, len(entries), PACKET_VOLUME)]
+    for number, volume in enumerate(volumes, start=1):
+        name = packet_name(number, len(volumes), draft=aside)
+        allow_open_files(len({path for _, path, _ in volume}))
+        first = (number - 1) * PACKET_VOLUME + 1
+        of = f", agreements {first}-{first + len(volume) - 1} of {len(entries)}"
+        try:
+            review_packet(
+                volume,
+                folder / name,
+                title=f"Review packet: {len(entries)} agreement(s) under the "
+                f"{batch.plan.name}" + (of if len(volumes) > 1 else ""),
+                author=batch.plan.company.name,
+                copied=copied if len(volumes) == 1 else None,
+            )
+        except (OSError, ValueError, GrantgenError, pikepdf.PdfError) as exc:
+            result.problems.append(f"{name} could not be made: {exc}")
+        else:
+            result.packet_pdfs.append(folder / name)
+            label = "Review packet (PDF)" if len(volumes) == 1 else f"Review packet {number}"
+            files[label] = name
+
+
+def _take_consent(
+    consent: Future[tuple[Path, Path | None]],
+    folder: Path,
+    aside: bool,
+    result: ReviewResult,
+    files: dict[str, str],
+) -> None:
+    """The consent's files once made (its DOCX alone when the PDF could not be made)."""
+    try:
+        result.board_consent_docx, result.board_consent_pdf = consent.result()
+    except GrantgenError as exc:
+        result.problems.append(str(exc))
+    except (OSError, ValueError, pikepdf.PdfError) as exc:  # e.g. a damaged PDF
+        result.problems.append(f"the Board consent could not be made: {exc}")
+        docx = folder / consent_name(aside)
+        result.board_consent_docx = docx if docx.is_file() else None
+    if result.board_consent_docx is not None:
+        files["Board consent (DOCX)"] = result.board_consent_docx.name
+    if result.board_consent_pdf is not None:
+        files["Board consent (PDF)"] = result.board_consent_pdf.name
+
+
+def _remove_stale(folder: Path, aside: bool, made_now: set[Path | None]) -> None:
+    """Packets and consents of this kind (final or draft) an earlier run left that this one
+    did not make, and the files a killed run was writing."""
     ours = (consent_name(aside), str(Path(consent_name(aside)).with_suffix(".pdf")))
     for stale in folder.iterdir():
         packet = _PACKET_NAME.fullmatch(stale.name)
@@ -251,29 +288,35 @@ def write_review(
                 continue
             stale.unlink(missing_ok=True)  # left by an earlier run in this folder
     remove_left_parts(folder)  # files a killed run was writing
-    summaries: tuple[tuple[Path, Callable[[], bytes]], ...] = (
-        (result.summary_csv, lambda: summary_csv(batch, result.deviations)),
+
+
+def _write_summaries(
+    batch: ReviewBatch,
+    made: Sequence[ReviewGrant],
+    result: ReviewResult,
+    files: dict[str, str],
+    consent_template_name: str,
+    uncompared: Sequence[str],
+) -> None:
+    """The summaries (CSV, totals, XLSX, HTML, and Form 4 values); one that cannot be
+    written is a problem, like the packet."""
+    found = result.deviations
+    summaries: list[tuple[Path, Callable[[], bytes]]] = [
+        (result.summary_csv, lambda: summary_csv(batch, found)),
         (result.totals_csv, lambda: totals_csv(batch)),
-        (result.summary_xlsx, lambda: summary_xlsx(batch, result.deviations)),
+        (result.summary_xlsx, lambda: summary_xlsx(batch, found)),
         (
             result.summary_html,
-            lambda: summary_html(
-                batch,
-                result.deviations,
-                files,
-                str(consent_template(templates_dir)),
-                uncompared,
-            ),
+            lambda: summary_html(batch, found, files, consent_template_name, uncompared),
         ),
-    )
+    ]
     if result.form4_csv is not None:
-        summaries += ((result.form4_csv, lambda: form4_file(batch, made)),)
-    for path, content in summaries:  # one that cannot be written is a problem, like the packet
+        summaries.append((result.form4_csv, lambda: form4_file(batch, made)))
+    for path, content in summaries:
         try:
             write_atomic(path, content())
         except OutputError as exc:
             result.problems.append(f"{path.name} could not be written: {exc}")
-    return result
 
 
 def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
@@ -300,189 +343,3 @@ def review_name(name: str, draft: bool) -> str:
         return name
     stem, _, extension = name.rpartition(".")
     return f"{stem}.draft.{extension}"
-
-
-# --- from the pipeline's results -------------------------------------------------------------
-
-#: Errors the pipeline adds after the checks: the grant passed them and then could not be made.
-FAILURE_RULES = ("convert", "assemble", "render")
-
-
-def review_batch(
-    checked: Checked,
-    result: GenerateResult,
-    earlier: Sequence[Listed] = (),
-    *,
-    beside_finals: bool = False,
-) -> ReviewBatch:
-    """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
-    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it, and
-    ``earlier``: the manifest entries of the documents (of the same kind: final or draft) an
-    earlier run left in the folder and this one did not make. ``beside_finals``: the folder
-    holds final documents (:attr:`.ReviewBatch.beside_finals`)."""
-    report = checked.report
-    pool = report.pool
-    assert pool is not None
-    documents = {d.row: d for d in result.documents}
-    errors: dict[int, list[dict[str, object]]] = {}
-    for e in result.errors:
-        row = e.get("row")
-        if isinstance(row, int):
-            errors.setdefault(row, []).append(e)
-    rows = {r.row for r in checked.grants.records}
-    grants: list[ReviewGrant] = []
-    added = recorded_before = 0  # shares this batch records; shares it made documents for again
-    by_row = report.by_row()
-    refused = report.refused_rows  # (worked out once: a property over every finding)
-    for rec in checked.grants.records:
-        findings = [f.as_dict() for f in by_row.get(rec.row, [])]
-        seen = {str(f["message"]) for f in findings}
-        findings += [e for e in errors.get(rec.row, []) if str(e.get("message")) not in seen]
-        doc = documents.get(rec.row)
-        status: Status
-        if doc is not None:
-            status = "draft" if result.draft else "generated"
-            held = pool.adjusted_shares(rec.shares, rec.grant_date)  # as the reserve counts it
-            if not any(f.get("rule") == "already-recorded" for f in findings):
-                added += held
-            else:
-                recorded_before += held
-        elif rec.row in refused or any(
-            e.get("rule") not in FAILURE_RULES for e in errors.get(rec.row, [])
-        ):
-            status = "refused"
-        else:
-            status = "failed"
-        facts = report.facts.get(rec.row)
-        grants.append(
-            ReviewGrant(
-                row=rec.row,
-                grant_id=rec.grant_id,
-                participant=rec.participant,
-                grant_date=rec.grant_date,
-                shares=rec.shares,
-                exercise_price=rec.exercise_price,
-                price_source=facts.price_source if facts else "not checked",
-                final_exercise_date=facts.final_exercise_date if facts else None,
-                status=status,
-                findings=findings,
-                docx=Path(doc.docx) if doc else None,  # relative to the batch folder
-                pdf=Path(doc.pdf) if doc else None,
-                vesting=one_line(facts.schedule, facts.vesting) if facts else "",
-                award_type=rec.award_type,
-                first_vests=facts.vesting[0].day if facts and facts.vesting else None,
-            )
-        )
-    untermed = 0
-    for entry in earlier:
-        grant = earlier_grant(entry, draft=result.draft)
-        grants.append(grant)
-        if grant.shares is None:
-            untermed += 1
-        elif grant.grant_id in pool.known:
-            recorded_before += grant.shares
-        else:
-            added += grant.shares
-    unread: dict[int, list[dict[str, object]]] = {}  # rows refused because they could not be read
-    for f in report.findings:
-        if f.row is not None and f.row not in rows:
-            unread.setdefault(f.row, []).append(f.as_dict())
-    for row, found in unread.items():
-        named = next((f.get("grant_id") for f in found if f.get("grant_id")), None)
-        grants.append(
-            ReviewGrant(
-                row=row,
-                grant_id=str(named or ""),
-                participant="",
-                grant_date=None,
-                shares=None,
-                exercise_price=None,
-                price_source="not checked",
-                final_exercise_date=None,
-                status="refused",
-                findings=found,
-            )
-        )
-    grants.sort(key=lambda g: g.row)
-    other = [f.as_dict() for f in report.findings if f.row is None]
-    reserve = batch_reserve(pool, checked.plan, checked.grants.records)
-    return ReviewBatch(
-        out=result.out,
-        plan=checked.plan,
-        grants=grants,
-        reserve=reserve,
-        available_before=reserve - pool.used,
-        available_after=reserve - pool.used - added,
-        already_recorded=recorded_before,
-        draft=result.draft,
-        findings=other,
-        untermed=untermed,
-        consent_date=checked.consent_date,
-        beside_finals=beside_finals,
-    )
-
-
-def earlier_grant(entry: Listed, *, draft: bool) -> ReviewGrant:
-    """A document an earlier run left in the folder, from its manifest entry (its terms are
-    None when the entry does not record them, or not as numbers and a date: made by an
-    earlier grantgen)."""
-    doc = entry.data
-
-    def day(value: object) -> date | None:
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            return None
-
-    try:
-        shares: int | None = int(doc["shares"])
-        price: Decimal | None = Decimal(str(doc["exercise_price"]))
-        granted = day(doc["grant_date"])
-    except (KeyError, TypeError, ValueError, ArithmeticError):
-        shares = price = granted = None
-    if granted is None:
-        shares = price = None
-    source = doc.get("input")
-    note = {
-        "row": doc.get("row"),
-        "column": None,
-        "grant_id": doc.get("grant_id"),
-        "rule": "earlier-run",
-        "section": "output",
-        "severity": "note",
-        "message": "made by an earlier run"
-        + (f" from {source}" if source else "")
-        + "; its files are unchanged",
-    }
-    found = doc.get("findings")
-    recorded = doc.get("deviations")
-    deviations = None
-    if isinstance(recorded, list):
-        parsed = [Deviation.from_dict(d) for d in recorded]
-        deviations = None if None in parsed else tuple(d for d in parsed if d is not None)
-    return ReviewGrant(
-        row=int(doc.get("row") or 0),
-        grant_id=str(doc.get("grant_id") or ""),
-        participant=str(doc.get("participant") or ""),
-        grant_date=granted,
-        shares=shares,
-        exercise_price=price,
-        price_source=str(doc.get("price_source") or "not recorded"),
-        final_exercise_date=day(doc.get("final_exercise_date")),
-        status="draft" if draft else "generated",
-        findings=[*(found if isinstance(found, list) else []), note],
-        docx=Path(str(doc["docx"])),
-        pdf=Path(str(doc["pdf"])),
-        deviations=deviations,
-        vesting=str(doc.get("vesting") or ""),
-        award_type=str(doc.get("award_type") or "option"),
-        first_vests=_first_vests(doc.get("installments"), day),
-    )
-
-
-def _first_vests(installments: object, day: Any) -> date | None:
-    """The first installment's day of a manifest entry's ``installments``."""
-    if isinstance(installments, list) and installments and isinstance(installments[0], dict):
-        found = day(installments[0].get("date"))
-        return found if isinstance(found, date) else None
-    return None
