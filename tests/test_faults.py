@@ -385,7 +385,7 @@ def test_chunks_are_assembled_as_they_are_converted_and_listed_in_row_order(
     assembly follows LibreOffice rather than the order chunks went in (else that wait runs
     out), and the documents are still listed in row order. (No review: its Board consent,
     converted first, would put both chunks in one call.)"""
-    import generator.making.documents
+    import generator.making.chunks
 
     seen = tmp_path / "seen.txt"
     fake = tmp_path / "soffice"
@@ -414,7 +414,7 @@ os.execv({soffice!r}, [{soffice!r}, *args])
     )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("GRANTGEN_SOFFICE", str(fake))
-    monkeypatch.setattr(generator.making.documents, "CHUNK", 2)
+    monkeypatch.setattr(generator.making.chunks, "CHUNK", 2)
     rows = [grant(grant_id=f"O-{i}", participant=f"Director {i}") for i in range(4)]
     result = generate(
         GenerateOptions(
