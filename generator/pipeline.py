@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from generator.publishing.listing import (
 )
 from generator.publishing.publish import publish
 from generator.reading.columns import ReadOptions
-from generator.reading.grantrecord import GrantRecord
+from generator.reading.grantrecord import GrantRecord, ReadResult
 from generator.reading.prices import load_prices
 from generator.reading.records import read_grants
 from generator.reviewing.consent import PendingConsent, start_consent
@@ -76,37 +77,49 @@ def check_batch(
         pool = book.pool(plan)
 
     def unformable(report: Report) -> list[Finding]:
-        """What the documents cannot be made for: characters no font has, awards the
-        agreement form does not document."""
-        if not documents:
-            return []
-        out = _glyph_findings(rows.records)
-        refused = report.refused_rows | {f.row for f in out if f.severity == ERROR}
-        forms = resolve_kit(plan, templates).forms
-        for rec in rows.records:
-            if rec.award_type not in forms and rec.row not in refused:
-                out.append(
-                    Finding(
-                        rec.row,
-                        rec.grant_id,
-                        "agreement-form",
-                        "—",  # the Plan may allow such awards; the kit has no form for them
-                        ERROR,
-                        f"the kit has no form for {rec.award_type} awards (its forms: "
-                        f"{', '.join(forms) or 'none'}); add [forms.{rec.award_type}] with its "
-                        f"template to the plan file {Path(plan.source).name}",
-                        "award_type",
-                    )
-                )
-        return out
+        return _unformable(rows.records, report, plan, templates) if documents else []
 
     report = check(rows.records, plan, table, pool, unformable, consent=consent_date)
     report.findings[:0] = parse_findings(rows.errors, plan)
-    report.findings += [  # about the file: an unknown column may be a misspelt one
+    report.findings += _file_findings(rows)
+    report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
+    return Checked(plan, rows, report, table, consent_date)
+
+
+def _unformable(
+    records: Sequence[GrantRecord], report: Report, plan: Plan, templates: Path | None
+) -> list[Finding]:
+    """What the documents cannot be made for: characters no font has, awards the kit has
+    no agreement form for."""
+    out = _glyph_findings(records)
+    refused = report.refused_rows | {f.row for f in out if f.severity == ERROR}
+    forms = resolve_kit(plan, templates).forms
+    for rec in records:
+        if rec.award_type not in forms and rec.row not in refused:
+            out.append(
+                Finding(
+                    rec.row,
+                    rec.grant_id,
+                    "agreement-form",
+                    "—",  # the Plan may allow such awards; the kit has no form for them
+                    ERROR,
+                    f"the kit has no form for {rec.award_type} awards (its forms: "
+                    f"{', '.join(forms) or 'none'}); add [forms.{rec.award_type}] with its "
+                    f"template to the plan file {Path(plan.source).name}",
+                    "award_type",
+                )
+            )
+    return out
+
+
+def _file_findings(rows: ReadResult) -> list[Finding]:
+    """Warnings about the grants file itself: unknown columns (a misspelt one?), hidden
+    columns and rows (their values go into the documents without anyone seeing them)."""
+    found = [
         Finding(None, None, "unknown-column", "input", WARNING, warning)
         for warning in rows.warnings
     ]
-    report.findings += [  # its values go into the documents without anyone seeing them
+    found += [
         Finding(
             None,
             None,
@@ -120,7 +133,7 @@ def check_batch(
         for name in rows.hidden_columns
     ]
     ids = {r.row: r.grant_id for r in rows.records}
-    report.findings += [  # a row hidden by hand or by a filter is often a grant set aside
+    found += [  # a row hidden by hand or by a filter is often a grant set aside
         Finding(
             row,
             ids.get(row),
@@ -132,8 +145,7 @@ def check_batch(
         )
         for row in rows.hidden
     ]
-    report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
-    return Checked(plan, rows, report, table, consent_date)
+    return found
 
 
 def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
@@ -147,7 +159,7 @@ def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
     return replace(read, mapping={**ignored, **read.mapping}, extra=plan.extra_columns)
 
 
-def _glyph_findings(records: list[GrantRecord] | tuple[GrantRecord, ...]) -> list[Finding]:
+def _glyph_findings(records: Sequence[GrantRecord]) -> list[Finding]:
     """Characters no installed font has: refused, naming the character, instead of a box."""
     from generator.rendering.fonts import DOCUMENT_FONTS, describe, missing_glyphs
 

@@ -29,7 +29,7 @@ from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
 from generator.signing.signfiles import pdf_problem
-from generator.signing.verify import check_file, load_trust_roots
+from generator.signing.verify import SignatureCheck, check_file, load_trust_roots
 from generator.terms.manifest import Listed, Manifest
 from generator.terms.planmodel import Plan
 
@@ -160,6 +160,7 @@ def _accept_one(
     force: bool,
     taken: dict[str, str],
 ) -> Returned:
+    """One returned file: verified, matched to its grant, kept and recorded (or refused)."""
     problem = pdf_problem(file)
     if problem is not None:
         return Returned(file, None, "refused", problem)
@@ -167,6 +168,65 @@ def _accept_one(
         data = file.read_bytes()
     except OSError as exc:
         return Returned(file, None, "refused", f"cannot be read: {exc.strerror or exc}")
+    found = _verified(batch, file, roots, any_signer)
+    if isinstance(found, Returned):
+        return found
+    grant_id, digest = found.grant_id, sha256(data)
+    plan_id = batch.plan_id
+    row = book.conn.execute("SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()
+    if row is None or (plan_id and row[0] != plan_id):
+        return Returned(
+            file, grant_id, "refused",
+            f"the ledger {book.path} does not hold grant {grant_id}"
+            + (f" under plan {plan_id}" if plan_id else "")
+            + ": give the batch's ledger with --ledger",
+        )  # fmt: skip
+    if taken.get(grant_id) not in (None, digest):
+        return Returned(
+            file, grant_id, "refused",
+            f"another returned file of {grant_id} was accepted in this run; accept one",
+        )  # fmt: skip
+    earlier = book.conn.execute(
+        "SELECT state, how, sha256, file FROM acceptances WHERE grant_id = ?", (grant_id,)
+    ).fetchone()
+    target = batch.kept_name(found.entry, ACCEPTED_SUFFIX)
+    signed_at = found.signature.signed_at
+    if earlier is not None and earlier[2] == digest and target.is_file():
+        taken[grant_id] = digest
+        return Returned(file, grant_id, "already accepted", "", target, signed_at)
+    if earlier is not None and not force:
+        what = "declined" if earlier[0] == "declined" else f"accepted ({earlier[1]})"
+        return Returned(
+            file, grant_id, "refused",
+            f"{grant_id} is already recorded as {what} with another file: give --force to "
+            "record this one instead (the earlier file is set aside)",
+        )  # fmt: skip
+    _keep(batch, file, target, data, digest)  # then the ledger: a kill between leaves the file
+    with book.transaction() as conn:
+        _insert(
+            conn, grant_id, plan_id or str(row[0]), state="accepted", how="signature",
+            day=signed_at[:10] if signed_at else date.today().isoformat(), signed_at=signed_at,
+            signer=found.signature.signer, file=target.name, digest=digest, batch=batch.folder,
+            note=f"returned as {file.name}", md5=hashlib.md5(data).hexdigest(),
+        )  # fmt: skip
+    taken[grant_id] = digest
+    return Returned(file, grant_id, "accepted", found.notes, target, signed_at)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A returned file that verifies: its grant, the participant's signature, and notes
+    that do not refuse it (not PDF/A-2b any more)."""
+
+    grant_id: str
+    entry: Listed
+    signature: SignatureCheck
+    notes: str
+
+
+def _verified(batch: Batch, file: Path, roots: list[Any], any_signer: bool) -> _Found | Returned:
+    """The grant a returned file is of, when it verifies as ``verify`` would have it: the
+    Company's signature over the signed copy, the participant's last; else the refusal."""
     who = None if any_signer else batch.officer
     check = check_file(file, roots, batch.docs, must_be_signed=True, officer=who, named=False)
     assert check is not None  # must_be_signed: an unsigned file is a check with a problem
@@ -202,62 +262,18 @@ def _accept_one(
             f"the file was changed after {entry.participant} signed it "
             f"({signature.changes_after}): the participant's signature must be its last",
         )  # fmt: skip
-    digest = sha256(data)
-    plan_id = batch.plan_id
-    row = book.conn.execute("SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()
-    if row is None or (plan_id and row[0] != plan_id):
-        return Returned(
-            file, grant_id, "refused",
-            f"the ledger {book.path} does not hold grant {grant_id}"
-            + (f" under plan {plan_id}" if plan_id else "")
-            + ": give the batch's ledger with --ledger",
-        )  # fmt: skip
-    if taken.get(grant_id) not in (None, digest):
-        return Returned(
-            file, grant_id, "refused",
-            f"another returned file of {grant_id} was accepted in this run; accept one",
-        )  # fmt: skip
-    earlier = book.conn.execute(
-        "SELECT state, how, sha256, file FROM acceptances WHERE grant_id = ?", (grant_id,)
-    ).fetchone()
-    target = batch.kept_name(entry, ACCEPTED_SUFFIX)
-    if earlier is not None and earlier[2] == digest and target.is_file():
-        taken[grant_id] = digest
-        return Returned(file, grant_id, "already accepted", "", target, signature.signed_at)
-    if earlier is not None and not force:
-        what = "declined" if earlier[0] == "declined" else f"accepted ({earlier[1]})"
-        return Returned(
-            file, grant_id, "refused",
-            f"{grant_id} is already recorded as {what} with another file: give --force to "
-            "record this one instead (the earlier file is set aside)",
-        )  # fmt: skip
-    notes = [r for r in check.reasons if "not PDF/A-2b" in r]
+    notes = "; ".join(r for r in check.reasons if "not PDF/A-2b" in r)
+    return _Found(grant_id, entry, signature, notes)
+
+
+def _keep(batch: Batch, file: Path, target: Path, data: bytes, digest: str) -> None:
+    """Keep the returned file as ``target``; another file there is set aside first."""
     there = _digest_of(target)
-    if there != digest:  # (the same bytes: a run killed before it recorded them)
-        if there is not None or target.is_symlink():
-            set_file_aside(batch.folder, target, f"replaced by grantgen accept ({file.name})")
-        write_atomic(target, data)  # then the ledger: a kill between leaves the file only
-    signed_at = signature.signed_at
-    day = signed_at[:10] if signed_at else date.today().isoformat()
-    with book.transaction() as conn:
-        _insert(
-            conn,
-            grant_id,
-            plan_id or str(row[0]),
-            state="accepted",
-            how="signature",
-            day=day,
-            signed_at=signed_at,
-            signer=signature.signer,
-            file=target.name,
-            digest=digest,
-            batch=batch.folder,
-            note=f"returned as {file.name}",
-            md5=hashlib.md5(data).hexdigest(),
-        )
-    taken[grant_id] = digest
-    note = "; ".join(notes)
-    return Returned(file, grant_id, "accepted", note, target, signed_at)
+    if there == digest:  # the same bytes: a run killed before it recorded them
+        return
+    if there is not None or target.is_symlink():
+        set_file_aside(batch.folder, target, f"replaced by grantgen accept ({file.name})")
+    write_atomic(target, data)
 
 
 def _digest_of(path: Path) -> str | None:
@@ -331,42 +347,8 @@ def record_by_hand(
         raise AcceptError("a paper acceptance needs its scan (--scan FILE)")
     _ledger_there(ledger)
     with folder_lock(folder), Ledger(ledger) as book:
-        row = book.conn.execute(
-            "SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)
-        ).fetchone()
-        if row is None or row[0] != plan.id:
-            raise AcceptError(
-                f"the ledger {book.path} does not hold grant {grant_id} under plan {plan.id}: "
-                "give the batch's ledger with --ledger"
-            )
-        earlier = book.conn.execute(
-            "SELECT state, how FROM acceptances WHERE grant_id = ?", (grant_id,)
-        ).fetchone()
-        if earlier is not None and not force:
-            raise AcceptError(
-                f"{grant_id} is already recorded as {earlier[0]} ({earlier[1]}): give --force "
-                "to record this instead"
-            )
-        if earlier is not None and earlier[0] == "declined":
-            raise AcceptError(
-                f"{grant_id} was declined and its shares returned to the pool: it cannot be "
-                "recorded again (grant it anew)"
-            )
-        kept: Path | None = None
-        digest: str | None = None
-        md5: str | None = None
-        if scan is not None:
-            try:
-                data = scan.read_bytes()
-            except OSError as exc:
-                raise AcceptError(f"{scan}: cannot be read: {exc.strerror or exc}") from None
-            if not data:
-                raise AcceptError(f"{scan}: the scan is empty")
-            kept = batch.kept_name(entry, PAPER_SUFFIX + (scan.suffix.lower() or ".pdf"))
-            if kept.exists():
-                set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
-            write_atomic(kept, data)
-            digest, md5 = sha256(data), hashlib.md5(data).hexdigest()
+        _may_record(book, grant_id, plan, force)
+        kept, digest, md5 = _keep_scan(batch, entry, scan) if scan is not None else (None,) * 3
         with book.transaction() as conn:
             if state == "declined":  # a grant not taken up: its shares are not outstanding
                 shares = outstanding_on(conn, plan, grant_id, day)
@@ -378,6 +360,46 @@ def record_by_hand(
                 digest=digest, batch=batch.folder, note=note, md5=md5,
             )  # fmt: skip
     return kept
+
+
+def _may_record(book: Ledger, grant_id: str, plan: Plan, force: bool) -> None:
+    """Refuse an answer for a grant the ledger does not hold under ``plan``, or one recorded
+    already (without ``force``; a declined grant never)."""
+    row = book.conn.execute("SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()
+    if row is None or row[0] != plan.id:
+        raise AcceptError(
+            f"the ledger {book.path} does not hold grant {grant_id} under plan {plan.id}: "
+            "give the batch's ledger with --ledger"
+        )
+    earlier = book.conn.execute(
+        "SELECT state, how FROM acceptances WHERE grant_id = ?", (grant_id,)
+    ).fetchone()
+    if earlier is not None and not force:
+        raise AcceptError(
+            f"{grant_id} is already recorded as {earlier[0]} ({earlier[1]}): give --force "
+            "to record this instead"
+        )
+    if earlier is not None and earlier[0] == "declined":
+        raise AcceptError(
+            f"{grant_id} was declined and its shares returned to the pool: it cannot be "
+            "recorded again (grant it anew)"
+        )
+
+
+def _keep_scan(batch: Batch, entry: Listed, scan: Path) -> tuple[Path, str, str]:
+    """The scan of a paper acceptance kept beside the batch (an earlier one set aside): its
+    path, sha256 and md5."""
+    try:
+        data = scan.read_bytes()
+    except OSError as exc:
+        raise AcceptError(f"{scan}: cannot be read: {exc.strerror or exc}") from None
+    if not data:
+        raise AcceptError(f"{scan}: the scan is empty")
+    kept = batch.kept_name(entry, PAPER_SUFFIX + (scan.suffix.lower() or ".pdf"))
+    if kept.exists():
+        set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
+    write_atomic(kept, data)
+    return kept, sha256(data), hashlib.md5(data).hexdigest()
 
 
 def _ledger_there(path: Path) -> None:

@@ -38,6 +38,7 @@ from generator.signing.signfiles import (
 )
 from generator.signing.signjobs import (
     DRAFT_REASON,
+    Job,
     Progress,
     append_line,
     check_job,
@@ -117,9 +118,44 @@ def sign_pdf(
     """
     if output.resolve() == source.resolve():
         raise SigningError(f"{source}: the signed file must not replace the original")
-    data = read_pdf(source)
     when = (when or datetime.now(UTC)).replace(microsecond=0)
     look = appearance or Appearance(credentials.subject)
+    writer, certify = _open_field(source, read_pdf(source), field)
+    meta = PdfSignatureMetadata(
+        field_name=field,
+        md_algorithm="sha256",
+        subfilter=SigSeedSubFilter.PADES,
+        certify=certify,
+        docmdp_permissions=MDPPerm.FILL_FORMS,
+        name=look.name,
+        reason=f"Signed by {look.name}" + (f", {look.title}" if look.title else ""),
+    )
+    try:
+        style = stamp_style(look, when)
+        dated = long_date(look.local(when)) if look.dated else None
+        if dated is not None:
+            fill_date(writer, dated)
+    except SigningError as exc:
+        raise SigningError(f"{source}: {exc}") from None
+    _producer_as_xmp_will_say(writer)
+    signer = PdfSigner(meta, credentials.signer, timestamper=timestamper, stamp_style=style)
+    signed = _signed_bytes(source, signer, writer, timestamper)
+    write_file(output, signed)
+    return SignedFile(
+        source=source,
+        output=output,
+        sha256=sha256(signed),
+        field=field,
+        signer=credentials.subject,
+        signed_at=iso_time(when),
+        level="B-T" if timestamper is not None else "B-B",
+        dated=dated,
+    )
+
+
+def _open_field(source: Path, data: bytes, field: str) -> tuple[IncrementalPdfFileWriter, bool]:
+    """A writer for the signature of ``field`` on ``data``, and whether it is the first
+    signature (which certifies the document); raises when the field is missing or signed."""
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
         if writer.prev.encrypted:
@@ -134,30 +170,18 @@ def sign_pdf(
         raise SigningError(f"{source}: no signature field {field!r} (fields: {known})")
     if fields[field] is not None:
         raise SigningError(f"{source}: the field {field!r} is already signed")
-    certify = all(value is None for value in fields.values())
-    meta = PdfSignatureMetadata(
-        field_name=field,
-        md_algorithm="sha256",
-        subfilter=SigSeedSubFilter.PADES,
-        certify=certify,
-        docmdp_permissions=MDPPerm.FILL_FORMS,
-        name=look.name,
-        reason=f"Signed by {look.name}" + (f", {look.title}" if look.title else ""),
-    )
+    return writer, all(value is None for value in fields.values())
+
+
+def _signed_bytes(
+    source: Path,
+    signer: PdfSigner,
+    writer: IncrementalPdfFileWriter,
+    timestamper: TimeStamper | None,
+) -> bytes:
+    """The signed document; a time-stamp server that gave none is a :class:`TimestampError`."""
     try:
-        style = stamp_style(look, when)
-    except SigningError as exc:
-        raise SigningError(f"{source}: {exc}") from None
-    signer = PdfSigner(meta, credentials.signer, timestamper=timestamper, stamp_style=style)
-    dated = long_date(look.local(when)) if look.dated else None
-    if dated is not None:
-        try:
-            fill_date(writer, dated)
-        except SigningError as exc:
-            raise SigningError(f"{source}: {exc}") from None
-    _producer_as_xmp_will_say(writer)
-    try:
-        out = signer.sign_pdf(writer, existing_fields_only=True)
+        return bytes(signer.sign_pdf(writer, existing_fields_only=True).getvalue())
     except Exception as exc:
         stamp = timestamp_failure(exc) if timestamper is not None else None
         if stamp is not None:
@@ -166,18 +190,6 @@ def sign_pdf(
             raise TimestampError(f"{source}: {server} gave no time-stamp: {stamp}") from None
         cause = f" ({exc.__cause__})" if exc.__cause__ else ""
         raise SigningError(f"{source}: signing failed: {exc}{cause}") from None
-    signed = out.getvalue()
-    write_file(output, signed)
-    return SignedFile(
-        source=source,
-        output=output,
-        sha256=sha256(signed),
-        field=field,
-        signer=credentials.subject,
-        signed_at=iso_time(when),
-        level="B-T" if timestamper is not None else "B-B",
-        dated=dated,
-    )
 
 
 def _producer_as_xmp_will_say(writer: IncrementalPdfFileWriter) -> None:
@@ -245,44 +257,14 @@ def sign_folder(
     """
     tell = progress or (lambda kind, text: None)
     folder = path if path.is_dir() else path.parent
-    manifest_path = layout_manifest(folder)
-    manifest: Manifest | None = None
-    if path.is_dir() or manifest_path.is_file():  # a batch folder, not any PDF's
-        remove_left_parts(folder)  # a file a sign killed while naming it left
-    if path.is_dir() or manifest_path.is_file():
-        manifest = Manifest.read(manifest_path)
-        made_under = manifest.plan
-        if plan_id is not None and made_under not in (None, plan_id):
-            raise SigningError(
-                f"{manifest_path}: the batch was made under plan {made_under!r}, not "
-                f"{plan_id!r}: give that plan's file with --plan (the signature shows its "
-                "officer)"
-            )
+    manifest = _batch_manifest(path, folder, plan_id)
     docs, errors = manifest.usable() if manifest else ([], [])
     finals = [d for d in docs if not d.is_draft]
     if path.is_dir() and docs and not finals:
         raise SigningError(f"{path}: a folder of {DRAFT_REASON}")
     if path.is_dir() and output is not None:
         raise SigningError("--output names one signed file: use it with one PDF, not a folder")
-    warnings: list[str] = []
-    if appearance is not None and not same_person(appearance.name, credentials.subject):
-        if not any_signer:
-            raise SigningError(
-                f"the certificate is {credentials.subject!r}, but the Company's signature "
-                f"shows the plan's signing officer {appearance.name!r}: sign with the "
-                "officer's certificate (or give --any-signer to sign for them)"
-            )
-        # the stamp names who really signed, and for whom (never the officer alone)
-        appearance = Appearance(
-            f"{credentials.subject} for {appearance.name}",
-            appearance.title,
-            appearance.tz,
-            appearance.dated,
-        )
-        warnings.append(
-            f"the certificate is {credentials.subject!r}, not the signing officer's: the "
-            f"signature reads 'Digitally signed by {appearance.name}'"
-        )
+    appearance, warnings = _who_signs(appearance, credentials, any_signer)
     stamp_style(appearance or Appearance(credentials.subject), datetime.now(UTC))  # fonts
     for text in warnings:
         tell("warning", text)
@@ -293,96 +275,204 @@ def sign_folder(
     )
     for text in drafts:
         tell("skipped", text)
-    protected = {manifest_path.resolve()} | {
-        (recorded_path(folder, name)).resolve()
+    run = _Signing(folder, manifest, credentials, field, tell, errors, warnings)
+    run.appearance, run.timestamper, run.force, run.any_signer = (
+        appearance, timestamper, force, any_signer,
+    )  # fmt: skip
+    run.protected = _protected(folder, manifest, docs)
+    try:
+        for doc in list(finals) if path.is_dir() else [None]:
+            run.sign(doc, path, docs, output)
+    finally:
+        run.close()
+    return SignResult(
+        tuple(run.signed), tuple(run.skipped), tuple(errors), tuple(warnings),
+        run.manifest_path if run.pending else None, drafts, tuple(run.others),
+    )  # fmt: skip
+
+
+def _batch_manifest(path: Path, folder: Path, plan_id: str | None) -> Manifest | None:
+    """The manifest of the batch ``path`` is (or is in), when it is one; a batch made under
+    another plan than ``plan_id`` is refused (the signature shows that plan's officer)."""
+    manifest_path = layout_manifest(folder)
+    if not (path.is_dir() or manifest_path.is_file()):
+        return None  # any PDF, not a batch's
+    remove_left_parts(folder)  # a file a sign killed while naming it left
+    manifest = Manifest.read(manifest_path)
+    made_under = manifest.plan
+    if plan_id is not None and made_under not in (None, plan_id):
+        raise SigningError(
+            f"{manifest_path}: the batch was made under plan {made_under!r}, not "
+            f"{plan_id!r}: give that plan's file with --plan (the signature shows its "
+            "officer)"
+        )
+    return manifest
+
+
+def _who_signs(
+    appearance: Appearance | None, credentials: Credentials, any_signer: bool
+) -> tuple[Appearance | None, list[str]]:
+    """The signature's appearance, and warnings: the Company's is signed with the officer's
+    certificate, or (``any_signer``) shows who really signed and for whom."""
+    if appearance is None or same_person(appearance.name, credentials.subject):
+        return appearance, []
+    if not any_signer:
+        raise SigningError(
+            f"the certificate is {credentials.subject!r}, but the Company's signature "
+            f"shows the plan's signing officer {appearance.name!r}: sign with the "
+            "officer's certificate (or give --any-signer to sign for them)"
+        )
+    # the stamp names who really signed, and for whom (never the officer alone)
+    name = f"{credentials.subject} for {appearance.name}"
+    warning = (
+        f"the certificate is {credentials.subject!r}, not the signing officer's: the "
+        f"signature reads 'Digitally signed by {name}'"
+    )
+    return Appearance(name, appearance.title, appearance.tz, appearance.dated), [warning]
+
+
+def _protected(folder: Path, manifest: Manifest | None, docs: list[Listed]) -> set[Path]:
+    """The files the manifest lists (the originals, the signed copies, those set aside, the
+    review files, the manifest itself): never replaced by a signed file."""
+    if manifest is None:
+        return {layout_manifest(folder).resolve()}
+    named = [
+        name
         for d in docs
         for name in [d.pdf, *([d.docx] if d.docx is not None else [])]
         + [r.pdf for r in d.signatures]
         + set_aside_files(d)
-    }
-    listed = manifest.review_files() if manifest is not None else []
-    protected |= {(folder / name).resolve() for name in listed}
-    signed: list[SignedFile] = []
-    skipped: list[str] = []
-    others: list[str] = []  # other participants' grants (their field is not this signer's)
-    journal = journal_path(manifest_path)
-    pending = manifest is not None and journal.exists()  # merged from an interrupted run
-    todo: list[Listed | None] = list(finals) if path.is_dir() else [None]
-    try:
-        for doc in todo:
-            try:
-                if doc is not None:
-                    job = folder_job(folder, doc, field)
-                else:
-                    job = single_job(folder, path, docs, field, output, warnings, tell)
-                other = someone_else(job, field, credentials.subject, any_signer)
-                stand_in = someone_else(job, field, credentials.subject, False)
-                if any_signer and stand_in is not None:  # signed all the same: said
-                    warnings.append(stand_in.replace(" (give --any-signer", " (--any-signer"))
-                    tell("warning", f"{stand_in.split(' (give', 1)[0]}: signed with --any-signer")
-                if other is not None and doc is not None:  # another participant's grant
-                    others.append(other)
-                    tell("skipped", other)
-                    continue
-                if other is not None:
-                    raise SigningError(other)
-                note = check_job(job, folder, protected, force)
-                if note is not None:
-                    skipped.append(note)
-                    tell("skipped", note)
-                    continue
-                aside = set_aside_job(job, folder, field)
-                if aside:
-                    tell("warning", f"{field} is signed again; set aside: {described(aside)}")
-                if aside and job.entry is not None:  # recorded before anything is signed
-                    job.entry.supersede(aside, field, countersign=job.countersign)
-                    line = {
-                        "pdf": job.entry.pdf,
-                        "superseded": aside,
-                        "field": field,
-                        "countersign": job.countersign,
-                    }
-                    append_line(journal, json.dumps(line, ensure_ascii=False))
-                    pending = True
-                result = sign_pdf(
-                    job.source, job.target, credentials, field=field, appearance=appearance,
-                    timestamper=timestamper,
-                )  # fmt: skip
-            except TimestampError as exc:  # the next packets would wait for it in vain
-                done = (
-                    f"{len(signed)} signed before it are recorded; run the same command again "
-                    "to sign the rest"
-                    if signed
-                    else "nothing was signed"
-                )
-                raise TimestampError(
-                    f"{exc}; the run stopped there ({done}): check --timestamp-url, or sign "
-                    "without it (PAdES B-B)"
-                ) from None
-            except SigningError as exc:
-                errors.append(str(exc))
-                tell("error", str(exc))
-                continue
-            signed.append(result)
-            if job.entry is not None:
-                record = {
-                    "pdf": recorded_name(folder, job.target),
-                    "sha256": result.sha256,
-                    "field": result.field,
-                    "signer": result.signer,
-                    "signed_at": result.signed_at,
-                    **({"dated": result.dated} if result.dated is not None else {}),
-                }
-                job.entry.put_signature(record, countersign=job.countersign)
-                line = {"pdf": job.entry.pdf, "record": record, "countersign": job.countersign}
-                append_line(journal, json.dumps(line, ensure_ascii=False))
-                pending = True
-            tell("signed", result.describe())
-    finally:
-        if pending and manifest is not None:
-            manifest.write()
-            journal.unlink(missing_ok=True)
-    return SignResult(
-        tuple(signed), tuple(skipped), tuple(errors), tuple(warnings),
-        manifest_path if pending else None, drafts, tuple(others),
-    )  # fmt: skip
+    ]
+    return (
+        {manifest.path.resolve()}
+        | {recorded_path(folder, name).resolve() for name in named}
+        | {(folder / name).resolve() for name in manifest.review_files()}
+    )
+
+
+class _Signing:
+    """One ``sign`` run over a folder (or one PDF): who signs which field how, what is
+    protected, what was signed, skipped or refused, and the journal each signature is noted
+    in as soon as it is made (the manifest is rewritten once, at the end)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        manifest: Manifest | None,
+        credentials: Credentials,
+        field: str,
+        tell: Progress,
+        errors: list[str],
+        warnings: list[str],
+    ) -> None:
+        self.folder, self.manifest, self.field = folder, manifest, field
+        self.credentials = credentials
+        self.tell, self.errors, self.warnings = tell, errors, warnings
+        self.appearance: Appearance | None = None
+        self.timestamper: TimeStamper | None = None
+        self.force = self.any_signer = False
+        self.protected: set[Path] = set()
+        self.manifest_path = layout_manifest(folder)
+        self.journal = journal_path(self.manifest_path)
+        # merged from an interrupted run: the manifest is rewritten even if nothing is signed
+        self.pending = manifest is not None and self.journal.exists()
+        self.signed: list[SignedFile] = []
+        self.skipped: list[str] = []
+        self.others: list[str] = []  # other participants' grants (their field is not ours)
+
+    def sign(self, doc: Listed | None, path: Path, docs: list[Listed], output: Path | None) -> None:
+        """Sign one packet (``doc``, or the file ``path`` when None); a refusal is noted, a
+        time-stamp server that fails stops the run."""
+        try:
+            job = self._job(doc, path, docs, output)
+            if job is None:
+                return
+            note = check_job(job, self.folder, self.protected, self.force)
+            if note is not None:
+                self.skipped.append(note)
+                self.tell("skipped", note)
+                return
+            self._set_aside(job)
+            result = sign_pdf(
+                job.source, job.target, self.credentials, field=self.field,
+                appearance=self.appearance, timestamper=self.timestamper,
+            )  # fmt: skip
+        except TimestampError as exc:  # the next packets would wait for it in vain
+            done = (
+                f"{len(self.signed)} signed before it are recorded; run the same command "
+                "again to sign the rest"
+                if self.signed
+                else "nothing was signed"
+            )
+            raise TimestampError(
+                f"{exc}; the run stopped there ({done}): check --timestamp-url, or sign "
+                "without it (PAdES B-B)"
+            ) from None
+        except SigningError as exc:
+            self.errors.append(str(exc))
+            self.tell("error", str(exc))
+            return
+        self.signed.append(result)
+        if job.entry is not None:
+            self._record(job.entry, job.countersign, result)
+        self.tell("signed", result.describe())
+
+    def _job(
+        self, doc: Listed | None, path: Path, docs: list[Listed], output: Path | None
+    ) -> Job | None:
+        """What signing ``doc`` (or ``path``) means; None when it is another participant's."""
+        if doc is not None:
+            job = folder_job(self.folder, doc, self.field)
+        else:
+            job = single_job(self.folder, path, docs, self.field, output, self.warnings, self.tell)
+        subject = self.credentials.subject
+        other = someone_else(job, self.field, subject, self.any_signer)
+        stand_in = someone_else(job, self.field, subject, False)
+        if self.any_signer and stand_in is not None:  # signed all the same: said
+            self.warnings.append(stand_in.replace(" (give --any-signer", " (--any-signer"))
+            self.tell("warning", f"{stand_in.split(' (give', 1)[0]}: signed with --any-signer")
+        if other is not None and doc is not None:  # another participant's grant
+            self.others.append(other)
+            self.tell("skipped", other)
+            return None
+        if other is not None:
+            raise SigningError(other)
+        return job
+
+    def _set_aside(self, job: Job) -> None:
+        """Files in the way of signing again (--force) moved aside, and noted in the journal
+        before anything is signed."""
+        aside = set_aside_job(job, self.folder, self.field)
+        if aside:
+            self.tell("warning", f"{self.field} is signed again; set aside: {described(aside)}")
+        if aside and job.entry is not None:
+            job.entry.supersede(aside, self.field, countersign=job.countersign)
+            line = {
+                "pdf": job.entry.pdf,
+                "superseded": aside,
+                "field": self.field,
+                "countersign": job.countersign,
+            }
+            append_line(self.journal, json.dumps(line, ensure_ascii=False))
+            self.pending = True
+
+    def _record(self, entry: Listed, countersign: bool, result: SignedFile) -> None:
+        """The signature recorded in the manifest entry, and noted in the journal at once."""
+        record = {
+            "pdf": recorded_name(self.folder, result.output),
+            "sha256": result.sha256,
+            "field": result.field,
+            "signer": result.signer,
+            "signed_at": result.signed_at,
+            **({"dated": result.dated} if result.dated is not None else {}),
+        }
+        entry.put_signature(record, countersign=countersign)
+        line = {"pdf": entry.pdf, "record": record, "countersign": countersign}
+        append_line(self.journal, json.dumps(line, ensure_ascii=False))
+        self.pending = True
+
+    def close(self) -> None:
+        """Rewrite the manifest with what was signed, then forget the journal."""
+        if self.pending and self.manifest is not None:
+            self.manifest.write()
+            self.journal.unlink(missing_ok=True)

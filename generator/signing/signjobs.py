@@ -29,7 +29,7 @@ Progress = Callable[[str, str], None]
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     source: Path
     target: Path
     entry: Listed | None
@@ -54,20 +54,20 @@ def set_aside_files(doc: Listed) -> list[str]:
     ]
 
 
-def folder_job(folder: Path, doc: Listed, field: str) -> _Job:
+def folder_job(folder: Path, doc: Listed, field: str) -> Job:
     original = folder / doc.pdf
     company = doc.signed
     if company is None or company.field == field:
-        return _Job(original, signed_name(original), doc, False, company, doc.sha256("pdf"))
+        return Job(original, signed_name(original), doc, False, company, doc.sha256("pdf"))
     prior = company.made_on(field)
     base = recorded_path(folder, company.pdf)
     target = recorded_path(folder, prior.pdf) if prior else countersigned_name(original, field)
-    return _Job(base, target, doc, True, prior, company.sha256)
+    return Job(base, target, doc, True, prior, company.sha256)
 
 
 def _file_job(
     folder: Path, path: Path, docs: list[Listed], field: str, output: Path | None
-) -> tuple[_Job, str | None]:
+) -> tuple[Job, str | None]:
     """The job for one PDF, and a warning when no manifest entry covers it."""
     here = path.resolve()
     for doc in docs:
@@ -80,11 +80,11 @@ def _file_job(
                     "added to it"
                 )
             target = output or signed_name(path)
-            return _Job(path, target, doc, False, company, doc.sha256("pdf")), None
+            return Job(path, target, doc, False, company, doc.sha256("pdf")), None
         if company is not None and recorded_path(folder, company.pdf).resolve() == here:
             prior = company.made_on(field)
             default = recorded_path(folder, prior.pdf) if prior else countersigned_name(path, field)
-            return _Job(path, output or default, doc, True, prior, company.sha256), None
+            return Job(path, output or default, doc, True, prior, company.sha256), None
     if is_draft_name(path.name):
         raise SigningError(f"{path}: {DRAFT_REASON}")
     target = output or (
@@ -94,7 +94,7 @@ def _file_job(
         f"{path}: no manifest entry lists this file, so it was not checked against an approved "
         "packet before signing"
     )
-    return _Job(path, target, None, False, None, None), warning
+    return Job(path, target, None, False, None, None), warning
 
 
 DRAFT_REASON = (
@@ -103,7 +103,7 @@ DRAFT_REASON = (
 )
 
 
-def set_aside_job(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
+def set_aside_job(job: Job, folder: Path, field: str) -> list[dict[str, Any]]:
     """Signing ``field`` again (--force), or over a file in the way (--force): what is there
     is moved to ``superseded/`` beside it, never replaced. The moved files' records: this
     field's earlier signature (the Company's with the ones made on top of it), and a file
@@ -117,7 +117,7 @@ def set_aside_job(job: _Job, folder: Path, field: str) -> list[dict[str, Any]]:
     return aside
 
 
-def someone_else(job: _Job, field: str, signer: str, any_signer: bool) -> str | None:
+def someone_else(job: Job, field: str, signer: str, any_signer: bool) -> str | None:
     """Why the holder of the certificate is not the one to sign this field of this packet:
     a participant's field is for the grant's participant."""
     if any_signer or field != PARTICIPANT_FIELD or job.entry is None:
@@ -139,7 +139,7 @@ def single_job(
     output: Path | None,
     warnings: list[str],
     tell: Progress,
-) -> _Job:
+) -> Job:
     job, warning = _file_job(folder, path, docs, field, output)
     if warning is not None:
         warnings.append(warning)
@@ -147,7 +147,7 @@ def single_job(
     return job
 
 
-def check_job(job: _Job, folder: Path, protected: set[Path], force: bool) -> str | None:
+def check_job(job: Job, folder: Path, protected: set[Path], force: bool) -> str | None:
     """Raise when the job must not run; a note when it is already done; None to sign."""
     record = job.record
     mine = recorded_path(folder, record.pdf) if record is not None else None
