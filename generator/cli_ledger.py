@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
 from generator.checking.ledger import Ledger, ledger_path
 from generator.checking.ledgercsv import export_csv, import_csv
 from generator.checking.ledgerhistory import parse_split
+from generator.checking.pool import Pool
 from generator.checking.splits import split_names
 from generator.cliutil import (
     errors,
@@ -27,6 +29,7 @@ from generator.exports.ocfimport import import_ocf
 from generator.exports.ocfschema import OCF_VERSION
 from generator.reading.values import parse_date
 from generator.terms.plan import load_plan
+from generator.terms.planmodel import Plan
 from generator.terms.section16 import Section16, form4_csv, form4_rows, recorded_reportables
 
 # --- ledger --------------------------------------------------------------------------------
@@ -61,51 +64,11 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str, show_grants: b
             pool = book.pool(terms)
             history = book.history(terms.id)
             grants = book.grants(terms.id)
-            others = sorted({g["plan_id"] for g in book.grants()} - {terms.id})
-        data = {
-            "plan": terms.id,
-            "reserve": pool.reserve,
-            "used": pool.used,
-            "available": pool.available,
-            "non_option_cap": pool.non_option_cap,
-            "non_option_used": pool.non_option_used,
-            "non_option_available": pool.non_option_available,
-            "by_award_type": pool.by_type,
-            "grants": len(pool.known),
-            "adjustments": history,
-            "vesting": {
-                g["grant_id"]: {
-                    "schedule": g["vesting_schedule"],
-                    "vesting_start": g["vesting_start"],
-                    "installments": g["vesting"],
-                }
-                for g in grants
-                if g["vesting"]
-            },
-        }
+            others = _other_plans(book, terms.id)
         if fmt == "json":
-            click.echo(json.dumps(data, indent=2))
+            click.echo(json.dumps(_pool_data(terms.id, pool, history, grants), indent=2))
             return
-        click.echo(f"Plan {terms.id}: {terms.name}")
-        rows = (
-            (f"reserve (Section {terms.section('reserve')}):", pool.reserve),
-            ("used:", pool.used),
-            ("available:", pool.available),
-        )
-        width = max(len(label) for label, _ in rows)
-        for label, value in rows:
-            click.echo(f"  {label:<{width}} {value:>12,}")
-        click.echo(
-            f"  other than options (Section {terms.section('non_option_cap')}): "
-            f"{pool.non_option_used:,} used of {pool.non_option_cap:,}"
-        )
-        for kind, shares in sorted(pool.by_type.items()):
-            click.echo(f"  {kind:<26}{shares:>14,}")
-        for adj in history:
-            click.echo(
-                f"  split {adj['ratio']} on {adj['day']}: reserve "
-                f"{adj['reserve_before']:,} -> {adj['reserve_after']:,}"
-            )
+        _echo_pool(terms, pool, history)
         if show_grants:
             for g in grants:
                 click.echo(
@@ -114,11 +77,74 @@ def ledger_show(plan: Path | None, ledger: Path | None, fmt: str, show_grants: b
                     f"{g['vesting_schedule'] or 'at once'} ({g['vesting'] or 'not recorded'})"
                 )
         if not pool.known and others:
-            click.echo(
-                f"note: no grant is recorded under plan {terms.id}; this ledger holds grants "
-                f"under {', '.join(others)} (give that plan's kit with --plan)",
-                err=True,
-            )
+            _note_other_plans(terms.id, others, "kit")
+
+
+def _pool_data(
+    plan_id: str, pool: Pool, history: list[dict[str, Any]], grants: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``ledger show --format json``: the pool's figures, the splits, each grant's vesting."""
+    return {
+        "plan": plan_id,
+        "reserve": pool.reserve,
+        "used": pool.used,
+        "available": pool.available,
+        "non_option_cap": pool.non_option_cap,
+        "non_option_used": pool.non_option_used,
+        "non_option_available": pool.non_option_available,
+        "by_award_type": pool.by_type,
+        "grants": len(pool.known),
+        "adjustments": history,
+        "vesting": {
+            g["grant_id"]: {
+                "schedule": g["vesting_schedule"],
+                "vesting_start": g["vesting_start"],
+                "installments": g["vesting"],
+            }
+            for g in grants
+            if g["vesting"]
+        },
+    }
+
+
+def _echo_pool(terms: Plan, pool: Pool, history: list[dict[str, Any]]) -> None:
+    """``ledger show``: the reserve, used and available, the cap on awards other than
+    options, the shares by award type and the splits."""
+    click.echo(f"Plan {terms.id}: {terms.name}")
+    rows = (
+        (f"reserve (Section {terms.section('reserve')}):", pool.reserve),
+        ("used:", pool.used),
+        ("available:", pool.available),
+    )
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        click.echo(f"  {label:<{width}} {value:>12,}")
+    click.echo(
+        f"  other than options (Section {terms.section('non_option_cap')}): "
+        f"{pool.non_option_used:,} used of {pool.non_option_cap:,}"
+    )
+    for kind, shares in sorted(pool.by_type.items()):
+        click.echo(f"  {kind:<26}{shares:>14,}")
+    for adj in history:
+        click.echo(
+            f"  split {adj['ratio']} on {adj['day']}: reserve "
+            f"{adj['reserve_before']:,} -> {adj['reserve_after']:,}"
+        )
+
+
+def _other_plans(book: Ledger, plan_id: str) -> list[str]:
+    """The other plans the ledger holds grants under."""
+    return sorted({g["plan_id"] for g in book.grants()} - {plan_id})
+
+
+def _note_other_plans(plan_id: str, others: list[str], what: str) -> None:
+    """The note that no grant is under ``plan_id`` but some are under ``others`` (``what``:
+    the thing to give with --plan, the plan's kit or file)."""
+    click.echo(
+        f"note: no grant is recorded under plan {plan_id}; this ledger holds grants "
+        f"under {', '.join(others)} (give that plan's {what} with --plan)",
+        err=True,
+    )
 
 
 @ledger_group.command("forfeit")
@@ -206,53 +232,17 @@ def ledger_export(
     target = file or out
     with errors(verbose()):
         terms = load_plan(plan)
-        if fmt == "ocf" and target is None:
-            raise click.UsageError("--format ocf writes a ZIP: give the FILE (e.g. cap.ocf.zip)")
-        if fmt == "ocf" and not ledger_path(ledger).is_file():
-            raise OcfError(f"there is no ledger at {ledger_path(ledger)}: nothing to export")
+        if fmt == "ocf":
+            _export_ocf(ledger_path(ledger), terms, target, since)
+            return
         with Ledger(ledger_path(ledger), create=False) as book:
-            if fmt == "ocf":
-                assert target is not None
-                if since is not None:
-                    raise click.UsageError("--since is for csv and form4: an OCF package is whole")
-                write_atomic(target, export_ocf(book, terms))
-                for warning in missing_issuer_facts(terms):
-                    click.echo(f"warning: {warning}", err=True)
-                click.echo(f"{target}: OCF {OCF_VERSION}, {len(book.grants(terms.id))} grant(s)")
-                return
             if fmt == "form4":
-                declined = {
-                    str(r[0])
-                    for r in book.conn.execute(
-                        "SELECT grant_id FROM acceptances WHERE state = 'declined'"
-                    )
-                }
-                grants = [
-                    g
-                    for g in book.grants(terms.id)
-                    if (since is None or str(g["grant_date"]) >= since.isoformat())
-                    and g["grant_id"] not in declined
-                ]
-                if declined:
-                    click.echo(
-                        "note: left out, as declined by the participant: "
-                        + ", ".join(sorted(declined)),
-                        err=True,
-                    )
-                rows = form4_rows(
-                    recorded_reportables(grants, terms.is_option),
-                    terms.section16 or Section16(),
-                )
-                text = form4_csv(rows).decode("utf-8-sig")
+                text = _form4_text(book, terms, since)
             else:
                 text = export_csv(book, terms.id, since=since)
-            others = sorted({g["plan_id"] for g in book.grants()} - {terms.id})
+            others = _other_plans(book, terms.id)
         if others and text.count("\n") <= 1:  # the header alone
-            click.echo(
-                f"note: no grant is recorded under plan {terms.id}; this ledger holds grants "
-                f"under {', '.join(others)} (give that plan's file with --plan)",
-                err=True,
-            )
+            _note_other_plans(terms.id, others, "file")
         if fmt == "form4" and terms.section16 is None:
             click.echo(
                 f"note: the plan file {terms.source} does not say its participants are Section "
@@ -263,6 +253,44 @@ def ledger_export(
             click.echo(text, nl=False)
         else:
             write_atomic(target, text.encode("utf-8"))
+
+
+def _export_ocf(book_path: Path, terms: Plan, target: Path | None, since: date | None) -> None:
+    """``ledger export --format ocf``: the package written to ``target``, a warning for each
+    fact of the issuer the plan file lacks, and what was written."""
+    if target is None:
+        raise click.UsageError("--format ocf writes a ZIP: give the FILE (e.g. cap.ocf.zip)")
+    if not book_path.is_file():
+        raise OcfError(f"there is no ledger at {book_path}: nothing to export")
+    with Ledger(book_path, create=False) as book:
+        if since is not None:
+            raise click.UsageError("--since is for csv and form4: an OCF package is whole")
+        write_atomic(target, export_ocf(book, terms))
+        for warning in missing_issuer_facts(terms):
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"{target}: OCF {OCF_VERSION}, {len(book.grants(terms.id))} grant(s)")
+
+
+def _form4_text(book: Ledger, terms: Plan, since: date | None) -> str:
+    """``ledger export --format form4``: the Form 4 values of each grant made on or after
+    ``since`` (None: every grant) as CSV, leaving out (with a note) the grants declined."""
+    declined = {
+        str(r[0])
+        for r in book.conn.execute("SELECT grant_id FROM acceptances WHERE state = 'declined'")
+    }
+    grants = [
+        g
+        for g in book.grants(terms.id)
+        if (since is None or str(g["grant_date"]) >= since.isoformat())
+        and g["grant_id"] not in declined
+    ]
+    if declined:
+        click.echo(
+            "note: left out, as declined by the participant: " + ", ".join(sorted(declined)),
+            err=True,
+        )
+    rows = form4_rows(recorded_reportables(grants, terms.is_option), terms.section16 or Section16())
+    return form4_csv(rows).decode("utf-8-sig")
 
 
 @ledger_group.command("import")

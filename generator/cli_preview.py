@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from generator.cliutil import (
 from generator.core.errors import InputError, OutputError
 from generator.core.layout import manifest_path
 from generator.core.output import folder_lock, write_atomic
-from generator.pipeline import GenerateOptions, generate
+from generator.making.batch import Document
+from generator.pipeline import GenerateOptions, GenerateResult, generate
 from generator.reading import sheets
 from generator.reading.columns import COLUMNS, REQUIRED, ReadOptions, map_header
 
@@ -54,7 +56,6 @@ def columns_command(
     unread.
     """
     from generator.pipeline import kit_reading
-    from generator.reading.columns import IGNORED, looks_like, normalise_header
     from generator.terms.plan import load_plan
 
     with errors(verbose()):
@@ -65,48 +66,70 @@ def columns_command(
         if header is None:
             raise InputError(str(grants), "is empty")
         canonical = map_header(header, options.mapping)
-        extra = {normalise_header(n): n for n in options.extra}
-        width = max(len(h) for h in header) + 2
-        suspects = []
-        for name, canon in zip(header, canonical, strict=True):
-            if canon == IGNORED:
-                shown = "(left unread on purpose)"
-            elif canon is None and normalise_header(name) in extra:
-                shown = f"{{{{ {extra[normalise_header(name)]} }}}} (the kit's extra column)"
-            elif canon is None and name.strip() and (near := looks_like(name)):
-                shown = f"NOT UNDERSTOOD: looks like {near}"
-                suspects.append((name, near))
-            else:
-                shown = canon or "(ignored: not a known column)"
-            click.echo(f"{name!r:<{width}} -> {shown}")
-        canonical = [c if c != IGNORED else None for c in canonical]
-        seen = {c for c in canonical if c}
-        missing = [c for c in REQUIRED if c not in seen]
-        unused = [c for c in COLUMNS if c not in seen and c not in REQUIRED]
-        twice = {  # two headers read as one column: validate and generate refuse the file
-            c: [h for h, k in zip(header, canonical, strict=True) if k == c]
-            for c in seen
-            if canonical.count(c) > 1
-        }
-        if unused:
-            click.echo(f"optional columns not present: {', '.join(unused)}")
-        for canon, names in sorted(twice.items()):
-            click.echo(
-                f"error: headers {' and '.join(map(repr, names))} both mean {canon!r}: rename "
-                "one, or --map it to the column it is",
-                err=True,
-            )
-        if missing:
-            click.echo(f"error: required column(s) missing: {', '.join(missing)}", err=True)
-        for name, near in suspects:
-            click.echo(
-                f"error: column {name!r} is not understood, but it looks like {near}: say "
-                f"which it is with --map '{name}=COLUMN', or leave it unread with "
-                f"--map '{name}=-'",
-                err=True,
-            )
-        if missing or twice or suspects:
+        suspects = _echo_headers(header, canonical, options.extra)
+        if _column_problems(header, canonical, suspects):
             sys.exit(1)
+
+
+def _echo_headers(
+    header: list[str], canonical: list[str | None], extra_columns: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Print how each header is read (``canonical``: the column of each, :data:`IGNORED`
+    for one left unread); returns the headers not understood that look like a column, each
+    with the column it looks like."""
+    from generator.reading.columns import IGNORED, looks_like, normalise_header
+
+    extra = {normalise_header(n): n for n in extra_columns}
+    width = max(len(h) for h in header) + 2
+    suspects = []
+    for name, canon in zip(header, canonical, strict=True):
+        if canon == IGNORED:
+            shown = "(left unread on purpose)"
+        elif canon is None and normalise_header(name) in extra:
+            shown = f"{{{{ {extra[normalise_header(name)]} }}}} (the kit's extra column)"
+        elif canon is None and name.strip() and (near := looks_like(name)):
+            shown = f"NOT UNDERSTOOD: looks like {near}"
+            suspects.append((name, near))
+        else:
+            shown = canon or "(ignored: not a known column)"
+        click.echo(f"{name!r:<{width}} -> {shown}")
+    return suspects
+
+
+def _column_problems(
+    header: list[str], canonical: list[str | None], suspects: list[tuple[str, str]]
+) -> bool:
+    """Print the optional columns not present, and as errors the required ones missing, the
+    headers read as one column and the ``suspects``; whether there was an error."""
+    from generator.reading.columns import IGNORED
+
+    canonical = [c if c != IGNORED else None for c in canonical]
+    seen = {c for c in canonical if c}
+    missing = [c for c in REQUIRED if c not in seen]
+    unused = [c for c in COLUMNS if c not in seen and c not in REQUIRED]
+    twice = {  # two headers read as one column: validate and generate refuse the file
+        c: [h for h, k in zip(header, canonical, strict=True) if k == c]
+        for c in seen
+        if canonical.count(c) > 1
+    }
+    if unused:
+        click.echo(f"optional columns not present: {', '.join(unused)}")
+    for canon, names in sorted(twice.items()):
+        click.echo(
+            f"error: headers {' and '.join(map(repr, names))} both mean {canon!r}: rename "
+            "one, or --map it to the column it is",
+            err=True,
+        )
+    if missing:
+        click.echo(f"error: required column(s) missing: {', '.join(missing)}", err=True)
+    for name, near in suspects:
+        click.echo(
+            f"error: column {name!r} is not understood, but it looks like {near}: say "
+            f"which it is with --map '{name}=COLUMN', or leave it unread with "
+            f"--map '{name}=-'",
+            err=True,
+        )
+    return bool(missing or twice or suspects)
 
 
 @click.command("preview")
@@ -188,26 +211,10 @@ def preview_command(
                     review=False,  # one grant's draft: no summaries, packet or consent
                 )
             )
-            for warning in result.warnings:
-                click.echo(f"warning: {warning['message']}", err=True)
-            for error in result.errors:
-                click.echo(f"error: {error['message']}", err=True)
-            if not result.documents:
-                if not result.errors:
-                    click.echo(f"error: row {row} holds no grant", err=True)
-                sys.exit(1)
-            doc = result.documents[0]
-            for finding in doc.findings:
-                click.echo(f"{finding['severity']}: {finding['message']}", err=True)
+            doc = _previewed(result, row)
             made = result.out / doc.pdf
             pages = _png_pages(made) if png else []
-            folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
-            try:
-                placed = _place([result.out / doc.docx, made, *pages], folder, made.stem)
-            except BaseException:
-                if out is None:
-                    shutil.rmtree(folder, ignore_errors=True)
-                raise
+            placed = _place_in(out, [result.out / doc.docx, made, *pages], made.stem)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         docx, pdf, *pngs = placed
@@ -215,6 +222,35 @@ def preview_command(
         click.echo(f"pdf:  {pdf}")
         for page in pngs:
             click.echo(f"png:  {page}")
+
+
+def _previewed(result: GenerateResult, row: int) -> Document:
+    """The row's draft, after printing the batch's warnings and errors and its findings;
+    exit 1 when it was not made."""
+    for warning in result.warnings:
+        click.echo(f"warning: {warning['message']}", err=True)
+    for error in result.errors:
+        click.echo(f"error: {error['message']}", err=True)
+    if not result.documents:
+        if not result.errors:
+            click.echo(f"error: row {row} holds no grant", err=True)
+        sys.exit(1)
+    doc = result.documents[0]
+    for finding in doc.findings:
+        click.echo(f"{finding['severity']}: {finding['message']}", err=True)
+    return doc
+
+
+def _place_in(out: Path | None, files: list[Path], stem: str) -> list[Path]:
+    """:func:`_place` the files in ``out``, or in a new temporary folder (removed again if
+    they cannot be written)."""
+    folder = out or Path(tempfile.mkdtemp(prefix="grantgen-preview-"))
+    try:
+        return _place(files, folder, stem)
+    except BaseException:
+        if out is None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _place(files: list[Path], folder: Path, stem: str) -> list[Path]:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from generator.checking.ledger import Ledger
 from generator.checking.ledgercsv import import_csv
@@ -69,8 +69,20 @@ def history(plan: Plan) -> str:
     return buf.getvalue()
 
 
-def grantgen(*args: object) -> object:
+def grantgen(*args: object) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def ledger_cli(kit: Path, book: Path, *args: object) -> Result:
+    """``grantgen ledger ARGS --plan KIT --ledger BOOK``."""
+    return grantgen("ledger", *args, "--plan", kit, "--ledger", book)
+
+
+def ledger_ok(kit: Path, book: Path, *args: object) -> Result:
+    """:func:`ledger_cli`, which must succeed (its output shown when it does not)."""
+    result = ledger_cli(kit, book, *args)
+    assert result.exit_code == 0, result.output
+    return result
 
 
 @pytest.fixture
@@ -88,53 +100,9 @@ def ledger(kit: Path, tmp_path: Path) -> Path:
     plan = load_plan(kit)
     with Ledger(path) as book:
         import_csv(book, plan, history(plan))
-    assert (
-        grantgen(
-            "ledger",
-            "forfeit",
-            "M-2",
-            "--shares",
-            "1000",
-            "--date",
-            "2025-03-01",
-            "--plan",
-            kit,
-            "--ledger",
-            path,
-        ).exit_code
-        == 0
-    )  # type: ignore[attr-defined]
-    assert (
-        grantgen(
-            "ledger",
-            "adjust",
-            "--split",
-            "3:2",
-            "--date",
-            "2025-05-01",
-            "--plan",
-            kit,
-            "--ledger",
-            path,
-        ).exit_code
-        == 0
-    )  # type: ignore[attr-defined]
-    assert (
-        grantgen(
-            "ledger",
-            "forfeit",
-            "M-5",
-            "--shares",
-            "1500",
-            "--date",
-            "2025-06-02",
-            "--plan",
-            kit,
-            "--ledger",
-            path,
-        ).exit_code
-        == 0
-    )  # type: ignore[attr-defined]
+    ledger_ok(kit, path, "forfeit", "M-2", "--shares", "1000", "--date", "2025-03-01")
+    ledger_ok(kit, path, "adjust", "--split", "3:2", "--date", "2025-05-01")
+    ledger_ok(kit, path, "forfeit", "M-5", "--shares", "1500", "--date", "2025-06-02")
     with sqlite3.connect(path) as conn:
         for row in [
             ("M-1", "accepted", "signature", "2024-07-09", "2024-07-09T17:02:11Z",
@@ -166,8 +134,7 @@ def test_the_export_validates_and_says_what_the_ledger_holds(
     kit: Path, ledger: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "cap.ocf.zip"
-    result = grantgen("ledger", "export", "--format", "ocf", out, "--plan", kit, "--ledger", ledger)
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    ledger_ok(kit, ledger, "export", "--format", "ocf", out)
     files = _files(out.read_bytes())
     schemas = {
         "Manifest.ocf.json": "OCFManifestFile",
@@ -233,28 +200,18 @@ def test_the_export_validates_and_says_what_the_ledger_holds(
 
 def test_export_import_export_is_the_same_file(kit: Path, ledger: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "1.ocf.zip", tmp_path / "2.ocf.zip"
-    assert (
-        grantgen(
-            "ledger", "export", "--format", "ocf", first, "--plan", kit, "--ledger", ledger
-        ).exit_code
-        == 0
-    )  # type: ignore[attr-defined]
+    ledger_ok(kit, ledger, "export", "--format", "ocf", first)
     fresh = tmp_path / "fresh" / "ledger.sqlite"
     fresh.parent.mkdir()
-    done = grantgen("ledger", "import", "--format", "ocf", first, "--plan", kit, "--ledger", fresh)
-    assert done.exit_code == 0 and "6 grant(s) imported" in done.output, done.output  # type: ignore[attr-defined]
-    assert (
-        grantgen(
-            "ledger", "export", "--format", "ocf", second, "--plan", kit, "--ledger", fresh
-        ).exit_code
-        == 0
-    )  # type: ignore[attr-defined]
+    done = ledger_ok(kit, fresh, "import", "--format", "ocf", first)
+    assert "6 grant(s) imported" in done.output, done.output
+    ledger_ok(kit, fresh, "export", "--format", "ocf", second)
     assert first.read_bytes() == second.read_bytes()
-    csv_before = grantgen("ledger", "export", "--plan", kit, "--ledger", ledger)
-    csv_after = grantgen("ledger", "export", "--plan", kit, "--ledger", fresh)
-    assert csv_before.output == csv_after.output  # type: ignore[attr-defined]
-    again = grantgen("ledger", "import", "--format", "ocf", first, "--plan", kit, "--ledger", fresh)
-    assert again.exit_code == 1 and "holds grants already" in again.output  # type: ignore[attr-defined]
+    csv_before = ledger_cli(kit, ledger, "export")
+    csv_after = ledger_cli(kit, fresh, "export")
+    assert csv_before.output == csv_after.output
+    again = ledger_cli(kit, fresh, "import", "--format", "ocf", first)
+    assert again.exit_code == 1 and "holds grants already" in again.output
     assert sorted(p.name for p in fresh.parent.iterdir() if "ocf-import" in p.name) == []
 
 
@@ -262,7 +219,7 @@ def test_a_damaged_package_or_another_plans_is_refused_naming_the_problem(
     kit: Path, ledger: Path, tmp_path: Path
 ) -> None:
     good = tmp_path / "cap.ocf.zip"
-    grantgen("ledger", "export", "--format", "ocf", good, "--plan", kit, "--ledger", ledger)
+    ledger_cli(kit, ledger, "export", "--format", "ocf", good)
     files = {n: json.dumps(d).encode() for n, d in _files(good.read_bytes()).items()}
     txs = json.loads(files["Transactions.ocf.json"])
     at = next(i for i, o in enumerate(txs["items"]) if o["id"] == "issuance-M-1")
@@ -281,9 +238,8 @@ def test_a_damaged_package_or_another_plans_is_refused_naming_the_problem(
     init_kit(other, "meridian")
     text = (other / "plan.toml").read_text().replace('id = "meridian-2024"', 'id = "other-plan"')
     (other / "plan.toml").write_text(text)
-    refused = grantgen("ledger", "import", "--format", "ocf", good, "--plan", other, "--ledger",
-                       tmp_path / "new.sqlite")  # fmt: skip
-    assert refused.exit_code == 1 and "the package's stock plan is meridian-2024" in refused.output  # type: ignore[attr-defined]
+    refused = ledger_cli(other, tmp_path / "new.sqlite", "import", "--format", "ocf", good)
+    assert refused.exit_code == 1 and "the package's stock plan is meridian-2024" in refused.output
 
 
 def test_an_issuer_without_a_formation_date_is_exported_with_a_stand_in_and_a_warning(
@@ -294,16 +250,11 @@ def test_an_issuer_without_a_formation_date_is_exported_with_a_stand_in_and_a_wa
     text = (kit / "plan.toml").read_text()
     (kit / "plan.toml").write_text(text.replace("formation_date = 2014-03-03\n", ""))
     out = tmp_path / "x.ocf.zip"
-    nowhere = grantgen("ledger", "export", "--format", "ocf", out, "--plan", kit, "--ledger",
-                       tmp_path / "none.sqlite")  # fmt: skip
-    assert nowhere.exit_code == 1 and "there is no ledger at" in nowhere.output  # type: ignore[attr-defined]
+    nowhere = ledger_cli(kit, tmp_path / "none.sqlite", "export", "--format", "ocf", out)
+    assert nowhere.exit_code == 1 and "there is no ledger at" in nowhere.output
     with Ledger(tmp_path / "l.sqlite"):
         pass  # an empty ledger
-    result = CliRunner().invoke(
-        main, ["ledger", "export", "--format", "ocf", str(out), "--plan", str(kit), "--ledger",
-               str(tmp_path / "l.sqlite")],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    result = ledger_ok(kit, tmp_path / "l.sqlite", "export", "--format", "ocf", out)
     assert "warning:" in result.stderr and "[company] formation_date is not given" in result.stderr
     manifest = _files(out.read_bytes())[MANIFEST]
     assert manifest["issuer"]["formation_date"] == "2024-06-01"  # type: ignore[index]

@@ -247,50 +247,12 @@ def assemble(
     marks = hints if isinstance(hints, Marks) else Marks(hints)
     try:
         page_text = LazyPages(text, pages)
-        missing: AssembleError | None = None
-        placements: list[FieldPlacement] = []
         widths = [float(source.pages[n].mediabox[2]) for n in pages]
-        try:
-            placements = locate_fields(
-                page_text,
-                layout.signatures,
-                marks.places,
-                labels=layout.labels,
-                hints=marks,
-                widths=widths,
-            )
-        except AssembleError as exc:  # raised after the checks below, as they come first
-            missing = exc
-        company = next((p for p in placements if p.name == SIGNATURE_FIELDS[0].name), None)
-        dated = locate_date_line(
-            page_text, marks.places, company, labels=layout.labels, widths=widths
-        )
-        if dated is not None:
-            placements.append(dated)
+        placements, missing = _placements(page_text, marks, layout, widths)
         if not signature_fields:
             placements = []
-        if layout.acceptance is None:
-            acceptance = None
-        elif layout.acceptance_mark in marks.places:
-            acceptance = marks.places[layout.acceptance_mark].page
-        elif layout.labels:
-            acceptance = first_with(page_text, ACCEPTANCE_TITLE, hints)
-        else:
-            acceptance = None
-        # the pages read so far, then (only when they do not show it) all of them
-        if must_show and not any(p.text.strip() for p in chain(page_text.read(), page_text)):
-            raise AssembleError(
-                "the converted PDF shows no text at all (LibreOffice made blank pages); "
-                "try again, or convert this grant alone with `grantgen preview`"
-            )
-        lost = _not_shown(must_show, page_text.read()) and _not_shown(must_show, page_text)
-        if lost:
-            raise AssembleError(
-                "the converted PDF does not show the character(s) "
-                + ", ".join(f"{c!r} (U+{ord(c):04X})" for c in lost)
-                + " of the participant's name",
-                column="participant",
-            )
+        acceptance = _acceptance_page(page_text, marks, layout)
+        _check_shown(page_text, must_show)
         if missing is not None:
             raise missing
         with warnings.catch_warnings():  # the Plan's own fields were removed (inert_pages)
@@ -301,12 +263,82 @@ def assemble(
     except Exception as exc:
         raise AssembleError(f"cannot assemble the packet from the converted PDF: {exc}") from exc
     widgets = _add_fields(out, placements)
+    _add_outline(out, layout, acceptance, len(pages))
+    _add_docinfo(out, info)
+    for widget, page in widgets:  # in the structure tree, named for a screen reader
+        tag_widget(out, widget, page, _FIELD_NAMES.get(str(widget.T), "Signature"))
+    set_pdfa_metadata(out)  # the XMP says what the document information says
+    return save_packet(out)
+
+
+def _placements(
+    page_text: LazyPages, marks: Marks, layout: Layout, widths: Sequence[float]
+) -> tuple[list[FieldPlacement], AssembleError | None]:
+    """Where the signature fields and the date line go; a signature field that cannot be
+    placed is returned as the error, for :func:`assemble` to raise after its checks of the
+    text (which come first)."""
+    missing: AssembleError | None = None
+    placements: list[FieldPlacement] = []
+    try:
+        placements = locate_fields(
+            page_text,
+            layout.signatures,
+            marks.places,
+            labels=layout.labels,
+            hints=marks,
+            widths=widths,
+        )
+    except AssembleError as exc:  # raised after the checks of the text, as they come first
+        missing = exc
+    company = next((p for p in placements if p.name == SIGNATURE_FIELDS[0].name), None)
+    dated = locate_date_line(page_text, marks.places, company, labels=layout.labels, widths=widths)
+    if dated is not None:
+        placements.append(dated)
+    return placements, missing
+
+
+def _acceptance_page(page_text: LazyPages, marks: Marks, layout: Layout) -> int | None:
+    """The page the acceptance starts on (by its bookmark, else its title), if the form has
+    one and it is found."""
+    if layout.acceptance is None:
+        return None
+    if layout.acceptance_mark in marks.places:
+        return marks.places[layout.acceptance_mark].page
+    if layout.labels:
+        return first_with(page_text, ACCEPTANCE_TITLE, marks)
+    return None
+
+
+def _check_shown(page_text: LazyPages, must_show: str) -> None:
+    """Refuse pages that show no text at all, or not every character of ``must_show``."""
+    # the pages read so far, then (only when they do not show it) all of them
+    if must_show and not any(p.text.strip() for p in chain(page_text.read(), page_text)):
+        raise AssembleError(
+            "the converted PDF shows no text at all (LibreOffice made blank pages); "
+            "try again, or convert this grant alone with `grantgen preview`"
+        )
+    lost = _not_shown(must_show, page_text.read()) and _not_shown(must_show, page_text)
+    if lost:
+        raise AssembleError(
+            "the converted PDF does not show the character(s) "
+            + ", ".join(f"{c!r} (U+{ord(c):04X})" for c in lost)
+            + " of the participant's name",
+            column="participant",
+        )
+
+
+def _add_outline(out: pikepdf.Pdf, layout: Layout, acceptance: int | None, plan_at: int) -> None:
+    """The packet's bookmarks: the agreement, its acceptance page, the Plan (at ``plan_at``)."""
     with out.open_outline() as outline:
         outline.root.append(OutlineItem(layout.document, 0))
         if acceptance is not None and layout.acceptance is not None:
             outline.root.append(OutlineItem(layout.acceptance, acceptance))
-        outline.root.append(OutlineItem(layout.plan, len(pages)))
+        outline.root.append(OutlineItem(layout.plan, plan_at))
     out.Root.PageMode = Name.UseOutlines
+
+
+def _add_docinfo(out: pikepdf.Pdf, info: PacketInfo) -> None:
+    """The document information: ``info``, and the grant record when it has one."""
     out.docinfo = out.make_indirect(
         Dictionary(
             Title=String(info.title),
@@ -319,10 +351,6 @@ def assemble(
     )
     if info.record:
         out.docinfo[RECORD_KEY] = String(info.record)
-    for widget, page in widgets:  # in the structure tree, named for a screen reader
-        tag_widget(out, widget, page, _FIELD_NAMES.get(str(widget.T), "Signature"))
-    set_pdfa_metadata(out)  # the XMP says what the document information says
-    return save_packet(out)
 
 
 #: What a screen reader says for a signature field.

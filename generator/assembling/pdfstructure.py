@@ -110,34 +110,7 @@ class _Builder:
         pg = elem.get("/Pg", pg)  # /Pg is inherited
         pg_new = keep.get(pg.objgen) if pg is not None else None
         new = self.out.make_indirect(Dictionary(Type=Name.StructElem, S=elem.S, P=parent))
-        kids: list[Any] = []  # ("mc", page, mcid, stm) | ("obj", page, annot) | elem
-        had_content = False
-        for kid in _kids(elem):
-            if isinstance(kid, int):
-                had_content = True
-                if pg_new is not None:
-                    kids.append(("mc", pg_new, int(kid), None))
-            elif isinstance(kid, Dictionary):
-                if "/S" in kid:
-                    had_content = True
-                    child = self.copy(kid, new, pg, keep)
-                    if child is not None:
-                        kids.append(child)
-                    continue
-                had_content = True
-                kpg = kid.get("/Pg", pg)
-                kpg_new = keep.get(kpg.objgen) if kpg is not None else None
-                if kpg_new is None:
-                    continue
-                if kid.get("/Type") == Name.OBJR:
-                    if not self.widgets and kid.Obj.get("/Subtype") == Name.Widget:
-                        continue
-                    annot = self.out.copy_foreign(kid.Obj)  # the copy the page already has
-                    if any(a.objgen == annot.objgen for a in kpg_new.get("/Annots", ())):
-                        kids.append(("obj", kpg_new, annot))
-                else:  # MCR (maybe in a form XObject: /Stm)
-                    stm = kid.get("/Stm")
-                    kids.append(("mc", kpg_new, int(kid.MCID), stm))
+        kids, had_content = self._kept_kids(elem, new, pg, pg_new, keep)
         if not kids and (had_content or pg_new is None):
             return None
         if pg_new is None:  # starts on a page that was left out: use its first kept page
@@ -147,6 +120,59 @@ class _Builder:
         for key in elem.keys():  # noqa: SIM118 (a pikepdf Dictionary)
             if key not in _STRUCT_SKIP:
                 new[key] = _import(self.out, elem[key])
+        out_kids = self._k_entries(new, kids, pg_new)
+        if len(out_kids) == 1:
+            new.K = out_kids[0]
+        elif len(out_kids):
+            new.K = out_kids
+        return new
+
+    def _kept_kids(
+        self, elem: Any, new: Any, pg: Any, pg_new: Any, keep: Mapping[tuple[int, int], Any]
+    ) -> tuple[list[Any], bool]:
+        """The kids of ``elem`` (``new``'s foreign original) with content on kept pages --
+        ``("mc", page, mcid, stm)``, ``("obj", page, annot)`` or an element copied under
+        ``new`` -- and whether ``elem`` has content at all."""
+        kids: list[Any] = []
+        had_content = False
+        for kid in _kids(elem):
+            if isinstance(kid, int):
+                had_content = True
+                if pg_new is not None:
+                    kids.append(("mc", pg_new, int(kid), None))
+            elif isinstance(kid, Dictionary):
+                had_content = True
+                if "/S" in kid:
+                    child = self.copy(kid, new, pg, keep)
+                    if child is not None:
+                        kids.append(child)
+                    continue
+                content = self._kept_content(kid, pg, keep)
+                if content is not None:
+                    kids.append(content)
+        return kids, had_content
+
+    def _kept_content(self, kid: Any, pg: Any, keep: Mapping[tuple[int, int], Any]) -> Any:
+        """A marked-content or object reference on a kept page, as ``("mc", page, mcid,
+        stm)`` or ``("obj", page, annot)``; None for one on a page left out, or a form field
+        left out of the copy."""
+        kpg = kid.get("/Pg", pg)
+        kpg_new = keep.get(kpg.objgen) if kpg is not None else None
+        if kpg_new is None:
+            return None
+        if kid.get("/Type") == Name.OBJR:
+            if not self.widgets and kid.Obj.get("/Subtype") == Name.Widget:
+                return None
+            annot = self.out.copy_foreign(kid.Obj)  # the copy the page already has
+            if any(a.objgen == annot.objgen for a in kpg_new.get("/Annots", ())):
+                return ("obj", kpg_new, annot)
+            return None
+        stm = kid.get("/Stm")  # MCR (maybe in a form XObject: /Stm)
+        return ("mc", kpg_new, int(kid.MCID), stm)
+
+    def _k_entries(self, new: Any, kids: list[Any], pg_new: Any) -> Array:
+        """``new``'s /K entries for ``kids`` (an MCID alone for content on its own page),
+        each content reference recorded for the ParentTree."""
         out_kids = Array()
         for k in kids:
             if not isinstance(k, tuple):
@@ -166,11 +192,7 @@ class _Builder:
                 _, page, annot = k
                 self.by_annot[annot.objgen] = new
                 out_kids.append(Dictionary(Type=Name.OBJR, Pg=page, Obj=annot))
-        if len(out_kids) == 1:
-            new.K = out_kids[0]
-        elif len(out_kids):
-            new.K = out_kids
-        return new
+        return out_kids
 
 
 def _copy_structure(

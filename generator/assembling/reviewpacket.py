@@ -120,43 +120,10 @@ def review_packet(
     into = copied if copied is not None else PacketPages()
     out = into.pdf
     opened: dict[Path, pikepdf.Pdf] = {}
-    marks: list[tuple[str, int]] = []
-    pages: list[pikepdf.Object] = []  # the packet's pages, in order
-    taken: set[tuple[Path, int, int]] = set()  # copied pages used (a page is in a tree once)
     try:
-        for label, path, span in packets:
-            marks.append((label, len(pages)))
-            found = None
-            if span is not None and (path, span.start, span.stop) not in taken:
-                found = into.get(path, span)
-                taken.add((path, span.start, span.stop))
-            if found is None:
-                if path not in opened:
-                    opened[path] = pikepdf.open(path)
-                source = opened[path]
-                chosen = span if span is not None else range(agreement_pages(source))
-                found = into.copy(source, chosen)
-            pages.extend(found)
-        # the page tree in the packet's order: pages copied in for an agreement not in the
-        # packet (refused when the files were placed) are left out, and not saved
-        tree = out.Root.Pages
-        for page in pages:
-            page.Parent = tree
-        tree.Kids = pikepdf.Array(pages)
-        tree.Count = len(pages)
-        for page in pages:
-            if "/Annots" in page:
-                keep = [a for a in page.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
-                if keep:
-                    page.Annots = pikepdf.Array(keep)
-                else:
-                    del page.Annots
-        with out.open_outline() as outline:
-            for label, start in marks:  # explicit destinations: a page number would be
-                # looked up in the whole page tree once per bookmark
-                fit = pikepdf.Array([pages[min(start, len(pages) - 1)], pikepdf.Name.Fit])
-                outline.root.append(pikepdf.OutlineItem(label, fit))
-        out.Root.PageMode = pikepdf.Name.UseOutlines
+        pages, marks = _gather(packets, into, opened)
+        _set_pages(out, pages)
+        _add_bookmarks(out, marks, pages)
         into.structure.finish(pages)  # tagged, PDF/A-2b as the packets are
         out.docinfo = out.make_indirect(
             pikepdf.Dictionary(
@@ -174,3 +141,59 @@ def review_packet(
     finally:
         for source in opened.values():
             source.close()
+
+
+def _gather(
+    packets: Iterable[tuple[str, Path, range | None]],
+    into: PacketPages,
+    opened: dict[Path, pikepdf.Pdf],
+) -> tuple[list[pikepdf.Object], list[tuple[str, int]]]:
+    """The packet's pages in order (copied in already, else copied now from their PDFs,
+    opened into ``opened``), and each bookmark title with the index of its first page."""
+    marks: list[tuple[str, int]] = []
+    pages: list[pikepdf.Object] = []  # the packet's pages, in order
+    taken: set[tuple[Path, int, int]] = set()  # copied pages used (a page is in a tree once)
+    for label, path, span in packets:
+        marks.append((label, len(pages)))
+        found = None
+        if span is not None and (path, span.start, span.stop) not in taken:
+            found = into.get(path, span)
+            taken.add((path, span.start, span.stop))
+        if found is None:
+            if path not in opened:
+                opened[path] = pikepdf.open(path)
+            source = opened[path]
+            chosen = span if span is not None else range(agreement_pages(source))
+            found = into.copy(source, chosen)
+        pages.extend(found)
+    return pages, marks
+
+
+def _set_pages(out: pikepdf.Pdf, pages: list[pikepdf.Object]) -> None:
+    """The page tree of ``out`` in the packet's order, without signature fields: pages
+    copied in for an agreement not in the packet (refused when the files were placed) are
+    left out, and not saved."""
+    tree = out.Root.Pages
+    for page in pages:
+        page.Parent = tree
+    tree.Kids = pikepdf.Array(pages)
+    tree.Count = len(pages)
+    for page in pages:
+        if "/Annots" in page:
+            keep = [a for a in page.Annots if a.get("/Subtype") != pikepdf.Name.Widget]
+            if keep:
+                page.Annots = pikepdf.Array(keep)
+            else:
+                del page.Annots
+
+
+def _add_bookmarks(
+    out: pikepdf.Pdf, marks: list[tuple[str, int]], pages: list[pikepdf.Object]
+) -> None:
+    """A bookmark for each ``(title, index of its first page)``."""
+    with out.open_outline() as outline:
+        for label, start in marks:  # explicit destinations: a page number would be
+            # looked up in the whole page tree once per bookmark
+            fit = pikepdf.Array([pages[min(start, len(pages) - 1)], pikepdf.Name.Fit])
+            outline.root.append(pikepdf.OutlineItem(label, fit))
+    out.Root.PageMode = pikepdf.Name.UseOutlines

@@ -24,22 +24,29 @@ def _leaves(value: Any, role: str = "") -> Iterator[tuple[str, str]]:
             yield from _leaves(v, f"{role}.{k}" if role else str(k))
 
 
-def _mask(text: str, values: Sequence[tuple[str, str]]) -> str:
-    """``text`` with each value (longest first, case as written) replaced by its role."""
+def mask_values(text: str, values: Sequence[tuple[str, str]], *, fold: bool = False) -> str:
+    """``text`` with each value (in the order given: longest first) replaced by its role, as
+    ``\\x00role\\x00``; a shorter value is not found inside a longer one masked before it.
+
+    ``fold``: a value is found in any case (both lower-cased: the caller makes sure that
+    changes no length) and the text around it is kept as written. Unfolded, the text kept is
+    the searched copy, whose masked values are NULs: the same outside the masked spans."""
+    searched = text.lower() if fold else text
     spans: list[tuple[int, int, str]] = []
     for role, value in values:
-        start = 0
-        while (at := text.find(value, start)) >= 0:
-            spans.append((at, at + len(value), role))
-            start = at + len(value)
+        needle, start = (value.lower() if fold else value), 0
+        while (at := searched.find(needle, start)) >= 0:
+            spans.append((at, at + len(needle), role))
+            start = at + len(needle)
         if start:  # a shorter value must not be found inside this one
-            text = text.replace(value, "\x00" * len(value))
+            searched = searched.replace(needle, "\x00" * len(needle))
+    kept = text if fold else searched
     out: list[str] = []
     pos = 0
     for begin, end, role in sorted(spans):
-        out += (text[pos:begin], f"\x00{role}\x00")
+        out += (kept[pos:begin], f"\x00{role}\x00")
         pos = end
-    return "".join([*out, text[pos:]])
+    return "".join([*out, kept[pos:]])
 
 
 def cache_key(
@@ -56,7 +63,7 @@ def cache_key(
         fields.setdefault(normalise(value), set()).add(role.split(".")[0])
     alike = sorted(",".join(sorted(roles)) for roles in fields.values() if len(roles) > 1)
     ordered = sorted(values.items(), key=lambda rv: (-len(rv[1]), rv[0]))
-    masked = _mask(xml, [(r, str(escape(v))) for r, v in ordered]) + "\x01\x01"
-    masked += _mask(text, [(r, normalise(v)) for r, v in ordered])
+    masked = mask_values(xml, [(r, str(escape(v))) for r, v in ordered]) + "\x01\x01"
+    masked += mask_values(text, [(r, normalise(v)) for r, v in ordered])
     masked += "\x01\x01" + ";".join(alike)
     return hashlib.blake2b(masked.encode("utf-8", "surrogatepass"), digest_size=20).digest()

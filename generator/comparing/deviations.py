@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from docx.oxml import parse_xml
 from lxml import etree
 
+from generator.comparing.comparecache import mask_values
 from generator.comparing.docxtext import (
     _margin_line,
     _w,
@@ -288,21 +289,7 @@ def _masked(text: str, values: Mapping[str, str]) -> str:
         for role, w in written:
             text = re.compile(re.escape(w), re.IGNORECASE).sub(f"\x00{role}\x00", text)
         return text
-    spans: list[tuple[int, int, str]] = []
-    for role, w in written:
-        needle, start = w.lower(), 0
-        while (at := folded.find(needle, start)) >= 0:
-            spans.append((at, at + len(needle), role))
-            start = at + len(needle)
-        if start:  # a shorter value must not be found inside this one
-            folded = folded.replace(needle, "\x00" * len(needle))
-    out: list[str] = []
-    pos = 0
-    for begin, end, role in sorted(spans):
-        out += (text[pos:begin], f"\x00{role}\x00")
-        pos = end
-    out.append(text[pos:])
-    return "".join(out)
+    return mask_values(text, written, fold=True)
 
 
 #: Words of context shown around a difference in the Plan copy.

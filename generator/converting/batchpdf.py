@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
@@ -72,6 +73,54 @@ def bookmark_places(pdf: Path, names: Sequence[str]) -> Marks:
     return marks
 
 
+def _page_of(dest: object, index: dict[tuple[int, int], int]) -> int | None:
+    """The page a named destination points at: None when it is not a destination, -1 when
+    its page is not one of the PDF's."""
+    if isinstance(dest, pikepdf.Dictionary):
+        dest = dest.get("/D")
+    if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
+        return None
+    return index.get(dest[0].objgen, -1)
+
+
+@dataclass(frozen=True)
+class _Marked:
+    """Where a document of a batch PDF came out, in the pages of the whole PDF: its first
+    page, the page of each of its landmarks, and (page, x, y) of each of its bookmarks."""
+
+    start: int
+    landmarks: dict[str, int]
+    places: dict[str, tuple[int, float, float]]
+
+
+def _marked(doc: pikepdf.Pdf, count: int, names: Sequence[str]) -> list[_Marked]:
+    """The marks of each of the ``count`` documents in the batch PDF ``doc``."""
+    index = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
+    lookup = _destinations(doc)
+    found: list[_Marked] = []
+    for number in range(count):
+        page = _page_of(lookup(marker(number)), index)
+        if page is None:
+            raise ConvertError(f"the batch PDF lacks the start mark of document {number + 1}")
+        if page < 0:
+            raise ConvertError(f"the start mark of document {number + 1} points nowhere")
+        landmarks = (
+            (text, _page_of(lookup(landmark_marker(number, n)), index))
+            for n, text in enumerate(LANDMARKS)
+        )
+        spots = (
+            (n, _place(lookup(bookmark_marker(number, k)), index)) for k, n in enumerate(names)
+        )
+        found.append(
+            _Marked(
+                page,
+                {text: at for text, at in landmarks if at is not None and at >= 0},
+                {n: spot for n, spot in spots if spot is not None},
+            )
+        )
+    return found
+
+
 def split_marked(
     pdf: Path, count: int, names: Sequence[str] = ()
 ) -> list[tuple[range, dict[str, int]]]:
@@ -79,56 +128,26 @@ def split_marked(
     page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on
     (a :class:`~.assemble.Marks`, whose ``places`` say where each of its bookmarks
     ``names`` lists came out: see :func:`rename_bookmarks`)."""
-    places: list[dict[str, tuple[int, float, float]]] = []
     try:
         with pikepdf.open(pdf) as doc:
             total = len(doc.pages)
-            index = {page.obj.objgen: n for n, page in enumerate(doc.pages)}
-            lookup = _destinations(doc)
-
-            def page_of(name: str) -> int | None:
-                dest = lookup(name)
-                if isinstance(dest, pikepdf.Dictionary):
-                    dest = dest.get("/D")
-                if not isinstance(dest, pikepdf.Array) or len(dest) == 0:
-                    return None
-                return index.get(dest[0].objgen, -1)
-
-            starts: list[int] = []
-            marks: list[dict[str, int]] = []
-            for number in range(count):
-                page = page_of(marker(number))
-                if page is None:
-                    raise ConvertError(
-                        f"the batch PDF lacks the start mark of document {number + 1}"
-                    )
-                if page < 0:
-                    raise ConvertError(f"the start mark of document {number + 1} points nowhere")
-                starts.append(page)
-                found = (
-                    (text, page_of(landmark_marker(number, n))) for n, text in enumerate(LANDMARKS)
-                )
-                marks.append({text: at for text, at in found if at is not None and at >= 0})
-                spots = (
-                    (n, _place(lookup(bookmark_marker(number, k)), index))
-                    for k, n in enumerate(names)
-                )
-                places.append({n: spot for n, spot in spots if spot is not None})
+            marked = _marked(doc, count, names)
     except ConvertError:
         raise
     except Exception as exc:
         raise ConvertError(f"cannot read the batch PDF {pdf.name}: {exc}") from exc
+    starts = [m.start for m in marked]
     bounds = [*starts, total]
     if starts[0] != 0 or any(a >= b for a, b in itertools.pairwise(bounds)):
         raise ConvertError(f"the documents in the batch PDF {pdf.name} are out of order")
     out: list[tuple[range, dict[str, int]]] = []
-    for i in range(count):
+    for i, m in enumerate(marked):
         span = range(bounds[i], bounds[i + 1])
         # a mark outside the document's own pages says nothing about them
-        own = Marks({t: at - span.start for t, at in marks[i].items() if at in span})
+        own = Marks({t: at - span.start for t, at in m.landmarks.items() if at in span})
         own.places = {
             name: Place(page - span.start, x, y)
-            for name, (page, x, y) in places[i].items()
+            for name, (page, x, y) in m.places.items()
             if page in span
         }
         out.append((span, own))

@@ -73,12 +73,6 @@ ADDRESS_LINES = 4
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-# --- formatting of the blanks --------------------------------------------------------------
-
-
-# --- the Jinja environment -----------------------------------------------------------------
-
-
 # --- contexts ------------------------------------------------------------------------------
 
 
@@ -281,6 +275,26 @@ class _Prepared:
             exc.near = text[start : start + 120].strip()
             raise
 
+    def pack(self, body: str, parts: Mapping[str, bytes], properties: Mapping[str, str]) -> bytes:
+        """The DOCX of a rendering: its ``<w:body>`` and header, footer and footnote
+        ``parts``, the core ``properties``, and every other member as the template has it
+        (each compressed once, on first use)."""
+        changed: dict[str, bytes] = {
+            "word/document.xml": (self.head + body + self.tail).encode("utf-8"),
+            "docProps/core.xml": core_properties(properties),
+        }
+        for member, xml in parts.items():
+            changed[member] = XML_DECLARATION + xml
+        files: dict[str, bytes | Deflated] = {}
+        for member, data in self.files.items():
+            if member in changed:
+                files[member] = changed[member]
+            else:
+                if member not in self.packed:
+                    self.packed[member] = deflate(data)
+                files[member] = self.packed[member]
+        return zip_files(files)
+
     def finish(self, xml: str) -> str:
         """docxtpl's clean-up after Jinja: paragraphs rejoined, escaped braces restored."""
         xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
@@ -399,7 +413,7 @@ class DocumentTemplate:
         """Render, returning the DOCX and the rendered parts (see :class:`Rendered`)."""
         prep = self.prepared(draft)
         ctx = dict(context)
-        try:
+        with self._rendering():
             body = self._body(prep, prep.finish(prep.run(prep.body, ctx)))
             if body_filter is not None:
                 body = body_filter(body)
@@ -407,6 +421,24 @@ class DocumentTemplate:
                 member: prep.finish(prep.run(tpl, ctx)).encode("utf-8")
                 for member, tpl in prep.parts.items()
             }
+        for member, xml in parts.items():
+            _well_formed(self.name, member, xml)
+        return Rendered(
+            prep.pack(body, parts, properties),
+            body,
+            parts,
+            prep.files.get("word/styles.xml"),
+            ctx,
+            properties,
+        )
+
+    @contextlib.contextmanager
+    def _rendering(self) -> Iterator[None]:
+        """An error while rendering is a :class:`TemplateError` naming the template and
+        saying what went wrong: a field without a value, an expression that prints no text,
+        an unsafe operation, or anything else."""
+        try:
+            yield
         except jinja2.UndefinedError as exc:
             field = _undefined_name(str(exc.message or exc))
             raise TemplateError(
@@ -430,25 +462,6 @@ class DocumentTemplate:
             raise TemplateError(
                 self.name, f"cannot be rendered ({type(exc).__name__}: {exc})"
             ) from exc
-        for member, xml in parts.items():
-            _well_formed(self.name, member, xml)
-        changed: dict[str, bytes] = {
-            "word/document.xml": (prep.head + body + prep.tail).encode("utf-8"),
-            "docProps/core.xml": core_properties(properties),
-        }
-        for member, xml in parts.items():
-            changed[member] = XML_DECLARATION + xml
-        files: dict[str, bytes | Deflated] = {}
-        for member, data in prep.files.items():
-            if member in changed:
-                files[member] = changed[member]
-            else:
-                if member not in prep.packed:
-                    prep.packed[member] = deflate(data)
-                files[member] = prep.packed[member]
-        return Rendered(
-            zip_files(files), body, parts, prep.files.get("word/styles.xml"), ctx, properties
-        )
 
     def _body(self, prep: _Prepared, xml: str) -> str:
         _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))
