@@ -107,24 +107,11 @@ def accept_command(
 
     Exit status: 0 every file accepted (or accepted before), 1 any refused, 2 usage error.
     """
-    by_hand = paper or declined
-    if paper and declined:
-        raise click.UsageError("--paper and --declined: one at a time")
-    if by_hand and paths:
-        raise click.UsageError("--paper/--declined take no returned files")
-    if by_hand and day is None:
-        raise click.UsageError("--on DATE: the day it was signed (or declined)")
-    if not by_hand and not paths:
-        raise click.UsageError("give the returned packets (files or folders), or --paper")
-    if not by_hand and (day or scan):
-        raise click.UsageError("--on and --scan go with --paper or --declined")
+    by_hand = _by_hand(paths, paper, declined, day, scan)
     with errors(verbose()):
         book = ledger_path(ledger)
-        if by_hand:
-            assert day is not None
-            state = "declined" if declined else "accepted"
-            grant = declined or paper
-            assert grant is not None
+        if by_hand is not None:
+            grant, state, day = by_hand
             kept = record_by_hand(
                 folder, grant, plan=plan_for_folder(plan, folder), ledger=book, day=day,
                 state=state, scan=scan, note=note, force=force,
@@ -138,6 +125,32 @@ def accept_command(
         )  # fmt: skip
         _report(result, quiet)
         sys.exit(0 if result.ok else 1)
+
+
+def _by_hand(
+    paths: tuple[Path, ...],
+    paper: str | None,
+    declined: str | None,
+    day: date | None,
+    scan: Path | None,
+) -> tuple[str, str, date] | None:
+    """What --paper or --declined asks to record: (grant, state, day); None for returned
+    files. A usage error when the options do not go together."""
+    by_hand = paper or declined
+    if paper and declined:
+        raise click.UsageError("--paper and --declined: one at a time")
+    if by_hand and paths:
+        raise click.UsageError("--paper/--declined take no returned files")
+    if by_hand and day is None:
+        raise click.UsageError("--on DATE: the day it was signed (or declined)")
+    if not by_hand and not paths:
+        raise click.UsageError("give the returned packets (files or folders), or --paper")
+    if not by_hand and (day or scan):
+        raise click.UsageError("--on and --scan go with --paper or --declined")
+    if not by_hand:
+        return None
+    assert day is not None  # (a usage error above)
+    return by_hand, "declined" if declined else "accepted", day
 
 
 def _report(result: AcceptResult, quiet: bool) -> None:
