@@ -179,36 +179,40 @@ def sign_command(
         )
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)
-        look, plan_id = Appearance(credentials.subject, tz=zone), None
-        if field == COMPANY_FIELD:
-            folder = path if path.is_dir() else path.parent
-            terms = plan_for_folder(plan, folder)
-            officer, plan_id = terms.company.officer, terms.id
-            look = Appearance(officer.name, officer.title, zone, dated)
+        look, plan_id = _appearance(credentials, field, path, plan, zone, dated)
         shown = _Shown(quiet)
-        with _sigterm_as_interrupt():
-            try:
-                result = sign_batch(
-                    path,
-                    credentials,
-                    field=field,
-                    appearance=look,
-                    timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
-                    output=output,
-                    force=force,
-                    plan_id=plan_id,
-                    progress=shown,
-                    any_signer=any_signer,
-                )
-            except KeyboardInterrupt:
-                click.echo(
-                    f"interrupted after {shown.signed} signed; each one is recorded in the "
-                    "manifest: run the same command again to sign the rest",
-                    err=True,
-                )
-                sys.exit(130)
+        with _sigterm_as_interrupt(), _interrupted(shown):
+            result = sign_batch(
+                path,
+                credentials,
+                field=field,
+                appearance=look,
+                timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
+                output=output,
+                force=force,
+                plan_id=plan_id,
+                progress=shown,
+                any_signer=any_signer,
+            )
         _sign_report(result, quiet)
         sys.exit(1 if result.errors else 0)
+
+
+def _appearance(
+    credentials: Credentials,
+    field: str,
+    path: Path,
+    plan: Path | None,
+    zone: tzinfo | None,
+    dated: bool,
+) -> tuple[Appearance, str | None]:
+    """What the visible signature shows, and the plan whose officer it shows: the Company's
+    field shows the plan's officer and their title; another field, the certificate's name."""
+    if field != COMPANY_FIELD:
+        return Appearance(credentials.subject, tz=zone), None
+    terms = plan_for_folder(plan, path if path.is_dir() else path.parent)
+    officer = terms.company.officer
+    return Appearance(officer.name, officer.title, zone, dated), terms.id
 
 
 class _Shown:
@@ -243,6 +247,20 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+@contextmanager
+def _interrupted(shown: _Shown) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) during a signing run: say how far it got, and exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted after {shown.signed} signed; each one is recorded in the "
+            "manifest: run the same command again to sign the rest",
+            err=True,
+        )
+        sys.exit(130)
 
 
 def _sign_report(result: SignResult, quiet: bool) -> None:
