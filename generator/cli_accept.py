@@ -11,7 +11,14 @@ from pathlib import Path
 import click
 
 from generator.checking.ledger import ledger_path
-from generator.cliutil import errors, existing_file, ledger_option, verbose
+from generator.cliutil import (
+    any_signer_option,
+    errors,
+    existing_file,
+    ledger_option,
+    trust_option,
+    verbose,
+)
 from generator.reading.values import parse_date
 from generator.signing.acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
 from generator.terms.kit import plan_for_folder
@@ -39,17 +46,8 @@ def _day(ctx: click.Context, param: click.Parameter, text: str | None) -> date |
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_BATCH
 @ledger_option
-@click.option(
-    "--trust",
-    multiple=True,
-    type=existing_file(),
-    help="Root certificate (PEM or DER) to trust for the signers; repeatable (as for verify).",
-)
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Accept a participant's signature made with a certificate of another name.",
-)
+@trust_option
+@any_signer_option
 @click.option(
     "--paper",
     metavar="GRANT_ID",

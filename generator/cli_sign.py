@@ -19,7 +19,7 @@ from types import FrameType
 import click
 
 from generator.assembling.stamp import Appearance
-from generator.cliutil import errors, existing_file, verbose
+from generator.cliutil import any_signer_option, errors, existing_file, trust_option, verbose
 from generator.core.errors import CredentialError, GrantgenError
 from generator.signing.credentials import load_credentials
 from generator.signing.signfiles import COMPANY_FIELD
@@ -122,12 +122,7 @@ def _output(output: Path | None) -> Path | None:
     help="Sign again packets the manifest shows as signed, or over a file in the way; "
     "the file there is moved to superseded/ beside it, never overwritten.",
 )
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Let a certificate that does not name the signing officer (or the grant's "
-    "participant, for the participant's field) sign all the same (a warning).",
-)
+@any_signer_option
 @click.option(
     "--tz",
     "zone",
@@ -276,14 +271,7 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
 
 @click.command("verify")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--trust",
-    "trust",
-    multiple=True,
-    type=existing_file(),
-    help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
-    "There is no default trust store.",
-)
+@trust_option
 @click.option(
     "--manifest",
     type=existing_file(),
@@ -297,12 +285,7 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
     show_default=True,
     help="Output format.",
 )
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Do not require the Company's signature to be the signing officer's and a "
-    "participant's to be the grant's participant's (by the certificates' names).",
-)
+@any_signer_option
 @click.pass_context
 def verify_command(
     ctx: click.Context,

@@ -83,6 +83,22 @@ ledger_option = click.option(
 prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
 
 
+trust_option = click.option(
+    "--trust",
+    multiple=True,
+    type=existing_file(),
+    help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
+    "There is no default trust store.",
+)
+any_signer_option = click.option(
+    "--any-signer",
+    is_flag=True,
+    help="Do not require the certificate of the Company's signature to name the signing "
+    "officer, nor that of a participant's to name the grant's participant: `sign` signs all "
+    "the same (a warning); `verify` and `accept` do not check who signed.",
+)
+
+
 def _day(value: str | None) -> date | None:
     if value is None:
         return None
