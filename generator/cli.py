@@ -25,6 +25,7 @@ from generator.cliutil import (
     plan_option,
     prices_option,
     progress_bar,
+    quiet_option,
     read_options,
     verbose,
 )
@@ -208,7 +209,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     "(plus half a second per agreement in it); stopped twice in a row, the batch fails.",
 )
 @consent_date_option
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@quiet_option
 @read_options
 def generate_command(
     grants: Path,

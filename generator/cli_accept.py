@@ -16,6 +16,7 @@ from generator.cliutil import (
     errors,
     existing_file,
     ledger_option,
+    table_format_option,
     trust_option,
     verbose,
 )
@@ -182,14 +183,7 @@ def _report(result: AcceptResult, quiet: bool) -> None:
     help="Exit 1 when a grant has been waiting for its participant longer than DAYS days "
     "since the Company signed (for a reminder job).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@table_format_option
 def status_command(folder: Path, ledger: Path | None, overdue: int | None, fmt: str) -> None:
     """Where each grant of the batch in FOLDER stands: made, company-signed (pending the
     participant, for N days), accepted or declined.

@@ -19,7 +19,15 @@ from types import FrameType
 import click
 
 from generator.assembling.stamp import Appearance
-from generator.cliutil import any_signer_option, errors, existing_file, trust_option, verbose
+from generator.cliutil import (
+    any_signer_option,
+    errors,
+    existing_file,
+    quiet_option,
+    table_format_option,
+    trust_option,
+    verbose,
+)
 from generator.core.errors import CredentialError, GrantgenError
 from generator.signing.credentials import load_credentials
 from generator.signing.signfiles import COMPANY_FIELD
@@ -137,7 +145,7 @@ def _output(output: Path | None) -> Path | None:
     help='Also write the day of signing (in --tz) on the form\'s date line ("Dated:"), '
     "in the revision the Company's signature covers; recorded in the manifest.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@quiet_option
 @click.pass_context
 def sign_command(
     ctx: click.Context,
@@ -277,14 +285,7 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
     type=existing_file(),
     help="The batch's manifest.json. Default: the one beside the PDFs.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@table_format_option
 @any_signer_option
 @click.pass_context
 def verify_command(

@@ -196,6 +196,15 @@ format_option = click.option(
     show_default=True,
     help="Output format.",
 )
+table_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
 
 
 @contextmanager
