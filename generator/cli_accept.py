@@ -21,7 +21,13 @@ from generator.cliutil import (
     verbose,
 )
 from generator.reading.values import parse_date
-from generator.signing.acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
+from generator.signing.acceptance import (
+    AcceptResult,
+    GrantState,
+    accept_returned,
+    grant_states,
+    record_by_hand,
+)
 from generator.terms.kit import plan_for_folder
 
 _BATCH = click.option(
@@ -204,29 +210,34 @@ def status_command(folder: Path, ledger: Path | None, overdue: int | None, fmt: 
         data = {"grants": [s.as_dict() for s in states], "overdue": [s.grant_id for s in late]}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        head = ("grant", "participant", "grant date", "state", "since", "")
-        rows = [head] + [
-            (
-                s.grant_id,
-                s.participant,
-                s.grant_date,
-                s.state + (f" ({s.days} days)" if s.pending and s.days is not None else ""),
-                s.since or "",
-                s.detail,
-            )
-            for s in states
-        ]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
-        for r in rows:
-            click.echo(
-                "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
-            )
-        counts = {k: sum(1 for s in states if s.state == k) for k in
-                  ("made", "company-signed", "accepted", "declined")}  # fmt: skip
-        click.echo(
-            f"{len(states)} grant(s): {counts['accepted']} accepted, {counts['declined']} "
-            f"declined, {counts['company-signed']} pending the participant, {counts['made']} "
-            "not signed by the Company"
-            + (f"; {len(late)} pending more than {overdue} days" if overdue is not None else "")
-        )
+        _status_table(states, late, overdue)
     sys.exit(1 if late else 0)
+
+
+def _status_table(states: list[GrantState], late: list[GrantState], overdue: int | None) -> None:
+    """One row per grant, then the counts."""
+    head = ("grant", "participant", "grant date", "state", "since", "")
+    rows = [head] + [
+        (
+            s.grant_id,
+            s.participant,
+            s.grant_date,
+            s.state + (f" ({s.days} days)" if s.pending and s.days is not None else ""),
+            s.since or "",
+            s.detail,
+        )
+        for s in states
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    for r in rows:
+        click.echo(
+            "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+        )
+    counts = {k: sum(1 for s in states if s.state == k) for k in
+              ("made", "company-signed", "accepted", "declined")}  # fmt: skip
+    click.echo(
+        f"{len(states)} grant(s): {counts['accepted']} accepted, {counts['declined']} "
+        f"declined, {counts['company-signed']} pending the participant, {counts['made']} "
+        "not signed by the Company"
+        + (f"; {len(late)} pending more than {overdue} days" if overdue is not None else "")
+    )

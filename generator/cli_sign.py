@@ -319,23 +319,27 @@ def verify_command(
                 failed = {"ok": False, "error": str(exc), "files": [], "drafts_skipped": []}
                 click.echo(json.dumps(failed, indent=2, ensure_ascii=False))
             raise
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
-        else:
-            click.echo(format_table(result, base=path if path.is_dir() else None))
-        for check in result.files:
-            for reason in check.reasons:
-                click.echo(
-                    f"error: {_shown(check, path if path.is_dir() else None)}: {reason}", err=True
-                )
-        if fmt != "json":
-            bad = sum(not f.ok for f in result.files)
-            drafts = f"; {len(result.drafts)} drafts skipped" if result.drafts else ""
-            click.echo(
-                f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
-                f"{drafts}"
-            )
+        _verify_report(result, fmt, base=path if path.is_dir() else None)
         sys.exit(0 if result.ok else 1)
+
+
+def _verify_report(result: VerifyResult, fmt: str, base: Path | None) -> None:
+    """The result (a table or JSON on stdout), one ``error:`` line on stderr per problem, and
+    the counts after a table."""
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_table(result, base=base))
+    for check in result.files:
+        for reason in check.reasons:
+            click.echo(f"error: {_shown(check, base)}: {reason}", err=True)
+    if fmt != "json":
+        bad = sum(not f.ok for f in result.files)
+        drafts = f"; {len(result.drafts)} drafts skipped" if result.drafts else ""
+        click.echo(
+            f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
+            f"{drafts}"
+        )
 
 
 def _shown(check: FileCheck, base: Path | None) -> str:
