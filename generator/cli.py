@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
@@ -17,20 +15,23 @@ from typing import Any, ClassVar
 import click
 
 from generator import __version__
+from generator.checking.findings import Finding
 from generator.cliutil import (
     consent_date_option,
     errors,
     existing_file,
     format_option,
     ledger_option,
-    make_read_options,
     plan_option,
     prices_option,
+    progress_bar,
+    quiet_option,
     read_options,
     verbose,
 )
 from generator.core.errors import GrantgenError
 from generator.pipeline import GenerateOptions, GenerateResult, check_batch, generate
+from generator.reading.columns import ReadOptions
 from generator.terms.planmodel import ACCEPT_SAMPLES
 
 
@@ -101,54 +102,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 # --- generate ------------------------------------------------------------------------------
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
-    """A progress bar on a terminal (documents made, rate, time left); silent otherwise."""
-    if quiet or not sys.stderr.isatty():
-        yield lambda stage, done, total: None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    class Rate(TextColumn):
-        def __init__(self) -> None:
-            super().__init__("")
-
-        def render(self, task: Any) -> Any:
-            from rich.text import Text
-
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:5.1f} docs/s" if speed else "     - docs/s")
-
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        Rate(),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    tasks: dict[str, Any] = {}
-
-    def show(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            label = {"render": "Word files", "assemble": "PDF packets"}.get(stage, stage)
-            tasks[stage] = bar.add_task(f"{label:>11}", total=total)
-        bar.update(tasks[stage], completed=done)
-
-    with bar:
-        yield show
 
 
 def _report(result: GenerateResult, quiet: bool) -> None:
@@ -256,7 +209,7 @@ def _finite(param: click.Parameter, value: float) -> float:
     "(plus half a second per agreement in it); stopped twice in a row, the batch fails.",
 )
 @consent_date_option
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@quiet_option
 @read_options
 def generate_command(
     grants: Path,
@@ -274,10 +227,7 @@ def generate_command(
     timeout: float,
     consent_date: date | None,
     quiet: bool,
-    sheet: str | None,
-    mappings: tuple[str, ...],
-    only: tuple[str, ...],
-    where: tuple[str, ...],
+    read: ReadOptions,
 ) -> None:
     """Make a Word document and a signature-ready PDF packet for every grant in GRANTS, with
     the kit's form for its award type (--plan KIT; default: the bundled example).
@@ -295,10 +245,7 @@ def generate_command(
 
     Exit status: 0 all grants made, 1 any grant refused or failed, 2 usage error.
     """
-    reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
-        if accept_samples:  # the checks take them as notes too
-            os.environ[ACCEPT_SAMPLES] = "1"
         options = GenerateOptions(
             grants=grants,
             out=out,
@@ -313,13 +260,20 @@ def generate_command(
             accept_samples=accept_samples,
             jobs=jobs,
             timeout=timeout,
-            read=reading,
+            read=read,
             consent_date=consent_date,
         )
-        with _progress(quiet) as progress:
-            result = generate(options, progress=progress)
-        _report(result, quiet)
-        sys.exit(1 if result.errors else 0)
+        _generate(options, quiet)
+
+
+def _generate(options: GenerateOptions, quiet: bool) -> None:
+    """Make the batch with a progress bar, report it, and exit 1 when a grant failed."""
+    if options.accept_samples:  # the checks take them as notes too
+        os.environ[ACCEPT_SAMPLES] = "1"
+    with progress_bar(quiet) as progress:
+        result = generate(options, progress=progress)
+    _report(result, quiet)
+    sys.exit(1 if result.errors else 0)
 
 
 # --- validate ------------------------------------------------------------------------------
@@ -342,10 +296,7 @@ def validate_command(
     fmt: str,
     strict: bool,
     consent_date: date | None,
-    sheet: str | None,
-    mappings: tuple[str, ...],
-    only: tuple[str, ...],
-    where: tuple[str, ...],
+    read: ReadOptions,
 ) -> None:
     """Check every grant in GRANTS against the plan, the prices and the ledger; make nothing.
 
@@ -353,17 +304,10 @@ def validate_command(
     section it cites, plus the share reserve before and after the batch. Exit 0 when there is
     no error (warnings pass unless --strict), 1 when there is.
     """
-    reading = make_read_options(sheet, mappings, only, where)
     with errors(verbose()):
         try:
             checked = check_batch(
-                grants,
-                plan,
-                prices,
-                ledger,
-                documents=True,
-                read=reading,
-                consent_date=consent_date,
+                grants, plan, prices, ledger, documents=True, read=read, consent_date=consent_date
             )
         except GrantgenError as exc:
             if fmt == "json":  # a file that cannot be checked: still JSON on stdout
@@ -371,30 +315,39 @@ def validate_command(
             raise
         summary = checked.summary()
         if fmt == "json":
-            findings = [f.as_dict() for f in checked.findings]
-            for f, d in zip(checked.findings, findings, strict=True):
-                d["message"] = f.message
-            click.echo(json.dumps({"findings": findings, "summary": summary}, indent=2))
+            _findings_json(checked.findings, summary)
         else:
             _findings_table(checked.findings)
-            after = summary["available_after"]
-            click.echo(
-                f"{summary['grants']} grant(s): {summary['ok']} ok, {summary['refused']} refused; "
-                f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
-                f"{summary['notes']} note(s). Reserve {summary['reserve']:,}: "
-                f"{summary['available_before']:,} available before this batch, "
-                + (
-                    f"{after:,} after."
-                    if after >= 0
-                    else f"none after: {-after:,} more than the reserve in force on the "
-                    "batch's last grant date (grants before an amendment that reduced it were "
-                    "checked against the figure in force on their own dates)."
-                )
-            )
+            click.echo(_summary_line(summary))
         failed = summary["errors"] > 0 or (strict and summary["warnings"] > 0)
         if failed and not summary["errors"] and fmt != "json":
             click.echo(f"--strict: the {summary['warnings']} warning(s) refuse the batch.")
         sys.exit(1 if failed else 0)
+
+
+def _findings_json(findings: list[Finding], summary: dict[str, Any]) -> None:
+    listed = [f.as_dict() for f in findings]
+    for f, d in zip(findings, listed, strict=True):
+        d["message"] = f.message
+    click.echo(json.dumps({"findings": listed, "summary": summary}, indent=2))
+
+
+def _summary_line(summary: dict[str, Any]) -> str:
+    """The batch's counts, and the share reserve before and after it."""
+    after = summary["available_after"]
+    return (
+        f"{summary['grants']} grant(s): {summary['ok']} ok, {summary['refused']} refused; "
+        f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
+        f"{summary['notes']} note(s). Reserve {summary['reserve']:,}: "
+        f"{summary['available_before']:,} available before this batch, "
+        + (
+            f"{after:,} after."
+            if after >= 0
+            else f"none after: {-after:,} more than the reserve in force on the "
+            "batch's last grant date (grants before an amendment that reduced it were "
+            "checked against the figure in force on their own dates)."
+        )
+    )
 
 
 def _findings_table(findings: list[Any]) -> None:

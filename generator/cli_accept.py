@@ -11,9 +11,23 @@ from pathlib import Path
 import click
 
 from generator.checking.ledger import ledger_path
-from generator.cliutil import errors, existing_file, ledger_option, verbose
+from generator.cliutil import (
+    any_signer_option,
+    errors,
+    existing_file,
+    ledger_option,
+    table_format_option,
+    trust_option,
+    verbose,
+)
 from generator.reading.values import parse_date
-from generator.signing.acceptance import AcceptResult, accept_returned, grant_states, record_by_hand
+from generator.signing.acceptance import (
+    AcceptResult,
+    GrantState,
+    accept_returned,
+    grant_states,
+    record_by_hand,
+)
 from generator.terms.kit import plan_for_folder
 
 _BATCH = click.option(
@@ -39,17 +53,8 @@ def _day(ctx: click.Context, param: click.Parameter, text: str | None) -> date |
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @_BATCH
 @ledger_option
-@click.option(
-    "--trust",
-    multiple=True,
-    type=existing_file(),
-    help="Root certificate (PEM or DER) to trust for the signers; repeatable (as for verify).",
-)
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Accept a participant's signature made with a certificate of another name.",
-)
+@trust_option
+@any_signer_option
 @click.option(
     "--paper",
     metavar="GRANT_ID",
@@ -107,24 +112,11 @@ def accept_command(
 
     Exit status: 0 every file accepted (or accepted before), 1 any refused, 2 usage error.
     """
-    by_hand = paper or declined
-    if paper and declined:
-        raise click.UsageError("--paper and --declined: one at a time")
-    if by_hand and paths:
-        raise click.UsageError("--paper/--declined take no returned files")
-    if by_hand and day is None:
-        raise click.UsageError("--on DATE: the day it was signed (or declined)")
-    if not by_hand and not paths:
-        raise click.UsageError("give the returned packets (files or folders), or --paper")
-    if not by_hand and (day or scan):
-        raise click.UsageError("--on and --scan go with --paper or --declined")
+    by_hand = _by_hand(paths, paper, declined, day, scan)
     with errors(verbose()):
         book = ledger_path(ledger)
-        if by_hand:
-            assert day is not None
-            state = "declined" if declined else "accepted"
-            grant = declined or paper
-            assert grant is not None
+        if by_hand is not None:
+            grant, state, day = by_hand
             kept = record_by_hand(
                 folder, grant, plan=plan_for_folder(plan, folder), ledger=book, day=day,
                 state=state, scan=scan, note=note, force=force,
@@ -138,6 +130,32 @@ def accept_command(
         )  # fmt: skip
         _report(result, quiet)
         sys.exit(0 if result.ok else 1)
+
+
+def _by_hand(
+    paths: tuple[Path, ...],
+    paper: str | None,
+    declined: str | None,
+    day: date | None,
+    scan: Path | None,
+) -> tuple[str, str, date] | None:
+    """What --paper or --declined asks to record: (grant, state, day); None for returned
+    files. A usage error when the options do not go together."""
+    by_hand = paper or declined
+    if paper and declined:
+        raise click.UsageError("--paper and --declined: one at a time")
+    if by_hand and paths:
+        raise click.UsageError("--paper/--declined take no returned files")
+    if by_hand and day is None:
+        raise click.UsageError("--on DATE: the day it was signed (or declined)")
+    if not by_hand and not paths:
+        raise click.UsageError("give the returned packets (files or folders), or --paper")
+    if not by_hand and (day or scan):
+        raise click.UsageError("--on and --scan go with --paper or --declined")
+    if not by_hand:
+        return None
+    assert day is not None  # (a usage error above)
+    return by_hand, "declined" if declined else "accepted", day
 
 
 def _report(result: AcceptResult, quiet: bool) -> None:
@@ -171,14 +189,7 @@ def _report(result: AcceptResult, quiet: bool) -> None:
     help="Exit 1 when a grant has been waiting for its participant longer than DAYS days "
     "since the Company signed (for a reminder job).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@table_format_option
 def status_command(folder: Path, ledger: Path | None, overdue: int | None, fmt: str) -> None:
     """Where each grant of the batch in FOLDER stands: made, company-signed (pending the
     participant, for N days), accepted or declined.
@@ -199,29 +210,34 @@ def status_command(folder: Path, ledger: Path | None, overdue: int | None, fmt: 
         data = {"grants": [s.as_dict() for s in states], "overdue": [s.grant_id for s in late]}
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        head = ("grant", "participant", "grant date", "state", "since", "")
-        rows = [head] + [
-            (
-                s.grant_id,
-                s.participant,
-                s.grant_date,
-                s.state + (f" ({s.days} days)" if s.pending and s.days is not None else ""),
-                s.since or "",
-                s.detail,
-            )
-            for s in states
-        ]
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
-        for r in rows:
-            click.echo(
-                "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
-            )
-        counts = {k: sum(1 for s in states if s.state == k) for k in
-                  ("made", "company-signed", "accepted", "declined")}  # fmt: skip
-        click.echo(
-            f"{len(states)} grant(s): {counts['accepted']} accepted, {counts['declined']} "
-            f"declined, {counts['company-signed']} pending the participant, {counts['made']} "
-            "not signed by the Company"
-            + (f"; {len(late)} pending more than {overdue} days" if overdue is not None else "")
-        )
+        _status_table(states, late, overdue)
     sys.exit(1 if late else 0)
+
+
+def _status_table(states: list[GrantState], late: list[GrantState], overdue: int | None) -> None:
+    """One row per grant, then the counts."""
+    head = ("grant", "participant", "grant date", "state", "since", "")
+    rows = [head] + [
+        (
+            s.grant_id,
+            s.participant,
+            s.grant_date,
+            s.state + (f" ({s.days} days)" if s.pending and s.days is not None else ""),
+            s.since or "",
+            s.detail,
+        )
+        for s in states
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head) - 1)]
+    for r in rows:
+        click.echo(
+            "  ".join([*(c.ljust(w) for c, w in zip(r, widths, strict=False)), r[-1]]).rstrip()
+        )
+    counts = {k: sum(1 for s in states if s.state == k) for k in
+              ("made", "company-signed", "accepted", "declined")}  # fmt: skip
+    click.echo(
+        f"{len(states)} grant(s): {counts['accepted']} accepted, {counts['declined']} "
+        f"declined, {counts['company-signed']} pending the participant, {counts['made']} "
+        "not signed by the Company"
+        + (f"; {len(late)} pending more than {overdue} days" if overdue is not None else "")
+    )

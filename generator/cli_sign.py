@@ -19,7 +19,15 @@ from types import FrameType
 import click
 
 from generator.assembling.stamp import Appearance
-from generator.cliutil import errors, existing_file, verbose
+from generator.cliutil import (
+    any_signer_option,
+    errors,
+    existing_file,
+    quiet_option,
+    table_format_option,
+    trust_option,
+    verbose,
+)
 from generator.core.errors import CredentialError, GrantgenError
 from generator.signing.credentials import load_credentials
 from generator.signing.signfiles import COMPANY_FIELD
@@ -122,12 +130,7 @@ def _output(output: Path | None) -> Path | None:
     help="Sign again packets the manifest shows as signed, or over a file in the way; "
     "the file there is moved to superseded/ beside it, never overwritten.",
 )
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Let a certificate that does not name the signing officer (or the grant's "
-    "participant, for the participant's field) sign all the same (a warning).",
-)
+@any_signer_option
 @click.option(
     "--tz",
     "zone",
@@ -142,7 +145,7 @@ def _output(output: Path | None) -> Path | None:
     help='Also write the day of signing (in --tz) on the form\'s date line ("Dated:"), '
     "in the revision the Company's signature covers; recorded in the manifest.",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+@quiet_option
 @click.pass_context
 def sign_command(
     ctx: click.Context,
@@ -179,36 +182,40 @@ def sign_command(
         )
     with errors(verbose()):
         credentials = _credentials(cert, key, passphrase_file)
-        look, plan_id = Appearance(credentials.subject, tz=zone), None
-        if field == COMPANY_FIELD:
-            folder = path if path.is_dir() else path.parent
-            terms = plan_for_folder(plan, folder)
-            officer, plan_id = terms.company.officer, terms.id
-            look = Appearance(officer.name, officer.title, zone, dated)
+        look, plan_id = _appearance(credentials, field, path, plan, zone, dated)
         shown = _Shown(quiet)
-        with _sigterm_as_interrupt():
-            try:
-                result = sign_batch(
-                    path,
-                    credentials,
-                    field=field,
-                    appearance=look,
-                    timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
-                    output=output,
-                    force=force,
-                    plan_id=plan_id,
-                    progress=shown,
-                    any_signer=any_signer,
-                )
-            except KeyboardInterrupt:
-                click.echo(
-                    f"interrupted after {shown.signed} signed; each one is recorded in the "
-                    "manifest: run the same command again to sign the rest",
-                    err=True,
-                )
-                sys.exit(130)
+        with _sigterm_as_interrupt(), _interrupted(shown):
+            result = sign_batch(
+                path,
+                credentials,
+                field=field,
+                appearance=look,
+                timestamper=http_timestamper(timestamp_url) if timestamp_url else None,
+                output=output,
+                force=force,
+                plan_id=plan_id,
+                progress=shown,
+                any_signer=any_signer,
+            )
         _sign_report(result, quiet)
         sys.exit(1 if result.errors else 0)
+
+
+def _appearance(
+    credentials: Credentials,
+    field: str,
+    path: Path,
+    plan: Path | None,
+    zone: tzinfo | None,
+    dated: bool,
+) -> tuple[Appearance, str | None]:
+    """What the visible signature shows, and the plan whose officer it shows: the Company's
+    field shows the plan's officer and their title; another field, the certificate's name."""
+    if field != COMPANY_FIELD:
+        return Appearance(credentials.subject, tz=zone), None
+    terms = plan_for_folder(plan, path if path.is_dir() else path.parent)
+    officer = terms.company.officer
+    return Appearance(officer.name, officer.title, zone, dated), terms.id
 
 
 class _Shown:
@@ -245,6 +252,20 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, before)
 
 
+@contextmanager
+def _interrupted(shown: _Shown) -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) during a signing run: say how far it got, and exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        click.echo(
+            f"interrupted after {shown.signed} signed; each one is recorded in the "
+            "manifest: run the same command again to sign the rest",
+            err=True,
+        )
+        sys.exit(130)
+
+
 def _sign_report(result: SignResult, quiet: bool) -> None:
     if not quiet:
         where = f"; manifest: {result.manifest}" if result.manifest else ""
@@ -258,33 +279,14 @@ def _sign_report(result: SignResult, quiet: bool) -> None:
 
 @click.command("verify")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--trust",
-    "trust",
-    multiple=True,
-    type=existing_file(),
-    help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
-    "There is no default trust store.",
-)
+@trust_option
 @click.option(
     "--manifest",
     type=existing_file(),
     help="The batch's manifest.json. Default: the one beside the PDFs.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@click.option(
-    "--any-signer",
-    is_flag=True,
-    help="Do not require the Company's signature to be the signing officer's and a "
-    "participant's to be the grant's participant's (by the certificates' names).",
-)
+@table_format_option
+@any_signer_option
 @click.pass_context
 def verify_command(
     ctx: click.Context,
@@ -317,23 +319,27 @@ def verify_command(
                 failed = {"ok": False, "error": str(exc), "files": [], "drafts_skipped": []}
                 click.echo(json.dumps(failed, indent=2, ensure_ascii=False))
             raise
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
-        else:
-            click.echo(format_table(result, base=path if path.is_dir() else None))
-        for check in result.files:
-            for reason in check.reasons:
-                click.echo(
-                    f"error: {_shown(check, path if path.is_dir() else None)}: {reason}", err=True
-                )
-        if fmt != "json":
-            bad = sum(not f.ok for f in result.files)
-            drafts = f"; {len(result.drafts)} drafts skipped" if result.drafts else ""
-            click.echo(
-                f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
-                f"{drafts}"
-            )
+        _verify_report(result, fmt, base=path if path.is_dir() else None)
         sys.exit(0 if result.ok else 1)
+
+
+def _verify_report(result: VerifyResult, fmt: str, base: Path | None) -> None:
+    """The result (a table or JSON on stdout), one ``error:`` line on stderr per problem, and
+    the counts after a table."""
+    if fmt == "json":
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(format_table(result, base=base))
+    for check in result.files:
+        for reason in check.reasons:
+            click.echo(f"error: {_shown(check, base)}: {reason}", err=True)
+    if fmt != "json":
+        bad = sum(not f.ok for f in result.files)
+        drafts = f"; {len(result.drafts)} drafts skipped" if result.drafts else ""
+        click.echo(
+            f"{len(result.files)} signed file(s): {len(result.files) - bad} ok, {bad} failed"
+            f"{drafts}"
+        )
 
 
 def _shown(check: FileCheck, base: Path | None) -> str:

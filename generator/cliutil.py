@@ -1,7 +1,9 @@
-"""What every command shares: errors as one line and an exit code, tracebacks on --verbose."""
+"""What every command shares: errors as one line and an exit code (tracebacks on --verbose),
+the options several commands take, a progress bar."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -81,6 +83,22 @@ ledger_option = click.option(
 prices_option = click.option("--prices", type=existing_file(), help=PRICES_HELP)
 
 
+trust_option = click.option(
+    "--trust",
+    multiple=True,
+    type=existing_file(),
+    help="Root certificate (PEM or DER) to trust for signers and time-stamps; repeatable. "
+    "There is no default trust store.",
+)
+any_signer_option = click.option(
+    "--any-signer",
+    is_flag=True,
+    help="Do not require the certificate of the Company's signature to name the signing "
+    "officer, nor that of a participant's to name the grant's participant: `sign` signs all "
+    "the same (a warning); `verify` and `accept` do not check who signed.",
+)
+
+
 def _day(value: str | None) -> date | None:
     if value is None:
         return None
@@ -133,7 +151,20 @@ map_option = click.option(
 
 
 def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--sheet, --map, --only, --where: how to read the grants file."""
+    """--sheet, --map, --only, --where: how to read the grants file, given to the command as
+    ``read`` (a :class:`ReadOptions`; a value that cannot be read is a usage error)."""
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        sheet: str | None,
+        mappings: tuple[str, ...],
+        only: tuple[str, ...],
+        where: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        return func(*args, read=make_read_options(sheet, mappings, only, where), **kwargs)
+
     for option in reversed(
         [
             sheet_option,
@@ -153,8 +184,8 @@ def read_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
         ]
     ):
-        func = option(func)
-    return func
+        command = option(command)
+    return command
 
 
 format_option = click.option(
@@ -165,3 +196,60 @@ format_option = click.option(
     show_default=True,
     help="Output format.",
 )
+table_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+
+
+@contextmanager
+def progress_bar(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on a terminal (documents made, rate, time left); silent otherwise."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda stage, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    class Rate(TextColumn):
+        def __init__(self) -> None:
+            super().__init__("")
+
+        def render(self, task: Any) -> Any:
+            from rich.text import Text
+
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:5.1f} docs/s" if speed else "     - docs/s")
+
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        Rate(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            label = {"render": "Word files", "assemble": "PDF packets"}.get(stage, stage)
+            tasks[stage] = bar.add_task(f"{label:>11}", total=total)
+        bar.update(tasks[stage], completed=done)
+
+    with bar:
+        yield show

@@ -1,5 +1,6 @@
 """What does not agree in a form kit: the signature bookmarks each form's templates need (and one
-declared nowhere), the date line, the approved forms, a furnished Plan PDF's fonts."""
+declared nowhere), the date line, the approved forms, a furnished Plan PDF (its fonts, a
+password, damage)."""
 
 from __future__ import annotations
 
@@ -183,3 +184,33 @@ def unembedded_fonts(pdf: Any) -> list[str]:
             if xobject.get("/Subtype") == "/Form":
                 todo.append(xobject.get("/Resources"))
     return sorted(missing)
+
+
+def unusable_plan_pdf(path: Path) -> str | None:
+    """Why the Plan's PDF cannot be furnished (a password, no pages, damage), or None."""
+    import warnings
+
+    import pikepdf
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pikepdf.open(path) as pdf:
+                if pdf.is_encrypted and not pdf.allow.modify_other:
+                    return "is encrypted against changes; give an unprotected copy"
+                if not len(pdf.pages):
+                    return "has no pages"
+                for page in pdf.pages:  # a damaged file opens repaired: its pages must read
+                    page.obj.get("/Contents")
+                missing = unembedded_fonts(pdf)
+                if missing:
+                    return (
+                        f"uses font(s) it does not embed ({', '.join(missing[:3])}): a packet "
+                        "carrying it could not be PDF/A; export the Plan as PDF/A (or with "
+                        "its fonts embedded), or give its Word file"
+                    )
+    except pikepdf.PasswordError:
+        return "needs a password to open; give an unprotected copy"
+    except (pikepdf.PdfError, OSError) as exc:
+        return f"cannot be read as a PDF ({exc})"
+    return None

@@ -27,7 +27,7 @@ from generator.kitchecks.kitcheck import (
     GRANT_FIELDS,
     TemplateProblem,
     kit_problems,
-    unembedded_fonts,
+    unusable_plan_pdf,
 )
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.sheets import check_archive
@@ -54,6 +54,8 @@ CONSENT_FIELDS = PLAN_FIELDS | {
     "consent",
     "directors",
 }
+#: A template file of a kit to check: the name problems give it, its path, the fields it may use.
+_KitFile = tuple[str, Path, frozenset[str]]
 
 
 def _paragraph_texts(root: etree._Element) -> list[str]:
@@ -229,10 +231,9 @@ def sample_record(award_type: str = "option", plan: Plan | None = None) -> Grant
     )
 
 
-def _kit_files(kit: Kit, directory: Path | None) -> list[tuple[str, Path, frozenset[str]]]:
-    """Each template file of the kit to check: (the name problems give it, its path, the
-    fields it may use)."""
-    files: list[tuple[str, Path, frozenset[str]]] = []
+def _kit_files(kit: Kit, directory: Path | None) -> list[_KitFile]:
+    """Each template file of the kit to check, once."""
+    files: list[_KitFile] = []
     for form in kit.forms.values():
         allowed = GRANT_FIELDS | set(kit.plan.extra_columns)
         files += [(path.name, path, allowed) for path in form.templates]
@@ -240,7 +241,7 @@ def _kit_files(kit: Kit, directory: Path | None) -> list[tuple[str, Path, frozen
         files.append((kit.plan_docx.name, kit.plan_docx, PLAN_FIELDS))
     if kit.own_consent or (directory is not None and (directory / CONSENT).exists()):
         files.append((kit.consent.name, kit.consent, CONSENT_FIELDS))
-    unique: dict[Path, tuple[str, Path, frozenset[str]]] = {}
+    unique: dict[Path, _KitFile] = {}
     for entry in files:
         unique.setdefault(entry[1], entry)
     return list(unique.values())
@@ -253,9 +254,23 @@ def check_templates(
     loaded templates when there is none. ``directory``: a folder standing in for the kit's
     templates (``--templates``)."""
     kit = resolve_kit(plan, directory)
-    problems: list[TemplateProblem] = []
     files = _kit_files(kit, directory)
-    names = [name for name, _, _ in files]
+    problems = _file_problems(files)
+    if problems:
+        return problems, None
+    problems = kit_problems(kit)
+    if problems:
+        return problems, None
+    problems = _part_problems(kit, plan)
+    if problems:
+        return problems, None
+    return _render_samples(kit, directory, plan, files)
+
+
+def _file_problems(files: list[_KitFile]) -> list[TemplateProblem]:
+    """What is wrong in each template file on its own: unreadable, unsafe, not a Word
+    document, tags split or unclosed, text the comparison cannot read, unknown fields."""
+    problems: list[TemplateProblem] = []
     for name, path, allowed in files:
         try:
             data = path.read_bytes()
@@ -276,13 +291,13 @@ def check_templates(
                     name, "not a Word document", f"cannot be read ({type(exc).__name__}: {exc})"
                 )
             )
-    if problems:
-        return problems, None
-    problems += kit_problems(kit)
-    if problems:
-        return problems, None
-    # the agreement and the acceptance page are rendered as one template: each is first
-    # compiled and rendered on its own, so that a problem is named in its own file
+    return problems
+
+
+def _part_problems(kit: Kit, plan: Plan) -> list[TemplateProblem]:
+    """The agreement and the acceptance page are rendered as one template: each is first
+    compiled and rendered on its own, so that a problem is named in its own file."""
+    problems: list[TemplateProblem] = []
     for form in kit.forms.values():
         for path in form.templates if form.acceptance is not None else ():
             try:
@@ -291,10 +306,17 @@ def check_templates(
                 )
             except TemplateError as exc:
                 problems.append(_problem(path.parent, [path.name], exc))
-    if problems:
-        return problems, None
+    return problems
+
+
+def _render_samples(
+    kit: Kit, directory: Path | None, plan: Plan, files: list[_KitFile]
+) -> tuple[list[TemplateProblem], TemplateSet | None]:
+    """Compile and render every template once with sample values (syntax errors, and fields
+    misspelt below the top level): the problem, or the loaded templates."""
+    names = [name for name, _, _ in files]
     folders = {path.parent for _, path, _ in files}
-    try:  # compile and render once: syntax errors, and fields misspelt below the top level
+    try:
         templates = TemplateSet(directory, plan)
         for kind in kit.forms:
             templates.render_grant(sample_record(kind, plan), plan)
@@ -302,26 +324,26 @@ def check_templates(
         if furnished is None:
             templates.render_plan(plan)
         else:
-            problem = _unusable_pdf(furnished)
+            problem = unusable_plan_pdf(furnished)
             if problem:
                 return [TemplateProblem(furnished.name, "unusable Plan document", problem)], None
         if CONSENT in names or kit.own_consent:
-            from generator.reviewing.consent import ConsentGrant, render_consent
-
-            sample = sample_record()
-            render_consent(
-                kit.consent,
-                plan,
-                [
-                    ConsentGrant(
-                        sample.participant, sample.shares, sample.exercise_price, sample.grant_date
-                    )
-                ],
-            )
+            _render_sample_consent(kit, plan)
     except TemplateError as exc:
         where = next(iter(folders), Path("."))
         return [_problem(where, names, exc, folders)], None
     return [], templates
+
+
+def _render_sample_consent(kit: Kit, plan: Plan) -> None:
+    """The kit's Board consent, rendered for one sample grant."""
+    from generator.reviewing.consent import ConsentGrant, render_consent
+
+    sample = sample_record()
+    grant = ConsentGrant(
+        sample.participant, sample.shares, sample.exercise_price, sample.grant_date
+    )
+    render_consent(kit.consent, plan, [grant])
 
 
 def _problem(
@@ -357,36 +379,6 @@ def _locate(directory: Path, names: list[str], field: str) -> tuple[str | None, 
         except (OSError, zipfile.BadZipFile, etree.XMLSyntaxError):
             continue
     return None, ""
-
-
-def _unusable_pdf(path: Path) -> str | None:
-    """Why the Plan's PDF cannot be furnished (a password, no pages, damage), or None."""
-    import warnings
-
-    import pikepdf
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with pikepdf.open(path) as pdf:
-                if pdf.is_encrypted and not pdf.allow.modify_other:
-                    return "is encrypted against changes; give an unprotected copy"
-                if not len(pdf.pages):
-                    return "has no pages"
-                for page in pdf.pages:  # a damaged file opens repaired: its pages must read
-                    page.obj.get("/Contents")
-                missing = unembedded_fonts(pdf)
-                if missing:
-                    return (
-                        f"uses font(s) it does not embed ({', '.join(missing[:3])}): a packet "
-                        "carrying it could not be PDF/A; export the Plan as PDF/A (or with "
-                        "its fonts embedded), or give its Word file"
-                    )
-    except pikepdf.PasswordError:
-        return "needs a password to open; give an unprotected copy"
-    except (pikepdf.PdfError, OSError) as exc:
-        return f"cannot be read as a PDF ({exc})"
-    return None
 
 
 def load_templates(directory: Path | None, plan: Plan) -> TemplateSet:
