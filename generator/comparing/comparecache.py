@@ -35,6 +35,8 @@ def mask_values(text: str, values: Sequence[tuple[str, str]], *, fold: bool = Fa
     spans: list[tuple[int, int, str]] = []
     for role, value in values:
         needle, start = (value.lower() if fold else value), 0
+        if not needle:  # a value that normalises to nothing (spaces, soft hyphens): no span
+            continue
         while (at := searched.find(needle, start)) >= 0:
             spans.append((at, at + len(needle), role))
             start = at + len(needle)
