@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterator, Mapping, Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from generator.core.errors import OcfError
@@ -15,7 +16,18 @@ from generator.core.errors import OcfError
 OCF_VERSION = "1.2.0"
 
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "ocf-1.2.0" / "schema"
+OCF_DIR: Traversable = files("generator") / "schemas" / "ocf-1.2.0"
+"""The schemas as the package ships them (package data, with their license and README)."""
+SCHEMAS: Traversable = OCF_DIR / "schema"
+
+
+def schema_files(folder: Traversable = SCHEMAS) -> Iterator[Traversable]:
+    """Every ``*.schema.json`` under ``folder``, its subfolders included, in name order."""
+    for item in sorted(folder.iterdir(), key=lambda t: t.name):
+        if item.is_dir():
+            yield from schema_files(item)
+        elif item.name.endswith(".schema.json"):
+            yield item
 
 
 _ID = "https://schema.opencaptablecoalition.com/v/1.2.0/"
@@ -55,7 +67,7 @@ def _registry() -> Any:
     from referencing.jsonschema import DRAFT7
 
     resources = []
-    for path in sorted(SCHEMAS.rglob("*.schema.json")):
+    for path in schema_files():
         schema = json.loads(path.read_text(encoding="utf-8"))
         resources.append((schema["$id"], Resource.from_contents(schema, DRAFT7)))
     if not resources:
@@ -67,7 +79,7 @@ def _registry() -> Any:
 def _object_schemas() -> dict[str, str]:
     """Each OCF object type and the ``$id`` of the schema of objects of that type."""
     found: dict[str, str] = {}
-    for path in sorted((SCHEMAS / "objects").rglob("*.schema.json")):
+    for path in schema_files(SCHEMAS / "objects"):
         schema = json.loads(path.read_text(encoding="utf-8"))
         kind = schema.get("properties", {}).get("object_type", {})
         for name in [kind["const"]] if "const" in kind else kind.get("enum", []):
