@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from generator.checking.ledger import Ledger
 from generator.cli import main
 from generator.core.output import sha256
 
@@ -224,3 +225,13 @@ def test_a_run_killed_after_keeping_the_file_is_finished_by_the_next(
     result = acceptance.accept_returned(folder, [good], ledger=ledger, trust=[pki.ca])
     assert [f.outcome for f in result.files] == ["accepted"]
     assert set(_acceptances(ledger)) == {"SIG-001"} and not (folder / "superseded").exists()
+
+
+def test_status_of_a_folder_without_a_batch_says_how_to_name_one(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite"
+    with Ledger(ledger):
+        pass
+    result = grantgen("status", tmp_path, "--ledger", ledger)
+    assert result.exit_code != 0
+    assert "no manifest.json (give the batch folder as FOLDER)" in result.output  # type: ignore[attr-defined]
+    assert "--batch" not in result.output  # type: ignore[attr-defined]

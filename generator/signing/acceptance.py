@@ -76,10 +76,12 @@ class Batch:
     docs: list[Listed]
 
     @classmethod
-    def open(cls, folder: Path) -> Batch:
+    def open(cls, folder: Path, given: str = "with --batch") -> Batch:
+        """The batch in ``folder``; ``given``: how the command takes the folder, for the
+        message when it is not a batch's."""
         manifest_path = layout_manifest(folder)
         if not manifest_path.is_file():
-            raise AcceptError(f"{folder}: no manifest.json (give the batch folder with --batch)")
+            raise AcceptError(f"{folder}: no manifest.json (give the batch folder {given})")
         try:
             manifest = Manifest.read(manifest_path)
         except GrantgenError as exc:
@@ -447,7 +449,7 @@ class GrantState:
 
 def grant_states(folder: Path, *, ledger: Path, today: date | None = None) -> list[GrantState]:
     """Each final grant of the batch in ``folder``, in manifest order, with its state."""
-    batch = Batch.open(folder)
+    batch = Batch.open(folder, "as FOLDER")
     today = today or datetime.now(UTC).date()
     with Ledger(ledger, create=False) as book:
         answers = {
