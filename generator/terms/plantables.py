@@ -1,5 +1,5 @@
 """The tables of a plan file that a plan may leave out, each read and checked: ``[forms]``,
-``[vesting]``, ``[columns]``, ``[section16]`` and ``[samples]``, and
+``[kit]``, ``[board]``, ``[vesting]``, ``[columns]``, ``[section16]`` and ``[samples]``, and
 ``[company] country``. :func:`.plan.load_plan` reads them in this module's order."""
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from generator.terms.section16 import Section16
 from generator.terms.vesting import ALLOCATIONS, MAX_INSTALLMENTS, Schedule
 
 _SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+_SIGNATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}_signature")
 
 
 def _read_forms(top: _Reader, base: Path, award_types: tuple[str, ...]) -> tuple[FormEntry, ...]:
@@ -62,6 +65,42 @@ def _required_file(reader: _Reader, name: str, base: Path) -> Path:
     if found is None:
         raise PlanError(reader.path, reader.key(name), "is missing (the form's Word template)")
     return found
+
+
+def _read_kit(top: _Reader, base: Path) -> tuple[tuple[str, ...] | None, Path | None]:
+    """``[kit]``: the signature fields its templates mark (None: not declared), and its own
+    Board consent template (None: the bundled one)."""
+    kit = top.table.get("kit")
+    top.read.add("kit")
+    if kit is None:
+        return None, None
+    k = top.sub("kit")
+    signatures: tuple[str, ...] | None = None
+    if "signatures" in kit:
+        signatures = k.words("signatures")
+        for name in signatures:
+            if not _SIGNATURE_NAME.fullmatch(name):
+                raise PlanError(
+                    top.path,
+                    "kit.signatures",
+                    f"{name!r} is not a signature field name: lower-case letters, digits "
+                    "and _, ending in _signature (e.g. company_signature)",
+                )
+        if len(set(signatures)) < len(signatures):
+            raise PlanError(top.path, "kit.signatures", "names a field twice")
+    return signatures, k.file("consent", base, (".docx",))
+
+
+def _read_board(top: _Reader) -> tuple[str, ...]:
+    """``[board] directors``: the members of the Board, who sign its consent (none: the
+    table is left out)."""
+    if "board" not in top.table:
+        top.read.add("board")
+        return ()
+    directors = top.sub("board").words("directors")
+    if len(set(directors)) < len(directors):
+        raise PlanError(top.path, "board.directors", "names a director twice")
+    return directors
 
 
 #: Names an extra column may not take: the fields grantgen fills itself.
