@@ -213,31 +213,9 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         return  # 5(c) sets an Option's term
     final = final_exercise_date(rec, plan)
     if substitute_option(rec, plan):  # exempt from 5(c) (5(f)), but the form fixes the date
-        asked_day = rec.final_exercise_date or (
-            anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary)
-            if rec.term_years is not None
-            else None
-        )
-        if asked_day is not None and asked_day != final:
-            yield finding(
-                rec,
-                "term",
-                plan.section("substitute"),
-                WARNING,
-                f"a substitute Option may have its own term, but it asks for a Final Exercise "
-                f"Date of {format_date(asked_day)} and the agreement form fixes it at "
-                f"{format_date(final)}: the documents say {format_date(final)}",
-                "final_exercise_date" if rec.final_exercise_date else "term_years",
-            )
+        yield from _substitute_term(rec, plan, final)
         return
-    asked: list[tuple[date, str]] = []
-    if rec.final_exercise_date is not None:
-        asked.append((rec.final_exercise_date, "final_exercise_date"))
-    if rec.term_years is not None:
-        asked.append(
-            (anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary), "term_years")
-        )
-    for day, column in asked:
+    for day, column in _asked_final_dates(rec, plan):
         if day > final:
             yield finding(
                 rec,
@@ -269,6 +247,40 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 f"{format_date(final)}",
                 column,
             )
+
+
+def _asked_final_dates(rec: GrantRecord, plan: Plan) -> list[tuple[date, str]]:
+    """The Final Exercise Dates a record asks for, with the column that asks: its own date,
+    and the anniversary its term in years gives."""
+    asked: list[tuple[date, str]] = []
+    if rec.final_exercise_date is not None:
+        asked.append((rec.final_exercise_date, "final_exercise_date"))
+    if rec.term_years is not None:
+        asked.append(
+            (anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary), "term_years")
+        )
+    return asked
+
+
+def _substitute_term(rec: GrantRecord, plan: Plan, final: date) -> Iterable[Finding]:
+    """A substitute Option may have its own term (5(f)), but the agreement form fixes the
+    Final Exercise Date: a warning where the record asks for another."""
+    asked_day = rec.final_exercise_date or (
+        anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary)
+        if rec.term_years is not None
+        else None
+    )
+    if asked_day is not None and asked_day != final:
+        yield finding(
+            rec,
+            "term",
+            plan.section("substitute"),
+            WARNING,
+            f"a substitute Option may have its own term, but it asks for a Final Exercise "
+            f"Date of {format_date(asked_day)} and the agreement form fixes it at "
+            f"{format_date(final)}: the documents say {format_date(final)}",
+            "final_exercise_date" if rec.final_exercise_date else "term_years",
+        )
 
 
 def vesting(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
