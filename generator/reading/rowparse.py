@@ -48,8 +48,8 @@ _SPREADSHEET_ERROR = re.compile(
 def _parse_row(
     row: int, cells: list[str], header: list[str], index: dict[str, int], excel: bool = False
 ) -> tuple[GrantRecord | None, list[RecordError]]:
-    """A row's :class:`GrantRecord`, or None and every problem found in it (a row of the wrong
-    length first, then each column in the order read)."""
+    """A row's :class:`GrantRecord`, or None and every problem found in it: a row of the wrong
+    length first, then each column in the order read, the grant id's spelling last."""
     reader = _RowReader(row, cells, header, index, excel, _length_errors(row, cells, header, excel))
     participant = reader.get("participant", parse_name, required=True)
     grant_date = reader.get("grant_date", parse_date, required=True)
@@ -150,6 +150,7 @@ class _RowReader:
         return self.header[self.index[column]] if column in self.index else column
 
     def refuse(self, column: str, message: str, rule: str, value: str | None = None) -> None:
+        """Add the problem of the column's cell, with the row's grant id when it gives one."""
         self.errors.append(
             RecordError(
                 self.row,
