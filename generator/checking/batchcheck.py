@@ -5,9 +5,10 @@ incentive option limit, and the reserve and cap in row order."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 from generator.checking.fields import final_exercise_date, format_date, format_price
@@ -15,7 +16,7 @@ from generator.checking.findings import ERROR, NOTE, WARNING, Context, Facts, Fi
 from generator.checking.ledgerhistory import grant_date_shortfall
 from generator.checking.pool import Pool, other_terms, participant_key, terms_hash
 from generator.checking.rules import RULES, finding, option_award, quote_for, substitute_option
-from generator.checking.splits import Award, split_names
+from generator.checking.splits import Award, OnGrantDate, split_names
 from generator.core.errors import RecordError
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.prices import PriceTable
@@ -221,27 +222,9 @@ def _repeats(records: Sequence[GrantRecord], report: Report, pool: Pool) -> None
 def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Report) -> None:
     """Sections 4(a) and 4(b), in row order, on top of what the ledger already holds."""
     refused = report.refused_rows
-    used, non_option_used = pool.used, pool.non_option_used
-    dated = pool.on_grant_date()
-    folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
+    count = _Count.start(plan, pool)
     for rec in records:
-        # a grant refused for another reason is still checked (and the finding reported), but
-        # not counted: the ledger will never record it
-        counted = rec.row not in refused
-        conflict = None
-        other = folded.get(rec.grant_id.casefold(), rec.grant_id)
-        if other != rec.grant_id:
-            conflict = (
-                f"grant id {rec.grant_id} is the ledger's {other!r} in other capitals: one "
-                "grant's file name, or another grant's; give it its own id"
-            )
-        elif rec.grant_id in pool.elsewhere:
-            conflict = (
-                f"grant id {rec.grant_id} is already in the ledger under plan "
-                f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique"
-            )
-        elif rec.grant_id in pool.known and pool.known[rec.grant_id] != terms_hash(rec):
-            conflict = other_terms(rec, pool)
+        conflict = _ledger_conflict(rec, pool, count.folded)
         if conflict is not None:
             report.findings.append(
                 finding(rec, "ledger-conflict", "ledger", ERROR, conflict, "grant_id")
@@ -260,68 +243,125 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
             )
             continue
         is_option = option_award(rec, plan)
-        # the figures in force on the grant date (an amendment may have changed them since),
         # in today's shares, and so the grant: one made before a recorded split, adjusted by it
+        shares = pool.adjusted_shares(rec.shares, rec.grant_date)
+        if since := pool.splits_since(rec.grant_date):
+            report.findings.append(_split_adjusted(rec, plan, pool, since))
+        refusal = count.refusal(rec, is_option, shares, since)
+        if refusal is not None:
+            report.findings.append(refusal)
+        # a grant refused for another reason is still checked (and the finding reported), but
+        # not counted: the ledger will never record it
+        elif rec.row not in refused:
+            count.take(rec, is_option, shares)
+            report.batch_shares += shares
+
+
+def _ledger_conflict(rec: GrantRecord, pool: Pool, folded: dict[str, str]) -> str | None:
+    """Why the grant's id clashes with the ledger's: one of its ids in other capitals, an id
+    of another plan, or an id recorded with other terms (None: it does not)."""
+    other = folded.get(rec.grant_id.casefold(), rec.grant_id)
+    if other != rec.grant_id:
+        return (
+            f"grant id {rec.grant_id} is the ledger's {other!r} in other capitals: one "
+            "grant's file name, or another grant's; give it its own id"
+        )
+    if rec.grant_id in pool.elsewhere:
+        return (
+            f"grant id {rec.grant_id} is already in the ledger under plan "
+            f"{pool.elsewhere[rec.grant_id]}; grant ids must be unique"
+        )
+    if rec.grant_id in pool.known and pool.known[rec.grant_id] != terms_hash(rec):
+        return other_terms(rec, pool)
+    return None
+
+
+def _split_adjusted(
+    rec: GrantRecord, plan: Plan, pool: Pool, since: tuple[tuple[date, Fraction], ...]
+) -> Finding:
+    """A note that a grant made before a recorded split is counted, and recorded, adjusted."""
+    now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
+    return finding(
+        rec,
+        "split-adjusted",
+        plan.section("adjustments"),
+        NOTE,
+        f"granted before {split_names(since)} recorded in the ledger: its "
+        f"{rec.shares:,} shares at {format_price(rec.exercise_price)} are "
+        f"{now.shares:,} at {format_price(now.price)} in today's shares, as the "
+        "ledger records them and the reserve counts them",
+        "grant_date",
+    )
+
+
+@dataclass
+class _Count:
+    """The reserve and the cap as the batch uses them, in row order, on top of the ledger:
+    the shares used (in today's shares) and used by awards other than options, the awards
+    by grant date, and the ledger's grant ids by their case-folded form."""
+
+    plan: Plan
+    pool: Pool
+    used: int
+    non_option_used: int
+    dated: OnGrantDate
+    folded: dict[str, str]
+
+    @classmethod
+    def start(cls, plan: Plan, pool: Pool) -> _Count:
+        """The count as the ledger has it, before the batch's first grant."""
+        folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
+        return cls(plan, pool, pool.used, pool.non_option_used, pool.on_grant_date(), folded)
+
+    def refusal(
+        self,
+        rec: GrantRecord,
+        is_option: bool,
+        shares: int,
+        since: tuple[tuple[date, Fraction], ...],
+    ) -> Finding | None:
+        """Why the grant (``shares`` in today's shares) does not fit what is left of the
+        reserve, or of the cap on awards other than options, in force on its grant date (an
+        amendment may have changed them since); None: it fits."""
+        plan, pool = self.plan, self.pool
         reserve = pool.reserve_on(plan, rec.grant_date)
         cap = pool.non_option_cap_on(plan, rec.grant_date)
-        available, non_option = reserve - used, cap - non_option_used
-        when = "" if reserve == pool.reserve else f" on {rec.grant_date.isoformat()}"
-        shares, note = pool.adjusted_shares(rec.shares, rec.grant_date), ""
-        if since := pool.splits_since(rec.grant_date):
-            note = pool.split_note(rec.shares, rec.grant_date)
-            now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
-            report.findings.append(
-                finding(
-                    rec,
-                    "split-adjusted",
-                    plan.section("adjustments"),
-                    NOTE,
-                    f"granted before {split_names(since)} recorded in the ledger: its "
-                    f"{rec.shares:,} shares at {format_price(rec.exercise_price)} are "
-                    f"{now.shares:,} at {format_price(now.price)} in today's shares, as the "
-                    "ledger records them and the reserve counts them",
-                    "grant_date",
-                )
-            )
+        available, non_option = reserve - self.used, cap - self.non_option_used
+        note = pool.split_note(rec.shares, rec.grant_date)
         if shares > available:
-            report.findings.append(
-                finding(
-                    rec,
-                    "reserve",
-                    plan.section("reserve"),
-                    ERROR,
-                    f"{shares_exceed(rec.shares, note)} the shares available under the Plan: "
-                    f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
-                    "shares",
-                )
+            when = "" if reserve == pool.reserve else f" on {rec.grant_date.isoformat()}"
+            return finding(
+                rec,
+                "reserve",
+                plan.section("reserve"),
+                ERROR,
+                f"{shares_exceed(rec.shares, note)} the shares available under the Plan: "
+                f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
+                "shares",
             )
-            continue
         short = (
-            grant_date_shortfall(pool, dated, plan, rec, rec.shares, is_option) if since else None
+            grant_date_shortfall(pool, self.dated, plan, rec, rec.shares, is_option)
+            if since
+            else None
         )
         if short is not None:  # a grant before a recorded split, counted on its own date
-            report.findings.append(
-                finding(rec, short.rule, short.section, ERROR, short.message, short.column)
-            )
-            continue
+            return finding(rec, short.rule, short.section, ERROR, short.message, short.column)
         if not is_option and shares > non_option:
             cap_when = "" if cap == pool.non_option_cap else f" on {rec.grant_date.isoformat()}"
-            report.findings.append(
-                finding(
-                    rec,
-                    "non-option-cap",
-                    plan.section("non_option_cap"),
-                    ERROR,
-                    f"{shares_exceed(rec.shares, note)} the limit on Awards other than Options: "
-                    f"{max(non_option, 0):,} of {cap:,}{cap_when} remain",
-                    "shares",
-                )
+            return finding(
+                rec,
+                "non-option-cap",
+                plan.section("non_option_cap"),
+                ERROR,
+                f"{shares_exceed(rec.shares, note)} the limit on Awards other than Options: "
+                f"{max(non_option, 0):,} of {cap:,}{cap_when} remain",
+                "shares",
             )
-            continue
-        if not counted:
-            continue
-        used += shares
+        return None
+
+    def take(self, rec: GrantRecord, is_option: bool, shares: int) -> None:
+        """Count a grant that fits."""
+        self.used += shares
         if not is_option:
-            non_option_used += shares
-        dated.add(Award(rec.grant_date, rec.shares, is_option))
-        report.batch_shares += shares
+            self.non_option_used += shares
+        self.dated.add(Award(rec.grant_date, rec.shares, is_option))

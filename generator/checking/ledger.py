@@ -35,9 +35,7 @@ from typing import Any
 from generator.checking.ledgerentry import Entry, Recorded
 from generator.checking.ledgerhistory import (
     Forfeited,
-    Refusal,
     forfeit_in,
-    grant_date_shortfall,
     not_after_today,
     recorded_forfeits,
     split_awards_in,
@@ -51,12 +49,12 @@ from generator.checking.ledgerschema import (
     sqlite_problem,
     table_columns,
 )
-from generator.checking.pool import Pool, other_terms, participant_key, price_text, terms_hash
+from generator.checking.ledgertally import Tally, insert_grant
+from generator.checking.pool import Pool, participant_key, price_text, terms_hash
 from generator.checking.splits import (
     Award,
 )
 from generator.core.errors import LedgerError
-from generator.reading.values import shares_exceed
 from generator.terms.planmodel import Plan
 
 DEFAULT_LEDGER = "grantgen-ledger.sqlite"
@@ -254,125 +252,22 @@ class Ledger:
         with self.transaction() as conn:
             pool = self.pool(plan)
             adjustments = [key for key, _, _ in split_rows(conn, plan.id)]
-            used, non_option_used = pool.used, pool.non_option_used
-            dated = pool.on_grant_date()
-            folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
+            tally = Tally.start(plan, pool)
             for entry in entries:
                 rec = entry.record
                 digest = terms_hash(rec)
-                other = folded.setdefault(rec.grant_id.casefold(), rec.grant_id)
-                if other != rec.grant_id:
-                    result.refused[rec.grant_id] = Refusal(
-                        f"grant id {rec.grant_id} is the ledger's {other!r} in other capitals"
-                    )
-                    continue
-                if rec.grant_id in pool.elsewhere:
-                    result.refused[rec.grant_id] = Refusal(
-                        f"grant id {rec.grant_id} is already in the ledger under plan "
-                        f"{pool.elsewhere[rec.grant_id]}"
-                    )
-                    continue
-                if rec.grant_id in pool.known:
-                    if pool.known[rec.grant_id] == digest:
-                        result.already.append(rec.grant_id)
-                    else:
-                        result.refused[rec.grant_id] = Refusal(other_terms(rec, pool))
-                    continue
-                # the figures in force on the grant date (an amendment may have changed them)
-                available = pool.reserve_on(plan, rec.grant_date) - used
-                non_option = pool.non_option_cap_on(plan, rec.grant_date) - non_option_used
-                # in today's shares: a grant made before a recorded split is adjusted by it
-                held = pool.adjusted_shares(rec.shares - entry.forfeited, rec.grant_date)
-                note = pool.split_note(rec.shares, rec.grant_date)
-                if held > available:
-                    result.refused[rec.grant_id] = Refusal(
-                        f"{shares_exceed(rec.shares, note)} the {max(available, 0):,} still "
-                        f"available under the reserve (Section {plan.section('reserve')})",
-                        "reserve",
-                        plan.section("reserve"),
-                        "shares",
-                    )
-                    continue
-                since = pool.splits_since(rec.grant_date)
-                short = (
-                    grant_date_shortfall(
-                        pool, dated, plan, rec, rec.shares - entry.forfeited, entry.is_option
-                    )
-                    if since
-                    else None
-                )
-                if short is not None:
-                    result.refused[rec.grant_id] = short
-                    continue
-                if not entry.is_option and held > non_option:
-                    result.refused[rec.grant_id] = Refusal(
-                        f"{shares_exceed(rec.shares, note)} the {max(non_option, 0):,} still "
-                        "available for awards other than options (Section "
-                        f"{plan.section('non_option_cap')})",
-                        "non-option-cap",
-                        plan.section("non_option_cap"),
-                        "shares",
-                    )
-                    continue
-                used += held
-                if not entry.is_option:
-                    non_option_used += held
-                dated.add(Award(rec.grant_date, rec.shares - entry.forfeited, entry.is_option))
-                now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
-                conn.execute(
-                    "INSERT INTO grants (grant_id, plan_id, participant, grant_date, award_type,"
-                    " is_option, shares, exercise_price, original_shares, original_price,"
-                    " final_exercise_date, terms_hash, source)"
-                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        rec.grant_id,
-                        plan.id,
-                        rec.participant,
-                        rec.grant_date.isoformat(),
-                        rec.award_type,
-                        int(entry.is_option),
-                        now.shares,
-                        str(now.price),
-                        rec.shares,
-                        str(rec.exercise_price),
-                        entry.final_exercise_date.isoformat()
-                        if entry.final_exercise_date
-                        else None,
-                        digest,
-                        entry.source,
-                    ),
-                )
-                conn.execute(
-                    "INSERT INTO events (plan_id, grant_id, kind, day, shares, detail)"
-                    " VALUES (?,?,?,?,?,?)",
-                    (plan.id, rec.grant_id, "grant", day, rec.shares, entry.source),
-                )
-                start = (rec.vesting_start or rec.grant_date).isoformat()
-                for number, part in enumerate(entry.vesting, start=1):
-                    conn.execute(
-                        "INSERT INTO vesting VALUES (?,?,?,?,?,?)",
-                        (
-                            rec.grant_id,
-                            number,
-                            part.day.isoformat(),
-                            str(part.shares),
-                            entry.schedule,
-                            start,
-                        ),
-                    )
-                for index, shares_before, shares_after, price_before, price_after in now.steps:
-                    conn.execute(  # what each split since its grant date made of it
-                        "INSERT INTO grant_history VALUES (?,?,?,?,?,?)",
-                        (
-                            adjustments[index],
-                            rec.grant_id,
-                            shares_before,
-                            shares_after,
-                            str(price_before),
-                            str(price_after),
-                        ),
-                    )
-                result.added.append(rec.grant_id)
+                refusal = tally.conflict(rec, digest)
+                if refusal is not None:
+                    result.refused[rec.grant_id] = refusal
+                elif rec.grant_id in pool.known:  # with the same terms
+                    result.already.append(rec.grant_id)
+                elif (refusal := tally.shortfall(entry)) is not None:
+                    result.refused[rec.grant_id] = refusal
+                else:
+                    tally.take(entry)
+                    now = pool.adjusted(rec.shares, rec.exercise_price, rec.grant_date)
+                    insert_grant(conn, plan, entry, digest, day, now, adjustments)
+                    result.added.append(rec.grant_id)
             if before_commit is not None:
                 before_commit(result)
         return result

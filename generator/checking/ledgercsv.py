@@ -85,6 +85,23 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
     grant_id, participant = row.cell("grant_id").strip(), row.cell("participant").strip()
     if not grant_id or not participant:
         raise LedgerError(f"import row {row.number}: grant_id and participant are required")
+    _check_origin(row, plan, grant_id)
+    rec = _as_granted(row, plan, grant_id, participant)
+    forfeited = row.value("forfeited", _count) if row.cell("forfeited").strip() else 0
+    _check_shares(row, plan, rec, forfeited)
+    _check_in_force(row, plan, rec, forfeited)
+    _check_plan_term(row, plan, rec)
+    final = _final_date(row, rec)
+    warnings = _term_warnings(row, plan, rec, final)
+    schedule, vesting = _vesting(row, rec)
+    warnings += _vesting_warnings(row, plan, rec, final, schedule, vesting)
+    # forfeited: back in the pool (a history's re-granted shares fit again)
+    entry = Entry(rec, plan.is_option(rec.award_type), final, source, forfeited, schedule, vesting)
+    return entry, warnings
+
+
+def _check_origin(row: _Row, plan: Plan, grant_id: str) -> None:
+    """Refuse a row of a split-adjusted export, or of another plan."""
     split = (row.cell("split") or "1:1").strip()
     if split != "1:1":
         raise row.refuse(
@@ -100,25 +117,43 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
             f"grant {grant_id} is under plan {other_plan}, not {plan.id} (import it with "
             "that plan's file)",
         )
-    # the grant as made: original_* in an export, shares / exercise_price otherwise
+
+
+def _granted_columns(row: _Row) -> tuple[str, str]:
+    """The columns of the grant as made: original_* in an export, shares / exercise_price
+    otherwise."""
     shares_column = "original_shares" if row.cell("original_shares").strip() else "shares"
     price_column = "original_price" if row.cell("original_price").strip() else "exercise_price"
+    return shares_column, price_column
+
+
+def _price_parser(plan: Plan, kind: str) -> Callable[[str], Decimal]:
+    """An option's price is positive; an award other than an option may be issued at no
+    cost (a price of 0)."""
+    return parse_price if plan.is_option(kind) else parse_issue_price
+
+
+def _as_granted(row: _Row, plan: Plan, grant_id: str, participant: str) -> GrantRecord:
+    """The grant as it was made: its date, shares, price, award type and vesting start."""
+    shares_column, price_column = _granted_columns(row)
     kind = row.cell("award_type").strip() or "option"
-    # an award other than an option may be issued at no cost (a price of 0)
-    price = parse_price if plan.is_option(kind) else parse_issue_price
     rec = GrantRecord(
         row=row.number,
         grant_id=grant_id,
         participant=participant,
         grant_date=row.value("grant_date", parse_date),
         shares=row.value(shares_column, parse_shares),
-        exercise_price=row.value(price_column, price),
+        exercise_price=row.value(price_column, _price_parser(plan, kind)),
         award_type=kind,
     )
     if row.cell("vesting_start").strip():  # (as the grant was asked for: none when the date)
         start = row.value("vesting_start", parse_date)
         rec = replace(rec, vesting_start=None if start == rec.grant_date else start)
-    forfeited = row.value("forfeited", _count) if row.cell("forfeited").strip() else 0
+    return rec
+
+
+def _check_shares(row: _Row, plan: Plan, rec: GrantRecord, forfeited: int) -> None:
+    """Refuse an award type the plan does not have, or more shares forfeited than granted."""
     if rec.award_type not in plan.award_types:
         raise row.refuse(
             "award_type",
@@ -130,6 +165,12 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
             "forfeited",
             f"forfeited must be between 0 and the grant's {rec.shares:,} original shares",
         )
+
+
+def _check_in_force(row: _Row, plan: Plan, rec: GrantRecord, forfeited: int) -> None:
+    """An export's shares and exercise price in force must agree with the grant as made:
+    what is outstanding, and (with no split) the price granted."""
+    shares_column, price_column = _granted_columns(row)
     if shares_column == "original_shares" and row.cell("shares").strip():
         outstanding = row.value("shares", _count)  # an export's: what is outstanding
         if outstanding + forfeited != rec.shares:
@@ -140,13 +181,17 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
                 "(shares is what is outstanding: original_shares less forfeited)",
             )
     if price_column == "original_price" and row.cell("exercise_price").strip():
-        in_force = row.value("exercise_price", price)
+        in_force = row.value("exercise_price", _price_parser(plan, rec.award_type))
         if in_force != rec.exercise_price:
             raise row.refuse(
                 "exercise_price",
                 f"{in_force} is not the original_price {rec.exercise_price}: with no split "
                 "(split 1:1) the exercise price is the one granted",
             )
+
+
+def _check_plan_term(row: _Row, plan: Plan, rec: GrantRecord) -> None:
+    """Section 10(c): a grant dated outside the plan's life is no award under it."""
     if not plan.effective_date <= rec.grant_date <= plan.last_grant_date:
         when = (
             f"after {format_date(plan.last_grant_date)}, the last day"
@@ -155,42 +200,61 @@ def _entry(row: _Row, plan: Plan, source: str) -> tuple[Entry, list[str]]:
         )
         raise row.refuse(
             "grant_date",
-            f"grant {grant_id} is dated {rec.grant_date.isoformat()}, {when} the Plan allows "
-            f"Awards (Section {plan.section('plan_term')}): it cannot be an Award under this "
-            "plan",
+            f"grant {rec.grant_id} is dated {rec.grant_date.isoformat()}, {when} the Plan "
+            f"allows Awards (Section {plan.section('plan_term')}): it cannot be an Award "
+            "under this plan",
         )
-    final = None
-    if row.cell("final_exercise_date").strip():
-        final = row.value("final_exercise_date", parse_date)
-        if final <= rec.grant_date:
-            raise row.refuse(
-                "final_exercise_date",
-                f"{final.isoformat()} is not after the grant date {rec.grant_date.isoformat()}",
-            )
-    warnings = []
+
+
+def _final_date(row: _Row, rec: GrantRecord) -> date | None:
+    """The row's Final Exercise Date, which must be after the grant date (None: not given)."""
+    if not row.cell("final_exercise_date").strip():
+        return None
+    final = row.value("final_exercise_date", parse_date)
+    if final <= rec.grant_date:
+        raise row.refuse(
+            "final_exercise_date",
+            f"{final.isoformat()} is not after the grant date {rec.grant_date.isoformat()}",
+        )
+    return final
+
+
+def _term_warnings(row: _Row, plan: Plan, rec: GrantRecord, final: date | None) -> list[str]:
+    """An option's Final Exercise Date later than the plan's term allows: recorded as given."""
     term = final_exercise_date(rec, plan)
     if final is not None and final > term and plan.is_option(rec.award_type):
-        warnings.append(
-            f"import row {row.number}, column final_exercise_date: grant {grant_id} has a "
+        return [
+            f"import row {row.number}, column final_exercise_date: grant {rec.grant_id} has a "
             f"Final Exercise Date of {final.isoformat()}, later than {term.isoformat()}, "
             f"{plan.term_years} years from the grant date; recorded as given (only an Option "
             f"granted in substitution, Section {plan.section('substitute')}, may have a longer "
             f"term) [term, Plan Section {plan.section('term')}]"
-        )
-    schedule, vesting = _vesting(row, rec)
+        ]
+    return []
+
+
+def _vesting_warnings(
+    row: _Row,
+    plan: Plan,
+    rec: GrantRecord,
+    final: date | None,
+    schedule: str | None,
+    vesting: tuple[Installment, ...],
+) -> list[str]:
+    """A schedule the plan file does not have, or installments after the Final Exercise
+    Date: recorded as given."""
+    warnings = []
     if schedule is not None and schedule not in plan.vesting:
         warnings.append(
-            f"import row {row.number}, column vesting_schedule: grant {grant_id} vests on "
+            f"import row {row.number}, column vesting_schedule: grant {rec.grant_id} vests on "
             f"{schedule!r}, which is not a schedule of the plan file; recorded as given"
         )
     if vesting and final is not None and vesting[-1].day > final:
         warnings.append(
-            f"import row {row.number}, column vesting: grant {grant_id} has installments after "
-            f"its Final Exercise Date {final.isoformat()}; recorded as given"
+            f"import row {row.number}, column vesting: grant {rec.grant_id} has installments "
+            f"after its Final Exercise Date {final.isoformat()}; recorded as given"
         )
-    # forfeited: back in the pool (a history's re-granted shares fit again)
-    entry = Entry(rec, plan.is_option(rec.award_type), final, source, forfeited, schedule, vesting)
-    return entry, warnings
+    return warnings
 
 
 def _vesting(row: _Row, rec: GrantRecord) -> tuple[str | None, tuple[Installment, ...]]:

@@ -14,7 +14,7 @@ from datetime import date
 from generator.checking.fields import anniversary, final_exercise_date, format_date, format_price
 from generator.checking.findings import ERROR, NOTE, WARNING, Context, Finding
 from generator.reading.grantrecord import GrantRecord
-from generator.reading.prices import Quote
+from generator.reading.prices import PriceTable, Quote
 from generator.terms.planmodel import Plan
 from generator.terms.section16 import form4_due
 from generator.terms.vesting import VestingError, grant_vesting
@@ -98,59 +98,70 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
     """Section 5(b): an Option's price is the last reported sale price on the grant date (or
     the nearest preceding day with one); only where the stock is not traded, the Board's fair
     market value."""
-    plan, section = ctx.plan, ctx.plan.section("exercise_price")
+    plan = ctx.plan
     if not option_award(rec, plan) or substitute_option(rec, plan):
         return  # 5(b) prices Options; a substitute Option is exempt (5(f))
-    given = format_price(rec.exercise_price)
     traded = quote_for(rec, ctx) if plan.exercise_price == "last_sale" else None
     fair_value = plan.exercise_price == "fair_market_value" or (
         rec.fair_market_value is not None and traded is None
     )
     if fair_value:
-        if rec.fair_market_value is None:
-            yield finding(
-                rec,
-                "exercise-price",
-                section,
-                ERROR,
-                "the Plan prices options at the Board-determined fair market value, and the "
-                "record gives none",
-                "fair_market_value",
-            )
-        elif rec.exercise_price != rec.fair_market_value:
-            yield finding(
-                rec,
-                "exercise-price",
-                section,
-                ERROR,
-                f"exercise price {given} given; the Plan requires the fair market value "
-                f"determined by the Board, {format_price(rec.fair_market_value)}",
-                "exercise_price",
-            )
-        earlier = (
-            ctx.prices.on_or_before(rec.grant_date)
-            if ctx.prices is not None and plan.exercise_price == "last_sale"
-            else None
+        yield from _fair_value_price(rec, ctx)
+    elif ctx.prices is not None:  # (no price file: reported once for the batch)
+        yield from _last_sale_price(rec, ctx.plan, ctx.prices)
+
+
+def _fair_value_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
+    """Section 5(b)(2): the price is the fair market value the Board determined; a warning
+    where the price file has a sale before it (the stock may be traded after all)."""
+    plan, section = ctx.plan, ctx.plan.section("exercise_price")
+    if rec.fair_market_value is None:
+        yield finding(
+            rec,
+            "exercise-price",
+            section,
+            ERROR,
+            "the Plan prices options at the Board-determined fair market value, and the "
+            "record gives none",
+            "fair_market_value",
         )
-        if earlier is not None and rec.fair_market_value is not None:
-            # a quote older than a few days: listed then, maybe still; the Board's value
-            # stands in for the market's only if the stock was not traded (5(b)(2))
-            yield finding(
-                rec,
-                "stale-price",
-                section,
-                WARNING,
-                f"the Board's fair market value {format_price(rec.fair_market_value)} is used "
-                f"because {ctx.prices.source if ctx.prices else 'the price file'} has no "
-                f"price within {STALE_QUOTE_DAYS} days before the grant date; the last "
-                f"reported sale was {format_price(earlier.close)} on "
-                f"{format_date(earlier.day)}: confirm the stock was not traded then",
-                "fair_market_value",
-            )
-        return
-    if ctx.prices is None:
-        return  # reported once for the batch
-    quote = ctx.prices.on_or_before(rec.grant_date)
+    elif rec.exercise_price != rec.fair_market_value:
+        yield finding(
+            rec,
+            "exercise-price",
+            section,
+            ERROR,
+            f"exercise price {format_price(rec.exercise_price)} given; the Plan requires the "
+            f"fair market value determined by the Board, {format_price(rec.fair_market_value)}",
+            "exercise_price",
+        )
+    earlier = (
+        ctx.prices.on_or_before(rec.grant_date)
+        if ctx.prices is not None and plan.exercise_price == "last_sale"
+        else None
+    )
+    if earlier is not None and rec.fair_market_value is not None:
+        # a quote older than a few days: listed then, maybe still; the Board's value
+        # stands in for the market's only if the stock was not traded (5(b)(2))
+        yield finding(
+            rec,
+            "stale-price",
+            section,
+            WARNING,
+            f"the Board's fair market value {format_price(rec.fair_market_value)} is used "
+            f"because {ctx.prices.source if ctx.prices else 'the price file'} has no "
+            f"price within {STALE_QUOTE_DAYS} days before the grant date; the last "
+            f"reported sale was {format_price(earlier.close)} on "
+            f"{format_date(earlier.day)}: confirm the stock was not traded then",
+            "fair_market_value",
+        )
+
+
+def _last_sale_price(rec: GrantRecord, plan: Plan, prices: PriceTable) -> Iterable[Finding]:
+    """Section 5(b)(1): the price is the last reported sale on the grant date, or the nearest
+    preceding day with one; a warning where that day is long before the grant date."""
+    section = plan.section("exercise_price")
+    quote = prices.on_or_before(rec.grant_date)
     if quote is None:
         yield finding(
             rec,
@@ -158,7 +169,7 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
             section,
             ERROR,
             f"no reported price on or before the grant date {format_date(rec.grant_date)} in "
-            f"{ctx.prices.source}; the exercise price cannot be confirmed",
+            f"{prices.source}; the exercise price cannot be confirmed",
             "grant_date",
         )
         return
@@ -178,8 +189,8 @@ def exercise_price(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
             "exercise-price",
             section,
             ERROR,
-            f"exercise price {given} given; the Plan requires {format_price(quote.close)}, the "
-            f"last reported sale price on {when}{board}",
+            f"exercise price {format_price(rec.exercise_price)} given; the Plan requires "
+            f"{format_price(quote.close)}, the last reported sale price on {when}{board}",
             "exercise_price",
         )
     if (rec.grant_date - quote.day).days > STALE_QUOTE_DAYS:
@@ -202,31 +213,9 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
         return  # 5(c) sets an Option's term
     final = final_exercise_date(rec, plan)
     if substitute_option(rec, plan):  # exempt from 5(c) (5(f)), but the form fixes the date
-        asked_day = rec.final_exercise_date or (
-            anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary)
-            if rec.term_years is not None
-            else None
-        )
-        if asked_day is not None and asked_day != final:
-            yield finding(
-                rec,
-                "term",
-                plan.section("substitute"),
-                WARNING,
-                f"a substitute Option may have its own term, but it asks for a Final Exercise "
-                f"Date of {format_date(asked_day)} and the agreement form fixes it at "
-                f"{format_date(final)}: the documents say {format_date(final)}",
-                "final_exercise_date" if rec.final_exercise_date else "term_years",
-            )
+        yield from _substitute_term(rec, plan, final)
         return
-    asked: list[tuple[date, str]] = []
-    if rec.final_exercise_date is not None:
-        asked.append((rec.final_exercise_date, "final_exercise_date"))
-    if rec.term_years is not None:
-        asked.append(
-            (anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary), "term_years")
-        )
-    for day, column in asked:
+    for day, column in _asked_final_dates(rec, plan):
         if day > final:
             yield finding(
                 rec,
@@ -258,6 +247,40 @@ def term(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:
                 f"{format_date(final)}",
                 column,
             )
+
+
+def _asked_final_dates(rec: GrantRecord, plan: Plan) -> list[tuple[date, str]]:
+    """The Final Exercise Dates a record asks for, with the column that asks: its own date,
+    and the anniversary its term in years gives."""
+    asked: list[tuple[date, str]] = []
+    if rec.final_exercise_date is not None:
+        asked.append((rec.final_exercise_date, "final_exercise_date"))
+    if rec.term_years is not None:
+        asked.append(
+            (anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary), "term_years")
+        )
+    return asked
+
+
+def _substitute_term(rec: GrantRecord, plan: Plan, final: date) -> Iterable[Finding]:
+    """A substitute Option may have its own term (5(f)), but the agreement form fixes the
+    Final Exercise Date: a warning where the record asks for another."""
+    asked_day = rec.final_exercise_date or (
+        anniversary(rec.grant_date, rec.term_years, plan.leap_day_anniversary)
+        if rec.term_years is not None
+        else None
+    )
+    if asked_day is not None and asked_day != final:
+        yield finding(
+            rec,
+            "term",
+            plan.section("substitute"),
+            WARNING,
+            f"a substitute Option may have its own term, but it asks for a Final Exercise "
+            f"Date of {format_date(asked_day)} and the agreement form fixes it at "
+            f"{format_date(final)}: the documents say {format_date(final)}",
+            "final_exercise_date" if rec.final_exercise_date else "term_years",
+        )
 
 
 def vesting(rec: GrantRecord, ctx: Context) -> Iterable[Finding]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from generator.core.errors import PlanError
 from generator.core.layout import manifest_path
 from generator.core.resources import default_plan, templates_dir
-from generator.reading.columns import normalise_header
 from generator.reading.values import AWARD_TYPES, OPTION_AWARDS
 from generator.terms.planmodel import (
     EXERCISE_PRICE_RULES,
@@ -33,14 +34,19 @@ from generator.terms.planmodel import (
     _in_force,
 )
 from generator.terms.planreader import _Reader
-from generator.terms.section16 import Section16
-from generator.terms.vesting import ALLOCATIONS, MAX_INSTALLMENTS, Schedule
+from generator.terms.plantables import RESERVED_FIELDS as RESERVED_FIELDS  # (its old home)
+from generator.terms.plantables import (
+    _country,
+    _read_board,
+    _read_columns,
+    _read_forms,
+    _read_kit,
+    _read_samples,
+    _read_section16,
+    _read_vesting,
+)
 
 _PLAN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
-
-
-_SIGNATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}_signature")
 
 
 @functools.cache
@@ -48,160 +54,6 @@ def bundled_plan() -> Plan:
     """The bundled plan (the one the approved form and the bundled plan.docx were written
     for), read once."""
     return load_plan()
-
-
-def _read_forms(top: _Reader, base: Path, award_types: tuple[str, ...]) -> tuple[FormEntry, ...]:
-    """``[forms.<award type>]``: the document each kind of award is made with."""
-    top.read.add("forms")
-    if "forms" not in top.table:
-        return ()
-    table = top.sub("forms")
-    out = []
-    for kind in table.table:
-        entry = table.sub(kind)
-        if kind not in award_types:
-            raise PlanError(
-                top.path,
-                table.key(kind),
-                f"is a form for {kind!r} awards, which awards.types does not list "
-                f"({', '.join(award_types)}): add the award type, or remove the form",
-            )
-        name = entry.text("name")
-        acceptance = entry.file("acceptance", base, (".docx",))
-        out.append(
-            FormEntry(
-                award_type=kind,
-                name=name,
-                template=_required_file(entry, "template", base),
-                outline=entry.text("outline") if "outline" in entry.table else name,
-                acceptance=acceptance,
-                acceptance_outline=(
-                    entry.text("acceptance_outline")
-                    if "acceptance_outline" in entry.table
-                    else ("Acceptance" if acceptance is not None else None)
-                ),
-                exhibit=entry.file("exhibit", base, (".txt",)),
-            )
-        )
-        entry.read.update({"outline", "acceptance_outline"})
-    return tuple(out)
-
-
-#: Names an extra column may not take: the fields grantgen fills itself.
-RESERVED_FIELDS = frozenset(
-    {
-        "grant_id", "participant", "grant_date", "shares", "exercise_price", "address_lines",
-        "award_type", "final_exercise_date", "vesting", "vesting_start", "vesting_schedule",
-        "vesting_description", "company", "officer", "plan", "address", "is_employee",
-        "substitute", "fair_market_value", "term_years", "vesting_date",
-    }
-)  # fmt: skip
-_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]{0,40}")
-
-
-def _read_columns(top: _Reader) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``[columns]``: headers left unread on purpose, and extra columns the templates print."""
-    top.read.add("columns")
-    if "columns" not in top.table:
-        return (), ()
-    table = top.sub("columns")
-    ignore = table.words("ignore") if "ignore" in table.table else ()
-    extra = table.words("extra") if "extra" in table.table else ()
-    table.read.update({"ignore", "extra"})
-    both = {normalise_header(h) for h in ignore} & {normalise_header(n) for n in extra}
-    if both:
-        raise PlanError(
-            top.path,
-            "columns.ignore",
-            "leaves unread a column [columns] extra has the templates print: "
-            + ", ".join(sorted(both)),
-        )
-    for name in extra:
-        if not _FIELD_NAME.fullmatch(name) or name in RESERVED_FIELDS:
-            raise PlanError(
-                top.path,
-                "columns.extra",
-                f"{name!r} cannot name an extra column: use lower-case letters, digits and _, "
-                "and no name of a field grantgen fills itself",
-            )
-    return ignore, extra
-
-
-def _read_vesting(top: _Reader) -> tuple[dict[str, Schedule], str | None, dict[str, str]]:
-    """``[vesting]``: the plan's named schedules, the default one, and the defaults of some
-    kinds of award (``default_stock_unit``)."""
-    top.read.add("vesting")
-    if "vesting" not in top.table:
-        return {}, None, {}
-    table = top.sub("vesting")
-    schedules: dict[str, Schedule] = {}
-    for name, value in table.table.items():
-        if not isinstance(value, dict):
-            continue
-        entry = table.sub(name)
-        schedules[name] = _schedule(entry, name)
-    default = None
-    if "default" in table.table:
-        default = table.text("default")
-        if default not in schedules:
-            raise PlanError(
-                top.path,
-                "vesting.default",
-                f"{default!r} is not a schedule of [vesting] ({', '.join(schedules) or 'none'})",
-            )
-    by_type: dict[str, str] = {}
-    for kind in AWARD_TYPES:
-        key = f"default_{kind}"
-        if key in table.table:
-            by_type[kind] = table.text(key)
-            if by_type[kind] not in schedules:
-                raise PlanError(
-                    top.path, f"vesting.{key}", f"{by_type[kind]!r} is not a schedule of [vesting]"
-                )
-    for name in table.table:
-        if name not in ("default", *(f"default_{k}" for k in AWARD_TYPES)) and (
-            name not in schedules
-        ):
-            raise PlanError(top.path, f"vesting.{name}", "must be a table ([vesting.NAME])")
-    return schedules, default, by_type
-
-
-def _schedule(entry: _Reader, name: str) -> Schedule:
-    """One ``[vesting.<name>]`` table."""
-    if not _SCHEDULE_NAME.fullmatch(name):
-        raise PlanError(
-            entry.path, entry.prefix, "a schedule's name is 1-40 letters, digits, '-' or '_'"
-        )
-    description = entry.text("description") if "description" in entry.table else ""
-    if entry.table.get("on_date") is not None:
-        if not entry.flag("on_date"):
-            raise PlanError(entry.path, entry.key("on_date"), "is true or left out")
-        return Schedule(name, description or "in full on the vesting date given", on_date=True)
-    if entry.table.get("immediate") is not None:
-        if not entry.flag("immediate"):
-            raise PlanError(entry.path, entry.key("immediate"), "is true or left out")
-        return Schedule(name, description or "in full on the vesting commencement date")
-    count = entry.count("installments", most=MAX_INSTALLMENTS)
-    every = entry.count("every_months", most=MAX_YEARS * 12)
-    cliff = (
-        entry.count("cliff_months", positive=False, most=MAX_YEARS * 12)
-        if "cliff_months" in entry.table
-        else 0
-    )
-    rounding = entry.choice("rounding", ALLOCATIONS)
-    if not description:  # never a blank where a template prints it
-        description = (
-            f"in {count} installment{'s' if count != 1 else ''}, one every {every} "
-            f"month{'s' if every != 1 else ''} from the vesting commencement date"
-            + (f", none before {cliff} months" if cliff else "")
-        )
-    if cliff >= every * count:
-        raise PlanError(
-            entry.path,
-            entry.key("cliff_months"),
-            f"is {cliff} months, as long as the whole schedule ({count} x {every} months)",
-        )
-    return Schedule(name, description, count, every, cliff, rounding)
 
 
 @functools.cache
@@ -218,13 +70,6 @@ def bundled_forms() -> tuple[FormEntry, ...]:
     forms = _read_forms(top, path.parent, AWARD_TYPES)
     top.unknown_keys()
     return forms
-
-
-def _required_file(reader: _Reader, name: str, base: Path) -> Path:
-    found = reader.file(name, base, (".docx",))
-    if found is None:
-        raise PlanError(reader.path, reader.key(name), "is missing (the form's Word template)")
-    return found
 
 
 def plan_file(path: Path) -> Path:
@@ -250,11 +95,71 @@ def plan_file(path: Path) -> Path:
 
 def load_plan(path: str | Path | None = None) -> Plan:
     """Read and check a plan file, or a kit folder's (the bundled ATG plan when ``path`` is
-    None)."""
+    None). The terms are read, and a bad one refused, in a fixed order: the tables every
+    plan file has, the awards, dates, id and shares, the optional tables, then the rest."""
     file = plan_file(Path(path)) if path is not None else default_plan()
+    top = _Reader(str(file), _parse(file))
+    tables = _open_tables(top)
+    awards = _read_awards(tables.awards)
+    effective, last = _read_dates(tables.plan)
+    plan_id = _read_plan_id(tables.plan)
+    pool = _read_pool(top, tables.shares, effective)
+    forms = _read_forms(top, file.parent, awards.types)
+    signatures, consent = _read_kit(top, file.parent)
+    samples = _read_samples(top, top.table)
+    directors = _read_board(top)
+    schedules, default_schedule, by_type = _read_vesting(top)
+    ignore_columns, extra_columns = _read_columns(top)
+    section16 = _read_section16(top)
+    reserve, non_option_cap = pool.in_force(pool.latest(effective))
+    result = Plan(
+        id=plan_id,
+        name=tables.plan.text("name"),
+        short_name=tables.plan.text("short_name"),
+        company=_company(tables.company, tables.officer),
+        effective_date=effective,
+        last_grant_date=last,
+        restatement_approved=tables.plan.flag("restatement_approved"),
+        reserve=reserve,
+        non_option_cap=non_option_cap,
+        reserve_first=pool.reserve,
+        non_option_cap_first=pool.non_option_cap,
+        award_types=awards.types,
+        option_types=awards.option_types,
+        incentive_options=awards.incentive,
+        term_years=tables.options.count("term_years", most=MAX_YEARS),
+        post_service_exercise_years=tables.options.count(
+            "post_service_exercise_years", most=MAX_YEARS
+        ),
+        leap_day_anniversary=tables.options.choice("leap_day_anniversary", LEAP_DAY_RULES),
+        exercise_price=tables.options.choice("exercise_price", EXERCISE_PRICE_RULES),
+        incentive_excess=_incentive_excess(tables.options),
+        sections=tables.sections,
+        amendments=pool.amendments,
+        source=top.path,
+        document=tables.plan.file("document", file.parent, (".docx", ".pdf")),
+        forms=forms,
+        signatures=signatures,
+        consent=consent,
+        kit_root=file.parent,
+        vesting=schedules,
+        default_vesting=default_schedule,
+        default_vesting_by_type=by_type,
+        ignore_columns=ignore_columns,
+        extra_columns=extra_columns,
+        samples=samples,
+        directors=directors,
+        section16=section16,
+    )
+    top.unknown_keys()
+    return result
+
+
+def _parse(file: Path) -> dict[str, Any]:
+    """The plan file's TOML (one that cannot be read, or is not TOML, is refused)."""
     where = str(file)
     try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise PlanError(where, None, "no such plan file") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -262,7 +167,24 @@ def load_plan(path: str | Path | None = None) -> Plan:
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(where, None, f"is not valid TOML: {exc}") from None
 
-    top = _Reader(where, data)
+
+@dataclass(frozen=True)
+class _Tables:
+    """The tables every plan file has (``[sections]`` already read)."""
+
+    plan: _Reader
+    shares: _Reader
+    awards: _Reader
+    options: _Reader
+    sections: dict[str, str]
+    """The plan section each rule cites, by rule key."""
+    company: _Reader
+    officer: _Reader
+
+
+def _open_tables(top: _Reader) -> _Tables:
+    """The tables every plan file has, opened in this order (the first one missing is the
+    one refused), and the sections of ``[sections]``."""
     plan, shares, awards, options = (
         top.sub("plan"),
         top.sub("shares"),
@@ -275,8 +197,22 @@ def load_plan(path: str | Path | None = None) -> Plan:
         {key: sections_table.text(key) for key in OPTIONAL_SECTIONS if key in sections_table.table}
     )
     company = top.sub("company")
-    officer = company.sub("officer")
+    return _Tables(plan, shares, awards, options, sections, company, company.sub("officer"))
 
+
+class _Awards(NamedTuple):
+    """``[awards]``: the kinds of award the plan grants, which of them are options, and
+    whether incentive options are among them."""
+
+    types: tuple[str, ...]
+    option_types: tuple[str, ...]
+    incentive: bool
+
+
+def _read_awards(awards: _Reader) -> _Awards:
+    """``[awards]``, each kind one grantgen knows, named once, and the flag
+    ``incentive_options`` agreeing with the list."""
+    where = awards.path
     award_types = awards.words("types")
     for kind in award_types:
         if kind not in AWARD_TYPES:
@@ -301,22 +237,74 @@ def load_plan(path: str | Path | None = None) -> Plan:
             f"is {str(incentive).lower()}, but 'incentive_option' is "
             f"{'not ' if incentive else ''}in awards.types; make them agree",
         )
+    return _Awards(award_types, option_types, incentive)
+
+
+def _read_dates(plan: _Reader) -> tuple[date, date]:
+    """``[plan]``'s effective date and last grant date, in that order."""
     effective, last = plan.day("effective_date"), plan.day("last_grant_date")
     if last < effective:
-        raise PlanError(where, "plan.last_grant_date", "is before plan.effective_date")
+        raise PlanError(plan.path, "plan.last_grant_date", "is before plan.effective_date")
+    return effective, last
+
+
+def _read_plan_id(plan: _Reader) -> str:
+    """``[plan] id``, which names the plan in the ledger and in file metadata."""
     plan_id = plan.text("id")
     if not _PLAN_ID.fullmatch(plan_id):
         raise PlanError(
-            where,
+            plan.path,
             "plan.id",
             "must be 1-64 letters, digits, '.', '_' or '-' (it names the plan "
             "in the ledger and in file metadata)",
         )
+    return plan_id
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The share reserve and the non-option cap as the plan adopted them, and the amendments
+    (in number order) that change them."""
+
+    reserve: int
+    non_option_cap: int
+    amendments: tuple[Amendment, ...]
+
+    def in_force(self, day: date) -> tuple[int, int]:
+        """The reserve and the non-option cap in force on ``day``."""
+        reserves = [(am.date, am.reserve) for am in self.amendments]
+        caps = [(am.date, am.non_option_cap) for am in self.amendments]
+        return _in_force(self.reserve, reserves, day), _in_force(self.non_option_cap, caps, day)
+
+    def latest(self, effective: date) -> date:
+        """The date of the last amendment (the effective date when there is none)."""
+        return max(am.date for am in self.amendments) if self.amendments else effective
+
+
+def _read_pool(top: _Reader, shares: _Reader, effective: date) -> _Pool:
+    """``[shares]`` and ``[[amendments]]``: on no day may the cap be larger than the
+    reserve."""
     reserve = shares.count("reserve", most=MAX_SHARES)
     non_option_cap = shares.count("non_option_cap", positive=False, most=MAX_SHARES)
     if non_option_cap > reserve:
-        raise PlanError(where, "shares.non_option_cap", "is larger than shares.reserve")
+        raise PlanError(top.path, "shares.non_option_cap", "is larger than shares.reserve")
+    pool = _Pool(reserve, non_option_cap, _read_amendments(top, effective))
+    for day in sorted({effective, *(am.date for am in pool.amendments)}):
+        res, cap = pool.in_force(day)
+        if cap > res:
+            raise PlanError(
+                top.path,
+                "amendments",
+                f"from {day.isoformat()} the non-option cap ({cap:,}) would be larger than the "
+                f"reserve ({res:,})",
+            )
+    return pool
 
+
+def _read_amendments(top: _Reader, effective: date) -> tuple[Amendment, ...]:
+    """``[[amendments]]``, each numbered once and dated from the effective date, in number
+    order."""
+    where = top.path
     amendments: list[Amendment] = []
     raw = top.table.get("amendments", [])
     top.read.add("amendments")
@@ -340,152 +328,22 @@ def load_plan(path: str | Path | None = None) -> Plan:
             raise PlanError(where, a.key("date"), "is before plan.effective_date")
         amendments.append(amendment)
     amendments.sort(key=lambda am: am.number)
-    reserves = [(am.date, am.reserve) for am in amendments]
-    caps = [(am.date, am.non_option_cap) for am in amendments]
-    for day in sorted({effective, *(am.date for am in amendments)}):
-        res, cap = _in_force(reserve, reserves, day), _in_force(non_option_cap, caps, day)
-        if cap > res:
-            raise PlanError(
-                where,
-                "amendments",
-                f"from {day.isoformat()} the non-option cap ({cap:,}) would be larger than the "
-                f"reserve ({res:,})",
-            )
-    latest = max(am.date for am in amendments) if amendments else effective
+    return tuple(amendments)
 
-    forms = _read_forms(top, file.parent, award_types)
-    kit = top.table.get("kit")
-    top.read.add("kit")
-    signatures: tuple[str, ...] | None = None
-    consent: Path | None = None
-    if kit is not None:
-        k = top.sub("kit")
-        if "signatures" in kit:
-            signatures = k.words("signatures")
-            for name in signatures:
-                if not _SIGNATURE_NAME.fullmatch(name):
-                    raise PlanError(
-                        where,
-                        "kit.signatures",
-                        f"{name!r} is not a signature field name: lower-case letters, digits "
-                        "and _, ending in _signature (e.g. company_signature)",
-                    )
-            if len(set(signatures)) < len(signatures):
-                raise PlanError(where, "kit.signatures", "names a field twice")
-        consent = k.file("consent", file.parent, (".docx",))
 
-    samples = _read_samples(top, data)
-    directors: tuple[str, ...] = ()
-    if "board" in top.table:
-        directors = top.sub("board").words("directors")
-        if len(set(directors)) < len(directors):
-            raise PlanError(where, "board.directors", "names a director twice")
-    else:
-        top.read.add("board")
-    schedules, default_schedule, by_type = _read_vesting(top)
-    ignore_columns, extra_columns = _read_columns(top)
-    section16 = _read_section16(top)
-
-    result = Plan(
-        id=plan_id,
-        name=plan.text("name"),
-        short_name=plan.text("short_name"),
-        company=Company(
-            name=company.text("name"),
-            state=company.text("state"),
-            officer=Officer(name=officer.text("name"), title=officer.text("title")),
-            formation_date=company.day("formation_date")
-            if "formation_date" in company.table
-            else None,
-            country=_country(company),
-        ),
-        effective_date=effective,
-        last_grant_date=last,
-        restatement_approved=plan.flag("restatement_approved"),
-        reserve=_in_force(reserve, reserves, latest),
-        non_option_cap=_in_force(non_option_cap, caps, latest),
-        reserve_first=reserve,
-        non_option_cap_first=non_option_cap,
-        award_types=award_types,
-        option_types=option_types,
-        incentive_options=incentive,
-        term_years=options.count("term_years", most=MAX_YEARS),
-        post_service_exercise_years=options.count("post_service_exercise_years", most=MAX_YEARS),
-        leap_day_anniversary=options.choice("leap_day_anniversary", LEAP_DAY_RULES),
-        exercise_price=options.choice("exercise_price", EXERCISE_PRICE_RULES),
-        incentive_excess=(
-            options.choice("incentive_excess", ("nonstatutory", "refuse"))
-            if "incentive_excess" in options.table
-            else "nonstatutory"
-        ),
-        sections=sections,
-        amendments=tuple(amendments),
-        source=where,
-        document=plan.file("document", file.parent, (".docx", ".pdf")),
-        forms=forms,
-        signatures=signatures,
-        consent=consent,
-        kit_root=file.parent,
-        vesting=schedules,
-        default_vesting=default_schedule,
-        default_vesting_by_type=by_type,
-        ignore_columns=ignore_columns,
-        extra_columns=extra_columns,
-        samples=samples,
-        directors=directors,
-        section16=section16,
+def _company(company: _Reader, officer: _Reader) -> Company:
+    """``[company]`` and its ``[company.officer]``."""
+    return Company(
+        name=company.text("name"),
+        state=company.text("state"),
+        officer=Officer(name=officer.text("name"), title=officer.text("title")),
+        formation_date=company.day("formation_date") if "formation_date" in company.table else None,
+        country=_country(company),
     )
-    top.unknown_keys()
-    return result
 
 
-def _country(company: _Reader) -> str:
-    """``[company] country``: two capital letters (ISO 3166-1 alpha-2); US when not given."""
-    company.read.add("country")
-    if "country" not in company.table:
-        return "US"
-    value = company.text("country")
-    if not re.fullmatch(r"[A-Z]{2}", value):
-        raise PlanError(company.path, company.key("country"), "must be a country code like US")
-    return value
-
-
-def _read_section16(top: _Reader) -> Section16 | None:
-    """``[section16]``: ``reporting = true`` when the participants are reporting persons, and
-    the Form 4 titles of the securities (defaults: :class:`.section16.Section16`)."""
-    top.read.add("section16")
-    if "section16" not in top.table:
-        return None
-    table = top.sub("section16")
-    if not table.flag("reporting"):
-        table.read.update(("option_title", "unit_title", "underlying_title"))
-        return None
-    titles = {
-        key: table.text(key)
-        for key in ("option_title", "unit_title", "underlying_title")
-        if key in table.table
-    }
-    table.read.update(("option_title", "unit_title", "underlying_title"))
-    return Section16(**titles)
-
-
-def _read_samples(top: _Reader, data: dict[str, Any]) -> dict[str, str]:
-    """``[samples]``: each key a dotted key of this file (a table or a value), each value why
-    it is a sample or an assumption."""
-    raw = top.table.get("samples", {})
-    top.read.add("samples")
-    if not isinstance(raw, dict):
-        raise PlanError(top.path, "samples", 'must be a table: dotted key = "why"')
-    found: dict[str, str] = {}
-    for key, why in raw.items():
-        if not isinstance(why, str) or not why.strip():
-            raise PlanError(top.path, f"samples.{key}", "must say why it is a sample (text)")
-        node: Any = data
-        for part in str(key).split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is None:
-            raise PlanError(
-                top.path, f"samples.{key}", f"names {key!r}, which this plan file does not set"
-            )
-        found[str(key)] = why.strip()
-    return found
+def _incentive_excess(options: _Reader) -> str:
+    """``[options] incentive_excess``: ``nonstatutory`` unless given."""
+    if "incentive_excess" in options.table:
+        return options.choice("incentive_excess", ("nonstatutory", "refuse"))
+    return "nonstatutory"
