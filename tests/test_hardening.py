@@ -348,6 +348,38 @@ def test_reserve_a_forfeiture_after_the_grant_date_frees_nothing_on_that_date(
         assert "0 of the 100 in force on 2005-05-16" in late.refused["LATE"].message
 
 
+def test_a_forfeiture_after_the_grant_date_frees_nothing_on_it_without_a_split_too(
+    tmp_path: Path,
+) -> None:
+    """A grant recorded late, dated before a recorded forfeiture, fits the reserve and cap as
+    they stood on its date: the shares forfeited later were not free then. (Without this, a
+    split recorded afterwards left the cap overdrawn by the forfeited share.)"""
+    from datetime import date
+
+    from generator.checking.batchcheck import check
+    from generator.checking.ledger import Ledger
+
+    plan = _split_plan(1000, 100)
+    kind = next(k for k in ("restricted_stock", "rsu") if not plan.is_option(k))
+    with Ledger(tmp_path / "l.sqlite") as book:
+        assert book.record(plan, [_entry(plan, "A1", 44, kind)]).added == ["A1"]
+        book.forfeit(plan, "A1", 1, date(2008, 1, 1))
+        assert book.pool(plan).non_option_available == 57  # today, 57 are free
+        late = _entry(plan, "B2", 57, kind)
+        report = check([late.record], plan, None, book.pool(plan))
+        [found] = [f for f in report.findings if f.severity == "error"]
+        assert found.rule == "non-option-cap" and found.column == "shares"
+        assert "56 of the 100 in force on 2005-05-16 remained that day" in str(found)
+        assert "shares forfeited after it were not free on it" in str(found)
+        refused = book.record(plan, [late])
+        assert list(refused.refused) == ["B2"]
+        assert refused.refused["B2"].message == found.message
+        assert book.record(plan, [_entry(plan, "C3", 56, kind)]).added == ["C3"]
+        book.adjust(plan, 2, 1, date(2007, 1, 1))
+        pool = book.pool(plan)
+        assert pool.non_option_used == 2 * 44 - 1 + 2 * 56 <= pool.non_option_cap
+
+
 def test_validate_reports_non_option_cap_for_restricted_stock_refused_for_another_reason() -> None:
     """Issue 18 #11: once 4(b) is used up, a restricted stock grant the kit has no form for is
     told both: no form, and over the cap (it is not counted, since it will not be recorded)."""

@@ -341,10 +341,10 @@ class _Count:
             )
         short = (
             grant_date_shortfall(pool, self.dated, plan, rec, rec.shares, is_option)
-            if since
+            if since or self.dated.freed_after(rec.grant_date)
             else None
         )
-        if short is not None:  # a grant before a recorded split, counted on its own date
+        if short is not None:  # before a recorded split or a forfeiture: on its own date
             return finding(rec, short.rule, short.section, ERROR, short.message, short.column)
         if not is_option and shares > non_option:
             cap_when = "" if cap == pool.non_option_cap else f" on {rec.grant_date.isoformat()}"

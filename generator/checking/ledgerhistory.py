@@ -39,8 +39,9 @@ class Refusal(NamedTuple):
 def grant_date_shortfall(
     pool: Pool, dated: OnGrantDate, plan: Plan, rec: GrantRecord, held: int, is_option: bool
 ) -> Refusal | None:
-    """Why a grant (``held`` of its shares counting) made before a recorded split does not
-    fit the reserve or cap on its grant date, in that date's shares (None: it fits). The
+    """Why a grant (``held`` of its shares counting) made before a recorded split, or before a
+    recorded forfeiture, does not fit the reserve or cap on its grant date, in that date's
+    shares (None: it fits). The
     recording transaction and ``validate`` (:mod:`.rules`) both ask this."""
     day, since = rec.grant_date, pool.splits_since(rec.grant_date)
     used, non_option_used = dated.used(day)

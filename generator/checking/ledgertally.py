@@ -78,7 +78,7 @@ class Tally:
             grant_date_shortfall(
                 pool, self.dated, plan, rec, rec.shares - entry.forfeited, entry.is_option
             )
-            if since
+            if since or self.dated.freed_after(rec.grant_date)
             else None
         )
         if short is not None:

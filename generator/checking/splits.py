@@ -116,11 +116,22 @@ class OnGrantDate:
         self._splits = tuple(splits)
         self._awards = list(awards)
         self._used: dict[date, list[int]] = {}
+        # (granted, its last forfeiture's date) of each award with a forfeiture: the ones that
+        # can make today's figures more generous than a grant date's (grants added later have
+        # no forfeitures)
+        self._forfeiting = [
+            (a.granted, max(d for d, _ in a.forfeits)) for a in self._awards if a.forfeits
+        ]
 
     def splits_after(self, day: date) -> bool:
         """Whether a recorded split is dated after ``day`` (then today's shares can hide a
         rounding gap, and the check in ``day``'s shares matters)."""
         return any(d > day for d, _ in self._splits)
+
+    def freed_after(self, day: date) -> bool:
+        """Whether an award granted on or before ``day`` has a forfeiture dated after it
+        (today's figures count those shares free; on ``day`` they were not)."""
+        return any(granted <= day < last for granted, last in self._forfeiting)
 
     def scale(self, adopted: date | None, day: date) -> Fraction:
         """What a figure set on ``adopted`` (None: the Plan's own) is multiplied by, in the
@@ -163,7 +174,13 @@ def short_on_grant_date(
     available: int, figure: int, day: date, since: Iterable[tuple[date, Fraction]]
 ) -> str:
     """Why a grant does not fit on its grant date, in that date's shares: the end of a reserve
-    or cap message, after its first words."""
+    or cap message, after its first words. No split since (``since`` empty): shares forfeited
+    after the grant date, which today's figures count free, were not free on it."""
+    if not since:
+        return (
+            f"{max(available, 0):,} of the {figure:,} in force on {day.isoformat()} remained "
+            "that day (shares forfeited after it were not free on it)"
+        )
     return (
         f"{max(available, 0):,} of the {figure:,} in force on {day.isoformat()} remained that "
         f"day, counted in the shares of that day (before {split_names(since)}: each award "
