@@ -804,3 +804,16 @@ def test_a_database_that_is_not_a_ledger_is_named_and_left_alone(tmp_path: Path)
     (path.with_name("junk.sqlite")).write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(LedgerError, match="not a usable grantgen ledger"):
         Ledger(path.with_name("junk.sqlite"))
+
+
+@pytest.mark.parametrize(("new", "old"), [(1, 1), (3, 3), (2_000_000, 1), (1, 1_000_001)])
+def test_a_split_the_ledger_could_not_read_back_is_refused_and_changes_nothing(
+    tmp_path: Path, new: int, old: int
+) -> None:
+    # the command line checks a ratio as it reads it; an OCF import hands its ratio straight in
+    with Ledger(tmp_path / "l.sqlite") as book:
+        book.record(PLAN, [grant("A", 1000)])
+        with pytest.raises(LedgerError, match=r"not a split ratio|at most 1,000,000"):
+            book.adjust(PLAN, new, old, date(2007, 1, 1))
+        pool = book.pool(PLAN)  # still readable, nothing recorded
+        assert pool.splits == () and pool.used == 1000

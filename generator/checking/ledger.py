@@ -37,6 +37,7 @@ from generator.checking.ledgerhistory import (
     Forfeited,
     forfeit_in,
     not_after_today,
+    parse_split,
     recorded_forfeits,
     split_awards_in,
     split_rows,
@@ -329,6 +330,7 @@ class Ledger:
         Returns the pool change."""
         if new <= 0 or old <= 0:
             raise LedgerError("a split ratio needs two positive whole numbers, e.g. 2:1")
+        parse_split(f"{new}:{old}")  # 1:1, or numbers too large to read back: refused
         not_after_today(day, today, "a split")
         step = Fraction(new, old)
         try:
