@@ -431,6 +431,3 @@ RULES: tuple[Callable[[GrantRecord, Context], Iterable[Finding]], ...] = (
     consent_date,
     form4_deadline,
 )
-
-
-# --- the batch ---------------------------------------------------------------------------
