@@ -55,7 +55,7 @@ def columns_command(
     Header=column' for headers that are not recognised, --map 'Your Header=-' to leave one
     unread.
     """
-    from generator.pipeline import kit_reading
+    from generator.checking.checkbatch import kit_reading
     from generator.terms.plan import load_plan
 
     with errors(verbose()):

@@ -1,193 +1,49 @@
 """The stages wired together: the one place that knows their order.
 
-grants.csv ─► records ─► rules (+ plan, prices, ledger) ─► render (DOCX) ─► convert (PDF)
-                                                              ─► assemble ─► publish + ledger
-                                                                             └► manifest.json
+grants.csv ─► checking (reading, the plan's rules, prices, ledger) ─► making: render (DOCX),
+convert (PDF), assemble (packets) ─► publishing (ledger, then files) ─► reviewing
+─► manifest.json (publishing.listing)
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from generator.assembling.reviewpacket import PACKET_VOLUME, PacketPages
-from generator.checking.batchcheck import check, parse_findings
-from generator.checking.findings import ERROR, WARNING, Finding, Report
-from generator.checking.ledger import Ledger, ledger_path
+from generator.checking.checkbatch import Checked as Checked
+from generator.checking.checkbatch import check_batch as check_batch
+from generator.checking.checkbatch import kit_reading as kit_reading
+from generator.checking.findings import ERROR, WARNING
 from generator.comparing.deviations import Deviation, enforce
 from generator.converting.converter import Converter
 from generator.core.errors import OutputError, PlanError, StrictError
 from generator.core.layout import foreign_folder
 from generator.core.output import folder_lock, prepare_out, work_dir
 from generator.kitchecks.templatecheck import load_templates
-from generator.making.batch import Checked as Checked
 from generator.making.batch import GenerateOptions as GenerateOptions
 from generator.making.batch import GenerateResult as GenerateResult
 from generator.making.documents import PDF_DIR, Progress, make_documents
-from generator.publishing.listing import (
-    describe_folder,
-    earlier_kept,
-    holds_finals,
-    is_draft,
-    manifest_of,
-    merge_earlier,
-)
+from generator.publishing.listing import earlier_kept, holds_finals, write_manifest
 from generator.publishing.publish import publish
-from generator.reading.columns import ReadOptions
-from generator.reading.grantrecord import GrantRecord, ReadResult
-from generator.reading.prices import load_prices
-from generator.reading.records import read_grants
 from generator.reviewing.consent import PendingConsent, start_consent
 from generator.reviewing.review import write_review
 from generator.reviewing.reviewbatch import expected_consent, review_batch
-from generator.terms.kit import Kit, kit_record, resolve_kit
-from generator.terms.manifest import Manifest, forget_journal
-from generator.terms.plan import load_plan
-from generator.terms.planmodel import Plan, sample_officer, samples_accepted
+from generator.terms.kit import Kit, resolve_kit
+from generator.terms.manifest import Manifest
+from generator.terms.planmodel import sample_officer, samples_accepted
 
 
 def _noop(stage: str, done: int, total: int) -> None:
     pass
 
 
-def check_batch(
-    grants: Path,
-    plan_path: Path | None = None,
-    prices: Path | None = None,
-    ledger: Path | None = None,
-    *,
-    documents: bool = False,
-    read: ReadOptions | None = None,
-    templates: Path | None = None,
-    consent_date: date | None = None,
-) -> Checked:
-    """Read the grants and run every rule against the plan, the prices and the ledger.
-
-    Reads the ledger and writes nothing. ``documents``: also refuse awards the agreement form
-    cannot document (only options have a form).
-    """
-    plan = load_plan(plan_path)
-    table = load_prices(prices) if prices is not None else None
-    rows = read_grants(grants, kit_reading(plan, read or ReadOptions()))
-    with Ledger(ledger_path(ledger), create=False) as book:
-        pool = book.pool(plan)
-
-    def unformable(report: Report) -> list[Finding]:
-        return _unformable(rows.records, report, plan, templates) if documents else []
-
-    report = check(rows.records, plan, table, pool, unformable, consent=consent_date)
-    report.findings[:0] = parse_findings(rows.errors, plan)
-    report.findings += _file_findings(rows)
-    report.findings.sort(key=lambda f: (f.row or 0, f.severity != ERROR))
-    return Checked(plan, rows, report, table, consent_date)
-
-
-def _unformable(
-    records: Sequence[GrantRecord], report: Report, plan: Plan, templates: Path | None
-) -> list[Finding]:
-    """What the documents cannot be made for: characters no font has, awards the kit has
-    no agreement form for."""
-    out = _glyph_findings(records)
-    refused = report.refused_rows | {f.row for f in out if f.severity == ERROR}
-    forms = resolve_kit(plan, templates).forms
-    for rec in records:
-        if rec.award_type not in forms and rec.row not in refused:
-            out.append(
-                Finding(
-                    rec.row,
-                    rec.grant_id,
-                    "agreement-form",
-                    "—",  # the Plan may allow such awards; the kit has no form for them
-                    ERROR,
-                    f"the kit has no form for {rec.award_type} awards (its forms: "
-                    f"{', '.join(forms) or 'none'}); add [forms.{rec.award_type}] with its "
-                    f"template to the plan file {Path(plan.source).name}",
-                    "award_type",
-                )
-            )
-    return out
-
-
-def _file_findings(rows: ReadResult) -> list[Finding]:
-    """Warnings about the grants file itself: unknown columns (a misspelt one?), hidden
-    columns and rows (their values go into the documents without anyone seeing them)."""
-    found = [
-        Finding(None, None, "unknown-column", "input", WARNING, warning)
-        for warning in rows.warnings
-    ]
-    found += [
-        Finding(
-            None,
-            None,
-            "hidden-column",
-            "input",
-            WARNING,
-            f"column {name!r} is hidden in the workbook and is read like the others: unhide "
-            "it to see what goes into the documents",
-            name,
-        )
-        for name in rows.hidden_columns
-    ]
-    ids = {r.row: r.grant_id for r in rows.records}
-    found += [  # a row hidden by hand or by a filter is often a grant set aside
-        Finding(
-            row,
-            ids.get(row),
-            "hidden-row",
-            "input",
-            WARNING,
-            "the row is hidden in the workbook and is read like the others: unhide it to "
-            "check it is a grant to make (delete it if it is not)",
-        )
-        for row in rows.hidden
-    ]
-    return found
-
-
-def kit_reading(plan: Plan, read: ReadOptions) -> ReadOptions:
-    """How a kit reads its grants files: the headers its plan file says to leave unread, and
-    the extra columns its templates print, added to the options given."""
-    from dataclasses import replace
-
-    from generator.reading.columns import IGNORED, normalise_header
-
-    ignored = {normalise_header(h): IGNORED for h in plan.ignore_columns}
-    return replace(read, mapping={**ignored, **read.mapping}, extra=plan.extra_columns)
-
-
-def _glyph_findings(records: Sequence[GrantRecord]) -> list[Finding]:
-    """Characters no installed font has: refused, naming the character, instead of a box."""
-    from generator.rendering.fonts import DOCUMENT_FONTS, describe, missing_glyphs
-
-    out = []
-    for rec in records:
-        for column, text in (("participant", rec.participant), ("address", " ".join(rec.address))):
-            missing = missing_glyphs(text)
-            if missing:
-                chars = ", ".join(describe(c) for c in missing)
-                out.append(
-                    Finding(
-                        rec.row,
-                        rec.grant_id,
-                        "glyph",
-                        "input",
-                        ERROR,
-                        f"{chars}: neither {DOCUMENT_FONTS[0]} ({DOCUMENT_FONTS[1]}) nor any "
-                        "installed font has this character, so the PDF could not show it "
-                        "(install a font that has it, e.g. fonts-noto-core, or correct the value)",
-                        column,
-                    )
-                )
-    return out
-
-
 def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateResult:
-    """Check, render, convert, assemble; publish the files and record the ledger together,
-    holding the output folder for the whole run (:func:`.output.folder_lock`)."""
+    """The batch checked, then its documents made, published (files and ledger together) and
+    reviewed into ``options.out``, and the manifest written last; the folder is held for the
+    whole run (:func:`generator.core.output.folder_lock`)."""
     if options.out.is_dir():  # (a new folder is made, and held, once the checks are done)
         with folder_lock(options.out):
             why = None if options.force else foreign_folder(options.out)
@@ -204,15 +60,30 @@ def generate(options: GenerateOptions, progress: Progress = _noop) -> GenerateRe
 def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
     started = time.monotonic()
     checked = check_batch(
-        options.grants,
-        options.plan,
-        options.prices,
-        options.ledger,
-        documents=True,
-        read=options.read,
-        templates=options.templates,
-        consent_date=options.consent_date,
-    )
+        options.grants, options.plan, options.prices, options.ledger, documents=True,
+        read=options.read, templates=options.templates, consent_date=options.consent_date,
+    )  # fmt: skip
+    kit = _ready(options, checked)
+    created = not options.out.exists()  # made by this run: removed again if left empty
+    result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
+    with contextlib.ExitStack() as held:
+        if created:  # the folder this run made: held from now on
+            held.enter_context(folder_lock(result.out))
+        try:
+            _run_stages(options, progress, checked, kit, result)
+        except BaseException:
+            if created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
+                with contextlib.suppress(OSError):
+                    result.out.rmdir()  # only if nothing is left in it
+            raise
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _ready(options: GenerateOptions, checked: Checked) -> Kit:
+    """The batch's kit, once nothing refuses the batch before anything is made: a kit whose
+    pieces disagree, warnings under ``--strict``, a sample signing officer on final
+    documents, a template that does not check."""
     plan, report = checked.plan, checked.report
     kit = resolve_kit(plan, options.templates)  # a kit whose pieces disagree: refused first
     if options.strict and report.count("warning"):
@@ -227,30 +98,23 @@ def _generate(options: GenerateOptions, progress: Progress) -> GenerateResult:
             "has authorised and take it out of [samples]; or make drafts (--draft), or give "
             "--accept-samples",
         )
-    refused = report.refused_rows
-    todo = [r for r in checked.grants.records if r.row not in refused]
-    if not todo:  # checked all the same (with grants to make, once LibreOffice has started)
+    if not any(r.row not in report.refused_rows for r in checked.grants.records):
+        # nothing to make: the templates are checked all the same (with grants to make, they
+        # are loaded once LibreOffice has started)
         load_templates(options.templates, plan)
-
-    created = not options.out.exists()  # made by this run: removed again if left empty
-    result = GenerateResult(out=prepare_out(options.out), draft=options.draft)
-    with contextlib.ExitStack() as held:
-        if created:  # the folder this run made: held from now on
-            held.enter_context(folder_lock(result.out))
-        return _made(options, progress, checked, kit, result, created, started)
+    return kit
 
 
-def _made(
+def _run_stages(
     options: GenerateOptions,
     progress: Progress,
     checked: Checked,
     kit: Kit,
     result: GenerateResult,
-    created: bool,
-    started: float,
-) -> GenerateResult:
-    """The documents of a checked batch made into ``result.out``: the stages in order, inside
-    one run (:class:`_Run`: the work folder, LibreOffice and the clean-up)."""
+) -> None:
+    """The stages in order inside one run (:class:`_Run`: the work folder, LibreOffice and
+    the clean-up): the documents made and published, the review written, then the
+    manifest."""
     report = checked.report
     result.errors += [f.as_dict() for f in report.findings if f.severity == ERROR]
     result.warnings += [
@@ -264,13 +128,8 @@ def _made(
             run.review()
     except BaseException:
         run.salvage()
-        if created:  # a refused --strict batch, LibreOffice missing, Ctrl-C
-            with contextlib.suppress(OSError):
-                result.out.rmdir()  # only if nothing is left in it
         raise
-    _write_manifest(options, kit, result, run.earlier)
-    result.seconds = time.monotonic() - started
-    return result
+    write_manifest(options, kit, result, run.earlier)
 
 
 class _Run:
@@ -407,7 +266,7 @@ class _Run:
         manifest lists them all the same."""
         if self.published:
             with contextlib.suppress(Exception):
-                _write_manifest(self.options, self.kit, self.result, self.earlier)
+                write_manifest(self.options, self.kit, self.result, self.earlier)
 
 
 def _exhibit(kit: Kit) -> Path | None:
@@ -420,31 +279,3 @@ def _cannot_write(exc: OSError, work: Path) -> OutputError:
     """The error for a file the documents stage could not write (a full disk)."""
     where = exc.filename2 or exc.filename or work  # a copy: its target
     return OutputError(f"cannot write {where}: {exc.strerror or exc}")
-
-
-def _row(doc: dict[str, Any]) -> int:
-    row = doc.get("row")
-    return row if isinstance(row, int) else 0
-
-
-def _write_manifest(
-    options: GenerateOptions, kit: Kit, result: GenerateResult, earlier: Manifest | None
-) -> None:
-    plan = kit.plan
-    manifest = manifest_of(options, plan, result)
-    manifest["kit"] = kit_record(kit)
-    kept = result.earlier
-    if kept is None:  # interrupted before the earlier documents were looked at
-        kept = earlier_kept(result.out, {d.pdf for d in result.documents}, earlier)
-    merged = merge_earlier(earlier, manifest["documents"], kept)
-    # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
-    manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))
-    if result.review is not None:  # each agreement's deviations, for a later run's review
-        found = result.review.deviations
-        for doc in manifest["documents"]:
-            if is_draft(doc) == options.draft and doc.get("grant_id") in found:
-                doc["deviations"] = [d.as_dict() for d in found[doc["grant_id"]]]
-    describe_folder(result.out, manifest, options.draft, earlier)
-    Manifest(result.manifest, manifest).write()
-    if merged:  # the manifest holds what a `sign` that was killed noted in its journal
-        forget_journal(result.out)

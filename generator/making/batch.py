@@ -1,7 +1,8 @@
-"""What a run is asked to do, what it found and what it made: the records the stages pass on
-(the options of ``generate``, the checked batch, the documents made, the review's view of the
-batch and what it wrote, the run's result). The stages take these and return them; only
-:mod:`.pipeline` runs the stages in order.
+"""What a run is asked to do and what it made: the records the stages pass on (the options of
+``generate``, the documents made as the manifest lists them, the review's view of the batch
+and what it wrote, the run's result). The checked batch is
+:class:`generator.checking.checkbatch.Checked`. The stages take these and return them; only
+:mod:`generator.pipeline` runs the stages in order.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from generator.checking.findings import ERROR, Finding, Report
-from generator.checking.pool import batch_reserve
 from generator.comparing.deviations import Deviation
 from generator.core.layout import manifest_path
 from generator.reading.columns import ReadOptions
-from generator.reading.grantrecord import ReadResult
-from generator.reading.prices import PriceTable
 from generator.terms.manifest import Listed
 from generator.terms.planmodel import Plan
 
@@ -93,45 +90,6 @@ class GenerateResult:
     @property
     def refused_rows(self) -> int:
         return len({e["row"] for e in self.errors if e.get("row") is not None})
-
-
-@dataclass
-class Checked:
-    """A batch read and checked: what ``validate`` reports and ``generate`` starts from."""
-
-    plan: Plan
-    grants: ReadResult
-    report: Report
-    prices: PriceTable | None
-    consent_date: date | None = None
-    """The Board consent's stated date (``--consent-date``), if any."""
-
-    @property
-    def findings(self) -> list[Finding]:
-        return self.report.findings
-
-    def summary(self) -> dict[str, Any]:
-        pool = self.report.pool
-        assert pool is not None
-        refused = self.report.refused_rows
-        rows = {r.row for r in self.grants.records} | {e.row for e in self.grants.errors}
-        reserve = batch_reserve(pool, self.plan, self.grants.records)
-        available = reserve - pool.used
-        return {
-            "grants": len(rows),
-            "ok": len(rows - refused),
-            "refused": len(refused),
-            "errors": self.report.count(ERROR),
-            "warnings": self.report.count("warning"),
-            "notes": self.report.count("note"),
-            "reserve": reserve,
-            "used_before": pool.used,
-            "available_before": available,
-            "batch_shares": self.report.batch_shares,
-            "available_after": available - self.report.batch_shares,
-            "non_option_cap": pool.non_option_cap,
-            "non_option_available_before": pool.non_option_available,
-        }
 
 
 @dataclass(frozen=True)

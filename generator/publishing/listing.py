@@ -1,6 +1,7 @@
-"""The manifest a ``generate`` run writes: this run's documents with what the folder's earlier
-manifest knew of them (their signatures, their set-aside copies), the documents an earlier run
-left there, and the review files of both kinds (final and draft)."""
+"""The manifest a ``generate`` run writes (:func:`write_manifest`, last): this run's documents
+with what the folder's earlier manifest knew of them (their signatures, their set-aside
+copies), the documents an earlier run left there, and the review files of both kinds (final
+and draft)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 from generator import __version__
 from generator.core.output import sha256
 from generator.making.batch import GenerateOptions, GenerateResult
-from generator.terms.manifest import Listed, Manifest
+from generator.terms.kit import Kit, kit_record
+from generator.terms.manifest import Listed, Manifest, forget_journal
 from generator.terms.planmodel import Plan
 
 
@@ -130,3 +132,35 @@ def describe_folder(
         ]
         if files:
             manifest[other] = {**kept, "files": files}
+
+
+def _row(doc: dict[str, Any]) -> int:
+    row = doc.get("row")
+    return row if isinstance(row, int) else 0
+
+
+def write_manifest(
+    options: GenerateOptions, kit: Kit, result: GenerateResult, earlier: Manifest | None
+) -> None:
+    """Write the folder's manifest.json: this run's documents, what the earlier manifest
+    (``earlier``) knew of them, the documents an earlier run left, the run's errors and
+    warnings, the review files and the kit; then forget a killed ``sign``'s journal, which
+    the manifest now holds."""
+    plan = kit.plan
+    manifest = manifest_of(options, plan, result)
+    manifest["kit"] = kit_record(kit)
+    kept = result.earlier
+    if kept is None:  # interrupted before the earlier documents were looked at
+        kept = earlier_kept(result.out, {d.pdf for d in result.documents}, earlier)
+    merged = merge_earlier(earlier, manifest["documents"], kept)
+    # in the spreadsheet's order, whichever run made them (a partial rerun keeps the order)
+    manifest["documents"].sort(key=lambda d: (_row(d), str(d.get("pdf", ""))))
+    if result.review is not None:  # each agreement's deviations, for a later run's review
+        found = result.review.deviations
+        for doc in manifest["documents"]:
+            if is_draft(doc) == options.draft and doc.get("grant_id") in found:
+                doc["deviations"] = [d.as_dict() for d in found[doc["grant_id"]]]
+    describe_folder(result.out, manifest, options.draft, earlier)
+    Manifest(result.manifest, manifest).write()
+    if merged:  # the manifest holds what a `sign` that was killed noted in its journal
+        forget_journal(result.out)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from generator.checking.checkbatch import Checked
 from generator.checking.findings import ERROR, WARNING, Finding, Report
 from generator.checking.ledger import Ledger, ledger_path
 from generator.checking.ledgerentry import Entry
@@ -31,7 +32,7 @@ from generator.core.layout import (
 )
 from generator.core.output import safe_stem, sha256
 from generator.core.superseded import described, set_file_aside, set_record_aside
-from generator.making.batch import Checked, Document, GenerateOptions
+from generator.making.batch import Document, GenerateOptions
 from generator.making.documents import Made, Staged
 from generator.terms.manifest import Listed, Manifest
 from generator.terms.vesting import one_line

@@ -43,11 +43,7 @@ from generator.converting.converter import Converter
 from generator.core.errors import GrantgenError, OutputError
 from generator.core.layout import REVIEW_DIR
 from generator.core.output import own_folder, remove_left_parts, write_atomic
-from generator.making.batch import (
-    ReviewBatch,
-    ReviewGrant,
-    ReviewResult,
-)
+from generator.making.batch import ReviewBatch, ReviewGrant, ReviewResult
 from generator.reviewing.consent import (
     ConsentGrant,
     PendingConsent,

@@ -10,17 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from generator.checking.checkbatch import Checked
 from generator.checking.findings import Facts, Report
 from generator.checking.pool import batch_reserve
 from generator.comparing.deviations import Deviation
-from generator.making.batch import (
-    Checked,
-    Document,
-    GenerateResult,
-    ReviewBatch,
-    ReviewGrant,
-    Status,
-)
+from generator.making.batch import Document, GenerateResult, ReviewBatch, ReviewGrant, Status
 from generator.reading.grantrecord import GrantRecord
 from generator.reviewing.consent import ConsentGrant
 from generator.terms.manifest import Listed, Manifest
