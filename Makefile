@@ -1,7 +1,7 @@
 # grantgen: the one entry point for people and CI.
 #   make demo   environment + LibreOffice/fonts when missing + the sample batch -> output/sample/
 #   make test   the test suite (real LibreOffice): the fast tier and the integration tier
-#   make test-fast  the tests that need no LibreOffice (seconds)
+#   make test-fast  the tests that need no LibreOffice (under a minute)
 #   make lint   ruff (lint + format check), mypy, import-linter (no cycle, stages one way),
 #               and the generated docs up to date
 #   make docs   regenerate docs/cli.md from the commands' --help
@@ -36,7 +36,7 @@ test: venv system-deps
 	@sh tools/install-system-deps.sh --test
 	$(BIN)/python -m pytest
 
-# The fast tier: every test that needs no LibreOffice (about half a minute).
+# The fast tier: every test that needs no LibreOffice (under a minute).
 test-fast: venv
 	GRANTGEN_SOFFICE=$(CURDIR)/tools/no-soffice $(BIN)/python -m pytest -m "not soffice" -q
 
@@ -45,6 +45,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python tools/sizes.py generator
 	PYTHONPATH=. $(BIN)/cog --check docs/cli.md
 
 # Rewrite the generated parts of the docs (docs/cli.md, from the commands' --help).

@@ -1,5 +1,5 @@
 """``grantgen accept`` and ``grantgen status``: the participants' answers, and where each grant
-of a batch stands (:mod:`generator.acceptance`)."""
+of a batch stands (:mod:`generator.signing.acceptance`)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,8 @@ class Place:
 
 class Marks(dict[str, int]):
     """The page each landmark text of a document came out on (see
-    :func:`.batchdoc.split_marked`), and in ``places`` where each of its bookmarks did."""
+    :func:`generator.converting.batchpdf.split_marked`), and in ``places`` where each of its
+    bookmarks did."""
 
     def __init__(self, pages: Mapping[str, int] | None = None) -> None:
         super().__init__(pages or {})
@@ -176,7 +177,7 @@ def first_with(
     pages: Sequence[PageText], text: str, hints: Mapping[str, int] | None = None
 ) -> int | None:
     """The first page whose text contains ``text``. ``hints``: the page a text can only be on
-    (the batch's bookmarks, see :func:`.batchdoc.split_marked`), tried first."""
+    (the batch's bookmarks, see :func:`generator.converting.batchpdf.split_marked`), tried first."""
     at = (hints or {}).get(text)
     if at is not None and 0 <= at < len(pages) and text in pages[at].text:
         return at

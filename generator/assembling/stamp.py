@@ -2,7 +2,7 @@
 that has every character (embedded, as PDF/A wants), wrapped to its field.
 
 Also the text a signer's revision writes elsewhere on the page, in the same fonts (the
-"Dated:" line: :mod:`generator.dateline`).
+"Dated:" line: :mod:`generator.assembling.dateline`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Plan rules: every rule of the plan that bears on a grant, each finding citing its section.
 
-Per-grant rules are small functions ``rule(record, ctx) -> findings``; the rules that need
-the whole batch (the share reserve and the non-option cap, in row order on top of the ledger;
-repeated grants) run after them. Nothing stops at the first finding: :func:`check` reports
-them all. Section numbers come from the plan file, so another plan cites its own sections.
+Per-grant rules are small functions ``rule(record, ctx) -> findings`` (:data:`RULES`); the
+checks that need the whole batch (the share reserve and the non-option cap, in row order on
+top of the ledger; repeated grants) are :mod:`generator.checking.batchcheck`'s, which runs
+them all. Nothing stops at the first finding. Section numbers come from the plan file, so another
+plan cites its own sections.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ matched against the form's sentences with every blank standing for a filled valu
 What is left over is a deviation: a sentence of the form that is missing (``removed``), a
 sentence that is not in the form (``added``), or one that is there but reads differently
 (``changed``, with a word-level diff). Text as printed is read: tracked deletions and hidden
-text (by a run's own formatting or by its styles, see :mod:`generator.hidden`) left out.
+text (by a run's own formatting or by its styles, see :mod:`generator.rendering.hidden`) left out.
 
 Not compared: the running header (``Grant … · …``), the DRAFT mark, and the signature blocks'
 labels and lines (``Dated:``, ``By:``, ``PARTICIPANT:``, ``Name: …``, ``Title: …``,
@@ -162,7 +162,8 @@ def margin_deviations(
     hidden: HiddenText = DIRECT,
 ) -> list[Deviation]:
     """``added`` deviations for the text of rendered header, footer and footnotes parts
-    (their XML) that a margin should not hold (see :func:`_margin_line`); ``hidden``: what
+    (their XML) that a margin should not hold (see :mod:`generator.comparing.docxtext`);
+    ``hidden``: what
     hides text in the document (its style table)."""
     out: list[Deviation] = []
     for xml in parts:

@@ -99,10 +99,12 @@ def body_paragraphs(
     body: Any, values: Mapping[str, str] | None = None, *, hidden: HiddenText = DIRECT
 ) -> list[str]:
     """:func:`document_paragraphs` of a parsed ``<w:body>`` element (``hidden``: what hides its
-    text, see :mod:`generator.hidden`). With ``values`` (the
-    agreement's own, by name: see :func:`generator.documents.blank_values`), a signature-block
+    text, see :mod:`generator.rendering.hidden`). With ``values`` (the
+    agreement's own, by name: see :func:`generator.making.formcheck.blank_values`), a
+    signature-block
     line is left out only when it holds nothing but what its label is for in its block
-    (:data:`generator.form.SIGNATURE_FIELDS`): the Company's ``Name: <the officer>`` is,
+    (:data:`generator.assembling.fieldplace.SIGNATURE_FIELDS`): the Company's ``Name: <the
+    officer>`` is,
     ``Name: <the participant>`` or ``Name: <a sentence>`` there is not."""
     out: list[str] = []
     allowed = signature_values(values) if values is not None else None

@@ -50,7 +50,8 @@ def marker(index: int) -> str:
     return f"grantgen{index:06d}"
 
 
-#: The texts the packet is assembled around (:mod:`.assemble`): the signature blocks' labels
+#: The texts the packet is assembled around (:mod:`generator.assembling.assemble`): the signature
+#: blocks' labels
 #: and the acceptance page's title. A bookmark on each tells on which page it came out.
 LANDMARKS = (*(spec.label for spec in SIGNATURE_FIELDS), ACCEPTANCE_TITLE)
 
@@ -385,7 +386,8 @@ def _landmark_choice(
 
     A landmark is bookmarked when it is the only place the document has that text (its body,
     headers, footers and list labels, in any case): then no other page of the PDF can show
-    it, and :func:`split_marked` says which page does. A text that appears twice, or inside a
+    it, and :func:`generator.converting.batchpdf.split_marked` says which page does. A text that
+    appears twice, or inside a
     longer paragraph, or a document whose fields compute text (other than page numbers), gets
     no bookmark."""
     parts = [x.decode("utf-8", "replace") for x in doc.parts.values()]

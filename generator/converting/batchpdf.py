@@ -126,7 +126,8 @@ def split_marked(
 ) -> list[tuple[range, dict[str, int]]]:
     """Each of the ``count`` documents in a converted batch PDF: its page range, and the
     page (counted from its first) each of its bookmarked :data:`LANDMARKS` came out on
-    (a :class:`~.assemble.Marks`, whose ``places`` say where each of its bookmarks
+    (a :class:`~generator.assembling.assemble.Marks`, whose ``places`` say where each of its
+    bookmarks
     ``names`` lists came out: see :func:`rename_bookmarks`)."""
     try:
         with pikepdf.open(pdf) as doc:

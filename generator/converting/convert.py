@@ -1,6 +1,7 @@
 """Convert DOCX files to PDF with LibreOffice (``soffice --headless``).
 
-A :class:`Converter` keeps one worker per core, each with its own LibreOffice user profile
+A :class:`generator.converting.converter.Converter` keeps one worker per core, each with its own
+LibreOffice user profile
 (two ``soffice`` processes must never share one). Profiles live in the user's cache folder
 and are reused across runs (a new profile costs about half a second more), each guarded by a
 lock file so that two grantgen runs never share one either. Each profile records that this

@@ -9,10 +9,11 @@ A batch folder holds, for each grant (``<stem>`` is its id made safe for a file 
     <stem>.countersigned.pdf                 the signed copy signed by the participant
     <stem>.<field>.countersigned.pdf         ... signed on another field (less _signature)
     <stem>.accepted.pdf                      the participant's returned copy, accepted
+    <stem>.accepted-paper.<ext>              the scan of a paper acceptance
 
 and for the batch ``manifest.json`` (with ``.manifest.json.signing``, the journal of a ``sign``
-run until the manifest holds it), ``review/`` and ``superseded/``. Every stage names these files
-through this module.
+run until the manifest holds it), ``review/`` (its files named here too) and ``superseded/``.
+Every stage names these files through this module.
 """
 
 from __future__ import annotations
@@ -37,6 +38,13 @@ COUNTERSIGNED_SUFFIX = ".countersigned.pdf"
 """A signed copy signed again on top (by the participant, or on another field)."""
 ACCEPTED_SUFFIX = ".accepted.pdf"
 """A participant's returned copy, accepted by ``grantgen accept``."""
+PAPER_SUFFIX = ".accepted-paper"
+"""The scan of a paper acceptance (``<stem>.accepted-paper.<ext>``)."""
+
+
+def grant_files(stem: str) -> tuple[str, str]:
+    """A grant's agreement and packet: ``<stem>.docx``, ``<stem>.pdf``."""
+    return f"{stem}.docx", f"{stem}.pdf"
 
 
 def manifest_path(folder: Path) -> Path:
@@ -83,6 +91,41 @@ def grant_stem(name: str) -> str:
     """The stem of a packet's file name: ``<stem>`` of ``<stem>.pdf``, ``<stem>.signed.pdf`` or
     ``<stem>.countersigned.pdf``."""
     return name.removesuffix(SIGNED_SUFFIX).removesuffix(COUNTERSIGNED_SUFFIX).removesuffix(".pdf")
+
+
+# --- the review folder's files ---------------------------------------------------------------
+
+SUMMARY_HTML, SUMMARY_CSV, SUMMARY_XLSX = "summary.html", "summary.csv", "summary.xlsx"
+TOTALS_CSV, FORM4_CSV = "totals.csv", "form4.csv"
+CONSENT_DOCX = "board_consent.docx"
+"""The Board consent (also the name of the consent's template in a kit)."""
+
+PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?(\.draft)?\.pdf")
+"""A review packet's name: ``packet.pdf`` or a volume's, final or draft."""
+
+
+def review_name(name: str, draft: bool) -> str:
+    """A review file's name: ``summary.html``, or ``summary.draft.html`` for a draft run's
+    files beside a final batch's review."""
+    if not draft:
+        return name
+    stem, _, extension = name.rpartition(".")
+    return f"{stem}.draft.{extension}"
+
+
+def packet_name(number: int, volumes: int, *, draft: bool = False) -> str:
+    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``); with
+    ``.draft`` before ``.pdf`` for drafts."""
+    if volumes == 1:
+        return review_name("packet.pdf", draft)
+    width = max(2, len(str(volumes)))
+    return review_name(f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf", draft)
+
+
+def consent_name(aside: bool) -> str:
+    """``board_consent.docx``; ``board_consent.draft.docx`` for drafts beside a final batch's
+    consent (a draft run never replaces it)."""
+    return review_name(CONSENT_DOCX, aside)
 
 
 def foreign_folder(out: Path) -> str | None:

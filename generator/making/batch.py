@@ -115,7 +115,7 @@ class Document:
     shares: int = 0
     exercise_price: str = ""
     vesting: str = ""
-    """The grant's vesting in one line (:func:`.vesting.one_line`)."""
+    """The grant's vesting in one line (:func:`generator.terms.vesting.one_line`)."""
     award_type: str = "option"
     installments: list[dict[str, Any]] = field(default_factory=list)
     """Each installment: ``{"date": ISO date, "shares": number}``."""

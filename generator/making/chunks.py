@@ -26,7 +26,8 @@ from generator.rendering.templateset import TemplateSet
 #: Agreements per LibreOffice document, at most (layout time grows faster than linearly).
 CHUNK = 50
 #: Chunks rendered ahead of assembly, per worker: a worker coming free takes several queued
-#: chunks into one LibreOffice call (see :mod:`.convert`), so rendering runs ahead.
+#: chunks into one LibreOffice call (see :mod:`generator.converting.convert`), so rendering runs
+#: ahead.
 AHEAD = 8
 
 
@@ -76,7 +77,7 @@ def by_form(todo: list[GrantRecord], templates: TemplateSet) -> list[tuple[str, 
 
 
 #: A document's converted pages: the PDF (pikepdf, PDFium), their range in it, its path, and
-#: the pages its landmarks came out on (see :func:`.batchdoc.split_marked`).
+#: the pages its landmarks came out on (see :func:`generator.converting.batchpdf.split_marked`).
 Pages = tuple[pikepdf.Pdf, pdfium.PdfDocument, range, Path, dict[str, int]]
 
 

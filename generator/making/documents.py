@@ -1,7 +1,7 @@
 """The documents stage: render every agreement, convert them in chunks with LibreOffice, and
 assemble each grant's packet, streaming (one chunk converts while the next renders and the
 last is assembled). It returns what it made (:class:`Made`); nothing here is published:
-:mod:`generator.pipeline` moves the staged files into place with the ledger.
+:mod:`generator.publishing.publish` moves the staged files into place with the ledger.
 """
 
 from __future__ import annotations

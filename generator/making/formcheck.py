@@ -35,7 +35,7 @@ def blank_values(record: GrantRecord, plan: Plan) -> dict[str, str]:
 
 def bookmark_names(templates: TemplateSet) -> tuple[str, ...]:
     """The bookmarks whose place in the PDF the packet needs: the signature lines, where a
-    separate acceptance page starts, and the date line (:mod:`.dateline`)."""
+    separate acceptance page starts, and the date line (:mod:`generator.assembling.dateline`)."""
     return (*templates.kit.signatures, ACCEPTANCE_MARK, DATE_FIELD)
 
 

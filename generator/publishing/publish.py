@@ -1,5 +1,6 @@
 """The publish stage: a batch's grants recorded in the ledger and its files moved into place,
-and the manifest that lists them.
+and their manifest entries (:class:`Published`; the manifest itself is written last, by
+:func:`generator.publishing.listing.write_manifest`).
 
 Files are staged in the work folder; for a final batch the grants are recorded first and the
 files renamed into ``DIR`` after, so a crash in between leaves shares held for documents a
@@ -7,8 +8,8 @@ rerun makes, never a packet the ledger does not count; a failed move takes the g
 again. A grant's
 existing files are protected: other content is not replaced without ``--force``; the same
 agreement (same DOCX) keeps the PDF already there, with or without ``--force``. A signed copy
-of a packet that is replaced is moved to ``superseded/`` with its record (:mod:`.superseded`).
-``manifest.json`` describes the folder.
+of a packet that is replaced is moved to ``superseded/`` with its record
+(:mod:`generator.core.superseded`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from generator.core.errors import OutputError
 from generator.core.layout import (
     COUNTERSIGNED_SUFFIX,
     countersigned_name,
+    grant_files,
     signed_name,
     stem_name,
 )
@@ -181,15 +183,16 @@ class _Placing:
         for grant_id in ids:
             s = self.by_id[grant_id]
             stem = self.names[grant_id]
-            moves = [(s.docx, self.out / f"{stem}.docx")]
+            docx_name, pdf_name = grant_files(stem)
+            moves = [(s.docx, self.out / docx_name)]
             aside: list[dict[str, Any]] = []
             if grant_id in self.keep:  # the same agreement is on disk already: its PDF stays
                 s.pdf.unlink(missing_ok=True)
                 s = replace(s, pdf_hash=self.keep[grant_id])
             else:
-                entry = self.earlier.get(f"{stem}.pdf")
+                entry = self.earlier.get(pdf_name)
                 aside = _set_signed_aside(self.out, stem, entry, s, signed.get(stem, []))
-                moves.append((s.pdf, self.out / f"{stem}.pdf"))
+                moves.append((s.pdf, self.out / pdf_name))
             for src, dst in moves:
                 self._replace(src, dst)
             documents.append(self._document(s, stem, aside))
@@ -217,8 +220,8 @@ class _Placing:
             grant_id=rec.grant_id,
             participant=rec.participant,
             row=rec.row,
-            docx=f"{stem}.docx",
-            pdf=f"{stem}.pdf",
+            docx=grant_files(stem)[0],
+            pdf=grant_files(stem)[1],
             sha256={"docx": s.docx_hash, "pdf": s.pdf_hash},
             final_exercise_date=facts.final_exercise_date.isoformat(),
             price_source=facts.price_source,
@@ -252,8 +255,8 @@ def _in_the_way(staged: list[Staged], names: dict[str, str], out: Path) -> dict[
     folder, a socket): it is never replaced, not even with --force."""
     found: dict[str, str] = {}
     for s in staged:
-        for suffix in (".docx", ".pdf"):
-            path = out / f"{names[s.record.grant_id]}{suffix}"
+        for name in grant_files(names[s.record.grant_id]):
+            path = out / name
             if (path.exists() or path.is_symlink()) and not path.is_file():
                 found[s.record.grant_id] = (
                     f"{path.name} in the output folder is not a file (a folder?): move it "
@@ -282,7 +285,7 @@ def _overwrites(
     keep: dict[str, str] = {}
     for s in staged:
         stem = names[s.record.grant_id]
-        docx, pdf = out / f"{stem}.docx", out / f"{stem}.pdf"
+        docx, pdf = (out / name for name in grant_files(stem))
         same_docx = docx.exists() and sha256(docx.read_bytes()) == s.docx_hash
         entry = (earlier or {}).get(pdf.name)
         carried = entry.plan_copy if entry is not None else None
@@ -345,7 +348,7 @@ def _set_signed_aside(
     if record is not None and entry is not None and entry.sha256("pdf") != staged.pdf_hash:
         aside.append(set_record_aside(out, record.data, why))
     new: bytes | None = None
-    packet = out / f"{stem}.pdf"
+    packet = out / grant_files(stem)[1]
     for name in (signed_name(packet).name, countersigned_name(packet).name, *copies):
         path = out / name
         if not path.is_file():

@@ -1,7 +1,8 @@
-"""Read a grants spreadsheet (CSV) into typed, frozen grant records.
+"""Read a grants spreadsheet (CSV, or an Excel workbook through :mod:`.sheets`) into typed,
+frozen grant records.
 
 Every value is parsed before anything is rendered. A value that cannot be parsed becomes a
-:class:`~generator.errors.RecordError` naming the spreadsheet row (header = row 1, first grant
+:class:`~generator.core.errors.RecordError` naming the spreadsheet row (header = row 1, first grant
 = row 2), the column and the value; the row is then left out, and the other rows go on.
 """
 

@@ -1,5 +1,6 @@
 """One row of the grants file parsed into a :class:`~.grantrecord.GrantRecord`: each cell by its
-column, every problem a :class:`~.errors.RecordError` naming the row and the column."""
+column, every problem a :class:`~generator.core.errors.RecordError` naming the row and the
+column."""
 
 from __future__ import annotations
 

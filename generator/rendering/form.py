@@ -100,7 +100,7 @@ def label(text: str) -> str | None:
 
 
 #: The values each signature-block label may be filled with, by block: names of the
-#: agreement's values (:func:`generator.documents.blank_values`), ``address`` standing for
+#: agreement's values (:func:`generator.making.formcheck.blank_values`), ``address`` standing for
 #: each address line (``address0``, ``address1`` …), which the lines after ``Address:`` may
 #: hold too. A label not listed here may hold nothing but a line.
 SIGNATURE_FIELDS: dict[Block, dict[str, tuple[str, ...]]] = {

@@ -97,7 +97,7 @@ def plan_context(plan: Plan) -> dict[str, Any]:
 
 def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
     """The values one agreement's blanks are filled with: each prints as the form writes it
-    and is also a value to compute with (see :mod:`.fields`)."""
+    and is also a value to compute with (see :mod:`generator.checking.fields`)."""
     from generator.checking.fields import final_exercise_date
     from generator.terms.vesting import VestingError
 

@@ -30,13 +30,14 @@ from generator.checking.fields import format_date, format_price, format_shares
 from generator.converting.convert import Outcome
 from generator.converting.converter import Converter
 from generator.core.errors import ConvertError
+from generator.core.layout import CONSENT_DOCX, consent_name
 from generator.core.output import work_dir, write_atomic
 from generator.core.resources import templates_dir
 from generator.rendering.render import DocumentTemplate, plan_context
 from generator.rendering.wording import indefinite_article, years
 from generator.terms.planmodel import Plan
 
-TEMPLATE = "board_consent.docx"
+TEMPLATE = CONSENT_DOCX
 #: Rows per Exhibit A table, at most (see the module's notes).
 TABLE_BLOCK = 200
 TITLE = "Action by Unanimous Written Consent of the Board of Directors"
@@ -264,12 +265,6 @@ def write_consent(
             raise ConvertError(f"the board consent could not be converted: {outcome.error}")
         write_atomic(pdf, stable_pdf(outcome.pdf))
     return docx, pdf
-
-
-def consent_name(aside: bool) -> str:
-    """``board_consent.docx``; ``board_consent.draft.docx`` for drafts beside a final batch's
-    consent (a draft run never replaces it)."""
-    return "board_consent.draft.docx" if aside else TEMPLATE
 
 
 @dataclass

@@ -13,18 +13,19 @@ drafts only, the drafts' review has the usual names.
   one bookmark per participant: the whole batch read in one sitting. A batch of more than
   :data:`PACKET_VOLUME` agreements gets volumes instead (``packet-01-of-12.pdf``, ...), each
   a PDF a viewer opens at once, and none of them ever held in memory with another.
-* deviations: each rendered agreement's text against the approved form (:mod:`.deviations`),
+* deviations: each rendered agreement's text against the approved form
+(:mod:`generator.comparing.deviations`),
   listed in ``summary.html`` with word-level diffs.
 * ``board_consent.docx`` / ``.pdf``: the Board's written consent approving the grants made,
   with Exhibit A listing them (:mod:`.consent`).
 
-Every file is written atomically. :func:`review_batch` builds the :class:`ReviewBatch` from
-what :func:`.pipeline.check_batch` and :func:`.pipeline.generate` return.
+Every file is written atomically. :func:`generator.reviewing.reviewbatch.review_batch` builds
+the :class:`generator.making.batch.ReviewBatch` it writes from the checked batch and what the
+stages made.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,13 +42,23 @@ from generator.assembling.reviewpacket import (
 from generator.comparing.deviations import Deviation, find_deviations
 from generator.converting.converter import Converter
 from generator.core.errors import GrantgenError, OutputError
-from generator.core.layout import REVIEW_DIR
+from generator.core.layout import (
+    FORM4_CSV,
+    PACKET_NAME,
+    REVIEW_DIR,
+    SUMMARY_CSV,
+    SUMMARY_HTML,
+    SUMMARY_XLSX,
+    TOTALS_CSV,
+    consent_name,
+    packet_name,
+    review_name,
+)
 from generator.core.output import own_folder, remove_left_parts, write_atomic
 from generator.making.batch import ReviewBatch, ReviewGrant, ReviewResult
 from generator.reviewing.consent import (
     ConsentGrant,
     PendingConsent,
-    consent_name,
     consent_template,
     finish_consent,
     write_consent,
@@ -57,7 +68,7 @@ from generator.terms.section16 import Reportable, form4_csv, form4_rows
 
 
 def form4_file(batch: ReviewBatch, made: Sequence[ReviewGrant]) -> bytes:
-    """``form4.csv``: the Form 4 values of each grant made (:mod:`.section16`)."""
+    """``form4.csv``: the Form 4 values of each grant made (:mod:`generator.terms.section16`)."""
     terms = batch.plan.section16
     assert terms is not None
     reportable = [
@@ -137,17 +148,17 @@ def write_review(
     aside = batch.draft and batch.beside_finals  # drafts' files beside the final review
     result = ReviewResult(
         folder,
-        folder / review_name("summary.html", aside),
-        folder / review_name("summary.csv", aside),
-        folder / review_name("summary.xlsx", aside),
-        folder / review_name("totals.csv", aside),
+        folder / review_name(SUMMARY_HTML, aside),
+        folder / review_name(SUMMARY_CSV, aside),
+        folder / review_name(SUMMARY_XLSX, aside),
+        folder / review_name(TOTALS_CSV, aside),
     )
     result.deviations = batch_deviations(batch, form_text, known=deviations)
     made = [g for g in batch.grants if g.valid]
     files: dict[str, str] = {"CSV": result.summary_csv.name, "XLSX": result.summary_xlsx.name}
     files["Totals (CSV)"] = result.totals_csv.name
     if batch.plan.section16 is not None:
-        result.form4_csv = folder / review_name("form4.csv", aside)
+        result.form4_csv = folder / review_name(FORM4_CSV, aside)
         files["Form 4 (CSV)"] = result.form4_csv.name
     if batch.untermed:
         result.problems.append(
@@ -278,7 +289,7 @@ def _remove_stale(folder: Path, aside: bool, made_now: set[Path | None]) -> None
     did not make, and the files a killed run was writing."""
     ours = (consent_name(aside), str(Path(consent_name(aside)).with_suffix(".pdf")))
     for stale in folder.iterdir():
-        packet = _PACKET_NAME.fullmatch(stale.name)
+        packet = PACKET_NAME.fullmatch(stale.name)
         if stale.name in ours or (packet and bool(packet.group(2)) == aside):
             if stale in made_now:
                 continue
@@ -319,23 +330,3 @@ def _repeated_names(made: Sequence[ReviewGrant]) -> set[str]:
     """Participants named more than once: their bookmarks also give the grant id."""
     counts = Counter(g.participant for g in made)
     return {name for name, count in counts.items() if count > 1}
-
-
-_PACKET_NAME = re.compile(r"packet(-\d+-of-\d+)?(\.draft)?\.pdf")
-
-
-def packet_name(number: int, volumes: int, *, draft: bool = False) -> str:
-    """``packet.pdf``, or the ``number``-th of ``volumes`` (``packet-02-of-12.pdf``); with
-    ``.draft`` before ``.pdf`` for drafts."""
-    if volumes == 1:
-        return review_name("packet.pdf", draft)
-    width = max(2, len(str(volumes)))
-    return review_name(f"packet-{number:0{width}d}-of-{volumes:0{width}d}.pdf", draft)
-
-
-def review_name(name: str, draft: bool) -> str:
-    """A review file's name: ``summary.html``, or ``summary.draft.html`` for drafts."""
-    if not draft:
-        return name
-    stem, _, extension = name.rpartition(".")
-    return f"{stem}.draft.{extension}"

@@ -31,8 +31,10 @@ def review_batch(
     *,
     beside_finals: bool = False,
 ) -> ReviewBatch:
-    """The review's view of a batch: ``checked`` as :func:`.pipeline.check_batch` returned it
-    before the batch was generated, ``result`` as :func:`.pipeline.generate` returned it, and
+    """The review's view of a batch: ``checked`` as :func:`generator.pipeline.check_batch` returned
+    it
+    before the batch was generated, ``result`` as :func:`generator.pipeline.generate` returned it,
+    and
     ``earlier``: the manifest entries of the documents (of the same kind: final or draft) an
     earlier run left in the folder and this one did not make. ``beside_finals``: the folder
     holds final documents (:attr:`.ReviewBatch.beside_finals`)."""

@@ -6,7 +6,7 @@ reader's own serif font, and a Content-Security-Policy forbids it from fetching 
 It is rendered from a Jinja2 template shipped with the package (``templates/summary.html.j2``)
 with autoescape on: every value is HTML-escaped. The spreadsheets hold numbers as numbers and
 dates as dates; text cells a spreadsheet would run as a formula are neutralised
-(:func:`.output.neutralise_cell`).
+(:func:`generator.core.output.neutralise_cell`).
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 from generator.checking.ledger import Ledger
 from generator.checking.ledgerhistory import forfeit_in, outstanding_on
 from generator.core.errors import AcceptError, GrantgenError
-from generator.core.layout import ACCEPTED_SUFFIX, PARTICIPANT_FIELD
+from generator.core.layout import ACCEPTED_SUFFIX, PAPER_SUFFIX, PARTICIPANT_FIELD
 from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
@@ -34,7 +34,6 @@ from generator.terms.manifest import Listed, Manifest
 from generator.terms.planmodel import Plan
 
 """A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
-PAPER_SUFFIX = ".accepted-paper"
 """The scan of a paper acceptance: ``<grant_id>.accepted-paper.pdf`` (its own extension)."""
 
 

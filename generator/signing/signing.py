@@ -4,7 +4,7 @@ The Company signs first, in the ``company_signature`` field, with a certificatio
 whose DocMDP level allows form filling and signing only, so the participant's field stays open
 to be signed afterwards and any other change voids the Company's signature. The signature is an
 incremental update: the signed file starts with the exact bytes of the approved packet, whose
-hash the manifest holds. Checking a signed packet is :mod:`generator.verify`.
+hash the manifest holds. Checking a signed packet is :mod:`generator.signing.verify`.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def _producer_as_xmp_will_say(writer: IncrementalPdfFileWriter) -> None:
 
 
 def sign_batch(path: Path, credentials: Credentials, **options: Any) -> SignResult:
-    """:func:`sign_folder`, holding the batch folder (:func:`.output.folder_lock`) while it
+    """:func:`sign_folder`, holding the batch folder (:func:`generator.core.output.folder_lock`)
+    while it
     reads and rewrites its manifest: a ``generate`` into it meanwhile is refused."""
     from generator.core.output import folder_lock
 

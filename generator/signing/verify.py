@@ -249,7 +249,7 @@ def check_file(
 
 def _pdfa(data: bytes) -> list[str]:
     """What keeps the file as it is now from being PDF/A-2b, by grantgen's offline check
-    (:mod:`.conformance`; veraPDF checks more)."""
+    (:mod:`generator.assembling.conformance`; veraPDF checks more)."""
     from generator.assembling.conformance import pdfa_problems
 
     try:
@@ -293,7 +293,8 @@ def _signed_record(data: bytes, sigs: list[Any]) -> tuple[dict[str, Any] | None,
 
 
 def _date_line(data: bytes, sigs: list[Any], entry: Listed | None) -> list[str]:
-    """A problem when the form's date line (:mod:`.dateline`) holds other than what the
+    """A problem when the form's date line (:mod:`generator.assembling.dateline`) holds other than
+    what the
     Company signed (changed by a later revision), or than the manifest records."""
     ends = _signature_ends(sigs)
     if not ends:

@@ -1,6 +1,7 @@
 """grantgen's conversion script, run inside LibreOffice (its Python, its main thread).
 
-grantgen writes this file into each LibreOffice profile it uses (:mod:`generator.losession`)
+grantgen writes this file into each LibreOffice profile it uses
+(:mod:`generator.converting.losession`)
 and starts ``soffice`` on the script's :func:`serve`: it connects back to grantgen over the
 Unix socket named by ``GRANTGEN_LO_SOCKET`` and converts each document it is sent, with the
 arguments ``soffice --convert-to`` uses (``desktop/source/app/dispatchwatcher.cxx``), until it

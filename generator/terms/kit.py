@@ -12,7 +12,8 @@ furnished with each grant::
       plan.pdf
 
 A plan file without ``[forms]`` is made with the bundled example's forms (the ATG templates),
-as before kits existed. This module turns a :class:`~generator.plan.Plan` into the concrete
+as before kits existed. This module turns a :class:`~generator.terms.planmodel.Plan` into the
+concrete
 files of its kit (:func:`resolve_kit`) and fingerprints them for the manifest
 (:func:`kit_record`), so that later commands on a batch folder find the kit again.
 """

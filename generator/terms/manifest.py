@@ -9,7 +9,8 @@ order, keys another version of grantgen wrote included. docs/formats.md describe
 Read once a run: ``generate`` reads the folder's earlier manifest (:meth:`Manifest.earlier`,
 lenient: a manifest it cannot use is no earlier batch) and hands it to the stages; ``sign``,
 ``verify`` and ``accept`` read theirs with :meth:`Manifest.read`, which refuses one that
-cannot be used, naming the file. Written by :mod:`generator.publishing.publish` and by ``sign``.
+cannot be used, naming the file. Written by :func:`generator.publishing.listing.write_manifest`
+(``generate``) and by ``sign``.
 """
 
 from __future__ import annotations

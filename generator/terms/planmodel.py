@@ -169,7 +169,7 @@ class Plan:
     which must be this plan's text (its ``identifier`` property names the plan id)."""
     forms: tuple[FormEntry, ...] = ()
     """The documents of the plan's kit, by award type (``[forms.*]``); none: the bundled
-    example's forms (see :mod:`generator.kit`)."""
+    example's forms (see :mod:`generator.terms.kit`)."""
     signatures: tuple[str, ...] | None = None
     """The signature fields the kit's templates mark with Word bookmarks (``[kit]
     signatures``); None: not declared (the bundled example's templates, found by label)."""

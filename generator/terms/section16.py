@@ -162,7 +162,8 @@ def form4_csv(rows: Iterable[dict[str, str]]) -> bytes:
 def recorded_reportables(
     grants: Iterable[dict[str, object]], is_option: Callable[[str], bool]
 ) -> list[Reportable]:
-    """The grants a ledger recorded (:meth:`.ledger.Ledger.grants`), as Form 4 reports them:
+    """The grants a ledger recorded (:meth:`generator.checking.ledger.Ledger.grants`), as Form 4
+    reports them:
     their terms as granted (before any later split), their recorded vesting."""
     out = []
     for g in grants:
