@@ -234,11 +234,13 @@ class _Run:
         options, result = self.options, self.result
         result.errors.sort(key=lambda e: e.get("row") or 0)
         result.documents.sort(key=lambda d: d.row)
-        result.earlier = earlier_kept(result.out, {d.pdf for d in result.documents}, self.earlier)
-        same_kind = [d for d in result.earlier if d.is_draft == options.draft]
+        result.left_before = earlier_kept(
+            result.out, {d.pdf for d in result.documents}, self.earlier
+        )
+        same_kind = [d for d in result.left_before if d.is_draft == options.draft]
         # a final run that made nothing leaves a folder of drafts their review files
         drafts_only = not options.draft and not result.documents and not same_kind
-        drafts_kept = drafts_only and any(d.is_draft for d in result.earlier)
+        drafts_kept = drafts_only and any(d.is_draft for d in result.left_before)
         if drafts_kept and options.review:
             result.warnings.append(
                 {

@@ -21,7 +21,7 @@ from lxml import etree
 
 from generator.assembling.fieldplace import ACCEPTANCE_TITLE, SIGNATURE_FIELDS
 from generator.rendering.package import XML_DECLARATION, zip_files
-from generator.rendering.render import Rendered, _Prepared
+from generator.rendering.render import Prepared, Rendered
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -120,7 +120,7 @@ def _bookmark_id(index: int, number: int) -> int:
     return 700000 + index * 20 + number
 
 
-def combine(prep: _Prepared, docs: Sequence[Rendered], names: Sequence[str] = ()) -> bytes:
+def combine(prep: Prepared, docs: Sequence[Rendered], names: Sequence[str] = ()) -> bytes:
     """One DOCX holding every document of ``docs``, each in its own sections; the bookmarks
     ``names`` lists renamed in each (:func:`rename_bookmarks`)."""
     if not docs:

@@ -79,7 +79,7 @@ class GenerateResult:
     already: int = 0
     """Of ``documents``, those an earlier run made and recorded in the ledger: written again
     as they were, not counted again."""
-    earlier: list[Listed] | None = None
+    left_before: list[Listed] | None = None
     """Manifest entries of the documents an earlier run left in the folder that this one did
     not make (their files unchanged): still listed, and in the review."""
 

@@ -6,7 +6,6 @@ last is assembled). It returns what it made (:class:`Made`); nothing here is pub
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections import deque
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
-import pypdfium2 as pdfium
 
 from generator.assembling.assemble import (
     Layout,
@@ -36,11 +34,19 @@ from generator.core.errors import AssembleError, ConvertError
 from generator.core.output import sha256, write_atomic
 from generator.core.resources import form_text
 from generator.making.batch import GenerateOptions
-from generator.making.chunks import AHEAD, Chunk, by_form, chunk_sizes, converted, next_converted
+from generator.making.chunks import (
+    AHEAD,
+    Chunk,
+    Pages,
+    by_form,
+    chunk_sizes,
+    converted,
+    next_converted,
+)
 from generator.making.formcheck import FormCheck, bookmark_names, form_check, layout_of
 from generator.reading.grantrecord import GrantRecord
 from generator.rendering.form import DRAFT_MARK
-from generator.rendering.render import Rendered, _Prepared
+from generator.rendering.render import Prepared, Rendered
 from generator.rendering.templateset import TemplateSet
 from generator.rendering.templateset import plan_pdf as furnished_pdf
 from generator.terms.plan import bundled_plan
@@ -64,9 +70,6 @@ class Staged:
     pdf_hash: str
     origin: tuple[Path, range]
     """The converted PDF the agreement pages came from, and their range in it."""
-
-    def with_origin(self, pdf: Path, pages: range) -> Staged:
-        return dataclasses.replace(self, origin=(pdf, pages))
 
 
 @dataclass
@@ -176,7 +179,7 @@ class _Making:
         self,
         records: list[GrantRecord],
         first: int,
-        prep: _Prepared,
+        prep: Prepared,
         against: FormCheck,
         layout: Layout,
     ) -> Chunk:
@@ -230,64 +233,35 @@ class _Making:
         if self.plan_pdf is None:
             self.plan_pdf = self._open_plan()
         for number, pages in converted(chunk, self.converter, self.pdf_dir, self._warn):
-            record, source = chunk.records[number], chunk.sources[number]
+            record = chunk.records[number]
             if isinstance(pages, str):
                 self._refuse(
                     record, "convert", "LibreOffice", f"the PDF could not be made: {pages}"
                 )
                 continue
-            reader, text, span, origin, marks = pages
             try:
-                staged = assemble_one(
-                    record, source, self.hashes.pop(source), reader, text, span, self.plan_pdf,
-                    self.plan, self.options, marks, chunk.titles[number], chunk.layout,
-                )  # fmt: skip
+                staged = self._packet(chunk, number, pages)
             except AssembleError as exc:
                 self._refuse(record, "assemble", "PDF", str(exc), exc.column)
                 continue
-            self.made.staged.append(staged.with_origin(origin, span))
+            self.made.staged.append(staged)
             if self.review_pages is not None:  # while the converted PDF is open
-                self.review_pages.add(origin, span, reader)
+                self.review_pages.add(*staged.origin, pages[0])
             self.done += 1
             self.progress("assemble", self.done, self.total)
 
-    def _refuse(
-        self, record: GrantRecord, rule: str, section: str, message: str, column: str | None = None
-    ) -> None:
-        finding = Finding(record.row, record.grant_id, rule, section, ERROR, message, column)
-        self.made.errors.append(finding.as_dict())
-
-    def _warn(self, message: str) -> None:
-        self.made.warnings.append({"row": None, "rule": "convert", "message": message})
-
-    def _unapproved(self, message: str) -> None:
-        self.made.warnings.append({"row": None, "rule": "approved-form", "message": message})
-
-
-def assemble_one(
-    record: GrantRecord,
-    source: Path,
-    docx_hash: str,
-    reader: pikepdf.Pdf,
-    text: pdfium.PdfDocument,
-    span: range,
-    plan_pdf: pikepdf.Pdf,
-    plan: Plan,
-    options: GenerateOptions,
-    marks: dict[str, int],
-    titles: tuple[str, str],
-    layout: Layout,
-) -> Staged:
-    title, subject = titles
-    packet = assemble(
-        reader,
-        span,
-        text,
-        plan_pdf,
-        PacketInfo(
+    def _packet(self, chunk: Chunk, number: int, pages: Pages) -> Staged:
+        """One grant's packet from its converted pages: its agreement (and acceptance page),
+        the Plan, the signature fields and the grant's record; staged beside its DOCX."""
+        record, source = chunk.records[number], chunk.sources[number]
+        reader, text, span, origin, marks = pages
+        title, subject = chunk.titles[number]
+        plan, draft = self.plan, self.options.draft
+        assert self.plan_pdf is not None  # opened before the first packet
+        info = PacketInfo(
             title=title,
             author=plan.company.name,
-            subject=subject + (" (DRAFT)" if options.draft else ""),
+            subject=subject + (" (DRAFT)" if draft else ""),
             keywords=f"grant_id={record.grant_id}; plan={plan.id}",
             record=grant_record(
                 {
@@ -301,12 +275,24 @@ def assemble_one(
                     "officer": plan.company.officer.name,
                 }
             ),
-        ),
-        signature_fields=not options.draft,
-        must_show=record.participant,
-        hints=marks,
-        layout=layout,
-    )
-    pdf = source.with_suffix(".packet.pdf")
-    pdf.write_bytes(packet)
-    return Staged(record, source, pdf, docx_hash, sha256(packet), (pdf, range(0)))
+        )
+        packet = assemble(
+            reader, span, text, self.plan_pdf, info, signature_fields=not draft,
+            must_show=record.participant, hints=marks, layout=chunk.layout,
+        )  # fmt: skip
+        pdf = source.with_suffix(".packet.pdf")
+        pdf.write_bytes(packet)
+        docx_hash = self.hashes.pop(source)
+        return Staged(record, source, pdf, docx_hash, sha256(packet), (origin, span))
+
+    def _refuse(
+        self, record: GrantRecord, rule: str, section: str, message: str, column: str | None = None
+    ) -> None:
+        finding = Finding(record.row, record.grant_id, rule, section, ERROR, message, column)
+        self.made.errors.append(finding.as_dict())
+
+    def _warn(self, message: str) -> None:
+        self.made.warnings.append({"row": None, "rule": "convert", "message": message})
+
+    def _unapproved(self, message: str) -> None:
+        self.made.warnings.append({"row": None, "rule": "approved-form", "message": message})

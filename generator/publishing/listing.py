@@ -149,7 +149,7 @@ def write_manifest(
     plan = kit.plan
     manifest = manifest_of(options, plan, result)
     manifest["kit"] = kit_record(kit)
-    kept = result.earlier
+    kept = result.left_before
     if kept is None:  # interrupted before the earlier documents were looked at
         kept = earlier_kept(result.out, {d.pdf for d in result.documents}, earlier)
     merged = merge_earlier(earlier, manifest["documents"], kept)

@@ -184,7 +184,7 @@ def parse_mapping(items: Iterable[str]) -> dict[str, str]:
 _WHERE_DEFAULTS = {"is_employee": "no", "substitute": "no", "award_type": "option"}
 
 
-def _where_cell(column: str, cells: list[str], index: dict[str, int]) -> str:
+def where_cell(column: str, cells: list[str], index: dict[str, int]) -> str:
     """A row's cell for a --where test; a blank one (or none) as the value it defaults to."""
     at = index.get(column)
     cell = cells[at] if at is not None and at < len(cells) else ""
@@ -200,7 +200,7 @@ _WHERE_VALUES: dict[str, Callable[[str], object]] = {
 }
 
 
-def _matches(column: str, cell: str, wanted: str) -> bool:
+def header_matches(column: str, cell: str, wanted: str) -> bool:
     """A --where test: equal as values for numbers and dates, else as text ignoring case."""
     parse = _WHERE_VALUES.get(column)
     if parse is not None:

@@ -18,14 +18,14 @@ from generator.reading.columns import (
     IGNORED,
     REQUIRED,
     ReadOptions,
-    _matches,
-    _where_cell,
+    header_matches,
     looks_like,
     map_header,
     normalise_header,
+    where_cell,
 )
 from generator.reading.grantrecord import GrantRecord, ReadResult
-from generator.reading.rowparse import _parse_row
+from generator.reading.rowparse import parse_row
 
 # --- reading the file ----------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ def _chosen(number: int, cells: list[str], index: dict[str, int], options: ReadO
     if options.only is not None and number not in options.only:
         return False
     return all(
-        _matches(column, _where_cell(column, cells, index), value)
+        header_matches(column, where_cell(column, cells, index), value)
         for column, value in options.where
     )
 
@@ -206,9 +206,9 @@ def _chosen(number: int, cells: list[str], index: dict[str, int], options: ReadO
 def _parse_with_extras(
     number: int, cells: list[str], head: _Header, extra: tuple[str, ...], excel: bool
 ) -> tuple[GrantRecord | None, list[RecordError]]:
-    """:func:`_parse_row`, with the cells of the kit's extra columns (a blank one refuses the
+    """:func:`parse_row`, with the cells of the kit's extra columns (a blank one refuses the
     row)."""
-    record, row_errors = _parse_row(number, cells, head.cells, head.index, excel)
+    record, row_errors = parse_row(number, cells, head.cells, head.index, excel)
     if record is None or not extra:
         return record, row_errors
     values = _extra_cells(cells, head.extras, extra)

@@ -46,7 +46,7 @@ _SPREADSHEET_ERROR = re.compile(
 )
 
 
-def _parse_row(
+def parse_row(
     row: int, cells: list[str], header: list[str], index: dict[str, int], excel: bool = False
 ) -> tuple[GrantRecord | None, list[RecordError]]:
     """A row's :class:`GrantRecord`, or None and every problem found in it: a row of the wrong

@@ -184,7 +184,7 @@ _HEADER_TYPES = (
 _FOOTNOTES = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
 
 
-class _Prepared:
+class Prepared:
     """A template taken apart once: every zip member, and a compiled Jinja template for the
     body and for each header, footer and footnotes part (docxtpl's tag clean-up applied)."""
 
@@ -313,10 +313,10 @@ class DocumentTemplate:
         self._env = env or make_environment()
         with self._unsound():
             self._docx = _preserve_spaces(docx)
-            self._prepared: dict[bool, _Prepared] = {False: self._prepare(self._docx)}
+            self._prepared: dict[bool, Prepared] = {False: self._prepare(self._docx)}
 
-    def _prepare(self, docx: bytes) -> _Prepared:
-        return _Prepared(self.name, docx, self._env)
+    def _prepare(self, docx: bytes) -> Prepared:
+        return Prepared(self.name, docx, self._env)
 
     @contextlib.contextmanager
     def _unsound(self) -> Iterator[None]:
@@ -331,7 +331,7 @@ class DocumentTemplate:
                 self.name, f"is not a sound Word document ({type(exc).__name__}: {exc})"
             ) from exc
 
-    def prepared(self, draft: bool = False) -> _Prepared:
+    def prepared(self, draft: bool = False) -> Prepared:
         """The template taken apart (with the DRAFT mark in its headers for ``draft``)."""
         if draft not in self._prepared:
             with self._unsound():
@@ -463,7 +463,7 @@ class DocumentTemplate:
                 self.name, f"cannot be rendered ({type(exc).__name__}: {exc})"
             ) from exc
 
-    def _body(self, prep: _Prepared, xml: str) -> str:
+    def _body(self, prep: Prepared, xml: str) -> str:
         _well_formed(self.name, "word/document.xml", xml.encode("utf-8"))
         if not prep.column_loops and "docPr" not in xml:
             return xml  # no {%tc %} column loops to widen tables for, no drawing ids to renumber
