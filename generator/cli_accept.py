@@ -21,13 +21,9 @@ from generator.cliutil import (
     verbose,
 )
 from generator.reading.values import parse_date
-from generator.signing.acceptance import (
-    AcceptResult,
-    GrantState,
-    accept_returned,
-    grant_states,
-    record_by_hand,
-)
+from generator.signing.acceptance import AcceptResult, accept_returned
+from generator.signing.byhand import record_by_hand
+from generator.signing.status import GrantState, grant_states
 from generator.terms.kit import plan_for_folder
 
 _BATCH = click.option(

@@ -218,7 +218,7 @@ def test_a_run_killed_after_keeping_the_file_is_finished_by_the_next(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as mp:
-        mp.setattr(acceptance, "_insert", killed)
+        mp.setattr(acceptance, "insert_answer", killed)
         with pytest.raises(KeyboardInterrupt):
             acceptance.accept_returned(folder, [good], ledger=ledger, trust=[pki.ca])
     assert (folder / "SIG-001.accepted.pdf").is_file() and _acceptances(ledger) == {}

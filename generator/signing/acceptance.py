@@ -1,6 +1,6 @@
 """Acceptance: the packets participants signed and sent back, each matched to its grant,
-verified, kept beside the batch and recorded in the ledger; a paper acceptance, or a grant the
-participant declined, recorded by hand; and each grant's state (``grantgen status``).
+verified, kept beside the batch and recorded in the ledger. (Answers recorded by hand are
+:mod:`generator.signing.byhand`'s; each grant's state, :mod:`generator.signing.status`'s.)
 
 A returned packet is accepted when it verifies as ``grantgen verify`` checks a batch (every
 signature intact and trusted, the Company's signature over the approved packet and being the
@@ -17,24 +17,20 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from generator.checking.ledger import Ledger
-from generator.checking.ledgerhistory import forfeit_in, outstanding_on
 from generator.core.errors import AcceptError, GrantgenError
-from generator.core.layout import ACCEPTED_SUFFIX, PAPER_SUFFIX, PARTICIPANT_FIELD
+from generator.core.layout import ACCEPTED_SUFFIX, PARTICIPANT_FIELD
 from generator.core.layout import manifest_path as layout_manifest
 from generator.core.output import folder_lock, sha256, write_atomic
 from generator.core.superseded import set_file_aside
+from generator.signing.sigcheck import SignatureCheck, load_trust_roots
 from generator.signing.signfiles import pdf_problem
-from generator.signing.verify import SignatureCheck, check_file, load_trust_roots
+from generator.signing.verify import check_file
 from generator.terms.manifest import Listed, Manifest
-from generator.terms.planmodel import Plan
-
-"""A participant's signed packet, kept beside the batch: ``<grant_id>.accepted.pdf``."""
-"""The scan of a paper acceptance: ``<grant_id>.accepted-paper.pdf`` (its own extension)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +134,7 @@ def accept_returned(
     ``ledger``. One already accepted with the same bytes is left as it is; with other bytes it
     is refused unless ``force`` (the earlier file is set aside, never overwritten)."""
     batch = Batch.open(folder)
-    _ledger_there(ledger)
+    ledger_there(ledger)
     roots = load_trust_roots(trust)
     files = returned_files(paths)
     if not files:
@@ -204,7 +200,7 @@ def _accept_one(
         )  # fmt: skip
     _keep(batch, file, target, data, digest)  # then the ledger: a kill between leaves the file
     with book.transaction() as conn:
-        _insert(
+        insert_answer(
             conn, grant_id, plan_id or str(row[0]), state="accepted", how="signature",
             day=signed_at[:10] if signed_at else date.today().isoformat(), signed_at=signed_at,
             signer=found.signature.signer, file=target.name, digest=digest, batch=batch.folder,
@@ -284,7 +280,7 @@ def _digest_of(path: Path) -> str | None:
         return None
 
 
-def _insert(
+def insert_answer(
     conn: sqlite3.Connection,
     grant_id: str,
     plan_id: str,
@@ -315,165 +311,10 @@ def _insert(
     )
 
 
-# --- recorded by hand ------------------------------------------------------------------------
-
-
-def record_by_hand(
-    folder: Path,
-    grant_id: str,
-    *,
-    plan: Plan,
-    ledger: Path,
-    day: date,
-    state: str = "accepted",
-    scan: Path | None = None,
-    note: str = "",
-    force: bool = False,
-    today: date | None = None,
-) -> Path | None:
-    """Record a paper acceptance (with its scan, kept as ``<grant_id>.accepted-paper.<ext>``)
-    or a grant the participant declined (``state="declined"``: its outstanding shares return
-    to the pool on that day, as a forfeiture); the kept scan's path."""
-    if day > (today or date.today()):
-        raise AcceptError(f"{day.isoformat()} is in the future: give the day it was signed")
-    batch = Batch.open(folder)
-    entry = batch.entry(grant_id)
-    granted = entry.grant_date
-    if granted and day.isoformat() < granted:
-        raise AcceptError(
-            f"{grant_id} was granted on {granted}: it cannot be {state} on {day.isoformat()}, "
-            "before it was granted"
-        )
-    if state == "accepted" and scan is None:
-        raise AcceptError("a paper acceptance needs its scan (--scan FILE)")
-    _ledger_there(ledger)
-    with folder_lock(folder), Ledger(ledger) as book:
-        _may_record(book, grant_id, plan, force)
-        kept, digest, md5 = _keep_scan(batch, entry, scan) if scan is not None else (None,) * 3
-        with book.transaction() as conn:
-            if state == "declined":  # a grant not taken up: its shares are not outstanding
-                shares = outstanding_on(conn, plan, grant_id, day)
-                if shares:
-                    forfeit_in(conn, plan, grant_id, shares, day)
-            _insert(
-                conn, grant_id, plan.id, state=state, how="paper", day=day.isoformat(),
-                signed_at=None, signer=None, file=kept.name if kept is not None else None,
-                digest=digest, batch=batch.folder, note=note, md5=md5,
-            )  # fmt: skip
-    return kept
-
-
-def _may_record(book: Ledger, grant_id: str, plan: Plan, force: bool) -> None:
-    """Refuse an answer for a grant the ledger does not hold under ``plan``, or one recorded
-    already (without ``force``; a declined grant never)."""
-    row = book.conn.execute("SELECT plan_id FROM grants WHERE grant_id = ?", (grant_id,)).fetchone()
-    if row is None or row[0] != plan.id:
-        raise AcceptError(
-            f"the ledger {book.path} does not hold grant {grant_id} under plan {plan.id}: "
-            "give the batch's ledger with --ledger"
-        )
-    earlier = book.conn.execute(
-        "SELECT state, how FROM acceptances WHERE grant_id = ?", (grant_id,)
-    ).fetchone()
-    if earlier is not None and not force:
-        raise AcceptError(
-            f"{grant_id} is already recorded as {earlier[0]} ({earlier[1]}): give --force "
-            "to record this instead"
-        )
-    if earlier is not None and earlier[0] == "declined":
-        raise AcceptError(
-            f"{grant_id} was declined and its shares returned to the pool: it cannot be "
-            "recorded again (grant it anew)"
-        )
-
-
-def _keep_scan(batch: Batch, entry: Listed, scan: Path) -> tuple[Path, str, str]:
-    """The scan of a paper acceptance kept beside the batch (an earlier one set aside): its
-    path, sha256 and md5."""
-    try:
-        data = scan.read_bytes()
-    except OSError as exc:
-        raise AcceptError(f"{scan}: cannot be read: {exc.strerror or exc}") from None
-    if not data:
-        raise AcceptError(f"{scan}: the scan is empty")
-    kept = batch.kept_name(entry, PAPER_SUFFIX + (scan.suffix.lower() or ".pdf"))
-    if kept.exists():
-        set_file_aside(batch.folder, kept, "replaced by grantgen accept --paper")
-    write_atomic(kept, data)
-    return kept, sha256(data), hashlib.md5(data).hexdigest()
-
-
-def _ledger_there(path: Path) -> None:
+def ledger_there(path: Path) -> None:
     """Refuse a ledger that does not exist (an answer is recorded beside its grant)."""
     if not path.is_file():
         raise AcceptError(
             f"there is no ledger at {path}: acceptances are recorded in the ledger the batch "
             "was generated with (give it with --ledger, or set GRANTGEN_LEDGER)"
         )
-
-
-# --- states ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class GrantState:
-    """Where one grant of a batch stands."""
-
-    grant_id: str
-    participant: str
-    grant_date: str
-    state: str
-    """``made``, ``company-signed`` (pending the participant), ``accepted`` or ``declined``."""
-    since: str | None
-    """The day it reached that state (the Company's signature, the acceptance)."""
-    days: int | None
-    """Days pending (company-signed only)."""
-    detail: str = ""
-
-    @property
-    def pending(self) -> bool:
-        return self.state == "company-signed"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "grant_id": self.grant_id,
-            "participant": self.participant,
-            "grant_date": self.grant_date,
-            "state": self.state,
-            "since": self.since,
-            "days_pending": self.days,
-            "detail": self.detail,
-        }
-
-
-def grant_states(folder: Path, *, ledger: Path, today: date | None = None) -> list[GrantState]:
-    """Each final grant of the batch in ``folder``, in manifest order, with its state."""
-    batch = Batch.open(folder, "as FOLDER")
-    today = today or datetime.now(UTC).date()
-    with Ledger(ledger, create=False) as book:
-        answers = {
-            row[0]: row[1:]
-            for row in book.conn.execute("SELECT grant_id, state, how, day, file FROM acceptances")
-        }
-    states = []
-    for entry in batch.docs:
-        grant_id = str(entry.grant_id)
-        base = (grant_id, entry.participant or "", entry.grant_date)
-        answer = answers.get(grant_id)
-        company = entry.signed
-        if answer is not None:
-            state, how, day, file = answer
-            detail = f"{how}" + (f", {file}" if file else "")
-            states.append(GrantState(*base, state, day, None, detail))
-        elif company is not None:
-            signed = company.signed_at[:10]
-            try:
-                days = (today - date.fromisoformat(signed)).days
-            except ValueError:
-                days = None
-            back = company.countersigned
-            detail = "countersigned copy here: run grantgen accept on it" if back else ""
-            states.append(GrantState(*base, "company-signed", signed or None, days, detail))
-        else:
-            states.append(GrantState(*base, "made", None, None, "not signed by the Company yet"))
-    return states

@@ -22,7 +22,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from generator.core.errors import CredentialError
-from generator.signing.signing import Credentials
+from generator.signing.signpdf import Credentials
 
 
 def load_credentials(

@@ -25,7 +25,7 @@ def _revision_ends(data: bytes, limit: int) -> list[int]:
     return sorted(ends)
 
 
-def _check_approved(
+def check_approved(
     name: str, data: bytes, sigs: list[Any], docs: list[Listed]
 ) -> tuple[str | None, list[str]]:
     """The manifest entry this file's first revisions hash to, and any reason it is not the
