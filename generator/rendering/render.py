@@ -28,14 +28,9 @@ from docxtpl import DocxTemplate
 from jinja2.sandbox import SandboxedEnvironment
 from lxml import etree
 
-from generator.checking.fields import (
-    Count,
-    Day,
-    Money,
-    vesting_fields,
-)
 from generator.core.errors import TemplateError
-from generator.reading.grantrecord import GrantRecord
+from generator.rendering.contexts import grant_context as grant_context
+from generator.rendering.contexts import plan_context as plan_context
 from generator.rendering.docxedit import (
     _bookmark_start,
     _mark_draft,
@@ -63,67 +58,9 @@ from generator.rendering.package import (
     word_native,
     zip_files,
 )
-from generator.rendering.wording import indefinite_article, plan_wording
-from generator.terms.planmodel import Plan
 
-#: Blank lines drawn on the acceptance page where no address line is given (as in the form).
-ADDRESS_BLANK = "_" * 24
-ADDRESS_LINES = 4
 #: Timestamp written into every DOCX (zip entries, core properties): output depends on input only.
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-
-
-# --- contexts ------------------------------------------------------------------------------
-
-
-def plan_context(plan: Plan) -> dict[str, Any]:
-    """Company and plan values, shared by every document of a batch."""
-    state = plan.company.state
-    return {
-        "company": {
-            "name": plan.company.name,
-            "state": state,
-            "a_state": f"{indefinite_article(state)} {state}",
-        },
-        "officer": {"name": plan.company.officer.name, "title": plan.company.officer.title},
-        "plan": {
-            "id": plan.id,
-            "name": plan.name,
-            "short_name": plan.short_name,
-            **plan_wording(plan),
-        },
-    }
-
-
-def grant_context(record: GrantRecord, plan: Plan) -> dict[str, Any]:
-    """The values one agreement's blanks are filled with: each prints as the form writes it
-    and is also a value to compute with (see :mod:`generator.checking.fields`)."""
-    from generator.checking.fields import final_exercise_date
-    from generator.terms.vesting import VestingError
-
-    lines = list(record.address)
-    lines += [ADDRESS_BLANK] * max(0, ADDRESS_LINES - len(lines))
-    # an award other than an option has no term, and (at no cost) no price: a template
-    # that prints them for it fails, naming the field, rather than print a made-up one
-    option = plan.is_option(record.award_type)
-    final = final_exercise_date(record, plan) if option else None
-    try:
-        vesting = vesting_fields(record, plan, final)
-    except VestingError:  # refused by the rules: never rendered but in a check
-        vesting = {"vesting": [], "vesting_start": Day(record.grant_date)}
-    priced = {"exercise_price": Money(record.exercise_price)} if record.exercise_price else {}
-    return {
-        **plan_context(plan),
-        "grant_id": record.grant_id,
-        "participant": record.participant,
-        "grant_date": Day(record.grant_date),
-        "shares": Count(record.shares),
-        **priced,
-        "address_lines": lines,
-        "award_type": record.award_type,
-        **vesting,
-        **{name: value for name, value in record.extra if name in plan.extra_columns},
-    }
 
 
 # --- templates -----------------------------------------------------------------------------
