@@ -5,7 +5,7 @@ incentive option limit, and the reserve and cap in row order."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -14,9 +14,9 @@ from pathlib import Path
 from generator.checking.fields import final_exercise_date, format_date, format_price
 from generator.checking.findings import ERROR, NOTE, WARNING, Context, Facts, Finding, Report
 from generator.checking.ledgerhistory import grant_date_shortfall
-from generator.checking.pool import Pool, other_terms, participant_key, terms_hash
+from generator.checking.pool import Pool, Usage, other_terms, participant_key, terms_hash
 from generator.checking.rules import RULES, finding, option_award, quote_for, substitute_option
-from generator.checking.splits import Award, OnGrantDate, split_names
+from generator.checking.splits import Award, split_names
 from generator.core.errors import RecordError
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.prices import PriceTable
@@ -294,24 +294,9 @@ def _split_adjusted(
     )
 
 
-@dataclass
-class _Count:
-    """The reserve and the cap as the batch uses them, in row order, on top of the ledger:
-    the shares used (in today's shares) and used by awards other than options, the awards
-    by grant date, and the ledger's grant ids by their case-folded form."""
-
-    plan: Plan
-    pool: Pool
-    used: int
-    non_option_used: int
-    dated: OnGrantDate
-    folded: dict[str, str]
-
-    @classmethod
-    def start(cls, plan: Plan, pool: Pool) -> _Count:
-        """The count as the ledger has it, before the batch's first grant."""
-        folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
-        return cls(plan, pool, pool.used, pool.non_option_used, pool.on_grant_date(), folded)
+class _Count(Usage):
+    """The reserve and the cap as the batch uses them, in row order, on top of the ledger
+    (:class:`generator.checking.pool.Usage`)."""
 
     def refusal(
         self,

@@ -5,35 +5,18 @@ the running count of the reserve and the cap (:class:`Tally`), and the rows a gr
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 
 from generator.checking.ledgerentry import Entry
 from generator.checking.ledgerhistory import Refusal, grant_date_shortfall
-from generator.checking.pool import Pool, other_terms
-from generator.checking.splits import Award, Holding, OnGrantDate
+from generator.checking.pool import Usage, other_terms
+from generator.checking.splits import Award, Holding
 from generator.reading.grantrecord import GrantRecord
 from generator.reading.values import shares_exceed
 from generator.terms.planmodel import Plan
 
 
-@dataclass
-class Tally:
-    """The running count of one recording transaction: the shares used (in today's shares)
-    and used by awards other than options, the awards by grant date, and every grant id met
-    so far, by its case-folded form."""
-
-    plan: Plan
-    pool: Pool
-    used: int
-    non_option_used: int
-    dated: OnGrantDate
-    folded: dict[str, str]
-
-    @classmethod
-    def start(cls, plan: Plan, pool: Pool) -> Tally:
-        """The count as the ledger has it before the first grant."""
-        folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
-        return cls(plan, pool, pool.used, pool.non_option_used, pool.on_grant_date(), folded)
+class Tally(Usage):
+    """The running count of one recording transaction (:class:`.pool.Usage`)."""
 
     def conflict(self, rec: GrantRecord, digest: str) -> Refusal | None:
         """Why the grant's id cannot be recorded: the ledger's (or an earlier entry's) id in

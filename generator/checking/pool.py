@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from typing import Self
 
 from generator.checking.splits import (
     Award,
@@ -181,3 +182,24 @@ class Pool:
     @property
     def non_option_available(self) -> int:
         return self.non_option_cap - self.non_option_used
+
+
+@dataclass
+class Usage:
+    """The reserve and the cap as grants are counted one by one on top of the ledger (by
+    ``validate``'s batch check and by the recording transaction): the shares used (in today's
+    shares) and used by awards other than options, the awards by grant date, and every grant
+    id met so far, by its case-folded form."""
+
+    plan: Plan
+    pool: Pool
+    used: int
+    non_option_used: int
+    dated: OnGrantDate
+    folded: dict[str, str]
+
+    @classmethod
+    def start(cls, plan: Plan, pool: Pool) -> Self:
+        """The count as the ledger has it, before the first grant."""
+        folded = {known.casefold(): known for known in [*pool.known, *pool.elsewhere]}
+        return cls(plan, pool, pool.used, pool.non_option_used, pool.on_grant_date(), folded)
