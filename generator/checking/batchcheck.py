@@ -247,7 +247,7 @@ def _reserve(records: Sequence[GrantRecord], plan: Plan, pool: Pool, report: Rep
         shares = pool.adjusted_shares(rec.shares, rec.grant_date)
         if since := pool.splits_since(rec.grant_date):
             report.findings.append(_split_adjusted(rec, plan, pool, since))
-        refusal = count.refusal(rec, is_option, shares, since)
+        refusal = count.refusal(rec, is_option, shares)
         if refusal is not None:
             report.findings.append(refusal)
         # a grant refused for another reason is still checked (and the finding reported), but
@@ -303,7 +303,6 @@ class _Count(Usage):
         rec: GrantRecord,
         is_option: bool,
         shares: int,
-        since: tuple[tuple[date, Fraction], ...],
     ) -> Finding | None:
         """Why the grant (``shares`` in today's shares) does not fit what is left of the
         reserve, or of the cap on awards other than options, in force on its grant date (an
@@ -324,11 +323,7 @@ class _Count(Usage):
                 f"{max(available, 0):,} of the {reserve:,} reserved{when} remain",
                 "shares",
             )
-        short = (
-            grant_date_shortfall(pool, self.dated, plan, rec, rec.shares, is_option)
-            if since or self.dated.freed_after(rec.grant_date)
-            else None
-        )
+        short = grant_date_shortfall(pool, self.dated, plan, rec, rec.shares, is_option)
         if short is not None:  # before a recorded split or a forfeiture: on its own date
             return finding(rec, short.rule, short.section, ERROR, short.message, short.column)
         if not is_option and shares > non_option:

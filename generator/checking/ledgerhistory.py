@@ -41,9 +41,12 @@ def grant_date_shortfall(
 ) -> Refusal | None:
     """Why a grant (``held`` of its shares counting) made before a recorded split, or before a
     recorded forfeiture, does not fit the reserve or cap on its grant date, in that date's
-    shares (None: it fits). The
-    recording transaction and ``validate`` (:mod:`.rules`) both ask this."""
+    shares (None: it fits, or neither was recorded after it, so today's figures tell). The
+    recording transaction and ``validate`` (:mod:`generator.checking.batchcheck`) both ask
+    this."""
     day, since = rec.grant_date, pool.splits_since(rec.grant_date)
+    if not since and not dated.freed_after(day):
+        return None
     used, non_option_used = dated.used(day)
     reserve = pool.reserve_in_shares_of(plan, day)
     if held > reserve - used:

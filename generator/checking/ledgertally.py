@@ -56,13 +56,8 @@ class Tally(Usage):
                 plan.section("reserve"),
                 "shares",
             )
-        since = pool.splits_since(rec.grant_date)
-        short = (
-            grant_date_shortfall(
-                pool, self.dated, plan, rec, rec.shares - entry.forfeited, entry.is_option
-            )
-            if since or self.dated.freed_after(rec.grant_date)
-            else None
+        short = grant_date_shortfall(
+            pool, self.dated, plan, rec, rec.shares - entry.forfeited, entry.is_option
         )
         if short is not None:
             return short
