@@ -98,7 +98,7 @@ def _ready(options: GenerateOptions, checked: Checked) -> Kit:
             "has authorised and take it out of [samples]; or make drafts (--draft), or give "
             "--accept-samples",
         )
-    if not any(r.row not in report.refused_rows for r in checked.grants.records):
+    if not checked.todo:
         # nothing to make: the templates are checked all the same (with grants to make, they
         # are loaded once LibreOffice has started)
         load_templates(options.templates, plan)
@@ -150,8 +150,7 @@ class _Run:
         self.options, self.progress, self.checked, self.kit = options, progress, checked, kit
         self.result = result
         self.earlier = Manifest.earlier(result.out)  # read once: the folder is held
-        refused = checked.report.refused_rows
-        self.todo = [r for r in checked.grants.records if r.row not in refused]
+        self.todo = checked.todo
         self.converter: Converter | None = None
         self.published = False
         self.deviations: dict[str, list[Deviation]] = {}

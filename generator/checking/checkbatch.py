@@ -39,6 +39,12 @@ class Checked:
     def findings(self) -> list[Finding]:
         return self.report.findings
 
+    @property
+    def todo(self) -> list[GrantRecord]:
+        """The grants read that no check refused: those ``generate`` makes documents for."""
+        refused = self.report.refused_rows
+        return [r for r in self.grants.records if r.row not in refused]
+
     def summary(self) -> dict[str, Any]:
         pool = self.report.pool
         assert pool is not None

@@ -6,6 +6,7 @@ checking a signed packet is :mod:`generator.signing.verify`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -123,11 +124,10 @@ def sign_folder(
     )
     for text in drafts:
         tell("skipped", text)
-    run = _Signing(folder, manifest, credentials, field, tell, errors, warnings)
-    run.appearance, run.timestamper, run.force, run.any_signer = (
-        appearance, timestamper, force, any_signer,
+    run = _Signing(
+        folder, manifest, credentials, field, appearance, timestamper, force, any_signer,
+        _protected(folder, manifest, docs), tell, errors, warnings,
     )  # fmt: skip
-    run.protected = _protected(folder, manifest, docs)
     try:
         for doc in list(finals) if path.is_dir() else [None]:
             run.sign(doc, path, docs, output)
@@ -198,35 +198,43 @@ def _protected(folder: Path, manifest: Manifest | None, docs: list[Listed]) -> s
     )
 
 
+@dataclass
 class _Signing:
     """One ``sign`` run over a folder (or one PDF): who signs which field how, what is
     protected, what was signed, skipped or refused, and the journal each signature is noted
     in as soon as it is made (the manifest is rewritten once, at the end)."""
 
-    def __init__(
-        self,
-        folder: Path,
-        manifest: Manifest | None,
-        credentials: Credentials,
-        field: str,
-        tell: Progress,
-        errors: list[str],
-        warnings: list[str],
-    ) -> None:
-        self.folder, self.manifest, self.field = folder, manifest, field
-        self.credentials = credentials
-        self.tell, self.errors, self.warnings = tell, errors, warnings
-        self.appearance: Appearance | None = None
-        self.timestamper: TimeStamper | None = None
-        self.force = self.any_signer = False
-        self.protected: set[Path] = set()
-        self.manifest_path = layout_manifest(folder)
-        self.journal = journal_path(self.manifest_path)
-        # merged from an interrupted run: the manifest is rewritten even if nothing is signed
-        self.pending = manifest is not None and self.journal.exists()
-        self.signed: list[SignedFile] = []
-        self.skipped: list[str] = []
-        self.others: list[str] = []  # other participants' grants (their field is not ours)
+    folder: Path
+    manifest: Manifest | None
+    credentials: Credentials
+    field: str
+    appearance: Appearance | None
+    timestamper: TimeStamper | None
+    force: bool
+    any_signer: bool
+    protected: set[Path]
+    """Files the manifest lists: never replaced by a signed file (:func:`_protected`)."""
+    tell: Progress
+    errors: list[str]
+    warnings: list[str]
+    signed: list[SignedFile] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)
+    others: list[str] = dataclasses.field(default_factory=list)
+    """Other participants' grants (their field is not this signer's)."""
+    pending: bool = False
+    """The manifest is to be rewritten: a signature was noted, or the journal of an
+    interrupted run was merged into it."""
+
+    def __post_init__(self) -> None:
+        self.pending = self.manifest is not None and self.journal.exists()
+
+    @property
+    def manifest_path(self) -> Path:
+        return layout_manifest(self.folder)
+
+    @property
+    def journal(self) -> Path:
+        return journal_path(self.manifest_path)
 
     def sign(self, doc: Listed | None, path: Path, docs: list[Listed], output: Path | None) -> None:
         """Sign one packet (``doc``, or the file ``path`` when None); a refusal is noted, a
