@@ -207,6 +207,23 @@ def test_strict_generate_makes_nothing_when_there_are_warnings(tmp_path: Path) -
     assert not (tmp_path / "o").exists()
 
 
+def test_strict_refused_for_sample_values_says_how_to_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GRANTGEN_ACCEPT_SAMPLES", raising=False)  # as a user runs it
+    out = tmp_path / "o"
+    r = invoke("generate", SAMPLE, "--prices", PRICES, "-o", out, "--strict", "--ledger",
+               tmp_path / "l.sqlite")  # fmt: skip
+    assert r.exit_code == 1 and not out.exists()
+    assert "warning: batch: company.officer in atg-1999.toml is a sample" in r.stderr  # type: ignore[attr-defined]
+    assert "or give --accept-samples to make them notes" in r.stderr  # type: ignore[attr-defined]
+    # warnings of another kind get no such hint
+    path = write_csv(tmp_path / "g.csv", [grant()])
+    other = invoke("generate", path, "-o", out, "--strict", "--accept-samples")
+    assert other.exit_code == 1 and "exercise prices were not checked" in other.stderr  # type: ignore[attr-defined]
+    assert "--accept-samples" not in other.stderr  # type: ignore[attr-defined]
+
+
 def test_a_bad_ledger_date_names_the_option(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,

@@ -187,4 +187,11 @@ class StrictError(GrantgenError):
         """``findings``: the warnings (:class:`~generator.checking.findings.Finding`)."""
         self.findings = list(findings)
         listed = "".join(f"\n  {f.severity}: {f}" for f in findings)
-        super().__init__(f"--strict: warnings found; nothing was generated{listed}")
+        samples = any(getattr(f, "rule", None) == "sample-value" for f in findings)
+        hint = (
+            "\n(sample values: make them your company's and take them out of [samples] in the "
+            "plan file, or give --accept-samples to make them notes)"
+            if samples
+            else ""
+        )
+        super().__init__(f"--strict: warnings found; nothing was generated{listed}{hint}")
